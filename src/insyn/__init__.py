@@ -1,0 +1,3 @@
+"""Insyn: systematic follow-up for Swedish municipal social services."""
+
+__version__ = "0.1.0"

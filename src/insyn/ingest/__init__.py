@@ -1,0 +1,1 @@
+"""Ingest: read exports, map columns, validate, pseudonymise and load atomically."""

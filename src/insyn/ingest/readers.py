@@ -1,0 +1,133 @@
+"""Read an export (CSV, XLSX, Parquet) into a table of text columns, keeping row numbers.
+
+Everything is read as text so that validation, not the reader, decides what a value means
+and can name the row of a bad one. Row numbers are as a spreadsheet shows them: the header
+is row 1, the first data row is row 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+FIRST_DATA_ROW = 2
+ROW_NUMBER = "__row__"
+
+
+class ReadError(ValueError):
+    pass
+
+
+def read_export(path: Path) -> pa.Table:
+    """The file as text columns named by its own headers, plus its row numbers (ROW_NUMBER)."""
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise ReadError(f"{path}: filen finns inte")
+    readers = {".csv": _read_csv, ".txt": _read_csv, ".tsv": _read_csv,
+               ".xlsx": _read_xlsx, ".xlsm": _read_xlsx, ".parquet": _read_parquet}
+    if suffix not in readers:
+        raise ReadError(f"{path}: okänt filformat '{suffix}' (CSV, XLSX eller Parquet väntas)")
+    table = readers[suffix](path)
+    names = [str(n).strip() for n in table.column_names]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise ReadError(f"{path}: kolumnrubriken {sorted(duplicates)} förekommer flera gånger")
+    table = table.rename_columns(names)
+    row_numbers = pa.array(range(FIRST_DATA_ROW, FIRST_DATA_ROW + table.num_rows), pa.int64())
+    blank = _all_null(table)
+    return table.append_column(ROW_NUMBER, row_numbers).filter(pc.invert(blank))
+
+
+def _all_null(table: pa.Table) -> pa.Array:
+    """Rows with no value at all (blank lines in a CSV, empty rows in a sheet) are skipped."""
+    blank = pa.array([True] * table.num_rows)
+    for column in table.columns:
+        blank = pc.and_(blank, pc.is_null(column))
+    return blank
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    return max([";", ",", "\t", "|"], key=first_line.count)
+
+
+def _read_csv(path: Path) -> pa.Table:
+    raw = path.read_bytes()[:65536]
+    try:
+        encoding, head = "utf-8", raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Swedish Excel saves "CSV (semikolonavgränsad)" in Windows-1252.
+        encoding, head = "cp1252", raw.decode("cp1252", errors="replace")
+    first_line = head.splitlines()[0] if head else ""
+    if not first_line.strip():
+        raise ReadError(f"{path}: filen saknar rubrikrad")
+    delimiter = _sniff_delimiter(first_line)
+    headers = [h.strip().strip('"') for h in first_line.split(delimiter)]
+    try:
+        return pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in headers},
+                strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise ReadError(f"{path}: kunde inte läsas som CSV: {exc}") from exc
+
+
+def _cell_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
+
+
+def _read_xlsx(path: Path) -> pa.Table:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise ReadError(f"{path}: kunde inte läsas som Excel: {exc}") from exc
+    sheet = workbook.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header = next(rows, None)
+    if not header or all(h is None for h in header):
+        raise ReadError(f"{path}: första bladet saknar rubrikrad")
+    width = max(i for i, h in enumerate(header) if h is not None) + 1
+    columns: list[list[str | None]] = [[] for _ in range(width)]
+    for row in rows:
+        for i in range(width):
+            columns[i].append(_cell_text(row[i]) if i < len(row) else None)
+    workbook.close()
+    names = [str(h) if h is not None else f"kolumn{i + 1}" for i, h in enumerate(header[:width])]
+    return pa.table({n: pa.array(c, pa.string()) for n, c in zip(names, columns, strict=True)})
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    try:
+        table = pq.read_table(path)
+    except pa.ArrowException as exc:
+        raise ReadError(f"{path}: kunde inte läsas som Parquet: {exc}") from exc
+    return pa.table({name: _as_text(table[name]) for name in table.column_names})
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_timestamp(column.type):
+        column = pc.cast(column, pa.date32())
+    if pa.types.is_dictionary(column.type):
+        column = pc.cast(column, column.type.value_type)
+    return pc.cast(column, pa.string())

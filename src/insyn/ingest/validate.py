@@ -1,0 +1,331 @@
+"""Validate an export against its canonical table: every bad value named by row and column.
+
+Input is the reader's text table; output is a typed, pseudonymised table of the good rows
+and the rejected rows with their reasons. Vectorised with Arrow compute; personal identity
+numbers are validated and hashed once per distinct value. No message ever contains a
+personal identity number: rows are named by their number, not their content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from insyn.ingest import personnummer
+from insyn.ingest.profiles import Profile
+from insyn.ingest.pseudonymise import pseudonymise
+from insyn.ingest.readers import ROW_NUMBER
+from insyn.model.codes import codes
+from insyn.model.municipalities import municipalities
+from insyn.model.tables import OUTCOME_CODES, TABLES, Column, Table
+
+REMOVED = "[borttaget]"
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+EARLIEST_DATE = dt.date(1900, 1, 1)
+
+
+class SchemaError(ValueError):
+    """The file as a whole does not fit any canonical table (missing or unknown columns)."""
+
+
+@dataclass
+class Problem:
+    row_numbers: np.ndarray
+    column: str  # the header as the file has it
+    reason: str
+
+
+@dataclass
+class Validated:
+    file: Path
+    table: Table
+    rows_read: int
+    clean: pa.Table
+    problems: list[Problem]
+    quarantine: pa.Table  # row_number, column_name, reason, record
+    duplicates_dropped: int = 0
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def rows_rejected(self) -> int:
+        return self.quarantine.num_rows and len(set(self.quarantine["row_number"].to_pylist()))
+
+    def messages(self, limit: int | None = None) -> list[str]:
+        """One line per bad value: file, row, column, reason."""
+        found = sorted((int(row), i) for i, p in enumerate(self.problems) for row in p.row_numbers)
+        return [f"{self.file.name}, rad {row}, kolumn '{self.problems[i].column}': "
+                f"{self.problems[i].reason}" for row, i in found[:limit]]
+
+
+def resolve_columns(headers: list[str], profile: Profile | None, table_name: str | None,
+                    file: Path) -> tuple[Table, dict[str, str]]:
+    """Which canonical table the file is, and its header -> canonical column mapping."""
+    candidates = [TABLES[table_name]] if table_name else list(TABLES.values())
+    fits = []
+    for table in candidates:
+        aliases = {c.name.lower(): c.name for c in table.columns}
+        if profile and table.name in profile.tables:
+            aliases |= {h.strip().lower(): c for h, c in profile.tables[table.name].columns.items()}
+        mapping: dict[str, str] = {}
+        for header in headers:
+            column = aliases.get(header.lower())
+            if column and column not in mapping.values():
+                mapping[header] = column
+        missing = [c for c in table.required if c not in mapping.values()]
+        fits.append((len(missing), -len(mapping), table, mapping, missing))
+    _, _, table, mapping, missing = min(fits, key=lambda fit: fit[:2])
+    if missing:
+        described = ", ".join(f"{c} ({table.column(c).label})" for c in missing)
+        raise SchemaError(
+            f"{file.name}: kolumner saknas för tabellen {table.name}: {described}. "
+            f"Filens rubriker: {', '.join(headers)}. Ange en mappningsprofil med --profil."
+        )
+    return table, mapping
+
+
+def _codes_for(column: Column) -> list[str] | None:
+    return codes(column.codes) if column.codes else None
+
+
+class _Checker:
+    """Accumulates the rows that fail each check, as boolean masks over the file's rows."""
+
+    def __init__(self, data: dict[str, pa.Array], headers: dict[str, str], row_numbers: np.ndarray):
+        self.data = data
+        self.headers = headers
+        self.row_numbers = row_numbers
+        self.problems: list[Problem] = []
+        self.bad = np.zeros(len(row_numbers), dtype=bool)
+        self.first_reason: dict[int, tuple[str, str]] = {}
+        self.reasons_by_row: list[tuple[np.ndarray, str, str]] = []
+
+    def fail(self, mask: pa.Array | np.ndarray, column: str, reason: str) -> None:
+        mask = np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+                          if isinstance(mask, pa.Array | pa.ChunkedArray) else mask, dtype=bool)
+        if not mask.any():
+            return
+        header = self.headers.get(column, column)
+        self.problems.append(Problem(self.row_numbers[mask], header, reason))
+        self.reasons_by_row.append((mask, header, reason))
+        self.bad |= mask
+
+
+def _normalise(values: pa.Array, mapping: dict[str, str] | None) -> pa.Array:
+    values = pc.utf8_trim_whitespace(values)
+    if mapping:
+        lowered = pc.utf8_lower(values)
+        keys = pa.array([k.strip().lower() for k in mapping])
+        index = pc.index_in(lowered, value_set=keys)
+        mapped = pc.take(pa.array(list(mapping.values()), pa.string()), index)
+        values = pc.coalesce(mapped, values)
+    return values
+
+
+def _parse_dates(text: pa.Array, date_format: str | None) -> tuple[pa.Array, pa.Array]:
+    """(dates, unparseable mask). Round-trips the text so 2023-02-30 is not silently 2023-03-02."""
+    fmt = date_format or "%Y-%m-%d"
+    stamp = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
+    same = pc.equal(pc.strftime(stamp, format=fmt), text)
+    if date_format is None:
+        same = pc.and_(same, pc.match_substring_regex(text, ISO_DATE))
+    ok = pc.fill_null(same, False)
+    dates = pc.if_else(ok, pc.cast(stamp, pa.date32()), pa.scalar(None, pa.date32()))
+    unparseable = pc.and_(pc.is_valid(text), pc.invert(ok))
+    return dates, unparseable
+
+
+def _parse_number(text: pa.Array, to: pa.DataType) -> tuple[pa.Array, pa.Array]:
+    cleaned = pc.replace_substring(text, ",", ".")  # Swedish decimal comma
+    as_float = pc.cast(pc.if_else(pc.match_substring_regex(cleaned, r"^-?\d+(\.\d+)?$"),
+                                  cleaned, pa.scalar(None, pa.string())), pa.float64())
+    unparseable = pc.and_(pc.is_valid(text), pc.is_null(as_float))
+    if pa.types.is_integer(to):
+        not_whole = pc.fill_null(pc.not_equal(pc.floor(as_float), as_float), False)
+        unparseable = pc.or_(unparseable, not_whole)
+        as_float = pc.if_else(not_whole, pa.scalar(None, pa.float64()), as_float)
+    return pc.cast(as_float, to), unparseable
+
+
+def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
+             table_name: str | None = None, key: bytes | None = None,
+             today: dt.date | None = None) -> Validated:
+    today = today or dt.date.today()
+    headers = [n for n in raw.column_names if n != ROW_NUMBER]
+    table, mapping = resolve_columns(headers, profile, table_name, file)
+    header_of = {column: header for header, column in mapping.items()}
+    row_numbers = raw[ROW_NUMBER].to_numpy()
+    n = raw.num_rows
+    value_maps = profile.tables[table.name].values if profile and table.name in profile.tables else {}
+    notices = [f"{file.name}: kolumnen '{h}' känns inte igen och läses inte in"
+               for h in headers if h not in mapping]
+
+    text: dict[str, pa.Array] = {}
+    for column in table.columns:
+        if column.name in header_of:
+            values = raw[header_of[column.name]].combine_chunks()
+            text[column.name] = _normalise(values, value_maps.get(column.name))
+        else:
+            text[column.name] = pa.nulls(n, pa.string())
+    check = _Checker(text, header_of, row_numbers)
+    typed: dict[str, pa.Array] = {}
+
+    for column in table.columns:
+        values = text[column.name]
+        if column.required:
+            check.fail(pc.is_null(values), column.name, "värde saknas")
+        if column.kind in ("text",):
+            typed[column.name] = values
+        elif column.kind == "code":
+            values = pc.utf8_lower(values)
+            typed[column.name] = values
+            allowed = _codes_for(column)
+            if allowed:
+                unknown = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, pa.array(allowed))))
+                _fail_unknown(check, values, unknown, column.name, allowed)
+        elif column.kind == "municipality":
+            typed[column.name] = _municipality_codes(values)
+            unknown = pc.and_(pc.is_valid(values), pc.is_null(typed[column.name]))
+            _fail_unknown(check, values, unknown, column.name, None, what="okänd kommun")
+        elif column.kind == "date":
+            dates, unparseable = _parse_dates(values, profile.date_format if profile else None)
+            check.fail(unparseable, column.name, "ogiltigt datum (ÅÅÅÅ-MM-DD väntas)")
+            check.fail(pc.greater(dates, pa.scalar(today, pa.date32())), column.name,
+                       "datum i framtiden")
+            check.fail(pc.less(dates, pa.scalar(EARLIEST_DATE, pa.date32())), column.name,
+                       "omöjligt datum (före 1900)")
+            typed[column.name] = dates
+        elif column.kind in ("int", "float"):
+            number, unparseable = _parse_number(values, pa.int64() if column.kind == "int" else pa.float64())
+            check.fail(unparseable, column.name, "inte ett tal" if column.kind == "float" else "inte ett heltal")
+            if column.minimum is not None:
+                check.fail(pc.less(number, column.minimum), column.name,
+                           f"får inte vara mindre än {column.minimum:g}")
+            if column.maximum is not None:
+                check.fail(pc.greater(number, column.maximum), column.name,
+                           f"får inte vara större än {column.maximum:g}")
+            typed[column.name] = number
+        elif column.kind == "person_id":
+            typed.update(_person_columns(values, check, column.name, key))
+
+    _check_conditional(table, typed, check)
+    _check_table_rules(table, typed, check)
+
+    clean_columns = {name: arr for name, arr in typed.items()}
+    clean = pa.table(clean_columns)
+    good = pa.array(~check.bad)
+    clean = clean.filter(good)
+    clean, dropped = _drop_duplicates(clean)
+    quarantine = _quarantine_rows(raw, check, header_of)
+    return Validated(file=file, table=table, rows_read=n, clean=clean, problems=check.problems,
+                     quarantine=quarantine, duplicates_dropped=dropped, notices=notices)
+
+
+def _fail_unknown(check: _Checker, values: pa.Array, unknown: pa.Array, column: str,
+                  allowed: list[str] | None, what: str = "okänd kod") -> None:
+    """One problem per distinct unknown value, so the message can say which value."""
+    unknown_np = np.asarray(pc.fill_null(unknown, False).to_numpy(zero_copy_only=False), dtype=bool)
+    if not unknown_np.any():
+        return
+    bad_values = pc.filter(values, pa.array(unknown_np))
+    for value in pc.unique(bad_values).to_pylist()[:20]:
+        mask = unknown_np & np.asarray(pc.fill_null(pc.equal(values, value), False).to_numpy(zero_copy_only=False))
+        hint = f" (tillåtna: {', '.join(allowed)})" if allowed else ""
+        check.fail(mask, column, f"{what} '{value}'{hint}")
+    rest = unknown_np & ~check.bad
+    check.fail(rest, column, what)
+
+
+def _municipality_codes(values: pa.Array) -> pa.Array:
+    """SCB codes, accepting a lost leading zero (884 → 0884) and municipality names."""
+    table = municipalities()
+    padded = pc.if_else(pc.match_substring_regex(values, r"^\d{3}$"),
+                        pc.binary_join_element_wise("0", values, ""), values)
+    known = pa.array(table["municipality_code"].tolist())
+    by_name = pc.take(known, pc.index_in(pc.utf8_lower(values),
+                                         value_set=pa.array(table["municipality"].str.lower().tolist())))
+    by_code = pc.if_else(pc.is_in(padded, known), padded, pa.scalar(None, pa.string()))
+    return pc.coalesce(by_code, by_name)
+
+
+def _person_columns(values: pa.Array, check: _Checker, column: str,
+                    key: bytes | None) -> dict[str, pa.Array]:
+    """Validate and pseudonymise once per distinct number; derive birth year, month and sex."""
+    encoded = pc.dictionary_encode(values)
+    distinct = encoded.dictionary
+    indices = encoded.indices
+    parsed = personnummer.parse(distinct)
+    reason = pc.take(parsed.reason, indices)
+    for code, text in personnummer.REASONS.items():
+        check.fail(pc.and_(pc.is_valid(values), pc.equal(reason, code)), column, f"ogiltigt personnummer: {text}")
+    if key is None:
+        raise ValueError("a pseudonymisation key is needed to import personal identity numbers")
+    pseudonyms = pseudonymise(parsed.canonical, key)
+    return {
+        "person_key": pc.take(pseudonyms, indices),
+        "birth_year": pc.take(pa.array(parsed.birth_year, pa.int16()), indices),
+        "birth_month": pc.take(pa.array(parsed.birth_month, pa.int8()), indices),
+        "sex": pc.take(parsed.sex, indices),
+    }
+
+
+def _check_conditional(table: Table, typed: dict[str, pa.Array], check: _Checker) -> None:
+    for column, (on, values, code_list) in table.conditional.items():
+        applies = pc.is_in(typed[on], pa.array(values))
+        check.fail(pc.and_(applies, pc.is_null(typed[column])), column,
+                   f"värde saknas (krävs för {', '.join(values)})")
+    if table.name == "events":
+        for event, code_list in OUTCOME_CODES.items():
+            allowed = codes(code_list)
+            applies = pc.equal(typed["event"], event)
+            unknown = pc.and_(pc.and_(applies, pc.is_valid(typed["outcome"])),
+                              pc.invert(pc.is_in(typed["outcome"], pa.array(allowed))))
+            _fail_unknown(check, typed["outcome"], unknown, "outcome", allowed,
+                          what=f"okänt beslut för {event}")
+
+
+def _check_table_rules(table: Table, typed: dict[str, pa.Array], check: _Checker) -> None:
+    if "end_date" in typed and "start_date" in typed:
+        check.fail(pc.less(typed["end_date"], typed["start_date"]), "end_date",
+                   "slutdatum före startdatum")
+    if "age_from" in typed:
+        check.fail(pc.greater(typed["age_from"], typed["age_to"]), "age_to",
+                   "ålder till är lägre än ålder från")
+
+
+def _drop_duplicates(clean: pa.Table) -> tuple[pa.Table, int]:
+    """Identical rows in one file are one fact: keep the first."""
+    if clean.num_rows == 0:
+        return clean, 0
+    deduplicated = clean.group_by(clean.column_names, use_threads=False).aggregate([])
+    deduplicated = deduplicated.select(clean.column_names)
+    return deduplicated, clean.num_rows - deduplicated.num_rows
+
+
+def _quarantine_rows(raw: pa.Table, check: _Checker, header_of: dict[str, str]) -> pa.Table:
+    """Rejected rows with their reasons; the personal identity number is never kept."""
+    schema = pa.schema([("row_number", pa.int64()), ("column_name", pa.string()),
+                        ("reason", pa.string()), ("record", pa.string())])
+    if not check.bad.any():
+        return schema.empty_table()
+    person_header = header_of.get("person_id")
+    bad_rows = raw.filter(pa.array(check.bad))
+    records = {}
+    for row in bad_rows.to_pylist():
+        number = row.pop(ROW_NUMBER)
+        if person_header in row:
+            row[person_header] = REMOVED
+        records[number] = json.dumps(row, ensure_ascii=False, default=str)
+    out = {"row_number": [], "column_name": [], "reason": [], "record": []}
+    for mask, header, reason in check.reasons_by_row:
+        for number in check.row_numbers[mask]:
+            out["row_number"].append(int(number))
+            out["column_name"].append(header)
+            out["reason"].append(reason)
+            out["record"].append(records[int(number)])
+    return pa.table(out, schema=schema)

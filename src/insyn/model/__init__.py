@@ -1,0 +1,1 @@
+"""The canonical model: tables of the import format, code lists and municipalities."""

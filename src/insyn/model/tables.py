@@ -1,0 +1,146 @@
+"""The canonical tables of the import format (docs/import-format.md) and how they are stored.
+
+A `Column` says what a file must contain; `stored` columns are what the store keeps after
+pseudonymisation (the clear personal identity number is never among them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "text", "code", "date", "int", "float", "municipality", "person_id"
+    required: bool = False
+    codes: str | None = None  # name of the code list in codes.yaml
+    label: str = ""  # Swedish name, used in error messages
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    label: str
+    columns: tuple[Column, ...]
+    # The columns that identify a row: a re-import replaces rows with the same key.
+    key: tuple[str, ...]
+    # Conditional requirements: column -> (condition column, condition values, code list).
+    conditional: dict[str, tuple[str, tuple[str, ...], str]] = field(default_factory=dict)
+    # Extra columns the store adds (name, SQL type).
+    derived: tuple[tuple[str, str], ...] = ()
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+
+_EVENT_WITH_OUTCOME = ("initial_assessment", "investigation_end")
+_EVENT_WITH_INTERVENTION = ("intervention_start", "intervention_end")
+
+EVENTS = Table(
+    name="events",
+    label="händelser",
+    columns=(
+        Column("municipality", "municipality", True, label="kommun"),
+        Column("case_id", "text", True, label="ärende-id"),
+        Column("person_id", "person_id", True, label="personnummer"),
+        Column("event", "code", True, codes="event", label="händelse"),
+        Column("date", "date", True, label="datum"),
+        Column("unit", "text", label="enhet"),
+        Column("caseworker_id", "text", label="handläggare"),
+        Column("source", "code", codes="source", label="anmälare"),
+        Column("outcome", "code", label="beslut"),
+        Column("intervention", "code", codes="intervention", label="insats"),
+    ),
+    # Events are imported as whole case histories: a re-export of a case replaces it.
+    key=("municipality", "case_id"),
+    conditional={
+        "source": ("event", ("report",), "source"),
+        "outcome": ("event", _EVENT_WITH_OUTCOME, ""),
+        "intervention": ("event", _EVENT_WITH_INTERVENTION, "intervention"),
+    },
+    derived=(("person_key", "VARCHAR"), ("birth_year", "SMALLINT"),
+             ("birth_month", "TINYINT"), ("sex", "VARCHAR")),
+)
+
+# Outcome codes depend on the event.
+OUTCOME_CODES = {"initial_assessment": "initial_assessment_outcome",
+                 "investigation_end": "investigation_outcome"}
+
+STAFF = Table(
+    name="staff",
+    label="personal",
+    columns=(
+        Column("municipality", "municipality", True, label="kommun"),
+        Column("staff_id", "text", True, label="personal-id"),
+        Column("unit", "text", True, label="enhet"),
+        Column("role", "code", True, codes="role", label="roll"),
+        Column("employment", "code", True, codes="employment", label="anställningsform"),
+        Column("start_date", "date", True, label="startdatum"),
+        Column("end_date", "date", label="slutdatum"),
+        Column("fte", "float", label="sysselsättningsgrad", minimum=0.0, maximum=1.0),
+        Column("exam_year", "int", label="examensår", minimum=1940, maximum=2100),
+    ),
+    key=("municipality", "staff_id", "start_date"),
+)
+
+COURSES = Table(
+    name="courses",
+    label="kurser",
+    columns=(
+        Column("course", "text", True, label="kurs"),
+        Column("name", "text", True, label="kursnamn"),
+        Column("programme", "code", True, codes="programme", label="program"),
+    ),
+    key=("course",),
+)
+
+TRAININGS = Table(
+    name="trainings",
+    label="utbildningar",
+    columns=(
+        Column("municipality", "municipality", True, label="kommun"),
+        Column("staff_id", "text", True, label="personal-id"),
+        Column("course", "text", True, label="kurs"),
+        Column("completed_date", "date", True, label="slutförd"),
+    ),
+    key=("municipality", "staff_id", "course", "completed_date"),
+)
+
+MENTORSHIPS = Table(
+    name="mentorships",
+    label="mentorskap",
+    columns=(
+        Column("municipality", "municipality", True, label="kommun"),
+        Column("mentor_id", "text", True, label="mentor"),
+        Column("mentee_id", "text", True, label="adept"),
+        Column("start_date", "date", True, label="startdatum"),
+        Column("end_date", "date", label="slutdatum"),
+        Column("hours_per_month", "float", label="timmar per månad", minimum=0.0, maximum=200.0),
+    ),
+    key=("municipality", "mentor_id", "mentee_id", "start_date"),
+)
+
+POPULATIONS = Table(
+    name="populations",
+    label="befolkning",
+    columns=(
+        Column("municipality", "municipality", True, label="kommun"),
+        Column("year", "int", True, label="år", minimum=1900, maximum=2100),
+        Column("age_from", "int", True, label="ålder från", minimum=0, maximum=150),
+        Column("age_to", "int", True, label="ålder till", minimum=0, maximum=150),
+        Column("population", "int", True, label="folkmängd", minimum=0),
+    ),
+    # A municipality's population for a year is replaced as a whole.
+    key=("municipality", "year"),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t for t in (EVENTS, STAFF, COURSES, TRAININGS, MENTORSHIPS, POPULATIONS)
+}

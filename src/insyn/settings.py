@@ -1,0 +1,39 @@
+"""Where Insyn keeps its data and how it behaves: one place, overridable by environment.
+
+The data directory holds the DuckDB store and the installation's pseudonymisation key.
+Default: ``$XDG_DATA_HOME/insyn`` (``~/.local/share/insyn``); override with the
+``INSYN_DATA_DIR`` environment variable or the ``--data-dir`` option of every command.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "insyn"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INSYN_")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    # Counts from 1 to this minus one are never shown in anything published.
+    small_count_threshold: int = 5
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "insyn.duckdb"
+
+    @property
+    def key_path(self) -> Path:
+        return self.data_dir / "pseudonymisation.key"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.data_dir / "rapporter"

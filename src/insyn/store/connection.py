@@ -1,0 +1,57 @@
+"""Open the store: a DuckDB file through Ibis, with the schema in place."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis
+from ibis.backends.duckdb import Backend
+
+from insyn.store.schema import create_statements
+
+
+@dataclass
+class Store:
+    """The Ibis backend for compute and the raw DuckDB connection for transactional loads."""
+
+    ibis: Backend
+    path: Path | None
+
+    @property
+    def raw(self):
+        return self.ibis.con
+
+    def table(self, name: str) -> ibis.Table:
+        return self.ibis.table(name)
+
+    def count(self, name: str) -> int:
+        return self.raw.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+
+    @contextmanager
+    def transaction(self):
+        """All or nothing: an exception inside rolls every change back."""
+        self.raw.execute("BEGIN TRANSACTION")
+        try:
+            yield self.raw
+        except BaseException:
+            self.raw.execute("ROLLBACK")
+            raise
+        self.raw.execute("COMMIT")
+
+    def close(self) -> None:
+        self.ibis.disconnect()
+
+
+def open_store(path: Path | None, read_only: bool = False) -> Store:
+    """Open (and create if needed) the store at `path`; None gives an in-memory store."""
+    if path is None:
+        backend = ibis.duckdb.connect()
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        backend = ibis.duckdb.connect(str(path), read_only=read_only)
+    if not read_only:
+        for statement in create_statements():
+            backend.con.execute(statement)
+    return Store(ibis=backend, path=path)

@@ -1,0 +1,47 @@
+"""DDL of the store: the canonical tables after pseudonymisation, plus the import bookkeeping."""
+
+from __future__ import annotations
+
+from insyn.model.tables import TABLES, Table
+
+_SQL_TYPES = {
+    "text": "VARCHAR",
+    "code": "VARCHAR",
+    "municipality": "VARCHAR",
+    "date": "DATE",
+    "int": "INTEGER",
+    "float": "DOUBLE",
+}
+
+
+def stored_columns(table: Table) -> list[tuple[str, str]]:
+    """(name, SQL type) of what the store keeps: the clear person_id is replaced."""
+    columns = [(c.name, _SQL_TYPES[c.kind]) for c in table.columns if c.kind != "person_id"]
+    return columns + list(table.derived) + [("import_id", "VARCHAR")]
+
+
+BOOKKEEPING = {
+    "imports": """
+        import_id VARCHAR PRIMARY KEY, imported_at TIMESTAMP, file VARCHAR, sha256 VARCHAR,
+        table_name VARCHAR, profile VARCHAR, rows_read BIGINT, rows_loaded BIGINT,
+        rows_quarantined BIGINT, rows_replaced BIGINT""",
+    "quarantine": """
+        import_id VARCHAR, file VARCHAR, table_name VARCHAR, row_number BIGINT,
+        column_name VARCHAR, reason VARCHAR, record VARCHAR""",
+    "quality_warnings": """
+        municipality VARCHAR, case_id VARCHAR, check_id VARCHAR, message VARCHAR, date DATE""",
+    "indicator_results": """
+        indicator VARCHAR, municipality VARCHAR, period VARCHAR, period_type VARCHAR,
+        unit VARCHAR, sex VARCHAR, age_group VARCHAR, category VARCHAR,
+        numerator DOUBLE, denominator DOUBLE, value DOUBLE""",
+}
+
+
+def create_statements() -> list[str]:
+    statements = []
+    for table in TABLES.values():
+        cols = ", ".join(f"{name} {sql_type}" for name, sql_type in stored_columns(table))
+        statements.append(f"CREATE TABLE IF NOT EXISTS {table.name} ({cols})")
+    for name, cols in BOOKKEEPING.items():
+        statements.append(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
+    return statements
