@@ -1,0 +1,1 @@
+"""Indicators: declarative definitions compiled to Ibis expressions, precomputed into a table."""

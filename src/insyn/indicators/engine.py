@@ -1,0 +1,364 @@
+"""Compile indicator definitions into Ibis expressions and precompute them into a table.
+
+Every definition goes through the same steps: build its *subjects* (the things counted:
+events, pairs of events, spells, closings), place them in periods, evaluate its condition,
+aggregate at each grouping level (total, sex, age group, unit), attach the denominator and
+compute the value. Nothing in this module is about one indicator in particular.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from insyn.indicators.definitions import Condition, Count, Definition, SpellsSubject, library
+from insyn.model.codes import age_groups
+from insyn.model.municipalities import reference_populations
+
+RESULT_COLUMNS = ["indicator", "municipality", "period", "period_type", "unit", "sex",
+                  "age_group", "category", "numerator", "denominator", "value"]
+DIMENSIONS = ["unit", "sex", "age_group", "category"]
+SUBJECT_COLUMNS = ["municipality", "case_id", "person_key", "birth_year", "birth_month", "sex",
+                   "unit", "source", "outcome", "intervention", "date", "start_date", "end_date"]
+OPEN_END = dt.date(9999, 12, 31)
+KEYS = ["municipality", "period", "period_type"]
+
+
+# --- periods ---------------------------------------------------------------------------------
+
+def build_periods(backend, events: ir.Table, quarters: bool = True) -> ir.Table:
+    """Years (and quarters) each municipality's data covers: from its first report to its
+    last event. `data_end` is the last event date, for indicators that need follow-up time."""
+    coverage = events.group_by("municipality").aggregate(
+        first=events.date.min(where=events.event == "report"), last=events.date.max())
+    rows = []
+    for row in backend.to_pyarrow(coverage).to_pylist():
+        if row["first"] is None:
+            continue
+        for year in range(row["first"].year, row["last"].year + 1):
+            rows.append((row["municipality"], str(year), "year",
+                         dt.date(year, 1, 1), dt.date(year, 12, 31), row["last"]))
+            for q in range(4) if quarters else ():
+                start = dt.date(year, 3 * q + 1, 1)
+                end = (dt.date(year + 1, 1, 1) if q == 3 else dt.date(year, 3 * q + 4, 1)) - dt.timedelta(days=1)
+                rows.append((row["municipality"], f"{year}-Q{q + 1}", "quarter", start, end, row["last"]))
+    frame = pd.DataFrame(rows, columns=["municipality", "period", "period_type",
+                                        "period_start", "period_end", "data_end"])
+    schema = {"municipality": "string", "period": "string", "period_type": "string",
+              "period_start": "date", "period_end": "date", "data_end": "date"}
+    return ibis.memtable(frame, schema=schema)
+
+
+# --- subjects --------------------------------------------------------------------------------
+
+def _null_date():
+    return ibis.null().cast("date")
+
+
+def _as_subjects(t: ir.Table, **columns) -> ir.Table:
+    """Project to the common subject shape; absent columns become null."""
+    defaults = {"start_date": _null_date(), "end_date": t.date}
+    exprs = {}
+    for name in SUBJECT_COLUMNS:
+        if name in columns:
+            exprs[name] = columns[name]
+        elif name in defaults:
+            exprs[name] = defaults[name]
+        else:
+            exprs[name] = t[name]
+    return t.select(**exprs)
+
+
+def _events_subjects(spec, events: ir.Table) -> ir.Table:
+    return _as_subjects(events.filter(events.event == spec.event))
+
+
+def _pairs_subjects(spec, events: ir.Table) -> ir.Table:
+    """Each `event` row with the latest `after` date of its case on or before it."""
+    rows = events.filter(events.event.isin([spec.event, spec.after]))
+    is_target = (rows.event == spec.event).cast("int8")  # same day: the earlier event first
+    window = ibis.window(group_by=[rows.municipality, rows.case_id],
+                         order_by=[rows.date, is_target], rows=(None, 0))
+    latest_after = ibis.cases((rows.event == spec.after, rows.date), else_=None).max().over(window)
+    paired = rows.mutate(start_date=latest_after)
+    paired = paired.filter((paired.event == spec.event) & paired.start_date.notnull())
+    return _as_subjects(paired, start_date=paired.start_date)
+
+
+def _spells(spec, events: ir.Table) -> ir.Table:
+    """From each start event to the next end event of the case with the same `same` values."""
+    rows = events.filter(events.event.isin([spec.start, spec.end]))
+    for column, values in spec.where.items():
+        rows = rows.filter(rows[column].isin(values))
+    is_start = (rows.event == spec.start).cast("int8")  # same day: an end closes the earlier spell
+    window = ibis.window(group_by=[rows.municipality, rows.case_id, *spec.same],
+                         order_by=[rows.date, is_start], rows=(0, None))
+    next_end = ibis.cases((rows.event == spec.end, rows.date), else_=None).min().over(window)
+    spells = rows.mutate(next_end=next_end)
+    spells = spells.filter(spells.event == spec.start)
+    return _as_subjects(spells, start_date=spells.date, end_date=spells.next_end)
+
+
+def _closings_subjects(spec, events: ir.Table) -> ir.Table:
+    """Investigations ended without intervention, and intervention ends after which the
+    child has no intervention still ongoing in the municipality."""
+    no_intervention = events.filter((events.event == "investigation_end")
+                                    & (events.outcome == "no_intervention"))
+    spells = _spells(SpellsSubject(start="intervention_start", end="intervention_end",
+                                   same=["intervention"]), events)
+    ended = spells.filter(spells.end_date.notnull())
+    other = spells.view()
+    still_ongoing = ended.semi_join(
+        other,
+        [ended.municipality == other.municipality, ended.person_key == other.person_key,
+         other.start_date <= ended.end_date,
+         other.end_date.isnull() | (other.end_date > ended.end_date)],
+    )
+    last_ends = ended.anti_join(still_ongoing, list(SUBJECT_COLUMNS))
+    last_ends = last_ends.mutate(date=last_ends.end_date)
+    return _as_subjects(no_intervention).union(_as_subjects(last_ends, end_date=last_ends.date))
+
+
+SUBJECT_BUILDERS: dict[str, Callable] = {
+    "events": _events_subjects,
+    "pairs": _pairs_subjects,
+    "spells": _spells,
+    "closings": _closings_subjects,
+}
+
+# Subjects that last (spells) belong to every period they overlap; the rest to their date's.
+LASTING = {"spells"}
+# Subjects counted once per child and period: the child's first one.
+FIRST_PER_CHILD = {"closings"}
+
+
+def _in_periods(subjects: ir.Table, periods: ir.Table, kind: str, followup_months: int | None) -> ir.Table:
+    if followup_months:
+        periods = periods.filter(
+            periods.period_end + ibis.interval(months=followup_months) <= periods.data_end)
+    if kind in LASTING:
+        placed = subjects.join(
+            periods,
+            [subjects.municipality == periods.municipality,
+             subjects.start_date <= periods.period_end,
+             subjects.end_date.fill_null(OPEN_END) >= periods.period_start],
+        )
+        return placed.mutate(reference_date=ibis.greatest(placed.start_date, placed.period_start))
+    year = subjects.date.year().cast("string")
+    by_year = subjects.mutate(period=year, period_type=ibis.literal("year"))
+    by_quarter = subjects.mutate(period=year + "-Q" + subjects.date.quarter().cast("string"),
+                                 period_type=ibis.literal("quarter"))
+    dated = by_year.union(by_quarter)
+    placed = dated.join(periods, KEYS)
+    placed = placed.mutate(reference_date=placed.date)
+    if kind in FIRST_PER_CHILD:
+        first = ibis.window(group_by=[placed.municipality, placed.person_key, placed.period,
+                                      placed.period_type], order_by=[placed.date, placed.case_id])
+        placed = placed.filter(ibis.row_number().over(first) == 0)
+    return placed
+
+
+def _with_age_group(t: ir.Table) -> ir.Table:
+    ref = t.reference_date
+    age = ref.year() - t.birth_year - (ref.month() < t.birth_month).cast("int16")
+    group = ibis.cases(*[((age >= lo) & (age <= hi), code) for code, lo, hi in age_groups()],
+                       else_=None)
+    return t.mutate(age_group=group)
+
+
+# --- conditions and measures -----------------------------------------------------------------
+
+def _condition(t: ir.Table, condition: Condition | None,
+               events: ir.Table) -> tuple[ir.Table, ir.BooleanValue | None]:
+    if condition is None:
+        return t, None
+    if condition.within_days is not None:
+        return t, t.date.delta(t.start_date, unit="day") <= condition.within_days
+    if condition.within_months is not None:
+        return t, t.date <= t.start_date + ibis.interval(months=condition.within_months)
+    if condition.equals is not None:
+        hits = [t[column] == value for column, value in condition.equals.items()]
+        return t, ibis.and_(*hits)
+    if condition.followed_by is not None:
+        return _followed_by(t, condition.followed_by, events)
+    raise ValueError(f"empty condition: {condition}")
+
+
+def _followed_by(t: ir.Table, spec, events: ir.Table) -> tuple[ir.Table, ir.BooleanValue]:
+    """Whether the same child has a `spec.event` in the municipality after the subject's date
+    and no later than `spec.within_months` calendar months after it."""
+    t = t.mutate(subject_row=ibis.row_number())
+    later = events.filter(events.event == spec.event).select("municipality", "person_key", later_date="date")
+    matched = t.join(later, [t.municipality == later.municipality, t.person_key == later.person_key,
+                             later.later_date > t.date])
+    first_later = matched.group_by("subject_row").aggregate(next_date=matched.later_date.min())
+    t = t.left_join(first_later, "subject_row").drop("subject_row_right")
+    hit = t.next_date.notnull() & (t.next_date <= t.date + ibis.interval(months=spec.within_months))
+    return t, hit
+
+
+def _count(t: ir.Table, count: Count, hit: ir.BooleanValue | None) -> ir.NumericValue:
+    if count.count_distinct == "person":
+        return t.person_key.nunique(where=hit)
+    return t.count(where=hit)
+
+
+# --- compile ---------------------------------------------------------------------------------
+
+def _levels(definition: Definition) -> list[list[str]]:
+    """The grouping levels: the total, then each breakdown on its own."""
+    return [[]] + [[b] for b in definition.breakdowns]
+
+
+def compile_definition(definition: Definition, events: ir.Table, periods: ir.Table,
+                       populations: ir.Table) -> ir.Table:
+    """One Ibis expression giving the result rows of one indicator."""
+    kind = definition.subjects.kind
+    subjects = SUBJECT_BUILDERS[kind](definition.subjects.spec, events)
+    placed = _in_periods(subjects, periods, kind, definition.requires_followup_months)
+    placed = _with_age_group(placed)
+    placed = placed.mutate(category=placed[definition.category] if definition.category
+                           else ibis.null().cast("string"))
+    if definition.numerator is not None:
+        placed, hit = _condition(placed, definition.numerator.where, events)
+        if hit is not None:
+            placed = placed.mutate(hit=hit)
+    else:
+        placed = placed.mutate(duration_days=placed.date.delta(placed.start_date, unit="day"))
+
+    parts = []
+    for level in _levels(definition):
+        keys = KEYS + level
+        rows = placed.filter(*[placed[k].notnull() for k in level]) if level else placed
+        aggregated = _aggregate(definition, rows, keys + ["category"], keys)
+        if not level and not definition.category:
+            aggregated = _every_period(aggregated, periods, definition)
+        parts.append(_uniform(aggregated))
+    result = ibis.union(*parts)
+    if definition.denominator.population:
+        result = _attach_population(result, populations, definition.denominator.population)
+    factor = definition.factor
+    if definition.statistic is None:
+        value = ibis.cases((result.denominator > 0,
+                            result.numerator.cast("float64") * factor / result.denominator),
+                           else_=None)
+    else:
+        value = result.statistic_value
+    result = result.mutate(indicator=ibis.literal(definition.id), value=value.cast("float64"))
+    return result.select(
+        "indicator", *KEYS, *DIMENSIONS, "numerator", "denominator", "value",
+    )
+
+
+def _every_period(totals: ir.Table, periods: ir.Table, definition: Definition) -> ir.Table:
+    """A total row for every period the data covers, so that none counted shows as 0."""
+    if definition.requires_followup_months:
+        periods = periods.filter(periods.period_end + ibis.interval(
+            months=definition.requires_followup_months) <= periods.data_end)
+    joined = periods.select(*KEYS).left_join(totals, KEYS)
+    zero = ibis.literal(0).cast("float64")
+    filled = {"numerator": joined.numerator.cast("float64").fill_null(zero)}
+    if not definition.denominator.population:
+        filled["denominator"] = joined.denominator.cast("float64").fill_null(zero)
+    if definition.statistic is not None:
+        filled = {"denominator": filled["denominator"]}
+    return joined.mutate(**filled).drop(*[f"{k}_right" for k in KEYS])
+
+
+def _uniform(part: ir.Table) -> ir.Table:
+    """Every level in the same shape (absent dimensions null), so the levels can be unioned."""
+    columns = {d: (part[d] if d in part.columns else ibis.null()).cast("string") for d in DIMENSIONS}
+    for measure in ("numerator", "denominator", "statistic_value"):
+        columns[measure] = (part[measure] if measure in part.columns else ibis.null()).cast("float64")
+    return part.select(*KEYS, **columns)
+
+
+def _aggregate(definition: Definition, rows: ir.Table, keys: list[str], without_category: list[str]) -> ir.Table:
+    hit = rows.hit if "hit" in rows.columns else None
+    if definition.statistic is not None:
+        return rows.group_by(keys).aggregate(
+            numerator=ibis.null().cast("float64"),
+            denominator=rows.count(),
+            statistic_value=rows.duration_days.median().cast("float64"))
+    numerator = _count(rows, definition.numerator, hit)
+    if definition.denominator.population:
+        return rows.group_by(keys).aggregate(numerator=numerator, denominator=ibis.null().cast("float64"))
+    denominator = _count(rows, definition.denominator, None)
+    if not definition.category:
+        return rows.group_by(keys).aggregate(numerator=numerator, denominator=denominator)
+    # A category's share is of all subjects in the group, whatever their category.
+    counted = rows.group_by(keys).aggregate(numerator=numerator)
+    totals = rows.group_by(without_category).aggregate(denominator=denominator)
+    joined = counted.join(totals, [counted[k].identical_to(totals[k]) for k in without_category])
+    return joined.select(*keys, "numerator", "denominator")
+
+
+def population_bands(store_populations: ir.Table) -> ir.Table:
+    """Imported populations, with the shipped reference for municipality-years not imported."""
+    reference = ibis.memtable(reference_populations())
+    columns = ["municipality", "year", "age_from", "age_to", "population"]
+    imported = store_populations.select(*columns)
+    reference = reference.cast({"year": "int32", "age_from": "int32", "age_to": "int32",
+                                "population": "int64"}).select(*columns)
+    imported = imported.cast({"year": "int32", "age_from": "int32", "age_to": "int32",
+                              "population": "int64"})
+    missing = reference.anti_join(imported, ["municipality", "year"])
+    return imported.union(missing)
+
+
+def _attach_population(result: ir.Table, bands: ir.Table, ages: dict) -> ir.Table:
+    """Population of the age range in the period's year, or the nearest year that has it."""
+    lo, hi = ages["age_from"], ages["age_to"]
+    inside = bands.filter((bands.age_from >= lo) & (bands.age_to <= hi))
+    totals = inside.group_by(["municipality", "year"]).aggregate(
+        population=inside.population.sum(), covered=(inside.age_to - inside.age_from + 1).sum())
+    totals = totals.filter(totals.covered == hi - lo + 1)
+    result = result.mutate(period_year=result.period.substr(0, 4).cast("int32"))
+    candidates = result.join(totals, "municipality")
+    distance = (candidates.year - candidates.period_year).abs()
+    nearest = ibis.window(group_by=[candidates.municipality, candidates.period, candidates.period_type],
+                          order_by=[distance, candidates.year.desc()])
+    chosen = candidates.filter(ibis.row_number().over(nearest) == 0)
+    return chosen.mutate(denominator=chosen.population.cast("float64")).drop(
+        "population", "covered", "year", "period_year")
+
+
+# --- run -------------------------------------------------------------------------------------
+
+def compute(store, definitions: Iterable[Definition] | None = None, quarters: bool = True,
+            progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """All result rows of the given definitions (default: the whole library)."""
+    backend = store.ibis
+    events = store.table("events")
+    periods = build_periods(backend, events, quarters)
+    bands = population_bands(store.table("populations"))
+    frames = []
+    for definition in definitions or library():
+        if progress:
+            progress(definition.name)
+        expr = compile_definition(definition, events, periods, bands)
+        frames.append(backend.to_pyarrow(expr).to_pandas())
+    if not frames:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[RESULT_COLUMNS]
+
+
+def refresh_results(store, quarters: bool = True, progress=None) -> pd.DataFrame:
+    """Recompute every indicator and replace the precomputed results table in one transaction."""
+    results = compute(store, quarters=quarters, progress=progress)
+    with store.transaction() as connection:
+        connection.execute("DELETE FROM indicator_results")
+        connection.register("new_results", results)
+        try:
+            connection.execute(f"INSERT INTO indicator_results SELECT {', '.join(RESULT_COLUMNS)} FROM new_results")
+        finally:
+            connection.unregister("new_results")
+    return results
+
+
+def stored_results(store) -> pd.DataFrame:
+    return store.raw.execute("SELECT * FROM indicator_results").df()

@@ -1,0 +1,34 @@
+"""Helpers for tests: valid synthetic personal identity numbers and small canonical files."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+
+def luhn_digit(nine: str) -> int:
+    total = 0
+    for i, ch in enumerate(nine):
+        product = int(ch) * (2 if i % 2 == 0 else 1)
+        total += product // 10 + product % 10
+    return (10 - total % 10) % 10
+
+
+def pnr(birth: str, serial: str = "123", coordination: bool = False) -> str:
+    """A valid 12-digit number 'YYYYMMDD-NNNC' for birth 'YYYYMMDD'; serial's last digit odd = male."""
+    day = int(birth[6:8]) + (60 if coordination else 0)
+    ten = f"{birth[2:6]}{day:02d}{serial}"
+    return f"{birth[:6]}{day:02d}-{serial}{luhn_digit(ten)}"
+
+
+EVENT_COLUMNS = ["municipality", "case_id", "person_id", "event", "date", "unit",
+                 "caseworker_id", "source", "outcome", "intervention"]
+
+
+def write_csv(path: Path, columns: list[str], rows: list[dict], delimiter: str = ",") -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, delimiter=delimiter)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({c: row.get(c, "") for c in columns})
+    return path
