@@ -15,6 +15,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from insyn.indicators.deadlines import add_months, days_between
 from insyn.indicators.definitions import Condition, Count, Definition, SpellsSubject, library
 from insyn.model.codes import age_groups
 from insyn.model.municipalities import reference_populations
@@ -136,10 +137,15 @@ LASTING = {"spells"}
 FIRST_PER_CHILD = {"closings"}
 
 
+def _followed_up(periods: ir.Table, months: int | None) -> ir.Table:
+    """Only periods whose data reaches `months` past their end (all periods when None)."""
+    if not months:
+        return periods
+    return periods.filter(add_months(periods.period_end, months) <= periods.data_end)
+
+
 def _in_periods(subjects: ir.Table, periods: ir.Table, kind: str, followup_months: int | None) -> ir.Table:
-    if followup_months:
-        periods = periods.filter(
-            periods.period_end + ibis.interval(months=followup_months) <= periods.data_end)
+    periods = _followed_up(periods, followup_months)
     if kind in LASTING:
         placed = subjects.join(
             periods,
@@ -177,9 +183,9 @@ def _condition(t: ir.Table, condition: Condition | None,
     if condition is None:
         return t, None
     if condition.within_days is not None:
-        return t, t.date.delta(t.start_date, unit="day") <= condition.within_days
+        return t, days_between(t.start_date, t.date) <= condition.within_days
     if condition.within_months is not None:
-        return t, t.date <= t.start_date + ibis.interval(months=condition.within_months)
+        return t, t.date <= add_months(t.start_date, condition.within_months)
     if condition.equals is not None:
         hits = [t[column] == value for column, value in condition.equals.items()]
         return t, ibis.and_(*hits)
@@ -197,7 +203,7 @@ def _followed_by(t: ir.Table, spec, events: ir.Table) -> tuple[ir.Table, ir.Bool
                              later.later_date > t.date])
     first_later = matched.group_by("subject_row").aggregate(next_date=matched.later_date.min())
     t = t.left_join(first_later, "subject_row").drop("subject_row_right")
-    hit = t.next_date.notnull() & (t.next_date <= t.date + ibis.interval(months=spec.within_months))
+    hit = t.next_date.notnull() & (t.next_date <= add_months(t.date, spec.within_months))
     return t, hit
 
 
@@ -228,7 +234,7 @@ def compile_definition(definition: Definition, events: ir.Table, periods: ir.Tab
         if hit is not None:
             placed = placed.mutate(hit=hit)
     else:
-        placed = placed.mutate(duration_days=placed.date.delta(placed.start_date, unit="day"))
+        placed = placed.mutate(duration_days=days_between(placed.start_date, placed.date))
 
     parts = []
     for level in _levels(definition):
@@ -256,9 +262,7 @@ def compile_definition(definition: Definition, events: ir.Table, periods: ir.Tab
 
 def _every_period(totals: ir.Table, periods: ir.Table, definition: Definition) -> ir.Table:
     """A total row for every period the data covers, so that none counted shows as 0."""
-    if definition.requires_followup_months:
-        periods = periods.filter(periods.period_end + ibis.interval(
-            months=definition.requires_followup_months) <= periods.data_end)
+    periods = _followed_up(periods, definition.requires_followup_months)
     joined = periods.select(*KEYS).left_join(totals, KEYS)
     zero = ibis.literal(0).cast("float64")
     filled = {"numerator": joined.numerator.cast("float64").fill_null(zero)}

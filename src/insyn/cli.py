@@ -1,0 +1,253 @@
+"""The `insyn` command: a thin Typer face over insyn.workflows. Messages are in Swedish."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from insyn.progress import console, steps
+from insyn.settings import Settings
+
+app = typer.Typer(
+    help="Insyn – systematisk uppföljning för socialtjänsten.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+state: dict[str, Settings] = {}
+
+
+@app.callback()
+def main(
+    data_dir: Annotated[Path | None, typer.Option(
+        "--data-dir", help="Datakatalog (standard: $INSYN_DATA_DIR eller ~/.local/share/insyn).",
+    )] = None,
+) -> None:
+    state["settings"] = Settings(data_dir=data_dir) if data_dir else Settings()
+
+
+def _settings() -> Settings:
+    return state["settings"]
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]Fel:[/] {message}")
+    return typer.Exit(code=1)
+
+
+def _format(value: float | None, unit: str) -> str:
+    if value is None or value != value:
+        return "–"
+    text = f"{value:,.1f}".replace(",", " ").replace(".", ",")
+    return f"{text} %" if unit == "%" else text
+
+
+def _summary_table(results, title: str) -> Table:
+    """Latest year, total rows: one line per municipality, one column per indicator."""
+    from insyn.indicators.definitions import library
+    from insyn.model.municipalities import municipality_names
+
+    names = municipality_names()
+    totals = results[(results.period_type == "year") & results.unit.isna() & results.sex.isna()
+                     & results.age_group.isna() & results.category.isna()]
+    table = Table(title=title)
+    table.add_column("Kommun")
+    definitions = [d for d in library() if d.id in set(totals.indicator)]
+    for definition in definitions:
+        table.add_column(f"{definition.name} ({definition.unit})", justify="right", max_width=16)
+    latest = totals[totals.value.notna()].groupby("indicator").period.max()
+    for municipality in sorted(totals.municipality.unique(), key=lambda c: names.get(c, c)):
+        row = [names.get(municipality, municipality)]
+        for definition in definitions:
+            hit = totals[(totals.indicator == definition.id) & (totals.municipality == municipality)
+                         & (totals.period == latest.get(definition.id))]
+            row.append(_format(hit.value.iloc[0] if len(hit) else None, definition.unit))
+        table.add_row(*row)
+    return table
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="Slumpfrö för de syntetiska data.")] = 1,
+    out: Annotated[Path | None, typer.Option("--out", help="Katalog för rapport och data.")] = None,
+) -> None:
+    """Skapa en syntetisk demoregion, importera, beräkna och skriv rapport och Excelfil."""
+    from insyn.indicators.definitions import library
+    from insyn.workflows import DEMO_STEPS, run_demo
+
+    settings = _settings()
+    with steps(DEMO_STEPS + len(library())) as advance:
+        result = run_demo(settings, seed=seed, out_dir=out, progress=advance)
+    imported = sum(f.rows_loaded for f in result.import_result.files)
+    console.print(_summary_table(result.results, "Demoregionen, senaste året"))
+    console.print(f"{imported:,} rader importerade till {settings.database_path}".replace(",", " "))
+    console.print(f"Rapport: {result.published['html']}")
+    console.print(f"Excel:   {result.published['excel']}")
+    console.print(f"[bold]Allt finns i {result.out_dir}[/]")
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Katalog att skriva filerna i.")],
+    region: Annotated[str, typer.Option(help="Region (demo, goteborgsregionen) eller länskod.")] = "demo",
+    municipalities: Annotated[str | None, typer.Option(
+        help="Kommunkoder, kommaseparerade (ersätter --region); 'alla' för hela landet.")] = None,
+    years: Annotated[str, typer.Option(help="År, t.ex. 2022-2025.")] = "",
+    seed: Annotated[int, typer.Option(help="Slumpfrö.")] = 1,
+    fmt: Annotated[str, typer.Option("--format", help="csv eller parquet.")] = "csv",
+) -> None:
+    """Skapa syntetiska exportfiler i importformatet (deterministiskt givet slumpfrö)."""
+    from insyn.model.municipalities import municipalities as all_municipalities
+    from insyn.model.municipalities import region_municipalities
+    from insyn.synth.generate import generate as generate_tables
+    from insyn.synth.generate import write_tables
+    from insyn.workflows import demo_years
+
+    if municipalities == "alla":
+        selected = all_municipalities()
+    elif municipalities:
+        codes = [c.strip() for c in municipalities.split(",")]
+        frame = all_municipalities()
+        unknown = sorted(set(codes) - set(frame.municipality_code))
+        if unknown:
+            raise _fail(f"okända kommunkoder: {', '.join(unknown)}")
+        selected = frame[frame.municipality_code.isin(codes)].reset_index(drop=True)
+    else:
+        try:
+            selected = region_municipalities(region)
+        except KeyError as exc:
+            raise _fail(str(exc.args[0])) from exc
+    year_list = _parse_years(years) if years else demo_years()
+    with steps(2) as advance:
+        advance(f"Skapar data för {len(selected)} kommuner, {year_list[0]}–{year_list[-1]}")
+        tables = generate_tables(selected, year_list, seed=seed)
+        advance("Skriver filer")
+        files = write_tables(tables, out, fmt=fmt)
+    for path in files:
+        console.print(f"  {path}")
+
+
+def _parse_years(text: str) -> list[int]:
+    try:
+        if "-" in text:
+            first, last = (int(p) for p in text.split("-", 1))
+            return list(range(first, last + 1))
+        return [int(y) for y in text.split(",")]
+    except ValueError as exc:
+        raise _fail(f"ogiltiga år '{text}' (t.ex. 2022-2025)") from exc
+
+
+@app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="Filer att importera (CSV, XLSX, Parquet).")],
+    profile: Annotated[str | None, typer.Option(
+        "--profile", "--profil", help="Mappningsprofil: namn (t.ex. svenska) eller YAML-fil.")] = None,
+    table: Annotated[str | None, typer.Option(help="Tabell, om den inte kan avgöras av kolumnerna.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Avvisa allt vid minsta fel.")] = False,
+    show: Annotated[int, typer.Option(help="Antal felrader att visa per fil.")] = 20,
+) -> None:
+    """Importera exportfiler: kontroll, pseudonymisering och inläsning i en transaktion."""
+    from insyn.indicators.definitions import library
+    from insyn.ingest.load import ImportRejected
+    from insyn.ingest.profiles import ProfileError
+    from insyn.ingest.readers import ReadError
+    from insyn.ingest.validate import SchemaError
+    from insyn.workflows import run_import
+
+    try:
+        with steps(2 * len(files) + len(library())) as advance:
+            result = run_import(_settings(), files, profile, table, strict, progress=advance)
+    except ImportRejected as exc:
+        for validated in exc.results:
+            _print_problems(validated, show)
+        raise _fail(str(exc)) from exc
+    except (ReadError, SchemaError, ProfileError) as exc:
+        raise _fail(f"{exc}\nInget har lästs in.") from exc
+    summary = Table(title="Import")
+    for column in ("Fil", "Tabell", "Lästa", "Inlästa", "Ersatta", "I karantän", "Dubbletter"):
+        summary.add_column(column, justify="left" if column in ("Fil", "Tabell") else "right")
+    for loaded in result.files:
+        v = loaded.validated
+        summary.add_row(v.file.name, v.table.name, str(v.rows_read), str(loaded.rows_loaded),
+                        str(loaded.rows_replaced), str(v.rows_rejected), str(v.duplicates_dropped))
+        _print_problems(v, show)
+    console.print(summary)
+    if result.quality_warnings:
+        console.print(f"[yellow]{result.quality_warnings} datakvalitetsvarningar[/] för de importerade "
+                      "ärendena (se insyn status).")
+
+
+def _print_problems(validated, show: int) -> None:
+    for notice in validated.notices:
+        console.print(f"[yellow]Obs:[/] {notice}")
+    messages = validated.messages()
+    for line in messages[:show]:
+        console.print(f"[red]{line}[/]", highlight=False)
+    if len(messages) > show:
+        console.print(f"… och {len(messages) - show} fel till i {validated.file.name}")
+
+
+@app.command()
+def indicators(
+    csv: Annotated[Path | None, typer.Option(
+        "--csv", help="Skriv alla resultat (utan röjandekontroll) till en CSV-fil.")] = None,
+    recompute: Annotated[bool, typer.Option("--recompute", "--berakna", help="Beräkna om först.")] = False,
+) -> None:
+    """Visa de beräknade indikatorerna; --csv exporterar alla rader för behörig analytiker."""
+    from insyn.workflows import compute_indicators, stored_indicators
+
+    settings = _settings()
+    results = compute_indicators(settings) if recompute else stored_indicators(settings)
+    if results.empty:
+        raise _fail("inga data ännu: importera med insyn import eller kör insyn demo")
+    console.print(_summary_table(results, "Senaste året"))
+    if csv:
+        order = ["indicator", "municipality", "period", "numerator", "denominator", "value",
+                 "period_type", "unit", "sex", "age_group", "category"]
+        results[order].sort_values(["indicator", "municipality", "period"]).to_csv(csv, index=False)
+        console.print(f"{len(results)} rader skrivna till {csv} "
+                      "(ej röjandekontrollerade: lämna inte ut filen)")
+
+
+@app.command()
+def report(
+    out: Annotated[Path | None, typer.Option("--out", help="Katalog för rapporten.")] = None,
+) -> None:
+    """Skriv HTML-rapporten och Excelfilen (med röjandekontroll) från de beräknade indikatorerna."""
+    from insyn.workflows import write_report
+
+    try:
+        paths = write_report(_settings(), out)
+    except LookupError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"Rapport: {paths['html']}")
+    console.print(f"Excel:   {paths['excel']}")
+
+
+@app.command()
+def status() -> None:
+    """Visa vad datalagret innehåller: tabeller, importer, karantän och varningar."""
+    from insyn.workflows import store_for
+
+    settings = _settings()
+    if not settings.database_path.exists():
+        raise _fail(f"inget datalager i {settings.data_dir} ännu")
+    store = store_for(settings, read_only=True)
+    try:
+        table = Table(title=f"Datalager {settings.database_path}")
+        table.add_column("Tabell")
+        table.add_column("Rader", justify="right")
+        for name in ("events", "staff", "courses", "trainings", "mentorships", "populations",
+                     "quarantine", "quality_warnings", "indicator_results"):
+            table.add_row(name, f"{store.count(name):,}".replace(",", " "))
+        console.print(table)
+        warnings = store.raw.execute(
+            "SELECT message, count(*) AS n FROM quality_warnings GROUP BY message ORDER BY n DESC"
+        ).fetchall()
+        for message, n in warnings:
+            console.print(f"[yellow]{n}[/] ärenden: {message}")
+    finally:
+        store.close()

@@ -1,0 +1,1 @@
+"""Disclosure control: what may be published of the indicator results."""

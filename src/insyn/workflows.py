@@ -1,0 +1,125 @@
+"""The jobs a user runs, as plain functions: import, compute, publish, demo.
+
+The CLI (and later the web app) are thin faces over these; each takes Settings and an
+optional progress callback, and returns what it did.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from insyn.ingest.load import ImportResult, import_files
+from insyn.ingest.profiles import load_profile
+from insyn.ingest.pseudonymise import load_or_create_key
+from insyn.settings import Settings
+from insyn.store import Store, open_store
+
+Progress = Callable[[str], None] | None
+
+
+def store_for(settings: Settings, read_only: bool = False) -> Store:
+    return open_store(settings.database_path, read_only=read_only)
+
+
+def run_import(settings: Settings, paths: Sequence[Path], profile: str | None = None,
+               table: str | None = None, strict: bool = False, compute: bool = True,
+               progress: Progress = None) -> ImportResult:
+    """Import files in one transaction, then refresh the precomputed indicators."""
+    from insyn.indicators.engine import refresh_results
+
+    key = load_or_create_key(settings.key_path)
+    store = store_for(settings)
+    try:
+        result = import_files(store, paths, key, load_profile(profile) if profile else None,
+                              table, strict, progress)
+        if compute:
+            refresh_results(store, progress=progress)
+        return result
+    finally:
+        store.close()
+
+
+def compute_indicators(settings: Settings, progress: Progress = None) -> pd.DataFrame:
+    from insyn.indicators.engine import refresh_results
+
+    store = store_for(settings)
+    try:
+        return refresh_results(store, progress=progress)
+    finally:
+        store.close()
+
+
+def stored_indicators(settings: Settings) -> pd.DataFrame:
+    """The precomputed results (computed first if the store has data but no results yet)."""
+    from insyn.indicators.engine import refresh_results, stored_results
+
+    store = store_for(settings)
+    try:
+        results = stored_results(store)
+        if results.empty and store.count("events"):
+            results = refresh_results(store)
+        return results
+    finally:
+        store.close()
+
+
+def write_report(settings: Settings, out_dir: Path | None = None) -> dict[str, Path]:
+    from insyn.publish import publish
+
+    results = stored_indicators(settings)
+    if results.empty:
+        raise LookupError("Det finns inga indikatorer att rapportera: importera data först "
+                          "(insyn import) eller kör insyn demo.")
+    out_dir = out_dir or settings.output_dir / dt.date.today().isoformat()
+    return publish(results, out_dir, threshold=settings.small_count_threshold)
+
+
+def demo_years(today: dt.date | None = None) -> list[int]:
+    """The last four full calendar years."""
+    year = (today or dt.date.today()).year
+    return list(range(year - 4, year))
+
+
+@dataclass
+class DemoResult:
+    out_dir: Path
+    data_files: list[Path]
+    import_result: ImportResult
+    results: pd.DataFrame
+    published: dict[str, Path]
+
+
+DEMO_STEPS = 5  # generate, write, import, compute, publish (plus one step per indicator)
+
+
+def run_demo(settings: Settings, seed: int = 1, out_dir: Path | None = None,
+             progress: Progress = None) -> DemoResult:
+    """Generate the demo region, import it into the default store, compute and publish."""
+    from insyn.indicators.engine import refresh_results
+    from insyn.model.municipalities import region_municipalities
+    from insyn.publish import publish
+    from insyn.synth.generate import generate, write_tables
+
+    out_dir = out_dir or settings.data_dir / "demo"
+    notify = progress or (lambda _: None)
+    notify("Skapar syntetiska data för demoregionen")
+    tables = generate(region_municipalities("demo"), demo_years(), seed=seed)
+    notify("Skriver exportfiler (CSV)")
+    files = write_tables(tables, out_dir / "data", fmt="csv")
+    notify("Importerar och pseudonymiserar")
+    key = load_or_create_key(settings.key_path)
+    store = store_for(settings)
+    try:
+        imported = import_files(store, files, key, progress=None)
+        notify("Beräknar indikatorer")
+        results = refresh_results(store, progress=progress)
+    finally:
+        store.close()
+    notify("Skriver rapport och Excelfil")
+    published = publish(results, out_dir, threshold=settings.small_count_threshold)
+    return DemoResult(out_dir, files, imported, results, published)

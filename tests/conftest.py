@@ -1,0 +1,30 @@
+"""Shared fixtures: real stores (DuckDB files or in-memory), real files, a real key."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from insyn.settings import Settings  # noqa: E402
+from insyn.store import open_store  # noqa: E402
+
+
+@pytest.fixture
+def key() -> bytes:
+    return b"test-key-0123456789abcdef0123456"
+
+
+@pytest.fixture
+def store():
+    s = open_store(None)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
