@@ -19,6 +19,7 @@ REASONS = {
     "format": "ogiltigt format (10 eller 12 siffror väntas)",
     "checksum": "fel kontrollsiffra",
     "date": "omöjligt datum",
+    "serial": "födelsenummer 000 delas inte ut",
     "future": "födelsedatum i framtiden",
 }
 
@@ -86,7 +87,9 @@ def parse(values: pa.Array, today: dt.date | None = None) -> ParsedIds:
     future = (year * 10000 + month * 100 + day) > today_ordinal
 
     reason = np.full(n, None, dtype=object)
+    serial_ok = (digits[:, 6:9] != 0).any(axis=1)
     reason[future & date_ok] = "future"
+    reason[~serial_ok] = "serial"
     reason[~date_ok] = "date"
     reason[~checksum_ok] = "checksum"
     reason[~wellformed] = "format"

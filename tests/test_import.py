@@ -1,0 +1,250 @@
+"""Import: every kind of bad input named by file, row and column; all-or-nothing loads;
+re-imports that add nothing; and no clear personal identity number anywhere afterwards."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import openpyxl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from helpers import EVENT_COLUMNS, pnr, write_csv
+
+from insyn.ingest.load import ImportRejected, import_files
+from insyn.ingest.profiles import load_profile
+from insyn.ingest.readers import ReadError
+from insyn.ingest.validate import SchemaError
+from insyn.store import open_store
+
+P1 = pnr("20120315", "123")
+P2 = pnr("20080601", "242")
+BAD_CHECKSUM = P1[:-1] + str((int(P1[-1]) + 1) % 10)
+
+
+def good_rows(case="K1", person=P1):
+    return [
+        dict(municipality="1480", case_id=case, person_id=person, event="report",
+             date="2024-01-02", source="skola", unit="Mottagning"),
+        dict(municipality="1480", case_id=case, person_id=person, event="initial_assessment",
+             date="2024-01-10", outcome="investigate", unit="Mottagning"),
+    ]
+
+
+def snapshot(store) -> dict[str, list]:
+    return {t: sorted(map(str, store.raw.execute(f"SELECT * EXCLUDE (import_id) FROM {t}").fetchall()))
+            for t in ("events", "staff", "populations")} | {
+        t: sorted(map(str, store.raw.execute(f"SELECT * FROM {t}").fetchall()))
+        for t in ("quarantine", "quality_warnings")}
+
+
+@pytest.mark.parametrize(("row", "column", "reason"), [
+    (dict(person_id=BAD_CHECKSUM), "person_id", "ogiltigt personnummer: fel kontrollsiffra"),
+    (dict(person_id="20120230-1234"), "person_id", "ogiltigt personnummer"),
+    (dict(person_id="12345"), "person_id", "ogiltigt personnummer: ogiltigt format"),
+    (dict(municipality="9999"), "municipality", "okänd kommun '9999'"),
+    (dict(event="anmalan"), "event", "okänd kod 'anmalan'"),
+    (dict(source="grannen"), "source", "okänd kod 'grannen'"),
+    (dict(source=""), "source", "värde saknas (krävs för report)"),
+    (dict(case_id=""), "case_id", "värde saknas"),
+    (dict(date="2024-02-30"), "date", "ogiltigt datum"),
+    (dict(date="02/01/2024"), "date", "ogiltigt datum"),
+    (dict(date="2999-01-01"), "date", "datum i framtiden"),
+    (dict(date="1850-01-01"), "date", "omöjligt datum"),
+])
+def test_each_kind_of_error_names_file_row_and_column(tmp_path, store, key, row, column, reason):
+    rows = good_rows() + [{**good_rows("K2", P2)[0], **row}]
+    path = write_csv(tmp_path / "export.csv", EVENT_COLUMNS, rows)
+    result = import_files(store, [path], key)
+    messages = result.files[0].validated.messages()
+    assert any(m.startswith(f"export.csv, rad 4, kolumn '{column}': {reason}") for m in messages), messages
+    assert result.files[0].rows_loaded == 2
+    quarantined = store.raw.execute("SELECT row_number, column_name, reason FROM quarantine").fetchall()
+    assert (4, column) in {(r[0], r[1]) for r in quarantined}
+
+
+def test_outcome_must_fit_the_event(tmp_path, store, key):
+    rows = good_rows()
+    rows[1]["outcome"] = "intervention"  # an investigation outcome on an initial assessment
+    path = write_csv(tmp_path / "e.csv", EVENT_COLUMNS, rows)
+    messages = import_files(store, [path], key).files[0].validated.messages()
+    assert messages == ["e.csv, rad 3, kolumn 'outcome': okänt beslut för initial_assessment "
+                        "'intervention' (tillåtna: investigate, no_investigation, transfer)"]
+
+
+def test_missing_required_column_rejects_the_file_and_changes_nothing(tmp_path, store, key):
+    ok = write_csv(tmp_path / "ok.csv", EVENT_COLUMNS, good_rows())
+    import_files(store, [ok], key)
+    before = snapshot(store)
+    broken = write_csv(tmp_path / "broken.csv", [c for c in EVENT_COLUMNS if c != "date"],
+                       good_rows("K9"))
+    with pytest.raises(SchemaError, match=r"broken.csv: kolumner saknas för tabellen events: date \(datum\)"):
+        import_files(store, [write_csv(tmp_path / "ok2.csv", EVENT_COLUMNS, good_rows("K8")), broken], key)
+    assert snapshot(store) == before
+
+
+def test_strict_rejects_everything_on_one_error(tmp_path, store, key):
+    rows = good_rows() + [{**good_rows("K2", P2)[0], "municipality": "9999"}]
+    path = write_csv(tmp_path / "e.csv", EVENT_COLUMNS, rows)
+    with pytest.raises(ImportRejected, match="1 fel, inget har lästs in"):
+        import_files(store, [path], key, strict=True)
+    assert store.count("events") == 0 and store.count("quarantine") == 0
+
+
+def test_a_failure_inside_the_load_rolls_everything_back(tmp_path, store, key):
+    first = write_csv(tmp_path / "a.csv", EVENT_COLUMNS, good_rows("K1"))
+    import_files(store, [first], key)
+    before = snapshot(store)
+    # The second file's table is dropped under the importer's feet: its INSERT fails
+    # after the first file's rows were already written in the same transaction.
+    staff = write_csv(tmp_path / "staff.csv", ["municipality", "staff_id", "unit", "role",
+                                               "employment", "start_date"],
+                      [dict(municipality="1480", staff_id="S1", unit="U", role="socialsekreterare",
+                            employment="tillsvidare", start_date="2020-01-01")])
+    store.raw.execute("ALTER TABLE staff RENAME TO staff_moved")
+    with pytest.raises(Exception):
+        import_files(store, [write_csv(tmp_path / "b.csv", EVENT_COLUMNS, good_rows("K2", P2)), staff], key)
+    store.raw.execute("ALTER TABLE staff_moved RENAME TO staff")
+    assert snapshot(store) == before
+
+
+def test_reimport_adds_nothing_and_a_correction_replaces(tmp_path, store, key):
+    path = write_csv(tmp_path / "e.csv", EVENT_COLUMNS, good_rows("K1") + good_rows("K2", P2))
+    import_files(store, [path], key)
+    before = snapshot(store)
+    again = import_files(store, [path], key)
+    assert snapshot(store) == before
+    assert again.files[0].rows_replaced == again.files[0].rows_loaded == 4
+    # The corrected export moves K1's assessment to another date and drops nothing else.
+    corrected = good_rows("K1")
+    corrected[1]["date"] = "2024-01-20"
+    import_files(store, [write_csv(tmp_path / "e.csv", EVENT_COLUMNS, corrected)], key)
+    dates = store.raw.execute("SELECT case_id, event, date::VARCHAR FROM events ORDER BY ALL").fetchall()
+    assert ("K1", "initial_assessment", "2024-01-20") in dates
+    assert ("K1", "initial_assessment", "2024-01-10") not in dates
+    assert len(dates) == 4
+
+
+def test_fixed_rows_leave_the_quarantine(tmp_path, store, key):
+    rows = good_rows()
+    rows[0]["source"] = "grannen"
+    path = write_csv(tmp_path / "e.csv", EVENT_COLUMNS, rows)
+    import_files(store, [path], key)
+    assert store.count("quarantine") == 1
+    rows[0]["source"] = "ovrig"
+    import_files(store, [write_csv(path, EVENT_COLUMNS, rows)], key)
+    assert store.count("quarantine") == 0 and store.count("events") == 2
+
+
+def test_duplicate_rows_in_one_file_are_one_fact(tmp_path, store, key):
+    rows = good_rows() + good_rows()[:1]
+    result = import_files(store, [write_csv(tmp_path / "e.csv", EVENT_COLUMNS, rows)], key)
+    assert result.files[0].validated.duplicates_dropped == 1
+    assert store.count("events") == 2
+
+
+def test_sequence_problems_are_warnings_per_case(tmp_path, store, key):
+    rows = good_rows() + [
+        dict(municipality="1480", case_id="K1", person_id=P1, event="investigation_end",
+             date="2024-02-01", outcome="intervention"),
+        dict(municipality="1480", case_id="K1", person_id=P1, event="investigation_start",
+             date="2024-03-01"),
+        dict(municipality="1480", case_id="K3", person_id=P2, event="intervention_start",
+             date="2024-03-01", intervention="hvb"),
+    ]
+    result = import_files(store, [write_csv(tmp_path / "e.csv", EVENT_COLUMNS, rows)], key)
+    assert store.count("events") == 5  # nothing rejected
+    warnings = store.raw.execute("SELECT case_id, check_id FROM quality_warnings ORDER BY ALL").fetchall()
+    assert warnings == [("K1", "utredning_avslutad_utan_start"), ("K3", "insats_utan_beslut")]
+    assert result.quality_warnings == 2
+
+
+def test_pseudonyms_are_keyed_and_derive_birth_and_sex(tmp_path, store, key):
+    import_files(store, [write_csv(tmp_path / "e.csv", EVENT_COLUMNS, good_rows())], key)
+    rows = store.raw.execute("SELECT DISTINCT person_key, birth_year, birth_month, sex FROM events").fetchall()
+    assert len(rows) == 1 and rows[0][1:] == (2012, 3, "male") and len(rows[0][0]) == 64
+    other = open_store(None)
+    import_files(other, [tmp_path / "e.csv"], b"another-key-another-key-another!")
+    assert other.raw.execute("SELECT DISTINCT person_key FROM events").fetchone()[0] != rows[0][0]
+    # 10 digits, 12 digits, with and without separator: one person.
+    forms = [P1, P1.replace("-", ""), P1[2:], P1[2:].replace("-", "")]
+    rows = [dict(good_rows()[0], case_id=f"F{i}", person_id=f) for i, f in enumerate(forms)]
+    import_files(store, [write_csv(tmp_path / "forms.csv", EVENT_COLUMNS, rows)], key)
+    assert store.raw.execute("SELECT count(DISTINCT person_key) FROM events").fetchone()[0] == 1
+
+
+def test_no_clear_personal_identity_number_anywhere(tmp_path, key, caplog, capsys):
+    from typer.testing import CliRunner
+
+    from insyn.cli import app
+
+    caplog.set_level(logging.DEBUG)
+    bad_person = pnr("20100101", "582")[:-1] + "0"
+    if bad_person == pnr("20100101", "582"):
+        bad_person = bad_person[:-1] + "1"
+    rows = good_rows() + good_rows("K2", P2) + [
+        dict(good_rows("K3", bad_person)[0]),  # checksum error: quarantined
+        dict(good_rows("K4", P2)[0], municipality="9999"),  # valid number, other error
+    ]
+    path = write_csv(tmp_path / "e.csv", EVENT_COLUMNS, rows)
+    data_dir = tmp_path / "data"
+    output = CliRunner().invoke(app, ["--data-dir", str(data_dir), "import", str(path)])
+    assert output.exit_code == 0, output.output
+    assert "rad 6, kolumn 'person_id'" in output.output
+    clear = [P1, P2, bad_person]
+    forms = {form for p in clear for form in (p, p.replace("-", ""), p[2:], p[2:].replace("-", ""))}
+    texts = [output.output, caplog.text, capsys.readouterr().out]
+    for file in data_dir.rglob("*"):
+        if file.is_file():
+            texts.append(file.read_bytes().decode("latin-1"))
+    store = open_store(data_dir / "insyn.duckdb", read_only=True)
+    for table in ("events", "quarantine", "imports", "quality_warnings", "indicator_results"):
+        texts.append(str(store.raw.execute(f"SELECT * FROM {table}").fetchall()))
+    store.close()
+    for text in texts:
+        for form in forms:
+            assert form not in text
+
+
+def test_swedish_profile_from_excel(tmp_path, store, key):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Kommun", "Ärende-ID", "Personnummer", "Händelse", "Datum", "Anmälare", "Beslut"])
+    import datetime as dt
+    sheet.append([1480, "A-1", P1, "Orosanmälan", dt.datetime(2024, 1, 2), "Polisen", None])
+    sheet.append([884, "A-2", P2, "Förhandsbedömning", dt.datetime(2024, 1, 9), None, "Inleds ej"])
+    sheet.append([None] * 7)  # an empty row is skipped, but counted
+    sheet.append(["Vimmerby", "A-3", P2, "Anmälan", "2024-13-01", "Skola", None])
+    path = tmp_path / "export.xlsx"
+    workbook.save(path)
+    result = import_files(store, [path], key, profile=load_profile("svenska"))
+    validated = result.files[0].validated
+    assert validated.messages() == ["export.xlsx, rad 5, kolumn 'Datum': ogiltigt datum (ÅÅÅÅ-MM-DD väntas)"]
+    rows = store.raw.execute(
+        "SELECT municipality, event, source, outcome FROM events ORDER BY case_id").fetchall()
+    assert rows == [("1480", "report", "polis", None), ("0884", "initial_assessment", None, "no_investigation")]
+
+
+def test_parquet_and_semicolon_cp1252_csv(tmp_path, store, key):
+    table = pa.table({c: [r.get(c) for r in good_rows()] for c in EVENT_COLUMNS})
+    pq.write_table(table, tmp_path / "e.parquet")
+    import_files(store, [tmp_path / "e.parquet"], key)
+    assert store.count("events") == 2
+    staff = tmp_path / "personal.csv"
+    staff.write_bytes("Kommun;Personal-ID;Enhet;Befattning;Anställningsform;Startdatum;Sysselsättningsgrad\n"
+                      "1480;S1;Utredning Väst;Socialsekreterare;Tillsvidare;2021-08-16;0,75\n".encode("cp1252"))
+    import_files(store, [staff], key, profile=load_profile("svenska"))
+    assert store.raw.execute("SELECT unit, role, fte FROM staff").fetchall() == [
+        ("Utredning Väst", "socialsekreterare", 0.75)]
+
+
+def test_unreadable_files(tmp_path, store, key):
+    (tmp_path / "x.xlsx").write_bytes(b"not a workbook")
+    with pytest.raises(ReadError, match="x.xlsx: kunde inte läsas som Excel"):
+        import_files(store, [tmp_path / "x.xlsx"], key)
+    (tmp_path / "x.json").write_text("{}")
+    with pytest.raises(ReadError, match="okänt filformat '.json'"):
+        import_files(store, [tmp_path / "x.json"], key)
+    with pytest.raises(ReadError, match="saknas.csv: filen finns inte"):
+        import_files(store, [tmp_path / "saknas.csv"], key)
