@@ -215,13 +215,13 @@ def _count(t: ir.Table, count: Count, hit: ir.BooleanValue | None) -> ir.Numeric
 
 # --- compile ---------------------------------------------------------------------------------
 
-def _levels(definition: Definition) -> list[list[str]]:
+def _levels(definition: Definition, breakdowns: bool) -> list[list[str]]:
     """The grouping levels: the total, then each breakdown on its own."""
-    return [[]] + [[b] for b in definition.breakdowns]
+    return [[]] + ([[b] for b in definition.breakdowns] if breakdowns else [])
 
 
 def compile_definition(definition: Definition, events: ir.Table, periods: ir.Table,
-                       populations: ir.Table) -> ir.Table:
+                       populations: ir.Table, breakdowns: bool = True) -> ir.Table:
     """One Ibis expression giving the result rows of one indicator."""
     kind = definition.subjects.kind
     subjects = SUBJECT_BUILDERS[kind](definition.subjects.spec, events)
@@ -237,7 +237,7 @@ def compile_definition(definition: Definition, events: ir.Table, periods: ir.Tab
         placed = placed.mutate(duration_days=days_between(placed.start_date, placed.date))
 
     parts = []
-    for level in _levels(definition):
+    for level in _levels(definition, breakdowns):
         keys = KEYS + level
         rows = placed.filter(*[placed[k].notnull() for k in level]) if level else placed
         aggregated = _aggregate(definition, rows, keys + ["category"], keys)
@@ -334,8 +334,9 @@ def _attach_population(result: ir.Table, bands: ir.Table, ages: dict) -> ir.Tabl
 # --- run -------------------------------------------------------------------------------------
 
 def compute(store, definitions: Iterable[Definition] | None = None, quarters: bool = True,
-            progress: Callable[[str], None] | None = None) -> pd.DataFrame:
-    """All result rows of the given definitions (default: the whole library)."""
+            breakdowns: bool = True, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """All result rows of the given definitions (default: the whole library); without
+    quarters and breakdowns only the yearly totals per municipality."""
     backend = store.ibis
     events = store.table("events")
     periods = build_periods(backend, events, quarters)
@@ -344,7 +345,7 @@ def compute(store, definitions: Iterable[Definition] | None = None, quarters: bo
     for definition in definitions or library():
         if progress:
             progress(definition.name)
-        expr = compile_definition(definition, events, periods, bands)
+        expr = compile_definition(definition, events, periods, bands, breakdowns)
         frames.append(backend.to_pyarrow(expr).to_pandas())
     if not frames:
         return pd.DataFrame(columns=RESULT_COLUMNS)

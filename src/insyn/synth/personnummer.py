@@ -45,7 +45,7 @@ def _distinct_serials(rng: np.random.Generator, date_number: np.ndarray,
                       male: np.ndarray) -> np.ndarray:
     """Birth numbers 002–999 with the sex's parity, redrawn until no two people share a number."""
     n = date_number.size
-    serial = 2 * rng.integers(1, 500, n) + male
+    serial = np.zeros(n, dtype=np.int64)
     redraw = np.ones(n, dtype=bool)
     while redraw.any():
         serial[redraw] = 2 * rng.integers(1, 500, int(redraw.sum())) + male[redraw]
