@@ -1,0 +1,495 @@
+"""Swedish number formatting and the tables that both the HTML report and the Excel workbook
+show, shaped once here from results that have passed the small-count rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from insyn.disclosure.small_counts import STATUS_SUPPRESSED, SUPPRESSED, apply_small_count_rule
+from insyn.indicators.definitions import Definition, area_names, library
+from insyn.model.codes import code_lists, label
+from insyn.model.municipalities import municipalities, municipality_names
+
+DEFAULT_TITLE = "Insyn – uppföljning av den sociala barn- och ungdomsvården"
+
+THOUSANDS_SEPARATOR = "\u202f"  # narrow no-break space: "1 234", never split over two lines
+UNIT_SPACE = "\u00a0"  # no-break space between a number and its unit: "92,3 %"
+MISSING = "–"
+MISSES_TARGET_MARK = "▾"
+COUNT = "antal"
+YEAR, QUARTER = "year", "quarter"
+PERIOD_TYPE_LABELS = {YEAR: "år", QUARTER: "kvartal"}
+BREAKDOWN_LABELS = {"sex": "kön", "age_group": "åldersgrupp", "unit": "enhet"}
+DIMENSIONS = ("unit", "sex", "age_group", "category")
+MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
+          "september", "oktober", "november", "december")
+LONG_COLUMNS = ["Indikator", "Kommun", "Kommunkod", "Period", "Periodtyp", "Enhet", "Kön",
+                "Åldersgrupp", "Kategori", "Täljare", "Nämnare", "Värde", "Status"]
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+def format_number(value: float, decimals: int = 1) -> str:
+    """Decimal comma and narrow-space thousands: 1234.56 -> "1 234,6"."""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", THOUSANDS_SEPARATOR).replace(".", ",")
+
+
+def format_value(value: float, unit: str) -> str:
+    """A value as users read it: "92,3 %", "187,4", "1 234" for counts."""
+    if unit == COUNT:
+        return format_number(value, 0)
+    if unit == "%":
+        return f"{format_number(value)}{UNIT_SPACE}%"
+    return format_number(value)
+
+
+def format_date(day: dt.date) -> str:
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def swedish_sort_key(text: str) -> str:
+    """Sort key putting å, ä, ö after z, in that order, as Swedish alphabetical order does."""
+    return text.lower().translate(str.maketrans({"å": "z\x01", "ä": "z\x02", "ö": "z\x03",
+                                                  "é": "e", "ü": "y"}))
+
+
+def name_with_unit(definition: Definition) -> str:
+    """The indicator's name, followed by its unit unless the name already says it."""
+    if definition.unit in definition.name:
+        return definition.name
+    return f"{definition.name} ({definition.unit})"
+
+
+def target_text(definition: Definition) -> str:
+    return "" if definition.target is None else f"mål {format_value(definition.target, definition.unit)}"
+
+
+def direction_text(definition: Definition) -> str:
+    return {True: "Högre är bättre", False: "Lägre är bättre"}.get(definition.higher_is_better, "–")
+
+
+def misses_target(definition: Definition, value: float | None) -> bool:
+    if value is None or definition.target is None or definition.higher_is_better is None:
+        return False
+    return value < definition.target if definition.higher_is_better else value > definition.target
+
+
+# --- cells -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cell:
+    """One published number: its value (None when missing or suppressed) and how to show it."""
+
+    value: float | None
+    unit: str
+    suppressed: bool = False
+    misses_target: bool = False
+
+    @property
+    def text(self) -> str:
+        if self.suppressed:
+            return SUPPRESSED
+        if self.value is None:
+            return MISSING
+        return format_value(self.value, self.unit)
+
+
+# --- the publication -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Publication:
+    """Results after the small-count rule, indexed for the tables below. Only `prepare` makes one,
+    so nothing reaches a report or a workbook without passing the rule."""
+
+    rows: pd.DataFrame
+    threshold: int
+    definitions: tuple[Definition, ...]
+    municipalities: tuple[str, ...]
+    names: dict[str, str]
+    years: tuple[str, ...]
+    made: dt.date
+    index: dict[tuple, dict]
+
+    def name(self, municipality: str) -> str:
+        return self.names.get(municipality, municipality)
+
+    def row(self, definition: Definition, municipality: str, period: str, **dimensions) -> dict | None:
+        key = (definition.id, municipality, period, *(dimensions.get(d) for d in DIMENSIONS))
+        return self.index.get(key)
+
+    def cell(self, definition: Definition, municipality: str, period: str, **dimensions) -> Cell:
+        return value_cell(definition, self.row(definition, municipality, period, **dimensions))
+
+    def latest_year(self, definition: Definition) -> str | None:
+        """The latest year the indicator has a row in, for any municipality."""
+        years = self.rows.loc[(self.rows.indicator == definition.id)
+                              & (self.rows.period_type == YEAR), "period"]
+        return max(years) if len(years) else None
+
+    @property
+    def summary_definitions(self) -> list[Definition]:
+        """Indicators with a total per municipality (not split into categories)."""
+        return [d for d in self.definitions if not d.category]
+
+    @property
+    def category_definitions(self) -> list[Definition]:
+        return [d for d in self.definitions if d.category]
+
+
+def _as_python(frame: pd.DataFrame) -> pd.DataFrame:
+    """Missing values as None and numbers as floats, so rows read the same whatever the dtypes."""
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def prepare(results: pd.DataFrame, threshold: int, made: dt.date | None = None) -> Publication:
+    """Apply the small-count rule and index what may be published."""
+    known = {d.id: d for d in library()}
+    published = _as_python(apply_small_count_rule(results, threshold))
+    published = published[published.indicator.isin(known)].reset_index(drop=True)
+    present = set(published.indicator)
+    names = municipality_names()
+    codes = sorted(set(published.municipality), key=lambda c: swedish_sort_key(names.get(c, c)))
+    years = sorted(set(published.loc[published.period_type == YEAR, "period"]))
+    index = {(r["indicator"], r["municipality"], r["period"], *(r[d] for d in DIMENSIONS)): r
+             for r in published.to_dict("records")}
+    return Publication(rows=published, threshold=threshold,
+                       definitions=tuple(d for d in library() if d.id in present),
+                       municipalities=tuple(codes), names=names, years=tuple(years),
+                       made=made or dt.date.today(), index=index)
+
+
+def value_cell(definition: Definition, row: dict | None) -> Cell:
+    if row is None:
+        return Cell(None, definition.unit)
+    if row["status"] == STATUS_SUPPRESSED:
+        return Cell(None, definition.unit, suppressed=True)
+    return Cell(row["value"], definition.unit, misses_target=misses_target(definition, row["value"]))
+
+
+def count_cell(row: dict, column: str) -> Cell:
+    return Cell(row[column], COUNT, suppressed=row["status"] == STATUS_SUPPRESSED)
+
+
+def place_text(place: tuple[int, int] | None) -> str:
+    return MISSING if place is None else f"plats {place[0]} av {place[1]}"
+
+
+def years_text(years: Iterable[str]) -> str:
+    years = list(years)
+    if not years:
+        return MISSING
+    return years[0] if len(years) == 1 else f"{years[0]}–{years[-1]}"
+
+
+# --- overview: municipalities × indicators ---------------------------------------------------
+
+@dataclass(frozen=True)
+class OverviewColumn:
+    definition: Definition
+    year: str
+    overview_year: str
+
+    @property
+    def year_note(self) -> str:
+        """Said when the indicator's latest year is not the overview's (it needs follow-up time)."""
+        return "" if self.year == self.overview_year else f"avser {self.year}"
+
+    @property
+    def header(self) -> str:
+        notes = [n for n in (target_text(self.definition), self.year_note) if n]
+        suffix = f" – {', '.join(notes)}" if notes else ""
+        return f"{name_with_unit(self.definition)}{suffix}"
+
+
+@dataclass(frozen=True)
+class OverviewRow:
+    municipality: str
+    name: str
+    cells: list[Cell]
+
+
+@dataclass(frozen=True)
+class Overview:
+    year: str | None
+    columns: list[OverviewColumn]
+    rows: list[OverviewRow]
+
+
+def overview(pub: Publication) -> Overview:
+    """The latest year with data: one row per municipality, one column per indicator (totals).
+    An indicator without data that year (one that needs follow-up time) shows its latest year."""
+    latest = {d.id: pub.latest_year(d) for d in pub.summary_definitions}
+    year = max((y for y in latest.values() if y), default=None)
+    columns = [OverviewColumn(d, latest[d.id], year) for d in pub.summary_definitions if latest[d.id]]
+    rows = [OverviewRow(code, pub.name(code),
+                        [pub.cell(c.definition, code, c.year) for c in columns])
+            for code in pub.municipalities]
+    return Overview(year, columns, rows)
+
+
+# --- one indicator across municipalities -----------------------------------------------------
+
+@dataclass(frozen=True)
+class RankedEntry:
+    municipality: str
+    name: str
+    cell: Cell
+    numerator: Cell
+    denominator: Cell
+
+
+@dataclass(frozen=True)
+class Ranking:
+    definition: Definition
+    year: str
+    entries: list[RankedEntry]
+    median: float | None
+
+    @property
+    def order_text(self) -> str:
+        return "bästa värdet först" if self.definition.higher_is_better is not None else "högsta värdet först"
+
+
+def _best_first(definition: Definition, value: float) -> float:
+    return value if definition.higher_is_better is False else -value
+
+
+def ranking(pub: Publication, definition: Definition, year: str) -> Ranking:
+    """Every municipality's total for the year, best value first (highest when no direction);
+    suppressed and missing last. The median is of the published values."""
+    entries = []
+    for code in pub.municipalities:
+        row = pub.row(definition, code, year)
+        empty = Cell(None, COUNT)
+        entries.append(RankedEntry(code, pub.name(code), value_cell(definition, row),
+                                   count_cell(row, "numerator") if row else empty,
+                                   count_cell(row, "denominator") if row else empty))
+    published = [e.cell.value for e in entries if e.cell.value is not None]
+    entries.sort(key=lambda e: (e.cell.value is None,
+                                _best_first(definition, e.cell.value) if e.cell.value is not None else 0,
+                                swedish_sort_key(e.name)))
+    return Ranking(definition, year, entries, statistics.median(published) if published else None)
+
+
+def place(pub: Publication, definition: Definition, municipality: str, year: str) -> tuple[int, int] | None:
+    """(place, of how many) among municipalities with a published value; 1 is the best.
+    None when the indicator has no better direction or the municipality no published value."""
+    if definition.higher_is_better is None:
+        return None
+    values = [pub.cell(definition, code, year).value for code in pub.municipalities]
+    published = [v for v in values if v is not None]
+    own = pub.cell(definition, municipality, year).value
+    if own is None:
+        return None
+    better = sum(1 for v in published if _best_first(definition, v) < _best_first(definition, own))
+    return better + 1, len(published)
+
+
+# --- one municipality ------------------------------------------------------------------------
+
+def trend(pub: Publication, definition: Definition, municipality: str) -> list[Cell]:
+    """The municipality's total for each year of the publication."""
+    return [pub.cell(definition, municipality, year) for year in pub.years]
+
+
+@dataclass(frozen=True)
+class SexBreakdown:
+    definition: Definition
+    year: str
+    girls: Cell
+    boys: Cell
+    total: Cell
+
+
+def sex_breakdown(pub: Publication, municipality: str) -> list[SexBreakdown]:
+    """Girls, boys and all, for each indicator broken down by sex, in its latest year."""
+    rows = []
+    for definition in pub.summary_definitions:
+        year = pub.latest_year(definition)
+        if "sex" not in definition.breakdowns or year is None:
+            continue
+        rows.append(SexBreakdown(definition, year,
+                                 pub.cell(definition, municipality, year, sex="female"),
+                                 pub.cell(definition, municipality, year, sex="male"),
+                                 pub.cell(definition, municipality, year)))
+    return rows
+
+
+# --- categories (report sources) -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    municipality: str
+    name: str
+    total: Cell
+    shares: list[Cell]
+
+
+@dataclass(frozen=True)
+class CategoryTable:
+    definition: Definition
+    year: str
+    categories: list[Category]
+    rows: list[CategoryRow]
+
+
+def categories(pub: Publication, definition: Definition) -> list[Category]:
+    """The code list's categories in its order, then any others found in the results."""
+    listed = list(code_lists().get(definition.category, {}))
+    found = set(pub.rows.loc[pub.rows.indicator == definition.id, "category"].dropna())
+    codes = listed + sorted(found - set(listed))
+    return [Category(code, label(definition.category, code)) for code in codes]
+
+
+def category_table(pub: Publication, definition: Definition) -> CategoryTable | None:
+    """Each municipality's share per category in the indicator's latest year, with the total
+    it is a share of (the denominator, shown as ".." when every category row is suppressed)."""
+    year = pub.latest_year(definition)
+    if year is None:
+        return None
+    cats = categories(pub, definition)
+    rows = []
+    for code in pub.municipalities:
+        found = [pub.row(definition, code, year, category=c.code) for c in cats]
+        found = [r for r in found if r is not None]
+        published_totals = [r["denominator"] for r in found if r["status"] != STATUS_SUPPRESSED]
+        total = (Cell(published_totals[0], COUNT) if published_totals
+                 else Cell(None, COUNT, suppressed=bool(found)))
+        shares = [pub.cell(definition, code, year, category=c.code) for c in cats]
+        rows.append(CategoryRow(code, pub.name(code), total, shares))
+    return CategoryTable(definition, year, cats, rows)
+
+
+# --- long form, definitions and notes --------------------------------------------------------
+
+def _dimension_label(name: str, value: str | None, definition: Definition) -> str:
+    if value is None:
+        return ""
+    if name == "unit":
+        return value
+    if name == "category":
+        return label(definition.category, value)
+    return label(name, value)
+
+
+def long_rows(pub: Publication) -> list[dict]:
+    """Every published row, with Swedish headers (LONG_COLUMNS); counts and values as Cells."""
+    order = {d.id: i for i, d in enumerate(pub.definitions)}
+    municipality_order = {c: i for i, c in enumerate(pub.municipalities)}
+    records = sorted(pub.index.values(), key=lambda r: (
+        order[r["indicator"]], municipality_order[r["municipality"]],
+        r["period_type"] != YEAR, r["period"],
+        *(r[d] is not None for d in DIMENSIONS), *((r[d] or "") for d in DIMENSIONS)))
+    definitions = {d.id: d for d in pub.definitions}
+    rows = []
+    for r in records:
+        definition = definitions[r["indicator"]]
+        rows.append({
+            "Indikator": definition.name,
+            "Kommun": pub.name(r["municipality"]),
+            "Kommunkod": r["municipality"],
+            "Period": r["period"],
+            "Periodtyp": PERIOD_TYPE_LABELS.get(r["period_type"], r["period_type"]),
+            "Enhet": _dimension_label("unit", r["unit"], definition),
+            "Kön": _dimension_label("sex", r["sex"], definition),
+            "Åldersgrupp": _dimension_label("age_group", r["age_group"], definition),
+            "Kategori": _dimension_label("category", r["category"], definition),
+            "Täljare": count_cell(r, "numerator"),
+            "Nämnare": count_cell(r, "denominator"),
+            "Värde": value_cell(definition, r),
+            "Status": r["status"],
+        })
+    return rows
+
+
+def definition_rows(definitions: Iterable[Definition]) -> list[dict[str, str]]:
+    """What each indicator is, in the words users read."""
+    areas = area_names()
+    return [{
+        "Indikator": d.name,
+        "Id": d.id,
+        "Område": areas.get(d.area, d.area),
+        "Beskrivning": " ".join(d.description.split()),
+        "Måttenhet": d.unit,
+        "Mål": format_value(d.target, d.unit) if d.target is not None else MISSING,
+        "Riktning": direction_text(d),
+        "Redovisas per": ", ".join(BREAKDOWN_LABELS[b] for b in d.breakdowns) or MISSING,
+        "Följer": " ".join(d.follows.split()),
+    } for d in definitions]
+
+
+@dataclass(frozen=True)
+class Note:
+    heading: str
+    paragraphs: list[str]
+
+
+def _population_note(pub: Publication) -> Note:
+    shipped = municipalities()
+    included = shipped[shipped.municipality_code.isin(pub.municipalities)]
+    year = int(shipped.population_year.max())
+    estimated = included[included.age_estimated == 1]
+    share_0_17 = 100 * shipped.population_0_17.sum() / shipped.population_total.sum()
+    share_0_20 = 100 * shipped.population_0_20.sum() / shipped.population_total.sum()
+    paragraphs = [
+        "Indikatorerna per 1 000 invånare har kommunens befolkning som nämnare. Om kommunen inte "
+        "har importerat egna befolkningsuppgifter används den folkmängd som följer med Insyn: "
+        f"SCB:s folkmängd den 31 december {year} (tabell BE0101N1, via Kolada N01951). För ett "
+        "annat år används närmaste år som finns.",
+    ]
+    if len(estimated):
+        paragraphs.append(
+            "Antalet invånare 0–17 år och 0–20 år är uppskattat, inte räknat: rikets andelar "
+            f"{year} ({format_value(share_0_17, '%')} respektive {format_value(share_0_20, '%')} "
+            "av folkmängden) har använts för varje kommun. Värden per 1 000 invånare är därför "
+            f"ungefärliga. Det gäller {len(estimated)} av kommunerna i rapporten. Importera SCB:s "
+            "tabell efter ålder för exakta uppgifter.")
+    return Note("Befolkning", paragraphs)
+
+
+def notes(pub: Publication) -> list[Note]:
+    """The text of "Om statistiken", shared by the report and the workbook."""
+    later = [d.name for d in pub.definitions if d.requires_followup_months]
+    periods = [
+        "Ett år är kalenderåret 1 januari–31 december. En händelse räknas till den period då den "
+        "inträffade (till exempel förhandsbedömningens datum), och en insats räknas till varje "
+        "period som den pågår under.",
+        "Rapporten visar hela år. Excelfilen har dessutom kvartal: 2024-Q1 är januari–mars 2024.",
+    ]
+    if later:
+        periods.append(
+            f"{', '.join(later)} kräver uppföljningstid efter perioden och redovisas bara för "
+            "perioder som data når tillräckligt långt efter. Därför kan det senaste året saknas "
+            "för dem; översikten visar då deras senaste år.")
+    return [
+        Note("Teckenförklaring", [
+            f"{SUPPRESSED} = uppgiften visas inte, färre än {pub.threshold}.",
+            f"{MISSING} = uppgift saknas (inget underlag under perioden, eller ännu inte möjlig att beräkna).",
+            f"{MISSES_TARGET_MARK} = når inte målet.",
+        ]),
+        Note("Små tal visas inte", [
+            f"Inget antal från 1 till {pub.threshold - 1} visas. När täljaren eller nämnaren är ett "
+            f"sådant antal visas värdet, täljaren och nämnaren som {SUPPRESSED}, så att enskilda "
+            "barn inte kan urskiljas. Noll visas.",
+        ]),
+        Note("Perioder", periods),
+        Note("Jämförelser", [
+            "Regionens median är medianen av de publicerade värdena för kommunerna i rapporten. "
+            "Placeringen räknas bland kommunerna med ett publicerat värde samma år; plats 1 är det "
+            "bästa värdet. Indikatorer där varken högre eller lägre värde är bättre har ingen placering.",
+        ]),
+        _population_note(pub),
+    ]

@@ -1,0 +1,1098 @@
+"""Synthetic case flow and workforce data for Insyn, calibrated to published national figures.
+
+`generate` draws, for a set of municipalities and years, the canonical tables a municipality
+exports to Insyn (events, staff, courses, trainings, mentorships); `write_tables` writes them
+as import files. The data are fiction calibrated to national statistics: every rate lives in
+calibration.yaml with its source, and every municipality gets its own mild variation of the
+rates (drawn from the seed and its code) so that comparisons have something to show.
+
+The model, in order:
+
+- children are reported for the first time at a rate per child 0–17; when a case closes the
+  child may be reported again within a year, which opens a new case;
+- a case runs report → protection assessment → initial assessment → investigation →
+  interventions → closing, with durations drawn per step, and reports keep arriving while it
+  is open;
+- the flow starts a burn-in period before the first year. Burn-in cases still under
+  investigation or intervention when the data begin are kept as *stock* cases without their
+  early reports, and placements older than the flow are drawn from the flow's own placement
+  rates, so that out-of-home care is in steady state from the first day;
+- units, caseworker posts sized to the open cases, employments with turnover; then a
+  caseworker for each event, trainings and mentorships.
+
+Synthetic personal identity numbers are random valid numbers: they may coincide with a real
+person's number but carry no information about anyone (see personnummer.py). Everything is
+vectorised numpy and deterministic for a given seed and set of municipalities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+import yaml
+
+from insyn.model.codes import codes
+from insyn.model.tables import TABLES
+from insyn.synth.personnummer import personal_numbers
+
+TABLE_NAMES = ("events", "staff", "courses", "trainings", "mentorships")
+DAYS_PER_YEAR = 365.25
+# Four calendar months last between 120 and 123 days (SoL 20 kap. 3 §): durations up to the
+# first are always within the limit, from the second plus one always beyond it.
+_WITHIN_FOUR_MONTHS_MAX_DAYS = 119
+_OVER_FOUR_MONTHS_MIN_DAYS = 124
+
+_EVENT = {name: i for i, name in enumerate(codes("event"))}
+_SOURCES = codes("source")
+_INTERVENTIONS = codes("intervention")
+_OUTCOMES = list(dict.fromkeys(codes("initial_assessment_outcome")
+                               + codes("investigation_outcome")))
+_OUTCOME = {name: i for i, name in enumerate(_OUTCOMES)}
+_PHASES = ("intake", "investigation_children", "investigation_youth", "community", "out_of_home")
+_PHASE = {name: i for i, name in enumerate(_PHASES)}
+_ROLES = ("socialsekreterare", "forste_socialsekreterare", "enhetschef")
+_CASEWORKER, _SENIOR, _CHEF = range(3)
+_EMPLOYMENTS = ("tillsvidare", "visstid", "konsult")
+_STAYS = ("short", "long", "konsult", "chef")
+_SHORT, _LONG, _KONSULT, _CHEF_STAY = range(4)
+
+Progress = Callable[[str, float], None]
+
+
+@cache
+def calibration() -> dict:
+    """The calibration (rates, targets and their sources) from calibration.yaml."""
+    with resources.files("insyn.synth").joinpath("calibration.yaml").open(encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def generate(municipalities: pd.DataFrame, years: list[int], seed: int = 1,
+             progress: Progress | None = None) -> dict[str, pd.DataFrame]:
+    """The canonical tables for these municipalities over these (consecutive) years.
+
+    `municipalities` has municipality_code, municipality, population_0_17, population_0_20
+    and population_total. Returns events, staff, courses, trainings and mentorships with the
+    column names of insyn.model.tables; dates are datetime64, missing values null.
+    """
+    cal = calibration()
+    report = progress or (lambda step, fraction: None)
+    rng = np.random.default_rng(seed)
+    window = _Window.of(years, cal["window"]["burn_in_days"])
+    munis = _Municipalities.draw(municipalities, seed, cal)
+
+    report("Barn, anmälningar och ärendeförlopp", 0.0)
+    children = _Children()
+    cases, interventions = _case_flow(rng, children, munis, window, cal)
+    report("Placeringar som började före perioden", 0.3)
+    cases, interventions = _add_earlier_placements(rng, children, cases, interventions, munis,
+                                                   window, cal)
+    events = _case_events(rng, cases, interventions, children, munis, window, cal)
+
+    report("Personal, omsättning och handläggare", 0.5)
+    posts = _posts(cases, interventions, munis, window, cal)
+    staff = _employments(rng, posts, munis, window, cal)
+    caseworker = _assign_caseworkers(rng, events, cases, staff, munis, window, cal)
+
+    report("Utbildningar och mentorskap", 0.7)
+    trainings = _trainings(rng, staff, munis, window, cal)
+    mentorships = _mentorships(rng, staff, munis, window, cal)
+
+    report("Tabeller", 0.85)
+    staff_ids = _staff_ids(staff, munis)
+    tables = {
+        "events": _events_frame(events, caseworker, cases, children, staff_ids, rng, munis, cal),
+        "staff": _staff_frame(staff, staff_ids, munis, window),
+        "courses": pd.DataFrame(cal["courses"], columns=_columns("courses")).astype("str"),
+        "trainings": _trainings_frame(trainings, staff, staff_ids, munis),
+        "mentorships": _mentorships_frame(mentorships, staff, staff_ids, munis, window),
+    }
+    report("Klart", 1.0)
+    return tables
+
+
+def write_tables(tables: dict[str, pd.DataFrame], out_dir: Path, fmt: str = "csv") -> list[Path]:
+    """One file per table (events.csv, staff.csv, …; or .parquet). Dates as ISO, missing empty."""
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"unknown format {fmt!r}: use 'csv' or 'parquet'")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in TABLE_NAMES:
+        table = _with_plain_dates(pa.Table.from_pandas(tables[name], preserve_index=False))
+        path = out_dir / f"{name}.{fmt}"
+        if fmt == "csv":
+            pa_csv.write_csv(table, path, pa_csv.WriteOptions(quoting_style="needed"))
+        else:
+            pq.write_table(table, path)
+        paths.append(path)
+    return paths
+
+
+def _with_plain_dates(table: pa.Table) -> pa.Table:
+    """Timestamps as calendar dates, written YYYY-MM-DD."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            table = table.set_column(i, field.name, pc.cast(table[i], pa.date32()))
+    return table
+
+
+# --- time ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The period the data cover (days since 1970-01-01, inclusive) and where the flow starts."""
+
+    first: int
+    last: int
+    flow_start: int
+
+    @classmethod
+    def of(cls, years: list[int], burn_in_days: int) -> _Window:
+        first = _day(min(years), 1, 1)
+        return cls(first, _day(max(years), 12, 31), first - burn_in_days)
+
+    @property
+    def days(self) -> int:
+        return self.last - self.first + 1
+
+    @property
+    def years(self) -> float:
+        return self.days / DAYS_PER_YEAR
+
+
+def _day(year: int, month: int, day: int) -> int:
+    return int(np.datetime64(f"{year:04d}-{month:02d}-{day:02d}", "D").astype(np.int64))
+
+
+def _add_years(day: np.ndarray, years: int) -> np.ndarray:
+    """The same calendar day `years` later (29 February becomes 1 March)."""
+    date = day.astype("datetime64[D]")
+    month = date.astype("datetime64[M]")
+    return ((month + 12 * years).astype("datetime64[D]") + (date - month)).astype(np.int64)
+
+
+def _age(day: np.ndarray, birth: np.ndarray) -> np.ndarray:
+    return (day - birth) / DAYS_PER_YEAR
+
+
+def _uniform_days(rng: np.random.Generator, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """A day between low and high, both included."""
+    return low + np.floor(rng.random(low.size) * (high - low + 1)).astype(np.int64)
+
+
+# --- weighted draws -----------------------------------------------------------------------
+
+
+def _choose_rows(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
+    """One column index per row of `weights`, with probability proportional to its weight."""
+    cumulative = weights.cumsum(axis=1)
+    u = (1.0 - rng.random(weights.shape[0]))[:, None] * cumulative[:, -1:]
+    return (cumulative < u).sum(axis=1)
+
+
+def _by_age_band(table: dict[int, dict[str, float]], names: list[str],
+                 age: np.ndarray) -> np.ndarray:
+    """The weight row (over `names`) of each age's band; a band runs from its key to the next."""
+    lowers = np.array(sorted(table))
+    weights = np.array([[table[low].get(name, 0.0) for name in names] for low in lowers])
+    band = np.clip(np.searchsorted(lowers, age, side="right") - 1, 0, lowers.size - 1)
+    return weights[band]
+
+
+# --- municipalities -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Municipalities:
+    """Each municipality's population, its own variation of the rates and its units."""
+
+    code: np.ndarray
+    children: np.ndarray  # population 0–17
+    youth: np.ndarray  # population 0–20
+    report_factor: np.ndarray
+    within_14_days: np.ndarray
+    investigate: np.ndarray
+    over_four_months: np.ndarray
+    tenure_factor: np.ndarray
+    consultant_share: np.ndarray
+    part_time_share: np.ndarray
+    open_cases_per_fte: np.ndarray
+    open_assessments_per_fte: np.ndarray
+    training_factor: np.ndarray
+    yrkesresan: np.ndarray
+    mentor_share: np.ndarray
+    unit_of: np.ndarray  # (municipality, phase) -> index into units
+    units: tuple[str, ...]
+
+    @classmethod
+    def draw(cls, frame: pd.DataFrame, seed: int, cal: dict) -> _Municipalities:
+        code = frame["municipality_code"].astype(str).to_numpy()
+        children = frame["population_0_17"].to_numpy(dtype=np.int64)
+        # Each municipality's variation comes from the seed and its own code, so it is the same
+        # whichever other municipalities are generated with it.
+        draws = [_municipality_variation(np.random.default_rng([seed, int(c)]), cal)
+                 for c in code]
+        varied = {key: np.array([d[key] for d in draws]) for key in draws[0]} if draws else {}
+        unit_of, units = _units(children, cal["units"])
+        return cls(code=code, children=children,
+                   youth=frame["population_0_20"].to_numpy(dtype=np.int64),
+                   unit_of=unit_of, units=units, **varied)
+
+    def __len__(self) -> int:
+        return self.code.size
+
+    @property
+    def placement_intensity(self) -> np.ndarray:
+        """How much more often than the average municipality children here get placed."""
+        intensity = self.report_factor * self.investigate
+        return intensity / np.average(intensity, weights=np.maximum(self.children, 1))
+
+
+def _municipality_variation(r: np.random.Generator, cal: dict) -> dict:
+    ia, inv, staff = cal["initial_assessment"], cal["investigation"], cal["staff"]
+    uses_consultants = r.random() < staff["consultant_municipality_share"]
+    return {
+        "report_factor": r.lognormal(0.0, cal["municipality_variation"]["report_rate_sigma"]),
+        "within_14_days": _beta(r, ia["within_14_days_mean"], ia["within_14_days_concentration"]),
+        "investigate": ia["investigate"] + r.uniform(-1, 1) * ia["investigate_spread"],
+        "over_four_months": _beta(r, inv["over_four_months_mean"],
+                                  inv["over_four_months_concentration"]),
+        "tenure_factor": r.lognormal(0.0, staff["turnover_sigma"]),
+        "consultant_share": r.uniform(*staff["consultant_fte_share"]) if uses_consultants else 0.0,
+        "part_time_share": r.uniform(*staff["part_time_share"]),
+        "open_cases_per_fte": r.uniform(*staff["open_cases_per_fte"]),
+        "open_assessments_per_fte": r.uniform(*staff["open_assessments_per_fte"]),
+        "training_factor": r.uniform(*cal["training"]["municipality_factor"]),
+        "yrkesresan": r.random() < cal["training"]["yrkesresan_municipality_share"],
+        "mentor_share": r.uniform(*cal["mentoring"]["share"]),
+    }
+
+
+def _beta(r: np.random.Generator, mean: float, concentration: float) -> float:
+    return r.beta(mean * concentration, (1 - mean) * concentration)
+
+
+def _units(children: np.ndarray, config: dict) -> tuple[np.ndarray, tuple[str, ...]]:
+    tiers = sorted(config["tiers"], key=lambda t: -t["min_children"])
+    units: list[str] = []
+    unit_of = np.zeros((children.size, len(_PHASES)), dtype=np.int64)
+    for m, count in enumerate(children):
+        tier = next(t for t in tiers if count >= t["min_children"])
+        for p, phase in enumerate(_PHASES):
+            if tier[phase] not in units:
+                units.append(tier[phase])
+            unit_of[m, p] = units.index(tier[phase])
+    return unit_of, tuple(units)
+
+
+# --- children and the case flow -----------------------------------------------------------
+
+
+class _Children:
+    """Every synthetic child: municipality, birth day and sex."""
+
+    def __init__(self) -> None:
+        self.muni = np.zeros(0, dtype=np.int64)
+        self.birth = np.zeros(0, dtype=np.int64)
+        self.male = np.zeros(0, dtype=bool)
+
+    def add(self, muni: np.ndarray, birth: np.ndarray, male: np.ndarray) -> np.ndarray:
+        first = self.muni.size
+        self.muni = np.concatenate([self.muni, muni])
+        self.birth = np.concatenate([self.birth, birth])
+        self.male = np.concatenate([self.male, male])
+        return np.arange(first, self.muni.size)
+
+
+def _case_flow(rng: np.random.Generator, children: _Children, munis: _Municipalities,
+               window: _Window, cal: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All cases from the start of the burn-in, child after child and re-report after re-report.
+
+    Returns the cases that belong in the data (burn-in cases only when still under
+    investigation or intervention at the first day) and their interventions.
+    """
+    flow_years = (window.last - window.flow_start + 1) / DAYS_PER_YEAR
+    expected = (cal["children"]["new_per_1000_0_17"] / 1000 * munis.children
+                * munis.report_factor * flow_years)
+    muni = np.repeat(np.arange(len(munis)), rng.poisson(expected))
+    first_report = _report_days(rng, muni.size, window.flow_start, window.last,
+                                cal["children"]["month_weights"])
+    age_weights = np.asarray(cal["children"]["first_report_age_weights"], dtype=float)
+    age = rng.choice(age_weights.size, muni.size, p=age_weights / age_weights.sum())
+    # Just under a year's spread of birthdays, so that the age stays `age` on the report day.
+    birth = first_report - np.floor((age + 0.995 * rng.random(muni.size)) * DAYS_PER_YEAR)
+    child = children.add(muni, birth.astype(np.int64),
+                         rng.random(muni.size) < cal["children"]["share_boys"])
+
+    case_batches, intervention_batches, n_cases = [], [], 0
+    chain_start = first_report
+    while child.size:
+        batch, batch_interventions = _case_timelines(rng, child, first_report, chain_start,
+                                                     children, munis, cal)
+        batch_interventions["case"] += n_cases
+        case_batches.append(batch)
+        intervention_batches.append(batch_interventions)
+        n_cases += len(batch)
+        child, first_report, chain_start = _rereports(rng, batch, children, window, cal)
+
+    cases = pd.concat(case_batches, ignore_index=True)
+    interventions = pd.concat(intervention_batches, ignore_index=True)
+    cases["stock"] = cases["first_report"] < window.first
+    in_data = ~cases["stock"] | (cases["investigated"] & (cases["investigation_start"]
+                                                          < window.first)
+                                 & (cases["closed"] >= window.first))
+    return _keep_cases(cases, interventions, in_data.to_numpy())
+
+
+def _keep_cases(cases: pd.DataFrame, interventions: pd.DataFrame,
+                keep: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    renumber = np.cumsum(keep) - 1
+    kept_interventions = interventions[keep[interventions["case"].to_numpy()]].copy()
+    kept_interventions["case"] = renumber[kept_interventions["case"].to_numpy()]
+    return cases[keep].reset_index(drop=True), kept_interventions.reset_index(drop=True)
+
+
+def _report_days(rng: np.random.Generator, n: int, first: int, last: int,
+                 month_weights: list[float]) -> np.ndarray:
+    days = np.arange(first, last + 1)
+    month = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12
+    weight = np.asarray(month_weights, dtype=float)[month]
+    return days[rng.choice(days.size, n, p=weight / weight.sum())]
+
+
+def _case_timelines(rng: np.random.Generator, child: np.ndarray, first_report: np.ndarray,
+                    chain_start: np.ndarray, children: _Children, munis: _Municipalities,
+                    cal: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One case per child: the dates and decisions of each step, and its interventions."""
+    n = child.size
+    muni, birth = children.muni[child], children.birth[child]
+    ia_cal, inv_cal, iv_cal = cal["initial_assessment"], cal["investigation"], cal["interventions"]
+
+    assessed = first_report + _assessment_delays(rng, munis.within_14_days[muni], ia_cal)
+    assessment_outcome = _decide(rng, munis.investigate[muni], ia_cal["transfer"],
+                                 ("investigate", "transfer", "no_investigation"))
+    investigated = assessment_outcome == _OUTCOME["investigate"]
+    same_day = rng.random(n) < inv_cal["same_day_start_share"]
+    investigation_start = assessed + np.where(same_day, 0, rng.integers(1, 8, n))
+    investigation_end = investigation_start + _investigation_days(
+        rng, munis.over_four_months[muni], inv_cal)
+    investigation_outcome = _decide(rng, np.full(n, inv_cal["intervention"]),
+                                    inv_cal["transfer"],
+                                    ("intervention", "transfer", "no_intervention"))
+    granted = investigated & (investigation_outcome == _OUTCOME["intervention"])
+
+    interventions = _interventions_of(rng, np.flatnonzero(granted), investigation_end, birth,
+                                      iv_cal)
+    last = interventions.sort_values("end", kind="stable").drop_duplicates("case", keep="last")
+    last_end = np.zeros(n, dtype=np.int64)
+    last_end[last["case"].to_numpy()] = last["end"].to_numpy()
+    last_phase = np.zeros(n, dtype=np.int64)
+    last_phase[last["case"].to_numpy()] = last["phase"].to_numpy()
+
+    investigation_phase = _investigation_phase(investigation_start, birth, cal)
+    closed = np.where(granted, last_end + rng.integers(0, iv_cal["close_delay_max_days"] + 1, n),
+                      np.where(investigated, investigation_end, assessed))
+    closing_phase = np.where(granted, last_phase,
+                             np.where(investigated, investigation_phase, _PHASE["intake"]))
+    cases = pd.DataFrame({
+        "child": child, "muni": muni, "chain_start": chain_start, "first_report": first_report,
+        "assessed": assessed, "assessment_outcome": assessment_outcome,
+        "investigated": investigated, "investigation_start": investigation_start,
+        "investigation_end": investigation_end, "investigation_outcome": investigation_outcome,
+        "investigation_phase": investigation_phase, "closed": closed,
+        "closing_phase": closing_phase,
+    })
+    return cases, interventions
+
+
+def _assessment_delays(rng: np.random.Generator, within_share: np.ndarray,
+                       cal: dict) -> np.ndarray:
+    n = within_share.size
+    on_time = np.minimum(np.floor(rng.triangular(0, cal["on_time_mode_day"], 15, n)), 14)
+    late = 15 + np.minimum(np.floor(rng.exponential(cal["late_tail_mean_days"], n)),
+                           cal["max_days"] - 15)
+    return np.where(rng.random(n) < within_share, on_time, late).astype(np.int64)
+
+
+def _investigation_days(rng: np.random.Generator, over_share: np.ndarray,
+                        cal: dict) -> np.ndarray:
+    n = over_share.size
+    low = cal["min_days"]
+    within = low + np.floor((_WITHIN_FOUR_MONTHS_MAX_DAYS - low + 1)
+                            * rng.beta(*cal["within_shape"], n))
+    over = _OVER_FOUR_MONTHS_MIN_DAYS + np.minimum(
+        np.floor(rng.exponential(cal["over_tail_mean_days"], n)),
+        cal["max_days"] - _OVER_FOUR_MONTHS_MIN_DAYS)
+    return np.where(rng.random(n) < over_share, over, within).astype(np.int64)
+
+
+def _decide(rng: np.random.Generator, first_share: np.ndarray, second_share: float,
+            outcomes: tuple[str, str, str]) -> np.ndarray:
+    """The first outcome with `first_share`, the second with `second_share`, else the third."""
+    u = rng.random(first_share.size)
+    first, second, other = (_OUTCOME[o] for o in outcomes)
+    return np.where(u < first_share, first, np.where(u < first_share + second_share, second, other))
+
+
+def _investigation_phase(start: np.ndarray, birth: np.ndarray, cal: dict) -> np.ndarray:
+    youth = _age(start, birth) >= cal["units"]["youth_from_age"]
+    return np.where(youth, _PHASE["investigation_youth"], _PHASE["investigation_children"])
+
+
+def _interventions_of(rng: np.random.Generator, case: np.ndarray, investigation_end: np.ndarray,
+                      birth: np.ndarray, cal: dict) -> pd.DataFrame:
+    """The first intervention of each granted case and, for some, a second of another type."""
+    start = investigation_end[case] + rng.integers(0, cal["start_delay_max_days"] + 1, case.size)
+    kind, end = _draw_interventions(rng, start, birth[case], cal)
+    has_second = rng.random(case.size) < cal["second_share"]
+    second_start = start + np.floor(rng.uniform(0.2, 1.1, case.size) * (end - start)).astype(
+        np.int64)
+    # A second intervention starts during the first or soon after, and before the 21st birthday.
+    has_second &= second_start < _add_years(birth[case], 21) - 30
+    second_kind, second_end = _draw_interventions(rng, second_start[has_second],
+                                                  birth[case[has_second]], cal,
+                                                  exclude=kind[has_second])
+    frame = pd.DataFrame({
+        "case": np.concatenate([case, case[has_second]]),
+        "kind": np.concatenate([kind, second_kind]),
+        "start": np.concatenate([start, second_start[has_second]]),
+        "end": np.concatenate([end, second_end]),
+    })
+    out_of_home = np.isin(frame["kind"], [_INTERVENTIONS.index(k) for k in cal["out_of_home"]])
+    frame["phase"] = np.where(out_of_home, _PHASE["out_of_home"], _PHASE["community"])
+    return frame
+
+
+def _draw_interventions(rng: np.random.Generator, start: np.ndarray, birth: np.ndarray,
+                        cal: dict, exclude: np.ndarray | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Type by age at the start (never `exclude`), and the end day, before the 21st birthday."""
+    weights = _by_age_band(cal["types_by_age"], _INTERVENTIONS, _age(start, birth))
+    if exclude is not None:
+        weights[np.arange(start.size), exclude] = 0.0
+    kind = _choose_rows(rng, weights)
+    median = np.array([cal["duration"].get(k, {"median": 1})["median"] for k in _INTERVENTIONS])
+    sigma = np.array([cal["duration"].get(k, {"sigma": 0})["sigma"] for k in _INTERVENTIONS])
+    duration = np.maximum(1, np.round(median[kind] * np.exp(sigma[kind]
+                                                            * rng.standard_normal(start.size))))
+    end = np.minimum(start + duration.astype(np.int64), _add_years(birth, 21) - 1)
+    return kind, np.maximum(end, start + 1)
+
+
+def _rereports(rng: np.random.Generator, cases: pd.DataFrame, children: _Children,
+               window: _Window, cal: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Children reported again within a year of their case closing, while under 18."""
+    closed = cases["closed"].to_numpy()
+    child = cases["child"].to_numpy()
+    gap = 1 + np.floor(rng.exponential(cal["rereport"]["gap_mean_days"], closed.size) % 365)
+    again = closed + gap.astype(np.int64)
+    keep = ((rng.random(closed.size) < cal["rereport"]["within_12_months"])
+            & (again <= window.last) & (again < _add_years(children.birth[child], 18)))
+    return child[keep], again[keep], cases["chain_start"].to_numpy()[keep]
+
+
+def _add_earlier_placements(rng: np.random.Generator, children: _Children, cases: pd.DataFrame,
+                            interventions: pd.DataFrame, munis: _Municipalities,
+                            window: _Window, cal: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stock cases: placements that began before the flow and still run on the first day.
+
+    The flow's own placements give the rate per child 0–20, the ages and durations to draw
+    from, and how long after its start the flow reaches full strength; a placement drawn in
+    the burn-in is kept only with the chance that the flow would have missed it.
+    """
+    iv_cal = cal["interventions"]
+    case_of = interventions["case"].to_numpy()
+    start = interventions["start"].to_numpy()
+    kind = interventions["kind"].to_numpy()
+    birth = children.birth[cases["child"].to_numpy()[case_of]]
+    lag = np.sort(start - cases["chain_start"].to_numpy()[case_of])
+    in_window = (start >= window.first) & (start <= window.last)
+    exposure = window.years * np.sum(munis.youth * munis.placement_intensity)
+    history_days = int(cal["window"]["placement_history_years"] * DAYS_PER_YEAR)
+
+    muni_parts, start_parts, pool_parts = [], [], []
+    for name in iv_cal["out_of_home"]:
+        pool = np.flatnonzero(kind == _INTERVENTIONS.index(name))
+        rate = np.sum(in_window[pool]) / exposure if exposure > 0 else 0.0
+        expected = rate * munis.youth * munis.placement_intensity * history_days / DAYS_PER_YEAR
+        muni = np.repeat(np.arange(len(munis)), rng.poisson(expected)) if pool.size else []
+        muni = np.asarray(muni, dtype=np.int64)
+        muni_parts.append(muni)
+        start_parts.append(window.first - 1 - rng.integers(0, history_days, muni.size))
+        pool_parts.append(pool[rng.integers(0, max(pool.size, 1), muni.size)] if pool.size
+                          else np.zeros(0, dtype=np.int64))
+    muni, placed, source = (np.concatenate(p) for p in (muni_parts, start_parts, pool_parts))
+
+    age_days = start[source] - birth[source]
+    end = placed + interventions["end"].to_numpy()[source] - start[source]
+    since_flow = placed - window.flow_start
+    missed = 1.0 - np.searchsorted(lag, since_flow, side="right") / max(lag.size, 1)
+    keep = (end >= window.first) & ((since_flow < 0) | (rng.random(muni.size) < missed))
+    muni, placed, source, age_days, end = (a[keep] for a in (muni, placed, source, age_days, end))
+
+    n = muni.size
+    child_birth = placed - age_days
+    child = children.add(muni, child_birth, rng.random(n) < cal["children"]["share_boys"])
+    investigation_end = placed - rng.integers(0, iv_cal["start_delay_max_days"] + 1, n)
+    investigation_start = investigation_end - _investigation_days(
+        rng, munis.over_four_months[muni], cal["investigation"])
+    earlier = pd.DataFrame({
+        "child": child, "muni": muni, "chain_start": investigation_start,
+        "first_report": investigation_start, "assessed": investigation_start,
+        "assessment_outcome": _OUTCOME["investigate"], "investigated": True,
+        "investigation_start": investigation_start, "investigation_end": investigation_end,
+        "investigation_outcome": _OUTCOME["intervention"],
+        "investigation_phase": _investigation_phase(investigation_start, child_birth, cal),
+        "closed": end + rng.integers(0, iv_cal["close_delay_max_days"] + 1, n),
+        "closing_phase": _PHASE["out_of_home"], "stock": True,
+    })
+    earlier_interventions = pd.DataFrame({
+        "case": len(cases) + np.arange(n), "kind": kind[source], "start": placed, "end": end,
+        "phase": _PHASE["out_of_home"],
+    })
+    return (pd.concat([cases, earlier], ignore_index=True),
+            pd.concat([interventions, earlier_interventions], ignore_index=True))
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+def _case_events(rng: np.random.Generator, cases: pd.DataFrame, interventions: pd.DataFrame,
+                 children: _Children, munis: _Municipalities, window: _Window,
+                 cal: dict) -> pd.DataFrame:
+    """One row per event up to the last day: case, event, date, phase and coded details."""
+    c = {name: cases[name].to_numpy() for name in cases.columns}
+    n = len(cases)
+    birth = children.birth[c["child"]]
+    live = np.flatnonzero(~c["stock"])
+    report_cal = cal["reports"]
+
+    # Reports: the first, more about the same incident before the assessment, and more while
+    # the case is open (for stock cases only from the first day of the data).
+    extra = np.repeat(live, rng.poisson(report_cal["extra_before_assessment_mean"], live.size))
+    open_from = np.where(c["stock"], np.maximum(c["assessed"] + 1, window.first),
+                         c["assessed"] + 1)
+    open_until = np.minimum(c["closed"], window.last)
+    open_years = np.maximum(open_until - open_from + 1, 0) / DAYS_PER_YEAR
+    during = np.repeat(np.arange(n), rng.poisson(report_cal["per_open_year"] * open_years))
+    report_case = np.concatenate([live, extra, during])
+    report_day = np.concatenate([
+        c["first_report"][live],
+        _uniform_days(rng, c["first_report"][extra], c["assessed"][extra]),
+        _uniform_days(rng, open_from[during], open_until[during]),
+    ])
+    source = _choose_rows(rng, _by_age_band(report_cal["sources_by_age"], _SOURCES,
+                                            _age(report_day, birth[report_case])))
+    assessed = rng.random(report_case.size) < report_cal["protection_assessment_share"]
+    protection_day = report_day[assessed] + np.where(
+        rng.random(int(assessed.sum())) < report_cal["protection_assessment_same_day"], 0,
+        rng.integers(1, 4, int(assessed.sum())))
+
+    investigated = np.flatnonzero(c["investigated"])
+    iv = {name: interventions[name].to_numpy() for name in interventions.columns}
+    parts = [
+        _event_rows("report", report_case, report_day, _PHASE["intake"], source=source),
+        _event_rows("protection_assessment", report_case[assessed], protection_day,
+                    _PHASE["intake"]),
+        _event_rows("initial_assessment", live, c["assessed"][live], _PHASE["intake"],
+                    outcome=c["assessment_outcome"][live]),
+        _event_rows("investigation_start", investigated, c["investigation_start"][investigated],
+                    c["investigation_phase"][investigated]),
+        _event_rows("investigation_end", investigated, c["investigation_end"][investigated],
+                    c["investigation_phase"][investigated],
+                    outcome=c["investigation_outcome"][investigated]),
+        _event_rows("intervention_start", iv["case"], iv["start"], iv["phase"],
+                    intervention=iv["kind"]),
+        _event_rows("intervention_end", iv["case"], iv["end"], iv["phase"],
+                    intervention=iv["kind"]),
+        _event_rows("case_closed", np.arange(n), c["closed"], c["closing_phase"]),
+    ]
+    events = pd.concat(parts, ignore_index=True)
+    events = events[events["date"].to_numpy() <= window.last]
+    order = np.lexsort((events["event"].to_numpy(), events["date"].to_numpy(),
+                        events["case"].to_numpy()))
+    events = events.iloc[order].reset_index(drop=True)
+    events["unit"] = munis.unit_of[c["muni"][events["case"].to_numpy()],
+                                   events["phase"].to_numpy()]
+    return events
+
+
+def _event_rows(event: str, case: np.ndarray, date: np.ndarray, phase: np.ndarray | int,
+                source: np.ndarray | None = None, outcome: np.ndarray | None = None,
+                intervention: np.ndarray | None = None) -> pd.DataFrame:
+    n = case.size
+
+    def coded(values: np.ndarray | None) -> np.ndarray:
+        return np.full(n, -1, dtype=np.int64) if values is None else values.astype(np.int64)
+
+    return pd.DataFrame({
+        "case": case, "event": _EVENT[event], "date": date.astype(np.int64),
+        "phase": np.broadcast_to(phase, n).astype(np.int64), "source": coded(source),
+        "outcome": coded(outcome), "intervention": coded(intervention),
+    })
+
+
+# --- staff --------------------------------------------------------------------------------
+
+
+def _posts(cases: pd.DataFrame, interventions: pd.DataFrame, munis: _Municipalities,
+           window: _Window, cal: dict) -> pd.DataFrame:
+    """Caseworker posts per unit, enough for the unit's average open cases; one chief each."""
+    staff_cal = cal["staff"]
+    muni = cases["muni"].to_numpy()
+    live = ~cases["stock"].to_numpy()
+    iv_muni = muni[interventions["case"].to_numpy()]
+    n_units = len(munis.units)
+
+    def open_load(m: np.ndarray, phase: np.ndarray, start: np.ndarray,
+                  end: np.ndarray) -> np.ndarray:
+        days = np.maximum(np.minimum(end, window.last) - np.maximum(start, window.first) + 1, 0)
+        slot = m * n_units + munis.unit_of[m, phase]
+        return np.bincount(slot, weights=days, minlength=len(munis) * n_units) / window.days
+
+    intake = open_load(muni[live], np.full(int(live.sum()), _PHASE["intake"]),
+                       cases["first_report"].to_numpy()[live], cases["assessed"].to_numpy()[live])
+    inv = cases["investigated"].to_numpy()
+    held = (open_load(muni[inv], cases["investigation_phase"].to_numpy()[inv],
+                      cases["investigation_start"].to_numpy()[inv],
+                      cases["investigation_end"].to_numpy()[inv])
+            + open_load(iv_muni, interventions["phase"].to_numpy(),
+                        interventions["start"].to_numpy(), interventions["end"].to_numpy()))
+    slot_muni = np.repeat(np.arange(len(munis)), n_units)
+    fte_per_post = 1 - munis.part_time_share * (1 - np.mean(staff_cal["part_time_fte"]))
+    fte = (intake / munis.open_assessments_per_fte[slot_muni]
+           + held / munis.open_cases_per_fte[slot_muni])
+    caseworkers = np.maximum(np.ceil(fte / fte_per_post[slot_muni]),
+                             staff_cal["min_caseworkers_per_unit"]).astype(np.int64)
+    seniors = np.round(caseworkers * staff_cal["share_senior_posts"]).astype(np.int64)
+
+    slot = np.unique(munis.unit_of + np.arange(len(munis))[:, None] * n_units)
+    count = caseworkers[slot] + 1
+    within = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    role = np.select([within == 0, within <= np.repeat(seniors[slot], count)],
+                     [_CHEF, _SENIOR], _CASEWORKER)
+    return pd.DataFrame({"muni": np.repeat(slot // n_units, count),
+                         "unit": np.repeat(slot % n_units, count), "role": role})
+
+
+def _employments(rng: np.random.Generator, posts: pd.DataFrame, munis: _Municipalities,
+                 window: _Window, cal: dict) -> pd.DataFrame:
+    """Who held each post: the holder on the first day, then each successor after a vacancy."""
+    staff_cal = cal["staff"]
+    muni = posts["muni"].to_numpy()
+    role = posts["role"].to_numpy()
+    years = staff_cal["tenure_years"]
+    mean_years = np.array([[years[s] for s in _STAYS]] * len(munis)) * np.where(
+        np.arange(len(_STAYS)) == _KONSULT, 1.0, munis.tenure_factor[:, None])
+    hire_weights = _hire_weights(munis, mean_years, staff_cal)[muni, role]
+
+    stay = _choose_rows(rng, hire_weights * mean_years[muni])  # stationary mix on the first day
+    mean_days = mean_years[muni, stay] * DAYS_PER_YEAR
+    start = window.first - np.floor(rng.exponential(mean_days)).astype(np.int64)
+    end = window.first + np.floor(rng.exponential(mean_days)).astype(np.int64)
+    end = np.maximum(end, start + staff_cal["min_tenure_days"])
+    parts = [(np.arange(muni.size), stay, start, end)]
+    post, last_end = np.arange(muni.size), end
+    while post.size:
+        post = post[last_end < window.last]
+        start = (last_end[last_end < window.last] + 1
+                 + rng.integers(0, staff_cal["vacancy_days_max"] + 1, post.size))
+        post, start = post[start <= window.last], start[start <= window.last]
+        stay = _choose_rows(rng, hire_weights[post])
+        tenure = np.floor(rng.exponential(mean_years[muni[post], stay] * DAYS_PER_YEAR))
+        last_end = start + np.maximum(tenure.astype(np.int64), staff_cal["min_tenure_days"])
+        parts.append((post, stay, start, last_end))
+
+    post, stay, start, end = (np.concatenate(p) for p in zip(*parts, strict=True))
+    staff = pd.DataFrame({"post": post, "muni": muni[post], "unit": posts["unit"].to_numpy()[post],
+                          "role": role[post], "stay": stay, "start": start, "end": end})
+    staff = _with_person_details(rng, staff, munis, window, staff_cal)
+    return _moves_and_rehires(rng, staff, munis, window, staff_cal)
+
+
+def _hire_weights(munis: _Municipalities, mean_years: np.ndarray, cal: dict) -> np.ndarray:
+    """(municipality, role, stay) weights of who a hire is: short or long stayer, consultant."""
+    short = cal["share_short_stayers"]
+    employee_years = short * mean_years[:, _SHORT] + (1 - short) * mean_years[:, _LONG]
+    share = munis.consultant_share
+    # Hire consultants so that they hold `share` of the posts at any time.
+    konsult = share * employee_years / (share * employee_years
+                                        + (1 - share) * mean_years[:, _KONSULT])
+    weights = np.zeros((len(munis), len(_ROLES), len(_STAYS)))
+    weights[:, _CASEWORKER, _SHORT] = (1 - konsult) * short
+    weights[:, _CASEWORKER, _LONG] = (1 - konsult) * (1 - short)
+    weights[:, (_CASEWORKER, _SENIOR), _KONSULT] = konsult[:, None]
+    weights[:, _SENIOR, _LONG] = 1 - konsult
+    weights[:, _CHEF, _CHEF_STAY] = 1.0
+    return weights
+
+
+def _with_person_details(rng: np.random.Generator, staff: pd.DataFrame, munis: _Municipalities,
+                         window: _Window, cal: dict) -> pd.DataFrame:
+    """Experience (day of the degree), form of employment and FTE of each employment."""
+    n = len(staff)
+    stay, role = staff["stay"].to_numpy(), staff["role"].to_numpy()
+    graduate_share = np.array([cal["newly_graduated_share"].get(s, 0.0) for s in _STAYS])[stay]
+    newly_graduated = (rng.random(n) < graduate_share) & (role == _CASEWORKER)
+    experienced_years = np.where(role == _CASEWORKER, 1.0, cal["senior_min_years"]) + \
+        rng.exponential(cal["experienced_mean_years"], n)
+    years_at_hire = np.where(newly_graduated, 0.5 * rng.random(n), experienced_years)
+    start = staff["start"].to_numpy()
+    # Nobody's degree is more than 40 years before the data begin (they would have retired).
+    staff["degree_day"] = np.maximum(start - np.floor(years_at_hire * DAYS_PER_YEAR),
+                                     window.first - int(40 * DAYS_PER_YEAR)).astype(np.int64)
+    staff["start"] = np.maximum(start, staff["degree_day"])
+    staff["newly_graduated"] = newly_graduated
+    staff["exam_year_known"] = rng.random(n) >= cal["missing_exam_year_share"]
+
+    visstid = (stay == _SHORT) & (rng.random(n) < cal["visstid_share_of_short_stayers"])
+    staff["employment"] = np.select([stay == _KONSULT, visstid], [2, 1], 0)
+    part_time = ((rng.random(n) < munis.part_time_share[staff["muni"].to_numpy()])
+                 & (role != _CHEF) & (stay != _KONSULT))
+    staff["fte"] = np.where(part_time, rng.choice(cal["part_time_fte"], n), 1.0)
+    return staff
+
+
+def _moves_and_rehires(rng: np.random.Generator, staff: pd.DataFrame, munis: _Municipalities,
+                       window: _Window, cal: dict) -> pd.DataFrame:
+    """Some caseworkers move to another unit the next day, some come back after a while.
+
+    Either way a later hire becomes the same person: the employment keeps its post, takes the
+    person (and degree) of the one who left, and a mover's old employment ends the day before.
+    """
+    n = len(staff)
+    staff["person"] = np.arange(n)
+    muni, unit = staff["muni"].to_numpy(), staff["unit"].to_numpy()
+    start, end = staff["start"].to_numpy(), staff["end"].to_numpy()
+    employee = (staff["role"].to_numpy() != _CHEF) & (staff["employment"].to_numpy() != 2)
+    leaves = employee & (end < window.last)
+    hired = employee & (start >= window.first)
+
+    units_of = [np.unique(munis.unit_of[m]) for m in range(len(munis))]
+    n_units = np.array([u.size for u in units_of])
+    movers = np.flatnonzero(leaves & (rng.random(n) < cal["move_share"]) & (n_units[muni] > 1))
+    position = np.array([np.searchsorted(units_of[m], u) for m, u in
+                         zip(muni[movers], unit[movers], strict=True)], dtype=np.int64)
+    other = (position + 1 + np.floor(rng.random(movers.size) * (n_units[muni[movers]] - 1))
+             .astype(np.int64)) % n_units[muni[movers]]
+    to_unit = np.array([units_of[m][k] for m, k in zip(muni[movers], other, strict=True)],
+                       dtype=np.int64)
+    candidates = np.flatnonzero(hired & ~np.isin(np.arange(n), movers))
+    moves = _later_hires(movers, muni[movers], to_unit, end[movers] + 1,
+                         candidates, muni[candidates], unit[candidates], start[candidates],
+                         cal["move_match_days"])
+
+    taken = np.isin(np.arange(n), np.concatenate([movers, moves[:, 1]]))
+    leavers = np.flatnonzero(leaves & ~np.isin(np.arange(n), movers)
+                             & (rng.random(n) < cal["rehire_share"]))
+    low, high = cal["rehire_gap_days"]
+    candidates = np.flatnonzero(hired & ~taken & ~np.isin(np.arange(n), leavers))
+    rehires = _later_hires(leavers, muni[leavers], np.zeros(leavers.size, dtype=np.int64),
+                           end[leavers] + low, candidates, muni[candidates],
+                           np.zeros(candidates.size, dtype=np.int64), start[candidates],
+                           high - low)
+
+    person, degree = staff["person"].to_numpy().copy(), staff["degree_day"].to_numpy().copy()
+    end = end.copy()
+    for pairs in (moves, rehires):
+        person[pairs[:, 1]] = person[pairs[:, 0]]
+        degree[pairs[:, 1]] = degree[pairs[:, 0]]
+    end[moves[:, 0]] = start[moves[:, 1]] - 1
+    staff["person"], staff["degree_day"], staff["end"] = person, degree, end
+    # A person is named by their first employment: movers and rehires come back later.
+    staff["first_of_person"] = person == np.arange(n)
+    return staff
+
+
+def _later_hires(leaver: np.ndarray, leaver_muni: np.ndarray, leaver_unit: np.ndarray,
+                 from_day: np.ndarray, hire: np.ndarray, hire_muni: np.ndarray,
+                 hire_unit: np.ndarray, hire_start: np.ndarray, within_days: int) -> np.ndarray:
+    """(leaver, hire) pairs: each leaver's first free hire in that municipality and unit that
+    starts from `from_day` to `within_days` later; a hire is matched at most once."""
+    left = pd.DataFrame({"muni": leaver_muni, "unit": leaver_unit, "day": from_day,
+                         "leaver": leaver}).sort_values("day", kind="stable")
+    right = pd.DataFrame({"muni": hire_muni, "unit": hire_unit, "day": hire_start,
+                          "hire": hire}).sort_values("day", kind="stable")
+    matched = pd.merge_asof(left, right, on="day", by=["muni", "unit"], direction="forward",
+                            tolerance=within_days).dropna(subset=["hire"])
+    matched = matched.drop_duplicates("hire", keep="first")
+    return np.column_stack([matched["leaver"].to_numpy(np.int64),
+                            matched["hire"].to_numpy(np.int64)]).reshape(-1, 2)
+
+
+class _Roster:
+    """Who holds a post on each day of the window, per municipality and unit."""
+
+    def __init__(self, employment: np.ndarray, group: np.ndarray, start: np.ndarray,
+                 end: np.ndarray, window: _Window) -> None:
+        first = np.maximum(start, window.first) - window.first
+        length = np.maximum(np.minimum(end, window.last) - window.first - first + 1, 0)
+        row = np.repeat(np.arange(employment.size), length)
+        day = first[row] + np.arange(row.size) - np.repeat(np.cumsum(length) - length, length)
+        key = group[row] * window.days + day
+        order = np.argsort(key, kind="stable")
+        self._key, self._employment = key[order], employment[row[order]]
+        self._window = window
+
+    def draw(self, rng: np.random.Generator, group: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """A random employment active in the group on the day, or -1 when there is none."""
+        key = group * self._window.days + (day - self._window.first)
+        low = np.searchsorted(self._key, key, side="left")
+        count = np.searchsorted(self._key, key, side="right") - low
+        pick = np.minimum(low + np.floor(rng.random(key.size) * count).astype(np.int64),
+                          max(self._key.size - 1, 0))
+        found = (count > 0) & (day >= self._window.first) & (day <= self._window.last)
+        return np.where(found, self._employment[pick] if self._key.size else -1, -1)
+
+
+def _assign_caseworkers(rng: np.random.Generator, events: pd.DataFrame, cases: pd.DataFrame,
+                        staff: pd.DataFrame, munis: _Municipalities, window: _Window,
+                        cal: dict) -> np.ndarray:
+    """The employment responsible for each event (-1: none recorded).
+
+    A case keeps its caseworker in a unit while that person is employed there; events are
+    spread over the unit's caseworkers in proportion to their FTE. Events before the first
+    day carry none.
+    """
+    n_units = len(munis.units)
+    holds_cases = staff["role"].to_numpy() != _CHEF
+    employment = np.flatnonzero(holds_cases)
+    roster = _Roster(employment, (staff["muni"].to_numpy() * n_units
+                                  + staff["unit"].to_numpy())[employment],
+                     staff["start"].to_numpy()[employment], staff["end"].to_numpy()[employment],
+                     window)
+    case = events["case"].to_numpy()
+    unit = events["unit"].to_numpy()
+    day = events["date"].to_numpy()
+    group = cases["muni"].to_numpy()[case] * n_units + unit
+    fte, start, end = (staff[c].to_numpy() for c in ("fte", "start", "end"))
+
+    drawn = roster.draw(rng, group, day)
+    for _ in range(3):  # redraw in proportion to FTE
+        redraw = (drawn >= 0) & (rng.random(drawn.size) > fte[drawn])
+        drawn[redraw] = roster.draw(rng, group[redraw], day[redraw])
+
+    order = np.lexsort((day, unit, case))  # events of a case in a unit, in date order
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = (case[order][1:] != case[order][:-1]) | (unit[order][1:] != unit[order][:-1])
+    first_event = order[np.maximum.accumulate(np.where(first, np.arange(order.size), 0))]
+    responsible = np.empty_like(drawn)
+    responsible[order] = drawn[first_event]
+    still_there = (responsible >= 0) & (start[responsible] <= day) & (end[responsible] >= day)
+    assigned = np.where(still_there, responsible, drawn)
+    assigned[rng.random(assigned.size) < cal["staff"]["missing_caseworker_share"]] = -1
+    return assigned
+
+
+# --- trainings and mentoring --------------------------------------------------------------
+
+
+def _trainings(rng: np.random.Generator, staff: pd.DataFrame, munis: _Municipalities,
+               window: _Window, cal: dict) -> pd.DataFrame:
+    """Completed courses: (employment, course, day), each course once per person."""
+    train = cal["training"]
+    muni = staff["muni"].to_numpy()
+    start = staff["start"].to_numpy()
+    until = np.minimum(staff["end"].to_numpy(), window.last)
+    employee = staff["employment"].to_numpy() != 2
+    n = len(staff)
+
+    new_person = employee & staff["first_of_person"].to_numpy()
+    intro = np.flatnonzero(new_person & (rng.random(n) < train["intro_share"]))
+    yrkesresan = np.flatnonzero(new_person & staff["newly_graduated"].to_numpy()
+                                & munis.yrkesresan[muni]
+                                & (rng.random(n) < train["yrkesresan_share"]))
+    parts = [
+        ("INTRO", intro, start[intro] + rng.integers(*train["intro_days"], intro.size)),
+        ("YRKESRESAN", yrkesresan,
+         start[yrkesresan] + rng.integers(*train["yrkesresan_days"], yrkesresan.size)),
+    ]
+    for course, per_year in train["per_year"].items():
+        wait = rng.exponential(DAYS_PER_YEAR / (per_year * munis.training_factor[muni]))
+        taken = np.flatnonzero(employee)
+        parts.append((course, taken, start[taken] + np.floor(wait[taken]).astype(np.int64)))
+
+    frame = pd.concat([pd.DataFrame({"employment": who, "course": course, "day": day})
+                       for course, who, day in parts], ignore_index=True)
+    frame = frame[frame["day"].to_numpy() <= until[frame["employment"].to_numpy()]]
+    frame["person"] = staff["person"].to_numpy()[frame["employment"].to_numpy()]
+    frame = frame.sort_values(["day", "employment"], kind="stable")
+    return frame.drop_duplicates(["person", "course"]).reset_index(drop=True)
+
+
+def _mentorships(rng: np.random.Generator, staff: pd.DataFrame, munis: _Municipalities,
+                 window: _Window, cal: dict) -> pd.DataFrame:
+    """Newly graduated caseworkers hired during the period, most with an experienced mentor."""
+    mentor_cal = cal["mentoring"]
+    n_units = len(munis.units)
+    muni, role = staff["muni"].to_numpy(), staff["role"].to_numpy()
+    start, end = staff["start"].to_numpy(), staff["end"].to_numpy()
+    degree = staff["degree_day"].to_numpy()
+    group = muni * n_units + staff["unit"].to_numpy()
+    mentee = np.flatnonzero(staff["newly_graduated"].to_numpy() & staff["first_of_person"]
+                            .to_numpy() & (start >= window.first)
+                            & (rng.random(len(staff)) < munis.mentor_share[muni]))
+    begins = start[mentee] + rng.integers(0, mentor_cal["start_days_max"] + 1, mentee.size)
+
+    caseworkers = np.flatnonzero((role != _CHEF) & (staff["employment"].to_numpy() != 2))
+    roster = _Roster(caseworkers, group[caseworkers], start[caseworkers], end[caseworkers], window)
+    mentor = np.full(mentee.size, -1)
+    min_days = mentor_cal["mentor_min_years"] * DAYS_PER_YEAR
+    for _ in range(8):  # try colleagues until an experienced one is found
+        open_ = np.flatnonzero(mentor < 0)
+        drawn = roster.draw(rng, group[mentee[open_]], start[mentee[open_]])
+        ok = (drawn >= 0) & (start[mentee[open_]] - degree[drawn] >= min_days)
+        mentor[open_[ok]] = drawn[ok]
+    has = mentor >= 0
+    mentee, mentor, begins = mentee[has], mentor[has], begins[has]
+    finishes = np.minimum.reduce([begins + rng.integers(*mentor_cal["duration_days"],
+                                                        mentee.size),
+                                  end[mentee], end[mentor]])
+    keep = (begins <= window.last) & (finishes >= begins)
+    return pd.DataFrame({
+        "mentor": mentor[keep], "mentee": mentee[keep], "start": begins[keep],
+        "end": finishes[keep],
+        "hours": rng.choice(np.asarray(mentor_cal["hours_per_month"], dtype=float),
+                            int(keep.sum())),
+    })
+
+
+# --- output frames ------------------------------------------------------------------------
+
+
+def _columns(table: str) -> list[str]:
+    return [c.name for c in TABLES[table].columns]
+
+
+def _text(values: pa.Array, index: np.ndarray) -> pd.arrays.ArrowStringArray:
+    """values[index] as a pandas string column; null where index is -1."""
+    taken = values.take(pa.array(np.maximum(index, 0), mask=index < 0))
+    return pd.array(taken, dtype="str")
+
+
+def _dates(days: np.ndarray, missing: np.ndarray | None = None) -> pd.Series:
+    dates = days.astype("datetime64[D]")
+    if missing is not None:
+        dates[missing] = np.datetime64("NaT")
+    return pd.Series(dates).astype("datetime64[s]")
+
+
+def _case_ids(cases: pd.DataFrame, munis: _Municipalities) -> pa.Array:
+    """'1480-2023-000123': municipality, year the case opened, running number in that year."""
+    muni = cases["muni"].to_numpy()
+    opened = np.where(cases["stock"].to_numpy() & (cases["first_report"] == cases["assessed"]),
+                      cases["investigation_start"].to_numpy(), cases["first_report"].to_numpy())
+    year = opened.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    order = np.lexsort((opened, year, muni))
+    key = muni[order] * 10_000 + year[order]
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    starts = np.maximum.accumulate(np.where(first, np.arange(order.size), 0))
+    number = np.empty(order.size, dtype=np.int64)
+    number[order] = np.arange(order.size) - starts + 1
+    return pc.binary_join_element_wise(
+        pa.array(munis.code[muni]), pa.array(year.astype(str)),
+        pc.utf8_lpad(pa.array(number.astype(str)), 6, "0"), "-")
+
+
+def _staff_ids(staff: pd.DataFrame, munis: _Municipalities) -> pa.Array:
+    """'1480-S0042' per employment: one number per person, in order of first employment.
+
+    A person is named by the index of their first employment (see _moves_and_rehires).
+    """
+    person, muni, start = (staff[c].to_numpy() for c in ("person", "muni", "start"))
+    people = np.unique(person)
+    ranked = people[np.lexsort((people, start[people], muni[people]))]
+    new_muni = np.ones(ranked.size, dtype=bool)
+    new_muni[1:] = muni[ranked][1:] != muni[ranked][:-1]
+    number = np.zeros(len(staff), dtype=np.int64)
+    number[ranked] = np.arange(ranked.size) - np.maximum.accumulate(
+        np.where(new_muni, np.arange(ranked.size), 0)) + 1
+    return pc.binary_join_element_wise(
+        pa.array(munis.code[muni]), pc.utf8_lpad(pa.array(number[person].astype(str)), 4, "0"),
+        "-S")
+
+
+def _events_frame(events: pd.DataFrame, caseworker: np.ndarray, cases: pd.DataFrame,
+                  children: _Children, staff_ids: pa.Array, rng: np.random.Generator,
+                  munis: _Municipalities, cal: dict) -> pd.DataFrame:
+    case = events["case"].to_numpy()
+    child = cases["child"].to_numpy()
+    person_ids = personal_numbers(rng, children.birth.astype("datetime64[D]"), children.male,
+                                  cal["children"]["share_coordination_number"])
+    frame = pd.DataFrame({
+        "municipality": _text(pa.array(munis.code), cases["muni"].to_numpy()[case]),
+        "case_id": _text(_case_ids(cases, munis), case),
+        "person_id": _text(pa.array(person_ids), child[case]),
+        "event": _text(pa.array(list(_EVENT)), events["event"].to_numpy()),
+        "date": _dates(events["date"].to_numpy()),
+        "unit": _text(pa.array(munis.units), events["unit"].to_numpy()),
+        "caseworker_id": _text(staff_ids, caseworker),
+        "source": _text(pa.array(_SOURCES), events["source"].to_numpy()),
+        "outcome": _text(pa.array(_OUTCOMES), events["outcome"].to_numpy()),
+        "intervention": _text(pa.array(_INTERVENTIONS), events["intervention"].to_numpy()),
+    })
+    return frame[_columns("events")]
+
+
+def _staff_frame(staff: pd.DataFrame, staff_ids: pa.Array, munis: _Municipalities,
+                 window: _Window) -> pd.DataFrame:
+    employment = np.arange(len(staff))
+    end = staff["end"].to_numpy()
+    degree_year = (staff["degree_day"].to_numpy().astype("datetime64[D]").astype("datetime64[Y]")
+                   .astype(np.int64) + 1970)
+    frame = pd.DataFrame({
+        "municipality": _text(pa.array(munis.code), staff["muni"].to_numpy()),
+        "staff_id": _text(staff_ids, employment),
+        "unit": _text(pa.array(munis.units), staff["unit"].to_numpy()),
+        "role": _text(pa.array(_ROLES), staff["role"].to_numpy()),
+        "employment": _text(pa.array(_EMPLOYMENTS), staff["employment"].to_numpy()),
+        "start_date": _dates(staff["start"].to_numpy()),
+        "end_date": _dates(end, missing=end > window.last),
+        "fte": staff["fte"].to_numpy(dtype=float),
+        "exam_year": pd.array(np.where(staff["exam_year_known"], degree_year, 0),
+                              dtype="Int64"),
+    })
+    frame.loc[~staff["exam_year_known"].to_numpy(), "exam_year"] = pd.NA
+    return frame.sort_values(["municipality", "staff_id", "start_date"],
+                             kind="stable").reset_index(drop=True)[_columns("staff")]
+
+
+def _trainings_frame(trainings: pd.DataFrame, staff: pd.DataFrame, staff_ids: pa.Array,
+                     munis: _Municipalities) -> pd.DataFrame:
+    employment = trainings["employment"].to_numpy()
+    frame = pd.DataFrame({
+        "municipality": _text(pa.array(munis.code), staff["muni"].to_numpy()[employment]),
+        "staff_id": _text(staff_ids, employment),
+        "course": trainings["course"].astype("str").to_numpy(),
+        "completed_date": _dates(trainings["day"].to_numpy()),
+    })
+    return frame.sort_values(["municipality", "staff_id", "completed_date"],
+                             kind="stable").reset_index(drop=True)[_columns("trainings")]
+
+
+def _mentorships_frame(mentorships: pd.DataFrame, staff: pd.DataFrame, staff_ids: pa.Array,
+                       munis: _Municipalities, window: _Window) -> pd.DataFrame:
+    end = mentorships["end"].to_numpy()
+    frame = pd.DataFrame({
+        "municipality": _text(pa.array(munis.code),
+                              staff["muni"].to_numpy()[mentorships["mentee"].to_numpy()]),
+        "mentor_id": _text(staff_ids, mentorships["mentor"].to_numpy()),
+        "mentee_id": _text(staff_ids, mentorships["mentee"].to_numpy()),
+        "start_date": _dates(mentorships["start"].to_numpy()),
+        "end_date": _dates(end, missing=end > window.last),
+        "hours_per_month": mentorships["hours"].to_numpy(dtype=float),
+    })
+    return frame.sort_values(["municipality", "start_date", "mentee_id"],
+                             kind="stable").reset_index(drop=True)[_columns("mentorships")]
