@@ -56,8 +56,7 @@ def format_date(day: dt.date) -> str:
 
 def swedish_sort_key(text: str) -> str:
     """Sort key putting å, ä, ö after z, in that order, as Swedish alphabetical order does."""
-    return text.lower().translate(str.maketrans({"å": "z\x01", "ä": "z\x02", "ö": "z\x03",
-                                                  "é": "e", "ü": "y"}))
+    return text.lower().translate(str.maketrans({"å": "{", "ä": "|", "ö": "}", "é": "e", "ü": "y"}))
 
 
 def name_with_unit(definition: Definition) -> str:
@@ -67,8 +66,17 @@ def name_with_unit(definition: Definition) -> str:
     return f"{definition.name} ({definition.unit})"
 
 
+def format_target(definition: Definition) -> str:
+    """The target as written in a plan: "100 %" rather than "100,0 %"."""
+    if definition.target is None:
+        return ""
+    if definition.target.is_integer() and definition.unit == "%":
+        return f"{format_number(definition.target, 0)}{UNIT_SPACE}%"
+    return format_value(definition.target, definition.unit)
+
+
 def target_text(definition: Definition) -> str:
-    return "" if definition.target is None else f"mål {format_value(definition.target, definition.unit)}"
+    return f"mål {format_target(definition)}" if definition.target is not None else ""
 
 
 def direction_text(definition: Definition) -> str:
@@ -116,11 +124,13 @@ class Publication:
     years: tuple[str, ...]
     made: dt.date
     index: dict[tuple, dict]
+    latest_years: dict[str, str]
 
     def name(self, municipality: str) -> str:
         return self.names.get(municipality, municipality)
 
-    def row(self, definition: Definition, municipality: str, period: str, **dimensions) -> dict | None:
+    def row(self, definition: Definition, municipality: str, period: str,
+            **dimensions) -> dict | None:
         key = (definition.id, municipality, period, *(dimensions.get(d) for d in DIMENSIONS))
         return self.index.get(key)
 
@@ -129,9 +139,7 @@ class Publication:
 
     def latest_year(self, definition: Definition) -> str | None:
         """The latest year the indicator has a row in, for any municipality."""
-        years = self.rows.loc[(self.rows.indicator == definition.id)
-                              & (self.rows.period_type == YEAR), "period"]
-        return max(years) if len(years) else None
+        return self.latest_years.get(definition.id)
 
     @property
     def summary_definitions(self) -> list[Definition]:
@@ -150,27 +158,31 @@ def _as_python(frame: pd.DataFrame) -> pd.DataFrame:
 
 def prepare(results: pd.DataFrame, threshold: int, made: dt.date | None = None) -> Publication:
     """Apply the small-count rule and index what may be published."""
-    known = {d.id: d for d in library()}
+    known = {d.id for d in library()}
     published = _as_python(apply_small_count_rule(results, threshold))
     published = published[published.indicator.isin(known)].reset_index(drop=True)
     present = set(published.indicator)
     names = municipality_names()
     codes = sorted(set(published.municipality), key=lambda c: swedish_sort_key(names.get(c, c)))
-    years = sorted(set(published.loc[published.period_type == YEAR, "period"]))
+    yearly = published[published.period_type == YEAR]
     index = {(r["indicator"], r["municipality"], r["period"], *(r[d] for d in DIMENSIONS)): r
              for r in published.to_dict("records")}
     return Publication(rows=published, threshold=threshold,
                        definitions=tuple(d for d in library() if d.id in present),
-                       municipalities=tuple(codes), names=names, years=tuple(years),
-                       made=made or dt.date.today(), index=index)
+                       municipalities=tuple(codes), names=names,
+                       years=tuple(sorted(set(yearly.period))),
+                       made=made or dt.date.today(), index=index,
+                       latest_years=yearly.groupby("indicator").period.max().to_dict())
 
 
-def value_cell(definition: Definition, row: dict | None) -> Cell:
+def value_cell(definition: Definition, row: dict | None, against_target: bool = True) -> Cell:
+    """The row's value; marked when it misses the target (unless `against_target` is False)."""
     if row is None:
         return Cell(None, definition.unit)
     if row["status"] == STATUS_SUPPRESSED:
         return Cell(None, definition.unit, suppressed=True)
-    return Cell(row["value"], definition.unit, misses_target=misses_target(definition, row["value"]))
+    missed = against_target and misses_target(definition, row["value"])
+    return Cell(row["value"], definition.unit, misses_target=missed)
 
 
 def count_cell(row: dict, column: str) -> Cell:
@@ -202,8 +214,12 @@ class OverviewColumn:
         return "" if self.year == self.overview_year else f"avser {self.year}"
 
     @property
+    def target(self) -> str:
+        return target_text(self.definition)
+
+    @property
     def header(self) -> str:
-        notes = [n for n in (target_text(self.definition), self.year_note) if n]
+        notes = [n for n in (self.target, self.year_note) if n]
         suffix = f" – {', '.join(notes)}" if notes else ""
         return f"{name_with_unit(self.definition)}{suffix}"
 
@@ -227,7 +243,8 @@ def overview(pub: Publication) -> Overview:
     An indicator without data that year (one that needs follow-up time) shows its latest year."""
     latest = {d.id: pub.latest_year(d) for d in pub.summary_definitions}
     year = max((y for y in latest.values() if y), default=None)
-    columns = [OverviewColumn(d, latest[d.id], year) for d in pub.summary_definitions if latest[d.id]]
+    columns = [OverviewColumn(d, latest[d.id], year)
+               for d in pub.summary_definitions if latest[d.id]]
     rows = [OverviewRow(code, pub.name(code),
                         [pub.cell(c.definition, code, c.year) for c in columns])
             for code in pub.municipalities]
@@ -254,7 +271,9 @@ class Ranking:
 
     @property
     def order_text(self) -> str:
-        return "bästa värdet först" if self.definition.higher_is_better is not None else "högsta värdet först"
+        if self.definition.higher_is_better is None:
+            return "högsta värdet först"
+        return "bästa värdet först"
 
 
 def _best_first(definition: Definition, value: float) -> float:
@@ -272,13 +291,18 @@ def ranking(pub: Publication, definition: Definition, year: str) -> Ranking:
                                    count_cell(row, "numerator") if row else empty,
                                    count_cell(row, "denominator") if row else empty))
     published = [e.cell.value for e in entries if e.cell.value is not None]
-    entries.sort(key=lambda e: (e.cell.value is None,
-                                _best_first(definition, e.cell.value) if e.cell.value is not None else 0,
-                                swedish_sort_key(e.name)))
+
+    def order(entry: RankedEntry) -> tuple:
+        value = entry.cell.value
+        return (value is None, 0 if value is None else _best_first(definition, value),
+                swedish_sort_key(entry.name))
+
+    entries.sort(key=order)
     return Ranking(definition, year, entries, statistics.median(published) if published else None)
 
 
-def place(pub: Publication, definition: Definition, municipality: str, year: str) -> tuple[int, int] | None:
+def place(pub: Publication, definition: Definition, municipality: str,
+          year: str) -> tuple[int, int] | None:
     """(place, of how many) among municipalities with a published value; 1 is the best.
     None when the indicator has no better direction or the municipality no published value."""
     if definition.higher_is_better is None:
@@ -409,7 +433,7 @@ def long_rows(pub: Publication) -> list[dict]:
             "Kategori": _dimension_label("category", r["category"], definition),
             "Täljare": count_cell(r, "numerator"),
             "Nämnare": count_cell(r, "denominator"),
-            "Värde": value_cell(definition, r),
+            "Värde": value_cell(definition, r, against_target=False),
             "Status": r["status"],
         })
     return rows
@@ -424,7 +448,7 @@ def definition_rows(definitions: Iterable[Definition]) -> list[dict[str, str]]:
         "Område": areas.get(d.area, d.area),
         "Beskrivning": " ".join(d.description.split()),
         "Måttenhet": d.unit,
-        "Mål": format_value(d.target, d.unit) if d.target is not None else MISSING,
+        "Mål": format_target(d) or MISSING,
         "Riktning": direction_text(d),
         "Redovisas per": ", ".join(BREAKDOWN_LABELS[b] for b in d.breakdowns) or MISSING,
         "Följer": " ".join(d.follows.split()),
@@ -455,9 +479,18 @@ def _population_note(pub: Publication) -> Note:
             "Antalet invånare 0–17 år och 0–20 år är uppskattat, inte räknat: rikets andelar "
             f"{year} ({format_value(share_0_17, '%')} respektive {format_value(share_0_20, '%')} "
             "av folkmängden) har använts för varje kommun. Värden per 1 000 invånare är därför "
-            f"ungefärliga. Det gäller {len(estimated)} av kommunerna i rapporten. Importera SCB:s "
-            "tabell efter ålder för exakta uppgifter.")
+            f"ungefärliga. Det gäller {len(estimated)} av de {len(included)} kommunerna i "
+            "rapporten. Importera SCB:s tabell efter ålder för exakta uppgifter.")
     return Note("Befolkning", paragraphs)
+
+
+def legend(threshold: int) -> Note:
+    return Note("Teckenförklaring", [
+        f"{SUPPRESSED} = uppgiften visas inte, färre än {threshold}",
+        f"{MISSING} = uppgift saknas (inget underlag under perioden, eller ännu inte möjlig "
+        "att beräkna)",
+        f"{MISSES_TARGET_MARK} = når inte målet",
+    ])
 
 
 def notes(pub: Publication) -> list[Note]:
@@ -475,21 +508,20 @@ def notes(pub: Publication) -> list[Note]:
             "perioder som data når tillräckligt långt efter. Därför kan det senaste året saknas "
             "för dem; översikten visar då deras senaste år.")
     return [
-        Note("Teckenförklaring", [
-            f"{SUPPRESSED} = uppgiften visas inte, färre än {pub.threshold}.",
-            f"{MISSING} = uppgift saknas (inget underlag under perioden, eller ännu inte möjlig att beräkna).",
-            f"{MISSES_TARGET_MARK} = når inte målet.",
-        ]),
+        legend(pub.threshold),
         Note("Små tal visas inte", [
-            f"Inget antal från 1 till {pub.threshold - 1} visas. När täljaren eller nämnaren är ett "
-            f"sådant antal visas värdet, täljaren och nämnaren som {SUPPRESSED}, så att enskilda "
-            "barn inte kan urskiljas. Noll visas.",
+            f"Inget antal från 1 till {pub.threshold - 1} visas. När täljaren eller nämnaren är "
+            f"ett sådant antal visas värdet, täljaren och nämnaren som {SUPPRESSED}. Noll visas. "
+            "Detta är en första, enkel regel: ett dolt tal kan i vissa fall räknas fram ur "
+            "totalen och de visade delarna (till exempel kön eller kvartal). Fullständig "
+            "röjandekontroll med sekundär undertryckning är ännu inte införd.",
         ]),
         Note("Perioder", periods),
         Note("Jämförelser", [
             "Regionens median är medianen av de publicerade värdena för kommunerna i rapporten. "
             "Placeringen räknas bland kommunerna med ett publicerat värde samma år; plats 1 är det "
-            "bästa värdet. Indikatorer där varken högre eller lägre värde är bättre har ingen placering.",
+            "bästa värdet. Indikatorer där varken högre eller lägre värde är bättre har ingen "
+            "placering.",
         ]),
         _population_note(pub),
     ]

@@ -15,8 +15,8 @@ The model, in order:
   is open;
 - the flow starts a burn-in period before the first year. Burn-in cases still under
   investigation or intervention when the data begin are kept as *stock* cases without their
-  early reports, and placements older than the flow are drawn from the flow's own placement
-  rates, so that out-of-home care is in steady state from the first day;
+  early reports, and interventions older than the flow are drawn from the flow's own
+  rates, so that long placements are in steady state from the first day;
 - units, caseworker posts sized to the open cases, employments with turnover; then a
   caseworker for each event, trainings and mentorships.
 
@@ -47,8 +47,10 @@ from insyn.synth.personnummer import personal_numbers
 
 TABLE_NAMES = ("events", "staff", "courses", "trainings", "mentorships")
 DAYS_PER_YEAR = 365.25
-# Four calendar months last between 120 and 123 days (SoL 20 kap. 3 §): durations up to the
-# first are always within the limit, from the second plus one always beyond it.
+# Legal time limits (SoL 2025:400 20 kap. 2–3 §§). A förhandsbedömning is due within 14 days.
+_ASSESSMENT_DAYS = 14
+# Four calendar months last between 120 and 123 days (SoL 20 kap. 3 §): an investigation of
+# under 120 days is always within the limit, one of over 123 days always beyond it.
 _WITHIN_FOUR_MONTHS_MAX_DAYS = 119
 _OVER_FOUR_MONTHS_MIN_DAYS = 124
 
@@ -63,6 +65,7 @@ _PHASE = {name: i for i, name in enumerate(_PHASES)}
 _ROLES = ("socialsekreterare", "forste_socialsekreterare", "enhetschef")
 _CASEWORKER, _SENIOR, _CHEF = range(3)
 _EMPLOYMENTS = ("tillsvidare", "visstid", "konsult")
+_EMPLOYMENT = {name: i for i, name in enumerate(_EMPLOYMENTS)}
 _STAYS = ("short", "long", "konsult", "chef")
 _SHORT, _LONG, _KONSULT, _CHEF_STAY = range(4)
 
@@ -78,36 +81,39 @@ def calibration() -> dict:
 
 def generate(municipalities: pd.DataFrame, years: list[int], seed: int = 1,
              progress: Progress | None = None) -> dict[str, pd.DataFrame]:
-    """The canonical tables for these municipalities over these (consecutive) years.
+    """The canonical tables for these municipalities, from the first to the last of `years`.
 
     `municipalities` has municipality_code, municipality, population_0_17, population_0_20
     and population_total. Returns events, staff, courses, trainings and mentorships with the
     column names of insyn.model.tables; dates are datetime64, missing values null.
     """
+    if municipalities.empty or not years:
+        raise ValueError("generate needs at least one municipality and one year")
     cal = calibration()
-    report = progress or (lambda step, fraction: None)
+    notify = progress or (lambda step, fraction: None)
     rng = np.random.default_rng(seed)
     window = _Window.of(years, cal["window"]["burn_in_days"])
     munis = _Municipalities.draw(municipalities, seed, cal)
 
-    report("Barn, anmälningar och ärendeförlopp", 0.0)
+    notify("Barn, anmälningar och ärendeförlopp", 0.0)
     children = _Children()
-    cases, interventions = _case_flow(rng, children, munis, window, cal)
-    report("Placeringar som började före perioden", 0.3)
-    cases, interventions = _add_earlier_placements(rng, children, cases, interventions, munis,
-                                                   window, cal)
+    flow, flow_interventions = _case_flow(rng, children, munis, window, cal)
+    notify("Insatser som började före perioden", 0.3)
+    earlier = _earlier_interventions(rng, children, flow, flow_interventions, munis, window, cal)
+    cases, interventions = _cases_in_data([(flow, flow_interventions), earlier], window)
     events = _case_events(rng, cases, interventions, children, munis, window, cal)
 
-    report("Personal, omsättning och handläggare", 0.5)
+    notify("Personal, omsättning och handläggare", 0.5)
     posts = _posts(cases, interventions, munis, window, cal)
     staff = _employments(rng, posts, munis, window, cal)
     caseworker = _assign_caseworkers(rng, events, cases, staff, munis, window, cal)
+    events, caseworker = _distinct(events, caseworker)
 
-    report("Utbildningar och mentorskap", 0.7)
+    notify("Utbildningar och mentorskap", 0.7)
     trainings = _trainings(rng, staff, munis, window, cal)
     mentorships = _mentorships(rng, staff, munis, window, cal)
 
-    report("Tabeller", 0.85)
+    notify("Tabeller", 0.85)
     staff_ids = _staff_ids(staff, munis)
     tables = {
         "events": _events_frame(events, caseworker, cases, children, staff_ids, rng, munis, cal),
@@ -116,7 +122,7 @@ def generate(municipalities: pd.DataFrame, years: list[int], seed: int = 1,
         "trainings": _trainings_frame(trainings, staff, staff_ids, munis),
         "mentorships": _mentorships_frame(mentorships, staff, staff_ids, munis, window),
     }
-    report("Klart", 1.0)
+    notify("Klart", 1.0)
     return tables
 
 
@@ -243,7 +249,7 @@ class _Municipalities:
         # whichever other municipalities are generated with it.
         draws = [_municipality_variation(np.random.default_rng([seed, int(c)]), cal)
                  for c in code]
-        varied = {key: np.array([d[key] for d in draws]) for key in draws[0]} if draws else {}
+        varied = {key: np.array([d[key] for d in draws]) for key in draws[0]}
         unit_of, units = _units(children, cal["units"])
         return cls(code=code, children=children,
                    youth=frame["population_0_20"].to_numpy(dtype=np.int64),
@@ -253,8 +259,8 @@ class _Municipalities:
         return self.code.size
 
     @property
-    def placement_intensity(self) -> np.ndarray:
-        """How much more often than the average municipality children here get placed."""
+    def intervention_intensity(self) -> np.ndarray:
+        """How much more often than the average municipality children here get interventions."""
         intensity = self.report_factor * self.investigate
         return intensity / np.average(intensity, weights=np.maximum(self.children, 1))
 
@@ -317,11 +323,8 @@ class _Children:
 
 def _case_flow(rng: np.random.Generator, children: _Children, munis: _Municipalities,
                window: _Window, cal: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """All cases from the start of the burn-in, child after child and re-report after re-report.
-
-    Returns the cases that belong in the data (burn-in cases only when still under
-    investigation or intervention at the first day) and their interventions.
-    """
+    """Children reported for the first time from the start of the burn-in: their cases, the
+    cases of their re-reports, and the interventions of all these cases."""
     flow_years = (window.last - window.flow_start + 1) / DAYS_PER_YEAR
     expected = (cal["children"]["new_per_1000_0_17"] / 1000 * munis.children
                 * munis.report_factor * flow_years)
@@ -335,32 +338,31 @@ def _case_flow(rng: np.random.Generator, children: _Children, munis: _Municipali
     child = children.add(muni, birth.astype(np.int64),
                          rng.random(muni.size) < cal["children"]["share_boys"])
 
-    case_batches, intervention_batches, n_cases = [], [], 0
-    chain_start = first_report
-    while child.size:
-        batch, batch_interventions = _case_timelines(rng, child, first_report, chain_start,
-                                                     children, munis, cal)
-        batch_interventions["case"] += n_cases
-        case_batches.append(batch)
-        intervention_batches.append(batch_interventions)
-        n_cases += len(batch)
-        child, first_report, chain_start = _rereports(rng, batch, children, window, cal)
-
-    cases = pd.concat(case_batches, ignore_index=True)
-    interventions = pd.concat(intervention_batches, ignore_index=True)
-    cases["stock"] = cases["first_report"] < window.first
-    in_data = ~cases["stock"] | (cases["investigated"] & (cases["investigation_start"]
-                                                          < window.first)
-                                 & (cases["closed"] >= window.first))
-    return _keep_cases(cases, interventions, in_data.to_numpy())
+    first_cases = _case_timelines(rng, child, first_report, first_report, children, munis, cal)
+    return _with_rereports(rng, *first_cases, children, munis, window, cal)
 
 
-def _keep_cases(cases: pd.DataFrame, interventions: pd.DataFrame,
-                keep: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
-    renumber = np.cumsum(keep) - 1
-    kept_interventions = interventions[keep[interventions["case"].to_numpy()]].copy()
-    kept_interventions["case"] = renumber[kept_interventions["case"].to_numpy()]
-    return cases[keep].reset_index(drop=True), kept_interventions.reset_index(drop=True)
+def _with_rereports(rng: np.random.Generator, cases: pd.DataFrame, interventions: pd.DataFrame,
+                    children: _Children, munis: _Municipalities, window: _Window,
+                    cal: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """These cases and every case that follows from re-reports of their children."""
+    parts = [(cases, interventions)]
+    while True:
+        child, first_report, chain_start = _rereports(rng, parts[-1][0], children, window, cal)
+        if not child.size:
+            return _concat_cases(parts)
+        parts.append(_case_timelines(rng, child, first_report, chain_start, children, munis,
+                                     cal))
+
+
+def _concat_cases(parts: list[tuple[pd.DataFrame, pd.DataFrame]]
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cases one after the other, each part's interventions renumbered to its cases."""
+    offsets = np.cumsum([0] + [len(cases) for cases, _ in parts[:-1]])
+    return (pd.concat([cases for cases, _ in parts], ignore_index=True),
+            pd.concat([iv.assign(case=iv["case"] + offset)
+                       for (_, iv), offset in zip(parts, offsets, strict=True)],
+                      ignore_index=True))
 
 
 def _report_days(rng: np.random.Generator, n: int, first: int, last: int,
@@ -384,7 +386,8 @@ def _case_timelines(rng: np.random.Generator, child: np.ndarray, first_report: n
                                  ("investigate", "transfer", "no_investigation"))
     investigated = assessment_outcome == _OUTCOME["investigate"]
     same_day = rng.random(n) < inv_cal["same_day_start_share"]
-    investigation_start = assessed + np.where(same_day, 0, rng.integers(1, 8, n))
+    investigation_start = assessed + np.where(
+        same_day, 0, rng.integers(1, inv_cal["start_delay_max_days"] + 1, n))
     investigation_end = investigation_start + _investigation_days(
         rng, munis.over_four_months[muni], inv_cal)
     investigation_outcome = _decide(rng, np.full(n, inv_cal["intervention"]),
@@ -419,9 +422,11 @@ def _case_timelines(rng: np.random.Generator, child: np.ndarray, first_report: n
 def _assessment_delays(rng: np.random.Generator, within_share: np.ndarray,
                        cal: dict) -> np.ndarray:
     n = within_share.size
-    on_time = np.minimum(np.floor(rng.triangular(0, cal["on_time_mode_day"], 15, n)), 14)
-    late = 15 + np.minimum(np.floor(rng.exponential(cal["late_tail_mean_days"], n)),
-                           cal["max_days"] - 15)
+    on_time = np.minimum(np.floor(rng.triangular(0, cal["on_time_mode_day"],
+                                                 _ASSESSMENT_DAYS + 1, n)), _ASSESSMENT_DAYS)
+    late = _ASSESSMENT_DAYS + 1 + np.minimum(np.floor(rng.exponential(cal["late_tail_mean_days"],
+                                                                      n)),
+                                             cal["max_days"] - _ASSESSMENT_DAYS - 1)
     return np.where(rng.random(n) < within_share, on_time, late).astype(np.int64)
 
 
@@ -456,10 +461,9 @@ def _interventions_of(rng: np.random.Generator, case: np.ndarray, investigation_
     start = investigation_end[case] + rng.integers(0, cal["start_delay_max_days"] + 1, case.size)
     kind, end = _draw_interventions(rng, start, birth[case], cal)
     has_second = rng.random(case.size) < cal["second_share"]
-    second_start = start + np.floor(rng.uniform(0.2, 1.1, case.size) * (end - start)).astype(
-        np.int64)
-    # A second intervention starts during the first or soon after, and before the 21st birthday.
-    has_second &= second_start < _add_years(birth[case], 21) - 30
+    second_start = start + np.floor(rng.uniform(*cal["second_start_in_first"], case.size)
+                                    * (end - start)).astype(np.int64)
+    has_second &= second_start < _add_years(birth[case], 21) - 1
     second_kind, second_end = _draw_interventions(rng, second_start[has_second],
                                                   birth[case[has_second]], cal,
                                                   exclude=kind[has_second])
@@ -482,8 +486,9 @@ def _draw_interventions(rng: np.random.Generator, start: np.ndarray, birth: np.n
     if exclude is not None:
         weights[np.arange(start.size), exclude] = 0.0
     kind = _choose_rows(rng, weights)
-    median = np.array([cal["duration"].get(k, {"median": 1})["median"] for k in _INTERVENTIONS])
-    sigma = np.array([cal["duration"].get(k, {"sigma": 0})["sigma"] for k in _INTERVENTIONS])
+    # Types without a duration have no weight either: they are never drawn.
+    median, sigma = (np.array([cal["duration"].get(k, {}).get(v, np.nan) for k in _INTERVENTIONS])
+                     for v in ("median", "sigma"))
     duration = np.maximum(1, np.round(median[kind] * np.exp(sigma[kind]
                                                             * rng.standard_normal(start.size))))
     end = np.minimum(start + duration.astype(np.int64), _add_years(birth, 21) - 1)
@@ -502,67 +507,78 @@ def _rereports(rng: np.random.Generator, cases: pd.DataFrame, children: _Childre
     return child[keep], again[keep], cases["chain_start"].to_numpy()[keep]
 
 
-def _add_earlier_placements(rng: np.random.Generator, children: _Children, cases: pd.DataFrame,
-                            interventions: pd.DataFrame, munis: _Municipalities,
-                            window: _Window, cal: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stock cases: placements that began before the flow and still run on the first day.
+def _earlier_interventions(rng: np.random.Generator, children: _Children, flow: pd.DataFrame,
+                           flow_interventions: pd.DataFrame, munis: _Municipalities,
+                           window: _Window, cal: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cases with interventions that began before the flow and end after its start, and the
+    cases of their children's re-reports.
 
-    The flow's own placements give the rate per child 0–20, the ages and durations to draw
-    from, and how long after its start the flow reaches full strength; a placement drawn in
-    the burn-in is kept only with the chance that the flow would have missed it.
+    The flow's own interventions give the rate per child 0–20, the ages and durations to draw
+    from, and how long after its start the flow reaches full strength: an intervention drawn
+    in the burn-in is kept only with the chance that the flow would have missed it.
     """
     iv_cal = cal["interventions"]
-    case_of = interventions["case"].to_numpy()
-    start = interventions["start"].to_numpy()
-    kind = interventions["kind"].to_numpy()
-    birth = children.birth[cases["child"].to_numpy()[case_of]]
-    lag = np.sort(start - cases["chain_start"].to_numpy()[case_of])
+    case_of = flow_interventions["case"].to_numpy()
+    kind, start, end, phase = (flow_interventions[c].to_numpy()
+                               for c in ("kind", "start", "end", "phase"))
+    age_days = start - children.birth[flow["child"].to_numpy()[case_of]]
+    lag = np.sort(start - flow["chain_start"].to_numpy()[case_of])
     in_window = (start >= window.first) & (start <= window.last)
-    exposure = window.years * np.sum(munis.youth * munis.placement_intensity)
-    history_days = int(cal["window"]["placement_history_years"] * DAYS_PER_YEAR)
+    exposure = window.years * np.sum(munis.youth * munis.intervention_intensity)
+    history_days = int(cal["window"]["intervention_history_years"] * DAYS_PER_YEAR)
 
-    muni_parts, start_parts, pool_parts = [], [], []
-    for name in iv_cal["out_of_home"]:
-        pool = np.flatnonzero(kind == _INTERVENTIONS.index(name))
-        rate = np.sum(in_window[pool]) / exposure if exposure > 0 else 0.0
-        expected = rate * munis.youth * munis.placement_intensity * history_days / DAYS_PER_YEAR
-        muni = np.repeat(np.arange(len(munis)), rng.poisson(expected)) if pool.size else []
-        muni = np.asarray(muni, dtype=np.int64)
-        muni_parts.append(muni)
-        start_parts.append(window.first - 1 - rng.integers(0, history_days, muni.size))
-        pool_parts.append(pool[rng.integers(0, max(pool.size, 1), muni.size)] if pool.size
-                          else np.zeros(0, dtype=np.int64))
-    muni, placed, source = (np.concatenate(p) for p in (muni_parts, start_parts, pool_parts))
+    drawn = []  # (municipality, start, intervention to copy age and duration from) per kind
+    for k in np.unique(kind):
+        pool = np.flatnonzero(kind == k)
+        rate = np.sum(in_window[pool]) / exposure
+        expected = rate * munis.youth * munis.intervention_intensity * history_days / DAYS_PER_YEAR
+        muni = np.repeat(np.arange(len(munis)), rng.poisson(expected))
+        drawn.append((muni, window.first - 1 - rng.integers(0, history_days, muni.size),
+                      pool[rng.integers(0, pool.size, muni.size)]))
+    if not drawn:  # the flow has no interventions at all
+        return flow.iloc[:0], flow_interventions.iloc[:0]
+    muni, began, copied = (np.concatenate(d) for d in zip(*drawn, strict=True))
 
-    age_days = start[source] - birth[source]
-    end = placed + interventions["end"].to_numpy()[source] - start[source]
-    since_flow = placed - window.flow_start
-    missed = 1.0 - np.searchsorted(lag, since_flow, side="right") / max(lag.size, 1)
-    keep = (end >= window.first) & ((since_flow < 0) | (rng.random(muni.size) < missed))
-    muni, placed, source, age_days, end = (a[keep] for a in (muni, placed, source, age_days, end))
+    finish = began + end[copied] - start[copied]
+    since_flow = began - window.flow_start
+    missed_by_flow = 1.0 - np.searchsorted(lag, since_flow, side="right") / lag.size
+    keep = ((finish >= window.flow_start)
+            & ((since_flow < 0) | (rng.random(muni.size) < missed_by_flow)))
+    muni, began, copied, finish = (a[keep] for a in (muni, began, copied, finish))
 
     n = muni.size
-    child_birth = placed - age_days
-    child = children.add(muni, child_birth, rng.random(n) < cal["children"]["share_boys"])
-    investigation_end = placed - rng.integers(0, iv_cal["start_delay_max_days"] + 1, n)
+    birth = began - age_days[copied]
+    child = children.add(muni, birth, rng.random(n) < cal["children"]["share_boys"])
+    investigation_end = began - rng.integers(0, iv_cal["start_delay_max_days"] + 1, n)
     investigation_start = investigation_end - _investigation_days(
         rng, munis.over_four_months[muni], cal["investigation"])
-    earlier = pd.DataFrame({
+    cases = pd.DataFrame({
         "child": child, "muni": muni, "chain_start": investigation_start,
         "first_report": investigation_start, "assessed": investigation_start,
         "assessment_outcome": _OUTCOME["investigate"], "investigated": True,
         "investigation_start": investigation_start, "investigation_end": investigation_end,
         "investigation_outcome": _OUTCOME["intervention"],
-        "investigation_phase": _investigation_phase(investigation_start, child_birth, cal),
-        "closed": end + rng.integers(0, iv_cal["close_delay_max_days"] + 1, n),
-        "closing_phase": _PHASE["out_of_home"], "stock": True,
+        "investigation_phase": _investigation_phase(investigation_start, birth, cal),
+        "closed": finish + rng.integers(0, iv_cal["close_delay_max_days"] + 1, n),
+        "closing_phase": phase[copied],
     })
-    earlier_interventions = pd.DataFrame({
-        "case": len(cases) + np.arange(n), "kind": kind[source], "start": placed, "end": end,
-        "phase": _PHASE["out_of_home"],
-    })
-    return (pd.concat([cases, earlier], ignore_index=True),
-            pd.concat([interventions, earlier_interventions], ignore_index=True))
+    interventions = pd.DataFrame({"case": np.arange(n), "kind": kind[copied], "start": began,
+                                  "end": finish, "phase": phase[copied]})
+    return _with_rereports(rng, cases, interventions, children, munis, window, cal)
+
+
+def _cases_in_data(parts: list[tuple[pd.DataFrame, pd.DataFrame]],
+                   window: _Window) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cases first reported from the first day, and earlier cases still under investigation or
+    intervention then: those are `stock`, and appear without their reports and assessment."""
+    cases, interventions = _concat_cases(parts)
+    stock = (cases["first_report"] < window.first).to_numpy()
+    keep = ~stock | (cases["investigated"] & (cases["closed"] >= window.first)).to_numpy()
+    renumber = np.cumsum(keep) - 1
+    interventions = interventions[keep[interventions["case"].to_numpy()]]
+    return (cases[keep].assign(stock=stock[keep]).reset_index(drop=True),
+            interventions.assign(case=renumber[interventions["case"].to_numpy()])
+            .reset_index(drop=True))
 
 
 # --- events -------------------------------------------------------------------------------
@@ -595,9 +611,11 @@ def _case_events(rng: np.random.Generator, cases: pd.DataFrame, interventions: p
     source = _choose_rows(rng, _by_age_band(report_cal["sources_by_age"], _SOURCES,
                                             _age(report_day, birth[report_case])))
     assessed = rng.random(report_case.size) < report_cal["protection_assessment_share"]
-    protection_day = report_day[assessed] + np.where(
-        rng.random(int(assessed.sum())) < report_cal["protection_assessment_same_day"], 0,
-        rng.integers(1, 4, int(assessed.sum())))
+    later = np.where(rng.random(report_case.size) < report_cal["protection_assessment_same_day"],
+                     0, rng.integers(1, report_cal["protection_assessment_late_days_max"] + 1,
+                                     report_case.size))
+    # Never after the case has closed.
+    protection_day = np.minimum(report_day + later, c["closed"][report_case])[assessed]
 
     investigated = np.flatnonzero(c["investigated"])
     iv = {name: interventions[name].to_numpy() for name in interventions.columns}
@@ -747,17 +765,21 @@ def _with_person_details(rng: np.random.Generator, staff: pd.DataFrame, munis: _
     newly_graduated = (rng.random(n) < graduate_share) & (role == _CASEWORKER)
     experienced_years = np.where(role == _CASEWORKER, 1.0, cal["senior_min_years"]) + \
         rng.exponential(cal["experienced_mean_years"], n)
-    years_at_hire = np.where(newly_graduated, 0.5 * rng.random(n), experienced_years)
+    years_at_hire = np.where(newly_graduated, cal["graduated_within_years"] * rng.random(n),
+                             experienced_years)
     start = staff["start"].to_numpy()
-    # Nobody's degree is more than 40 years before the data begin (they would have retired).
+    # Nobody's degree is older than a working life at the first day.
     staff["degree_day"] = np.maximum(start - np.floor(years_at_hire * DAYS_PER_YEAR),
-                                     window.first - int(40 * DAYS_PER_YEAR)).astype(np.int64)
+                                     window.first - int(cal["career_max_years"] * DAYS_PER_YEAR)
+                                     ).astype(np.int64)
     staff["start"] = np.maximum(start, staff["degree_day"])
     staff["newly_graduated"] = newly_graduated
     staff["exam_year_known"] = rng.random(n) >= cal["missing_exam_year_share"]
 
     visstid = (stay == _SHORT) & (rng.random(n) < cal["visstid_share_of_short_stayers"])
-    staff["employment"] = np.select([stay == _KONSULT, visstid], [2, 1], 0)
+    staff["employment"] = np.select([stay == _KONSULT, visstid],
+                                    [_EMPLOYMENT["konsult"], _EMPLOYMENT["visstid"]],
+                                    _EMPLOYMENT["tillsvidare"])
     part_time = ((rng.random(n) < munis.part_time_share[staff["muni"].to_numpy()])
                  & (role != _CHEF) & (stay != _KONSULT))
     staff["fte"] = np.where(part_time, rng.choice(cal["part_time_fte"], n), 1.0)
@@ -775,21 +797,20 @@ def _moves_and_rehires(rng: np.random.Generator, staff: pd.DataFrame, munis: _Mu
     staff["person"] = np.arange(n)
     muni, unit = staff["muni"].to_numpy(), staff["unit"].to_numpy()
     start, end = staff["start"].to_numpy(), staff["end"].to_numpy()
-    employee = (staff["role"].to_numpy() != _CHEF) & (staff["employment"].to_numpy() != 2)
+    employee = ((staff["role"].to_numpy() != _CHEF)
+                & (staff["employment"].to_numpy() != _EMPLOYMENT["konsult"]))
     leaves = employee & (end < window.last)
     hired = employee & (start >= window.first)
 
+    movers = np.flatnonzero(leaves & (rng.random(n) < cal["move_share"]))
+    # A mover may go to any other unit of the municipality: one row per unit to look in.
     units_of = [np.unique(munis.unit_of[m]) for m in range(len(munis))]
-    n_units = np.array([u.size for u in units_of])
-    movers = np.flatnonzero(leaves & (rng.random(n) < cal["move_share"]) & (n_units[muni] > 1))
-    position = np.array([np.searchsorted(units_of[m], u) for m, u in
-                         zip(muni[movers], unit[movers], strict=True)], dtype=np.int64)
-    other = (position + 1 + np.floor(rng.random(movers.size) * (n_units[muni[movers]] - 1))
-             .astype(np.int64)) % n_units[muni[movers]]
-    to_unit = np.array([units_of[m][k] for m, k in zip(muni[movers], other, strict=True)],
-                       dtype=np.int64)
+    other_units = [units_of[m][units_of[m] != u] for m, u in zip(muni[movers], unit[movers],
+                                                                  strict=True)]
+    mover_rows = np.repeat(movers, [u.size for u in other_units])
+    to_unit = np.concatenate([np.zeros(0, dtype=np.int64), *other_units])
     candidates = np.flatnonzero(hired & ~np.isin(np.arange(n), movers))
-    moves = _later_hires(movers, muni[movers], to_unit, end[movers] + 1,
+    moves = _later_hires(mover_rows, muni[mover_rows], to_unit, end[mover_rows] + 1,
                          candidates, muni[candidates], unit[candidates], start[candidates],
                          cal["move_match_days"])
 
@@ -818,42 +839,47 @@ def _moves_and_rehires(rng: np.random.Generator, staff: pd.DataFrame, munis: _Mu
 def _later_hires(leaver: np.ndarray, leaver_muni: np.ndarray, leaver_unit: np.ndarray,
                  from_day: np.ndarray, hire: np.ndarray, hire_muni: np.ndarray,
                  hire_unit: np.ndarray, hire_start: np.ndarray, within_days: int) -> np.ndarray:
-    """(leaver, hire) pairs: each leaver's first free hire in that municipality and unit that
-    starts from `from_day` to `within_days` later; a hire is matched at most once."""
+    """(leaver, hire) pairs: a hire in the leaver's municipality and unit starting from
+    `from_day` to `within_days` later, the earliest one for each leaver; each leaver and each
+    hire at most once."""
     left = pd.DataFrame({"muni": leaver_muni, "unit": leaver_unit, "day": from_day,
                          "leaver": leaver}).sort_values("day", kind="stable")
     right = pd.DataFrame({"muni": hire_muni, "unit": hire_unit, "day": hire_start,
-                          "hire": hire}).sort_values("day", kind="stable")
+                          "hire": hire, "hire_start": hire_start}).sort_values("day", kind="stable")
     matched = pd.merge_asof(left, right, on="day", by=["muni", "unit"], direction="forward",
                             tolerance=within_days).dropna(subset=["hire"])
-    matched = matched.drop_duplicates("hire", keep="first")
+    matched = (matched.sort_values("hire_start", kind="stable")
+               .drop_duplicates("leaver").drop_duplicates("hire"))
     return np.column_stack([matched["leaver"].to_numpy(np.int64),
                             matched["hire"].to_numpy(np.int64)]).reshape(-1, 2)
 
 
 class _Roster:
-    """Who holds a post on each day of the window, per municipality and unit."""
+    """Who holds a post on each day from `first` to `last`, per municipality and unit."""
 
     def __init__(self, employment: np.ndarray, group: np.ndarray, start: np.ndarray,
-                 end: np.ndarray, window: _Window) -> None:
-        first = np.maximum(start, window.first) - window.first
-        length = np.maximum(np.minimum(end, window.last) - window.first - first + 1, 0)
+                 end: np.ndarray, first: int, last: int) -> None:
+        self._first, self._days = first, last - first + 1
+        offset = np.maximum(start, first) - first
+        length = np.maximum(np.minimum(end, last) - first - offset + 1, 0)
         row = np.repeat(np.arange(employment.size), length)
-        day = first[row] + np.arange(row.size) - np.repeat(np.cumsum(length) - length, length)
-        key = group[row] * window.days + day
+        day = offset[row] + np.arange(row.size) - np.repeat(np.cumsum(length) - length, length)
+        key = group[row] * self._days + day
         order = np.argsort(key, kind="stable")
         self._key, self._employment = key[order], employment[row[order]]
-        self._window = window
 
     def draw(self, rng: np.random.Generator, group: np.ndarray, day: np.ndarray) -> np.ndarray:
         """A random employment active in the group on the day, or -1 when there is none."""
-        key = group * self._window.days + (day - self._window.first)
+        offset = day - self._first
+        key = group * self._days + offset
         low = np.searchsorted(self._key, key, side="left")
         count = np.searchsorted(self._key, key, side="right") - low
-        pick = np.minimum(low + np.floor(rng.random(key.size) * count).astype(np.int64),
-                          max(self._key.size - 1, 0))
-        found = (count > 0) & (day >= self._window.first) & (day <= self._window.last)
-        return np.where(found, self._employment[pick] if self._key.size else -1, -1)
+        count[(offset < 0) | (offset >= self._days)] = 0
+        if not self._key.size:
+            return np.full(day.size, -1)
+        pick = np.minimum(low + np.floor(rng.random(day.size) * count).astype(np.int64),
+                          self._key.size - 1)
+        return np.where(count > 0, self._employment[pick], -1)
 
 
 def _assign_caseworkers(rng: np.random.Generator, events: pd.DataFrame, cases: pd.DataFrame,
@@ -862,8 +888,8 @@ def _assign_caseworkers(rng: np.random.Generator, events: pd.DataFrame, cases: p
     """The employment responsible for each event (-1: none recorded).
 
     A case keeps its caseworker in a unit while that person is employed there; events are
-    spread over the unit's caseworkers in proportion to their FTE. Events before the first
-    day carry none.
+    spread over the unit's caseworkers in proportion to their FTE. Events before the burn-in
+    (of stock cases) carry none: the staff table holds only people employed in the period.
     """
     n_units = len(munis.units)
     holds_cases = staff["role"].to_numpy() != _CHEF
@@ -871,7 +897,7 @@ def _assign_caseworkers(rng: np.random.Generator, events: pd.DataFrame, cases: p
     roster = _Roster(employment, (staff["muni"].to_numpy() * n_units
                                   + staff["unit"].to_numpy())[employment],
                      staff["start"].to_numpy()[employment], staff["end"].to_numpy()[employment],
-                     window)
+                     window.flow_start, window.last)
     case = events["case"].to_numpy()
     unit = events["unit"].to_numpy()
     day = events["date"].to_numpy()
@@ -895,6 +921,13 @@ def _assign_caseworkers(rng: np.random.Generator, events: pd.DataFrame, cases: p
     return assigned
 
 
+def _distinct(events: pd.DataFrame, caseworker: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Without repeated rows (two reports from the same source on the same day, say): an
+    import reads identical rows as one fact."""
+    repeated = events.drop(columns="phase").assign(caseworker=caseworker).duplicated().to_numpy()
+    return events[~repeated].reset_index(drop=True), caseworker[~repeated]
+
+
 # --- trainings and mentoring --------------------------------------------------------------
 
 
@@ -905,7 +938,7 @@ def _trainings(rng: np.random.Generator, staff: pd.DataFrame, munis: _Municipali
     muni = staff["muni"].to_numpy()
     start = staff["start"].to_numpy()
     until = np.minimum(staff["end"].to_numpy(), window.last)
-    employee = staff["employment"].to_numpy() != 2
+    employee = staff["employment"].to_numpy() != _EMPLOYMENT["konsult"]
     n = len(staff)
 
     new_person = employee & staff["first_of_person"].to_numpy()
@@ -918,10 +951,10 @@ def _trainings(rng: np.random.Generator, staff: pd.DataFrame, munis: _Municipali
         ("YRKESRESAN", yrkesresan,
          start[yrkesresan] + rng.integers(*train["yrkesresan_days"], yrkesresan.size)),
     ]
+    employees = np.flatnonzero(employee)
     for course, per_year in train["per_year"].items():
-        wait = rng.exponential(DAYS_PER_YEAR / (per_year * munis.training_factor[muni]))
-        taken = np.flatnonzero(employee)
-        parts.append((course, taken, start[taken] + np.floor(wait[taken]).astype(np.int64)))
+        wait = rng.exponential(DAYS_PER_YEAR / (per_year * munis.training_factor[muni[employees]]))
+        parts.append((course, employees, start[employees] + np.floor(wait).astype(np.int64)))
 
     frame = pd.concat([pd.DataFrame({"employment": who, "course": course, "day": day})
                        for course, who, day in parts], ignore_index=True)
@@ -940,13 +973,15 @@ def _mentorships(rng: np.random.Generator, staff: pd.DataFrame, munis: _Municipa
     start, end = staff["start"].to_numpy(), staff["end"].to_numpy()
     degree = staff["degree_day"].to_numpy()
     group = muni * n_units + staff["unit"].to_numpy()
-    mentee = np.flatnonzero(staff["newly_graduated"].to_numpy() & staff["first_of_person"]
-                            .to_numpy() & (start >= window.first)
+    mentee = np.flatnonzero(staff["newly_graduated"].to_numpy()
+                            & staff["first_of_person"].to_numpy() & (start >= window.first)
                             & (rng.random(len(staff)) < munis.mentor_share[muni]))
     begins = start[mentee] + rng.integers(0, mentor_cal["start_days_max"] + 1, mentee.size)
 
-    caseworkers = np.flatnonzero((role != _CHEF) & (staff["employment"].to_numpy() != 2))
-    roster = _Roster(caseworkers, group[caseworkers], start[caseworkers], end[caseworkers], window)
+    employee = staff["employment"].to_numpy() != _EMPLOYMENT["konsult"]
+    caseworkers = np.flatnonzero((role != _CHEF) & employee)
+    roster = _Roster(caseworkers, group[caseworkers], start[caseworkers], end[caseworkers],
+                     window.first, window.last)
     mentor = np.full(mentee.size, -1)
     min_days = mentor_cal["mentor_min_years"] * DAYS_PER_YEAR
     for _ in range(8):  # try colleagues until an experienced one is found
@@ -991,8 +1026,7 @@ def _dates(days: np.ndarray, missing: np.ndarray | None = None) -> pd.Series:
 def _case_ids(cases: pd.DataFrame, munis: _Municipalities) -> pa.Array:
     """'1480-2023-000123': municipality, year the case opened, running number in that year."""
     muni = cases["muni"].to_numpy()
-    opened = np.where(cases["stock"].to_numpy() & (cases["first_report"] == cases["assessed"]),
-                      cases["investigation_start"].to_numpy(), cases["first_report"].to_numpy())
+    opened = cases["first_report"].to_numpy()
     year = opened.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
     order = np.lexsort((opened, year, muni))
     key = muni[order] * 10_000 + year[order]
@@ -1061,10 +1095,9 @@ def _staff_frame(staff: pd.DataFrame, staff_ids: pa.Array, munis: _Municipalitie
         "start_date": _dates(staff["start"].to_numpy()),
         "end_date": _dates(end, missing=end > window.last),
         "fte": staff["fte"].to_numpy(dtype=float),
-        "exam_year": pd.array(np.where(staff["exam_year_known"], degree_year, 0),
-                              dtype="Int64"),
+        "exam_year": pd.arrays.IntegerArray(degree_year,
+                                            mask=~staff["exam_year_known"].to_numpy()),
     })
-    frame.loc[~staff["exam_year_known"].to_numpy(), "exam_year"] = pd.NA
     return frame.sort_values(["municipality", "staff_id", "start_date"],
                              kind="stable").reset_index(drop=True)[_columns("staff")]
 

@@ -1,0 +1,169 @@
+"""National-scale benchmark: generate, import and compute one year for all 290
+municipalities, and the same indicators by hand-written DuckDB SQL and by pandas, in one run.
+
+Each phase runs in a fresh process so its time and peak memory (RSS) are its own.
+Usage: python bench/national.py [--years 2025] [--seed 1] [--out bench/out]
+Writes bench/out/national.json and prints a table; docs/performance.md records the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def phase_generate(out: str, years: list[int], seed: int) -> dict:
+    from insyn.model.municipalities import municipalities
+    from insyn.synth.generate import generate, write_tables
+
+    start = time.perf_counter()
+    tables = generate(municipalities(), years, seed=seed)
+    generated = time.perf_counter() - start
+    start = time.perf_counter()
+    files = write_tables(tables, Path(out) / "data", fmt="csv")
+    written = time.perf_counter() - start
+    return {"seconds": generated, "write_csv_seconds": written, "peak_mb": _peak_mb(),
+            "rows": {name: len(frame) for name, frame in tables.items()},
+            "files": [str(f) for f in files],
+            "reports": int((tables["events"]["event"] == "report").sum())}
+
+
+def phase_import(out: str, files: list[str]) -> dict:
+    from insyn.ingest.load import import_files
+    from insyn.store import open_store
+
+    database = Path(out) / "national.duckdb"
+    database.unlink(missing_ok=True)
+    store = open_store(database)
+    start = time.perf_counter()
+    result = import_files(store, [Path(f) for f in files], b"bench-key-bench-key-bench-key-12")
+    seconds = time.perf_counter() - start
+    events = next(f for f in result.files if f.validated.table.name == "events")
+    store.close()
+    rows = sum(f.validated.rows_read for f in result.files)
+    return {"seconds": seconds, "peak_mb": _peak_mb(), "rows_read": rows,
+            "event_rows": events.validated.rows_read, "rows_per_second": rows / seconds,
+            "rejected": sum(f.validated.rows_rejected for f in result.files)}
+
+
+def phase_engine(out: str, full: bool) -> dict:
+    from insyn.indicators.engine import compute
+    from insyn.store import open_store
+
+    store = open_store(Path(out) / "national.duckdb", read_only=True)
+    start = time.perf_counter()
+    results = compute(store, quarters=full, breakdowns=full)
+    seconds = time.perf_counter() - start
+    store.close()
+    results.to_parquet(Path(out) / f"engine_{'full' if full else 'totals'}.parquet")
+    return {"seconds": seconds, "peak_mb": _peak_mb(), "result_rows": len(results)}
+
+
+def phase_sql(out: str) -> dict:
+    import baselines
+
+    from insyn.store import open_store
+
+    store = open_store(Path(out) / "national.duckdb", read_only=True)
+    population = baselines.reference_population()
+    start = time.perf_counter()
+    results = baselines.sql_indicators(store.raw, population)
+    seconds = time.perf_counter() - start
+    store.close()
+    results.to_parquet(Path(out) / "sql.parquet")
+    return {"seconds": seconds, "peak_mb": _peak_mb(), "result_rows": len(results)}
+
+
+def phase_pandas(out: str) -> dict:
+    import baselines
+
+    from insyn.store import open_store
+
+    store = open_store(Path(out) / "national.duckdb", read_only=True)
+    start = time.perf_counter()
+    events = store.raw.execute("SELECT * FROM events").df()
+    read = time.perf_counter() - start
+    store.close()
+    start = time.perf_counter()
+    results = baselines.pandas_indicators(events, baselines.reference_population())
+    seconds = time.perf_counter() - start
+    results.to_parquet(Path(out) / "pandas.parquet")
+    return {"seconds": seconds, "read_seconds": read, "peak_mb": _peak_mb(), "result_rows": len(results)}
+
+
+def run(phase, *args) -> dict:
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(phase, args)
+
+
+def main() -> None:
+    import pandas as pd
+
+    import baselines
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--years", default="2025")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", default=str(BENCH / "out"))
+    args = parser.parse_args()
+    years = [int(y) for y in args.years.split(",")]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    figures = {"machine": {"platform": platform.platform(), "python": platform.python_version(),
+                           "cpus": multiprocessing.cpu_count()}, "years": years}
+    figures["generate"] = run(phase_generate, str(out), years, args.seed)
+    print(f"generate: {figures['generate']['seconds']:.1f} s, rows {figures['generate']['rows']}", flush=True)
+    figures["import"] = run(phase_import, str(out), figures["generate"]["files"])
+    print(f"import: {figures['import']['seconds']:.1f} s", flush=True)
+    figures["engine_totals"] = run(phase_engine, str(out), False)
+    figures["engine_full"] = run(phase_engine, str(out), True)
+    figures["sql"] = run(phase_sql, str(out))
+    figures["pandas"] = run(phase_pandas, str(out))
+
+    engine = baselines.engine_as_baseline(pd.read_parquet(out / "engine_totals.parquet"))
+    figures["parity"] = {
+        "engine_vs_sql": baselines.compare(engine, pd.read_parquet(out / "sql.parquet"))[:5],
+        "engine_vs_pandas": baselines.compare(engine, pd.read_parquet(out / "pandas.parquet"))[:5],
+    }
+    (out / "national.json").write_text(json.dumps(figures, indent=2, default=str))
+
+    g, i = figures["generate"], figures["import"]
+    e, f, s, p = figures["engine_totals"], figures["engine_full"], figures["sql"], figures["pandas"]
+    print(f"\nNational benchmark, {len(years)} year(s), {g['rows']['events']:,} events, "
+          f"{g['reports']:,} reports, {platform.processor() or platform.machine()}, {figures['machine']['cpus']} cores")
+    print(f"{'phase':<44}{'seconds':>10}{'peak MB':>10}")
+    rows = [
+        ("generate (synthetic, in memory)", g["seconds"], g["peak_mb"]),
+        ("write CSV exports", g["write_csv_seconds"], None),
+        (f"import all tables ({i['rows_per_second']:,.0f} rows/s)", i["seconds"], i["peak_mb"]),
+        ("engine, yearly totals (same work as baselines)", e["seconds"], e["peak_mb"]),
+        ("engine, full (quarters + breakdowns)", f["seconds"], f["peak_mb"]),
+        ("hand-written DuckDB SQL, yearly totals", s["seconds"], s["peak_mb"]),
+        ("pandas, yearly totals (compute only)", p["seconds"], p["peak_mb"]),
+        ("pandas, reading events from DuckDB", p["read_seconds"], None),
+    ]
+    for name, seconds, peak in rows:
+        print(f"{name:<44}{seconds:>10.2f}{'' if peak is None else f'{peak:>10.0f}'}")
+    print(f"engine ÷ SQL: {e['seconds'] / s['seconds']:.2f}×   pandas ÷ engine: {p['seconds'] / e['seconds']:.1f}×")
+    print(f"parity: engine vs SQL {len(figures['parity']['engine_vs_sql'])} differences, "
+          f"engine vs pandas {len(figures['parity']['engine_vs_pandas'])} differences")
+    for problem in figures["parity"]["engine_vs_sql"] + figures["parity"]["engine_vs_pandas"]:
+        print("  ", problem)
+
+
+if __name__ == "__main__":
+    main()

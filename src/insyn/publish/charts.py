@@ -1,0 +1,165 @@
+"""Inline SVG charts for the HTML report, drawn in Python: readable without colour (every value
+is written out, reference lines are labelled and dashed) and described for screen readers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+from insyn.publish.formatting import MISSING, Cell, format_value
+
+BAR_CHART_WIDTH = 680
+LABEL_WIDTH = 150
+VALUE_LABEL_WIDTH = 90
+ROW_HEIGHT = 24
+BAR_HEIGHT = 16
+MARGIN = 24
+TREND_STEP = 62
+TREND_HEIGHT = 74
+MIN_TREND_SPAN = 0.25  # of the largest value
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    cell: Cell
+
+
+def _svg(chart_id: str, width: float, height: float, title: str, description: str,
+         body: list[str], css_class: str) -> Markup:
+    return Markup(
+        f'<svg class="{css_class}" role="img" '
+        f'aria-labelledby="{chart_id}-titel {chart_id}-beskrivning" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" height="{height:.0f}">'
+        f'<title id="{chart_id}-titel">{escape(title)}</title>'
+        f'<desc id="{chart_id}-beskrivning">{escape(description)}</desc>'
+        + "".join(body) + "</svg>")
+
+
+def _text(x: float, y: float, text: str, css_class: str = "", anchor: str = "start") -> str:
+    return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" class="{css_class}">'
+            f"{escape(text)}</text>")
+
+
+def nice_maximum(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10^k that is at least `value`."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= value)
+
+
+def _scale_maximum(values: list[float], unit: str) -> float:
+    top = max(values, default=0)
+    return 100.0 if unit == "%" and top <= 100 else nice_maximum(top)
+
+
+def _reference_anchor(x: float, left: float, right: float) -> str:
+    if x > left + 0.8 * (right - left):
+        return "end"
+    return "start" if x < left + 0.2 * (right - left) else "middle"
+
+
+def bar_chart(bars: list[Bar], chart_id: str, title: str, description: str, unit: str,
+              target: float | None = None, target_label: str = "",
+              median: float | None = None) -> Markup:
+    """Horizontal bars in the given order, each value written in a column to the right (".."
+    and "–" where there is no published value). Dashed line: the target; solid: the median."""
+    values = [b.cell.value for b in bars if b.cell.value is not None]
+    maximum = _scale_maximum(values + [v for v in (target, median) if v is not None], unit)
+    left = LABEL_WIDTH + 8
+    right = BAR_CHART_WIDTH - VALUE_LABEL_WIDTH
+    bottom = MARGIN + len(bars) * ROW_HEIGHT
+    height = bottom + MARGIN
+
+    def x_of(value: float) -> float:
+        return left + (right - left) * value / maximum
+
+    body = []
+    for i, bar in enumerate(bars):
+        top = MARGIN + i * ROW_HEIGHT + (ROW_HEIGHT - BAR_HEIGHT) / 2
+        baseline = top + BAR_HEIGHT / 2 + 4.5
+        if i % 2:
+            body.append(f'<rect class="band" x="0" y="{MARGIN + i * ROW_HEIGHT}" '
+                        f'width="{BAR_CHART_WIDTH}" height="{ROW_HEIGHT}"/>')
+        body.append(_text(LABEL_WIDTH, baseline, bar.label, "label", "end"))
+        body.append(_text(BAR_CHART_WIDTH - 6, baseline, bar.cell.text,
+                          "value" if bar.cell.value is not None else "value muted", "end"))
+        if bar.cell.value is not None:
+            body.append(f'<rect class="bar" x="{left}" y="{top:.1f}" '
+                        f'width="{x_of(bar.cell.value) - left:.1f}" height="{BAR_HEIGHT}"/>')
+    body.append(f'<line class="axis" x1="{left}" y1="{MARGIN - 4}" x2="{left}" y2="{bottom}"/>')
+    if target is not None:
+        x = x_of(target)
+        body.append(f'<line class="target" x1="{x:.1f}" y1="{MARGIN - 6}" x2="{x:.1f}" '
+                    f'y2="{bottom + 2}"/>')
+        body.append(_text(x, MARGIN - 10, f"Mål {target_label}", "reference",
+                          _reference_anchor(x, left, right)))
+    if median is not None:
+        x = x_of(median)
+        body.append(f'<line class="median" x1="{x:.1f}" y1="{MARGIN - 2}" x2="{x:.1f}" '
+                    f'y2="{bottom + 6}"/>')
+        body.append(_text(x, bottom + 18, f"Regionens median {format_value(median, unit)}",
+                          "reference", _reference_anchor(x, left, right)))
+    return _svg(chart_id, BAR_CHART_WIDTH, height, title, description, body, "chart bar-chart")
+
+
+def _trend_range(values: list[float]) -> tuple[float, float]:
+    """The vertical range: the values' own, widened to at least a quarter of their size so that
+    a change from 40,0 to 40,7 does not look like a swing from bottom to top."""
+    if not values:
+        return 0.0, 1.0
+    low, high = min(values), max(values)
+    span = max(high - low, MIN_TREND_SPAN * max(abs(low), abs(high))) or 1.0
+    middle = (low + high) / 2
+    low, high = middle - span / 2, middle + span / 2
+    if low < 0 <= min(values):
+        low, high = 0.0, span
+    return low, high
+
+
+def trend_chart(years: list[str], cells: list[Cell], chart_id: str, title: str) -> Markup:
+    """A small line over the years with every value written above its point; gaps where a
+    value is missing or suppressed (written as "–" or "..")."""
+    width = TREND_STEP * max(len(years), 2)
+    top, bottom = 18, TREND_HEIGHT - 18
+    low, high = _trend_range([c.value for c in cells if c.value is not None])
+
+    def point(i: int, value: float) -> tuple[float, float]:
+        return TREND_STEP * (i + 0.5), bottom - (bottom - top) * (value - low) / (high - low)
+
+    body, segment = [], []
+    for i, cell in enumerate(cells + [Cell(None, "")]):
+        if cell.value is None:
+            if len(segment) > 1:
+                coordinates = " ".join(f"{x:.1f},{y:.1f}" for x, y in segment)
+                body.append(f'<polyline class="line" points="{coordinates}"/>')
+            segment = []
+            continue
+        segment.append(point(i, cell.value))
+    for i, (year, cell) in enumerate(zip(years, cells, strict=True)):
+        x = TREND_STEP * (i + 0.5)
+        body.append(_text(x, TREND_HEIGHT - 3, year, "year", "middle"))
+        if cell.value is None:
+            body.append(_text(x, (top + bottom) / 2 + 4, cell.text, "point-value muted", "middle"))
+            continue
+        x, y = point(i, cell.value)
+        body.append(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3"/>')
+        body.append(_text(x, y - 6, cell.text, "point-value", "middle"))
+    description = "; ".join(f"{year}: {cell.text}" for year, cell in zip(years, cells, strict=True))
+    return _svg(chart_id, width, TREND_HEIGHT, title, description or MISSING, body,
+                "chart trend-chart")
+
+
+def share_bar(cell: Cell, width: int = 140) -> Markup:
+    """A decorative bar for a share in a table row (the number is in the next cell)."""
+    if cell.value is None:
+        return Markup("")
+    length = width * min(max(cell.value, 0), 100) / 100
+    return Markup(f'<svg class="share-bar" aria-hidden="true" viewBox="0 0 {width} 12" '
+                  f'width="{width}" height="12"><rect class="track" width="{width}" height="12"/>'
+                  f'<rect class="bar" width="{length:.1f}" height="12"/></svg>')
+

@@ -1,0 +1,177 @@
+"""The Excel workbook: the overview, every published row in long form, report sources,
+definitions and notes, with Swedish sheet names and real number formats (xlsxwriter).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from insyn.publish.formatting import (
+    COUNT,
+    DEFAULT_TITLE,
+    LONG_COLUMNS,
+    MISSES_TARGET_MARK,
+    Cell,
+    Publication,
+    category_table,
+    definition_rows,
+    format_date,
+    legend,
+    long_rows,
+    name_with_unit,
+    notes,
+    overview,
+    prepare,
+    years_text,
+)
+
+SHEETS = ("Översikt", "Indikatorer", "Anmälare", "Definitioner", "Om statistiken")
+NUMBER_FORMATS = {COUNT: "#,##0", "%": '0.0" %"'}
+DECIMAL_FORMAT = "#,##0.0"
+MISS_FILL = "#FDECEB"
+MIN_WIDTH, MAX_WIDTH, WRAPPED_WIDTH = 8, 48, 70
+HEADER_WIDTH = 18  # columns of tables whose long headers wrap
+LINE_HEIGHT = 15
+
+
+class Formats:
+    """The workbook's cell formats, made once each."""
+
+    def __init__(self, workbook: Workbook):
+        self.workbook = workbook
+        self.header = workbook.add_format({"bold": True, "text_wrap": True, "valign": "top",
+                                           "bottom": 1, "bg_color": "#EEF2F6"})
+        self.heading = workbook.add_format({"bold": True, "font_size": 12})
+        self.title = workbook.add_format({"bold": True, "font_size": 14})
+        self.wrapped = workbook.add_format({"text_wrap": True, "valign": "top"})
+        self.suppressed = workbook.add_format({"align": "right"})
+        self._numbers: dict[tuple[str, bool], object] = {}
+
+    def number(self, unit: str, misses_target: bool = False):
+        key = (unit, misses_target)
+        if key not in self._numbers:
+            pattern = NUMBER_FORMATS.get(unit, DECIMAL_FORMAT)
+            properties = {"num_format": pattern}
+            if misses_target:
+                properties = {"num_format": f'"{MISSES_TARGET_MARK} "{pattern}',
+                              "bg_color": MISS_FILL}
+            self._numbers[key] = self.workbook.add_format(properties)
+        return self._numbers[key]
+
+
+def write_workbook(results: pd.DataFrame, path: Path, threshold: int = 5,
+                   title: str = DEFAULT_TITLE) -> Path:
+    """Apply the small-count rule to `results` and write the workbook to `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pub = prepare(results, threshold)
+    workbook = xlsxwriter.Workbook(str(path))
+    workbook.set_properties({"title": title, "subject": f"Insyn {years_text(pub.years)}",
+                             "comments": "Små antal visas inte (..)."})
+    formats = Formats(workbook)
+    sheets = {name: workbook.add_worksheet(name) for name in SHEETS}
+    _overview_sheet(sheets["Översikt"], pub, formats)
+    _long_sheet(sheets["Indikatorer"], pub, formats)
+    _sources_sheet(sheets["Anmälare"], pub, formats)
+    _definitions_sheet(sheets["Definitioner"], pub, formats)
+    _notes_sheet(sheets["Om statistiken"], pub, formats, title)
+    workbook.close()
+    return path
+
+
+def _write_cell(sheet: Worksheet, row: int, column: int, cell: Cell, formats: Formats) -> None:
+    """A number with its format, ".." right-aligned for suppressed, empty for missing."""
+    if cell.suppressed:
+        sheet.write_string(row, column, cell.text, formats.suppressed)
+    elif cell.value is not None:
+        sheet.write_number(row, column, cell.value, formats.number(cell.unit, cell.misses_target))
+
+
+def _width(values: list[str]) -> int:
+    longest = max((len(line) for v in values for line in str(v).split("\n")), default=0)
+    return min(max(longest + 2, MIN_WIDTH), MAX_WIDTH)
+
+
+def _table(sheet: Worksheet, headers: list[str], rows: list[list], formats: Formats,
+           wrap_headers: bool = False) -> int:
+    """Header row (bold, frozen, filtered), then rows of text and Cells; returns the row after."""
+    sheet.write_row(0, 0, headers, formats.header)
+    if wrap_headers:
+        lines = max(math.ceil(len(h) / (HEADER_WIDTH - 5)) for h in headers)
+        sheet.set_row(0, LINE_HEIGHT * lines)
+    for r, values in enumerate(rows, start=1):
+        for c, value in enumerate(values):
+            if isinstance(value, Cell):
+                _write_cell(sheet, r, c, value, formats)
+            elif value not in ("", None):
+                sheet.write(r, c, value)
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
+    for c, header in enumerate(headers):
+        shown = [v.text if isinstance(v, Cell) else v for v in (row[c] for row in rows)]
+        header_width = HEADER_WIDTH if wrap_headers else _width([header])
+        sheet.set_column(c, c, max(header_width, _width(shown)))
+    return len(rows) + 1
+
+
+def _notes_below(sheet: Worksheet, row: int, lines: list[str]) -> None:
+    for offset, line in enumerate(lines, start=1):
+        sheet.write_string(row + offset, 0, line)
+
+
+def _overview_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None:
+    table = overview(pub)
+    headers = ["Kommun", "Kommunkod"] + [c.header for c in table.columns]
+    rows = [[row.name, row.municipality, *row.cells] for row in table.rows]
+    end = _table(sheet, headers, rows, formats, wrap_headers=True)
+    _notes_below(sheet, end, [f"Senaste året med data: {table.year or '–'}.",
+                              *legend(pub.threshold).paragraphs])
+
+
+def _long_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None:
+    rows = [[record[column] for column in LONG_COLUMNS] for record in long_rows(pub)]
+    _table(sheet, LONG_COLUMNS, rows, formats)
+
+
+def _sources_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None:
+    tables = [t for t in (category_table(pub, d) for d in pub.category_definitions) if t]
+    if not tables:
+        _table(sheet, ["Kommun", "Kommunkod"], [], formats)
+        return
+    table = tables[0]
+    headers = ["Kommun", "Kommunkod", "År", "Antal anmälningar",
+               *[f"{c.label} (%)" for c in table.categories]]
+    rows = [[row.name, row.municipality, table.year, row.total, *row.shares] for row in table.rows]
+    end = _table(sheet, headers, rows, formats, wrap_headers=True)
+    _notes_below(sheet, end, [f"{name_with_unit(table.definition)} {table.year}: andel av "
+                              "kommunens anmälningar per anmälare.",
+                              *legend(pub.threshold).paragraphs[:2]])
+
+
+def _definitions_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None:
+    rows = definition_rows(pub.definitions)
+    headers = list(rows[0]) if rows else ["Indikator"]
+    _table(sheet, headers, [list(r.values()) for r in rows], formats)
+    for c, header in enumerate(headers):
+        if header in ("Beskrivning", "Följer"):
+            sheet.set_column(c, c, WRAPPED_WIDTH, formats.wrapped)
+
+
+def _notes_sheet(sheet: Worksheet, pub: Publication, formats: Formats, title: str) -> None:
+    sheet.set_column(0, 0, 110, formats.wrapped)
+    sheet.write_string(0, 0, title, formats.title)
+    sheet.write_string(1, 0, f"Framställd {format_date(pub.made)}. År: {years_text(pub.years)}. "
+                             f"Kommuner: {', '.join(pub.name(c) for c in pub.municipalities)}.")
+    row = 3
+    for note in notes(pub):
+        sheet.write_string(row, 0, note.heading, formats.heading)
+        for paragraph in note.paragraphs:
+            row += 1
+            sheet.write_string(row, 0, paragraph)
+        row += 2

@@ -1,0 +1,37 @@
+"""Docs that cannot drift: every indicator and every CLI command is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from insyn.cli import app
+from insyn.indicators.definitions import library
+
+DOCS = Path(__file__).parents[1] / "docs"
+SWEDISH_LETTERS = re.compile(r"[åäöÅÄÖ]")
+
+
+def test_every_indicator_is_documented_with_a_swedish_name_description_and_source():
+    text = (DOCS / "indicators.md").read_text(encoding="utf-8")
+    for definition in library():
+        assert f"`{definition.id}`" in text, definition.id
+        assert definition.name and definition.description and definition.follows
+        assert SWEDISH_LETTERS.search(definition.name + definition.description), definition.id
+
+
+def test_every_cli_command_is_documented():
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    commands = [c.name or c.callback.__name__ for c in app.registered_commands]
+    assert {"demo", "import", "indicators", "report", "generate", "status"} <= set(commands)
+    for command in commands:
+        assert f"`insyn {command}" in text, command
+
+
+def test_readme_quick_start_is_what_ci_runs():
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    ci = (DOCS.parent / ".ci" / "run").read_text(encoding="utf-8")
+    assert "pip install . && insyn demo" in readme
+    test_command = 'pip install -e ".[test]" && python -m pytest'
+    assert test_command in readme
+    assert f"\n{test_command}\n" in ci

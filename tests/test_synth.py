@@ -1,0 +1,335 @@
+"""Synthetic data: valid against the import format, deterministic, and on its calibration."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from personnummer import personnummer as oracle
+
+from insyn.model.codes import codes
+from insyn.model.tables import OUTCOME_CODES, TABLES
+from insyn.synth.generate import TABLE_NAMES, calibration, generate, write_tables
+
+YEARS = [2023, 2024]
+FIRST_DAY, LAST_DAY = pd.Timestamp(2023, 1, 1), pd.Timestamp(2024, 12, 31)
+CASEWORKER_ROLES = ["socialsekreterare", "forste_socialsekreterare"]
+OUT_OF_HOME = ["familjehem", "hvb", "stodboende", "sis"]
+
+
+def municipalities(populations: list[int], first_code: int = 9001) -> pd.DataFrame:
+    """A frame of made-up municipalities with 20.5 % aged 0–17 and 24 % aged 0–20."""
+    total = np.array(populations)
+    return pd.DataFrame({
+        "municipality_code": [f"{first_code + i:04d}" for i in range(total.size)],
+        "municipality": [f"Kommun {i}" for i in range(total.size)],
+        "population_0_17": (total * 0.205).astype(int),
+        "population_0_20": (total * 0.24).astype(int),
+        "population_total": total,
+    })
+
+
+# Large enough for split investigation units, one mid-sized, one small enough for one unit.
+SMALL = municipalities([90_000, 30_000, 6_000])
+MEDIUM = municipalities([160_000, 90_000, 60_000, 45_000, 35_000, 30_000, 25_000, 20_000,
+                         15_000, 12_000, 9_000, 6_000], first_code=8001)
+
+
+@pytest.fixture(scope="module")
+def small() -> dict[str, pd.DataFrame]:
+    return generate(SMALL, YEARS, seed=3)
+
+
+@pytest.fixture(scope="module")
+def medium() -> dict[str, pd.DataFrame]:
+    return generate(MEDIUM, YEARS, seed=5)
+
+
+def test_same_seed_same_tables_other_seed_other_tables(small):
+    again = generate(SMALL, YEARS, seed=3)
+    for name in TABLE_NAMES:
+        pd.testing.assert_frame_equal(small[name], again[name])
+    other = generate(SMALL, YEARS, seed=4)
+    assert not small["events"]["person_id"].equals(other["events"]["person_id"])
+
+
+def test_progress_is_reported():
+    steps = []
+    generate(SMALL.iloc[2:], [2024], progress=lambda step, done: steps.append((step, done)))
+    assert len(steps) >= 3 and steps[-1][1] == 1.0
+    assert [done for _, done in steps] == sorted(done for _, done in steps)
+
+
+def test_canonical_columns_required_values_and_codes(small):
+    for name in TABLE_NAMES:
+        table = TABLES[name]
+        frame = small[name]
+        assert list(frame.columns) == [c.name for c in table.columns], name
+        assert len(frame) > 0, name
+        for column in table.required:
+            assert frame[column].notna().all(), (name, column)
+        for column in table.columns:
+            if column.codes:
+                assert set(frame[column.name].dropna()) <= set(codes(column.codes)), column.name
+    assert set(small["courses"]["programme"]) == set(codes("programme"))
+    assert set(small["trainings"]["course"]) <= set(small["courses"]["course"])
+
+
+def test_conditional_columns_and_outcome_codes(small):
+    events = small["events"]
+    for column, (condition, values, _) in TABLES["events"].conditional.items():
+        applies = events[condition].isin(values)
+        assert events.loc[applies, column].notna().all(), column
+        assert events.loc[~applies, column].isna().all(), column
+    for event, code_list in OUTCOME_CODES.items():
+        outcomes = set(events.loc[events["event"] == event, "outcome"])
+        assert outcomes == set(codes(code_list)), event  # every outcome occurs, no other
+
+
+def test_personal_identity_numbers(small):
+    events = small["events"]
+    people = events["person_id"].unique()
+    assert all(re.fullmatch(r"\d{8}-\d{4}", p) for p in people)
+    assert all(oracle.valid(p) for p in people)
+    assert events.groupby(["municipality", "case_id"])["person_id"].nunique().max() == 1
+    coordination = np.mean([int(p[6:8]) > 60 for p in people])
+    assert 0.002 < coordination < 0.03
+    boys = np.mean([int(p[11]) % 2 == 1 for p in people])
+    assert abs(boys - calibration()["targets"]["share_boys"]) < 0.04
+
+    # Age on the day of a case's first event, when that is a report: 0–17.
+    first = events.drop_duplicates(["municipality", "case_id"])
+    first = first[first["event"] == "report"]
+    birth = pd.to_datetime(first["person_id"].str[:6] + first["person_id"].str[6:8]
+                           .astype(int).mod(60).map("{:02d}".format), format="%Y%m%d")
+    age = (first["date"] - birth).dt.days / 365.25
+    assert age.min() >= 0 and age.max() < 18
+
+
+def test_dates_within_the_window_except_stock_cases(small):
+    events = small["events"]
+    assert events["date"].max() <= LAST_DAY
+    reports = events[events["event"] == "report"]
+    assert reports["date"].min() >= FIRST_DAY
+    early = events[events["date"] < FIRST_DAY]
+    assert set(early["event"]) <= {"investigation_start", "investigation_end",
+                                   "intervention_start", "intervention_end"}
+    # A stock case has no report or assessment before the first day: the data begin there.
+    early_cases = early.set_index(["municipality", "case_id"]).index.unique()
+    stock = events.set_index(["municipality", "case_id"]).loc[early_cases]
+    assert (stock.loc[stock["event"].isin(["report", "initial_assessment"]), "date"]
+            >= FIRST_DAY).all()
+    for name, columns in (("staff", ["start_date", "end_date"]),
+                          ("trainings", ["completed_date"]),
+                          ("mentorships", ["start_date", "end_date"])):
+        for column in columns:
+            assert small[name][column].max() <= LAST_DAY, (name, column)
+
+
+def test_each_case_runs_in_order(small):
+    events = small["events"]
+    assert events["case_id"].str.fullmatch(r"\d{4}-\d{4}-\d{6}").all()
+    assert (events["case_id"].str[:4] == events["municipality"]).all()
+    key = ["municipality", "case_id"]
+
+    def first(event: str) -> pd.Series:
+        return events[events["event"] == event].groupby(key)["date"].min()
+
+    report, assessed = first("report"), first("initial_assessment")
+    opened, ended = first("investigation_start"), first("investigation_end")
+    both = assessed.index.intersection(report.index)
+    assert (assessed[both] >= report[both]).all()
+    both = opened.index.intersection(assessed.index)
+    assert (opened[both] >= assessed[both]).all()
+    both = ended.index.intersection(opened.index)
+    assert (ended[both] >= opened[both]).all()
+    assert events[events["event"] == "initial_assessment"].groupby(key).size().max() == 1
+
+    spells = events[events["event"] == "intervention_start"].merge(
+        events[events["event"] == "intervention_end"], on=key + ["intervention"], how="left",
+        suffixes=("", "_end"))
+    assert len(spells) == (events["event"] == "intervention_start").sum()  # one end per start
+    assert (spells["date_end"].dropna() >= spells.loc[spells["date_end"].notna(), "date"]).all()
+    decided = first("investigation_end")
+    started = spells.groupby(key)["date"].min()
+    both = started.index.intersection(decided.index)
+    assert (started[both] >= decided[both]).all()
+
+    closed = events[events["event"] == "case_closed"]
+    assert closed.groupby(key).size().max() == 1
+    last = events.groupby(key)["date"].max()
+    assert (closed.set_index(key)["date"] == last[closed.set_index(key).index]).all()
+    ongoing = spells[spells["date_end"].isna()].set_index(key).index
+    assert not ongoing.isin(closed.set_index(key).index).any()
+
+
+def test_units_and_caseworkers(small):
+    events, staff = small["events"], small["staff"]
+    big, _, tiny = SMALL["municipality_code"]
+    units = events.groupby("municipality")["unit"].unique()
+    assert {"Mottagning", "Utredning barn", "Utredning ungdom"} <= set(units[big])
+    assert set(units[tiny]) == {"Barn och unga"}
+    assert events["caseworker_id"].isna().mean() < 0.1
+
+    assigned = events[events["caseworker_id"].notna()].reset_index()
+    employed = assigned.merge(staff, left_on=["municipality", "caseworker_id"],
+                              right_on=["municipality", "staff_id"], suffixes=("", "_staff"))
+    on_duty = ((employed["start_date"] <= employed["date"])
+               & (employed["end_date"].isna() | (employed["end_date"] >= employed["date"]))
+               & (employed["unit_staff"] == employed["unit"])
+               & employed["role"].isin(CASEWORKER_ROLES))
+    assert employed.loc[on_duty, "index"].nunique() == len(assigned)
+
+
+def test_staff_employments(small, medium):
+    for tables in (small, medium):
+        staff = tables["staff"]
+        assert staff["staff_id"].str.fullmatch(r"\d{4}-S\d{4,}").all()
+        assert staff["fte"].between(0.5, 1.0).all()
+        known = staff["exam_year"].notna()
+        assert (staff.loc[known, "exam_year"] <= staff.loc[known, "start_date"].dt.year).all()
+        assert 0 < staff["exam_year"].isna().mean() < 0.1
+        # A person's employments follow each other; nobody holds two at once.
+        ordered = staff.sort_values(["municipality", "staff_id", "start_date"])
+        same = ordered["staff_id"].eq(ordered["staff_id"].shift())
+        previous_end = ordered["end_date"].shift()
+        assert (previous_end[same].notna() & (ordered.loc[same, "start_date"]
+                                              > previous_end[same])).all()
+        # One unit manager at a time per unit.
+        chefs = staff[staff["role"] == "enhetschef"]
+        day = pd.Timestamp(2024, 6, 30)
+        on_day = chefs[(chefs["start_date"] <= day)
+                       & (chefs["end_date"].isna() | (chefs["end_date"] >= day))]
+        assert on_day.groupby(["municipality", "unit"]).size().max() == 1
+
+    staff = medium["staff"]
+    ordered = staff.sort_values(["municipality", "staff_id", "start_date"])
+    same = ordered["staff_id"].eq(ordered["staff_id"].shift())
+    next_day = ordered["start_date"] == ordered["end_date"].shift() + pd.Timedelta(days=1)
+    other_unit = ordered["unit"] != ordered["unit"].shift()
+    assert (same & next_day & other_unit).sum() >= 3  # moves between units
+    assert (same & ~next_day).sum() >= 1  # rehires
+    consultant_fte = staff["fte"].where(staff["employment"] == "konsult", 0.0)
+    consultants = (consultant_fte.groupby(staff["municipality"]).sum()
+                   / staff.groupby("municipality")["fte"].sum())
+    assert (consultants == 0).any() and (consultants > 0).any()
+    assert consultant_fte.sum() / staff["fte"].sum() < 0.15
+    assert (staff["fte"] < 1).any()
+
+
+def test_trainings_and_mentorships(medium):
+    staff, trainings, mentorships = (medium[n] for n in ("staff", "trainings", "mentorships"))
+    key = ["municipality", "staff_id"]
+    first_start = staff.groupby(key)["start_date"].min().rename("first_start")
+    hired = first_start[(first_start >= FIRST_DAY)
+                        & (first_start <= LAST_DAY - pd.Timedelta(days=120))].reset_index()
+    hired = hired.merge(staff, on=key).drop_duplicates(key)
+    hired = hired[hired["employment"] != "konsult"]
+    intro = trainings[trainings["course"] == "INTRO"].merge(hired, on=key)
+    assert len(intro) / len(hired) > 0.7
+    assert ((intro["completed_date"] - intro["first_start"]).dt.days <= 90).all()
+    assert trainings.merge(staff[key].drop_duplicates(), on=key).shape[0] == len(trainings)
+
+    graduates = hired[(hired["exam_year"] >= hired["first_start"].dt.year - 1)
+                      & hired["role"].isin(CASEWORKER_ROLES)]
+    mentored = graduates["staff_id"].isin(mentorships["mentee_id"]).mean()
+    assert 0.5 < mentored < 0.95
+    assert (mentorships["mentor_id"] != mentorships["mentee_id"]).all()
+    assert mentorships["hours_per_month"].between(2, 8).all()
+    ended = mentorships["end_date"].notna()
+    length = (mentorships.loc[ended, "end_date"] - mentorships.loc[ended, "start_date"]).dt.days
+    assert length.between(0, 366).all()
+    mentors = mentorships.merge(staff, left_on=["municipality", "mentor_id"], right_on=key)
+    known = mentors["exam_year"].notna()
+    assert (mentors.loc[known, "start_date_x"].dt.year - mentors.loc[known, "exam_year"]
+            >= 5).all()
+
+
+def test_calibrated_rates_land_near_their_targets(medium):
+    targets = calibration()["targets"]
+    events, staff = medium["events"], medium["staff"]
+    children, youth = MEDIUM["population_0_17"].sum(), MEDIUM["population_0_20"].sum()
+    reports = events[events["event"] == "report"]
+    per_year = reports.groupby(reports["date"].dt.year)
+    per_1000 = per_year.size() / children * 1000
+    assert ((per_1000 - targets["reports_per_1000_children_0_17"]).abs() < 0.15 * 190).all()
+    per_child = per_year.size() / per_year["person_id"].nunique()
+    assert ((per_child - targets["reports_per_reported_child"]).abs() < 0.25).all()
+    main_sources = reports["source"].isin(["polis", "skola", "forskola", "halso_sjukvard"])
+    assert abs(main_sources.mean() - targets["share_reports_police_school_preschool_health"]) < 0.05
+
+    assessments = events[events["event"] == "initial_assessment"]
+    investigated = (assessments["outcome"] == "investigate").mean()
+    assert abs(investigated - targets["share_investigated"]) < 0.05
+    # As the indicator pairs them: each assessment with the case's latest report before it.
+    paired = pd.merge_asof(
+        assessments.sort_values("date"),
+        reports[["municipality", "case_id", "date"]].rename(columns={"date": "reported"})
+        .sort_values("reported"),
+        left_on="date", right_on="reported", by=["municipality", "case_id"])
+    within_14 = ((paired["date"] - paired["reported"]).dt.days <= 14).mean()
+    assert 0.75 <= within_14 <= 0.95
+
+    key = ["municipality", "case_id"]
+    investigations = events[events["event"] == "investigation_end"].merge(
+        events[events["event"] == "investigation_start"][key + ["date"]], on=key,
+        suffixes=("", "_start"))
+    investigations = investigations[investigations["date_start"] >= FIRST_DAY]
+    days = (investigations["date"] - investigations["date_start"]).dt.days
+    assert 90 <= days.median() <= 120
+    over = (investigations["date"] > investigations["date_start"] + pd.DateOffset(months=4))
+    assert 0.15 <= over.mean() <= 0.35
+
+    spells = events[events["event"] == "intervention_start"].merge(
+        events[events["event"] == "intervention_end"][key + ["intervention", "date"]],
+        on=key + ["intervention"], how="left", suffixes=("", "_end"))
+    placed = spells[spells["intervention"].isin(OUT_OF_HOME)]
+    for year in YEARS:
+        during = placed[(placed["date"] <= pd.Timestamp(year, 12, 31))
+                        & ~(placed["date_end"] < pd.Timestamp(year, 1, 1))]
+        prevalence = during["person_id"].nunique() / youth
+        assert 0.007 <= prevalence <= 0.014, year
+        foster = during.loc[during["intervention"] == "familjehem", "person_id"].nunique()
+        assert abs(foster / during["person_id"].nunique()
+                   - targets["share_out_of_home_in_foster_homes"]) < 0.08
+
+    closed = events[(events["event"] == "case_closed")
+                    & (events["date"] <= LAST_DAY - pd.DateOffset(years=1))]
+    closed = closed.sort_values("date").drop_duplicates("person_id")
+    again = closed.merge(reports[["person_id", "date"]], on="person_id", suffixes=("", "_again"))
+    again = again[(again["date_again"] > again["date"])
+                  & (again["date_again"] <= again["date"] + pd.DateOffset(months=12))]
+    rereported = again["person_id"].nunique() / len(closed)
+    assert abs(rereported - targets["share_rereported_within_12_months"]) < 0.07
+
+    caseworkers = staff[staff["role"].isin(CASEWORKER_ROLES)]
+    start, end = pd.Timestamp(2024, 1, 1), pd.Timestamp(2024, 12, 31)
+
+    def employed(day: pd.Timestamp) -> set:
+        on = caseworkers[(caseworkers["start_date"] <= day)
+                         & (caseworkers["end_date"].isna() | (caseworkers["end_date"] >= day))]
+        return set(zip(on["municipality"], on["staff_id"], strict=True))
+
+    at_start = employed(start)
+    turnover = len(at_start - employed(end)) / len(at_start)
+    assert 0.20 <= turnover <= 0.40
+
+
+def test_write_tables_csv_and_parquet(small, tmp_path):
+    paths = write_tables(small, tmp_path / "csv")
+    assert [p.name for p in paths] == [f"{name}.csv" for name in TABLE_NAMES]
+    staff = pd.read_csv(tmp_path / "csv" / "staff.csv", dtype=str, keep_default_na=False)
+    assert staff["municipality"].str.fullmatch(r"\d{4}").all()
+    assert staff["start_date"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    assert (staff["end_date"] == "").any()
+    events = pd.read_csv(tmp_path / "csv" / "events.csv", dtype=str)
+    assert len(events) == len(small["events"])
+    assert events["date"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+
+    paths = write_tables(small, tmp_path / "parquet", fmt="parquet")
+    mentorships = pd.read_parquet(paths[TABLE_NAMES.index("mentorships")])
+    assert list(mentorships.columns) == list(small["mentorships"].columns)
+    with pytest.raises(ValueError):
+        write_tables(small, tmp_path, fmt="xlsx")
