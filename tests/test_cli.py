@@ -1,0 +1,94 @@
+"""The `insyn` command end to end, in-process through Typer's runner, on real files and a
+real DuckDB store in a temporary data directory."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import openpyxl
+import pytest
+from helpers import EVENT_COLUMNS, pnr, write_csv
+from typer.testing import CliRunner
+
+from insyn.cli import app
+from insyn.model.municipalities import region_municipalities
+
+runner = CliRunner()
+
+
+def insyn(data_dir: Path, *args: str):
+    return runner.invoke(app, ["--data-dir", str(data_dir), *args])
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("demo")
+    result = insyn(data_dir, "demo", "--out", str(data_dir / "ut"))
+    assert result.exit_code == 0, result.output
+    return data_dir, result.output
+
+
+def test_demo_writes_report_workbook_and_exports(demo):
+    data_dir, output = demo
+    out = data_dir / "ut"
+    assert f"Allt finns i {out}" in output.replace("\n", "")
+    assert "Ale" in output and "Demoregionen" in output
+    html = (out / "rapport.html").read_text(encoding="utf-8")
+    assert "Förhandsbedömningar inom 14 dagar" in html and "Vimmerby" in html
+    assert openpyxl.load_workbook(out / "insyn.xlsx").sheetnames[0] == "Översikt"
+    for table in ("events", "staff", "courses", "trainings", "mentorships"):
+        assert (out / "data" / f"{table}.csv").exists()
+    assert (data_dir / "insyn.duckdb").exists() and (data_dir / "pseudonymisation.key").exists()
+
+
+def test_indicators_after_demo_exports_csv(demo, tmp_path):
+    data_dir, _ = demo
+    target = tmp_path / "resultat.csv"
+    result = insyn(data_dir, "indicators", "--csv", str(target))
+    assert result.exit_code == 0, result.output
+    with target.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0])[:6] == ["indicator", "municipality", "period", "numerator", "denominator", "value"]
+    assert {"sex", "age_group"} <= set(rows[0])
+    municipalities = {r["municipality"] for r in rows}
+    assert municipalities == set(region_municipalities("demo").municipality_code)
+    periods = {r["period"] for r in rows}
+    assert {"2024", "2024-Q1", "2024-Q4"} <= periods
+    totals = [r for r in rows if r["indicator"] == "forhandsbedomning_inom_14_dagar"
+              and r["sex"] == "" and r["age_group"] == "" and r["unit"] == ""]
+    assert totals and all(0 <= float(r["value"]) <= 100 for r in totals)
+
+
+def test_report_and_status_after_demo(demo, tmp_path):
+    data_dir, _ = demo
+    result = insyn(data_dir, "report", "--out", str(tmp_path / "r"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r" / "rapport.html").exists() and (tmp_path / "r" / "insyn.xlsx").exists()
+    status = insyn(data_dir, "status")
+    assert status.exit_code == 0 and "indicator_results" in status.output
+
+
+def test_import_errors_exit_non_zero_and_change_nothing(tmp_path):
+    person = pnr("20120315", "123")
+    good = write_csv(tmp_path / "ok.csv", EVENT_COLUMNS, [
+        dict(municipality="1480", case_id="K1", person_id=person, event="report", date="2024-01-02",
+             source="skola")])
+    assert insyn(tmp_path, "import", str(good)).exit_code == 0
+    bad = write_csv(tmp_path / "bad.csv", EVENT_COLUMNS, [
+        dict(municipality="1480", case_id="K2", person_id=person, event="report", date="2024-01-02",
+             source="grannen")])
+    result = insyn(tmp_path, "import", "--strict", str(bad))
+    assert result.exit_code == 1
+    assert "bad.csv, rad 2, kolumn 'source': okänd kod 'grannen'" in result.output
+    assert "Fel: Importen avbröts (--strict)" in result.output
+    missing = write_csv(tmp_path / "saknar.csv", ["municipality", "case_id"], [dict(municipality="1480", case_id="x")])
+    result = insyn(tmp_path, "import", str(missing))
+    assert result.exit_code == 1 and "Inget har lästs in" in result.output
+    status = insyn(tmp_path, "status")
+    assert "│ events " in status.output and "│     1 │" in status.output.replace("     1 │", "     1 │")
+
+
+def test_commands_without_data_say_so(tmp_path):
+    result = insyn(tmp_path, "report")
+    assert result.exit_code == 1 and "importera data först" in result.output
