@@ -137,11 +137,16 @@ def test_fixed_rows_leave_the_quarantine(tmp_path, store, key):
     assert store.count("quarantine") == 0 and store.count("events") == 2
 
 
-def test_duplicate_rows_in_one_file_are_one_fact(tmp_path, store, key):
+def test_identical_rows_are_one_fact_except_events(tmp_path, store, key):
+    # Two identical report rows can be two reports (same day, same kind of reporter).
     rows = good_rows() + good_rows()[:1]
     result = import_files(store, [write_csv(tmp_path / "e.csv", EVENT_COLUMNS, rows)], key)
-    assert result.files[0].validated.duplicates_dropped == 1
-    assert store.count("events") == 2
+    assert result.files[0].duplicates_dropped == 0 and store.count("events") == 3
+    staff = dict(municipality="1480", staff_id="S1", unit="U", role="socialsekreterare",
+                 employment="tillsvidare", start_date="2020-01-01")
+    path = write_csv(tmp_path / "s.csv", list(staff), [staff, staff])
+    assert import_files(store, [path], key).files[0].duplicates_dropped == 1
+    assert store.count("staff") == 1
 
 
 def test_sequence_problems_are_warnings_per_case(tmp_path, store, key):
@@ -163,7 +168,7 @@ def test_sequence_problems_are_warnings_per_case(tmp_path, store, key):
 def test_pseudonyms_are_keyed_and_derive_birth_and_sex(tmp_path, store, key):
     import_files(store, [write_csv(tmp_path / "e.csv", EVENT_COLUMNS, good_rows())], key)
     rows = store.raw.execute("SELECT DISTINCT person_key, birth_year, birth_month, sex FROM events").fetchall()
-    assert len(rows) == 1 and rows[0][1:] == (2012, 3, "male") and len(rows[0][0]) == 64
+    assert len(rows) == 1 and rows[0][1:] == (2012, 3, "male") and len(rows[0][0]) == 32
     other = open_store(None)
     import_files(other, [tmp_path / "e.csv"], b"another-key-another-key-another!")
     assert other.raw.execute("SELECT DISTINCT person_key FROM events").fetchone()[0] != rows[0][0]

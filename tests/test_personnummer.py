@@ -84,3 +84,15 @@ def test_agrees_with_the_personnummer_package(values):
         assert (canonical is not None) == expected, value
         if expected:
             assert canonical == oracle.parse(value).format(True).replace("-", "").replace("+", "")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=20), min_size=1, max_size=20), st.binary(min_size=16, max_size=64))
+def test_pseudonym_is_hmac_sha256(values, key):
+    import hmac
+
+    from insyn.ingest.pseudonymise import PSEUDONYM_HEX_CHARS, pseudonymise
+
+    got = pseudonymise(pa.array(values + [None]), key).to_pylist()
+    expected = [hmac.digest(key, v.encode(), "sha256").hex()[:PSEUDONYM_HEX_CHARS] for v in values]
+    assert got == expected + [None]

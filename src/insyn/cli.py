@@ -172,7 +172,7 @@ def import_(
     for loaded in result.files:
         v = loaded.validated
         summary.add_row(v.file.name, v.table.name, str(v.rows_read), str(loaded.rows_loaded),
-                        str(loaded.rows_replaced), str(v.rows_rejected), str(v.duplicates_dropped))
+                        str(loaded.rows_replaced), str(v.rows_rejected), str(loaded.duplicates_dropped))
         _print_problems(v, show)
     console.print(summary)
     if result.quality_warnings:

@@ -41,6 +41,11 @@ class FileResult:
     rows_loaded: int
     rows_replaced: int
 
+    @property
+    def duplicates_dropped(self) -> int:
+        """Identical rows in one file of a keyed table (not events) are one fact and load once."""
+        return self.validated.clean.num_rows - self.rows_loaded
+
 
 @dataclass
 class ImportResult:
@@ -101,7 +106,11 @@ def _load_one(connection, result: Validated, import_id: str, profile: Profile | 
             f"WHERE {key_match}"
         ).fetchone()[0]
         names = ", ".join(columns + ["import_id"])
-        connection.execute(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM incoming")
+        # Events have no id of their own: two identical rows can be two reports made the same
+        # day by the same kind of reporter, so they stay two. Other tables are keyed facts.
+        distinct = "" if table.name == "events" else "DISTINCT"
+        loaded = connection.execute(
+            f"INSERT INTO {table.name} ({names}) SELECT {distinct} {names} FROM incoming").fetchone()[0]
         if table.name == "events":
             connection.execute(
                 "INSERT INTO imported_cases SELECT DISTINCT municipality, case_id FROM incoming")
@@ -112,9 +121,9 @@ def _load_one(connection, result: Validated, import_id: str, profile: Profile | 
         "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [import_id + ":" + result.file.name, dt.datetime.now(), result.file.name,
          _sha256(result.file), table.name, profile.name if profile else None, result.rows_read,
-         incoming.num_rows, result.rows_rejected, replaced],
+         loaded, result.rows_rejected, replaced],
     )
-    return FileResult(validated=result, rows_loaded=incoming.num_rows, rows_replaced=replaced)
+    return FileResult(validated=result, rows_loaded=loaded, rows_replaced=replaced)
 
 
 def _replace_quarantine(connection, result: Validated, import_id: str) -> None:

@@ -49,12 +49,11 @@ class Validated:
     clean: pa.Table
     problems: list[Problem]
     quarantine: pa.Table  # row_number, column_name, reason, record
-    duplicates_dropped: int = 0
     notices: list[str] = field(default_factory=list)
 
     @property
     def rows_rejected(self) -> int:
-        return self.quarantine.num_rows and len(set(self.quarantine["row_number"].to_pylist()))
+        return len(pc.unique(self.quarantine["row_number"]))
 
     def messages(self, limit: int | None = None) -> list[str]:
         """One line per bad value: file, row, column, reason."""
@@ -116,8 +115,24 @@ class _Checker:
         self.bad |= mask
 
 
-def _normalise(values: pa.Array, mapping: dict[str, str] | None) -> pa.Array:
+def _per_distinct(values: pa.Array, function):
+    """Apply `function` to each distinct value once and spread the result(s) back to the rows:
+    exports repeat dates, codes and municipalities millions of times."""
+    encoded = pc.dictionary_encode(values)
+    results = function(encoded.dictionary)
+    if isinstance(results, tuple):
+        return tuple(pc.take(r, encoded.indices) for r in results)
+    return pc.take(results, encoded.indices)
+
+
+def _trim(values: pa.Array) -> pa.Array:
+    """Whitespace around a value is not part of it, and an empty value is a missing one."""
     values = pc.utf8_trim_whitespace(values)
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+
+
+def _normalise(values: pa.Array, mapping: dict[str, str] | None) -> pa.Array:
+    values = _trim(values)
     if mapping:
         lowered = pc.utf8_lower(values)
         keys = pa.array([k.strip().lower() for k in mapping])
@@ -169,7 +184,11 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
     for column in table.columns:
         if column.name in header_of:
             values = raw[header_of[column.name]].combine_chunks()
-            text[column.name] = _normalise(values, value_maps.get(column.name))
+            mapping = value_maps.get(column.name)
+            if column.kind in ("text", "person_id") and not mapping:
+                text[column.name] = _trim(values)  # mostly distinct values
+            else:
+                text[column.name] = _per_distinct(values, lambda v, m=mapping: _normalise(v, m))
         else:
             text[column.name] = pa.nulls(n, pa.string())
     check = _Checker(text, header_of, row_numbers)
@@ -189,11 +208,12 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
                 unknown = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, pa.array(allowed))))
                 _fail_unknown(check, values, unknown, column.name, allowed)
         elif column.kind == "municipality":
-            typed[column.name] = _municipality_codes(values)
+            typed[column.name] = _per_distinct(values, _municipality_codes)
             unknown = pc.and_(pc.is_valid(values), pc.is_null(typed[column.name]))
             _fail_unknown(check, values, unknown, column.name, None, what="okänd kommun")
         elif column.kind == "date":
-            dates, unparseable = _parse_dates(values, profile.date_format if profile else None)
+            date_format = profile.date_format if profile else None
+            dates, unparseable = _per_distinct(values, lambda v: _parse_dates(v, date_format))
             check.fail(unparseable, column.name, "ogiltigt datum (ÅÅÅÅ-MM-DD väntas)")
             check.fail(pc.greater(dates, pa.scalar(today, pa.date32())), column.name,
                        "datum i framtiden")
@@ -220,10 +240,9 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
     clean = pa.table(clean_columns)
     good = pa.array(~check.bad)
     clean = clean.filter(good)
-    clean, dropped = _drop_duplicates(clean)
     quarantine = _quarantine_rows(raw, check, header_of)
     return Validated(file=file, table=table, rows_read=n, clean=clean, problems=check.problems,
-                     quarantine=quarantine, duplicates_dropped=dropped, notices=notices)
+                     quarantine=quarantine, notices=notices)
 
 
 def _fail_unknown(check: _Checker, values: pa.Array, unknown: pa.Array, column: str,
@@ -296,15 +315,6 @@ def _check_table_rules(table: Table, typed: dict[str, pa.Array], check: _Checker
     if "age_from" in typed:
         check.fail(pc.greater(typed["age_from"], typed["age_to"]), "age_to",
                    "ålder till är lägre än ålder från")
-
-
-def _drop_duplicates(clean: pa.Table) -> tuple[pa.Table, int]:
-    """Identical rows in one file are one fact: keep the first."""
-    if clean.num_rows == 0:
-        return clean, 0
-    deduplicated = clean.group_by(clean.column_names, use_threads=False).aggregate([])
-    deduplicated = deduplicated.select(clean.column_names)
-    return deduplicated, clean.num_rows - deduplicated.num_rows
 
 
 def _quarantine_rows(raw: pa.Table, check: _Checker, header_of: dict[str, str]) -> pa.Table:
