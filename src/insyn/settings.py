@@ -35,5 +35,10 @@ class Settings(BaseSettings):
         return self.data_dir / "pseudonymisation.key"
 
     @property
+    def cache_dir(self) -> Path:
+        """Compiled indicator SQL (safe to delete: it is rebuilt when needed)."""
+        return self.data_dir / "cache"
+
+    @property
     def output_dir(self) -> Path:
         return self.data_dir / "rapporter"

@@ -38,18 +38,20 @@ def run_import(settings: Settings, paths: Sequence[Path], profile: str | None = 
         result = import_files(store, paths, key, load_profile(profile) if profile else None,
                               table, strict, progress)
         if compute:
-            refresh_results(store, progress=progress)
+            if progress:
+                progress("Beräknar indikatorer")
+            refresh_results(store, settings.cache_dir)
         return result
     finally:
         store.close()
 
 
-def compute_indicators(settings: Settings, progress: Progress = None) -> pd.DataFrame:
+def compute_indicators(settings: Settings) -> pd.DataFrame:
     from insyn.indicators.engine import refresh_results
 
     store = store_for(settings)
     try:
-        return refresh_results(store, progress=progress)
+        return refresh_results(store, settings.cache_dir)
     finally:
         store.close()
 
@@ -62,7 +64,7 @@ def stored_indicators(settings: Settings) -> pd.DataFrame:
     try:
         results = stored_results(store)
         if results.empty and store.count("events"):
-            results = refresh_results(store)
+            results = refresh_results(store, settings.cache_dir)
         return results
     finally:
         store.close()
@@ -94,7 +96,7 @@ class DemoResult:
     published: dict[str, Path]
 
 
-DEMO_STEPS = 5  # generate, write, import, compute, publish (plus one step per indicator)
+DEMO_STEPS = 5  # generate, write, import, compute, publish
 
 
 def run_demo(settings: Settings, seed: int = 1, out_dir: Path | None = None,
@@ -117,7 +119,7 @@ def run_demo(settings: Settings, seed: int = 1, out_dir: Path | None = None,
     try:
         imported = import_files(store, files, key, progress=None)
         notify("Beräknar indikatorer")
-        results = refresh_results(store, progress=progress)
+        results = refresh_results(store, settings.cache_dir)
     finally:
         store.close()
     notify("Skriver rapport och Excelfil")

@@ -9,11 +9,15 @@ compute the value. Nothing in this module is about one indicator in particular.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 
 from insyn.indicators.deadlines import add_months, days_between
 from insyn.indicators.definitions import Condition, Count, Definition, SpellsSubject, library
@@ -31,7 +35,17 @@ KEYS = ["municipality", "period", "period_type"]
 
 # --- periods ---------------------------------------------------------------------------------
 
-def build_periods(backend, events: ir.Table, quarters: bool = True) -> ir.Table:
+PERIODS_SCHEMA = {"municipality": "string", "period": "string", "period_type": "string",
+                  "period_start": "date", "period_end": "date", "data_end": "date"}
+POPULATION_SCHEMA = {"municipality": "string", "year": "int32", "age_from": "int32",
+                     "age_to": "int32", "population": "int64"}
+# Names under which compute() binds the periods and the shipped populations in the backend,
+# so that the compiled SQL does not depend on the data and can be cached.
+PERIODS_RELATION = "insyn_periods"
+REFERENCE_RELATION = "insyn_reference_populations"
+
+
+def build_periods(backend, events: ir.Table, quarters: bool = True) -> pd.DataFrame:
     """Years (and quarters) each municipality's data covers: from its first report to its
     last event. `data_end` is the last event date, for indicators that need follow-up time."""
     coverage = events.group_by("municipality").aggregate(
@@ -47,11 +61,7 @@ def build_periods(backend, events: ir.Table, quarters: bool = True) -> ir.Table:
                 start = dt.date(year, 3 * q + 1, 1)
                 end = (dt.date(year + 1, 1, 1) if q == 3 else dt.date(year, 3 * q + 4, 1)) - dt.timedelta(days=1)
                 rows.append((row["municipality"], f"{year}-Q{q + 1}", "quarter", start, end, row["last"]))
-    frame = pd.DataFrame(rows, columns=["municipality", "period", "period_type",
-                                        "period_start", "period_end", "data_end"])
-    schema = {"municipality": "string", "period": "string", "period_type": "string",
-              "period_start": "date", "period_end": "date", "data_end": "date"}
-    return ibis.memtable(frame, schema=schema)
+    return pd.DataFrame(rows, columns=list(PERIODS_SCHEMA))
 
 
 # --- subjects --------------------------------------------------------------------------------
@@ -61,7 +71,7 @@ def _null_date():
 
 
 def _as_subjects(t: ir.Table, **columns) -> ir.Table:
-    """Project to the common subject shape; absent columns become null."""
+    """Project to the common subject shape; columns the definition does not need are null."""
     defaults = {"start_date": _null_date(), "end_date": t.date}
     exprs = {}
     for name in SUBJECT_COLUMNS:
@@ -69,9 +79,43 @@ def _as_subjects(t: ir.Table, **columns) -> ir.Table:
             exprs[name] = columns[name]
         elif name in defaults:
             exprs[name] = defaults[name]
-        else:
+        elif name in t.columns:
             exprs[name] = t[name]
+        else:
+            exprs[name] = ibis.null().cast(EVENT_TYPES[name])
     return t.select(**exprs)
+
+
+EVENT_TYPES = {"municipality": "string", "case_id": "string", "person_key": "string",
+               "birth_year": "int16", "birth_month": "int8", "sex": "string", "unit": "string",
+               "source": "string", "outcome": "string", "intervention": "string"}
+BREAKDOWN_COLUMNS = {"sex": ["sex"], "age_group": ["birth_year", "birth_month"], "unit": ["unit"]}
+
+
+def needed_columns(definition: Definition, breakdowns: bool) -> list[str]:
+    """The event columns a definition reads: projecting to them before the window functions
+    keeps DuckDB from carrying (and materialising) every column through them."""
+    needed = {"municipality", "case_id", "event", "date"}
+    spec = definition.subjects.spec
+    kind = definition.subjects.kind
+    if kind == "spells":
+        needed |= set(spec.same) | set(spec.where)
+    if kind in FIRST_PER_CHILD or kind == "closings":
+        needed |= {"person_key", "outcome", "intervention"}
+    for count in (definition.numerator, definition.denominator):
+        if count is None:
+            continue
+        if count.count_distinct:
+            needed.add("person_key")
+        if count.where and count.where.equals:
+            needed |= set(count.where.equals)
+        if count.where and count.where.followed_by:
+            needed.add("person_key")
+    if definition.category:
+        needed.add(definition.category)
+    for breakdown in definition.breakdowns if breakdowns else []:
+        needed |= set(BREAKDOWN_COLUMNS[breakdown])
+    return [c for c in ["municipality", "case_id", "event", "date", *EVENT_TYPES] if c in needed]
 
 
 def _events_subjects(spec, events: ir.Table) -> ir.Table:
@@ -144,7 +188,8 @@ def _followed_up(periods: ir.Table, months: int | None) -> ir.Table:
     return periods.filter(add_months(periods.period_end, months) <= periods.data_end)
 
 
-def _in_periods(subjects: ir.Table, periods: ir.Table, kind: str, followup_months: int | None) -> ir.Table:
+def _in_periods(subjects: ir.Table, periods: ir.Table, kind: str, followup_months: int | None,
+                quarters: bool) -> ir.Table:
     periods = _followed_up(periods, followup_months)
     if kind in LASTING:
         placed = subjects.join(
@@ -155,10 +200,11 @@ def _in_periods(subjects: ir.Table, periods: ir.Table, kind: str, followup_month
         )
         return placed.mutate(reference_date=ibis.greatest(placed.start_date, placed.period_start))
     year = subjects.date.year().cast("string")
-    by_year = subjects.mutate(period=year, period_type=ibis.literal("year"))
-    by_quarter = subjects.mutate(period=year + "-Q" + subjects.date.quarter().cast("string"),
-                                 period_type=ibis.literal("quarter"))
-    dated = by_year.union(by_quarter)
+    dated = subjects.mutate(period=year, period_type=ibis.literal("year"))
+    if quarters:
+        dated = dated.union(subjects.mutate(
+            period=year + "-Q" + subjects.date.quarter().cast("string"),
+            period_type=ibis.literal("quarter")))
     placed = dated.join(periods, KEYS)
     placed = placed.mutate(reference_date=placed.date)
     if kind in FIRST_PER_CHILD:
@@ -169,6 +215,8 @@ def _in_periods(subjects: ir.Table, periods: ir.Table, kind: str, followup_month
 
 
 def _with_age_group(t: ir.Table) -> ir.Table:
+    if "birth_year" not in t.columns:
+        return t.mutate(age_group=ibis.null().cast("string"))
     ref = t.reference_date
     age = ref.year() - t.birth_year - (ref.month() < t.birth_month).cast("int16")
     group = ibis.cases(*[((age >= lo) & (age <= hi), code) for code, lo, hi in age_groups()],
@@ -220,12 +268,19 @@ def _levels(definition: Definition, breakdowns: bool) -> list[list[str]]:
     return [[]] + ([[b] for b in definition.breakdowns] if breakdowns else [])
 
 
+def build_subjects(definition: Definition, events: ir.Table) -> ir.Table:
+    return SUBJECT_BUILDERS[definition.subjects.kind](definition.subjects.spec, events)
+
+
 def compile_definition(definition: Definition, events: ir.Table, periods: ir.Table,
-                       populations: ir.Table, breakdowns: bool = True) -> ir.Table:
-    """One Ibis expression giving the result rows of one indicator."""
+                       populations: ir.Table, breakdowns: bool = True, quarters: bool = True,
+                       subjects: ir.Table | None = None) -> ir.Table:
+    """One Ibis expression giving the result rows of one indicator. `events` must hold the
+    definition's needed_columns; `subjects` can be passed in when built already."""
     kind = definition.subjects.kind
-    subjects = SUBJECT_BUILDERS[kind](definition.subjects.spec, events)
-    placed = _in_periods(subjects, periods, kind, definition.requires_followup_months)
+    if subjects is None:
+        subjects = build_subjects(definition, events)
+    placed = _in_periods(subjects, periods, kind, definition.requires_followup_months, quarters)
     placed = _with_age_group(placed)
     placed = placed.mutate(category=placed[definition.category] if definition.category
                            else ibis.null().cast("string"))
@@ -301,16 +356,11 @@ def _aggregate(definition: Definition, rows: ir.Table, keys: list[str], without_
     return joined.select(*keys, "numerator", "denominator")
 
 
-def population_bands(store_populations: ir.Table) -> ir.Table:
+def population_bands(store_populations: ir.Table, reference: ir.Table) -> ir.Table:
     """Imported populations, with the shipped reference for municipality-years not imported."""
-    reference = ibis.memtable(reference_populations())
-    columns = ["municipality", "year", "age_from", "age_to", "population"]
-    imported = store_populations.select(*columns)
-    reference = reference.cast({"year": "int32", "age_from": "int32", "age_to": "int32",
-                                "population": "int64"}).select(*columns)
-    imported = imported.cast({"year": "int32", "age_from": "int32", "age_to": "int32",
-                              "population": "int64"})
-    missing = reference.anti_join(imported, ["municipality", "year"])
+    imported = store_populations.select(*POPULATION_SCHEMA).cast(POPULATION_SCHEMA)
+    missing = reference.select(*POPULATION_SCHEMA).cast(POPULATION_SCHEMA).anti_join(
+        imported, ["municipality", "year"])
     return imported.union(missing)
 
 
@@ -333,28 +383,90 @@ def _attach_population(result: ir.Table, bands: ir.Table, ages: dict) -> ir.Tabl
 
 # --- run -------------------------------------------------------------------------------------
 
+def compile_library(definitions: Iterable[Definition], events: ir.Table, periods: ir.Table,
+                    populations: ir.Table, breakdowns: bool = True, quarters: bool = True) -> ir.Table:
+    """All definitions as one expression. Definitions with the same subjects share one
+    subject expression (one CTE in the SQL), as a hand-written query would."""
+    definitions = list(definitions)
+    needed = {c for d in definitions for c in needed_columns(d, breakdowns)}
+    order = ["municipality", "case_id", "event", "date", *EVENT_TYPES]
+    events = events.select(*[c for c in dict.fromkeys(order) if c in needed])
+    shared: dict[str, ir.Table] = {}
+    parts = []
+    for definition in definitions:
+        spec = definition.subjects.model_dump_json(exclude_none=True)
+        if spec not in shared:
+            shared[spec] = build_subjects(definition, events)
+        parts.append(compile_definition(definition, events, periods, populations, breakdowns,
+                                        quarters, subjects=shared[spec]))
+    return ibis.union(*parts)
+
+
+def _cache_key(definitions: list[Definition], breakdowns: bool, quarters: bool, backend) -> str:
+    import insyn
+
+    payload = json.dumps([[d.model_dump(mode="json") for d in definitions], breakdowns, quarters,
+                          backend.name, ibis.__version__, insyn.__version__], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+_compiled: dict[str, str] = {}
+
+
+def compiled_sql(store, definitions: list[Definition], breakdowns: bool, quarters: bool,
+                 cache_dir: Path | None = None) -> str:
+    """The library as SQL for the store's backend. Compiling through Ibis costs about a second
+    whatever the data size, so the SQL is kept per process and, given a folder, on disk; the
+    key covers the definitions, the options and the Ibis and Insyn versions."""
+    key = _cache_key(definitions, breakdowns, quarters, store.ibis)
+    if key in _compiled:
+        return _compiled[key]
+    cached = cache_dir / f"indicators-{key}.sql" if cache_dir else None
+    if cached and cached.exists():
+        sql = cached.read_text(encoding="utf-8")
+    else:
+        expr = compile_library(
+            definitions, store.table("events"), store.table(PERIODS_RELATION),
+            population_bands(store.table("populations"), store.table(REFERENCE_RELATION)),
+            breakdowns, quarters)
+        sql = str(store.ibis.compile(expr))
+        if cached:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            cached.write_text(sql, encoding="utf-8")
+    _compiled[key] = sql
+    return sql
+
+
 def compute(store, definitions: Iterable[Definition] | None = None, quarters: bool = True,
-            breakdowns: bool = True, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
-    """All result rows of the given definitions (default: the whole library); without
-    quarters and breakdowns only the yearly totals per municipality."""
-    backend = store.ibis
-    events = store.table("events")
-    periods = build_periods(backend, events, quarters)
-    bands = population_bands(store.table("populations"))
-    frames = []
-    for definition in definitions or library():
-        if progress:
-            progress(definition.name)
-        expr = compile_definition(definition, events, periods, bands, breakdowns)
-        frames.append(backend.to_pyarrow(expr).to_pandas())
-    if not frames:
+            breakdowns: bool = True, cache_dir: Path | None = None) -> pd.DataFrame:
+    """All result rows of the given definitions (default: the whole library) in one query;
+    without quarters and breakdowns only the yearly totals per municipality."""
+    definitions = list(definitions or library())
+    if not definitions:
         return pd.DataFrame(columns=RESULT_COLUMNS)
-    return pd.concat(frames, ignore_index=True)[RESULT_COLUMNS]
+    periods = build_periods(store.ibis, store.table("events"), quarters)
+    bound = {PERIODS_RELATION: pa.Table.from_pandas(periods, schema=_arrow_schema(PERIODS_SCHEMA),
+                                                    preserve_index=False),
+             REFERENCE_RELATION: pa.Table.from_pandas(reference_populations(),
+                                                      schema=_arrow_schema(POPULATION_SCHEMA),
+                                                      preserve_index=False)}
+    for name, table in bound.items():
+        store.raw.register(name, table)
+    try:
+        sql = compiled_sql(store, definitions, breakdowns, quarters, cache_dir)
+        return store.raw.sql(sql).to_arrow_table().to_pandas()[RESULT_COLUMNS]
+    finally:
+        for name in bound:
+            store.raw.unregister(name)
 
 
-def refresh_results(store, quarters: bool = True, progress=None) -> pd.DataFrame:
+def _arrow_schema(schema: dict[str, str]) -> pa.Schema:
+    return ibis.schema(schema).to_pyarrow()
+
+
+def refresh_results(store, cache_dir: Path | None = None) -> pd.DataFrame:
     """Recompute every indicator and replace the precomputed results table in one transaction."""
-    results = compute(store, quarters=quarters, progress=progress)
+    results = compute(store, cache_dir=cache_dir)
     with store.transaction() as connection:
         connection.execute("DELETE FROM indicator_results")
         connection.register("new_results", results)

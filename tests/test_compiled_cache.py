@@ -1,0 +1,37 @@
+"""The compiled indicator SQL is cached by what it depends on, and the cache changes nothing."""
+
+from __future__ import annotations
+
+import pandas as pd
+from helpers import EVENT_COLUMNS, write_csv
+from test_indicators import EVENTS
+
+from insyn.indicators import engine
+from insyn.indicators.definitions import library
+from insyn.ingest.load import import_files
+
+
+def test_cached_sql_gives_the_same_results(tmp_path, store, key):
+    import_files(store, [write_csv(tmp_path / "e.csv", EVENT_COLUMNS, EVENTS)], key)
+    engine._compiled.clear()
+    cache = tmp_path / "cache"
+    first = engine.compute(store, cache_dir=cache)
+    files = list(cache.glob("indicators-*.sql"))
+    assert len(files) == 1
+    engine._compiled.clear()  # as a new process would: the SQL now comes from disk
+    files[0].write_text(files[0].read_text() + "\n-- read from disk\n")
+    second = engine.compute(store, cache_dir=cache)
+    def ordered(frame):
+        return frame.sort_values(list(frame.columns), na_position="first").reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(ordered(first), ordered(second))
+    assert any("read from disk" in sql for sql in engine._compiled.values())
+
+
+def test_the_key_follows_the_definitions_and_options(store):
+    definitions = list(library())
+    key = engine._cache_key(definitions, True, True, store.ibis)
+    assert key == engine._cache_key(list(library()), True, True, store.ibis)
+    assert key != engine._cache_key(definitions, False, True, store.ibis)
+    changed = [definitions[0].model_copy(update={"factor": 10.0}), *definitions[1:]]
+    assert key != engine._cache_key(changed, True, True, store.ibis)
