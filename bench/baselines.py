@@ -65,6 +65,7 @@ WITH coverage AS (
 ), reports AS (
     SELECT municipality, year(date) AS year, source FROM events WHERE event = 'report'
 )
+SELECT u.* FROM (
 SELECT 'forhandsbedomning_inom_14_dagar' AS indicator, municipality, year(date) AS year,
        count(*) FILTER (WHERE date - report_date <= 14) AS numerator, count(*) AS denominator
 FROM assessments GROUP BY ALL
@@ -100,6 +101,7 @@ UNION ALL
 SELECT 'anmalningar_per_kalla:' || source, municipality, year, count(*),
        sum(count(*)) OVER (PARTITION BY municipality, year)
 FROM reports GROUP BY municipality, year, source
+) AS u JOIN years y ON u.municipality = y.municipality AND u.year = y.year  -- covered years only
 """
 
 
@@ -236,7 +238,10 @@ def pandas_indicators(events: pd.DataFrame, population: pd.DataFrame) -> pd.Data
     emit("aterkommande_inom_12_manader",
          first.groupby(["municipality", "year"]).agg(numerator=("hit", "sum"), denominator=("hit", "size")))
 
-    return _finish(pd.concat(out, ignore_index=True), FACTORS)
+    combined = pd.concat(out, ignore_index=True).merge(
+        coverage.reset_index(), on="municipality")
+    covered = (combined.year >= combined["first"].dt.year) & (combined.year <= combined["last"].dt.year)
+    return _finish(combined[covered], FACTORS)
 
 
 def engine_as_baseline(results: pd.DataFrame) -> pd.DataFrame:
