@@ -44,6 +44,15 @@ def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
     return (ends - starts).astype(np.int64)
 
 
+def _digit_matrix(ten_digit_strings: pa.Array) -> np.ndarray:
+    """An (n, 10) matrix of digits from a string array whose values are all 10 ASCII digits:
+    the array's data buffer is then exactly n × 10 bytes, read without copying to Python."""
+    array = pa.concat_arrays([ten_digit_strings]) if ten_digit_strings.offset else ten_digit_strings
+    n = len(array)
+    data = np.frombuffer(array.buffers()[2], dtype=np.uint8, count=10 * n) if n else np.zeros(0, np.uint8)
+    return data.reshape(n, 10).astype(np.int16) - 48
+
+
 def parse(values: pa.Array, today: dt.date | None = None) -> ParsedIds:
     today = today or dt.date.today()
     text = pc.utf8_trim_whitespace(values.cast(pa.string()))
@@ -55,14 +64,11 @@ def parse(values: pa.Array, today: dt.date | None = None) -> ParsedIds:
 
     n = len(values)
     core = pc.utf8_slice_codeunits(pc.if_else(wellformed, compact, "0000000000"), -10)
-    digits = (
-        np.frombuffer(pa.array(core.to_pylist(), pa.binary(10)).buffers()[1], dtype=np.uint8)
-        .reshape(n, 10).astype(np.int64) - 48
-        if n else np.zeros((0, 10), dtype=np.int64)
-    )
+    digits = _digit_matrix(core)
     products = digits * _LUHN_WEIGHTS
     checksum_ok = ((products // 10 + products % 10).sum(axis=1) % 10) == 0
 
+    digits = digits.astype(np.int32)
     yy = digits[:, 0] * 10 + digits[:, 1]
     month = digits[:, 2] * 10 + digits[:, 3]
     day = digits[:, 4] * 10 + digits[:, 5]
@@ -95,10 +101,8 @@ def parse(values: pa.Array, today: dt.date | None = None) -> ParsedIds:
     reason[~wellformed] = "format"
     valid = pa.array(reason == None)  # noqa: E711 (elementwise comparison)
 
-    twelve = pc.binary_join_element_wise(
-        pa.array(np.char.zfill((year // 100).astype(str), 2)), core, ""
-    )
-    sex = pa.array(np.where(digits[:, 8] % 2 == 1, "male", "female"))
+    twelve = pc.binary_join_element_wise(pa.array(year // 100).cast(pa.string()), core, "")
+    sex = pc.if_else(pa.array(digits[:, 8] % 2 == 1), "male", "female")
     return ParsedIds(
         canonical=pc.if_else(valid, twelve, pa.scalar(None, pa.string())),
         reason=pa.array(reason, pa.string()),

@@ -239,7 +239,8 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
     clean_columns = {name: arr for name, arr in typed.items()}
     clean = pa.table(clean_columns)
     good = pa.array(~check.bad)
-    clean = clean.filter(good)
+    if check.bad.any():
+        clean = clean.filter(good)
     quarantine = _quarantine_rows(raw, check, header_of)
     return Validated(file=file, table=table, rows_read=n, clean=clean, problems=check.problems,
                      quarantine=quarantine, notices=notices)
