@@ -217,10 +217,10 @@ def pandas_indicators(events: pd.DataFrame, population: pd.DataFrame) -> pd.Data
     ongoing = candidates[(candidates.start_date_other <= candidates.end_date)
                          & (candidates.end_date_other.isna() | (candidates.end_date_other > candidates.end_date))]
     ongoing_keys = set(zip(ongoing.municipality, ongoing.person_key, ongoing.start_date, ongoing.end_date,
-                           ongoing.intervention))
+                           ongoing.intervention, strict=False))
     last = ended.loc[[k not in ongoing_keys for k in zip(ended.municipality, ended.person_key,
                                                          ended.start_date, ended.end_date,
-                                                         ended.intervention)]]
+                                                         ended.intervention, strict=False)]]
     closings = pd.concat([
         events.loc[(events.event == "investigation_end") & (events.outcome == "no_intervention"),
                    ["municipality", "person_key", "date"]],
@@ -231,8 +231,8 @@ def pandas_indicators(events: pd.DataFrame, population: pd.DataFrame) -> pd.Data
     later = first.merge(reports[["municipality", "person_key", "date"]], on=["municipality", "person_key"],
                         suffixes=("", "_report"))
     later = later[(later.date_report > later.date) & (later.date_report <= _add_months(later.date, 12))]
-    hits = set(zip(later.municipality, later.person_key, later.year))
-    first["hit"] = [k in hits for k in zip(first.municipality, first.person_key, first.year)]
+    hits = set(zip(later.municipality, later.person_key, later.year, strict=False))
+    first["hit"] = [k in hits for k in zip(first.municipality, first.person_key, first.year, strict=False)]
     first = first.merge(coverage["last"].reset_index(), on="municipality")
     first = first[_add_months(pd.to_datetime(first.year.astype(str) + "-12-31"), 12) <= first["last"]]
     emit("aterkommande_inom_12_manader",

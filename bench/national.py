@@ -114,9 +114,8 @@ def run(phase, *args) -> dict:
 
 
 def main() -> None:
-    import pandas as pd
-
     import baselines
+    import pandas as pd
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--years", default="2025")

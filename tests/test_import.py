@@ -4,8 +4,8 @@ re-imports that add nothing; and no clear personal identity number anywhere afte
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
+import duckdb
 import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -103,7 +103,7 @@ def test_a_failure_inside_the_load_rolls_everything_back(tmp_path, store, key):
                       [dict(municipality="1480", staff_id="S1", unit="U", role="socialsekreterare",
                             employment="tillsvidare", start_date="2020-01-01")])
     store.raw.execute("ALTER TABLE staff RENAME TO staff_moved")
-    with pytest.raises(Exception):
+    with pytest.raises(duckdb.CatalogException, match="staff"):
         import_files(store, [write_csv(tmp_path / "b.csv", EVENT_COLUMNS, good_rows("K2", P2)), staff], key)
     store.raw.execute("ALTER TABLE staff_moved RENAME TO staff")
     assert snapshot(store) == before

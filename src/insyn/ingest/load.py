@@ -81,42 +81,61 @@ def import_files(store: Store, paths: Sequence[Path], key: bytes, profile: Profi
     if strict and any(r.problems for r in results):
         raise ImportRejected(results)
     import_id = uuid.uuid4().hex
-    loaded: list[FileResult] = []
-    with store.transaction() as connection:
-        connection.execute(
-            "CREATE OR REPLACE TEMP TABLE imported_cases (municipality VARCHAR, case_id VARCHAR)")
-        for result in results:
-            if progress:
-                progress(f"Läser in {result.file.name} i {result.table.name}")
-            loaded.append(_load_one(connection, result, import_id, profile))
-        warnings = _refresh_quality(connection)
+    # Arrow tables are registered outside the transaction: a failed statement aborts it, and
+    # DuckDB then refuses everything but ROLLBACK, unregistering included.
+    arrow = {}
+    for i, result in enumerate(results):
+        arrow[f"incoming_{i}"] = _stored_rows(result, import_id)
+        arrow[f"rejected_{i}"] = result.quarantine
+    for name, data in arrow.items():
+        store.raw.register(name, data)
+    try:
+        loaded: list[FileResult] = []
+        with store.transaction() as connection:
+            connection.execute(
+                "CREATE OR REPLACE TEMP TABLE imported_cases (municipality VARCHAR, case_id VARCHAR)")
+            for i, result in enumerate(results):
+                if progress:
+                    progress(f"Läser in {result.file.name} i {result.table.name}")
+                loaded.append(_load_one(connection, result, f"incoming_{i}", f"rejected_{i}",
+                                        import_id, profile))
+            warnings = _refresh_quality(connection)
+    finally:
+        for name in arrow:
+            store.raw.unregister(name)
     return ImportResult(import_id=import_id, files=loaded, quality_warnings=warnings)
 
 
-def _load_one(connection, result: Validated, import_id: str, profile: Profile | None) -> FileResult:
-    table = result.table
-    columns = [name for name, _ in stored_columns(table) if name != "import_id"]
-    incoming = result.clean.select(columns).append_column(
+def _stored_rows(result: Validated, import_id: str) -> pa.Table:
+    """The validated rows as the store keeps them, tagged with the import."""
+    columns = [name for name, _ in stored_columns(result.table) if name != "import_id"]
+    return result.clean.select(columns).append_column(
         "import_id", pa.array([import_id] * result.clean.num_rows, pa.string()))
-    connection.register("incoming", incoming)
-    try:
-        key_match = " AND ".join(f"t.{k} = i.{k}" for k in table.key)
-        replaced = connection.execute(
-            f"DELETE FROM {table.name} t USING (SELECT DISTINCT {', '.join(table.key)} FROM incoming) i "
-            f"WHERE {key_match}"
-        ).fetchone()[0]
-        names = ", ".join(columns + ["import_id"])
-        # Events have no id of their own: two identical rows can be two reports made the same
-        # day by the same kind of reporter, so they stay two. Other tables are keyed facts.
-        distinct = "" if table.name == "events" else "DISTINCT"
-        loaded = connection.execute(
-            f"INSERT INTO {table.name} ({names}) SELECT {distinct} {names} FROM incoming").fetchone()[0]
-        if table.name == "events":
-            connection.execute(
-                "INSERT INTO imported_cases SELECT DISTINCT municipality, case_id FROM incoming")
-    finally:
-        connection.unregister("incoming")
-    _replace_quarantine(connection, result, import_id)
+
+
+def _load_one(connection, result: Validated, incoming: str, rejected: str, import_id: str,
+              profile: Profile | None) -> FileResult:
+    table = result.table
+    key_match = " AND ".join(f"t.{k} = i.{k}" for k in table.key)
+    replaced = connection.execute(
+        f"DELETE FROM {table.name} t USING (SELECT DISTINCT {', '.join(table.key)} FROM {incoming}) i "
+        f"WHERE {key_match}"
+    ).fetchall()[0][0]
+    names = ", ".join(name for name, _ in stored_columns(table))
+    # Events have no id of their own: two identical rows can be two reports made the same
+    # day by the same kind of reporter, so they stay two. Other tables are keyed facts.
+    distinct = "" if table.name == "events" else "DISTINCT"
+    loaded = connection.execute(
+        f"INSERT INTO {table.name} ({names}) SELECT {distinct} {names} FROM {incoming}").fetchall()[0][0]
+    if table.name == "events":
+        connection.execute(
+            f"INSERT INTO imported_cases SELECT DISTINCT municipality, case_id FROM {incoming}")
+    # A file's quarantine is replaced by its latest import, so fixed rows leave it.
+    connection.execute("DELETE FROM quarantine WHERE file = ? AND table_name = ?",
+                       [result.file.name, table.name])
+    connection.execute(
+        "INSERT INTO quarantine SELECT ?, ?, ?, row_number, column_name, reason, record "
+        f"FROM {rejected}", [import_id, result.file.name, table.name])
     connection.execute(
         "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [import_id + ":" + result.file.name, dt.datetime.now(), result.file.name,
@@ -126,24 +145,10 @@ def _load_one(connection, result: Validated, import_id: str, profile: Profile | 
     return FileResult(validated=result, rows_loaded=loaded, rows_replaced=replaced)
 
 
-def _replace_quarantine(connection, result: Validated, import_id: str) -> None:
-    """A file's quarantine is replaced by its latest import, so fixed rows leave it."""
-    connection.execute("DELETE FROM quarantine WHERE file = ? AND table_name = ?",
-                       [result.file.name, result.table.name])
-    if result.quarantine.num_rows:
-        connection.register("rejected", result.quarantine)
-        try:
-            connection.execute(
-                "INSERT INTO quarantine SELECT ?, ?, ?, row_number, column_name, reason, record "
-                "FROM rejected", [import_id, result.file.name, result.table.name])
-        finally:
-            connection.unregister("rejected")
-
-
 def _refresh_quality(connection) -> int:
     refresh_warnings(connection, "imported_cases")
     count = connection.execute(
         "SELECT count(*) FROM quality_warnings w JOIN imported_cases c USING (municipality, case_id)"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     connection.execute("DROP TABLE imported_cases")
     return count

@@ -213,7 +213,7 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
             _fail_unknown(check, values, unknown, column.name, None, what="okänd kommun")
         elif column.kind == "date":
             date_format = profile.date_format if profile else None
-            dates, unparseable = _per_distinct(values, lambda v: _parse_dates(v, date_format))
+            dates, unparseable = _per_distinct(values, lambda v, f=date_format: _parse_dates(v, f))
             check.fail(unparseable, column.name, "ogiltigt datum (ÅÅÅÅ-MM-DD väntas)")
             check.fail(pc.greater(dates, pa.scalar(today, pa.date32())), column.name,
                        "datum i framtiden")
@@ -295,7 +295,7 @@ def _person_columns(values: pa.Array, check: _Checker, column: str,
 
 
 def _check_conditional(table: Table, typed: dict[str, pa.Array], check: _Checker) -> None:
-    for column, (on, values, code_list) in table.conditional.items():
+    for column, (on, values, _code_list) in table.conditional.items():
         applies = pc.is_in(typed[on], pa.array(values))
         check.fail(pc.and_(applies, pc.is_null(typed[column])), column,
                    f"värde saknas (krävs för {', '.join(values)})")

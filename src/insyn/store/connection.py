@@ -27,7 +27,7 @@ class Store:
         return self.ibis.table(name)
 
     def count(self, name: str) -> int:
-        return self.raw.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+        return self.raw.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
 
     @contextmanager
     def transaction(self):
