@@ -38,34 +38,19 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def _format(value: float | None, unit: str) -> str:
-    if value is None or value != value:
-        return "–"
-    text = f"{value:,.1f}".replace(",", " ").replace(".", ",")
-    return f"{text} %" if unit == "%" else text
+def _summary_table(results, threshold: int, title: str) -> Table:
+    """The report's summary (Sammanfattning) in the terminal: the latest year, one line per
+    municipality, small counts suppressed as in everything shown."""
+    from insyn.publish.formatting import overview, prepare
 
-
-def _summary_table(results, title: str) -> Table:
-    """Latest year, total rows: one line per municipality, one column per indicator."""
-    from insyn.indicators.definitions import library
-    from insyn.model.municipalities import municipality_names
-
-    names = municipality_names()
-    totals = results[(results.period_type == "year") & results.unit.isna() & results.sex.isna()
-                     & results.age_group.isna() & results.category.isna()]
-    table = Table(title=title)
+    summary = overview(prepare(results, threshold))
+    table = Table(title=f"{title} {summary.year or ''}".strip(), caption=".. = färre än "
+                  f"{threshold}, visas inte")
     table.add_column("Kommun")
-    definitions = [d for d in library() if d.id in set(totals.indicator)]
-    for definition in definitions:
-        table.add_column(f"{definition.name} ({definition.unit})", justify="right", max_width=16)
-    latest = totals[totals.value.notna()].groupby("indicator").period.max()
-    for municipality in sorted(totals.municipality.unique(), key=lambda c: names.get(c, c)):
-        row = [names.get(municipality, municipality)]
-        for definition in definitions:
-            hit = totals[(totals.indicator == definition.id) & (totals.municipality == municipality)
-                         & (totals.period == latest.get(definition.id))]
-            row.append(_format(hit.value.iloc[0] if len(hit) else None, definition.unit))
-        table.add_row(*row)
+    for column in summary.columns:
+        table.add_column(column.header, justify="right", max_width=18)
+    for row in summary.rows:
+        table.add_row(row.name, *[cell.text for cell in row.cells])
     return table
 
 
@@ -81,7 +66,7 @@ def demo(
     with steps(DEMO_STEPS) as advance:
         result = run_demo(settings, seed=seed, out_dir=out, progress=advance)
     imported = sum(f.rows_loaded for f in result.import_result.files)
-    console.print(_summary_table(result.results, "Demoregionen, senaste året"))
+    console.print(_summary_table(result.results, settings.small_count_threshold, "Demoregionen"))
     console.print(f"{imported:,} rader importerade till {settings.database_path}".replace(",", " "))
     console.print(f"Rapport: {result.published['html']}")
     console.print(f"Excel:   {result.published['excel']}")
@@ -201,7 +186,7 @@ def indicators(
     results = compute_indicators(settings) if recompute else stored_indicators(settings)
     if results.empty:
         raise _fail("inga data ännu: importera med insyn import eller kör insyn demo")
-    console.print(_summary_table(results, "Senaste året"))
+    console.print(_summary_table(results, settings.small_count_threshold, "Indikatorer"))
     if csv:
         order = ["indicator", "municipality", "period", "numerator", "denominator", "value",
                  "period_type", "unit", "sex", "age_group", "category"]
