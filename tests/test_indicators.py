@@ -16,12 +16,14 @@ from insyn.indicators.engine import compute
 from insyn.ingest.load import import_files
 from insyn.model.municipalities import reference_populations
 
-GBG, VIMMERBY = "1480", "0884"
+GBG, VIMMERBY, HULTSFRED = "1480", "0884", "0860"
 C1 = pnr("20120315", "123")  # boy
 C2 = pnr("20080601", "242")  # girl
 C3 = pnr("20060110", "351")  # boy
 C4 = pnr("20150505", "462")  # girl
 C5 = pnr("20100101", "582")  # girl, Vimmerby
+C6 = pnr("20090909", "613")  # boy, Hultsfred
+C7 = pnr("20110411", "724")  # girl, Hultsfred
 
 
 def ev(case, person, event, date, municipality=GBG, **extra):
@@ -70,6 +72,19 @@ EVENTS = [
     # Vimmerby: one late assessment (19 days).
     ev("V1", C5, "report", "2024-03-01", municipality=VIMMERBY, source="forskola"),
     ev("V1", C5, "initial_assessment", "2024-03-20", municipality=VIMMERBY, outcome="no_investigation"),
+    # Hultsfred: two interventions at once; the first to end is no closing, the second is
+    # (1 Sep 2023). Reported again 15 Jul 2024: within twelve months of the closing, though
+    # not of the first intervention's end. H2 makes the data reach 2024-12-31.
+    ev("H1", C6, "report", "2023-01-05", municipality=HULTSFRED, source="skola"),
+    ev("H1", C6, "initial_assessment", "2023-01-10", municipality=HULTSFRED, outcome="investigate"),
+    ev("H1", C6, "investigation_start", "2023-01-10", municipality=HULTSFRED),
+    ev("H1", C6, "investigation_end", "2023-03-01", municipality=HULTSFRED, outcome="intervention"),
+    ev("H1", C6, "intervention_start", "2023-03-05", municipality=HULTSFRED, intervention="oppenvard"),
+    ev("H1", C6, "intervention_start", "2023-03-05", municipality=HULTSFRED, intervention="kontaktperson"),
+    ev("H1", C6, "intervention_end", "2023-06-01", municipality=HULTSFRED, intervention="oppenvard"),
+    ev("H1", C6, "intervention_end", "2023-09-01", municipality=HULTSFRED, intervention="kontaktperson"),
+    ev("H3", C6, "report", "2024-07-15", municipality=HULTSFRED, source="polis"),
+    ev("H2", C7, "report", "2024-12-31", municipality=HULTSFRED, source="forskola"),
 ]
 
 # Göteborg's own population: 2023 in bands, 2024 in single years (60 per age 0–20).
@@ -186,6 +201,8 @@ def test_re_referral_within_12_months(results):
     # 2024: C4 closed 30 Apr (next report Dec 2025: too late); C1's foster care ended 30 Sep
     # with nothing else ongoing and he was reported 1 Feb 2025. C3's HVB is still ongoing.
     assert value(results, "aterkommande_inom_12_manader", "2024") == (1, 2, 50.0)
+    # Hultsfred 2023: the child's closing is the end of his last intervention, not the first.
+    assert value(results, "aterkommande_inom_12_manader", "2023", HULTSFRED) == (1, 1, 100.0)
     # 2025: the data do not reach twelve months past the period's end.
     rows = results[(results.indicator == "aterkommande_inom_12_manader") & (results.period == "2025")]
     assert rows.empty

@@ -163,7 +163,10 @@ def _closings_subjects(spec, events: ir.Table) -> ir.Table:
          other.start_date <= ended.end_date,
          other.end_date.isnull() | (other.end_date > ended.end_date)],
     )
-    last_ends = ended.anti_join(still_ongoing, list(SUBJECT_COLUMNS))
+    # A spell is identified by these, none of them null in an ended spell (other subject
+    # columns may be null, and null never equals null in a join).
+    spell_key = ["municipality", "case_id", "intervention", "start_date", "end_date"]
+    last_ends = ended.anti_join(still_ongoing, spell_key)
     last_ends = last_ends.mutate(date=last_ends.end_date)
     return _as_subjects(no_intervention).union(_as_subjects(last_ends, end_date=last_ends.date))
 
