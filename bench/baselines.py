@@ -204,7 +204,7 @@ def pandas_indicators(events: pd.DataFrame, population: pd.DataFrame) -> pd.Data
         mine = placed[placed.municipality == municipality]
         for year in range(span["first"].year, span["last"].year + 1):
             overlap = (mine.start_date <= pd.Timestamp(year, 12, 31)) & (
-                mine.end_date.fillna(pd.Timestamp.max) >= pd.Timestamp(year, 1, 1))
+                mine.end_date.isna() | (mine.end_date >= pd.Timestamp(year, 1, 1)))
             per_year.append((municipality, year, mine.loc[overlap, "person_key"].nunique(),
                              pop.loc[municipality, "population_0_20"]))
     emit("barn_med_heldygnsinsats_per_1000",
