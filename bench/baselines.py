@@ -37,14 +37,24 @@ WITH coverage AS (
                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS start_date
         FROM events WHERE event IN ('investigation_start', 'investigation_end'))
     WHERE event = 'investigation_end' AND start_date IS NOT NULL
+), spell_days AS (
+    SELECT municipality, case_id, intervention, date,
+           count(*) FILTER (WHERE event = 'intervention_start') AS starts,
+           count(*) FILTER (WHERE event = 'intervention_end') AS ends
+    FROM events WHERE event IN ('intervention_start', 'intervention_end')
+    GROUP BY ALL
+), spell_ends AS (
+    SELECT *, CASE WHEN ends > greatest(coalesce(sum(starts - ends) OVER (
+                   PARTITION BY municipality, case_id, intervention ORDER BY date
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0), 0) THEN date
+              ELSE min(CASE WHEN ends > 0 THEN date END) OVER (
+                   PARTITION BY municipality, case_id, intervention ORDER BY date
+                   ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) END AS end_date
+    FROM spell_days
 ), spells AS (
-    SELECT * FROM (
-        SELECT municipality, person_key, intervention, event, date AS start_date,
-               min(CASE WHEN event = 'intervention_end' THEN date END) OVER (
-                   PARTITION BY municipality, case_id, intervention ORDER BY date, event = 'intervention_start'
-                   ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS end_date
-        FROM events WHERE event IN ('intervention_start', 'intervention_end'))
-    WHERE event = 'intervention_start'
+    SELECT e.municipality, e.person_key, e.intervention, e.date AS start_date, d.end_date
+    FROM events e JOIN spell_ends d USING (municipality, case_id, intervention, date)
+    WHERE e.event = 'intervention_start'
 ), closings AS (
     SELECT municipality, person_key, date FROM events
     WHERE event = 'investigation_end' AND outcome = 'no_intervention'
@@ -192,12 +202,18 @@ def pandas_indicators(events: pd.DataFrame, population: pd.DataFrame) -> pd.Data
     by_source["indicator"] = "anmalningar_per_kalla:" + by_source.source
     out.append(by_source[["indicator", "municipality", "year", "numerator", "denominator"]])
 
-    rows = events[events.event.isin(["intervention_start", "intervention_end"])].copy()
-    rows["is_start"] = rows.event == "intervention_start"
-    rows = rows.sort_values(["municipality", "case_id", "intervention", "date", "is_start"])
-    rows["end_date"] = rows["date"].where(~rows.is_start)
-    rows["end_date"] = rows.groupby(["municipality", "case_id", "intervention"])["end_date"].bfill()
-    spells = rows[rows.is_start].rename(columns={"date": "start_date"})
+    rows = events[events.event.isin(["intervention_start", "intervention_end"])]
+    group = ["municipality", "case_id", "intervention"]
+    days = rows.assign(start=rows.event == "intervention_start", end=rows.event == "intervention_end") \
+        .groupby([*group, "date"], as_index=False)[["start", "end"]].sum().sort_values([*group, "date"])
+    running = (days.start - days.end).groupby([days[g] for g in group]).cumsum()
+    days["open_before"] = (running - (days.start - days.end)).clip(lower=0)
+    days["end_date"] = days["date"].where(days.end > 0)
+    days["next_end"] = days.groupby(group)["end_date"].transform(lambda s: s.shift(-1).bfill())
+    days["end_date"] = days["date"].where(days.end > days.open_before, days["next_end"])
+    starts = rows[rows.event == "intervention_start"]
+    spells = starts.merge(days[[*group, "date", "end_date"]], on=[*group, "date"]).rename(
+        columns={"date": "start_date"})
     placed = spells[spells.intervention.isin(OUT_OF_HOME)]
     per_year = []
     for municipality, span in coverage.dropna().iterrows():

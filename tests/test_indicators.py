@@ -16,7 +16,7 @@ from insyn.indicators.engine import compute
 from insyn.ingest.load import import_files
 from insyn.model.municipalities import reference_populations
 
-GBG, VIMMERBY, HULTSFRED = "1480", "0884", "0860"
+GBG, VIMMERBY, HULTSFRED, VAXJO = "1480", "0884", "0860", "0780"
 C1 = pnr("20120315", "123")  # boy
 C2 = pnr("20080601", "242")  # girl
 C3 = pnr("20060110", "351")  # boy
@@ -24,6 +24,8 @@ C4 = pnr("20150505", "462")  # girl
 C5 = pnr("20100101", "582")  # girl, Vimmerby
 C6 = pnr("20090909", "613")  # boy, Hultsfred
 C7 = pnr("20110411", "724")  # girl, Hultsfred
+C8 = pnr("20070707", "835")  # boy, Växjö
+C9 = pnr("20130228", "946")  # girl, Växjö
 
 
 def ev(case, person, event, date, municipality=GBG, **extra):
@@ -85,6 +87,24 @@ EVENTS = [
     ev("H1", C6, "intervention_end", "2023-09-01", municipality=HULTSFRED, intervention="kontaktperson"),
     ev("H3", C6, "report", "2024-07-15", municipality=HULTSFRED, source="polis"),
     ev("H2", C7, "report", "2024-12-31", municipality=HULTSFRED, source="forskola"),
+    # Växjö: a one-day HVB placement (start and end the same day) and a foster home renewed
+    # on the day it ended (the end closes the first spell; the new one goes on).
+    *[ev("X1", C8, e, d, municipality=VAXJO, **x) for e, d, x in [
+        ("report", "2023-02-01", {"source": "polis"}),
+        ("initial_assessment", "2023-02-05", {"outcome": "investigate"}),
+        ("investigation_start", "2023-02-05", {}),
+        ("investigation_end", "2023-04-01", {"outcome": "intervention"}),
+        ("intervention_start", "2023-04-03", {"intervention": "hvb"}),
+        ("intervention_end", "2023-04-03", {"intervention": "hvb"})]],
+    *[ev("X2", C9, e, d, municipality=VAXJO, **x) for e, d, x in [
+        ("report", "2023-03-01", {"source": "skola"}),
+        ("initial_assessment", "2023-03-02", {"outcome": "investigate"}),
+        ("investigation_start", "2023-03-02", {}),
+        ("investigation_end", "2023-04-28", {"outcome": "intervention"}),
+        ("intervention_start", "2023-05-01", {"intervention": "familjehem"}),
+        ("intervention_end", "2023-08-01", {"intervention": "familjehem"}),
+        ("intervention_start", "2023-08-01", {"intervention": "familjehem"})]],
+    ev("X3", C9, "report", "2024-12-31", municipality=VAXJO, source="skola"),
 ]
 
 # Göteborg's own population: 2023 in bands, 2024 in single years (60 per age 0–20).
@@ -193,6 +213,14 @@ def test_children_in_out_of_home_care_per_1000(results):
     assert value(results, "barn_med_heldygnsinsats_per_1000", "2023") == (0, 1200, 0.0)
     # Q4 2024: only C3 (C1's foster care ended 30 September).
     assert value(results, "barn_med_heldygnsinsats_per_1000", "2024-Q4")[0] == 1
+
+
+def test_one_day_placement_ends_and_a_renewal_goes_on(results):
+    assert value(results, "barn_med_heldygnsinsats_per_1000", "2023", VAXJO)[0] == 2
+    # 2024: only C9's renewed foster home; C8's one-day HVB ended the day it began.
+    assert value(results, "barn_med_heldygnsinsats_per_1000", "2024", VAXJO)[0] == 1
+    # C8's one-day placement is a closing in 2023; C9's renewal is not (it goes on).
+    assert value(results, "aterkommande_inom_12_manader", "2023", VAXJO) == (0, 1, 0.0)
 
 
 def test_re_referral_within_12_months(results):

@@ -135,17 +135,30 @@ def _pairs_subjects(spec, events: ir.Table) -> ir.Table:
 
 
 def _spells(spec, events: ir.Table) -> ir.Table:
-    """From each start event to the next end event of the case with the same `same` values."""
+    """From each start event to the next end event of the case with the same `same` values.
+
+    An end on the day of a start closes that start (a one-day placement) unless an earlier
+    spell is still open that day: then it closes the earlier one (a renewal), and the new
+    start runs to the next end after that day. Computed on one row per case and day, with
+    windows over earlier and later days, so it compiles the same way on every backend.
+    """
     rows = events.filter(events.event.isin([spec.start, spec.end]))
     for column, values in spec.where.items():
         rows = rows.filter(rows[column].isin(values))
-    is_start = (rows.event == spec.start).cast("int8")  # same day: an end closes the earlier spell
-    window = ibis.window(group_by=[rows.municipality, rows.case_id, *spec.same],
-                         order_by=[rows.date, is_start], rows=(0, None))
-    next_end = ibis.cases((rows.event == spec.end, rows.date), else_=None).min().over(window)
-    spells = rows.mutate(next_end=next_end)
-    spells = spells.filter(spells.event == spec.start)
-    return _as_subjects(spells, start_date=spells.date, end_date=spells.next_end)
+    group = ["municipality", "case_id", *spec.same]
+    days = rows.group_by([*group, "date"]).aggregate(
+        starts=rows.count(where=rows.event == spec.start),
+        ends=rows.count(where=rows.event == spec.end))
+    earlier = ibis.window(group_by=group, order_by="date", rows=(None, -1))
+    later = ibis.window(group_by=group, order_by="date", rows=(1, None))
+    days = days.mutate(
+        open_before=ibis.greatest((days.starts - days.ends).sum().over(earlier).fill_null(0), 0),
+        next_end=ibis.cases((days.ends > 0, days.date), else_=None).min().over(later))
+    days = days.mutate(end_date=ibis.cases((days.ends > days.open_before, days.date),
+                                           else_=days.next_end))
+    starts = rows.filter(rows.event == spec.start)
+    spells = starts.join(days.select(*group, "date", "end_date"), [*group, "date"])
+    return _as_subjects(spells, start_date=spells.date, end_date=spells.end_date)
 
 
 def _closings_subjects(spec, events: ir.Table) -> ir.Table:
@@ -247,13 +260,17 @@ def _condition(t: ir.Table, condition: Condition | None,
 
 def _followed_by(t: ir.Table, spec, events: ir.Table) -> tuple[ir.Table, ir.BooleanValue]:
     """Whether the same child has a `spec.event` in the municipality after the subject's date
-    and no later than `spec.within_months` calendar months after it."""
-    t = t.mutate(subject_row=ibis.row_number())
-    later = events.filter(events.event == spec.event).select("municipality", "person_key", later_date="date")
-    matched = t.join(later, [t.municipality == later.municipality, t.person_key == later.person_key,
-                             later.later_date > t.date])
-    first_later = matched.group_by("subject_row").aggregate(next_date=matched.later_date.min())
-    t = t.left_join(first_later, "subject_row").drop("subject_row_right")
+    and no later than `spec.within_months` calendar months after it. The answer depends only
+    on (municipality, person, date), which are never null, so the join needs no row ids."""
+    key = ["municipality", "person_key", "date"]
+    dated = t.select(*key).distinct()
+    later = events.filter(events.event == spec.event).select(
+        "municipality", "person_key", later_date="date")
+    matched = dated.join(later, [dated.municipality == later.municipality,
+                                 dated.person_key == later.person_key,
+                                 later.later_date > dated.date])
+    first_later = matched.group_by(key).aggregate(next_date=matched.later_date.min())
+    t = t.left_join(first_later, key).drop(*[f"{k}_right" for k in key])
     hit = t.next_date.notnull() & (t.next_date <= add_months(t.date, spec.within_months))
     return t, hit
 
