@@ -110,6 +110,7 @@ EVENTS = [
 # Göteborg's own population: 2023 in bands, 2024 in single years (60 per age 0–20).
 POPULATION_2023 = {(0, 17): 1000, (18, 20): 200, (21, 150): 5000}
 POPULATION_2024_PER_AGE = 60
+VIMMERBY_PER_AGE = 50
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +123,9 @@ def results(tmp_path_factory):
                        for (lo, hi), n in POPULATION_2023.items()]
     population_rows += [dict(municipality=GBG, year=2024, age_from=a, age_to=a,
                              population=POPULATION_2024_PER_AGE) for a in range(21)]
+    # Vimmerby imports only ages 0–17: its 0–20 must still come from the shipped figures.
+    population_rows += [dict(municipality=VIMMERBY, year=2024, age_from=a, age_to=a,
+                             population=VIMMERBY_PER_AGE) for a in range(18)]
     populations = write_csv(folder / "befolkning.csv",
                             ["municipality", "year", "age_from", "age_to", "population"],
                             population_rows)
@@ -198,10 +202,13 @@ def test_reports_per_1000_children(results):
     expected = pytest.approx((2, under_18_2024, 2000 / under_18_2024))
     assert value(results, "anmalningar_per_1000_barn", "2024") == expected
     assert value(results, "anmalningar_per_1000_barn", "2025") == expected
-    # Vimmerby has no imported population: the shipped reference is used.
+    # Vimmerby imported its own 0–17 for 2024.
+    vimmerby = 18 * VIMMERBY_PER_AGE
+    assert value(results, "anmalningar_per_1000_barn", "2024", VIMMERBY) == pytest.approx((1, vimmerby, 1000 / vimmerby))
+    # Växjö imported nothing: the shipped reference is used.
     ref = reference_populations()
-    shipped = ref[(ref.municipality == VIMMERBY) & (ref.age_to <= 17)].population.sum()
-    assert value(results, "anmalningar_per_1000_barn", "2024", VIMMERBY) == pytest.approx((1, shipped, 1000 / shipped))
+    shipped = ref[(ref.municipality == VAXJO) & (ref.age_to <= 17)].population.sum()
+    assert value(results, "anmalningar_per_1000_barn", "2023", VAXJO) == pytest.approx((2, shipped, 2000 / shipped))
 
 
 def test_children_in_out_of_home_care_per_1000(results):
@@ -211,6 +218,10 @@ def test_children_in_out_of_home_care_per_1000(results):
     assert value(results, "barn_med_heldygnsinsats_per_1000", "2024") == pytest.approx((2, under_21_2024, 2 * per_1000))
     assert value(results, "barn_med_heldygnsinsats_per_1000", "2025") == pytest.approx((1, under_21_2024, per_1000))
     assert value(results, "barn_med_heldygnsinsats_per_1000", "2023") == (0, 1200, 0.0)
+    # Vimmerby's import covers only 0–17, so 0–20 comes from the shipped figures, per range.
+    ref = reference_populations()
+    shipped = ref[(ref.municipality == VIMMERBY) & (ref.age_to <= 20)].population.sum()
+    assert value(results, "barn_med_heldygnsinsats_per_1000", "2024", VIMMERBY) == (0, shipped, 0.0)
     # Q4 2024: only C3 (C1's foster care ended 30 September).
     assert value(results, "barn_med_heldygnsinsats_per_1000", "2024-Q4")[0] == 1
 

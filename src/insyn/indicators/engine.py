@@ -377,31 +377,33 @@ def _aggregate(definition: Definition, rows: ir.Table, keys: list[str], without_
 
 
 def population_bands(store_populations: ir.Table, reference: ir.Table) -> ir.Table:
-    """Imported populations, with the shipped reference for municipality-years not imported."""
+    """Imported and shipped populations together; `shipped` tells them apart, because the
+    imported figures win wherever they cover the age range asked for."""
     imported = store_populations.select(*POPULATION_SCHEMA).cast(POPULATION_SCHEMA)
-    missing = reference.select(*POPULATION_SCHEMA).cast(POPULATION_SCHEMA).anti_join(
-        imported, ["municipality", "year"])
-    return imported.union(missing)
+    shipped = reference.select(*POPULATION_SCHEMA).cast(POPULATION_SCHEMA)
+    return imported.mutate(shipped=ibis.literal(0)).union(shipped.mutate(shipped=ibis.literal(1)))
 
 
 def _attach_population(result: ir.Table, bands: ir.Table, ages: dict) -> ir.Table:
-    """Population of the age range in the period's year, or the nearest year that has it."""
+    """Population of the age range in the period's year, or the nearest year that has it;
+    imported figures before shipped ones for the same year. A year counts only where its
+    bands cover the whole range. With no population at all the row stays, without a value."""
     lo, hi = ages["age_from"], ages["age_to"]
     inside = bands.filter((bands.age_from >= lo) & (bands.age_to <= hi))
-    totals = inside.group_by(["municipality", "year"]).aggregate(
+    totals = inside.group_by(["municipality", "year", "shipped"]).aggregate(
         population=inside.population.sum(), covered=(inside.age_to - inside.age_from + 1).sum())
     totals = totals.filter(totals.covered == hi - lo + 1)
-    result = result.mutate(period_year=result.period.substr(0, 4).cast("int32"))
-    candidates = result.join(totals, "municipality")
-    distance = (candidates.year - candidates.period_year).abs()
-    nearest = ibis.window(group_by=[candidates.municipality, candidates.period, candidates.period_type],
-                          order_by=[distance, candidates.year.desc()])
-    chosen = candidates.filter(ibis.row_number().over(nearest) == 0)
-    return chosen.mutate(denominator=chosen.population.cast("float64")).drop(
-        "population", "covered", "year", "period_year")
+    keys = result.select(*KEYS).distinct()
+    keys = keys.mutate(period_year=keys.period.substr(0, 4).cast("int32"))
+    candidates = keys.join(totals, "municipality")
+    nearest = ibis.window(group_by=[candidates[k] for k in KEYS],
+                          order_by=[(candidates.year - candidates.period_year).abs(),
+                                    candidates.shipped, candidates.year.desc()])
+    chosen = candidates.filter(ibis.row_number().over(nearest) == 0).select(*KEYS, "population")
+    joined = result.left_join(chosen, KEYS)
+    return joined.mutate(denominator=joined.population.cast("float64")).drop(
+        "population", *[f"{k}_right" for k in KEYS])
 
-
-# --- run -------------------------------------------------------------------------------------
 
 def compile_library(definitions: Iterable[Definition], events: ir.Table, periods: ir.Table,
                     populations: ir.Table, breakdowns: bool = True, quarters: bool = True) -> ir.Table:
