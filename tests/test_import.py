@@ -14,7 +14,7 @@ from helpers import EVENT_COLUMNS, pnr, write_csv
 
 from insyn.ingest.load import ImportRejected, import_files
 from insyn.ingest.profiles import load_profile
-from insyn.ingest.readers import ReadError
+from insyn.ingest.readers import ReadError, read_export
 from insyn.ingest.validate import SchemaError
 from insyn.store import open_store
 
@@ -253,3 +253,68 @@ def test_unreadable_files(tmp_path, store, key):
         import_files(store, [tmp_path / "x.json"], key)
     with pytest.raises(ReadError, match="saknas.csv: filen finns inte"):
         import_files(store, [tmp_path / "saknas.csv"], key)
+
+
+def test_one_import_of_several_files(tmp_path, store, key):
+    # Two municipalities' exports with the same file name, and two files sharing a case.
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = write_csv(tmp_path / "a" / "events.csv", EVENT_COLUMNS, good_rows("K1"))
+    b = write_csv(tmp_path / "b" / "events.csv", EVENT_COLUMNS,
+                  [dict(r, municipality="0884") for r in good_rows("K1")])
+    jan = write_csv(tmp_path / "jan.csv", EVENT_COLUMNS, good_rows("K7", P2)[:1])
+    feb = write_csv(tmp_path / "feb.csv", EVENT_COLUMNS, good_rows("K7", P2)[1:])
+    result = import_files(store, [a, b, jan, feb], key)
+    assert [f.rows_replaced for f in result.files] == [0, 0, 0, 0]
+    assert store.count("events") == 6
+    assert store.count("imports") == 4
+
+
+def test_published_and_stored_text_never_holds_a_number(tmp_path, store, key):
+    # A shifted row puts the number under 'event'; an extra column holds a guardian's number.
+    guardian = pnr("19800101", "123")
+    path = tmp_path / "e.csv"
+    path.write_text("municipality,case_id,person_id,event,date,source,guardian\n"
+                    f"1480,K1,{P1},report,2024-01-02,skola,{guardian}\n"
+                    f"1480,K2,{P2},{P1},2024-01-02,skola,{guardian}\n", encoding="utf-8")
+    result = import_files(store, [path], key)
+    texts = result.files[0].validated.messages() + result.files[0].validated.notices
+    texts.append(str(store.raw.execute("SELECT * FROM quarantine").fetchall()))
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text(f"municipality,case_id,person_id,event,date,source\n1480,K1,{P1},report,2024-01-02,skola,x\n")
+    with pytest.raises(ReadError) as error:
+        import_files(store, [ragged], key)
+    headerless = tmp_path / "utan_rubrik.csv"
+    headerless.write_text(f"1480,K1,{P1},report,2024-01-02,skola\n")
+    with pytest.raises(SchemaError, match="Saknar filen rubrikrad") as missing:
+        import_files(store, [headerless], key)
+    texts += [str(error.value), str(missing.value)]
+    assert any("[borttaget]" in t for t in texts)
+    for number in (P1, P2, guardian):
+        for form in (number, number.replace("-", ""), number[2:]):
+            assert not any(form in t for t in texts), form
+
+
+def test_reader_quirks(tmp_path, store, key):
+    # Headers with spaces around the delimiter; UTF-8 'Ä' cut by the encoding sample;
+    # a float-typed municipality column; a 10-digit number saved as a number in Excel.
+    rows = "\n".join(f"1480.0 ; K{i} ; {P1} ; report ; 2024-01-02 ; skola" for i in range(4000))
+    path = tmp_path / "spaces.csv"
+    path.write_text(" municipality ; case_id ; person_id ; event ; date ; source \n" + rows + "\n")
+    import_files(store, [path], key)
+    assert store.count("events") == 4000
+    # UTF-8 file whose 64 KiB encoding sample ends in the middle of an 'ä'.
+    header = "Kommun;Ärende-ID;Personnummer;Händelse;Datum;Anmälare\n".encode()
+    filler_length = 65535 - len(header) - len(b"1480;K")
+    filler = b"1480;F;;;;" + b"x" * (filler_length - 11) + b"\n"  # six columns
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(header + filler + f"1480;Kä;{P1};Anmälan;2024-01-02;Skola\n".encode())
+    assert cut.read_bytes()[65535:65537] == "ä".encode()
+    assert read_export(cut).column_names[:2] == ["Kommun", "Ärende-ID"]
+    young = pnr("20050512", "123")
+    workbook = openpyxl.Workbook()
+    workbook.active.append(EVENT_COLUMNS[:5] + ["source"])
+    workbook.active.append(["1480", "E1", int(young.replace("-", "")[2:]), "report", "2024-01-02", "skola"])
+    workbook.save(tmp_path / "tal.xlsx")
+    result = import_files(store, [tmp_path / "tal.xlsx"], key)
+    assert result.files[0].rows_loaded == 1, result.files[0].validated.messages()

@@ -79,7 +79,7 @@ def test_canonical_columns_required_values_and_codes(small):
 
 def test_conditional_columns_and_outcome_codes(small):
     events = small["events"]
-    for column, (condition, values, _) in TABLES["events"].conditional.items():
+    for column, (condition, values) in TABLES["events"].conditional.items():
         applies = events[condition].isin(values)
         assert events.loc[applies, column].notna().all(), column
         assert events.loc[~applies, column].isna().all(), column

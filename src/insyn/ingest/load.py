@@ -117,9 +117,11 @@ def _load_one(connection, result: Validated, incoming: str, rejected: str, impor
               profile: Profile | None) -> FileResult:
     table = result.table
     key_match = " AND ".join(f"t.{k} = i.{k}" for k in table.key)
+    # Rows of earlier imports are replaced; rows another file of this import just loaded are
+    # not (two files of one import together are the export).
     replaced = connection.execute(
         f"DELETE FROM {table.name} t USING (SELECT DISTINCT {', '.join(table.key)} FROM {incoming}) i "
-        f"WHERE {key_match}"
+        f"WHERE {key_match} AND t.import_id <> ?", [import_id]
     ).fetchall()[0][0]
     names = ", ".join(name for name, _ in stored_columns(table))
     # Events have no id of their own: two identical rows can be two reports made the same
@@ -130,17 +132,17 @@ def _load_one(connection, result: Validated, incoming: str, rejected: str, impor
     if table.name == "events":
         connection.execute(
             f"INSERT INTO imported_cases SELECT DISTINCT municipality, case_id FROM {incoming}")
-    # A file's quarantine is replaced by its latest import, so fixed rows leave it.
-    connection.execute("DELETE FROM quarantine WHERE file = ? AND table_name = ?",
-                       [result.file.name, table.name])
+    # A file's quarantine (by its full path) is replaced by its latest import, so rows that
+    # were fixed leave it.
+    file = str(result.file.resolve())
+    connection.execute("DELETE FROM quarantine WHERE file = ? AND table_name = ?", [file, table.name])
     connection.execute(
         "INSERT INTO quarantine SELECT ?, ?, ?, row_number, column_name, reason, record "
-        f"FROM {rejected}", [import_id, result.file.name, table.name])
+        f"FROM {rejected}", [import_id, file, table.name])
     connection.execute(
         "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [import_id + ":" + result.file.name, dt.datetime.now(), result.file.name,
-         _sha256(result.file), table.name, profile.name if profile else None, result.rows_read,
-         loaded, result.rows_rejected, replaced],
+        [f"{import_id}:{incoming}", dt.datetime.now(), file, _sha256(result.file), table.name,
+         profile.name if profile else None, result.rows_read, loaded, result.rows_rejected, replaced],
     )
     return FileResult(validated=result, rows_loaded=loaded, rows_replaced=replaced)
 

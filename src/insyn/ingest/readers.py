@@ -7,6 +7,8 @@ is row 1, the first data row is row 2.
 
 from __future__ import annotations
 
+import codecs
+import csv
 import datetime as dt
 from pathlib import Path
 
@@ -14,6 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
+from insyn.ingest.scrub import scrub
 
 FIRST_DATA_ROW = 2
 ROW_NUMBER = "__row__"
@@ -36,7 +40,7 @@ def read_export(path: Path) -> pa.Table:
     names = [str(n).strip() for n in table.column_names]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
-        raise ReadError(f"{path}: kolumnrubriken {sorted(duplicates)} förekommer flera gånger")
+        raise ReadError(scrub(f"{path}: kolumnrubriken {sorted(duplicates)} förekommer flera gånger"))
     table = table.rename_columns(names)
     row_numbers = pa.array(range(FIRST_DATA_ROW, FIRST_DATA_ROW + table.num_rows), pa.int64())
     blank = _all_null(table)
@@ -45,7 +49,7 @@ def read_export(path: Path) -> pa.Table:
 
 def _all_null(table: pa.Table) -> pa.Array:
     """Rows with no value at all (blank lines in a CSV, empty rows in a sheet) are skipped."""
-    blank = pa.array([True] * table.num_rows)
+    blank = pa.array([True] * table.num_rows, pa.bool_())
     for column in table.columns:
         blank = pc.and_(blank, pc.is_null(column))
     return blank
@@ -57,29 +61,40 @@ def _sniff_delimiter(first_line: str) -> str:
 
 def _read_csv(path: Path) -> pa.Table:
     raw = path.read_bytes()[:65536]
-    try:
-        encoding, head = "utf-8", raw.decode("utf-8-sig")
+    try:  # an incremental decoder does not fail on a character cut at the sample's end
+        head = codecs.getincrementaldecoder("utf-8-sig")().decode(raw, final=False)
+        encoding = "utf-8"
     except UnicodeDecodeError:
         # Swedish Excel saves "CSV (semikolonavgränsad)" in Windows-1252.
-        encoding, head = "cp1252", raw.decode("cp1252", errors="replace")
+        head, encoding = raw.decode("cp1252", errors="replace"), "cp1252"
     first_line = head.splitlines()[0] if head else ""
     if not first_line.strip():
         raise ReadError(f"{path}: filen saknar rubrikrad")
     delimiter = _sniff_delimiter(first_line)
-    headers = [h.strip().strip('"') for h in first_line.split(delimiter)]
+    headers = [h.strip() for h in next(csv.reader([first_line], delimiter=delimiter))]
     try:
-        return pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in headers},
-                strings_can_be_null=True,
-                null_values=[""],
-            ),
-        )
+        return _parse_csv(path, encoding, delimiter, headers)
     except pa.ArrowInvalid as exc:
-        raise ReadError(f"{path}: kunde inte läsas som CSV: {exc}") from exc
+        if encoding == "utf-8" and "UTF8" in str(exc):
+            return _parse_csv(path, "cp1252", delimiter, headers)  # non-UTF-8 past the sample
+        # Arrow's message goes on to quote the offending row, which may hold personal data.
+        reason = ": ".join(str(exc).splitlines()[0].split(": ")[:2])
+        raise ReadError(f"{path}: kunde inte läsas som CSV ({scrub(reason)})") from None
+
+
+def _parse_csv(path: Path, encoding: str, delimiter: str, headers: list[str]) -> pa.Table:
+    """Every column as text, named by the stripped headers (so ' Kommun ' is 'Kommun')."""
+    return pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24,
+                                       column_names=headers, skip_rows=1),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types={h: pa.string() for h in headers},
+            strings_can_be_null=True,
+            null_values=[""],
+        ),
+    )
 
 
 def _cell_text(value) -> str | None:
@@ -101,7 +116,7 @@ def _read_xlsx(path: Path) -> pa.Table:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise ReadError(f"{path}: kunde inte läsas som Excel: {exc}") from exc
+        raise ReadError(f"{path}: kunde inte läsas som Excel ({type(exc).__name__})") from None
     sheet = workbook.worksheets[0]
     rows = sheet.iter_rows(values_only=True)
     header = next(rows, None)
@@ -121,7 +136,7 @@ def _read_parquet(path: Path) -> pa.Table:
     try:
         table = pq.read_table(path)
     except pa.ArrowException as exc:
-        raise ReadError(f"{path}: kunde inte läsas som Parquet: {exc}") from exc
+        raise ReadError(f"{path}: kunde inte läsas som Parquet ({type(exc).__name__})") from None
     return pa.table({name: _as_text(table[name]) for name in table.column_names})
 
 

@@ -21,11 +21,11 @@ from insyn.ingest import personnummer
 from insyn.ingest.profiles import Profile
 from insyn.ingest.pseudonymise import pseudonymise
 from insyn.ingest.readers import ROW_NUMBER
+from insyn.ingest.scrub import scrub
 from insyn.model.codes import codes
 from insyn.model.municipalities import municipalities
 from insyn.model.tables import OUTCOME_CODES, TABLES, Column, Table
 
-REMOVED = "[borttaget]"
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 EARLIEST_DATE = dt.date(1900, 1, 1)
 
@@ -36,6 +36,7 @@ class SchemaError(ValueError):
 
 @dataclass
 class Problem:
+    mask: np.ndarray  # over the file's rows
     row_numbers: np.ndarray
     column: str  # the header as the file has it
     reason: str
@@ -79,11 +80,16 @@ def resolve_columns(headers: list[str], profile: Profile | None, table_name: str
         missing = [c for c in table.required if c not in mapping.values()]
         fits.append((len(missing), -len(mapping), table, mapping, missing))
     _, _, table, mapping, missing = min(fits, key=lambda fit: fit[:2])
+    shown = scrub(", ".join(headers))
+    if not mapping:
+        raise SchemaError(
+            f"{file.name}: inga kända kolumnrubriker ({shown}). Saknar filen rubrikrad, eller "
+            "behövs en mappningsprofil (--profile)?")
     if missing:
         described = ", ".join(f"{c} ({table.column(c).label})" for c in missing)
         raise SchemaError(
             f"{file.name}: kolumner saknas för tabellen {table.name}: {described}. "
-            f"Filens rubriker: {', '.join(headers)}. Ange en mappningsprofil med --profil."
+            f"Filens rubriker: {shown}. Ange en mappningsprofil med --profile."
         )
     return table, mapping
 
@@ -95,23 +101,18 @@ def _codes_for(column: Column) -> list[str] | None:
 class _Checker:
     """Accumulates the rows that fail each check, as boolean masks over the file's rows."""
 
-    def __init__(self, data: dict[str, pa.Array], headers: dict[str, str], row_numbers: np.ndarray):
-        self.data = data
+    def __init__(self, headers: dict[str, str], row_numbers: np.ndarray):
         self.headers = headers
         self.row_numbers = row_numbers
         self.problems: list[Problem] = []
         self.bad = np.zeros(len(row_numbers), dtype=bool)
-        self.first_reason: dict[int, tuple[str, str]] = {}
-        self.reasons_by_row: list[tuple[np.ndarray, str, str]] = []
 
     def fail(self, mask: pa.Array | np.ndarray, column: str, reason: str) -> None:
         mask = np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
                           if isinstance(mask, pa.Array | pa.ChunkedArray) else mask, dtype=bool)
         if not mask.any():
             return
-        header = self.headers.get(column, column)
-        self.problems.append(Problem(self.row_numbers[mask], header, reason))
-        self.reasons_by_row.append((mask, header, reason))
+        self.problems.append(Problem(mask, self.row_numbers[mask], self.headers.get(column, column), reason))
         self.bad |= mask
 
 
@@ -191,7 +192,7 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
                 text[column.name] = _per_distinct(values, lambda v, m=mapping: _normalise(v, m))
         else:
             text[column.name] = pa.nulls(n, pa.string())
-    check = _Checker(text, header_of, row_numbers)
+    check = _Checker(header_of, row_numbers)
     typed: dict[str, pa.Array] = {}
 
     for column in table.columns:
@@ -231,13 +232,17 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
                            f"får inte vara större än {column.maximum:g}")
             typed[column.name] = number
         elif column.kind == "person_id":
+            if file.suffix.lower() in (".xlsx", ".xlsm"):
+                # Excel keeps a number typed into a cell as a number: 0512121234 becomes
+                # 512121234, a child born 2005 losing the leading zero of the birth year.
+                values = pc.if_else(pc.match_substring_regex(values, r"^\d{9}$"),
+                                    pc.binary_join_element_wise("0", values, ""), values)
             typed.update(_person_columns(values, check, column.name, key))
 
     _check_conditional(table, typed, check)
     _check_table_rules(table, typed, check)
 
-    clean_columns = {name: arr for name, arr in typed.items()}
-    clean = pa.table(clean_columns)
+    clean = pa.table(typed)
     good = pa.array(~check.bad)
     if check.bad.any():
         clean = clean.filter(good)
@@ -256,7 +261,7 @@ def _fail_unknown(check: _Checker, values: pa.Array, unknown: pa.Array, column: 
     for value in pc.unique(bad_values).to_pylist()[:20]:
         mask = unknown_np & np.asarray(pc.fill_null(pc.equal(values, value), False).to_numpy(zero_copy_only=False))
         hint = f" (tillåtna: {', '.join(allowed)})" if allowed else ""
-        check.fail(mask, column, f"{what} '{value}'{hint}")
+        check.fail(mask, column, scrub(f"{what} '{value}'{hint}"))
     rest = unknown_np & ~check.bad
     check.fail(rest, column, what)
 
@@ -264,6 +269,7 @@ def _fail_unknown(check: _Checker, values: pa.Array, unknown: pa.Array, column: 
 def _municipality_codes(values: pa.Array) -> pa.Array:
     """SCB codes, accepting a lost leading zero (884 → 0884) and municipality names."""
     table = municipalities()
+    values = pc.replace_substring_regex(values, r"^(\d+)\.0+$", r"\1")  # 884.0 from a float column
     padded = pc.if_else(pc.match_substring_regex(values, r"^\d{3}$"),
                         pc.binary_join_element_wise("0", values, ""), values)
     known = pa.array(table["municipality_code"].tolist())
@@ -295,7 +301,7 @@ def _person_columns(values: pa.Array, check: _Checker, column: str,
 
 
 def _check_conditional(table: Table, typed: dict[str, pa.Array], check: _Checker) -> None:
-    for column, (on, values, _code_list) in table.conditional.items():
+    for column, (on, values) in table.conditional.items():
         applies = pc.is_in(typed[on], pa.array(values))
         check.fail(pc.and_(applies, pc.is_null(typed[column])), column,
                    f"värde saknas (krävs för {', '.join(values)})")
@@ -319,24 +325,23 @@ def _check_table_rules(table: Table, typed: dict[str, pa.Array], check: _Checker
 
 
 def _quarantine_rows(raw: pa.Table, check: _Checker, header_of: dict[str, str]) -> pa.Table:
-    """Rejected rows with their reasons; the personal identity number is never kept."""
+    """Rejected rows with their reasons. A record keeps only the columns that are imported,
+    by their headers, without the personal identity number or anything shaped like one."""
     schema = pa.schema([("row_number", pa.int64()), ("column_name", pa.string()),
                         ("reason", pa.string()), ("record", pa.string())])
     if not check.bad.any():
         return schema.empty_table()
-    person_header = header_of.get("person_id")
-    bad_rows = raw.filter(pa.array(check.bad))
+    kept = [h for column, h in header_of.items() if column != "person_id"]
+    bad_rows = raw.filter(pa.array(check.bad)).select([*kept, ROW_NUMBER])
     records = {}
     for row in bad_rows.to_pylist():
         number = row.pop(ROW_NUMBER)
-        if person_header in row:
-            row[person_header] = REMOVED
-        records[number] = json.dumps(row, ensure_ascii=False, default=str)
+        records[number] = scrub(json.dumps(row, ensure_ascii=False, default=str))
     out = {"row_number": [], "column_name": [], "reason": [], "record": []}
-    for mask, header, reason in check.reasons_by_row:
-        for number in check.row_numbers[mask]:
+    for problem in check.problems:
+        for number in problem.row_numbers:
             out["row_number"].append(int(number))
-            out["column_name"].append(header)
-            out["reason"].append(reason)
+            out["column_name"].append(problem.column)
+            out["reason"].append(problem.reason)
             out["record"].append(records[int(number)])
     return pa.table(out, schema=schema)

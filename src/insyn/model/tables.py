@@ -27,8 +27,8 @@ class Table:
     columns: tuple[Column, ...]
     # The columns that identify a row: a re-import replaces rows with the same key.
     key: tuple[str, ...]
-    # Conditional requirements: column -> (condition column, condition values, code list).
-    conditional: dict[str, tuple[str, tuple[str, ...], str]] = field(default_factory=dict)
+    # Conditional requirements: column -> (the column it depends on, the values that need it).
+    conditional: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     # Extra columns the store adds (name, SQL type).
     derived: tuple[tuple[str, str], ...] = ()
 
@@ -61,9 +61,9 @@ EVENTS = Table(
     # Events are imported as whole case histories: a re-export of a case replaces it.
     key=("municipality", "case_id"),
     conditional={
-        "source": ("event", ("report",), "source"),
-        "outcome": ("event", _EVENT_WITH_OUTCOME, ""),
-        "intervention": ("event", _EVENT_WITH_INTERVENTION, "intervention"),
+        "source": ("event", ("report",)),
+        "outcome": ("event", _EVENT_WITH_OUTCOME),
+        "intervention": ("event", _EVENT_WITH_INTERVENTION),
     },
     derived=(("person_key", "VARCHAR"), ("birth_year", "SMALLINT"),
              ("birth_month", "TINYINT"), ("sex", "VARCHAR")),
