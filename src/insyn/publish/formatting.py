@@ -13,6 +13,7 @@ import pandas as pd
 
 from insyn.disclosure.small_counts import STATUS_SUPPRESSED, SUPPRESSED, apply_small_count_rule
 from insyn.indicators.definitions import Definition, area_names, library
+from insyn.indicators.engine import DIMENSIONS
 from insyn.model.codes import code_lists, label
 from insyn.model.municipalities import municipalities, municipality_names
 
@@ -26,7 +27,6 @@ COUNT = "antal"
 YEAR, QUARTER = "year", "quarter"
 PERIOD_TYPE_LABELS = {YEAR: "år", QUARTER: "kvartal"}
 BREAKDOWN_LABELS = {"sex": "kön", "age_group": "åldersgrupp", "unit": "enhet"}
-DIMENSIONS = ("unit", "sex", "age_group", "category")
 MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
           "september", "oktober", "november", "december")
 LONG_COLUMNS = ["Indikator", "Kommun", "Kommunkod", "Period", "Periodtyp", "Enhet", "Kön",
