@@ -209,7 +209,8 @@ def pandas_indicators(events: pd.DataFrame, population: pd.DataFrame) -> pd.Data
     running = (days.start - days.end).groupby([days[g] for g in group]).cumsum()
     days["open_before"] = (running - (days.start - days.end)).clip(lower=0)
     days["end_date"] = days["date"].where(days.end > 0)
-    days["next_end"] = days.groupby(group)["end_date"].transform(lambda s: s.shift(-1).bfill())
+    days["next_end"] = days.groupby(group)["end_date"].shift(-1)
+    days["next_end"] = days.groupby(group)["next_end"].bfill()
     days["end_date"] = days["date"].where(days.end > days.open_before, days["next_end"])
     starts = rows[rows.event == "intervention_start"]
     spells = starts.merge(days[[*group, "date", "end_date"]], on=[*group, "date"]).rename(
