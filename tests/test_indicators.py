@@ -155,6 +155,17 @@ def test_every_library_indicator_is_covered_here(results):
     assert {d.id for d in library()} <= set(results.indicator)
 
 
+def test_periods_the_data_do_not_reach_are_incomplete(results):
+    def complete(municipality, period):
+        rows = results[(results.municipality == municipality) & (results.period == period)]
+        return set(rows.complete)
+
+    assert complete(GBG, "2025") == {True}  # data to 31 December
+    assert complete(HULTSFRED, "2024") == {True}
+    assert complete(VIMMERBY, "2024") == {False}  # Vimmerby's data end 20 March 2024
+    assert complete(VIMMERBY, "2024-Q1") == {False}  # 11 days short of the quarter's end
+
+
 def test_initial_assessment_within_14_days(results):
     # 2023: K1 (14 days), K3 (4), K6 (11) in time; K2 paired with its later report: 15 days.
     assert days("2023-02-10", "2023-02-25") == 15

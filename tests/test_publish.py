@@ -358,3 +358,17 @@ def test_the_threshold_is_the_callers(planted_results, tmp_path):
     frame, _ = planted_results
     paths = publish(frame, tmp_path, threshold=10)
     assert "färre än 10" in paths["html"].read_text(encoding="utf-8")
+
+
+def test_incomplete_periods_are_not_published(tmp_path):
+    frame = build_results(MUNICIPALITIES, YEARS)
+    frame["complete"] = True
+    latest = max(YEARS)
+    frame.loc[frame.period.str.startswith(latest), "complete"] = False
+    paths = publish(frame, tmp_path)
+    html = paths["html"].read_text(encoding="utf-8")
+    assert f"Indikatorer per kommun {min(YEARS)}" in html
+    assert f"Indikatorer per kommun {latest}" not in html
+    periods = {row[3] for row in openpyxl.load_workbook(paths["excel"])["Indikatorer"].iter_rows(
+        min_row=2, values_only=True)}
+    assert periods and not any(str(p).startswith(latest) for p in periods)

@@ -189,7 +189,7 @@ def indicators(
     console.print(_summary_table(results, settings.small_count_threshold, "Indikatorer"))
     if csv:
         order = ["indicator", "municipality", "period", "numerator", "denominator", "value",
-                 "period_type", "unit", "sex", "age_group", "category"]
+                 "period_type", "unit", "sex", "age_group", "category", "complete"]
         results[order].sort_values(["indicator", "municipality", "period"]).to_csv(csv, index=False)
         console.print(f"{len(results)} rader skrivna till {csv} "
                       "(ej röjandekontrollerade: lämna inte ut filen)")

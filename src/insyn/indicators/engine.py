@@ -25,7 +25,7 @@ from insyn.model.codes import age_groups
 from insyn.model.municipalities import reference_populations
 
 RESULT_COLUMNS = ["indicator", "municipality", "period", "period_type", "unit", "sex",
-                  "age_group", "category", "numerator", "denominator", "value"]
+                  "age_group", "category", "numerator", "denominator", "value", "complete"]
 DIMENSIONS = ["unit", "sex", "age_group", "category"]
 SUBJECT_COLUMNS = ["municipality", "case_id", "person_key", "birth_year", "birth_month", "sex",
                    "unit", "source", "outcome", "intervention", "date", "start_date", "end_date"]
@@ -36,7 +36,13 @@ KEYS = ["municipality", "period", "period_type"]
 # --- periods ---------------------------------------------------------------------------------
 
 PERIODS_SCHEMA = {"municipality": "string", "period": "string", "period_type": "string",
-                  "period_start": "date", "period_end": "date", "data_end": "date"}
+                  "period_start": "date", "period_end": "date", "data_end": "date",
+                  "complete": "boolean"}
+# A period counts as complete when the municipality's last event is at most this close to
+# its end: the export date is not in the data, and a small municipality can have a quiet
+# last week. An export taken mid-period leaves it incomplete; publications show complete
+# periods only.
+COMPLETE_WITHIN = dt.timedelta(days=7)
 POPULATION_SCHEMA = {"municipality": "string", "year": "int32", "age_from": "int32",
                      "age_to": "int32", "population": "int64"}
 # Names under which compute() binds the periods and the shipped populations in the backend,
@@ -47,20 +53,25 @@ REFERENCE_RELATION = "insyn_reference_populations"
 
 def build_periods(backend, events: ir.Table, quarters: bool = True) -> pd.DataFrame:
     """Years (and quarters) each municipality's data covers: from its first report to its
-    last event. `data_end` is the last event date, for indicators that need follow-up time."""
+    last event. `data_end` is the last event date, for indicators that need follow-up time;
+    `complete` says whether the data reach the period's end (COMPLETE_WITHIN)."""
     coverage = events.group_by("municipality").aggregate(
         first=events.date.min(where=events.event == "report"), last=events.date.max())
     rows = []
+
+    def add(municipality, period, period_type, start, end, last):
+        rows.append((municipality, period, period_type, start, end, last, end - last <= COMPLETE_WITHIN))
+
     for row in backend.to_pyarrow(coverage).to_pylist():
         if row["first"] is None:
             continue
-        for year in range(row["first"].year, row["last"].year + 1):
-            rows.append((row["municipality"], str(year), "year",
-                         dt.date(year, 1, 1), dt.date(year, 12, 31), row["last"]))
+        municipality, last = row["municipality"], row["last"]
+        for year in range(row["first"].year, last.year + 1):
+            add(municipality, str(year), "year", dt.date(year, 1, 1), dt.date(year, 12, 31), last)
             for q in range(4) if quarters else ():
                 start = dt.date(year, 3 * q + 1, 1)
                 end = (dt.date(year + 1, 1, 1) if q == 3 else dt.date(year, 3 * q + 4, 1)) - dt.timedelta(days=1)
-                rows.append((row["municipality"], f"{year}-Q{q + 1}", "quarter", start, end, row["last"]))
+                add(municipality, f"{year}-Q{q + 1}", "quarter", start, end, last)
     return pd.DataFrame(rows, columns=list(PERIODS_SCHEMA))
 
 
@@ -330,9 +341,8 @@ def compile_definition(definition: Definition, events: ir.Table, periods: ir.Tab
     else:
         value = result.statistic_value
     result = result.mutate(indicator=ibis.literal(definition.id), value=value.cast("float64"))
-    return result.select(
-        "indicator", *KEYS, *DIMENSIONS, "numerator", "denominator", "value",
-    )
+    result = result.join(periods.select(*KEYS, "complete"), KEYS)
+    return result.select("indicator", *KEYS, *DIMENSIONS, "numerator", "denominator", "value", "complete")
 
 
 def _every_period(totals: ir.Table, periods: ir.Table, definition: Definition) -> ir.Table:
@@ -425,10 +435,10 @@ def compile_library(definitions: Iterable[Definition], events: ir.Table, periods
 
 
 def _cache_key(definitions: list[Definition], breakdowns: bool, quarters: bool, backend) -> str:
-    import insyn
-
+    """What the compiled SQL depends on, this module's own source included."""
+    engine_source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
     payload = json.dumps([[d.model_dump(mode="json") for d in definitions], breakdowns, quarters,
-                          backend.name, ibis.__version__, insyn.__version__], sort_keys=True)
+                          backend.name, ibis.__version__, engine_source], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
@@ -489,13 +499,13 @@ def _arrow_schema(schema: dict[str, str]) -> pa.Schema:
 def refresh_results(store, cache_dir: Path | None = None) -> pd.DataFrame:
     """Recompute every indicator and replace the precomputed results table in one transaction."""
     results = compute(store, cache_dir=cache_dir)
-    with store.transaction() as connection:
-        connection.execute("DELETE FROM indicator_results")
-        connection.register("new_results", results)
-        try:
+    store.raw.register("new_results", results)  # outside: an aborted transaction refuses it
+    try:
+        with store.transaction() as connection:
+            connection.execute("DELETE FROM indicator_results")
             connection.execute(f"INSERT INTO indicator_results SELECT {', '.join(RESULT_COLUMNS)} FROM new_results")
-        finally:
-            connection.unregister("new_results")
+    finally:
+        store.raw.unregister("new_results")
     return results
 
 

@@ -159,6 +159,8 @@ def _as_python(frame: pd.DataFrame) -> pd.DataFrame:
 def prepare(results: pd.DataFrame, threshold: int, made: dt.date | None = None) -> Publication:
     """Apply the small-count rule and index what may be published."""
     known = {d.id for d in library()}
+    if "complete" in results:  # a period the data do not yet cover (an export mid-year)
+        results = results[results["complete"].fillna(True).astype(bool)]
     published = _as_python(apply_small_count_rule(results, threshold))
     published = published[published.indicator.isin(known)].reset_index(drop=True)
     present = set(published.indicator)
@@ -501,6 +503,8 @@ def notes(pub: Publication) -> list[Note]:
         "inträffade (till exempel förhandsbedömningens datum), och en insats räknas till varje "
         "period som den pågår under.",
         "Rapporten visar hela år. Excelfilen har dessutom kvartal: 2024-Q1 är januari–mars 2024.",
+        "En period som data ännu inte täcker till slutet (till exempel innevarande år i en export "
+        "tagen i november) publiceras inte: den skulle se ut att ha färre händelser än den har.",
     ]
     if later:
         periods.append(

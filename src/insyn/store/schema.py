@@ -33,8 +33,12 @@ BOOKKEEPING = {
     "indicator_results": """
         indicator VARCHAR, municipality VARCHAR, period VARCHAR, period_type VARCHAR,
         unit VARCHAR, sex VARCHAR, age_group VARCHAR, category VARCHAR,
-        numerator DOUBLE, denominator DOUBLE, value DOUBLE""",
+        numerator DOUBLE, denominator DOUBLE, value DOUBLE, complete BOOLEAN""",
 }
+
+
+# Columns added since a store could first be created: (table, column, SQL type).
+ADDED_COLUMNS = [("indicator_results", "complete", "BOOLEAN")]
 
 
 def create_statements() -> list[str]:
@@ -44,4 +48,5 @@ def create_statements() -> list[str]:
         statements.append(f"CREATE TABLE IF NOT EXISTS {table.name} ({cols})")
     for name, cols in BOOKKEEPING.items():
         statements.append(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
+    statements += [f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c} {sql_type}" for t, c, sql_type in ADDED_COLUMNS]
     return statements
