@@ -93,3 +93,24 @@ def test_import_errors_exit_non_zero_and_change_nothing(tmp_path):
 def test_commands_without_data_say_so(tmp_path):
     result = insyn(tmp_path, "report")
     assert result.exit_code == 1 and "importera data först" in result.output
+
+
+def test_problems_lists_and_exports_every_rejected_row_and_warning(tmp_path):
+    person = pnr("20120315", "123")
+    rows = [dict(municipality="1480", case_id=f"K{i}", person_id=person, event="report",
+                 date="2024-01-02", source="grannen" if i % 2 else "skola") for i in range(30)]
+    rows.append(dict(municipality="1480", case_id="K99", person_id=person, event="intervention_start",
+                     date="2024-02-01", intervention="hvb"))
+    path = write_csv(tmp_path / "export.csv", EVENT_COLUMNS, rows)
+    assert insyn(tmp_path, "import", "--show", "3", str(path)).exit_code == 0
+    result = insyn(tmp_path, "problems", "--excel", str(tmp_path / "fel.xlsx"))
+    assert result.exit_code == 0, result.output
+    assert "Karantän: 15 rader" in result.output and "Datakvalitet: 1 rader" in result.output
+    workbook = openpyxl.load_workbook(tmp_path / "fel.xlsx")
+    quarantine = list(workbook["Karantän"].iter_rows(values_only=True))
+    assert quarantine[0][:5] == ("Fil", "Tabell", "Rad", "Kolumn", "Fel")
+    assert sorted(r[2] for r in quarantine[1:]) == list(range(3, 32, 2))  # every rejected row
+    warnings = list(workbook["Datakvalitet"].iter_rows(values_only=True))
+    assert warnings[1][1] == "K99" and "utan beslut" in warnings[1][2]
+    text = str(quarantine) + str(warnings)
+    assert person not in text and person.replace("-", "") not in text

@@ -234,3 +234,33 @@ def status() -> None:
             console.print(f"[yellow]{n}[/] ärenden: {message}")
     finally:
         store.close()
+
+
+@app.command()
+def problems(
+    excel: Annotated[Path | None, typer.Option("--excel", help="Skriv alla fel och varningar till en Excelfil.")] = None,
+) -> None:
+    """Visa vad som var fel i de importerade filerna: rader i karantän och datakvalitetsvarningar."""
+    from insyn.ingest.problems import problem_tables, summary, write_problems_workbook
+    from insyn.workflows import store_for
+
+    settings = _settings()
+    if not settings.database_path.exists():
+        raise _fail(f"inget datalager i {settings.data_dir} ännu")
+    store = store_for(settings, read_only=True)
+    try:
+        tables = problem_tables(store)
+    finally:
+        store.close()
+    for name, counts in summary(tables).items():
+        if counts.empty:
+            console.print(f"{name}: inga rader")
+            continue
+        table = Table(title=f"{name}: {len(tables[name])} rader")
+        table.add_column("Antal", justify="right")
+        table.add_column("Fel" if name == "Karantän" else "Varning")
+        for reason, n in counts.items():
+            table.add_row(str(n), reason)
+        console.print(table)
+    if excel:
+        console.print(f"Excel: {write_problems_workbook(tables, excel)}")
