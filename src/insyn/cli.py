@@ -238,7 +238,8 @@ def status() -> None:
 
 @app.command()
 def problems(
-    excel: Annotated[Path | None, typer.Option("--excel", help="Skriv alla fel och varningar till en Excelfil.")] = None,
+    excel: Annotated[Path | None, typer.Option(
+        "--excel", help="Skriv alla fel och varningar till en Excelfil.")] = None,
 ) -> None:
     """Visa vad som var fel i de importerade filerna: rader i karantän och datakvalitetsvarningar."""
     from insyn.ingest.problems import problem_tables, summary, write_problems_workbook
