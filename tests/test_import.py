@@ -318,3 +318,16 @@ def test_reader_quirks(tmp_path, store, key):
     workbook.save(tmp_path / "tal.xlsx")
     result = import_files(store, [tmp_path / "tal.xlsx"], key)
     assert result.files[0].rows_loaded == 1, result.files[0].validated.messages()
+
+
+def test_a_failing_recompute_undoes_the_import(tmp_path, store, key):
+    import_files(store, [write_csv(tmp_path / "a.csv", EVENT_COLUMNS, good_rows("K1"))], key)
+    before = snapshot(store)
+
+    def failing_compute():
+        raise RuntimeError("the indicator computation failed")
+
+    with pytest.raises(RuntimeError, match="computation failed"):
+        import_files(store, [write_csv(tmp_path / "b.csv", EVENT_COLUMNS, good_rows("K2", P2))], key,
+                     before_commit=failing_compute)
+    assert snapshot(store) == before

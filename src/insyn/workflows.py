@@ -29,19 +29,19 @@ def store_for(settings: Settings, read_only: bool = False) -> Store:
 def run_import(settings: Settings, paths: Sequence[Path], profile: str | None = None,
                table: str | None = None, strict: bool = False, compute: bool = True,
                progress: Progress = None) -> ImportResult:
-    """Import files in one transaction, then refresh the precomputed indicators."""
-    from insyn.indicators.engine import refresh_results
+    """Import files and recompute the indicators, all in one transaction."""
+    from insyn.indicators.engine import replace_results
+
+    def recompute() -> None:
+        if progress:
+            progress("Beräknar indikatorer")
+        replace_results(store, settings.cache_dir)
 
     key = load_or_create_key(settings.key_path)
     store = store_for(settings)
     try:
-        result = import_files(store, paths, key, load_profile(profile) if profile else None,
-                              table, strict, progress)
-        if compute:
-            if progress:
-                progress("Beräknar indikatorer")
-            refresh_results(store, settings.cache_dir)
-        return result
+        return import_files(store, paths, key, load_profile(profile) if profile else None,
+                            table, strict, progress, before_commit=recompute if compute else None)
     finally:
         store.close()
 

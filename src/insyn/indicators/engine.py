@@ -8,12 +8,14 @@ compute the value. Nothing in this module is about one indicator in particular.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
@@ -489,24 +491,29 @@ def compute(store, definitions: Iterable[Definition] | None = None, quarters: bo
         return store.raw.sql(sql).to_arrow_table().to_pandas()[RESULT_COLUMNS]
     finally:
         for name in bound:
-            store.raw.unregister(name)
+            # In a transaction a failed query aborted, DuckDB refuses even this; the caller
+            # rolls back, and the failure that matters is already on its way up.
+            with contextlib.suppress(duckdb.TransactionException):
+                store.raw.unregister(name)
 
 
 def _arrow_schema(schema: dict[str, str]) -> pa.Schema:
     return ibis.schema(schema).to_pyarrow()
 
 
-def refresh_results(store, cache_dir: Path | None = None) -> pd.DataFrame:
-    """Recompute every indicator and replace the precomputed results table in one transaction."""
+def replace_results(store, cache_dir: Path | None = None) -> pd.DataFrame:
+    """Recompute every indicator into the results table, in the caller's transaction."""
     results = compute(store, cache_dir=cache_dir)
-    store.raw.register("new_results", results)  # outside: an aborted transaction refuses it
-    try:
-        with store.transaction() as connection:
-            connection.execute("DELETE FROM indicator_results")
-            connection.execute(f"INSERT INTO indicator_results SELECT {', '.join(RESULT_COLUMNS)} FROM new_results")
-    finally:
-        store.raw.unregister("new_results")
+    store.raw.execute("DELETE FROM indicator_results")
+    store.raw.from_arrow(pa.Table.from_pandas(results[RESULT_COLUMNS], preserve_index=False)) \
+        .insert_into("indicator_results")
     return results
+
+
+def refresh_results(store, cache_dir: Path | None = None) -> pd.DataFrame:
+    """Recompute every indicator and replace the precomputed results in one transaction."""
+    with store.transaction():
+        return replace_results(store, cache_dir)
 
 
 def stored_results(store) -> pd.DataFrame:

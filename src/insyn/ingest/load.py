@@ -75,7 +75,11 @@ def validate_files(paths: Sequence[Path], key: bytes, profile: Profile | None = 
 
 def import_files(store: Store, paths: Sequence[Path], key: bytes, profile: Profile | None = None,
                  table: str | None = None, strict: bool = False,
-                 progress: Progress | None = None) -> ImportResult:
+                 progress: Progress | None = None,
+                 before_commit: Callable[[], None] | None = None) -> ImportResult:
+    """Validate every file, then load them all in one transaction. `before_commit` runs inside
+    that transaction after the load (the workflow recomputes the indicators there), so a
+    failure anywhere leaves the store, results included, as it was."""
     paths = [Path(p) for p in paths]
     results = validate_files(paths, key, profile, table, progress)
     if strict and any(r.problems for r in results):
@@ -100,6 +104,8 @@ def import_files(store: Store, paths: Sequence[Path], key: bytes, profile: Profi
                 loaded.append(_load_one(connection, result, f"incoming_{i}", f"rejected_{i}",
                                         import_id, profile))
             warnings = _refresh_quality(connection)
+            if before_commit:
+                before_commit()
     finally:
         for name in arrow:
             store.raw.unregister(name)
