@@ -240,7 +240,7 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
             typed.update(_person_columns(values, check, column.name, key))
 
     _check_conditional(table, typed, check)
-    _check_table_rules(table, typed, check)
+    _check_table_rules(typed, check)
 
     clean = pa.table(typed)
     good = pa.array(~check.bad)
@@ -315,7 +315,7 @@ def _check_conditional(table: Table, typed: dict[str, pa.Array], check: _Checker
                           what=f"okänt beslut för {event}")
 
 
-def _check_table_rules(table: Table, typed: dict[str, pa.Array], check: _Checker) -> None:
+def _check_table_rules(typed: dict[str, pa.Array], check: _Checker) -> None:
     if "end_date" in typed and "start_date" in typed:
         check.fail(pc.less(typed["end_date"], typed["start_date"]), "end_date",
                    "slutdatum före startdatum")
