@@ -114,3 +114,22 @@ def test_problems_lists_and_exports_every_rejected_row_and_warning(tmp_path):
     assert warnings[1][1] == "K99" and "utan beslut" in warnings[1][2]
     text = str(quarantine) + str(warnings)
     assert person not in text and person.replace("-", "") not in text
+
+
+def test_demo_never_mixes_with_real_imports(tmp_path):
+    real = write_csv(tmp_path / "riktig_export.csv", EVENT_COLUMNS, [
+        dict(municipality="1480", case_id="1480-2024-000001", person_id=pnr("20120315", "123"),
+             event="report", date="2024-01-02", source="skola")])
+    assert insyn(tmp_path, "import", str(real)).exit_code == 0
+    result = insyn(tmp_path, "demo")
+    assert result.exit_code == 1 and "riktig_export.csv" in result.output
+    assert "--data-dir" in result.output
+    status = insyn(tmp_path, "status")
+    events_row = next(line for line in status.output.splitlines() if "│ events " in line)
+    assert events_row.split("│")[2].strip() == "1"
+
+
+def test_demo_runs_again_in_its_own_store(demo):
+    data_dir, _ = demo
+    again = insyn(data_dir, "demo", "--out", str(data_dir / "ut2"))
+    assert again.exit_code == 0, again.output

@@ -60,11 +60,14 @@ def demo(
     out: Annotated[Path | None, typer.Option("--out", help="Katalog för rapport och data.")] = None,
 ) -> None:
     """Skapa en syntetisk demoregion, importera, beräkna och skriv rapport och Excelfil."""
-    from insyn.workflows import DEMO_STEPS, run_demo
+    from insyn.workflows import DEMO_STEPS, StoreInUse, run_demo
 
     settings = _settings()
-    with steps(DEMO_STEPS) as advance:
-        result = run_demo(settings, seed=seed, out_dir=out, progress=advance)
+    try:
+        with steps(DEMO_STEPS) as advance:
+            result = run_demo(settings, seed=seed, out_dir=out, progress=advance)
+    except StoreInUse as exc:
+        raise _fail(str(exc)) from exc
     imported = sum(f.rows_loaded for f in result.import_result.files)
     console.print(_summary_table(result.results, settings.small_count_threshold, "Demoregionen"))
     console.print(f"{imported:,} rader importerade till {settings.database_path}".replace(",", " "))

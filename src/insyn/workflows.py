@@ -99,14 +99,42 @@ class DemoResult:
 DEMO_STEPS = 5  # generate, write, import, compute, publish
 
 
+class StoreInUse(RuntimeError):
+    """The store already holds data that did not come from the demo."""
+
+
+DEMO_PROFILE = "demo"  # how the imports log marks the demo's own imports
+
+
+def _other_imports(settings: Settings) -> list[str]:
+    """Files in the store's import log that the demo did not import."""
+    if not settings.database_path.exists():
+        return []
+    store = store_for(settings, read_only=True)
+    try:
+        return [row[0] for row in store.raw.execute(
+            "SELECT DISTINCT file FROM imports WHERE profile IS DISTINCT FROM ?", [DEMO_PROFILE]
+        ).fetchall()]
+    finally:
+        store.close()
+
+
 def run_demo(settings: Settings, seed: int = 1, out_dir: Path | None = None,
              progress: Progress = None) -> DemoResult:
-    """Generate the demo region, import it into the default store, compute and publish."""
+    """Generate the demo region, import it into the default store, compute and publish.
+    Refuses a store that holds other imports: synthetic cases must never mix with real ones."""
     from insyn.indicators.engine import refresh_results
+    from insyn.ingest.profiles import Profile
     from insyn.model.municipalities import region_municipalities
     from insyn.publish import publish
     from insyn.synth.generate import generate, write_tables
 
+    others = _other_imports(settings)
+    if others:
+        raise StoreInUse(
+            f"Datalagret i {settings.data_dir} innehåller redan importerade filer "
+            f"({len(others)} st, t.ex. {Path(others[0]).name}). Demot blandar aldrig syntetiska "
+            "data med riktiga: kör det med en egen katalog, t.ex. insyn --data-dir /tmp/insyn-demo demo.")
     out_dir = out_dir or settings.data_dir / "demo"
     notify = progress or (lambda _: None)
     notify("Skapar syntetiska data för demoregionen")
@@ -117,7 +145,7 @@ def run_demo(settings: Settings, seed: int = 1, out_dir: Path | None = None,
     key = load_or_create_key(settings.key_path)
     store = store_for(settings)
     try:
-        imported = import_files(store, files, key, progress=None)
+        imported = import_files(store, files, key, profile=Profile(name=DEMO_PROFILE))
         notify("Beräknar indikatorer")
         results = refresh_results(store, settings.cache_dir)
     finally:
