@@ -133,3 +133,33 @@ def test_demo_runs_again_in_its_own_store(demo):
     data_dir, _ = demo
     again = insyn(data_dir, "demo", "--out", str(data_dir / "ut2"))
     assert again.exit_code == 0, again.output
+
+
+def test_generate_writes_files_that_import_cleanly(tmp_path):
+    result = insyn(tmp_path, "generate", "--municipalities", "0884,0860", "--years", "2024-2025",
+                   "--seed", "3", "--out", str(tmp_path / "exporter"))
+    assert result.exit_code == 0, result.output
+    files = sorted((tmp_path / "exporter").glob("*.csv"))
+    assert [f.name for f in files] == ["courses.csv", "events.csv", "mentorships.csv", "staff.csv",
+                                       "trainings.csv"]
+    imported = insyn(tmp_path, "import", *map(str, files))
+    assert imported.exit_code == 0, imported.output
+    assert "rad " not in imported.output  # no row was rejected
+    status = insyn(tmp_path, "status")
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip()
+            for line in status.output.splitlines() if line.startswith("│")}
+    assert int(rows["events"].replace(" ", "")) > 1000 and rows["quarantine"] == "0"
+
+
+def test_a_broken_profile_and_a_forced_table_say_what_is_wrong(tmp_path):
+    export = write_csv(tmp_path / "e.csv", EVENT_COLUMNS, [
+        dict(municipality="1480", case_id="K1", person_id=pnr("20120315", "123"), event="report",
+             date="2024-01-02", source="skola")])
+    profile = tmp_path / "min_profil.yaml"
+    profile.write_text("name: min\ntables:\n  events:\n    columns:\n      Kommun: kommunkod\n")
+    result = insyn(tmp_path, "import", "--profile", str(profile), str(export))
+    assert result.exit_code == 1 and "ogiltig profil" in result.output and "kommunkod" in result.output
+    result = insyn(tmp_path, "import", "--profile", "finns_inte", str(export))
+    assert result.exit_code == 1 and "Profilen 'finns_inte' finns inte" in result.output
+    result = insyn(tmp_path, "import", "--table", "staff", str(export))
+    assert result.exit_code == 1 and "kolumner saknas för tabellen staff" in result.output

@@ -37,11 +37,12 @@ def run_import(settings: Settings, paths: Sequence[Path], profile: str | None = 
             progress("Beräknar indikatorer")
         replace_results(store, settings.cache_dir)
 
+    mapping = load_profile(profile) if profile else None  # a bad profile fails before the store opens
     key = load_or_create_key(settings.key_path)
     store = store_for(settings)
     try:
-        return import_files(store, paths, key, load_profile(profile) if profile else None,
-                            table, strict, progress, before_commit=recompute if compute else None)
+        return import_files(store, paths, key, mapping, table, strict, progress,
+                            before_commit=recompute if compute else None)
     finally:
         store.close()
 
