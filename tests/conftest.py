@@ -1,4 +1,4 @@
-"""Shared fixtures: real stores (DuckDB files or in-memory), real files, a real key."""
+"""Shared fixtures: a real (in-memory DuckDB) store and a pseudonymisation key."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from insyn.settings import Settings  # noqa: E402
 from insyn.store import open_store  # noqa: E402
 
 
@@ -23,9 +22,4 @@ def store():
     s = open_store(None)
     yield s
     s.close()
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data")
 
