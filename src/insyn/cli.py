@@ -245,7 +245,7 @@ def problems(
         "--excel", help="Skriv alla fel och varningar till en Excelfil.")] = None,
 ) -> None:
     """Visa vad som var fel i de importerade filerna: rader i karantän och datakvalitetsvarningar."""
-    from insyn.ingest.problems import problem_tables, summary, write_problems_workbook
+    from insyn.ingest.problems import QUARANTINE_SHEET, problem_tables, summary, write_problems_workbook
     from insyn.workflows import store_for
 
     settings = _settings()
@@ -262,7 +262,7 @@ def problems(
             continue
         table = Table(title=f"{name}: {len(tables[name])} rader")
         table.add_column("Antal", justify="right")
-        table.add_column("Fel" if name == "Karantän" else "Varning")
+        table.add_column("Fel" if name == QUARANTINE_SHEET else "Varning")
         for reason, n in counts.items():
             table.add_row(str(n), reason)
         console.print(table)

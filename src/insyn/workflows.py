@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from insyn.ingest.load import ImportResult, import_files
-from insyn.ingest.profiles import load_profile
+from insyn.ingest.profiles import Profile, load_profile
 from insyn.ingest.pseudonymise import load_or_create_key
 from insyn.settings import Settings
 from insyn.store import Store, open_store
@@ -26,10 +26,11 @@ def store_for(settings: Settings, read_only: bool = False) -> Store:
     return open_store(settings.database_path, read_only=read_only)
 
 
-def run_import(settings: Settings, paths: Sequence[Path], profile: str | None = None,
+def run_import(settings: Settings, paths: Sequence[Path], profile: str | Profile | None = None,
                table: str | None = None, strict: bool = False, compute: bool = True,
                progress: Progress = None) -> ImportResult:
-    """Import files and recompute the indicators, all in one transaction."""
+    """Import files and recompute the indicators, all in one transaction. `profile` is a
+    mapping profile, or the name or path of one."""
     from insyn.indicators.engine import replace_results
 
     def recompute() -> None:
@@ -37,7 +38,8 @@ def run_import(settings: Settings, paths: Sequence[Path], profile: str | None = 
             progress("Beräknar indikatorer")
         replace_results(store, settings.cache_dir)
 
-    mapping = load_profile(profile) if profile else None  # a bad profile fails before the store opens
+    # A bad profile fails before the store opens.
+    mapping = load_profile(profile) if isinstance(profile, str | Path) else profile
     key = load_or_create_key(settings.key_path)
     store = store_for(settings)
     try:
@@ -97,7 +99,7 @@ class DemoResult:
     published: dict[str, Path]
 
 
-DEMO_STEPS = 5  # generate, write, import, compute, publish
+DEMO_STEPS = 4  # generate, write, import and compute, publish
 
 
 class StoreInUse(RuntimeError):
@@ -124,8 +126,7 @@ def run_demo(settings: Settings, seed: int = 1, out_dir: Path | None = None,
              progress: Progress = None) -> DemoResult:
     """Generate the demo region, import it into the default store, compute and publish.
     Refuses a store that holds other imports: synthetic cases must never mix with real ones."""
-    from insyn.indicators.engine import refresh_results
-    from insyn.ingest.profiles import Profile
+    from insyn.indicators.engine import stored_results
     from insyn.model.municipalities import region_municipalities
     from insyn.publish import publish
     from insyn.synth.generate import generate, write_tables
@@ -142,13 +143,11 @@ def run_demo(settings: Settings, seed: int = 1, out_dir: Path | None = None,
     tables = generate(region_municipalities("demo"), demo_years(), seed=seed)
     notify("Skriver exportfiler (CSV)")
     files = write_tables(tables, out_dir / "data", fmt="csv")
-    notify("Importerar och pseudonymiserar")
-    key = load_or_create_key(settings.key_path)
-    store = store_for(settings)
+    notify("Importerar, pseudonymiserar och beräknar indikatorer")
+    imported = run_import(settings, files, Profile(name=DEMO_PROFILE))
+    store = store_for(settings, read_only=True)
     try:
-        imported = import_files(store, files, key, profile=Profile(name=DEMO_PROFILE))
-        notify("Beräknar indikatorer")
-        results = refresh_results(store, settings.cache_dir)
+        results = stored_results(store)
     finally:
         store.close()
     notify("Skriver rapport och Excelfil")

@@ -113,7 +113,7 @@ def needed_columns(definition: Definition, breakdowns: bool) -> list[str]:
     kind = definition.subjects.kind
     if kind == "spells":
         needed |= set(spec.same) | set(spec.where)
-    if kind in FIRST_PER_CHILD or kind == "closings":
+    if kind == "closings":
         needed |= {"person_key", "outcome", "intervention"}
     for count in (definition.numerator, definition.denominator):
         if count is None:
@@ -217,9 +217,7 @@ def _followed_up(periods: ir.Table, months: int | None) -> ir.Table:
     return periods.filter(add_months(periods.period_end, months) <= periods.data_end)
 
 
-def _in_periods(subjects: ir.Table, periods: ir.Table, kind: str, followup_months: int | None,
-                quarters: bool) -> ir.Table:
-    periods = _followed_up(periods, followup_months)
+def _in_periods(subjects: ir.Table, periods: ir.Table, kind: str, quarters: bool) -> ir.Table:
     if kind in LASTING:
         placed = subjects.join(
             periods,
@@ -244,8 +242,6 @@ def _in_periods(subjects: ir.Table, periods: ir.Table, kind: str, followup_month
 
 
 def _with_age_group(t: ir.Table) -> ir.Table:
-    if "birth_year" not in t.columns:
-        return t.mutate(age_group=ibis.null().cast("string"))
     ref = t.reference_date
     age = ref.year() - t.birth_year - (ref.month() < t.birth_month).cast("int16")
     group = ibis.cases(*[((age >= lo) & (age <= hi), code) for code, lo, hi in age_groups()],
@@ -313,7 +309,8 @@ def compile_definition(definition: Definition, events: ir.Table, periods: ir.Tab
     kind = definition.subjects.kind
     if subjects is None:
         subjects = build_subjects(definition, events)
-    placed = _in_periods(subjects, periods, kind, definition.requires_followup_months, quarters)
+    periods = _followed_up(periods, definition.requires_followup_months)
+    placed = _in_periods(subjects, periods, kind, quarters)
     placed = _with_age_group(placed)
     placed = placed.mutate(category=placed[definition.category] if definition.category
                            else ibis.null().cast("string"))
@@ -349,14 +346,13 @@ def compile_definition(definition: Definition, events: ir.Table, periods: ir.Tab
 
 def _every_period(totals: ir.Table, periods: ir.Table, definition: Definition) -> ir.Table:
     """A total row for every period the data covers, so that none counted shows as 0."""
-    periods = _followed_up(periods, definition.requires_followup_months)
     joined = periods.select(*KEYS).left_join(totals, KEYS)
     zero = ibis.literal(0).cast("float64")
-    filled = {"numerator": joined.numerator.cast("float64").fill_null(zero)}
-    if not definition.denominator.population:
+    filled = {}
+    if definition.statistic is None:  # a median of nothing stays empty
+        filled["numerator"] = joined.numerator.cast("float64").fill_null(zero)
+    if not definition.denominator.population:  # the population is attached later
         filled["denominator"] = joined.denominator.cast("float64").fill_null(zero)
-    if definition.statistic is not None:
-        filled = {"denominator": filled["denominator"]}
     return joined.mutate(**filled).drop(*[f"{k}_right" for k in KEYS])
 
 
