@@ -156,6 +156,17 @@ def _parse_dates(text: pa.Array, date_format: str | None) -> tuple[pa.Array, pa.
     return dates, unparseable
 
 
+def _parse_months(text: pa.Array, date_format: str | None) -> tuple[pa.Array, pa.Array]:
+    """(first day of the month, unparseable mask) from 2025-10, or from any date in the month."""
+    month_only = pc.fill_null(pc.match_substring_regex(text, r"^\d{4}-\d{2}$"), False)
+    from_month, month_bad = _parse_dates(pc.binary_join_element_wise(text, "01", "-"), None)
+    from_date, date_bad = _parse_dates(text, date_format)
+    dates = pc.if_else(month_only, from_month, from_date)
+    unparseable = pc.if_else(month_only, month_bad, date_bad)
+    first = pc.floor_temporal(pc.cast(dates, pa.timestamp("s")), unit="month")
+    return pc.cast(first, pa.date32()), unparseable
+
+
 def _parse_number(text: pa.Array, to: pa.DataType) -> tuple[pa.Array, pa.Array]:
     cleaned = pc.replace_substring(text, ",", ".")  # Swedish decimal comma
     as_float = pc.cast(pc.if_else(pc.match_substring_regex(cleaned, r"^-?\d+(\.\d+)?$"),
@@ -212,10 +223,12 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
             typed[column.name] = _per_distinct(values, _municipality_codes)
             unknown = pc.and_(pc.is_valid(values), pc.is_null(typed[column.name]))
             _fail_unknown(check, values, unknown, column.name, None, what="okänd kommun")
-        elif column.kind == "date":
+        elif column.kind in ("date", "month"):
             date_format = profile.date_format if profile else None
-            dates, unparseable = _per_distinct(values, lambda v, f=date_format: _parse_dates(v, f))
-            check.fail(unparseable, column.name, "ogiltigt datum (ÅÅÅÅ-MM-DD väntas)")
+            parse = _parse_months if column.kind == "month" else _parse_dates
+            dates, unparseable = _per_distinct(values, lambda v, f=date_format: parse(v, f))
+            check.fail(unparseable, column.name, "ogiltig månad (ÅÅÅÅ-MM väntas)" if column.kind == "month"
+                       else "ogiltigt datum (ÅÅÅÅ-MM-DD väntas)")
             check.fail(pc.greater(dates, pa.scalar(today, pa.date32())), column.name,
                        "datum i framtiden")
             check.fail(pc.less(dates, pa.scalar(EARLIEST_DATE, pa.date32())), column.name,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str  # "text", "code", "date", "int", "float", "municipality", "person_id"
+    kind: str  # "text", "code", "date", "month", "int", "float", "municipality", "person_id"
     required: bool = False
     codes: str | None = None  # name of the code list in codes.yaml
     label: str = ""  # Swedish name, used in error messages
@@ -141,6 +141,20 @@ POPULATIONS = Table(
     key=("municipality", "year"),
 )
 
+WORKLOAD_RATINGS = Table(
+    name="workload_ratings",
+    label="skattad arbetsbelastning",
+    columns=(
+        Column("municipality", "municipality", True, label="kommun"),
+        Column("staff_id", "text", True, label="personal-id"),
+        Column("month", "month", True, label="månad"),
+        Column("rating", "int", label="skattning", minimum=1, maximum=5),
+        Column("flex_hours", "float", label="flexsaldo", minimum=-500.0, maximum=500.0),
+    ),
+    # A caseworker's report for a month is replaced by a newer one.
+    key=("municipality", "staff_id", "month"),
+)
+
 TABLES: dict[str, Table] = {
-    t.name: t for t in (EVENTS, STAFF, COURSES, TRAININGS, MENTORSHIPS, POPULATIONS)
+    t.name: t for t in (EVENTS, STAFF, COURSES, TRAININGS, MENTORSHIPS, POPULATIONS, WORKLOAD_RATINGS)
 }

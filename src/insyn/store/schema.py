@@ -9,6 +9,7 @@ _SQL_TYPES = {
     "code": "VARCHAR",
     "municipality": "VARCHAR",
     "date": "DATE",
+    "month": "DATE",  # the first day of the month
     "int": "INTEGER",
     "float": "DOUBLE",
 }
