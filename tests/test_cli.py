@@ -141,7 +141,7 @@ def test_generate_writes_files_that_import_cleanly(tmp_path):
     assert result.exit_code == 0, result.output
     files = sorted((tmp_path / "exporter").glob("*.csv"))
     assert [f.name for f in files] == ["courses.csv", "events.csv", "mentorships.csv", "staff.csv",
-                                       "trainings.csv"]
+                                       "trainings.csv", "workload_ratings.csv"]
     imported = insyn(tmp_path, "import", *map(str, files))
     assert imported.exit_code == 0, imported.output
     assert "rad " not in imported.output  # no row was rejected

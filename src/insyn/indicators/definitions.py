@@ -14,11 +14,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
 Breakdown = Literal["sex", "age_group", "unit"]
+PeriodType = Literal["year", "quarter"]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+
+# --- subjects of case data -------------------------------------------------------------------
 
 class EventsSubject(Strict):
     event: str
@@ -35,7 +38,7 @@ class SpellsSubject(Strict):
     """From each `start` event to the next `end` event of the case with the same `same` columns."""
 
     start: str
-    end: str
+    end: str | list[str]
     same: list[str] = []
     where: dict[str, list[str]] = {}
 
@@ -45,25 +48,105 @@ class ClosingsSubject(Strict):
     child's last ongoing intervention."""
 
 
+CasePhase = Literal["forhandsbedomning", "utredning", "insats"]
+
+
+class CaseWorkSubject(Strict):
+    """Work going on in a case at the reference date: a report awaiting its initial
+    assessment, an open investigation, an ongoing intervention (docs/workforce.md)."""
+
+    phases: list[CasePhase] = ["forhandsbedomning", "utredning", "insats"]
+
+
+# --- subjects of staff data ------------------------------------------------------------------
+
+class StaffFilter(Strict):
+    """Employments of these roles and forms of employment (all when empty)."""
+
+    roles: list[str] = []
+    employment: list[str] = []
+
+
+class EmploymentsSubject(StaffFilter):
+    """Employments in post at the period's reference date, or (`at: period`) in every period
+    they overlap, with `fte_years`: FTE times the share of the period in post."""
+
+    at: Literal["reference_date", "period"] = "reference_date"
+
+
+class EmploymentEndsSubject(StaffFilter):
+    """Employments ending in the period, each with `change`: slutat (left the municipality),
+    bytt_enhet (in post in another unit the next day), fortsatt (a new employment in the same
+    unit the next day)."""
+
+
+class ArrivalsSubject(StaffFilter):
+    """Employments that bring someone into the municipality (not in post the day before), dated
+    by their start, with `programme_completed_date`: their first completed course of
+    `completed_programme` on or after the start."""
+
+    completed_programme: str | None = None
+
+
+class ProgrammeTargetsSubject(Strict):
+    """Each employment in post at the reference date paired with every training programme that
+    targets it (workforce.yaml), with `completed_date` when completed by the reference date."""
+
+
+class MentorshipsSubject(Strict):
+    """Mentorships ongoing at the reference date, in the mentee's unit."""
+
+
+class CaseworkerLoadsSubject(StaffFilter):
+    """Caseworkers in post at the reference date with their weighted workload (workload.yaml)."""
+
+
+SUBJECT_KINDS = {
+    "events": EventsSubject, "pairs": PairsSubject, "spells": SpellsSubject,
+    "closings": ClosingsSubject, "case_work": CaseWorkSubject,
+    "employments": EmploymentsSubject, "employment_ends": EmploymentEndsSubject,
+    "arrivals": ArrivalsSubject, "programme_targets": ProgrammeTargetsSubject,
+    "mentorships": MentorshipsSubject, "caseworker_loads": CaseworkerLoadsSubject,
+}
+# The data a kind of subject needs: a period is computed only where the municipality has it.
+STAFF_KINDS = {"employments", "employment_ends", "arrivals", "programme_targets", "mentorships",
+               "caseworker_loads"}
+
+
 class Subjects(Strict):
     events: EventsSubject | None = None
     pairs: PairsSubject | None = None
     spells: SpellsSubject | None = None
     closings: ClosingsSubject | None = None
+    case_work: CaseWorkSubject | None = None
+    employments: EmploymentsSubject | None = None
+    employment_ends: EmploymentEndsSubject | None = None
+    arrivals: ArrivalsSubject | None = None
+    programme_targets: ProgrammeTargetsSubject | None = None
+    mentorships: MentorshipsSubject | None = None
+    caseworker_loads: CaseworkerLoadsSubject | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self):
-        if sum(v is not None for v in (self.events, self.pairs, self.spells, self.closings)) != 1:
-            raise ValueError("subjects needs exactly one of events, pairs, spells, closings")
+        if sum(getattr(self, k) is not None for k in SUBJECT_KINDS) != 1:
+            raise ValueError(f"subjects needs exactly one of {', '.join(SUBJECT_KINDS)}")
         return self
 
     @property
     def kind(self) -> str:
-        return next(k for k in ("events", "pairs", "spells", "closings") if getattr(self, k))
+        return next(k for k in SUBJECT_KINDS if getattr(self, k) is not None)
 
     @property
     def spec(self):
         return getattr(self, self.kind)
+
+    @property
+    def data(self) -> str:
+        """Which data the subjects come from: "staff" or "events"."""
+        return "staff" if self.kind in STAFF_KINDS else "events"
+
+    def key(self) -> str:
+        return self.model_dump_json(exclude_none=True)
 
 
 class FollowedBy(Strict):
@@ -72,17 +155,44 @@ class FollowedBy(Strict):
 
 
 class Condition(Strict):
+    """Every part given must hold."""
+
     within_days: int | None = None
     within_months: int | None = None
+    until: str = "date"  # the column within_days/within_months measure to, from start_date
     equals: dict[str, str] | None = None
+    one_of: dict[str, list[str]] | None = None
+    less_than: dict[str, float] | None = None
+    at_least: dict[str, float] | None = None
+    greater_than: dict[str, float] | None = None
+    present: list[str] | None = None
     followed_by: FollowedBy | None = None
+
+    def columns(self) -> set[str]:
+        """Subject columns the condition reads (beyond the dates every subject has)."""
+        names = set(self.present or [])
+        for part in (self.equals, self.one_of, self.less_than, self.at_least, self.greater_than):
+            names |= set(part or {})
+        return names
 
 
 class Count(Strict):
+    """What a numerator or denominator adds up, over its own `subjects` when given (else the
+    definition's)."""
+
     count: Literal["subjects"] | None = None
-    count_distinct: Literal["person"] | None = None
+    count_distinct: Literal["person", "case", "staff"] | None = None
+    sum: str | None = None
     where: Condition | None = None
     population: dict[Literal["age_from", "age_to"], int] | None = None
+    subjects: Subjects | None = None
+
+    @model_validator(mode="after")
+    def _one_measure(self):
+        given = [m for m in ("count", "count_distinct", "sum", "population") if getattr(self, m) is not None]
+        if len(given) != 1:
+            raise ValueError("a count needs exactly one of count, count_distinct, sum, population")
+        return self
 
 
 class Statistic(Strict):
@@ -100,20 +210,40 @@ class Definition(Strict):
     higher_is_better: bool | None = None
     subjects: Subjects
     numerator: Count | None = None
-    denominator: Count
+    # None: the value is the numerator itself (a number of people, say).
+    denominator: Count | None = None
     statistic: Statistic | None = None
     factor: float = 1.0
     category: str | None = None
+    # of_all: a category's share is of all subjects; within_category: each category has its
+    # own denominator (the staff a training programme targets, say).
+    category_shares: Literal["of_all", "within_category"] = "of_all"
     breakdowns: list[Breakdown] = []
+    periods: list[PeriodType] = ["year", "quarter"]
     requires_followup_months: int | None = None
 
     @model_validator(mode="after")
-    def _numerator_or_statistic(self):
+    def _consistent(self):
         if (self.numerator is None) == (self.statistic is None):
             raise ValueError(f"{self.id}: give either a numerator or a statistic")
-        if self.denominator.population and self.breakdowns:
-            raise ValueError(f"{self.id}: population denominators have no breakdowns")
+        if self.statistic is not None and self.denominator is None:
+            raise ValueError(f"{self.id}: a statistic needs a denominator (the subjects counted)")
+        populations = [c for c in self.counts() if c.population]
+        if populations and self.breakdowns:
+            raise ValueError(f"{self.id}: population counts have no breakdowns")
+        if len(populations) == len(self.counts()):
+            raise ValueError(f"{self.id}: something besides a population must be counted")
         return self
+
+    def counts(self) -> list[Count]:
+        return [c for c in (self.numerator, self.denominator) if c is not None]
+
+    def subjects_of(self, count: Count) -> Subjects:
+        return count.subjects or self.subjects
+
+    def data(self) -> set[str]:
+        """The data the definition needs ("events", "staff"): its periods are those that have it."""
+        return {self.subjects.data} | {self.subjects_of(c).data for c in self.counts() if not c.population}
 
 
 @cache

@@ -1,14 +1,18 @@
 """Compile indicator definitions into Ibis expressions and precompute them into a table.
 
 Every definition goes through the same steps: build its *subjects* (the things counted:
-events, pairs of events, spells, closings), place them in periods, evaluate its condition,
-aggregate at each grouping level (total, sex, age group, unit), attach the denominator and
-compute the value. Nothing in this module is about one indicator in particular.
+events, spells, closings, employments, caseworkers' loads, ...), place them in periods,
+evaluate each count's condition, aggregate at each grouping level (total, sex, age group,
+unit), join numerator and denominator when they count different subjects, and compute the
+value. Nothing in this module is about one indicator in particular: subject kinds are
+registered in KINDS, their builders live in indicators/subjects.py (case data) and
+workforce/subjects.py (staff data).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -22,210 +26,233 @@ import pandas as pd
 import pyarrow as pa
 
 from insyn.indicators.deadlines import add_months, days_between
-from insyn.indicators.definitions import Condition, Count, Definition, SpellsSubject, library
+from insyn.indicators.definitions import Condition, Count, Definition, Subjects, library
+from insyn.indicators.subjects import (
+    EVENT_TYPES,
+    Sources,
+    at_reference_date,
+    closings_subjects,
+    events_subjects,
+    pairs_subjects,
+    spells,
+)
 from insyn.model.codes import age_groups
 from insyn.model.municipalities import reference_populations
+from insyn.workforce import subjects as staff_subjects
+from insyn.workforce.config import WorkforceConfig, WorkloadConfig, load_workforce, load_workload
 
 RESULT_COLUMNS = ["indicator", "municipality", "period", "period_type", "unit", "sex",
                   "age_group", "category", "numerator", "denominator", "value", "complete"]
 DIMENSIONS = ["unit", "sex", "age_group", "category"]
-SUBJECT_COLUMNS = ["municipality", "case_id", "person_key", "birth_year", "birth_month", "sex",
-                   "unit", "source", "outcome", "intervention", "date", "start_date", "end_date"]
 OPEN_END = dt.date(9999, 12, 31)
 KEYS = ["municipality", "period", "period_type"]
+MEASURES = ["numerator", "denominator", "statistic_value"]
 
 
 # --- periods ---------------------------------------------------------------------------------
 
 PERIODS_SCHEMA = {"municipality": "string", "period": "string", "period_type": "string",
-                  "period_start": "date", "period_end": "date", "data_end": "date",
-                  "complete": "boolean"}
-# A period counts as complete when the municipality's last event is at most this close to
-# its end: the export date is not in the data, and a small municipality can have a quiet
+                  "period_start": "date", "period_end": "date", "reference_date": "date",
+                  "data_end": "date", "complete": "boolean", "has_events": "boolean",
+                  "has_staff": "boolean"}
+# A period counts as complete when the municipality's last recorded date is at most this close
+# to its end: the export date is not in the data, and a small municipality can have a quiet
 # last week. An export taken mid-period leaves it incomplete; publications show complete
 # periods only.
 COMPLETE_WITHIN = dt.timedelta(days=7)
 POPULATION_SCHEMA = {"municipality": "string", "year": "int32", "age_from": "int32",
                      "age_to": "int32", "population": "int64"}
-# Names under which compute() binds the periods and the shipped populations in the backend,
-# so that the compiled SQL does not depend on the data and can be cached.
-PERIODS_RELATION = "insyn_periods"
-REFERENCE_RELATION = "insyn_reference_populations"
+# Relations compute() binds by name in the backend, so that the compiled SQL does not depend
+# on their content and can be cached: name -> schema.
+BOUND_SCHEMAS = {
+    "insyn_periods": PERIODS_SCHEMA,
+    "insyn_reference_populations": POPULATION_SCHEMA,
+    "insyn_programme_targets": {"programme": "string", "role": "string", "employment": "string",
+                                "under_years_since_exam": "float64",
+                                "under_years_in_municipality": "float64"},
+    "insyn_workload_weights": {"phase": "string", "intervention": "string", "points": "float64"},
+    "insyn_workload_norms": {"level": "string", "label": "string", "from_years": "float64",
+                             "below_years": "float64", "norm_per_fte": "float64",
+                             "for_missing": "boolean"},
+    "insyn_caseworker_roles": {"role": "string"},
+}
 
 
-def build_periods(backend, events: ir.Table, quarters: bool = True) -> pd.DataFrame:
-    """Years (and quarters) each municipality's data covers: from its first report to its
-    last event. `data_end` is the last event date, for indicators that need follow-up time;
-    `complete` says whether the data reach the period's end (COMPLETE_WITHIN)."""
-    coverage = events.group_by("municipality").aggregate(
+def _coverage(backend, events: ir.Table, staff: ir.Table) -> dict[str, dict]:
+    """Per municipality, the first and last dates of its case data and of its staff data.
+
+    Case data start at the first report. An HR export lists the employments in force during
+    a window that starts before its first recorded end of employment, so staff data start in
+    the year of the first end (or of the latest start, when nobody has left)."""
+    case = events.group_by("municipality").aggregate(
         first=events.date.min(where=events.event == "report"), last=events.date.max())
+    hr = staff.group_by("municipality").aggregate(
+        first_end=staff.end_date.min(), last_start=staff.start_date.max(),
+        last_end=staff.end_date.max())
+    coverage: dict[str, dict] = {}
+    for row in backend.to_pyarrow(case).to_pylist():
+        if row["first"] is not None:
+            coverage.setdefault(row["municipality"], {})["events"] = (row["first"], row["last"])
+    for row in backend.to_pyarrow(hr).to_pylist():
+        last = max(d for d in (row["last_start"], row["last_end"]) if d is not None)
+        coverage.setdefault(row["municipality"], {})["staff"] = (row["first_end"] or row["last_start"], last)
+    return coverage
+
+
+def build_periods(backend, events: ir.Table, staff: ir.Table, workforce: WorkforceConfig,
+                  quarters: bool = True) -> pd.DataFrame:
+    """Years (and quarters) each municipality's data cover, flagged by which data cover them.
+
+    `data_end` is the last date in any of its data, for indicators that need follow-up time;
+    `complete` says whether the data reach the period's end (COMPLETE_WITHIN). A year's
+    `reference_date` is the workforce reference date (1 November); a quarter's its last day.
+    """
     rows = []
-
-    def add(municipality, period, period_type, start, end, last):
-        rows.append((municipality, period, period_type, start, end, last, end - last <= COMPLETE_WITHIN))
-
-    for row in backend.to_pyarrow(coverage).to_pylist():
-        if row["first"] is None:
-            continue
-        municipality, last = row["municipality"], row["last"]
-        for year in range(row["first"].year, last.year + 1):
-            add(municipality, str(year), "year", dt.date(year, 1, 1), dt.date(year, 12, 31), last)
+    for municipality, sources in _coverage(backend, events, staff).items():
+        data_end = max(last for _, last in sources.values())
+        years = {source: range(first.year, last.year + 1) for source, (first, last) in sources.items()}
+        for year in sorted(set().union(*years.values())):
+            covered = (year in years.get("events", ()), year in years.get("staff", ()))
+            spans = [(str(year), "year", dt.date(year, 1, 1), dt.date(year, 12, 31),
+                      workforce.reference_date.in_year(year))]
             for q in range(4) if quarters else ():
                 start = dt.date(year, 3 * q + 1, 1)
                 end = (dt.date(year + 1, 1, 1) if q == 3 else dt.date(year, 3 * q + 4, 1)) - dt.timedelta(days=1)
-                add(municipality, f"{year}-Q{q + 1}", "quarter", start, end, last)
+                spans.append((f"{year}-Q{q + 1}", "quarter", start, end, end))
+            rows += [(municipality, period, period_type, start, end, reference, data_end,
+                      end - data_end <= COMPLETE_WITHIN, *covered)
+                     for period, period_type, start, end, reference in spans]
     return pd.DataFrame(rows, columns=list(PERIODS_SCHEMA))
 
 
-# --- subjects --------------------------------------------------------------------------------
-
-def _null_date():
-    return ibis.null().cast("date")
-
-
-def _as_subjects(t: ir.Table, **columns) -> ir.Table:
-    """Project to the common subject shape; columns the definition does not need are null."""
-    defaults = {"start_date": _null_date(), "end_date": t.date}
-    exprs = {}
-    for name in SUBJECT_COLUMNS:
-        if name in columns:
-            exprs[name] = columns[name]
-        elif name in defaults:
-            exprs[name] = defaults[name]
-        elif name in t.columns:
-            exprs[name] = t[name]
-        else:
-            exprs[name] = ibis.null().cast(EVENT_TYPES[name])
-    return t.select(**exprs)
+def _periods_for(definition: Definition, periods: ir.Table, quarters: bool) -> ir.Table:
+    """The periods a definition is computed for: its period types, where the municipality
+    has the data it counts, and (requires_followup_months) the data reach far enough."""
+    types = [t for t in definition.periods if quarters or t == "year"]
+    periods = periods.filter(periods.period_type.isin(types))
+    needs = definition.data()
+    if "events" in needs:
+        periods = periods.filter(periods.has_events)
+    if "staff" in needs:
+        periods = periods.filter(periods.has_staff)
+    months = definition.requires_followup_months
+    if months:
+        periods = periods.filter(add_months(periods.period_end, months) <= periods.data_end)
+    return periods
 
 
-EVENT_TYPES = {"municipality": "string", "case_id": "string", "person_key": "string",
-               "birth_year": "int16", "birth_month": "int8", "sex": "string", "unit": "string",
-               "source": "string", "outcome": "string", "intervention": "string"}
+# --- subject kinds -----------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class SubjectKind:
+    """How a kind of subject is built and placed. `placement` (of the spec): "date" — in the
+    period of its date; "overlap" — in every period it overlaps; "reference_date" — in every
+    period whose reference date it covers. `at_period` adds what depends on the period."""
+
+    build: Callable
+    placement: Callable[[object], str]
+    at_period: Callable | None = None
+    first_per_child: bool = False  # counted once per child and period: the child's first
+    event_columns: frozenset[str] = frozenset()  # event columns it reads beyond the basics
+
+
+def _always(placement: str) -> Callable[[object], str]:
+    return lambda spec: placement
+
+
+KINDS: dict[str, SubjectKind] = {
+    "events": SubjectKind(events_subjects, _always("date")),
+    "pairs": SubjectKind(pairs_subjects, _always("date")),
+    "spells": SubjectKind(spells, _always("overlap")),
+    "closings": SubjectKind(closings_subjects, _always("date"), first_per_child=True,
+                            event_columns=frozenset({"person_key", "outcome", "intervention"})),
+    "case_work": SubjectKind(staff_subjects.case_work, _always("reference_date"),
+                             staff_subjects.case_work_at_period,
+                             event_columns=frozenset({"unit", "caseworker_id", "intervention"})),
+    "employments": SubjectKind(staff_subjects.employments,
+                               lambda spec: "overlap" if spec.at == "period" else "reference_date",
+                               staff_subjects.employments_at_period),
+    "employment_ends": SubjectKind(staff_subjects.employment_ends, _always("date")),
+    "arrivals": SubjectKind(staff_subjects.arrivals, _always("date")),
+    "programme_targets": SubjectKind(staff_subjects.employments, _always("reference_date"),
+                                     staff_subjects.programme_targets_at_period),
+    "mentorships": SubjectKind(staff_subjects.mentorships, _always("reference_date"),
+                               staff_subjects.mentorships_at_period),
+    "caseworker_loads": SubjectKind(staff_subjects.caseworkers, _always("reference_date"),
+                                    staff_subjects.caseworker_loads_at_period,
+                                    event_columns=frozenset({"unit", "caseworker_id", "intervention"})),
+}
+
 BREAKDOWN_COLUMNS = {"sex": ["sex"], "age_group": ["birth_year", "birth_month"], "unit": ["unit"]}
+
+
+def _subject_groups(definition: Definition) -> dict[str, tuple[Subjects, list[tuple[str, Count]]]]:
+    """The definition's counts grouped by the subjects they count (usually one group). A
+    statistic belongs to the definition's own subjects."""
+    groups: dict[str, tuple[Subjects, list[tuple[str, Count]]]] = {}
+    if definition.statistic is not None:
+        groups[definition.subjects.key()] = (definition.subjects, [])
+    for name, count in (("numerator", definition.numerator), ("denominator", definition.denominator)):
+        if count is None or count.population:
+            continue
+        subjects = definition.subjects_of(count)
+        groups.setdefault(subjects.key(), (subjects, []))[1].append((name, count))
+    return groups
 
 
 def needed_columns(definition: Definition, breakdowns: bool) -> list[str]:
     """The event columns a definition reads: projecting to them before the window functions
     keeps DuckDB from carrying (and materialising) every column through them."""
     needed = {"municipality", "case_id", "event", "date"}
-    spec = definition.subjects.spec
-    kind = definition.subjects.kind
-    if kind == "spells":
-        needed |= set(spec.same) | set(spec.where)
-    if kind == "closings":
-        needed |= {"person_key", "outcome", "intervention"}
-    for count in (definition.numerator, definition.denominator):
-        if count is None:
-            continue
-        if count.count_distinct:
-            needed.add("person_key")
-        if count.where and count.where.equals:
-            needed |= set(count.where.equals)
-        if count.where and count.where.followed_by:
-            needed.add("person_key")
-    if definition.category:
-        needed.add(definition.category)
-    for breakdown in definition.breakdowns if breakdowns else []:
-        needed |= set(BREAKDOWN_COLUMNS[breakdown])
+    for subjects, counts in _subject_groups(definition).values():
+        kind, spec = subjects.kind, subjects.spec
+        needed |= KINDS[kind].event_columns
+        if kind == "spells":
+            needed |= set(spec.same) | set(spec.where)
+        if subjects.data != "events" or kind == "case_work":
+            continue  # the other columns of these subjects do not come from the events
+        for _, count in counts:
+            if count.count_distinct == "person":
+                needed.add("person_key")
+            if count.where:
+                needed |= count.where.columns()
+                if count.where.followed_by:
+                    needed.add("person_key")
+        if definition.category:
+            needed.add(definition.category)
+        for breakdown in definition.breakdowns if breakdowns else []:
+            needed |= set(BREAKDOWN_COLUMNS[breakdown])
     return [c for c in ["municipality", "case_id", "event", "date", *EVENT_TYPES] if c in needed]
 
 
-def _events_subjects(spec, events: ir.Table) -> ir.Table:
-    return _as_subjects(events.filter(events.event == spec.event))
+def build_subjects(subjects: Subjects, sources: Sources) -> ir.Table:
+    return KINDS[subjects.kind].build(subjects.spec, sources)
 
 
-def _pairs_subjects(spec, events: ir.Table) -> ir.Table:
-    """Each `event` row with the latest `after` date of its case on or before it."""
-    rows = events.filter(events.event.isin([spec.event, spec.after]))
-    is_target = (rows.event == spec.event).cast("int8")  # same day: the earlier event first
-    window = ibis.window(group_by=[rows.municipality, rows.case_id],
-                         order_by=[rows.date, is_target], rows=(None, 0))
-    latest_after = ibis.cases((rows.event == spec.after, rows.date), else_=None).max().over(window)
-    paired = rows.mutate(start_date=latest_after)
-    paired = paired.filter((paired.event == spec.event) & paired.start_date.notnull())
-    return _as_subjects(paired, start_date=paired.start_date)
-
-
-def _spells(spec, events: ir.Table) -> ir.Table:
-    """From each start event to the next end event of the case with the same `same` values.
-
-    An end on the day of a start closes that start (a one-day placement) unless an earlier
-    spell is still open that day: then it closes the earlier one (a renewal), and the new
-    start runs to the next end after that day. Computed on one row per case and day, with
-    windows over earlier and later days, so it compiles the same way on every backend.
-    """
-    rows = events.filter(events.event.isin([spec.start, spec.end]))
-    for column, values in spec.where.items():
-        rows = rows.filter(rows[column].isin(values))
-    group = ["municipality", "case_id", *spec.same]
-    days = rows.group_by([*group, "date"]).aggregate(
-        starts=rows.count(where=rows.event == spec.start),
-        ends=rows.count(where=rows.event == spec.end))
-    earlier = ibis.window(group_by=group, order_by="date", rows=(None, -1))
-    later = ibis.window(group_by=group, order_by="date", rows=(1, None))
-    days = days.mutate(
-        open_before=ibis.greatest((days.starts - days.ends).sum().over(earlier).fill_null(0), 0),
-        next_end=ibis.cases((days.ends > 0, days.date), else_=None).min().over(later))
-    days = days.mutate(end_date=ibis.cases((days.ends > days.open_before, days.date),
-                                           else_=days.next_end))
-    starts = rows.filter(rows.event == spec.start)
-    spells = starts.join(days.select(*group, "date", "end_date"), [*group, "date"])
-    return _as_subjects(spells, start_date=spells.date, end_date=spells.end_date)
-
-
-def _closings_subjects(spec, events: ir.Table) -> ir.Table:
-    """Investigations ended without intervention, and intervention ends after which the
-    child has no intervention still ongoing in the municipality."""
-    no_intervention = events.filter((events.event == "investigation_end")
-                                    & (events.outcome == "no_intervention"))
-    spells = _spells(SpellsSubject(start="intervention_start", end="intervention_end",
-                                   same=["intervention"]), events)
-    ended = spells.filter(spells.end_date.notnull())
-    other = spells.view()
-    still_ongoing = ended.semi_join(
-        other,
-        [ended.municipality == other.municipality, ended.person_key == other.person_key,
-         other.start_date <= ended.end_date,
-         other.end_date.isnull() | (other.end_date > ended.end_date)],
-    )
-    # A spell is identified by these, none of them null in an ended spell (other subject
-    # columns may be null, and null never equals null in a join).
-    spell_key = ["municipality", "case_id", "intervention", "start_date", "end_date"]
-    last_ends = ended.anti_join(still_ongoing, spell_key)
-    last_ends = last_ends.mutate(date=last_ends.end_date)
-    return _as_subjects(no_intervention).union(_as_subjects(last_ends, end_date=last_ends.date))
-
-
-SUBJECT_BUILDERS: dict[str, Callable] = {
-    "events": _events_subjects,
-    "pairs": _pairs_subjects,
-    "spells": _spells,
-    "closings": _closings_subjects,
-}
-
-# Subjects that last (spells) belong to every period they overlap; the rest to their date's.
-LASTING = {"spells"}
-# Subjects counted once per child and period: the child's first one.
-FIRST_PER_CHILD = {"closings"}
-
-
-def _followed_up(periods: ir.Table, months: int | None) -> ir.Table:
-    """Only periods whose data reaches `months` past their end (all periods when None)."""
-    if not months:
-        return periods
-    return periods.filter(add_months(periods.period_end, months) <= periods.data_end)
-
-
-def _in_periods(subjects: ir.Table, periods: ir.Table, kind: str, quarters: bool) -> ir.Table:
-    if kind in LASTING:
-        placed = subjects.join(
+def place(subjects: Subjects, built: ir.Table, sources: Sources, periods: ir.Table,
+          quarters: bool = True) -> ir.Table:
+    """Built subjects placed in the periods, with the columns that depend on the period."""
+    kind = KINDS[subjects.kind]
+    placement = kind.placement(subjects.spec)
+    if placement == "reference_date":
+        placed = at_reference_date(built, periods)
+    elif placement == "overlap":
+        placed = built.join(
             periods,
-            [subjects.municipality == periods.municipality,
-             subjects.start_date <= periods.period_end,
-             subjects.end_date.fill_null(OPEN_END) >= periods.period_start],
+            [built.municipality == periods.municipality,
+             built.start_date <= periods.period_end,
+             built.end_date.fill_null(OPEN_END) >= periods.period_start],
         )
-        return placed.mutate(reference_date=ibis.greatest(placed.start_date, placed.period_start))
+        placed = placed.drop(*[c for c in placed.columns if c.endswith("_right")])
+        placed = placed.mutate(reference_date=ibis.greatest(placed.start_date, placed.period_start))
+    else:
+        placed = _dated(built, periods, quarters, kind.first_per_child)
+    if kind.at_period:
+        placed = kind.at_period(placed, subjects.spec, sources, periods)
+    return placed
+
+
+def _dated(subjects: ir.Table, periods: ir.Table, quarters: bool, first_per_child: bool) -> ir.Table:
     year = subjects.date.year().cast("string")
     dated = subjects.mutate(period=year, period_type=ibis.literal("year"))
     if quarters:
@@ -234,7 +261,7 @@ def _in_periods(subjects: ir.Table, periods: ir.Table, kind: str, quarters: bool
             period_type=ibis.literal("quarter")))
     placed = dated.join(periods, KEYS)
     placed = placed.mutate(reference_date=placed.date)
-    if kind in FIRST_PER_CHILD:
+    if first_per_child:
         first = ibis.window(group_by=[placed.municipality, placed.person_key, placed.period,
                                       placed.period_type], order_by=[placed.date, placed.case_id])
         placed = placed.filter(ibis.row_number().over(first) == 0)
@@ -253,18 +280,28 @@ def _with_age_group(t: ir.Table) -> ir.Table:
 
 def _condition(t: ir.Table, condition: Condition | None,
                events: ir.Table) -> tuple[ir.Table, ir.BooleanValue | None]:
+    """The condition as one boolean (every part given must hold); followed_by joins first."""
     if condition is None:
         return t, None
-    if condition.within_days is not None:
-        return t, days_between(t.start_date, t.date) <= condition.within_days
-    if condition.within_months is not None:
-        return t, t.date <= add_months(t.start_date, condition.within_months)
-    if condition.equals is not None:
-        hits = [t[column] == value for column, value in condition.equals.items()]
-        return t, ibis.and_(*hits)
     if condition.followed_by is not None:
-        return _followed_by(t, condition.followed_by, events)
-    raise ValueError(f"empty condition: {condition}")
+        t, followed = _followed_by(t, condition.followed_by, events)
+    parts = []
+    if condition.within_days is not None:
+        parts.append(days_between(t.start_date, t[condition.until]) <= condition.within_days)
+    if condition.within_months is not None:
+        parts.append(t[condition.until] <= add_months(t.start_date, condition.within_months))
+    parts += [t[column] == value for column, value in (condition.equals or {}).items()]
+    parts += [t[column].isin(values) for column, values in (condition.one_of or {}).items()]
+    parts += [t[column] < value for column, value in (condition.less_than or {}).items()]
+    parts += [t[column] >= value for column, value in (condition.at_least or {}).items()]
+    parts += [t[column] > value for column, value in (condition.greater_than or {}).items()]
+    parts += [t[column].notnull() for column in condition.present or []]
+    if condition.followed_by is not None:
+        parts.append(followed)
+    if not parts:
+        raise ValueError(f"empty condition: {condition}")
+    # A comparison with a missing value is not a hit.
+    return t, ibis.and_(*parts).fill_null(False)
 
 
 def _followed_by(t: ir.Table, spec, events: ir.Table) -> tuple[ir.Table, ir.BooleanValue]:
@@ -284,9 +321,14 @@ def _followed_by(t: ir.Table, spec, events: ir.Table) -> tuple[ir.Table, ir.Bool
     return t, hit
 
 
-def _count(t: ir.Table, count: Count, hit: ir.BooleanValue | None) -> ir.NumericValue:
-    if count.count_distinct == "person":
-        return t.person_key.nunique(where=hit)
+DISTINCT_COLUMNS = {"person": "person_key", "case": "case_id", "staff": "staff_id"}
+
+
+def _measure(t: ir.Table, count: Count, hit: ir.BooleanValue | None) -> ir.NumericValue:
+    if count.count_distinct:
+        return t[DISTINCT_COLUMNS[count.count_distinct]].nunique(where=hit)
+    if count.sum:
+        return t[count.sum].sum(where=hit)
     return t.count(where=hit)
 
 
@@ -297,91 +339,118 @@ def _levels(definition: Definition, breakdowns: bool) -> list[list[str]]:
     return [[]] + ([[b] for b in definition.breakdowns] if breakdowns else [])
 
 
-def build_subjects(definition: Definition, events: ir.Table) -> ir.Table:
-    return SUBJECT_BUILDERS[definition.subjects.kind](definition.subjects.spec, events)
-
-
-def compile_definition(definition: Definition, events: ir.Table, periods: ir.Table,
-                       populations: ir.Table, breakdowns: bool = True, quarters: bool = True,
-                       subjects: ir.Table | None = None) -> ir.Table:
-    """One Ibis expression giving the result rows of one indicator. `events` must hold the
-    definition's needed_columns; `subjects` can be passed in when built already."""
-    kind = definition.subjects.kind
-    if subjects is None:
-        subjects = build_subjects(definition, events)
-    periods = _followed_up(periods, definition.requires_followup_months)
-    placed = _in_periods(subjects, periods, kind, quarters)
-    placed = _with_age_group(placed)
+def _prepared(definition: Definition, subjects: Subjects, counts: list[tuple[str, Count]],
+              built: ir.Table, sources: Sources, periods: ir.Table, quarters: bool,
+              breakdowns: bool) -> ir.Table:
+    """Placed subjects with what the aggregation reads: age group, category, each count's
+    condition as `hit_<count>`, and the statistic's column."""
+    placed = place(subjects, built, sources, periods, quarters)
+    if breakdowns and "age_group" in definition.breakdowns:
+        placed = _with_age_group(placed)
     placed = placed.mutate(category=placed[definition.category] if definition.category
                            else ibis.null().cast("string"))
-    if definition.numerator is not None:
-        placed, hit = _condition(placed, definition.numerator.where, events)
+    for name, count in counts:
+        placed, hit = _condition(placed, count.where, sources.events)
         if hit is not None:
-            placed = placed.mutate(hit=hit)
-    else:
+            placed = placed.mutate(**{f"hit_{name}": hit})
+    if definition.statistic is not None and definition.statistic.median == "duration_days":
         placed = placed.mutate(duration_days=days_between(placed.start_date, placed.date))
+    return placed
 
+
+def compile_definition(definition: Definition, sources: Sources, populations: ir.Table,
+                       breakdowns: bool = True, quarters: bool = True,
+                       built: dict[str, ir.Table] | None = None) -> ir.Table:
+    """One Ibis expression giving the result rows of one indicator. `sources.events` must hold
+    the definition's needed_columns; `built` shares built subjects between definitions."""
+    built = {} if built is None else built
+    periods = _periods_for(definition, sources.periods, quarters)
+    groups = []
+    for key, (subjects, counts) in _subject_groups(definition).items():
+        if key not in built:
+            built[key] = build_subjects(subjects, sources)
+        groups.append((counts, _prepared(definition, subjects, counts, built[key], sources, periods,
+                                         quarters, breakdowns)))
     parts = []
     for level in _levels(definition, breakdowns):
         keys = KEYS + level
-        rows = placed.filter(*[placed[k].notnull() for k in level]) if level else placed
-        aggregated = _aggregate(definition, rows, keys + ["category"], keys)
+        aggregated = [_aggregate(definition, rows.filter(*[rows[k].notnull() for k in level]) if level else rows,
+                                 counts, keys) for counts, rows in groups]
+        combined = _combine(aggregated, keys + (["category"] if definition.category else []))
         if not level and not definition.category:
-            aggregated = _every_period(aggregated, periods, definition)
-        parts.append(_uniform(aggregated))
+            combined = _every_period(combined, periods, definition)
+        parts.append(_uniform(combined))
     result = ibis.union(*parts)
-    if definition.denominator.population:
-        result = _attach_population(result, populations, definition.denominator.population)
+    for name, count in (("numerator", definition.numerator), ("denominator", definition.denominator)):
+        if count is not None and count.population:
+            result = _attach_population(result, populations, count.population, name)
     factor = definition.factor
-    if definition.statistic is None:
+    if definition.statistic is not None:
+        value = result.statistic_value
+    elif definition.denominator is None:
+        value = result.numerator.cast("float64") * factor
+    else:
         value = ibis.cases((result.denominator > 0,
                             result.numerator.cast("float64") * factor / result.denominator),
                            else_=None)
-    else:
-        value = result.statistic_value
     result = result.mutate(indicator=ibis.literal(definition.id), value=value.cast("float64"))
     result = result.join(periods.select(*KEYS, "complete"), KEYS)
     return result.select("indicator", *KEYS, *DIMENSIONS, "numerator", "denominator", "value", "complete")
 
 
+def _counted(definition: Definition) -> list[str]:
+    """The measures that are counts (0 when nothing was counted), not populations or medians."""
+    return [name for name, count in (("numerator", definition.numerator), ("denominator", definition.denominator))
+            if count is not None and not count.population]
+
+
 def _every_period(totals: ir.Table, periods: ir.Table, definition: Definition) -> ir.Table:
-    """A total row for every period the data covers, so that none counted shows as 0."""
+    """A total row for every period the data cover, so that none counted shows as 0."""
     joined = periods.select(*KEYS).left_join(totals, KEYS)
     zero = ibis.literal(0).cast("float64")
-    filled = {}
-    if definition.statistic is None:  # a median of nothing stays empty
-        filled["numerator"] = joined.numerator.cast("float64").fill_null(zero)
-    if not definition.denominator.population:  # the population is attached later
-        filled["denominator"] = joined.denominator.cast("float64").fill_null(zero)
+    filled = {name: joined[name].cast("float64").fill_null(zero) for name in _counted(definition)
+              if name in joined.columns}
     return joined.mutate(**filled).drop(*[f"{k}_right" for k in KEYS])
+
+
+def _combine(tables: list[ir.Table], keys: list[str]) -> ir.Table:
+    """Numerator and denominator aggregated over different subjects, side by side: a group
+    one side lacks counts 0 there."""
+    combined = tables[0]
+    for right in tables[1:]:
+        joined = combined.outer_join(right, [combined[k] == right[k] for k in keys])
+        columns = {k: ibis.coalesce(joined[k], joined[f"{k}_right"]) for k in keys}
+        for measure in MEASURES:
+            if measure in joined.columns:
+                columns[measure] = joined[measure].cast("float64").fill_null(0)
+        combined = joined.select(**columns)
+    return combined
 
 
 def _uniform(part: ir.Table) -> ir.Table:
     """Every level in the same shape (absent dimensions null), so the levels can be unioned."""
     columns = {d: (part[d] if d in part.columns else ibis.null()).cast("string") for d in DIMENSIONS}
-    for measure in ("numerator", "denominator", "statistic_value"):
+    for measure in MEASURES:
         columns[measure] = (part[measure] if measure in part.columns else ibis.null()).cast("float64")
     return part.select(*KEYS, **columns)
 
 
-def _aggregate(definition: Definition, rows: ir.Table, keys: list[str], without_category: list[str]) -> ir.Table:
-    hit = rows.hit if "hit" in rows.columns else None
+def _aggregate(definition: Definition, rows: ir.Table, counts: list[tuple[str, Count]],
+               keys: list[str]) -> ir.Table:
+    measures = {name: _measure(rows, count, rows[f"hit_{name}"] if f"hit_{name}" in rows.columns else None)
+                for name, count in counts}
     if definition.statistic is not None:
-        return rows.group_by(keys).aggregate(
-            numerator=ibis.null().cast("float64"),
-            denominator=rows.count(),
-            statistic_value=rows.duration_days.median().cast("float64"))
-    numerator = _count(rows, definition.numerator, hit)
-    if definition.denominator.population:
-        return rows.group_by(keys).aggregate(numerator=numerator, denominator=ibis.null().cast("float64"))
-    denominator = _count(rows, definition.denominator, None)
-    if not definition.category:
-        return rows.group_by(keys).aggregate(numerator=numerator, denominator=denominator)
+        measures["statistic_value"] = rows[definition.statistic.median].median().cast("float64")
+    if definition.category is None or definition.category_shares == "within_category":
+        by = keys + (["category"] if definition.category else [])
+        aggregated = rows.group_by(by).aggregate(**measures)
+        sums = {name: aggregated[name].fill_null(0) for name, count in counts if count.sum}
+        return aggregated.mutate(**sums) if sums else aggregated
     # A category's share is of all subjects in the group, whatever their category.
-    counted = rows.group_by(keys).aggregate(numerator=numerator)
-    totals = rows.group_by(without_category).aggregate(denominator=denominator)
-    joined = counted.join(totals, [counted[k].identical_to(totals[k]) for k in without_category])
-    return joined.select(*keys, "numerator", "denominator")
+    counted = rows.group_by(keys + ["category"]).aggregate(numerator=measures["numerator"])
+    totals = rows.group_by(keys).aggregate(denominator=measures["denominator"])
+    joined = counted.join(totals, [counted[k].identical_to(totals[k]) for k in keys])
+    return joined.select(*keys, "category", "numerator", "denominator")
 
 
 def population_bands(store_populations: ir.Table, reference: ir.Table) -> ir.Table:
@@ -392,7 +461,7 @@ def population_bands(store_populations: ir.Table, reference: ir.Table) -> ir.Tab
     return imported.mutate(shipped=ibis.literal(0)).union(shipped.mutate(shipped=ibis.literal(1)))
 
 
-def _attach_population(result: ir.Table, bands: ir.Table, ages: dict) -> ir.Table:
+def _attach_population(result: ir.Table, bands: ir.Table, ages: dict, measure: str) -> ir.Table:
     """Population of the age range in the period's year, or the nearest year that has it;
     imported figures before shipped ones for the same year. A year counts only where its
     bands cover the whole range. With no population at all the row stays, without a value."""
@@ -409,34 +478,50 @@ def _attach_population(result: ir.Table, bands: ir.Table, ages: dict) -> ir.Tabl
                                     candidates.shipped, candidates.year.desc()])
     chosen = candidates.filter(ibis.row_number().over(nearest) == 0).select(*KEYS, "population")
     joined = result.left_join(chosen, KEYS)
-    return joined.mutate(denominator=joined.population.cast("float64")).drop(
+    return joined.mutate(**{measure: joined.population.cast("float64")}).drop(
         "population", *[f"{k}_right" for k in KEYS])
 
 
-def compile_library(definitions: Iterable[Definition], events: ir.Table, periods: ir.Table,
-                    populations: ir.Table, breakdowns: bool = True, quarters: bool = True) -> ir.Table:
+def compile_library(definitions: Iterable[Definition], sources: Sources, populations: ir.Table,
+                    breakdowns: bool = True, quarters: bool = True) -> ir.Table:
     """All definitions as one expression. Definitions with the same subjects share one
     subject expression (one CTE in the SQL), as a hand-written query would."""
     definitions = list(definitions)
     needed = {c for d in definitions for c in needed_columns(d, breakdowns)}
     order = ["municipality", "case_id", "event", "date", *EVENT_TYPES]
-    events = events.select(*[c for c in dict.fromkeys(order) if c in needed])
-    shared: dict[str, ir.Table] = {}
-    parts = []
-    for definition in definitions:
-        spec = definition.subjects.model_dump_json(exclude_none=True)
-        if spec not in shared:
-            shared[spec] = build_subjects(definition, events)
-        parts.append(compile_definition(definition, events, periods, populations, breakdowns,
-                                        quarters, subjects=shared[spec]))
-    return ibis.union(*parts)
+    events = sources.events.select(*[c for c in dict.fromkeys(order) if c in needed])
+    sources = dataclasses.replace(sources, events=events)
+    built: dict[str, ir.Table] = {}
+    return ibis.union(*[compile_definition(d, sources, populations, breakdowns, quarters, built)
+                        for d in definitions])
+
+
+def store_sources(store) -> Sources:
+    """The store's tables and the bound relations, as Sources (the bound ones must be
+    registered, as compute() does)."""
+    return Sources(events=store.table("events"), staff=store.table("staff"),
+                   trainings=store.table("trainings"), courses=store.table("courses"),
+                   mentorships=store.table("mentorships"), periods=store.table("insyn_periods"),
+                   programme_targets=store.table("insyn_programme_targets"),
+                   workload_weights=store.table("insyn_workload_weights"),
+                   workload_norms=store.table("insyn_workload_norms"),
+                   caseworker_roles=store.table("insyn_caseworker_roles"))
+
+
+def _compiled_sources() -> str:
+    """A hash of the modules the compiled SQL comes from."""
+    from insyn.indicators import subjects as case_subjects
+
+    digest = hashlib.sha256()
+    for module_file in (__file__, case_subjects.__file__, staff_subjects.__file__):
+        digest.update(Path(module_file).read_bytes())
+    return digest.hexdigest()
 
 
 def _cache_key(definitions: list[Definition], breakdowns: bool, quarters: bool, backend) -> str:
-    """What the compiled SQL depends on, this module's own source included."""
-    engine_source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    """What the compiled SQL depends on, the source of the modules that build it included."""
     payload = json.dumps([[d.model_dump(mode="json") for d in definitions], breakdowns, quarters,
-                          backend.name, ibis.__version__, engine_source], sort_keys=True)
+                          backend.name, ibis.__version__, _compiled_sources()], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
@@ -455,10 +540,8 @@ def compiled_sql(store, definitions: list[Definition], breakdowns: bool, quarter
     if cached and cached.exists():
         sql = cached.read_text(encoding="utf-8")
     else:
-        expr = compile_library(
-            definitions, store.table("events"), store.table(PERIODS_RELATION),
-            population_bands(store.table("populations"), store.table(REFERENCE_RELATION)),
-            breakdowns, quarters)
+        populations = population_bands(store.table("populations"), store.table("insyn_reference_populations"))
+        expr = compile_library(definitions, store_sources(store), populations, breakdowns, quarters)
         sql = str(store.ibis.compile(expr))
         if cached:
             cached.parent.mkdir(parents=True, exist_ok=True)
@@ -467,34 +550,47 @@ def compiled_sql(store, definitions: list[Definition], breakdowns: bool, quarter
     return sql
 
 
-def compute(store, definitions: Iterable[Definition] | None = None, quarters: bool = True,
-            breakdowns: bool = True, cache_dir: Path | None = None) -> pd.DataFrame:
-    """All result rows of the given definitions (default: the whole library) in one query;
-    without quarters and breakdowns only the yearly totals per municipality."""
-    definitions = list(definitions or library())
-    if not definitions:
-        return pd.DataFrame(columns=RESULT_COLUMNS)
-    periods = build_periods(store.ibis, store.table("events"), quarters)
-    bound = {PERIODS_RELATION: pa.Table.from_pandas(periods, schema=_arrow_schema(PERIODS_SCHEMA),
-                                                    preserve_index=False),
-             REFERENCE_RELATION: pa.Table.from_pandas(reference_populations(),
-                                                      schema=_arrow_schema(POPULATION_SCHEMA),
-                                                      preserve_index=False)}
-    for name, table in bound.items():
-        store.raw.register(name, table)
+@contextlib.contextmanager
+def bound_relations(store, periods: pd.DataFrame, workforce: WorkforceConfig, workload: WorkloadConfig):
+    """Register the periods, shipped populations and workforce data files under their
+    BOUND_SCHEMAS names for the duration of a query."""
+    frames = {
+        "insyn_periods": periods,
+        "insyn_reference_populations": reference_populations(),
+        "insyn_programme_targets": pd.DataFrame(workforce.target_rows()),
+        "insyn_workload_weights": pd.DataFrame(workload.weight_rows()),
+        "insyn_workload_norms": pd.DataFrame(workload.norm_rows()),
+        "insyn_caseworker_roles": pd.DataFrame({"role": workforce.caseworker_roles}),
+    }
+    for name, frame in frames.items():
+        schema = ibis.schema(BOUND_SCHEMAS[name]).to_pyarrow()
+        store.raw.register(name, pa.Table.from_pandas(frame.reindex(columns=schema.names), schema=schema,
+                                                      preserve_index=False))
     try:
-        sql = compiled_sql(store, definitions, breakdowns, quarters, cache_dir)
-        return store.raw.sql(sql).to_arrow_table().to_pandas()[RESULT_COLUMNS]
+        yield
     finally:
-        for name in bound:
+        for name in frames:
             # In a transaction a failed query aborted, DuckDB refuses even this; the caller
             # rolls back, and the failure that matters is already on its way up.
             with contextlib.suppress(duckdb.TransactionException):
                 store.raw.unregister(name)
 
 
-def _arrow_schema(schema: dict[str, str]) -> pa.Schema:
-    return ibis.schema(schema).to_pyarrow()
+def compute(store, definitions: Iterable[Definition] | None = None, quarters: bool = True,
+            breakdowns: bool = True, cache_dir: Path | None = None,
+            workforce: WorkforceConfig | None = None, workload: WorkloadConfig | None = None) -> pd.DataFrame:
+    """All result rows of the given definitions (default: the whole library) in one query;
+    without quarters and breakdowns only the yearly totals per municipality. The workforce
+    and workload files default to the shipped ones."""
+    definitions = list(definitions or library())
+    if not definitions:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    workforce = workforce or load_workforce()
+    workload = workload or load_workload()
+    periods = build_periods(store.ibis, store.table("events"), store.table("staff"), workforce, quarters)
+    with bound_relations(store, periods, workforce, workload):
+        sql = compiled_sql(store, definitions, breakdowns, quarters, cache_dir)
+        return store.raw.sql(sql).to_arrow_table().to_pandas()[RESULT_COLUMNS]
 
 
 def replace_results(store, cache_dir: Path | None = None) -> pd.DataFrame:

@@ -226,7 +226,7 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
         elif column.kind in ("date", "month"):
             date_format = profile.date_format if profile else None
             parse = _parse_months if column.kind == "month" else _parse_dates
-            dates, unparseable = _per_distinct(values, lambda v, f=date_format: parse(v, f))
+            dates, unparseable = _per_distinct(values, lambda v, f=date_format, p=parse: p(v, f))
             check.fail(unparseable, column.name, "ogiltig månad (ÅÅÅÅ-MM väntas)" if column.kind == "month"
                        else "ogiltigt datum (ÅÅÅÅ-MM-DD väntas)")
             check.fail(pc.greater(dates, pa.scalar(today, pa.date32())), column.name,

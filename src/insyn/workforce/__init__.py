@@ -1,0 +1,1 @@
+"""The workforce: staff subjects for the indicator engine, workload weights and norms."""

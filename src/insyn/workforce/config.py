@@ -1,0 +1,193 @@
+"""The workforce data files: reference date and training targets (workforce.yaml), workload
+weights and norms (workload.yaml). Both ship with defaults; a copy in the data folder wins, so
+a municipality edits its own without touching the package. A bad file is refused with the
+file, the place in it and what is wrong, in Swedish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from insyn.model.codes import codes
+
+WORKFORCE_FILE = "workforce.yaml"
+WORKLOAD_FILE = "workload.yaml"
+
+
+class ConfigError(ValueError):
+    """A workforce data file that cannot be used."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _known(values: list[str], code_list: str) -> list[str]:
+    unknown = sorted(set(values) - set(codes(code_list)))
+    if unknown:
+        raise ValueError(f"okänd kod {', '.join(unknown)} (giltiga: {', '.join(codes(code_list))})")
+    return values
+
+
+class ReferenceDate(_Strict):
+    month: Annotated[int, Field(ge=1, le=12)]
+    day: Annotated[int, Field(ge=1, le=31)]
+
+    @model_validator(mode="after")
+    def _exists(self):
+        dt.date(2023, self.month, self.day)  # a date every year has (no 29 February)
+        return self
+
+    def in_year(self, year: int) -> dt.date:
+        return dt.date(year, self.month, self.day)
+
+
+class ProgrammeTarget(_Strict):
+    roles: list[str]
+    employment: list[str]
+    under_years_since_exam: float | None = None
+    under_years_in_municipality: float | None = None
+
+    _roles = field_validator("roles")(lambda v: _known(v, "role"))
+    _employment = field_validator("employment")(lambda v: _known(v, "employment"))
+
+
+class WorkforceConfig(_Strict):
+    reference_date: ReferenceDate
+    caseworker_roles: list[str]
+    programmes: dict[str, ProgrammeTarget]
+
+    _roles = field_validator("caseworker_roles")(lambda v: _known(v, "role"))
+
+    @field_validator("programmes")
+    @classmethod
+    def _programmes_known(cls, value: dict) -> dict:
+        _known(list(value), "programme")
+        return value
+
+    def target_rows(self) -> list[dict]:
+        """One row per (programme, role, employment) targeted, for the engine to join on."""
+        return [{"programme": programme, "role": role, "employment": employment,
+                 "under_years_since_exam": target.under_years_since_exam,
+                 "under_years_in_municipality": target.under_years_in_municipality}
+                for programme, target in self.programmes.items()
+                for role in target.roles for employment in target.employment]
+
+
+class Norm(_Strict):
+    level: str
+    label: str
+    below_years: float | None = None
+    points: Annotated[float, Field(gt=0)]
+
+
+class Weights(_Strict):
+    forhandsbedomning: Annotated[float, Field(ge=0)]
+    utredning: Annotated[float, Field(ge=0)]
+    insats: dict[str, Annotated[float, Field(ge=0)]]
+
+    @field_validator("insats")
+    @classmethod
+    def _every_intervention(cls, value: dict) -> dict:
+        _known(list(value), "intervention")
+        missing = [c for c in codes("intervention") if c not in value]
+        if missing:
+            raise ValueError(f"vikt saknas för insats {', '.join(missing)}")
+        return value
+
+
+class WorkloadConfig(_Strict):
+    weights: Weights
+    norms: list[Norm]
+    missing_exam_year_level: str
+
+    @model_validator(mode="after")
+    def _norm_ladder(self):
+        bounds = [n.below_years for n in self.norms]
+        if not self.norms or bounds[-1] is not None or any(b is None for b in bounds[:-1]):
+            raise ValueError("norms: varje nivå utom den sista behöver below_years, den sista ingen")
+        if bounds[:-1] != sorted(bounds[:-1]):
+            raise ValueError("norms: below_years ska öka nivå för nivå")
+        levels = [n.level for n in self.norms]
+        if len(set(levels)) != len(levels):
+            raise ValueError("norms: samma nivå står två gånger")
+        if self.missing_exam_year_level not in levels:
+            raise ValueError(f"missing_exam_year_level: {self.missing_exam_year_level} är ingen nivå i norms")
+        return self
+
+    def weight_rows(self) -> list[dict]:
+        """(phase, intervention, points) rows; intervention empty outside interventions."""
+        rows = [{"phase": "forhandsbedomning", "intervention": None, "points": self.weights.forhandsbedomning},
+                {"phase": "utredning", "intervention": None, "points": self.weights.utredning}]
+        return rows + [{"phase": "insats", "intervention": code, "points": points}
+                       for code, points in self.weights.insats.items()]
+
+    def norm_rows(self) -> list[dict]:
+        lower = [0.0] + [n.below_years for n in self.norms[:-1]]
+        return [{"level": n.level, "label": n.label, "from_years": lo, "below_years": n.below_years,
+                 "norm_per_fte": n.points, "for_missing": n.level == self.missing_exam_year_level}
+                for n, lo in zip(self.norms, lower, strict=True)]
+
+
+def shipped(name: str) -> Path:
+    return Path(str(resources.files("insyn.workforce").joinpath(name)))
+
+
+def resolve(data_dir: Path | None, name: str) -> Path:
+    """The data folder's copy of a file when there is one, else the shipped default."""
+    own = data_dir / name if data_dir else None
+    return own if own and own.exists() else shipped(name)
+
+
+def _load(path: Path, model: type[BaseModel]):
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: inte giltig YAML ({error})") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: kan inte läsas ({error.strerror})") from None
+    try:
+        return model.model_validate(content)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'filen'}: {_swedish(e)}"
+                             for e in error.errors())
+        raise ConfigError(f"{path}: {problems}") from None
+
+
+def _swedish(error: dict) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "saknas"
+    if kind == "extra_forbidden":
+        return "okänt fält"
+    if kind in ("float_parsing", "int_parsing", "float_type", "int_type"):
+        return f"inte ett tal ({error['input']!r})"
+    if kind in ("greater_than", "greater_than_equal", "less_than_equal"):
+        return f"värdet {error['input']!r} är utanför det tillåtna ({error['msg']})"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def load_workforce(path: Path | None = None) -> WorkforceConfig:
+    return _load(path or shipped(WORKFORCE_FILE), WorkforceConfig)
+
+
+def load_workload(path: Path | None = None) -> WorkloadConfig:
+    return _load(path or shipped(WORKLOAD_FILE), WorkloadConfig)
+
+
+def copy_defaults(data_dir: Path) -> list[Path]:
+    """Copy the shipped files into the data folder for editing; existing copies are kept."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in (WORKFORCE_FILE, WORKLOAD_FILE):
+        target = data_dir / name
+        if not target.exists():
+            shutil.copyfile(shipped(name), target)
+            written.append(target)
+    return written

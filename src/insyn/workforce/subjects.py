@@ -1,0 +1,271 @@
+"""Subjects of staff data (and the case work caseworkers carry) for the indicator engine.
+
+Builders take their spec and the `Sources` and return one row per subject; the columns that
+depend on the period's reference date (years of experience, the caseworker responsible for a
+case, the load) are added after placement by the `*_at_period` functions. docs/workforce.md
+states every rule in words.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from insyn.indicators.deadlines import days_between
+from insyn.indicators.definitions import CaseWorkSubject, SpellsSubject, StaffFilter
+from insyn.indicators.subjects import Sources, at_reference_date, spells
+
+DAYS_PER_YEAR = 365.25
+PERIOD_KEYS = ["municipality", "period", "period_type"]
+# Events of a case in process order, for the latest event when several fall on one day.
+EVENT_ORDER = ["report", "protection_assessment", "initial_assessment", "investigation_start",
+               "investigation_end", "intervention_start", "intervention_end", "case_closed"]
+
+
+# --- employments -------------------------------------------------------------------------------
+
+def employment_facts(sources: Sources) -> ir.Table:
+    """Every employment, with FTE (default 1), the person's first start in the municipality
+    and the start of their first mentorship as a mentee."""
+    staff = sources.staff
+    person = ibis.window(group_by=[staff.municipality, staff.staff_id])
+    facts = staff.mutate(fte=staff.fte.fill_null(1.0), first_start=staff.start_date.min().over(person))
+    mentoring = sources.mentorships
+    mentored = mentoring.group_by([mentoring.municipality, mentoring.mentee_id]).aggregate(
+        mentor_start=mentoring.start_date.min())
+    facts = facts.left_join(mentored, [facts.municipality == mentored.municipality,
+                                       facts.staff_id == mentored.mentee_id])
+    return facts.select("municipality", "staff_id", "unit", "role", "employment", "fte", "exam_year",
+                        "first_start", "mentor_start", "start_date", "end_date")
+
+
+def _filtered(rows: ir.Table, spec: StaffFilter) -> ir.Table:
+    if spec.roles:
+        rows = rows.filter(rows.role.isin(spec.roles))
+    if spec.employment:
+        rows = rows.filter(rows.employment.isin(spec.employment))
+    return rows
+
+
+def employments(spec, sources: Sources) -> ir.Table:
+    return _filtered(employment_facts(sources), spec)
+
+
+def years_since(day: ir.DateValue, reference: ir.DateValue) -> ir.FloatingValue:
+    return days_between(day, reference).cast("float64") / DAYS_PER_YEAR
+
+
+def employments_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Table) -> ir.Table:
+    """Experience at the reference date and the share of the period in post.
+
+    Only the degree's year is known: the degree counts from 1 July of that year (Swedish
+    degrees are mostly awarded in June and January), so on 1 November someone who graduated
+    the same year has 0.34 years, last year's graduates 1.34.
+    """
+    ref = placed.reference_date
+    degree_day = ibis.date(placed.exam_year.cast("int32"), 7, 1)
+    in_post_from = ibis.greatest(placed.start_date, placed.period_start)
+    in_post_until = ibis.least(placed.end_date.fill_null(placed.period_end), placed.period_end)
+    period_days = days_between(placed.period_start, placed.period_end) + 1
+    return placed.mutate(
+        years_since_exam=ibis.cases((placed.exam_year.notnull(), years_since(degree_day, ref)), else_=None),
+        years_in_municipality=years_since(placed.first_start, ref),
+        mentor_since=ibis.cases((placed.mentor_start <= ref, placed.mentor_start), else_=None),
+        fte_years=placed.fte * (days_between(in_post_from, in_post_until) + 1).cast("float64") / period_days,
+    )
+
+
+def employment_ends(spec, sources: Sources) -> ir.Table:
+    """Ended employments with what followed the next day: another employment of the same
+    person in the municipality in force then, in the same unit (fortsatt) or another
+    (bytt_enhet); else the person left (slutat)."""
+    ends = _filtered(employment_facts(sources), spec)
+    ends = ends.filter(ends.end_date.notnull())
+    staff = sources.staff
+    later = staff.select(next_municipality="municipality", next_staff_id="staff_id",
+                         next_unit="unit", next_start="start_date", next_end="end_date")
+    next_day = ends.end_date + ibis.interval(days=1)
+    continued = ends.join(later, [ends.municipality == later.next_municipality,
+                                  ends.staff_id == later.next_staff_id,
+                                  later.next_start != ends.start_date,
+                                  later.next_start <= next_day,
+                                  later.next_end.isnull() | (later.next_end >= next_day)])
+    key = ["municipality", "staff_id", "start_date"]
+    followed = continued.group_by(key).aggregate(
+        same_unit=(continued.unit == continued.next_unit).any())
+    ends = ends.left_join(followed, key).drop(*[f"{k}_right" for k in key])
+    change = ibis.cases((ends.same_unit.isnull(), "slutat"), (ends.same_unit, "fortsatt"),
+                        else_="bytt_enhet")
+    return ends.mutate(change=change, date=ends.end_date).drop("same_unit")
+
+
+def arrivals(spec, sources: Sources) -> ir.Table:
+    """Employments of someone not in post in the municipality the day before, dated by
+    their start, with the first completion of `completed_programme` on or after it."""
+    starts = _filtered(employment_facts(sources), spec)
+    staff = sources.staff
+    earlier = staff.select(prev_municipality="municipality", prev_staff_id="staff_id",
+                           prev_start="start_date", prev_end="end_date")
+    day_before = starts.start_date - ibis.interval(days=1)
+    starts = starts.anti_join(earlier, [starts.municipality == earlier.prev_municipality,
+                                        starts.staff_id == earlier.prev_staff_id,
+                                        earlier.prev_start < starts.start_date,
+                                        earlier.prev_end.isnull() | (earlier.prev_end >= day_before)])
+    starts = starts.mutate(date=starts.start_date)
+    if not spec.completed_programme:
+        return starts.mutate(programme_completed_date=ibis.null().cast("date"))
+    done = _completions(sources)
+    done = done.filter(done.programme == spec.completed_programme)
+    key = ["municipality", "staff_id", "start_date"]
+    matched = starts.select(*key).join(done, [starts.municipality == done.done_municipality,
+                                              starts.staff_id == done.done_staff_id,
+                                              done.completed_date >= starts.start_date])
+    first = matched.group_by(key).aggregate(programme_completed_date=matched.completed_date.min())
+    return starts.left_join(first, key).drop(*[f"{k}_right" for k in key])
+
+
+def _completions(sources: Sources) -> ir.Table:
+    """Completed courses with their programme."""
+    trainings, courses = sources.trainings, sources.courses
+    joined = trainings.join(courses, trainings.course == courses.course)
+    return joined.select(done_municipality=joined.municipality, done_staff_id=joined.staff_id,
+                         programme=joined.programme, completed_date=joined.completed_date)
+
+
+# --- training programmes -------------------------------------------------------------------
+
+def programme_targets_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Table) -> ir.Table:
+    """Each employment in post paired with every programme that targets it at the reference
+    date, and `completed_date`: the first completion of that programme, if by then."""
+    placed = employments_at_period(placed, spec, sources, periods)
+    targets = sources.programme_targets
+    paired = placed.join(targets, [placed.role == targets.role, placed.employment == targets.employment])
+    paired = paired.filter(
+        paired.under_years_since_exam.isnull()
+        | (paired.years_since_exam < paired.under_years_since_exam),
+        paired.under_years_in_municipality.isnull()
+        | (paired.years_in_municipality < paired.under_years_in_municipality))
+    done = _completions(sources)
+    first = done.group_by(["done_municipality", "done_staff_id", "programme"]).aggregate(
+        first_completed=done.completed_date.min())
+    paired = paired.left_join(first, [paired.municipality == first.done_municipality,
+                                      paired.staff_id == first.done_staff_id,
+                                      paired.programme == first.programme])
+    paired = paired.drop(*[c for c in paired.columns if c.endswith("_right")])
+    return paired.mutate(completed_date=ibis.cases(
+        (paired.first_completed <= paired.reference_date, paired.first_completed), else_=None))
+
+
+# --- mentorships ---------------------------------------------------------------------------
+
+def mentorships(spec, sources: Sources) -> ir.Table:
+    m = sources.mentorships
+    return m.select("municipality", "mentor_id", "hours_per_month", "start_date", "end_date",
+                    staff_id=m.mentee_id)
+
+
+def mentorships_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Table) -> ir.Table:
+    """The mentee's unit at the reference date (the first, should they hold two posts)."""
+    staff = sources.staff.select(in_municipality="municipality", in_staff_id="staff_id",
+                                 in_unit="unit", in_start="start_date", in_end="end_date")
+    key = [*PERIOD_KEYS, "staff_id", "mentor_id", "start_date"]
+    held = placed.join(staff, [placed.municipality == staff.in_municipality,
+                               placed.staff_id == staff.in_staff_id,
+                               staff.in_start <= placed.reference_date,
+                               staff.in_end.isnull() | (staff.in_end >= placed.reference_date)])
+    units = held.group_by(key).aggregate(unit=held.in_unit.min())
+    return placed.left_join(units, key).drop(*[f"{k}_right" for k in key])
+
+
+# --- case work -----------------------------------------------------------------------------
+
+PHASE_SPELLS = {
+    # A report awaits its initial assessment until the next step of the case.
+    "forhandsbedomning": SpellsSubject(start="report", end=["initial_assessment", "investigation_start"]),
+    "utredning": SpellsSubject(start="investigation_start", end="investigation_end"),
+    "insats": SpellsSubject(start="intervention_start", end="intervention_end", same=["intervention"]),
+}
+
+
+def case_work(spec, sources: Sources) -> ir.Table:
+    """Spells of work in a case, each ended no later than the case's next `case_closed`."""
+    parts = []
+    for phase in spec.phases:
+        spell = spells(PHASE_SPELLS[phase], sources)
+        parts.append(spell.select("municipality", "case_id", "intervention", "start_date", "end_date",
+                                  phase=ibis.literal(phase)))
+    work = ibis.union(*parts, distinct=True)
+    events = sources.events
+    closes = events.filter(events.event == "case_closed").select(
+        close_municipality="municipality", close_case_id="case_id", closed="date")
+    key = ["municipality", "case_id", "phase", "part", "start_date"]
+    work = work.mutate(part=work.intervention.fill_null(""))
+    matched = work.select(*key).join(closes, [work.municipality == closes.close_municipality,
+                                              work.case_id == closes.close_case_id,
+                                              closes.closed >= work.start_date])
+    first_close = matched.group_by(key).aggregate(closed=matched.closed.min())
+    work = work.left_join(first_close, key).drop(*[f"{k}_right" for k in key])
+    end = ibis.cases((work.closed.notnull() & (work.end_date.isnull() | (work.closed < work.end_date)),
+                      work.closed), else_=work.end_date)
+    return work.mutate(end_date=end).drop("closed", "part")
+
+
+def case_work_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Table) -> ir.Table:
+    """Each kind of work once per case and period, with the case's unit and caseworker at the
+    reference date: those on its latest event on or before it (docs/workforce.md)."""
+    placed = placed.select(*PERIOD_KEYS, "reference_date", "case_id", "phase", "intervention").distinct()
+    events = sources.events
+    rank = ibis.cases(*[(events.event == e, i) for i, e in enumerate(EVENT_ORDER)], else_=0)
+    history = events.select(ev_municipality="municipality", ev_case_id="case_id", ev_date="date",
+                            ev_rank=rank, ev_unit="unit", ev_caseworker="caseworker_id")
+    cases = placed.select("municipality", "case_id", "reference_date").distinct()
+    joined = cases.join(history, [cases.municipality == history.ev_municipality,
+                                  cases.case_id == history.ev_case_id,
+                                  history.ev_date <= cases.reference_date])
+    latest = ibis.window(group_by=[joined.municipality, joined.case_id, joined.reference_date],
+                         order_by=[joined.ev_date.desc(), joined.ev_rank.desc(), joined.ev_caseworker])
+    responsible = joined.filter(ibis.row_number().over(latest) == 0).select(
+        "municipality", "case_id", "reference_date", unit="ev_unit", caseworker_id="ev_caseworker")
+    key = ["municipality", "case_id", "reference_date"]
+    return placed.join(responsible, key).drop(*[f"{k}_right" for k in key])
+
+
+# --- caseworkers' load ---------------------------------------------------------------------
+
+def caseworkers(spec, sources: Sources) -> ir.Table:
+    """Employments in the case-holding roles (workforce.yaml), unless the spec names roles."""
+    facts = _filtered(employment_facts(sources), spec)
+    if spec.roles:
+        return facts
+    return facts.semi_join(sources.caseworker_roles, "role")
+
+
+def weighted_work(work: ir.Table, sources: Sources) -> ir.Table:
+    """Placed case work with its points (workload.yaml)."""
+    weights = sources.workload_weights
+    joined = work.join(weights, [work.phase == weights.phase,
+                                 work.intervention.fill_null("") == weights.intervention.fill_null("")])
+    return joined.drop(*[c for c in joined.columns if c.endswith("_right")])
+
+
+def caseworker_loads_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Table) -> ir.Table:
+    """Points of the cases each caseworker holds at the reference date, the norm for their
+    experience and FTE, and `load_ratio` = points ÷ norm."""
+    placed = employments_at_period(placed, spec, sources, periods)
+    at_date = at_reference_date(case_work(CaseWorkSubject(), sources), periods)
+    work = weighted_work(case_work_at_period(at_date, spec, sources, periods), sources)
+    held = work.group_by([*PERIOD_KEYS, "caseworker_id"]).aggregate(
+        points=work.points.sum(), cases=work.case_id.nunique())
+    loads = placed.left_join(held, [placed.municipality == held.municipality, placed.period == held.period,
+                                    placed.period_type == held.period_type,
+                                    placed.staff_id == held.caseworker_id])
+    loads = loads.drop(*[c for c in loads.columns if c.endswith("_right")], "caseworker_id")
+    norms = sources.workload_norms
+    years = loads.years_since_exam
+    rated = loads.join(norms, ibis.cases(
+        (years.isnull(), norms.for_missing),
+        else_=(years >= norms.from_years) & (norms.below_years.isnull() | (years < norms.below_years))))
+    rated = rated.mutate(points=rated.points.fill_null(0.0), cases=rated.cases.fill_null(0),
+                         norm_points=rated.norm_per_fte * rated.fte)
+    return rated.mutate(load_ratio=ibis.cases((rated.norm_points > 0, rated.points / rated.norm_points),
+                                              else_=None))
