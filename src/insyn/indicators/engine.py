@@ -174,7 +174,7 @@ KINDS: dict[str, SubjectKind] = {
                                staff_subjects.employments_at_period),
     "employment_ends": SubjectKind(staff_subjects.employment_ends, _always("date")),
     "arrivals": SubjectKind(staff_subjects.arrivals, _always("date")),
-    "programme_targets": SubjectKind(staff_subjects.employments, _always("reference_date"),
+    "programme_targets": SubjectKind(staff_subjects.all_employments, _always("reference_date"),
                                      staff_subjects.programme_targets_at_period),
     "mentorships": SubjectKind(staff_subjects.mentorships, _always("reference_date"),
                                staff_subjects.mentorships_at_period),

@@ -39,6 +39,11 @@ class Sources:
     caseworker_roles: ir.Table
 
 
+def without_right(t: ir.Table) -> ir.Table:
+    """Drop the right side's copies of join keys (Ibis names them `<column>_right`)."""
+    return t.drop(*[c for c in t.columns if c.endswith("_right")])
+
+
 def null_date():
     return ibis.null().cast("date")
 
@@ -139,4 +144,4 @@ def at_reference_date(subjects: ir.Table, periods: ir.Table) -> ir.Table:
          subjects.start_date <= periods.reference_date,
          subjects.end_date.isnull() | (subjects.end_date >= periods.reference_date)],
     )
-    return placed.drop(*[c for c in placed.columns if c.endswith("_right")])
+    return without_right(placed)

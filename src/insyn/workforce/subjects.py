@@ -13,7 +13,7 @@ import ibis.expr.types as ir
 
 from insyn.indicators.deadlines import days_between
 from insyn.indicators.definitions import CaseWorkSubject, SpellsSubject, StaffFilter
-from insyn.indicators.subjects import Sources, at_reference_date, spells
+from insyn.indicators.subjects import Sources, at_reference_date, spells, without_right
 
 DAYS_PER_YEAR = 365.25
 PERIOD_KEYS = ["municipality", "period", "period_type"]
@@ -49,6 +49,10 @@ def _filtered(rows: ir.Table, spec: StaffFilter) -> ir.Table:
 
 def employments(spec, sources: Sources) -> ir.Table:
     return _filtered(employment_facts(sources), spec)
+
+
+def all_employments(spec, sources: Sources) -> ir.Table:
+    return employment_facts(sources)
 
 
 def years_since(day: ir.DateValue, reference: ir.DateValue) -> ir.FloatingValue:
@@ -93,7 +97,7 @@ def employment_ends(spec, sources: Sources) -> ir.Table:
     key = ["municipality", "staff_id", "start_date"]
     followed = continued.group_by(key).aggregate(
         same_unit=(continued.unit == continued.next_unit).any())
-    ends = ends.left_join(followed, key).drop(*[f"{k}_right" for k in key])
+    ends = without_right(ends.left_join(followed, key))
     change = ibis.cases((ends.same_unit.isnull(), "slutat"), (ends.same_unit, "fortsatt"),
                         else_="bytt_enhet")
     return ends.mutate(change=change, date=ends.end_date).drop("same_unit")
@@ -121,7 +125,7 @@ def arrivals(spec, sources: Sources) -> ir.Table:
                                               starts.staff_id == done.done_staff_id,
                                               done.completed_date >= starts.start_date])
     first = matched.group_by(key).aggregate(programme_completed_date=matched.completed_date.min())
-    return starts.left_join(first, key).drop(*[f"{k}_right" for k in key])
+    return without_right(starts.left_join(first, key))
 
 
 def _completions(sources: Sources) -> ir.Table:
@@ -151,7 +155,7 @@ def programme_targets_at_period(placed: ir.Table, spec, sources: Sources, period
     paired = paired.left_join(first, [paired.municipality == first.done_municipality,
                                       paired.staff_id == first.done_staff_id,
                                       paired.programme == first.programme])
-    paired = paired.drop(*[c for c in paired.columns if c.endswith("_right")])
+    paired = without_right(paired)
     return paired.mutate(completed_date=ibis.cases(
         (paired.first_completed <= paired.reference_date, paired.first_completed), else_=None))
 
@@ -174,7 +178,7 @@ def mentorships_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.
                                staff.in_start <= placed.reference_date,
                                staff.in_end.isnull() | (staff.in_end >= placed.reference_date)])
     units = held.group_by(key).aggregate(unit=held.in_unit.min())
-    return placed.left_join(units, key).drop(*[f"{k}_right" for k in key])
+    return without_right(placed.left_join(units, key))
 
 
 # --- case work -----------------------------------------------------------------------------
@@ -204,7 +208,7 @@ def case_work(spec, sources: Sources) -> ir.Table:
                                               work.case_id == closes.close_case_id,
                                               closes.closed >= work.start_date])
     first_close = matched.group_by(key).aggregate(closed=matched.closed.min())
-    work = work.left_join(first_close, key).drop(*[f"{k}_right" for k in key])
+    work = without_right(work.left_join(first_close, key))
     end = ibis.cases((work.closed.notnull() & (work.end_date.isnull() | (work.closed < work.end_date)),
                       work.closed), else_=work.end_date)
     return work.mutate(end_date=end).drop("closed", "part")
@@ -227,7 +231,7 @@ def case_work_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Ta
     responsible = joined.filter(ibis.row_number().over(latest) == 0).select(
         "municipality", "case_id", "reference_date", unit="ev_unit", caseworker_id="ev_caseworker")
     key = ["municipality", "case_id", "reference_date"]
-    return placed.join(responsible, key).drop(*[f"{k}_right" for k in key])
+    return without_right(placed.join(responsible, key))
 
 
 # --- caseworkers' load ---------------------------------------------------------------------
@@ -245,7 +249,7 @@ def weighted_work(work: ir.Table, sources: Sources) -> ir.Table:
     weights = sources.workload_weights
     joined = work.join(weights, [work.phase == weights.phase,
                                  work.intervention.fill_null("") == weights.intervention.fill_null("")])
-    return joined.drop(*[c for c in joined.columns if c.endswith("_right")])
+    return without_right(joined)
 
 
 def caseworker_loads_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Table) -> ir.Table:
@@ -259,7 +263,7 @@ def caseworker_loads_at_period(placed: ir.Table, spec, sources: Sources, periods
     loads = placed.left_join(held, [placed.municipality == held.municipality, placed.period == held.period,
                                     placed.period_type == held.period_type,
                                     placed.staff_id == held.caseworker_id])
-    loads = loads.drop(*[c for c in loads.columns if c.endswith("_right")], "caseworker_id")
+    loads = without_right(loads).drop("caseworker_id")
     norms = sources.workload_norms
     years = loads.years_since_exam
     rated = loads.join(norms, ibis.cases(

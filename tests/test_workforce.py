@@ -1,0 +1,298 @@
+"""Every workforce indicator checked against values worked out by hand on a small dataset.
+
+One municipality (Vimmerby, 0884), two units, the year 2024 with its reference date
+1 November. The staff include a move between units (S2), a rehire (S3), a part-timer (S4),
+a consultant (K1), a new graduate with a mentor (S5), a leaver (S6), a fixed-term contract
+followed by a permanent one in the same unit (S7) and a manager (C1). Expected values are
+computed here from the dates, not copied from the engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from helpers import EVENT_COLUMNS, pnr, write_csv
+
+from insyn.indicators.definitions import library
+from insyn.indicators.engine import compute
+from insyn.ingest.load import import_files
+from insyn.store import open_store
+from insyn.workforce.config import load_workload
+
+V = "0884"
+U, M = "Utredning", "Mottagning"
+REFERENCE = dt.date(2024, 11, 1)
+
+
+def employment(staff_id, unit, role, kind, start, end="", fte="", exam=""):
+    return dict(municipality=V, staff_id=staff_id, unit=unit, role=role, employment=kind,
+                start_date=start, end_date=end, fte=fte, exam_year=exam)
+
+
+SS, FS, EC = "socialsekreterare", "forste_socialsekreterare", "enhetschef"
+STAFF = [
+    employment("S1", U, SS, "tillsvidare", "2020-03-01", exam=2019),
+    employment("S2", U, SS, "tillsvidare", "2022-01-10", "2024-05-31", exam=2021),
+    employment("S2", M, SS, "tillsvidare", "2024-06-01", exam=2021),           # moved the next day
+    employment("S3", M, SS, "visstid", "2023-09-01", "2024-02-29", exam=2023),  # left ...
+    employment("S3", M, SS, "tillsvidare", "2024-09-01", exam=2023),           # ... came back
+    employment("S4", U, FS, "tillsvidare", "2015-08-15", fte="0,5", exam=2010),  # part time
+    employment("K1", U, SS, "konsult", "2024-03-01", "2024-12-15", exam=2016),
+    employment("S5", U, SS, "tillsvidare", "2024-10-01", exam=2024),           # new graduate
+    employment("C1", U, EC, "tillsvidare", "2018-01-01", exam=2005),
+    employment("S6", M, SS, "tillsvidare", "2021-05-01", "2024-08-31", fte="0.8", exam=2020),
+    employment("S7", U, SS, "visstid", "2024-01-15", "2024-04-30", exam=2022),
+    employment("S7", U, SS, "tillsvidare", "2024-05-01", exam=2022),           # same unit, new contract
+]
+COURSES = [dict(course="INTRO", name="Introduktion", programme="introduktion"),
+           dict(course="YR", name="Yrkesresan", programme="yrkesresan"),
+           dict(course="MHFA", name="MHFA", programme="mhfa"),
+           dict(course="VNR", name="Våld i nära relationer", programme="vnr"),
+           dict(course="HEDER", name="Hedersrelaterat våld", programme="hedersrelaterat")]
+
+
+def done(staff_id, course, date):
+    return dict(municipality=V, staff_id=staff_id, course=course, completed_date=date)
+
+
+TRAININGS = [
+    done("S3", "INTRO", "2023-10-01"),  # in the first employment: not after the rehire
+    done("S5", "INTRO", "2024-12-20"),  # within 1 Oct + 3 months, after the reference date
+    done("S7", "INTRO", "2024-04-16"),  # 15 Jan + 3 months = 15 Apr: one day late
+    done("S3", "YR", "2024-06-01"),
+    done("S1", "MHFA", "2023-05-01"),
+    done("C1", "MHFA", "2024-11-01"),   # on the reference date: counts
+    done("S4", "MHFA", "2024-11-02"),   # the day after: does not
+    done("S2", "VNR", "2022-03-01"),
+    done("S4", "VNR", "2020-01-01"),
+    done("S6", "VNR", "2023-01-01"),    # left before the reference date
+]
+MENTORSHIPS = [
+    dict(municipality=V, mentor_id="S4", mentee_id="S5", start_date="2024-10-07", hours_per_month=4),
+    dict(municipality=V, mentor_id="S4", mentee_id="S7", start_date="2024-11-05", hours_per_month=6),
+    dict(municipality=V, mentor_id="S1", mentee_id="S3", start_date="2024-09-15", end_date="2025-03-15"),
+    dict(municipality=V, mentor_id="S1", mentee_id="S2", start_date="2022-02-01", end_date="2022-12-31",
+         hours_per_month=2),
+]
+CHILD = {c: pnr(birth, serial) for c, birth, serial in [
+    ("a", "20120315", "123"), ("b", "20080601", "242"), ("c", "20060110", "351"),
+    ("d", "20150505", "462"), ("e", "20100101", "582"), ("f", "20090909", "613"),
+    ("g", "20110411", "724"), ("h", "20070707", "835")]}
+
+
+def ev(case, event, date, unit, caseworker="", **extra):
+    return dict(municipality=V, case_id=case, person_id=CHILD[case], event=event, date=date,
+                unit=unit, caseworker_id=caseworker, **extra)
+
+
+EVENTS = [
+    # a: an investigation open on the reference date, held by S1.
+    ev("a", "report", "2024-09-02", M, "S2", source="skola"),
+    ev("a", "initial_assessment", "2024-09-10", M, "S2", outcome="investigate"),
+    ev("a", "investigation_start", "2024-09-12", U, "S1"),
+    # b: foster care since 2023 and open care since October: S5 is on the latest event.
+    ev("b", "report", "2023-01-10", M, source="polis"),
+    ev("b", "initial_assessment", "2023-01-20", M, "S6", outcome="investigate"),
+    ev("b", "investigation_start", "2023-01-20", U, "S4"),
+    ev("b", "investigation_end", "2023-04-20", U, "S4", outcome="intervention"),
+    ev("b", "intervention_start", "2023-05-01", U, "S4", intervention="familjehem"),
+    ev("b", "intervention_start", "2024-10-15", U, "S5", intervention="oppenvard"),
+    # c: a report awaiting its initial assessment on the reference date (S3).
+    ev("c", "report", "2024-10-20", M, "S3", source="anhorig"),
+    ev("c", "initial_assessment", "2024-11-05", M, "S3", outcome="no_investigation"),
+    ev("c", "case_closed", "2024-11-05", M, "S3"),
+    # d: an open investigation with no caseworker.
+    ev("d", "report", "2024-07-20", M, source="polis"),
+    ev("d", "initial_assessment", "2024-08-01", M, outcome="investigate"),
+    ev("d", "investigation_start", "2024-08-01", U),
+    ev("d", "investigation_end", "2024-12-01", U, outcome="no_intervention"),
+    # e: an intervention with no recorded end, closed with the case in October.
+    ev("e", "report", "2023-11-01", M, source="skola"),
+    ev("e", "initial_assessment", "2023-11-10", M, "S1", outcome="investigate"),
+    ev("e", "investigation_start", "2023-11-10", U, "S1"),
+    ev("e", "investigation_end", "2024-01-05", U, "S1", outcome="intervention"),
+    ev("e", "intervention_start", "2024-01-10", U, "S1", intervention="kontaktperson"),
+    ev("e", "case_closed", "2024-10-01", U, "S1"),
+    # f: HVB held by the consultant.
+    ev("f", "report", "2024-02-20", M, source="polis"),
+    ev("f", "initial_assessment", "2024-03-05", M, "K1", outcome="investigate"),
+    ev("f", "investigation_start", "2024-03-05", U, "K1"),
+    ev("f", "investigation_end", "2024-05-05", U, "K1", outcome="intervention"),
+    ev("f", "intervention_start", "2024-05-10", U, "K1", intervention="hvb"),
+    # g: S6 started it and left; S7 holds it now.
+    ev("g", "report", "2024-01-25", M, source="halso_sjukvard"),
+    ev("g", "initial_assessment", "2024-02-01", M, "S6", outcome="investigate"),
+    ev("g", "investigation_start", "2024-02-01", U, "S6"),
+    ev("g", "investigation_end", "2024-09-01", U, "S7", outcome="intervention"),
+    ev("g", "intervention_start", "2024-09-15", U, "S7", intervention="oppenvard"),
+    # h: makes the data reach April 2025 (the introduction needs three months' follow-up).
+    ev("h", "report", "2025-04-10", M, "S3", source="ovrig"),
+]
+POPULATION = [dict(municipality=V, year=2024, age_from=0, age_to=17, population=2900),
+              dict(municipality=V, year=2024, age_from=18, age_to=20, population=500)]
+
+
+def import_dataset(folder, store):
+    files = [write_csv(folder / "staff.csv", list(STAFF[0]), STAFF),
+             write_csv(folder / "courses.csv", list(COURSES[0]), COURSES),
+             write_csv(folder / "trainings.csv", list(TRAININGS[0]), TRAININGS),
+             write_csv(folder / "mentorships.csv", ["municipality", "mentor_id", "mentee_id", "start_date",
+                                                    "end_date", "hours_per_month"], MENTORSHIPS),
+             write_csv(folder / "events.csv", EVENT_COLUMNS, EVENTS),
+             write_csv(folder / "populations.csv", list(POPULATION[0]), POPULATION)]
+    imported = import_files(store, files, b"k" * 32)
+    assert all(not f.validated.problems for f in imported.files)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    store = open_store(None)
+    import_dataset(tmp_path_factory.mktemp("workforce"), store)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def results(dataset):
+    return compute(dataset)
+
+
+def value(results, indicator, period="2024", **dims):
+    rows = results[(results.indicator == indicator) & (results.municipality == V) & (results.period == period)]
+    for dim in ("unit", "sex", "age_group", "category"):
+        rows = rows[rows[dim] == dims[dim]] if dim in dims else rows[rows[dim].isna()]
+    assert len(rows) == 1, f"{indicator} {period} {dims}: {len(rows)} rows"
+    row = rows.iloc[0]
+    return row.numerator, row.denominator, row.value
+
+
+def test_every_workforce_indicator_is_covered_here(results):
+    assert {d.id for d in library() if d.area == "personal"} <= set(results.indicator)
+
+
+def test_workforce_indicators_only_where_there_are_staff_data(results):
+    # The case data start in 2023, the staff data (first end of employment) in 2024.
+    workforce = results[results.indicator.isin([d.id for d in library() if d.area == "personal"])]
+    assert set(workforce.period) == {"2024"}
+    assert set(results[results.indicator == "anmalningar_per_1000_barn"].period) >= {"2023", "2024", "2025"}
+
+
+def test_headcount_and_fte_at_the_reference_date(results):
+    # In post on 1 Nov 2024: S1, S2 (Mottagning since June), S3 (rehired), S4 (half time),
+    # K1, S5, C1, S7. S6 left in August.
+    assert value(results, "antal_anstallda")[2] == 8
+    assert value(results, "antal_anstallda", unit=U)[2] == 6
+    assert value(results, "antal_anstallda", unit=M)[2] == 2
+    assert value(results, "arsarbetare")[2] == pytest.approx(7.5)
+    assert value(results, "arsarbetare", unit=U)[2] == pytest.approx(5.5)
+
+
+def test_consultant_share(results):
+    # Caseworkers (not C1) in post: 6.5 FTE, of which K1's 1.0.
+    assert value(results, "andel_konsulter")[2] == pytest.approx(100 * 1.0 / 6.5)
+    assert value(results, "andel_konsulter", unit=U)[2] == pytest.approx(100 * 1.0 / 4.5)
+    assert value(results, "andel_konsulter", unit=M)[2] == 0
+
+
+def test_turnover_and_moves(results):
+    # Employees (not K1) who are caseworkers, in 2024 (366 days). Left: S3's fixed term
+    # (29 Feb, back only in September) and S6 (0.8 FTE, 31 Aug). S2 moved (31 May -> 1 Jun);
+    # S7's fixed term was followed by a permanent post in the same unit: neither left.
+    days_in_post = {"S1": 366, "S2 Utredning": 152, "S2 Mottagning": 214, "S3 visstid": 60,
+                    "S3 tillsvidare": 122, "S5": 92, "S7 visstid": 107, "S7 tillsvidare": 245}
+    average_fte = (sum(days_in_post.values()) + 0.5 * 366 + 0.8 * 244) / 366
+    numerator, denominator, share = value(results, "personalomsattning")
+    assert numerator == pytest.approx(1.0 + 0.8)
+    assert denominator == pytest.approx(average_fte)
+    assert share == pytest.approx(100 * 1.8 / average_fte)
+    assert value(results, "intern_rorlighet")[2] == pytest.approx(100 * 1.0 / average_fte)
+    # By unit: S2's move is from Utredning; the leavers were in Mottagning.
+    assert value(results, "intern_rorlighet", unit=U)[0] == 1.0
+    assert value(results, "personalomsattning", unit=M)[0] == pytest.approx(1.8)
+    assert value(results, "personalomsattning", unit=U)[0] == 0
+
+
+def test_experience_since_degree(results):
+    # Years since 1 July of the degree year on 1 Nov 2024: S1 5.34, S2 3.34, S3 1.34, S4 14.3,
+    # K1 8.3, S5 0.34, S7 2.34.
+    assert value(results, "erfarenhet_under_1_ar")[:2] == (1, 7)
+    assert value(results, "erfarenhet_minst_3_ar")[:2] == (4, 7)
+    assert value(results, "erfarenhet_over_5_ar")[:2] == (3, 7)
+    assert value(results, "erfarenhet_under_1_ar", unit=U)[2] == pytest.approx(20)
+    assert value(results, "erfarenhet_minst_3_ar", unit=M)[2] == pytest.approx(50)
+
+
+def test_experience_in_the_municipality_counts_from_the_first_employment(results):
+    # Since the first start: S1 4.67, S2 2.81, S3 1.17 (the rehire keeps 2023), S4 9.2,
+    # K1 0.67, S5 0.08, S7 0.80.
+    assert value(results, "i_kommunen_under_1_ar")[:2] == (3, 7)
+    assert value(results, "i_kommunen_minst_3_ar")[:2] == (2, 7)
+    assert value(results, "i_kommunen_over_5_ar")[:2] == (1, 7)
+
+
+def test_open_cases_per_caseworker(results):
+    # Open on 1 Nov: a (investigation), b (foster care and open care), d (investigation, no
+    # caseworker), f (HVB), g (open care). c only awaits its assessment; e was closed with
+    # the case in October although its intervention has no end. All five in Utredning.
+    assert value(results, "arenden_per_handlaggare")[:2] == (5, 6.5)
+    assert value(results, "arenden_per_handlaggare", unit=U)[2] == pytest.approx(5 / 4.5)
+    assert value(results, "arenden_per_handlaggare", unit=M)[:3] == (0, 2.0, 0)
+
+
+def test_children_per_caseworker(results):
+    assert value(results, "barn_per_handlaggare")[2] == pytest.approx((2900 + 500) / 6.5)
+
+
+def test_mentoring(results):
+    # Employed caseworkers in their first year in the municipality: S5 (mentor since 7 Oct)
+    # and S7 (mentor only from 5 Nov).
+    assert value(results, "mentor_forsta_aret")[:2] == (1, 2)
+    # Ongoing on 1 Nov: S5's (4 h) and S3's (no hours given: left out of the average).
+    assert value(results, "mentortimmar_per_manad")[:3] == (4, 1, 4)
+    assert value(results, "mentortimmar_per_manad", unit=U)[2] == 4
+
+
+def test_training_coverage_per_programme(results):
+    def coverage(programme, **dims):
+        return value(results, "utbildningstackning", category=programme, **dims)[:2]
+
+    # Employees in post (K1 is a consultant): S1, S2, S3, S4, S5, C1, S7.
+    assert coverage("introduktion") == (1, 2)     # first year: S5 (not yet), S7 (April)
+    assert coverage("yrkesresan") == (1, 3)       # under 3 years since degree: S3 (done), S5, S7
+    assert coverage("mhfa") == (2, 7)             # S1, and C1 on the day; S4 the day after
+    assert coverage("vnr") == (2, 7)              # S2, S4 (S6 has left)
+    assert coverage("hedersrelaterat") == (0, 7)  # the gap shows as 0, not as missing
+    assert coverage("mhfa", unit=U) == (2, 5)
+
+
+def test_introduction_within_three_months_of_arrival(results):
+    # Arrivals in 2024: S7 (15 Jan; intro 16 Apr, a day late), S3's return (1 Sep; the intro
+    # was before it), S5 (1 Oct; intro 20 Dec). S7's permanent post and S2's move are no
+    # arrivals, K1 is a consultant.
+    assert value(results, "introduktion_inom_3_manader")[:2] == (1, 3)
+    assert value(results, "introduktion_inom_3_manader", unit=U)[:2] == (1, 2)
+
+
+def test_share_over_workload_norm(results):
+    # Default weights: nobody is near the norm in this small dataset.
+    assert value(results, "andel_over_norm")[:2] == (0, 7)
+
+
+def test_editing_the_weights_changes_the_workload(dataset, tmp_path):
+    edited = (tmp_path / "workload.yaml")
+    edited.write_text("""
+weights:
+  forhandsbedomning: 2
+  utredning: 12
+  insats: {oppenvard: 5, kontaktperson: 3, familjehem: 8, hvb: 10, stodboende: 7, sis: 12, annan: 4}
+norms:
+  - {level: ny, label: Ny, below_years: 1, points: 10}
+  - {level: van, label: Van, below_years: 3, points: 10}
+  - {level: erfaren, label: Erfaren, points: 10}
+missing_exam_year_level: van
+""", encoding="utf-8")
+    [definition] = [d for d in library() if d.id == "andel_over_norm"]
+    results = compute(dataset, [definition], workload=load_workload(edited))
+    # Norm 10 per FTE: S1 holds a (12 points), S5 holds b (8 + 5); K1's f is 10, not over.
+    assert value(results, "andel_over_norm")[:2] == (2, 7)
