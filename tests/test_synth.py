@@ -35,6 +35,8 @@ def municipalities(populations: list[int], first_code: int = 9001) -> pd.DataFra
 SMALL = municipalities([90_000, 30_000, 6_000])
 MEDIUM = municipalities([160_000, 90_000, 60_000, 45_000, 35_000, 30_000, 25_000, 20_000,
                          15_000, 12_000, 9_000, 6_000], first_code=8001)
+# Of one size, so that differences between them come from their drawn rates, not their size.
+EQUAL = municipalities([25_000] * 20, first_code=7001)
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +47,59 @@ def small() -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def medium() -> dict[str, pd.DataFrame]:
     return generate(MEDIUM, YEARS, seed=5)
+
+
+@pytest.fixture(scope="module")
+def equal() -> dict[str, pd.DataFrame]:
+    return generate(EQUAL, YEARS, seed=7)
+
+
+@pytest.fixture(scope="module")
+def equal_loads(equal) -> pd.DataFrame:
+    return caseloads(equal)
+
+
+def month_firsts(dtype) -> pd.DataFrame:
+    return pd.DataFrame({"day": pd.date_range(FIRST_DAY, LAST_DAY, freq="MS").astype(dtype)})
+
+
+def ongoing_cases(events: pd.DataFrame) -> pd.DataFrame:
+    """(municipality, case_id, day): cases under investigation or intervention on the first of
+    each month."""
+    key = ["municipality", "case_id"]
+
+    def spells(start: str, end: str, same: list[str]) -> pd.DataFrame:
+        return events.loc[events["event"] == start, key + same + ["date"]].merge(
+            events.loc[events["event"] == end, key + same + ["date"]], on=key + same, how="left",
+            suffixes=("", "_end"))
+
+    ongoing = pd.concat([spells("investigation_start", "investigation_end", []),
+                         spells("intervention_start", "intervention_end", ["intervention"])])
+    ongoing = ongoing.merge(month_firsts(events["date"].dtype), how="cross")
+    ongoing = ongoing[(ongoing["date"] <= ongoing["day"]) & ~(ongoing["date_end"] < ongoing["day"])]
+    return ongoing[key + ["day"]].drop_duplicates()
+
+
+def caseloads(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Each caseworker employment on the first of each month, with the cases it holds then: the
+    cases under investigation or intervention whose latest event that day or before names it."""
+    events, staff = tables["events"], tables["staff"]
+    key = ["municipality", "case_id"]
+    # Events of a day in the order of the case's steps: the last of them is the latest.
+    step = events["event"].map({event: i for i, event in enumerate(codes("event"))})
+    history = events.assign(step=step).sort_values(["date", "step"], kind="stable")
+    latest = pd.merge_asof(ongoing_cases(events).sort_values("day"),
+                           history[key + ["date", "caseworker_id"]], left_on="day",
+                           right_on="date", by=key)
+    held = latest.groupby(["municipality", "caseworker_id", "day"]).size().rename("cases")
+
+    caseworkers = staff[staff["role"].isin(CASEWORKER_ROLES)].merge(
+        month_firsts(events["date"].dtype), how="cross")
+    caseworkers = caseworkers[(caseworkers["start_date"] <= caseworkers["day"])
+                              & ~(caseworkers["end_date"] < caseworkers["day"])]
+    caseworkers = caseworkers.join(held, on=["municipality", "staff_id", "day"])
+    return caseworkers.assign(cases=caseworkers["cases"].fillna(0),
+                              month=caseworkers["day"].dt.strftime("%Y-%m"))
 
 
 def test_same_seed_same_tables_other_seed_other_tables(small):
@@ -172,6 +227,12 @@ def test_units_and_caseworkers(small):
     assert {"Mottagning", "Utredning barn", "Utredning ungdom"} <= set(units[big])
     assert set(units[tiny]) == {"Barn och unga"}
     assert events["caseworker_id"].isna().mean() < 0.1
+    # Reports about a case under investigation or intervention go to the unit handling it.
+    key = ["municipality", "case_id"]
+    investigated = events[events["event"] == "investigation_start"].groupby(key)["date"].min()
+    reports = events[events["event"] == "report"].join(investigated.rename("investigated"), on=key)
+    later = reports[reports["date"] > reports["investigated"]]
+    assert len(later) > 100 and not (later["unit"] == "Mottagning").any()
 
     assigned = events[events["caseworker_id"].notna()].reset_index()
     employed = assigned.merge(staff, left_on=["municipality", "caseworker_id"],
@@ -333,3 +394,56 @@ def test_write_tables_csv_and_parquet(small, tmp_path):
     assert list(mentorships.columns) == list(small["mentorships"].columns)
     with pytest.raises(ValueError):
         write_tables(small, tmp_path, fmt="xlsx")
+
+
+def test_workload_ratings_of_employed_caseworkers(small):
+    ratings, staff = small["workload_ratings"], small["staff"]
+    assert ratings["rating"].between(1, 5).all()
+    assert set(ratings["rating"]) == {1, 2, 3, 4, 5}
+    assert ratings["month"].str.fullmatch(r"\d{4}-\d{2}").all()
+    assert set(ratings["month"]) == {f"{year}-{month:02d}" for year in YEARS for month in range(1, 13)}
+    assert not ratings.duplicated(["municipality", "staff_id", "month"]).any()
+    flex = ratings["flex_hours"].dropna()
+    assert (flex >= 0).all() and (flex * 2 == (flex * 2).round()).all() and flex.max() < 80
+    assert 0.03 < ratings["flex_hours"].isna().mean() < 0.2
+
+    # Rated by the employed caseworkers (not consultants), about four in five each month.
+    loads = caseloads(small)
+    employed = loads[loads["employment"] != "konsult"]
+    rated = employed.merge(ratings, on=["municipality", "staff_id", "month"])
+    assert len(rated) == len(ratings)
+    assert set(ratings["staff_id"]) <= set(staff["staff_id"])
+    assert 0.75 < len(ratings) / len(employed) < 0.85
+
+
+def test_more_open_cases_per_fte_where_turnover_is_higher(equal, equal_loads):
+    """Across municipalities: ongoing investigations and interventions per FTE of caseworkers
+    outside intake against the yearly share of employed caseworkers who leave."""
+    staff = equal["staff"]
+    holding_fte = equal_loads[equal_loads["unit"] != "Mottagning"].groupby("municipality")["fte"].sum()
+    per_fte = ongoing_cases(equal["events"]).groupby("municipality").size() / holding_fte
+
+    employees = staff[staff["role"].isin(CASEWORKER_ROLES) & (staff["employment"] != "konsult")]
+
+    def employed(day: pd.Timestamp) -> pd.DataFrame:
+        on = employees[(employees["start_date"] <= day) & ~(employees["end_date"] < day)]
+        return on[["municipality", "staff_id"]].drop_duplicates()
+
+    stayed = pd.concat([employed(pd.Timestamp(year, 1, 1)).merge(
+        employed(pd.Timestamp(year, 12, 31)), how="left", indicator=True) for year in YEARS])
+    turnover = (stayed["_merge"] == "left_only").groupby(stayed["municipality"]).mean()
+    assert 0.2 < turnover.mean() < 0.4
+    assert 12 < per_fte.mean() < 22
+    assert turnover.corr(per_fte) > 0.1
+
+
+def test_ratings_and_flexitime_rise_with_the_cases_held(equal, equal_loads):
+    # Intake caseworkers hold reports awaiting assessment, not investigations or interventions.
+    loads = equal_loads[equal_loads["unit"] != "Mottagning"]
+    rated = equal["workload_ratings"].merge(loads, on=["municipality", "staff_id", "month"])
+    per_fte = rated["cases"] / rated["fte"]
+    band = pd.qcut(per_fte, 3, labels=["fewer", "middle", "more"])
+    by_band = rated.groupby(band, observed=True)[["rating", "flex_hours"]].mean()
+    assert by_band["rating"].is_monotonic_increasing
+    assert by_band.loc["more", "rating"] > by_band.loc["fewer", "rating"] + 0.5
+    assert by_band.loc["more", "flex_hours"] > by_band.loc["fewer", "flex_hours"] + 4

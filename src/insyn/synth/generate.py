@@ -1,10 +1,11 @@
 """Synthetic case flow and workforce data for Insyn, calibrated to published national figures.
 
 `generate` draws, for a set of municipalities and years, the canonical tables a municipality
-exports to Insyn (events, staff, courses, trainings, mentorships); `write_tables` writes them
-as import files. The data are fiction calibrated to national statistics: every rate lives in
-calibration.yaml with its source, and every municipality gets its own mild variation of the
-rates (drawn from the seed and its code) so that comparisons have something to show.
+exports to Insyn (events, staff, courses, trainings, mentorships, workload ratings);
+`write_tables` writes them as import files. The data are fiction calibrated to national
+statistics: every rate lives in calibration.yaml with its source, and every municipality gets
+its own mild variation of the rates (drawn from the seed and its code) so that comparisons
+have something to show.
 
 The model, in order:
 
@@ -12,13 +13,16 @@ The model, in order:
   child may be reported again within a year, which opens a new case;
 - a case runs report → protection assessment → initial assessment → investigation →
   interventions → closing, with durations drawn per step, and reports keep arriving while it
-  is open;
+  is open (those go to the unit handling the case, not to intake);
 - the flow starts a burn-in period before the first year. Burn-in cases still under
   investigation or intervention when the data begin are kept as *stock* cases without their
   early reports, and interventions older than the flow are drawn from the flow's own
   rates, so that long placements are in steady state from the first day;
-- units, caseworker posts sized to the open cases, employments with turnover; then a
-  caseworker for each event, trainings and mentorships.
+- units, caseworker posts sized to the open cases, employments with turnover (municipalities
+  with shorter tenure have more open cases per caseworker); then a caseworker for each event,
+  trainings and mentorships;
+- each month, most caseworkers rate their workload and report their flexitime balance, both
+  rising with the cases they hold on the first of the month.
 
 Synthetic personal identity numbers are random valid numbers: they may coincide with a real
 person's number but carry no information about anyone (see personnummer.py). Everything is
@@ -32,6 +36,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -45,7 +50,7 @@ from insyn.model.codes import codes
 from insyn.model.tables import TABLES
 from insyn.synth.personnummer import personal_numbers
 
-TABLE_NAMES = ("events", "staff", "courses", "trainings", "mentorships")
+TABLE_NAMES = ("events", "staff", "courses", "trainings", "mentorships", "workload_ratings")
 DAYS_PER_YEAR = 365.25
 # Legal time limits (SoL 2025:400 20 kap. 2–3 §§). A förhandsbedömning is due within 14 days.
 _ASSESSMENT_DAYS = 14
@@ -84,8 +89,9 @@ def generate(municipalities: pd.DataFrame, years: list[int], seed: int = 1,
     """The canonical tables for these municipalities, from the first to the last of `years`.
 
     `municipalities` has municipality_code, municipality, population_0_17, population_0_20
-    and population_total. Returns events, staff, courses, trainings and mentorships with the
-    column names of insyn.model.tables; dates are datetime64, missing values null.
+    and population_total. Returns events, staff, courses, trainings, mentorships and
+    workload_ratings with the column names of insyn.model.tables; dates are datetime64, months
+    text (YYYY-MM), missing values null.
     """
     if municipalities.empty or not years:
         raise ValueError("generate needs at least one municipality and one year")
@@ -109,9 +115,10 @@ def generate(municipalities: pd.DataFrame, years: list[int], seed: int = 1,
     caseworker = _assign_caseworkers(rng, events, cases, staff, munis, window, cal)
     events, caseworker = _distinct(events, caseworker)
 
-    notify("Utbildningar och mentorskap", 0.7)
+    notify("Utbildningar, mentorskap och skattad arbetsbelastning", 0.7)
     trainings = _trainings(rng, staff, munis, window, cal)
     mentorships = _mentorships(rng, staff, munis, window, cal)
+    ratings = _workload_ratings(rng, events, caseworker, cases, interventions, staff, window, cal)
 
     notify("Tabeller", 0.85)
     staff_ids = _staff_ids(staff, munis)
@@ -121,6 +128,7 @@ def generate(municipalities: pd.DataFrame, years: list[int], seed: int = 1,
         "courses": pd.DataFrame(cal["courses"], columns=_columns("courses")).astype("str"),
         "trainings": _trainings_frame(trainings, staff, staff_ids, munis),
         "mentorships": _mentorships_frame(mentorships, staff, staff_ids, munis, window),
+        "workload_ratings": _workload_ratings_frame(ratings, staff, staff_ids, munis),
     }
     notify("Klart", 1.0)
     return tables
@@ -274,10 +282,11 @@ def _municipality_variation(r: np.random.Generator, cal: dict) -> dict:
         "investigate": ia["investigate"] + r.uniform(-1, 1) * ia["investigate_spread"],
         "over_four_months": _beta(r, inv["over_four_months_mean"],
                                   inv["over_four_months_concentration"]),
-        "tenure_factor": r.lognormal(0.0, staff["turnover_sigma"]),
+        # The tenure factor is drawn before the open cases per FTE, which follow it.
+        "tenure_factor": (tenure_factor := r.lognormal(0.0, staff["turnover_sigma"])),
         "consultant_share": r.uniform(*staff["consultant_fte_share"]) if uses_consultants else 0.0,
         "part_time_share": r.uniform(*staff["part_time_share"]),
-        "open_cases_per_fte": r.uniform(*staff["open_cases_per_fte"]),
+        "open_cases_per_fte": _open_cases_per_fte(r, tenure_factor, staff),
         "open_assessments_per_fte": r.uniform(*staff["open_assessments_per_fte"]),
         "training_factor": r.uniform(*cal["training"]["municipality_factor"]),
         "yrkesresan": r.random() < cal["training"]["yrkesresan_municipality_share"],
@@ -287,6 +296,20 @@ def _municipality_variation(r: np.random.Generator, cal: dict) -> dict:
 
 def _beta(r: np.random.Generator, mean: float, concentration: float) -> float:
     return r.beta(mean * concentration, (1 - mean) * concentration)
+
+
+def _open_cases_per_fte(r: np.random.Generator, tenure_factor: float, cal: dict) -> float:
+    """Open cases per caseworker FTE, higher where tenure is shorter (turnover higher).
+
+    How much shorter the municipality's tenure is, as a z-score of its factor, mixed with noise
+    of its own to the calibrated correlation, and mapped through the normal distribution onto
+    the calibrated range: across municipalities the figure stays uniform between the bounds.
+    """
+    correlation = cal["load_turnover_correlation"]
+    shorter_tenure = -np.log(tenure_factor) / cal["turnover_sigma"]
+    score = correlation * shorter_tenure + np.sqrt(1 - correlation**2) * r.standard_normal()
+    low, high = cal["open_cases_per_fte"]
+    return low + (high - low) * NormalDist().cdf(score)
 
 
 def _units(children: np.ndarray, config: dict) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -616,13 +639,17 @@ def _case_events(rng: np.random.Generator, cases: pd.DataFrame, interventions: p
                                      report_case.size))
     # Never after the case has closed.
     protection_day = np.minimum(report_day + later, c["closed"][report_case])[assessed]
+    before_assessment = live.size + extra.size
+    report_phase = np.concatenate([np.full(before_assessment, _PHASE["intake"]),
+                                   _open_case_phase(during, report_day[before_assessment:], cases,
+                                                    interventions)])
 
     investigated = np.flatnonzero(c["investigated"])
     iv = {name: interventions[name].to_numpy() for name in interventions.columns}
     parts = [
-        _event_rows("report", report_case, report_day, _PHASE["intake"], source=source),
+        _event_rows("report", report_case, report_day, report_phase, source=source),
         _event_rows("protection_assessment", report_case[assessed], protection_day,
-                    _PHASE["intake"]),
+                    report_phase[assessed]),
         _event_rows("initial_assessment", live, c["assessed"][live], _PHASE["intake"],
                     outcome=c["assessment_outcome"][live]),
         _event_rows("investigation_start", investigated, c["investigation_start"][investigated],
@@ -644,6 +671,26 @@ def _case_events(rng: np.random.Generator, cases: pd.DataFrame, interventions: p
     events["unit"] = munis.unit_of[c["muni"][events["case"].to_numpy()],
                                    events["phase"].to_numpy()]
     return events
+
+
+def _open_case_phase(case: np.ndarray, day: np.ndarray, cases: pd.DataFrame,
+                     interventions: pd.DataFrame) -> np.ndarray:
+    """The phase whose unit handles a report on a case after its initial assessment: the
+    investigation's until it ends, then that of the latest intervention begun by the day.
+
+    A report about a child whose case is open goes to the caseworker responsible for the case
+    rather than to intake, so the case stays with whoever is investigating or following it up.
+    """
+    latest = pd.merge_asof(
+        pd.DataFrame({"day": day, "case": case, "row": np.arange(case.size)}).sort_values("day"),
+        interventions[["case", "start", "phase"]].sort_values("start"),
+        left_on="day", right_on="start", by="case", direction="backward")
+    intervention_phase = np.empty(case.size)
+    intervention_phase[latest["row"].to_numpy()] = latest["phase"].to_numpy(dtype=float)
+    investigating = (day <= cases["investigation_end"].to_numpy()[case]) | np.isnan(
+        intervention_phase)
+    return np.where(investigating, cases["investigation_phase"].to_numpy()[case],
+                    intervention_phase).astype(np.int64)
 
 
 def _event_rows(event: str, case: np.ndarray, date: np.ndarray, phase: np.ndarray | int,
@@ -1003,6 +1050,108 @@ def _mentorships(rng: np.random.Generator, staff: pd.DataFrame, munis: _Municipa
     })
 
 
+# --- workload ratings ---------------------------------------------------------------------
+
+
+def _month_firsts(window: _Window) -> np.ndarray:
+    """The first day of each month of the data."""
+    months = np.arange(np.datetime64(window.first, "D").astype("datetime64[M]"),
+                       np.datetime64(window.last, "D").astype("datetime64[M]") + 1)
+    return months.astype("datetime64[D]").astype(np.int64)
+
+
+def _days_within(start: np.ndarray, end: np.ndarray,
+                 days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, index into the sorted `days`) for each of `days` from each row's start to its end."""
+    first = np.searchsorted(days, start, side="left")
+    count = np.maximum(np.searchsorted(days, end, side="right") - first, 0)
+    row = np.repeat(np.arange(start.size), count)
+    offset = np.repeat(np.cumsum(count) - count, count)
+    return row, first[row] + np.arange(row.size) - offset
+
+
+def _held_load(events: pd.DataFrame, caseworker: np.ndarray, cases: pd.DataFrame,
+               interventions: pd.DataFrame, staff: pd.DataFrame, days: np.ndarray,
+               cal: dict) -> np.ndarray:
+    """(person, day) the load each person (staff["person"]) holds on each of `days`, in
+    typical caseloads.
+
+    A case is held by the person on its latest event on or before the day (events come in case
+    and date order): while it is under investigation or intervention it counts as a share of a
+    typical caseload, while it awaits its initial assessment as a share of a typical intake
+    load. Typical is the middle of the calibrated range for all municipalities alike, so that
+    where posts carry more cases the load shows it.
+    """
+    staff_cal = cal["staff"]
+    investigated = np.flatnonzero(cases["investigated"].to_numpy())
+    row, at = _days_within(
+        np.concatenate([cases["investigation_start"].to_numpy()[investigated],
+                        interventions["start"].to_numpy()]),
+        np.concatenate([cases["investigation_end"].to_numpy()[investigated],
+                        interventions["end"].to_numpy()]), days)
+    ongoing = np.sort(np.concatenate([investigated, interventions["case"].to_numpy()])[row]
+                      * days.size + at)
+    ongoing = ongoing[np.diff(ongoing, prepend=-1) > 0]  # once when two interventions overlap
+    live = np.flatnonzero(~cases["stock"].to_numpy())
+    row, at = _days_within(cases["first_report"].to_numpy()[live],
+                           cases["assessed"].to_numpy()[live] - 1, days)
+    awaiting = live[row] * days.size + at
+    weight = np.repeat([1 / np.mean(staff_cal["open_cases_per_fte"]),
+                        1 / np.mean(staff_cal["open_assessments_per_fte"])],
+                       [ongoing.size, awaiting.size])
+    case, day = np.divmod(np.concatenate([ongoing, awaiting]), days.size)
+
+    event_case, event_date = events["case"].to_numpy(), events["date"].to_numpy()
+    first_date = event_date.min(initial=days[0])
+    span = event_date.max(initial=days[-1]) - first_date + 1
+    latest = np.searchsorted(event_case * span + event_date - first_date,
+                             case * span + days[day] - first_date, side="right") - 1
+    holder = np.where((latest >= 0) & (event_case[np.maximum(latest, 0)] == case),
+                      caseworker[np.maximum(latest, 0)], -1)
+    person = staff["person"].to_numpy()[holder]
+    known = holder >= 0
+    return np.bincount(person[known] * days.size + day[known], weights=weight[known],
+                       minlength=len(staff) * days.size).reshape(len(staff), days.size)
+
+
+def _workload_ratings(rng: np.random.Generator, events: pd.DataFrame, caseworker: np.ndarray,
+                      cases: pd.DataFrame, interventions: pd.DataFrame, staff: pd.DataFrame,
+                      window: _Window, cal: dict) -> pd.DataFrame:
+    """Employed caseworkers' (not consultants') monthly workload rating and flexitime balance.
+
+    Each month most caseworkers employed on its first day respond; both figures rise with the
+    load they hold that day per FTE, and newly graduated caseworkers rate a little higher.
+    """
+    rating_cal = cal["workload_ratings"]
+    days = _month_firsts(window)
+    load = _held_load(events, caseworker, cases, interventions, staff, days, cal)
+    raters = np.flatnonzero((staff["role"].to_numpy() != _CHEF)
+                            & (staff["employment"].to_numpy() != _EMPLOYMENT["konsult"]))
+    row, month = _days_within(staff["start"].to_numpy()[raters], staff["end"].to_numpy()[raters],
+                              days)
+    responds = rng.random(row.size) < rating_cal["response_share"]
+    employment, month = raters[row[responds]], month[responds]
+    n = employment.size
+
+    above_typical = (load[staff["person"].to_numpy()[employment], month]
+                     / staff["fte"].to_numpy()[employment]) - 1
+    new_graduate = (days[month] - staff["degree_day"].to_numpy()[employment]
+                    < rating_cal["newly_graduated_years"] * DAYS_PER_YEAR)
+    rating = (rating_cal["rating_at_typical_load"]
+              + rating_cal["rating_per_typical_load"] * above_typical
+              + rating_cal["newly_graduated_rating"] * new_graduate
+              + rating_cal["rating_sigma"] * rng.standard_normal(n))
+    flex = (rating_cal["flex_hours_at_typical_load"]
+            + rating_cal["flex_hours_per_typical_load"] * above_typical
+            + rating_cal["flex_hours_sigma"] * rng.standard_normal(n))
+    return pd.DataFrame({
+        "employment": employment, "month": days[month],
+        "rating": np.clip(np.rint(rating), 1, 5).astype(np.int64),
+        "flex_hours": np.round(np.clip(flex, 0, None) * 2) / 2,
+        "flex_missing": rng.random(n) < rating_cal["flex_missing_share"],
+    })
+
+
 # --- output frames ------------------------------------------------------------------------
 
 
@@ -1129,3 +1278,19 @@ def _mentorships_frame(mentorships: pd.DataFrame, staff: pd.DataFrame, staff_ids
     })
     return frame.sort_values(["municipality", "start_date", "mentee_id"],
                              kind="stable").reset_index(drop=True)[_columns("mentorships")]
+
+
+def _workload_ratings_frame(ratings: pd.DataFrame, staff: pd.DataFrame, staff_ids: pa.Array,
+                            munis: _Municipalities) -> pd.DataFrame:
+    employment = ratings["employment"].to_numpy()
+    flex = ratings["flex_hours"].to_numpy(dtype=float)
+    frame = pd.DataFrame({
+        "municipality": _text(pa.array(munis.code), staff["muni"].to_numpy()[employment]),
+        "staff_id": _text(staff_ids, employment),
+        "month": pd.array(np.datetime_as_string(ratings["month"].to_numpy().astype("datetime64[D]"),
+                                                unit="M"), dtype="str"),
+        "rating": ratings["rating"].to_numpy(),
+        "flex_hours": np.where(ratings["flex_missing"].to_numpy(), np.nan, flex),
+    })
+    return frame.sort_values(["municipality", "staff_id", "month"],
+                             kind="stable").reset_index(drop=True)[_columns("workload_ratings")]
