@@ -29,9 +29,11 @@ def test_cached_sql_gives_the_same_results(tmp_path, store, key):
 
 
 def test_the_key_follows_the_definitions_and_options(store):
+    def key(definitions, breakdowns=True):
+        return engine._cache_key([[d.model_dump(mode="json") for d in definitions], breakdowns, True], store.ibis)
+
     definitions = list(library())
-    key = engine._cache_key(definitions, True, True, store.ibis)
-    assert key == engine._cache_key(list(library()), True, True, store.ibis)
-    assert key != engine._cache_key(definitions, False, True, store.ibis)
+    assert key(definitions) == key(list(library()))
+    assert key(definitions) != key(definitions, breakdowns=False)
     changed = [definitions[0].model_copy(update={"factor": 10.0}), *definitions[1:]]
-    assert key != engine._cache_key(changed, True, True, store.ibis)
+    assert key(definitions) != key(changed)

@@ -38,20 +38,27 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def _summary_table(results, threshold: int, title: str) -> Table:
-    """The report's summary (Sammanfattning) in the terminal: the latest year, one line per
-    municipality, small counts suppressed as in everything shown."""
+def _summary_tables(results, threshold: int, title: str) -> list[Table]:
+    """The report's summary (Sammanfattning) in the terminal, one table per area with data:
+    the latest year, one line per municipality, small counts suppressed as in everything shown."""
+    from insyn.indicators.definitions import area_names
     from insyn.publish.formatting import overview, prepare
 
-    summary = overview(prepare(results, threshold))
-    table = Table(title=f"{title} {summary.year or ''}".strip(), caption=".. = färre än "
-                  f"{threshold}, visas inte")
-    table.add_column("Kommun")
-    for column in summary.columns:
-        table.add_column(column.header, justify="right", max_width=18)
-    for row in summary.rows:
-        table.add_row(row.name, *[cell.text for cell in row.cells])
-    return table
+    publication = prepare(results, threshold)
+    tables = []
+    for area, area_name in area_names().items():
+        summary = overview(publication, area)
+        if not summary.columns:
+            continue
+        table = Table(title=f"{title}: {area_name.lower()} {summary.year or ''}".strip(),
+                      caption=f".. = färre än {threshold}, visas inte")
+        table.add_column("Kommun")
+        for column in summary.columns:
+            table.add_column(column.header, justify="right", max_width=18)
+        for row in summary.rows:
+            table.add_row(row.name, *[cell.text for cell in row.cells])
+        tables.append(table)
+    return tables
 
 
 @app.command()
@@ -69,7 +76,7 @@ def demo(
     except StoreInUse as exc:
         raise _fail(str(exc)) from exc
     imported = sum(f.rows_loaded for f in result.import_result.files)
-    console.print(_summary_table(result.results, settings.small_count_threshold, "Demoregionen"))
+    console.print(*_summary_tables(result.results, settings.small_count_threshold, "Demoregionen"))
     console.print(f"{imported:,} rader importerade till {settings.database_path}".replace(",", " "))
     console.print(f"Rapport: {result.published['html']}")
     console.print(f"Excel:   {result.published['excel']}")
@@ -189,7 +196,7 @@ def indicators(
     results = compute_indicators(settings) if recompute else stored_indicators(settings)
     if results.empty:
         raise _fail("inga data ännu: importera med insyn import eller kör insyn demo")
-    console.print(_summary_table(results, settings.small_count_threshold, "Indikatorer"))
+    console.print(*_summary_tables(results, settings.small_count_threshold, "Indikatorer"))
     if csv:
         order = ["indicator", "municipality", "period", "numerator", "denominator", "value",
                  "period_type", "unit", "sex", "age_group", "category", "complete"]

@@ -42,3 +42,15 @@ class Settings(BaseSettings):
     @property
     def output_dir(self) -> Path:
         return self.data_dir / "rapporter"
+
+    def workforce_config(self):
+        """workforce.yaml (reference date, training targets): the data folder's copy, else the default."""
+        from insyn.workforce.config import WORKFORCE_FILE, load_workforce, resolve
+
+        return load_workforce(resolve(self.data_dir, WORKFORCE_FILE))
+
+    def workload_config(self):
+        """workload.yaml (weights and norms): the data folder's copy, else the default."""
+        from insyn.workforce.config import WORKLOAD_FILE, load_workload, resolve
+
+        return load_workload(resolve(self.data_dir, WORKLOAD_FILE))

@@ -29,17 +29,18 @@ def store_for(settings: Settings, read_only: bool = False) -> Store:
 def run_import(settings: Settings, paths: Sequence[Path], profile: str | Profile | None = None,
                table: str | None = None, strict: bool = False, compute: bool = True,
                progress: Progress = None) -> ImportResult:
-    """Import files and recompute the indicators, all in one transaction. `profile` is a
-    mapping profile, or the name or path of one."""
-    from insyn.indicators.engine import replace_results
+    """Import files and recompute the indicators and workload, all in one transaction.
+    `profile` is a mapping profile, or the name or path of one."""
 
     def recompute() -> None:
         if progress:
-            progress("Beräknar indikatorer")
-        replace_results(store, settings.cache_dir)
+            progress("Beräknar indikatorer och arbetstyngd")
+        replace_derived(store, settings)
 
-    # A bad profile fails before the store opens.
+    # A bad profile or workforce file fails before the store opens.
     mapping = load_profile(profile) if isinstance(profile, str | Path) else profile
+    settings.workforce_config()
+    settings.workload_config()
     key = load_or_create_key(settings.key_path)
     store = store_for(settings)
     try:
@@ -49,25 +50,38 @@ def run_import(settings: Settings, paths: Sequence[Path], profile: str | Profile
         store.close()
 
 
-def compute_indicators(settings: Settings) -> pd.DataFrame:
-    from insyn.indicators.engine import refresh_results
+def replace_derived(store: Store, settings: Settings) -> pd.DataFrame:
+    """Recompute everything derived from the canonical tables (indicator results, workload),
+    in the caller's transaction, with the data folder's workforce and workload files."""
+    from insyn.indicators.engine import replace_results
+    from insyn.workforce.workload import replace_workload
 
+    workforce, workload = settings.workforce_config(), settings.workload_config()
+    results = replace_results(store, settings.cache_dir, workforce, workload)
+    replace_workload(store, workforce, workload, settings.cache_dir)
+    return results
+
+
+def compute_indicators(settings: Settings) -> pd.DataFrame:
+    """Recompute the indicators and workload (after editing workforce.yaml or workload.yaml, say)."""
     store = store_for(settings)
     try:
-        return refresh_results(store, settings.cache_dir)
+        with store.transaction():
+            return replace_derived(store, settings)
     finally:
         store.close()
 
 
 def stored_indicators(settings: Settings) -> pd.DataFrame:
     """The precomputed results (computed first if the store has data but no results yet)."""
-    from insyn.indicators.engine import refresh_results, stored_results
+    from insyn.indicators.engine import stored_results
 
     store = store_for(settings)
     try:
         results = stored_results(store)
-        if results.empty and store.count("events"):
-            results = refresh_results(store, settings.cache_dir)
+        if results.empty and (store.count("events") or store.count("staff")):
+            with store.transaction():
+                results = replace_derived(store, settings)
         return results
     finally:
         store.close()

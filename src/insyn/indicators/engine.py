@@ -78,7 +78,7 @@ BOUND_SCHEMAS = {
 }
 
 
-def _coverage(backend, events: ir.Table, staff: ir.Table) -> dict[str, dict]:
+def coverage(backend, events: ir.Table, staff: ir.Table) -> dict[str, dict]:
     """Per municipality, the first and last dates of its case data and of its staff data.
 
     Case data start at the first report. An HR export lists the employments in force during
@@ -108,7 +108,7 @@ def build_periods(backend, events: ir.Table, staff: ir.Table, workforce: Workfor
     `reference_date` is the workforce reference date (1 November); a quarter's its last day.
     """
     rows = []
-    for municipality, sources in _coverage(backend, events, staff).items():
+    for municipality, sources in coverage(backend, events, staff).items():
         data_end = max(last for _, last in sources.values())
         years = {source: range(first.year, last.year + 1) for source, (first, last) in sources.items()}
         for year in sorted(set().union(*years.values())):
@@ -518,36 +518,46 @@ def _compiled_sources() -> str:
     return digest.hexdigest()
 
 
-def _cache_key(definitions: list[Definition], breakdowns: bool, quarters: bool, backend) -> str:
-    """What the compiled SQL depends on, the source of the modules that build it included."""
-    payload = json.dumps([[d.model_dump(mode="json") for d in definitions], breakdowns, quarters,
-                          backend.name, ibis.__version__, _compiled_sources()], sort_keys=True)
+def _cache_key(parts: list, backend) -> str:
+    """What compiled SQL depends on: the given parts, the backend, the Ibis version and the
+    source of the modules that build it."""
+    payload = json.dumps([parts, backend.name, ibis.__version__, _compiled_sources()], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
 _compiled: dict[str, str] = {}
 
 
-def compiled_sql(store, definitions: list[Definition], breakdowns: bool, quarters: bool,
-                 cache_dir: Path | None = None) -> str:
-    """The library as SQL for the store's backend. Compiling through Ibis costs about a second
-    whatever the data size, so the SQL is kept per process and, given a folder, on disk; the
-    key covers the definitions, the options and the Ibis and Insyn versions."""
-    key = _cache_key(definitions, breakdowns, quarters, store.ibis)
+def cached_sql(store, name: str, parts: list, build: Callable[[], ir.Table],
+               cache_dir: Path | None = None) -> str:
+    """SQL of the expression `build()` gives, for the store's backend. Compiling through Ibis
+    costs about a second whatever the data size, so the SQL is kept per process and, given a
+    folder, on disk as `<name>-<key>.sql`; the key covers `parts` (what the expression is
+    built from) and the Ibis and Insyn versions."""
+    key = f"{name}-{_cache_key(parts, store.ibis)}"
     if key in _compiled:
         return _compiled[key]
-    cached = cache_dir / f"indicators-{key}.sql" if cache_dir else None
+    cached = cache_dir / f"{key}.sql" if cache_dir else None
     if cached and cached.exists():
         sql = cached.read_text(encoding="utf-8")
     else:
-        populations = population_bands(store.table("populations"), store.table("insyn_reference_populations"))
-        expr = compile_library(definitions, store_sources(store), populations, breakdowns, quarters)
-        sql = str(store.ibis.compile(expr))
+        sql = str(store.ibis.compile(build()))
         if cached:
             cached.parent.mkdir(parents=True, exist_ok=True)
             cached.write_text(sql, encoding="utf-8")
     _compiled[key] = sql
     return sql
+
+
+def compiled_sql(store, definitions: list[Definition], breakdowns: bool, quarters: bool,
+                 cache_dir: Path | None = None) -> str:
+    """The library as SQL for the store's backend (cached_sql)."""
+    def build() -> ir.Table:
+        populations = population_bands(store.table("populations"), store.table("insyn_reference_populations"))
+        return compile_library(definitions, store_sources(store), populations, breakdowns, quarters)
+
+    parts = [[d.model_dump(mode="json") for d in definitions], breakdowns, quarters]
+    return cached_sql(store, "indicators", parts, build, cache_dir)
 
 
 @contextlib.contextmanager
@@ -593,19 +603,14 @@ def compute(store, definitions: Iterable[Definition] | None = None, quarters: bo
         return store.raw.sql(sql).to_arrow_table().to_pandas()[RESULT_COLUMNS]
 
 
-def replace_results(store, cache_dir: Path | None = None) -> pd.DataFrame:
+def replace_results(store, cache_dir: Path | None = None, workforce: WorkforceConfig | None = None,
+                    workload: WorkloadConfig | None = None) -> pd.DataFrame:
     """Recompute every indicator into the results table, in the caller's transaction."""
-    results = compute(store, cache_dir=cache_dir)
+    results = compute(store, cache_dir=cache_dir, workforce=workforce, workload=workload)
     store.raw.execute("DELETE FROM indicator_results")
     store.raw.from_arrow(pa.Table.from_pandas(results[RESULT_COLUMNS], preserve_index=False)) \
         .insert_into("indicator_results")
     return results
-
-
-def refresh_results(store, cache_dir: Path | None = None) -> pd.DataFrame:
-    """Recompute every indicator and replace the precomputed results in one transaction."""
-    with store.transaction():
-        return replace_results(store, cache_dir)
 
 
 def stored_results(store) -> pd.DataFrame:

@@ -240,13 +240,14 @@ class Overview:
     rows: list[OverviewRow]
 
 
-def overview(pub: Publication) -> Overview:
-    """The latest year with data: one row per municipality, one column per indicator (totals).
-    An indicator without data that year (one that needs follow-up time) shows its latest year."""
-    latest = {d.id: pub.latest_year(d) for d in pub.summary_definitions}
+def overview(pub: Publication, area: str | None = None) -> Overview:
+    """The latest year with data: one row per municipality, one column per indicator (totals),
+    of one area (library file) or all. An indicator without data that year (one that needs
+    follow-up time) shows its latest year."""
+    definitions = [d for d in pub.summary_definitions if area is None or d.area == area]
+    latest = {d.id: pub.latest_year(d) for d in definitions}
     year = max((y for y in latest.values() if y), default=None)
-    columns = [OverviewColumn(d, latest[d.id], year)
-               for d in pub.summary_definitions if latest[d.id]]
+    columns = [OverviewColumn(d, latest[d.id], year) for d in definitions if latest[d.id]]
     rows = [OverviewRow(code, pub.name(code),
                         [pub.cell(c.definition, code, c.year) for c in columns])
             for code in pub.municipalities]

@@ -35,6 +35,16 @@ BOOKKEEPING = {
         indicator VARCHAR, municipality VARCHAR, period VARCHAR, period_type VARCHAR,
         unit VARCHAR, sex VARCHAR, age_group VARCHAR, category VARCHAR,
         numerator DOUBLE, denominator DOUBLE, value DOUBLE, complete BOOLEAN""",
+    # Derived from the canonical tables at every import (insyn.workforce.workload); rows name
+    # employees and are for their own managers only.
+    "workload_monthly": """
+        municipality VARCHAR, period VARCHAR, unit VARCHAR, staff_id VARCHAR, role VARCHAR,
+        employment VARCHAR, fte DOUBLE, level VARCHAR, cases BIGINT, points DOUBLE,
+        norm_points DOUBLE, load_ratio DOUBLE, months_over_norm BIGINT, rating BIGINT,
+        flex_hours DOUBLE""",
+    "workload_unassigned": """
+        municipality VARCHAR, period VARCHAR, unit VARCHAR, reason VARCHAR, cases BIGINT,
+        points DOUBLE""",
 }
 
 

@@ -184,8 +184,11 @@ def mentorships_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.
 # --- case work -----------------------------------------------------------------------------
 
 PHASE_SPELLS = {
-    # A report awaits its initial assessment until the next step of the case.
-    "forhandsbedomning": SpellsSubject(start="report", end=["initial_assessment", "investigation_start"]),
+    # A report awaits its initial assessment until the next step of the case (a report on a case
+    # already under investigation or intervention is taken up by the next step of that work).
+    "forhandsbedomning": SpellsSubject(start="report", end=["initial_assessment", "investigation_start",
+                                                           "investigation_end", "intervention_start",
+                                                           "intervention_end"]),
     "utredning": SpellsSubject(start="investigation_start", end="investigation_end"),
     "insats": SpellsSubject(start="intervention_start", end="intervention_end", same=["intervention"]),
 }
@@ -218,20 +221,27 @@ def case_work_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Ta
     """Each kind of work once per case and period, with the case's unit and caseworker at the
     reference date: those on its latest event on or before it (docs/workforce.md)."""
     placed = placed.select(*PERIOD_KEYS, "reference_date", "case_id", "phase", "intervention").distinct()
-    events = sources.events
+    responsible = _responsibility(sources.events)
+    joined = placed.join(responsible, [placed.municipality == responsible.ev_municipality,
+                                       placed.case_id == responsible.ev_case_id,
+                                       responsible.ev_date <= placed.reference_date,
+                                       responsible.valid_until.isnull()
+                                       | (responsible.valid_until > placed.reference_date)])
+    return joined.select(*placed.columns, unit=joined.ev_unit, caseworker_id=joined.ev_caseworker)
+
+
+def _responsibility(events: ir.Table) -> ir.Table:
+    """Who is responsible for a case from each of its event days until its next one: the unit
+    and caseworker on the day's last event in process order. As intervals, so that placing a
+    case at a date is a range join rather than a search through its history."""
     rank = ibis.cases(*[(events.event == e, i) for i, e in enumerate(EVENT_ORDER)], else_=0)
     history = events.select(ev_municipality="municipality", ev_case_id="case_id", ev_date="date",
                             ev_rank=rank, ev_unit="unit", ev_caseworker="caseworker_id")
-    cases = placed.select("municipality", "case_id", "reference_date").distinct()
-    joined = cases.join(history, [cases.municipality == history.ev_municipality,
-                                  cases.case_id == history.ev_case_id,
-                                  history.ev_date <= cases.reference_date])
-    latest = ibis.window(group_by=[joined.municipality, joined.case_id, joined.reference_date],
-                         order_by=[joined.ev_date.desc(), joined.ev_rank.desc(), joined.ev_caseworker])
-    responsible = joined.filter(ibis.row_number().over(latest) == 0).select(
-        "municipality", "case_id", "reference_date", unit="ev_unit", caseworker_id="ev_caseworker")
-    key = ["municipality", "case_id", "reference_date"]
-    return without_right(placed.join(responsible, key))
+    same_day = ibis.window(group_by=[history.ev_municipality, history.ev_case_id, history.ev_date],
+                           order_by=[history.ev_rank.desc(), history.ev_caseworker])
+    days = history.filter(ibis.row_number().over(same_day) == 0)
+    following = ibis.window(group_by=[days.ev_municipality, days.ev_case_id], order_by=days.ev_date)
+    return days.mutate(valid_until=days.ev_date.lead().over(following))
 
 
 # --- caseworkers' load ---------------------------------------------------------------------
@@ -253,16 +263,20 @@ def weighted_work(work: ir.Table, sources: Sources) -> ir.Table:
 
 
 def caseworker_loads_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Table) -> ir.Table:
-    """Points of the cases each caseworker holds at the reference date, the norm for their
-    experience and FTE, and `load_ratio` = points ÷ norm."""
+    """One row per caseworker in post at the reference date: the points of the cases they
+    hold, the norm for their experience and FTE, and `load_ratio` = points ÷ norm. Someone
+    in two posts at once is one caseworker: FTE summed, the first unit (alphabetically)."""
     placed = employments_at_period(placed, spec, sources, periods)
+    person = placed.group_by([*PERIOD_KEYS, "reference_date", "staff_id"]).aggregate(
+        unit=placed.unit.min(), role=placed.role.max(), employment=placed.employment.min(),
+        fte=placed.fte.sum(), years_since_exam=placed.years_since_exam.max())
     at_date = at_reference_date(case_work(CaseWorkSubject(), sources), periods)
     work = weighted_work(case_work_at_period(at_date, spec, sources, periods), sources)
     held = work.group_by([*PERIOD_KEYS, "caseworker_id"]).aggregate(
         points=work.points.sum(), cases=work.case_id.nunique())
-    loads = placed.left_join(held, [placed.municipality == held.municipality, placed.period == held.period,
-                                    placed.period_type == held.period_type,
-                                    placed.staff_id == held.caseworker_id])
+    loads = person.left_join(held, [person.municipality == held.municipality, person.period == held.period,
+                                    person.period_type == held.period_type,
+                                    person.staff_id == held.caseworker_id])
     loads = without_right(loads).drop("caseworker_id")
     norms = sources.workload_norms
     years = loads.years_since_exam

@@ -1,0 +1,218 @@
+"""Weighted workload (arbetstyngd) per caseworker and unit, month by month.
+
+Load is measured on the first day of each month with the same subjects the indicators use
+(caseworker_loads, case_work): the points of the work ongoing in the cases each caseworker
+holds, against the norm for their experience and FTE (workload.yaml). Rows name employees:
+they are for the caseworker's own managers, never for publication (docs/privacy.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from insyn.indicators.definitions import CaseworkerLoadsSubject, CaseWorkSubject, Subjects
+from insyn.indicators.engine import (
+    PERIODS_SCHEMA,
+    bound_relations,
+    build_subjects,
+    cached_sql,
+    coverage,
+    place,
+    store_sources,
+)
+from insyn.indicators.subjects import at_reference_date
+from insyn.workforce.config import WorkforceConfig, WorkloadConfig
+from insyn.workforce.subjects import case_work, case_work_at_period, weighted_work
+
+CASEWORKER_COLUMNS = ["municipality", "period", "unit", "staff_id", "role", "employment", "fte", "level",
+                      "cases", "points", "norm_points", "load_ratio", "months_over_norm", "rating",
+                      "flex_hours"]
+UNASSIGNED_COLUMNS = ["municipality", "period", "unit", "reason", "cases", "points"]
+NO_CASEWORKER = "utan handläggare"
+NOT_IN_POST = "handläggaren inte i tjänst"
+
+
+@dataclass
+class Workload:
+    caseworkers: pd.DataFrame  # one row per caseworker and month (CASEWORKER_COLUMNS)
+    unassigned: pd.DataFrame   # work whose caseworker is missing or not in post (UNASSIGNED_COLUMNS)
+
+
+def month_periods(store, workforce: WorkforceConfig, municipality: str | None = None,
+                  month: dt.date | None = None) -> pd.DataFrame:
+    """The months of each municipality's staff data, as periods whose reference date is the
+    first of the month: from January of the first staff year to the month of the data's end.
+    Narrowed to one municipality and month when given."""
+    rows = []
+    for code, sources in coverage(store.ibis, store.table("events"), store.table("staff")).items():
+        if "staff" not in sources or (municipality and code != municipality):
+            continue
+        data_end = max(last for _, last in sources.values())
+        first = dt.date(sources["staff"][0].year, 1, 1)
+        for start in pd.date_range(first, data_end, freq="MS").date:
+            if month and start != month:
+                continue
+            end = (pd.Timestamp(start) + pd.offsets.MonthEnd(0)).date()
+            rows.append((code, f"{start:%Y-%m}", "month", start, end, start, data_end,
+                         end <= data_end, True, True))
+    return pd.DataFrame(rows, columns=list(PERIODS_SCHEMA))
+
+
+def _caseworker_months(sources) -> ir.Table:
+    subjects = Subjects(caseworker_loads=CaseworkerLoadsSubject())
+    placed = place(subjects, build_subjects(subjects, sources), sources, sources.periods)
+    return placed.select("municipality", "period", "unit", "staff_id", "role", "employment", "fte", "level",
+                         "cases", "points", "norm_points", "load_ratio")
+
+
+def _case_points(sources) -> ir.Table:
+    """Per case and month: the case's unit and caseworker and the points of its work."""
+    at_date = at_reference_date(case_work(CaseWorkSubject(), sources), sources.periods)
+    work = weighted_work(case_work_at_period(at_date, CaseWorkSubject(), sources, sources.periods), sources)
+    return work.group_by(["municipality", "period", "case_id", "unit", "caseworker_id"]).aggregate(
+        points=work.points.sum())
+
+
+def _query(store, name: str, build, cache_dir: Path | None) -> pd.DataFrame:
+    sql = cached_sql(store, name, [], lambda: build(store_sources(store)), cache_dir)
+    return store.raw.sql(sql).to_arrow_table().to_pandas()
+
+
+def compute_workload(store, workforce: WorkforceConfig, workload: WorkloadConfig,
+                     cache_dir: Path | None = None) -> Workload:
+    """Every caseworker's load in every month of the staff data, and the work nobody in post holds."""
+    periods = month_periods(store, workforce)
+    if periods.empty:
+        return Workload(pd.DataFrame(columns=CASEWORKER_COLUMNS), pd.DataFrame(columns=UNASSIGNED_COLUMNS))
+    with bound_relations(store, periods, workforce, workload):
+        caseworkers = _query(store, "workload-caseworkers", _caseworker_months, cache_dir)
+        cases = _query(store, "workload-cases", _case_points, cache_dir)
+    caseworkers = _with_months_over_norm(caseworkers)
+    caseworkers = _with_ratings(store, caseworkers)
+    return Workload(caseworkers[CASEWORKER_COLUMNS], _unassigned(cases, caseworkers))
+
+
+def _with_months_over_norm(frame: pd.DataFrame) -> pd.DataFrame:
+    """How many months in a row, up to and including this one, the caseworker has been over
+    the norm (0 when not over it now). A month out of post breaks the run."""
+    frame = frame.sort_values(["municipality", "staff_id", "period"]).reset_index(drop=True)
+    month_index = pd.PeriodIndex(frame["period"], freq="M").asi8
+    over = (frame["load_ratio"] > 1).to_numpy()
+    same_person = (frame["municipality"].eq(frame["municipality"].shift())
+                   & frame["staff_id"].eq(frame["staff_id"].shift())).to_numpy()
+    follows = same_person & (np.diff(month_index, prepend=month_index[:1] - 2) == 1)
+    previous_over = np.concatenate([[False], over[:-1]])
+    run = np.cumsum(over & ~(follows & previous_over))
+    months = pd.Series(np.ones(len(frame), dtype=np.int64)).groupby(run).cumsum().to_numpy()
+    return frame.assign(months_over_norm=np.where(over, months, 0))
+
+
+def _with_ratings(store, frame: pd.DataFrame) -> pd.DataFrame:
+    ratings = store.raw.execute(
+        "SELECT municipality, staff_id, strftime(month, '%Y-%m') AS period, rating, flex_hours "
+        "FROM workload_ratings").df()
+    return frame.merge(ratings, on=["municipality", "staff_id", "period"], how="left")
+
+
+def _unassigned(cases: pd.DataFrame, caseworkers: pd.DataFrame) -> pd.DataFrame:
+    in_post = caseworkers[["municipality", "period", "staff_id"]].rename(columns={"staff_id": "caseworker_id"})
+    in_post = in_post.assign(in_post=True)
+    cases = cases.merge(in_post, on=["municipality", "period", "caseworker_id"], how="left")
+    cases = cases[cases["in_post"].isna()].assign(
+        reason=lambda f: f["caseworker_id"].isna().map({True: NO_CASEWORKER, False: NOT_IN_POST}))
+    grouped = cases.groupby(["municipality", "period", "unit", "reason"], dropna=False).agg(
+        cases=("case_id", "nunique"), points=("points", "sum")).reset_index()
+    return grouped[UNASSIGNED_COLUMNS]
+
+
+def replace_workload(store, workforce: WorkforceConfig, workload: WorkloadConfig,
+                     cache_dir: Path | None = None) -> Workload:
+    """Recompute the workload tables, in the caller's transaction."""
+    result = compute_workload(store, workforce, workload, cache_dir)
+    for table, frame in (("workload_monthly", result.caseworkers), ("workload_unassigned", result.unassigned)):
+        store.raw.execute(f"DELETE FROM {table}")
+        if len(frame):
+            store.raw.from_arrow(pa.Table.from_pandas(frame, preserve_index=False)).insert_into(table)
+    return result
+
+
+def stored_workload(store) -> Workload:
+    return Workload(store.raw.execute("SELECT * FROM workload_monthly").df(),
+                    store.raw.execute("SELECT * FROM workload_unassigned").df())
+
+
+def unit_months(result: Workload) -> pd.DataFrame:
+    """Per unit and month: caseworkers, FTE, points against the summed norm, how many are over
+    their norm, mean self-rating and flexitime, and the work nobody in post holds."""
+    frame = result.caseworkers.assign(over_norm=lambda f: f["load_ratio"] > 1)
+    units = frame.groupby(["municipality", "unit", "period"], dropna=False).agg(
+        caseworkers=("staff_id", "nunique"), fte=("fte", "sum"), cases=("cases", "sum"),
+        points=("points", "sum"), norm_points=("norm_points", "sum"), over_norm=("over_norm", "sum"),
+        mean_rating=("rating", "mean"), mean_flex_hours=("flex_hours", "mean")).reset_index()
+    units["load_ratio"] = units["points"] / units["norm_points"]
+    unassigned = result.unassigned.groupby(["municipality", "unit", "period"], dropna=False).agg(
+        unassigned_cases=("cases", "sum"), unassigned_points=("points", "sum")).reset_index()
+    units = units.merge(unassigned, on=["municipality", "unit", "period"], how="left")
+    return units.fillna({"unassigned_cases": 0, "unassigned_points": 0})
+
+
+@dataclass
+class WhatIf:
+    """A unit's month before and after a change; `caseworkers` shows those it touches."""
+
+    unit: pd.DataFrame
+    caseworkers: pd.DataFrame
+
+
+def what_if(store, workforce: WorkforceConfig, workload: WorkloadConfig, municipality: str, unit: str,
+            month: dt.date, extra_fte: float = 0.0, extra_level: str | None = None,
+            move_case: str | None = None, to_staff: str | None = None, cache_dir: Path | None = None) -> WhatIf:
+    """How a unit's load in a month changes with more caseworker FTE (at the norm of
+    `extra_level`, default the most experienced) and/or one case moved to another caseworker."""
+    month = month.replace(day=1)
+    periods = month_periods(store, workforce, municipality, month)
+    if periods.empty:
+        raise LookupError(f"Inga personaldata för kommun {municipality} i {month:%Y-%m}.")
+    with bound_relations(store, periods, workforce, workload):
+        caseworkers = _query(store, "workload-caseworkers", _caseworker_months, cache_dir)
+        cases = _query(store, "workload-cases", _case_points, cache_dir)
+    caseworkers = caseworkers[caseworkers["unit"] == unit].set_index("staff_id")
+    if caseworkers.empty:
+        raise LookupError(f"Enheten {unit} i kommun {municipality} har inga handläggare i {month:%Y-%m}.")
+    after = caseworkers.copy()
+    if move_case:
+        moved = cases[cases["case_id"] == move_case]
+        if moved.empty:
+            raise LookupError(f"Ärendet {move_case} har inget pågående arbete i {month:%Y-%m}.")
+        if to_staff not in after.index:
+            raise LookupError(f"{to_staff} är inte handläggare på {unit} i {month:%Y-%m}.")
+        points = moved["points"].sum()
+        holder = moved["caseworker_id"].iloc[0]
+        if holder in after.index:
+            after.loc[holder, "points"] -= points
+            after.loc[holder, "cases"] -= 1
+        after.loc[to_staff, "points"] += points
+        after.loc[to_staff, "cases"] += 1
+    after["load_ratio"] = after["points"] / after["norm_points"]
+    norms = {row["level"]: row["norm_per_fte"] for row in workload.norm_rows()}
+    added_norm = extra_fte * norms[extra_level or workload.norms[-1].level]
+
+    def summary(frame: pd.DataFrame, extra_norm: float, label: str) -> dict:
+        norm = frame["norm_points"].sum() + extra_norm
+        return {"läge": label, "handläggare (årsarbetare)": frame["fte"].sum() + (extra_fte if extra_norm else 0),
+                "poäng": frame["points"].sum(), "norm": norm, "belastning": frame["points"].sum() / norm}
+
+    unit_rows = pd.DataFrame([summary(caseworkers, 0.0, "nu"), summary(after, added_norm, "efter ändringen")])
+    changed = after.index[(after["points"] != caseworkers["points"])]
+    touched = pd.DataFrame({"poäng nu": caseworkers.loc[changed, "points"],
+                            "poäng efter": after.loc[changed, "points"],
+                            "belastning nu": caseworkers.loc[changed, "load_ratio"],
+                            "belastning efter": after.loc[changed, "load_ratio"]})
+    return WhatIf(unit_rows, touched.rename_axis("handläggare").reset_index())
