@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from insyn.cli import app
 from insyn.model.municipalities import region_municipalities
+from insyn.store import open_store
 
 runner = CliRunner()
 
@@ -163,3 +164,48 @@ def test_a_broken_profile_and_a_forced_table_say_what_is_wrong(tmp_path):
     assert result.exit_code == 1 and "Profilen 'finns_inte' finns inte" in result.output
     result = insyn(tmp_path, "import", "--table", "staff", str(export))
     assert result.exit_code == 1 and "kolumner saknas för tabellen staff" in result.output
+
+
+def test_workload_shows_a_units_caseworkers_and_a_what_if(demo, tmp_path):
+    data_dir, _ = demo
+    ambiguous = insyn(data_dir, "workload")
+    assert ambiguous.exit_code == 1 and "--kommun" in ambiguous.output
+    result = insyn(data_dir, "workload", "--kommun", "0884", "--enhet", "Utredning",
+                   "--extra-arsarbetare", "1", "--excel", str(tmp_path / "arbetstyngd.xlsx"))
+    assert result.exit_code == 0, result.output
+    shown = "".join(result.output.split())  # the terminal is narrow: cells wrap
+    assert "HandläggarepåUtredning" in shown and "efterändringen" in shown
+    workbook = openpyxl.load_workbook(tmp_path / "arbetstyngd.xlsx")
+    staff_ids = [row[3] for row in workbook["Handläggare"].iter_rows(min_row=2, values_only=True)]
+    assert staff_ids and all(s.startswith("0884-S") and s in shown for s in staff_ids)
+    assert workbook.sheetnames == ["Handläggare", "Enheter", "Utan handläggare", "Förändring enhet",
+                                   "Förändring handläggare"]
+    headers = [cell.value for cell in workbook["Handläggare"][1]]
+    assert {"Handläggare", "Poäng", "Norm", "Belastning", "Egen skattning"} <= set(headers)
+    unknown = insyn(data_dir, "workload", "--kommun", "0884", "--enhet", "Ingen sådan")
+    assert unknown.exit_code == 1 and "Ingen sådan" in unknown.output
+
+
+def test_configure_copies_the_files_and_a_broken_one_changes_nothing(demo):
+    data_dir, _ = demo
+    result = insyn(data_dir, "configure")
+    assert result.exit_code == 0, result.output
+    workload_file = data_dir / "workload.yaml"
+    assert workload_file.exists() and (data_dir / "workforce.yaml").exists()
+    again = insyn(data_dir, "configure")
+    assert "finns redan" in again.output and workload_file.read_text(encoding="utf-8")
+    store = open_store(data_dir / "insyn.duckdb", read_only=True)
+    before = store.count("workload_monthly"), store.count("indicator_results")
+    store.close()
+    original = workload_file.read_text(encoding="utf-8")
+    try:
+        workload_file.write_text(original.replace("utredning: 10", "utredning: tio"), encoding="utf-8")
+        broken = insyn(data_dir, "indicators", "--recompute")
+        assert broken.exit_code == 1
+        assert "workload.yaml" in broken.output and "weights.utredning" in broken.output
+        assert "Inget har räknats om" in broken.output
+    finally:
+        workload_file.write_text(original, encoding="utf-8")
+    store = open_store(data_dir / "insyn.duckdb", read_only=True)
+    assert (store.count("workload_monthly"), store.count("indicator_results")) == before
+    store.close()

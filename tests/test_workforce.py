@@ -296,3 +296,109 @@ missing_exam_year_level: van
     results = compute(dataset, [definition], workload=load_workload(edited))
     # Norm 10 per FTE: S1 holds a (12 points), S5 holds b (8 + 5); K1's f is 10, not over.
     assert value(results, "andel_over_norm")[:2] == (2, 7)
+
+
+# --- workload month by month -----------------------------------------------------------------
+
+TEN_POINT_NORMS = """
+weights:
+  forhandsbedomning: 2
+  utredning: 12
+  insats: {oppenvard: 5, kontaktperson: 3, familjehem: 8, hvb: 10, stodboende: 7, sis: 12, annan: 4}
+norms:
+  - {level: ny, label: Ny, below_years: 1, points: 10}
+  - {level: van, label: Van, below_years: 3, points: 10}
+  - {level: erfaren, label: Erfaren, points: 10}
+missing_exam_year_level: van
+"""
+
+
+def caseworker_month(frame, staff_id, period):
+    rows = frame[(frame.staff_id == staff_id) & (frame.period == period)]
+    assert len(rows) == 1, (staff_id, period)
+    return rows.iloc[0]
+
+
+def test_workload_per_caseworker_on_the_first_of_the_month(dataset):
+    from insyn.workforce.config import load_workforce
+    from insyn.workforce.workload import compute_workload
+
+    frame = compute_workload(dataset, load_workforce(), load_workload()).caseworkers
+    # 1 Nov 2024, default weights: S1 holds a (investigation 10); S5 holds b (foster home 8 +
+    # open care 5); K1 f (HVB 10); S7 g (open care 5); S3 c (awaiting assessment 2).
+    expected = {"S1": (1, 10, 150), "S5": (1, 13, 100), "K1": (1, 10, 150), "S7": (1, 5, 125),
+                "S3": (1, 2, 125), "S2": (0, 0, 150), "S4": (0, 0, 75)}
+    for staff_id, (cases, points, norm) in expected.items():
+        row = caseworker_month(frame, staff_id, "2024-11")
+        assert (row.cases, row.points, row.norm_points) == (cases, points, norm), staff_id
+        assert row.load_ratio == pytest.approx(points / norm)
+    assert set(frame[frame.period == "2024-11"].staff_id) == set(expected)  # not the manager C1
+    # 1 Oct 2024: b's latest event is still S4's (2023); S1 has a's investigation and e's
+    # contact person, e being closed that very day (the closing day still counts).
+    assert caseworker_month(frame, "S4", "2024-10").points == 8
+    assert caseworker_month(frame, "S1", "2024-10").points == 10 + 3
+
+
+def test_months_over_norm_and_work_nobody_in_post_holds(dataset):
+    from insyn.workforce.config import load_workforce
+    from insyn.workforce.workload import NO_CASEWORKER, NOT_IN_POST, compute_workload, unit_months
+
+    result = compute_workload(dataset, load_workforce(), load_workload_text(TEN_POINT_NORMS))
+    frame = result.caseworkers
+    # S1 is over 10 points from October 2024 (a's investigation, 12, and e's 3): two months
+    # in a row by November, seven by April 2025. S5 only from November.
+    assert caseworker_month(frame, "S1", "2024-09").months_over_norm == 0
+    assert caseworker_month(frame, "S1", "2024-11").months_over_norm == 2
+    assert caseworker_month(frame, "S1", "2025-04").months_over_norm == 7
+    assert caseworker_month(frame, "S5", "2024-11").months_over_norm == 1
+    unassigned = result.unassigned.set_index(["period", "reason"])
+    # d's investigation has no caseworker; K1 left in December, f's HVB is still on her name.
+    assert unassigned.loc[("2024-11", NO_CASEWORKER), "points"] == 12
+    assert unassigned.loc[("2025-01", NOT_IN_POST), "points"] == 10
+    units = unit_months(result).set_index(["unit", "period"])
+    assert units.loc[(U, "2024-11"), "over_norm"] == 2  # S1 and S5; K1's 10 is not over 10
+    assert units.loc[(U, "2024-11"), "unassigned_points"] == 12
+
+
+def load_workload_text(text):
+    import tempfile
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp()) / "workload.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_workload(path)
+
+
+def test_what_if_one_more_caseworker_or_a_case_moved(dataset):
+    from insyn.workforce.config import load_workforce
+    from insyn.workforce.workload import what_if
+
+    change = what_if(dataset, load_workforce(), load_workload(), V, U, dt.date(2024, 11, 1),
+                     extra_fte=1.0, move_case="a", to_staff="S4")
+    now, after = change.unit.iloc[0], change.unit.iloc[1]
+    # Utredning on 1 Nov: S1 10, S4 0 (norm 75), K1 10, S5 13, S7 5 = 38 points against
+    # 150 + 75 + 150 + 100 + 125 = 600; one more experienced caseworker adds 150.
+    assert (now.points, now.norm_points) == (38, 600)
+    assert (after.points, after.norm_points) == (38, 750)
+    moved = change.caseworkers.set_index("staff_id")
+    assert moved.loc["S1", "points_after"] == 0 and moved.loc["S4", "points_after"] == 10
+    assert moved.loc["S4", "load_after"] == pytest.approx(10 / 75)
+    with pytest.raises(LookupError, match="nivå"):
+        what_if(dataset, load_workforce(), load_workload(), V, U, dt.date(2024, 11, 1), 1.0, "expert")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("weights: [", "inte giltig YAML"),
+    (TEN_POINT_NORMS.replace("sis: 12, ", ""), "vikt saknas för insats sis"),
+    (TEN_POINT_NORMS.replace("utredning: 12", "utredning: -1"), "weights.utredning"),
+    (TEN_POINT_NORMS.replace("below_years: 3", "below_years: 0.5"), "below_years ska öka"),
+    (TEN_POINT_NORMS.replace("insats:", "insatser:"), "weights.insatser: okänt fält"),
+])
+def test_a_bad_weights_file_is_refused_with_where_and_what(tmp_path, text, message):
+    from insyn.workforce.config import ConfigError
+
+    path = tmp_path / "workload.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_workload(path)
+    assert str(path) in str(error.value) and message in str(error.value)

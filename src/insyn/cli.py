@@ -149,6 +149,7 @@ def import_(
     from insyn.ingest.readers import ReadError
     from insyn.ingest.validate import SchemaError
     from insyn.workflows import run_import
+    from insyn.workforce.config import ConfigError
 
     try:
         with steps(2 * len(files) + 1) as advance:
@@ -157,7 +158,7 @@ def import_(
         for validated in exc.results:
             _print_problems(validated, show)
         raise _fail(str(exc)) from exc
-    except (ReadError, SchemaError, ProfileError) as exc:
+    except (ReadError, SchemaError, ProfileError, ConfigError) as exc:
         raise _fail(f"{exc}\nInget har lästs in.") from exc
     summary = Table(title="Import")
     for column in ("Fil", "Tabell", "Lästa", "Inlästa", "Ersatta", "I karantän", "Dubbletter"):
@@ -191,9 +192,13 @@ def indicators(
 ) -> None:
     """Visa de beräknade indikatorerna; --csv exporterar alla rader för behörig analytiker."""
     from insyn.workflows import compute_indicators, stored_indicators
+    from insyn.workforce.config import ConfigError
 
     settings = _settings()
-    results = compute_indicators(settings) if recompute else stored_indicators(settings)
+    try:
+        results = compute_indicators(settings) if recompute else stored_indicators(settings)
+    except ConfigError as exc:
+        raise _fail(f"{exc}\nInget har räknats om.") from exc
     if results.empty:
         raise _fail("inga data ännu: importera med insyn import eller kör insyn demo")
     console.print(*_summary_tables(results, settings.small_count_threshold, "Indikatorer"))
@@ -234,7 +239,8 @@ def status() -> None:
         table.add_column("Tabell")
         table.add_column("Rader", justify="right")
         for name in ("events", "staff", "courses", "trainings", "mentorships", "populations",
-                     "quarantine", "quality_warnings", "indicator_results"):
+                     "workload_ratings", "quarantine", "quality_warnings", "indicator_results",
+                     "workload_monthly", "workload_unassigned"):
             table.add_row(name, f"{store.count(name):,}".replace(",", " "))
         console.print(table)
         warnings = store.raw.execute(
@@ -275,3 +281,101 @@ def problems(
         console.print(table)
     if excel:
         console.print(f"Excel: {write_problems_workbook(tables, excel)}")
+
+
+WORKLOAD_HEADERS = {"municipality": "Kommun", "scenario": "Läge", "points_before": "Poäng nu",
+                    "points_after": "Poäng efter", "load_before": "Belastning nu", "load_after": "Belastning efter",
+                    "staff_id": "Handläggare", "unit": "Enhet", "period": "Månad", "role": "Roll",
+                    "employment": "Anställning", "level": "Erfarenhet", "fte": "Årsarbetare",
+                    "cases": "Ärenden", "points": "Poäng", "norm_points": "Norm", "load_ratio": "Belastning",
+                    "months_over_norm": "Månader över norm", "rating": "Egen skattning",
+                    "flex_hours": "Flexsaldo (h)", "caseworkers": "Handläggare (antal)",
+                    "over_norm": "Över norm", "mean_rating": "Skattning (medel)",
+                    "mean_flex_hours": "Flex (medel, h)", "unassigned_cases": "Ärenden utan handläggare i tjänst",
+                    "unassigned_points": "Poäng utan handläggare i tjänst", "reason": "Orsak"}
+
+
+def _frame_table(title: str, frame, columns: list[str]) -> Table:
+    table = Table(title=title)
+    for column in columns:
+        if column in ("staff_id", "unit", "level", "reason", "scenario"):
+            table.add_column(WORKLOAD_HEADERS.get(column, column), no_wrap=True)
+        else:
+            table.add_column(WORKLOAD_HEADERS.get(column, column), justify="right")
+    for row in frame[columns].itertuples(index=False):
+        table.add_row(*[_shown(column, value) for column, value in zip(columns, row, strict=True)])
+    return table
+
+
+def _shown(column: str, value) -> str:
+    import pandas as pd
+
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if column in ("load_ratio", "load_before", "load_after"):
+        return f"{100 * value:.0f} %"
+    if isinstance(value, float):
+        return f"{value:.1f}".replace(".", ",").removesuffix(",0")
+    return str(value)
+
+
+@app.command()
+def workload(
+    municipality: Annotated[str | None, typer.Option("--kommun", help="Kommunkod (krävs om flera finns).")] = None,
+    unit: Annotated[str | None, typer.Option("--enhet", help="Enhet: visa dess handläggare.")] = None,
+    month: Annotated[str | None, typer.Option("--manad", help="Månad ÅÅÅÅ-MM (standard: den senaste).")] = None,
+    extra_fte: Annotated[float, typer.Option(
+        "--extra-arsarbetare", help="Vad händer med en till handläggare (årsarbetare)?")] = 0.0,
+    level: Annotated[str | None, typer.Option("--niva", help="Den tillkommandes erfarenhetsnivå.")] = None,
+    move_case: Annotated[str | None, typer.Option("--flytta-arende", help="Ärende-id att flytta.")] = None,
+    to_staff: Annotated[str | None, typer.Option("--till", help="Handläggare som tar över ärendet.")] = None,
+    excel: Annotated[Path | None, typer.Option("--excel", help="Skriv tabellerna till en Excelfil.")] = None,
+) -> None:
+    """Arbetstyngd per handläggare och enhet en månad, med egen skattning och flexsaldo, och vad
+    som händer med en till handläggare eller ett flyttat ärende. Visar personuppgifter om
+    anställda: endast för deras chefer."""
+    from insyn.workflows import workload_view, workload_what_if
+    from insyn.workforce.export import write_workload_workbook
+
+    settings = _settings()
+    try:
+        view = workload_view(settings, municipality, unit, month)
+    except LookupError as exc:
+        raise _fail(str(exc.args[0])) from exc
+    units = ["unit", "caseworkers", "fte", "cases", "points", "norm_points", "load_ratio", "over_norm",
+             "mean_rating", "mean_flex_hours", "unassigned_cases", "unassigned_points"]
+    console.print(_frame_table(f"Enheter, kommun {view.municipality}, {view.month}", view.units, units))
+    if unit:
+        columns = ["staff_id", "level", "fte", "cases", "points", "norm_points", "load_ratio",
+                   "months_over_norm", "rating", "flex_hours"]
+        console.print(_frame_table(f"Handläggare på {unit}, {view.month}", view.caseworkers, columns))
+    tables = {"Handläggare": view.caseworkers, "Enheter": view.units, "Utan handläggare": view.unassigned}
+    if extra_fte or move_case:
+        if not unit:
+            raise _fail("välj enhet med --enhet för att pröva en förändring")
+        try:
+            change = workload_what_if(settings, view.municipality, unit, view.month, extra_fte, level,
+                                      move_case, to_staff)
+        except LookupError as exc:
+            raise _fail(str(exc.args[0])) from exc
+        console.print(_frame_table(f"Om {unit} {view.month}", change.unit, list(change.unit.columns)))
+        if not change.caseworkers.empty:
+            console.print(_frame_table("Berörda handläggare", change.caseworkers, list(change.caseworkers.columns)))
+        tables |= {"Förändring enhet": change.unit, "Förändring handläggare": change.caseworkers}
+    if excel:
+        console.print(f"Excel: {write_workload_workbook(tables, WORKLOAD_HEADERS, excel)}")
+
+
+@app.command()
+def configure() -> None:
+    """Kopiera workforce.yaml (mätdag, utbildningsmål) och workload.yaml (vikter och normer för
+    arbetstyngd) till datakatalogen, för att redigera. Kör sedan insyn indicators --recompute."""
+    from insyn.workflows import copy_workforce_files
+
+    settings = _settings()
+    written = copy_workforce_files(settings)
+    for path in written:
+        console.print(f"Skrev {path}")
+    if not written:
+        console.print(f"Filerna finns redan i {settings.data_dir}: de används som de är.")
+    console.print("Redigera filerna och räkna om med: insyn indicators --recompute")

@@ -167,3 +167,71 @@ def run_demo(settings: Settings, seed: int = 1, out_dir: Path | None = None,
     notify("Skriver rapport och Excelfil")
     published = publish(results, out_dir, threshold=settings.small_count_threshold)
     return DemoResult(out_dir, files, imported, results, published)
+
+
+@dataclass
+class WorkloadView:
+    """The manager's view of one municipality and month: each caseworker (with their own
+    rating and flexitime), the units, and the work nobody in post holds."""
+
+    municipality: str
+    month: str
+    caseworkers: pd.DataFrame
+    units: pd.DataFrame
+    unassigned: pd.DataFrame
+
+
+def workload_view(settings: Settings, municipality: str | None = None, unit: str | None = None,
+                  month: str | None = None) -> WorkloadView:
+    """Rows name employees: for the caseworkers' own managers (docs/privacy.md)."""
+    from insyn.workforce.workload import stored_workload, unit_months
+
+    store = store_for(settings, read_only=True)
+    try:
+        workload = stored_workload(store)
+    finally:
+        store.close()
+    frame = workload.caseworkers
+    if frame.empty:
+        raise LookupError("Ingen arbetstyngd beräknad: importera personal (staff) och ärenden först.")
+    codes = sorted(frame["municipality"].unique())
+    if municipality is None and len(codes) > 1:
+        raise LookupError(f"Välj kommun med --kommun ({', '.join(codes)}).")
+    municipality = municipality or codes[0]
+    frame = frame[frame["municipality"] == municipality]
+    if frame.empty:
+        raise LookupError(f"Ingen arbetstyngd för kommun {municipality} (finns: {', '.join(codes)}).")
+    month = month or frame["period"].max()
+    units = unit_months(workload)
+    units = units[(units["municipality"] == municipality) & (units["period"] == month)]
+    unassigned = workload.unassigned
+    unassigned = unassigned[(unassigned["municipality"] == municipality) & (unassigned["period"] == month)]
+    frame = frame[frame["period"] == month]
+    if unit:
+        if unit not in set(frame["unit"]):
+            raise LookupError(f"Enheten {unit} har inga handläggare i {month} "
+                              f"(enheter: {', '.join(sorted(frame['unit'].dropna().unique()))}).")
+        frame, units = frame[frame["unit"] == unit], units[units["unit"] == unit]
+        unassigned = unassigned[unassigned["unit"] == unit]
+    return WorkloadView(municipality, month, frame.sort_values("load_ratio", ascending=False),
+                        units, unassigned)
+
+
+def workload_what_if(settings: Settings, municipality: str, unit: str, month: str, extra_fte: float = 0.0,
+                     extra_level: str | None = None, move_case: str | None = None, to_staff: str | None = None):
+    from insyn.workforce.workload import what_if
+
+    store = store_for(settings, read_only=True)
+    try:
+        return what_if(store, settings.workforce_config(), settings.workload_config(), municipality, unit,
+                       dt.date.fromisoformat(f"{month}-01"), extra_fte, extra_level, move_case, to_staff,
+                       settings.cache_dir)
+    finally:
+        store.close()
+
+
+def copy_workforce_files(settings: Settings) -> list[Path]:
+    """Copy workforce.yaml and workload.yaml into the data folder for the municipality to edit."""
+    from insyn.workforce.config import copy_defaults
+
+    return copy_defaults(settings.data_dir)

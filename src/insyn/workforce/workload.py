@@ -202,17 +202,20 @@ def what_if(store, workforce: WorkforceConfig, workload: WorkloadConfig, municip
         after.loc[to_staff, "cases"] += 1
     after["load_ratio"] = after["points"] / after["norm_points"]
     norms = {row["level"]: row["norm_per_fte"] for row in workload.norm_rows()}
-    added_norm = extra_fte * norms[extra_level or workload.norms[-1].level]
+    extra_level = extra_level or workload.norms[-1].level
+    if extra_level not in norms:
+        raise LookupError(f"Okänd erfarenhetsnivå {extra_level} (workload.yaml: {', '.join(norms)}).")
+    added_norm = extra_fte * norms[extra_level]
 
-    def summary(frame: pd.DataFrame, extra_norm: float, label: str) -> dict:
+    def summary(frame: pd.DataFrame, extra_norm: float, scenario: str) -> dict:
         norm = frame["norm_points"].sum() + extra_norm
-        return {"läge": label, "handläggare (årsarbetare)": frame["fte"].sum() + (extra_fte if extra_norm else 0),
-                "poäng": frame["points"].sum(), "norm": norm, "belastning": frame["points"].sum() / norm}
+        return {"scenario": scenario, "fte": frame["fte"].sum() + (extra_fte if extra_norm else 0),
+                "points": frame["points"].sum(), "norm_points": norm, "load_ratio": frame["points"].sum() / norm}
 
     unit_rows = pd.DataFrame([summary(caseworkers, 0.0, "nu"), summary(after, added_norm, "efter ändringen")])
     changed = after.index[(after["points"] != caseworkers["points"])]
-    touched = pd.DataFrame({"poäng nu": caseworkers.loc[changed, "points"],
-                            "poäng efter": after.loc[changed, "points"],
-                            "belastning nu": caseworkers.loc[changed, "load_ratio"],
-                            "belastning efter": after.loc[changed, "load_ratio"]})
-    return WhatIf(unit_rows, touched.rename_axis("handläggare").reset_index())
+    touched = pd.DataFrame({"points_before": caseworkers.loc[changed, "points"],
+                            "points_after": after.loc[changed, "points"],
+                            "load_before": caseworkers.loc[changed, "load_ratio"],
+                            "load_after": after.loc[changed, "load_ratio"]})
+    return WhatIf(unit_rows, touched.rename_axis("staff_id").reset_index())
