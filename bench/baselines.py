@@ -287,3 +287,54 @@ def compare(left: pd.DataFrame, right: pd.DataFrame, names=("engine", "baseline"
                 problems.append(f"{column} differs for {row['indicator']} {row['municipality']} "
                                 f"{row['period']}: {names[0]}={a} {names[1]}={b}")
     return problems
+
+
+# --- workforce: a few indicators by hand in pandas, for time and parity --------------------------
+
+CASEWORKER_ROLES = ("socialsekreterare", "forste_socialsekreterare")
+WORKFORCE_BASELINE = ("antal_anstallda", "arsarbetare", "andel_konsulter", "personalomsattning")
+
+
+def pandas_workforce(staff: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    """Headcount, FTE and consultant share on 1 November, and caseworker turnover over the
+    year, as an analyst would write them in pandas (docs/workforce.md states the rules)."""
+    staff = staff.assign(fte=staff["fte"].fillna(1.0), start=pd.to_datetime(staff["start_date"]),
+                         end=pd.to_datetime(staff["end_date"]))
+    employed = staff[staff["role"].isin(CASEWORKER_ROLES) & staff["employment"].isin(["tillsvidare", "visstid"])]
+    following = staff[["municipality", "staff_id", "start", "end"]].rename(
+        columns={"start": "next_start", "end": "next_end"})
+    ends = employed[employed["end"].notna()].merge(following, on=["municipality", "staff_id"])
+    next_day = ends["end"] + pd.Timedelta(days=1)
+    continuing = ends[(ends["next_start"] != ends["start"]) & (ends["next_start"] <= next_day)
+                      & (ends["next_end"].isna() | (ends["next_end"] >= next_day))]
+    continued = set(zip(continuing["municipality"], continuing["staff_id"], continuing["start"], strict=True))
+    leavers = employed[employed["end"].notna()]
+    leavers = leavers[[key not in continued for key in zip(leavers["municipality"], leavers["staff_id"],
+                                                            leavers["start"], strict=True)]]
+    parts = []
+    for year in years:
+        reference, first, last = (pd.Timestamp(year, 11, 1), pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31))
+        in_post = staff[(staff["start"] <= reference) & (staff["end"].isna() | (staff["end"] >= reference))]
+        by_municipality = in_post.groupby("municipality")
+        caseworkers = in_post[in_post["role"].isin(CASEWORKER_ROLES)]
+        consultant_fte = caseworkers[caseworkers["employment"] == "konsult"].groupby("municipality")["fte"].sum()
+        caseworker_fte = caseworkers.groupby("municipality")["fte"].sum()
+        days = (employed["end"].fillna(last).clip(upper=last) - employed["start"].clip(lower=first)).dt.days + 1
+        fte_years = (employed["fte"] * days.clip(lower=0) / ((last - first).days + 1)).groupby(
+            employed["municipality"]).sum()
+        left = leavers[(leavers["end"] >= first) & (leavers["end"] <= last)].groupby("municipality")["fte"].sum()
+        frames = {
+            "antal_anstallda": pd.DataFrame({"numerator": by_municipality["staff_id"].nunique()}),
+            "arsarbetare": pd.DataFrame({"numerator": by_municipality["fte"].sum()}),
+            "andel_konsulter": pd.DataFrame({"numerator": consultant_fte.reindex(caseworker_fte.index, fill_value=0),
+                                             "denominator": caseworker_fte}),
+            "personalomsattning": pd.DataFrame({"numerator": left.reindex(fte_years.index, fill_value=0),
+                                                "denominator": fte_years}),
+        }
+        for indicator, frame in frames.items():
+            parts.append(frame.reset_index().assign(indicator=indicator, period=str(year)))
+    result = pd.concat(parts, ignore_index=True)
+    shares = result["indicator"].isin(["andel_konsulter", "personalomsattning"])
+    result["value"] = result["numerator"].where(~shares, 100 * result["numerator"] / result["denominator"])
+    result.loc[result["denominator"] == 0, "value"] = float("nan")
+    return result[COLUMNS].astype({"numerator": float, "denominator": float})

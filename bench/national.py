@@ -60,20 +60,56 @@ def phase_import(out: str, files: list[str], name: str = "national") -> dict:
             "rejected": sum(f.validated.rows_rejected for f in result.files)}
 
 
-def phase_engine(out: str, full: bool) -> dict:
+def phase_engine(out: str, full: bool, area: str | None) -> dict:
+    """The library's definitions of one area (None: all, as every import computes them)."""
+    from insyn.indicators.definitions import library
     from insyn.indicators.engine import compute
     from insyn.store import open_store
 
+    definitions = [d for d in library() if area is None or d.area == area]
     store = open_store(Path(out) / "national.duckdb", read_only=True)
     start = time.perf_counter()
-    results = compute(store, quarters=full, breakdowns=full)
+    results = compute(store, definitions, quarters=full, breakdowns=full)
     cold = time.perf_counter() - start  # includes compiling the library through Ibis
     start = time.perf_counter()
-    results = compute(store, quarters=full, breakdowns=full)
+    results = compute(store, definitions, quarters=full, breakdowns=full)
     warm = time.perf_counter() - start  # compiled SQL cached, as on every later run
     store.close()
-    results.to_parquet(Path(out) / f"engine_{'full' if full else 'totals'}.parquet")
+    results.to_parquet(Path(out) / f"engine_{area or 'all'}_{'full' if full else 'totals'}.parquet")
     return {"seconds": warm, "cold_seconds": cold, "peak_mb": _peak_mb(), "result_rows": len(results)}
+
+
+def phase_workload(out: str) -> dict:
+    """Every caseworker's load on the first of every month (compiles on the first run)."""
+    from insyn.store import open_store
+    from insyn.workforce.config import load_workforce, load_workload
+    from insyn.workforce.workload import compute_workload
+
+    store = open_store(Path(out) / "national.duckdb", read_only=True)
+    start = time.perf_counter()
+    compute_workload(store, load_workforce(), load_workload())
+    cold = time.perf_counter() - start
+    start = time.perf_counter()
+    result = compute_workload(store, load_workforce(), load_workload())
+    warm = time.perf_counter() - start
+    store.close()
+    return {"seconds": warm, "cold_seconds": cold, "peak_mb": _peak_mb(),
+            "caseworker_months": len(result.caseworkers)}
+
+
+def phase_pandas_workforce(out: str, years: list[int]) -> dict:
+    import baselines
+
+    from insyn.store import open_store
+
+    store = open_store(Path(out) / "national.duckdb", read_only=True)
+    staff = store.raw.execute("SELECT * FROM staff").df()
+    store.close()
+    start = time.perf_counter()
+    results = baselines.pandas_workforce(staff, years)
+    seconds = time.perf_counter() - start
+    results.to_parquet(Path(out) / "pandas_workforce.parquet")
+    return {"seconds": seconds, "peak_mb": _peak_mb(), "result_rows": len(results)}
 
 
 def phase_sql(out: str) -> dict:
@@ -133,20 +169,30 @@ def main() -> None:
     figures["import"] = run(phase_import, str(out), figures["generate"]["files"])
     print(f"import: {figures['import']['seconds']:.1f} s", flush=True)
     figures["import_parquet"] = run(phase_import, str(out), figures["generate"]["parquet_files"], "parquet")
-    figures["engine_totals"] = run(phase_engine, str(out), False)
-    figures["engine_full"] = run(phase_engine, str(out), True)
+    figures["engine_totals"] = run(phase_engine, str(out), False, "arendeflode")
+    figures["engine_full"] = run(phase_engine, str(out), True, "arendeflode")
+    figures["workforce_totals"] = run(phase_engine, str(out), False, "personal")
+    figures["workforce_full"] = run(phase_engine, str(out), True, "personal")
+    figures["library_full"] = run(phase_engine, str(out), True, None)
+    figures["workload"] = run(phase_workload, str(out))
     figures["sql"] = run(phase_sql, str(out))
     figures["pandas"] = run(phase_pandas, str(out))
+    figures["pandas_workforce"] = run(phase_pandas_workforce, str(out), years)
 
-    engine = baselines.engine_as_baseline(pd.read_parquet(out / "engine_totals.parquet"))
+    engine = baselines.engine_as_baseline(pd.read_parquet(out / "engine_arendeflode_totals.parquet"))
+    workforce = baselines.engine_as_baseline(pd.read_parquet(out / "engine_personal_totals.parquet"))
+    workforce = workforce[workforce.indicator.isin(baselines.WORKFORCE_BASELINE)]
     figures["parity"] = {
         "engine_vs_sql": baselines.compare(engine, pd.read_parquet(out / "sql.parquet"))[:5],
         "engine_vs_pandas": baselines.compare(engine, pd.read_parquet(out / "pandas.parquet"))[:5],
+        "workforce_vs_pandas": baselines.compare(workforce, pd.read_parquet(out / "pandas_workforce.parquet"))[:5],
     }
     (out / "national.json").write_text(json.dumps(figures, indent=2, default=str))
 
     g, i, iq = figures["generate"], figures["import"], figures["import_parquet"]
     e, f, s, p = figures["engine_totals"], figures["engine_full"], figures["sql"], figures["pandas"]
+    wt, wf, lf, wl, pw = (figures[k] for k in ("workforce_totals", "workforce_full", "library_full", "workload",
+                                               "pandas_workforce"))
     print(f"\nNational benchmark, {len(years)} year(s), {g['rows']['events']:,} events, "
           f"{g['reports']:,} reports, {platform.processor() or platform.machine()}, {figures['machine']['cpus']} cores")
     print(f"{'phase':<52}{'seconds':>10}{'peak MB':>10}")
@@ -162,6 +208,13 @@ def main() -> None:
         ("hand-written DuckDB SQL, yearly totals", s["seconds"], s["peak_mb"]),
         ("pandas, yearly totals (compute only)", p["seconds"], p["peak_mb"]),
         ("pandas, reading events from DuckDB", p["read_seconds"], None),
+        ("workforce indicators, yearly totals", wt["seconds"], wt["peak_mb"]),
+        ("workforce indicators, full (unit breakdowns)", wf["seconds"], wf["peak_mb"]),
+        ("pandas, 4 workforce indicators (compute only)", pw["seconds"], pw["peak_mb"]),
+        ("whole library, full, first run (compiles)", lf["cold_seconds"], None),
+        ("whole library, full (what an import computes)", lf["seconds"], lf["peak_mb"]),
+        (f"workload, {wl['caseworker_months']:,} caseworker-months, first run", wl["cold_seconds"], None),
+        ("workload per caseworker and month", wl["seconds"], wl["peak_mb"]),
     ]
     for name, seconds, peak in rows:
         print(f"{name:<52}{seconds:>10.2f}{'' if peak is None else f'{peak:>10.0f}'}")
@@ -169,9 +222,11 @@ def main() -> None:
           f"pandas ÷ engine: {p['seconds'] / e['seconds']:.1f}× (with reading events: "
           f"{(p['seconds'] + p['read_seconds']) / e['seconds']:.1f}×)")
     print(f"parity: engine vs SQL {len(figures['parity']['engine_vs_sql'])} differences, "
-          f"engine vs pandas {len(figures['parity']['engine_vs_pandas'])} differences")
-    for problem in figures["parity"]["engine_vs_sql"] + figures["parity"]["engine_vs_pandas"]:
-        print("  ", problem)
+          f"engine vs pandas {len(figures['parity']['engine_vs_pandas'])} differences, "
+          f"workforce vs pandas {len(figures['parity']['workforce_vs_pandas'])} differences")
+    for problems in figures["parity"].values():
+        for problem in problems:
+            print("  ", problem)
 
 
 if __name__ == "__main__":

@@ -25,3 +25,16 @@ def test_engine_sql_and_pandas_agree(tmp_path, store, key):
     assert len(sql) >= 25
     assert baselines.compare(engine, sql) == []
     assert baselines.compare(engine, pandas) == []
+
+
+def test_engine_and_the_pandas_workforce_baseline_agree(tmp_path, store):
+    from test_workforce import import_dataset
+
+    from insyn.indicators.definitions import library
+
+    import_dataset(tmp_path, store)
+    definitions = [d for d in library() if d.id in baselines.WORKFORCE_BASELINE]
+    engine = baselines.engine_as_baseline(compute(store, definitions, quarters=False, breakdowns=False))
+    pandas = baselines.pandas_workforce(store.raw.execute("SELECT * FROM staff").df(), [2024])
+    assert set(engine.indicator) == set(baselines.WORKFORCE_BASELINE) and len(pandas) == 4
+    assert baselines.compare(engine, pandas) == []
