@@ -181,7 +181,8 @@ def main() -> None:
 
     engine = baselines.engine_as_baseline(pd.read_parquet(out / "engine_arendeflode_totals.parquet"))
     workforce = baselines.engine_as_baseline(pd.read_parquet(out / "engine_personal_totals.parquet"))
-    workforce = workforce[workforce.indicator.isin(baselines.WORKFORCE_BASELINE)]
+    workforce = workforce[workforce.indicator.isin(baselines.WORKFORCE_BASELINE)
+                          & workforce.period.isin([str(y) for y in years])]
     figures["parity"] = {
         "engine_vs_sql": baselines.compare(engine, pd.read_parquet(out / "sql.parquet"))[:5],
         "engine_vs_pandas": baselines.compare(engine, pd.read_parquet(out / "pandas.parquet"))[:5],

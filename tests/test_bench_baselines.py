@@ -35,6 +35,7 @@ def test_engine_and_the_pandas_workforce_baseline_agree(tmp_path, store):
     import_dataset(tmp_path, store)
     definitions = [d for d in library() if d.id in baselines.WORKFORCE_BASELINE]
     engine = baselines.engine_as_baseline(compute(store, definitions, quarters=False, breakdowns=False))
+    engine = engine[engine.period == "2024"]  # the baseline is asked for 2024 only
     pandas = baselines.pandas_workforce(store.raw.execute("SELECT * FROM staff").df(), [2024])
     assert set(engine.indicator) == set(baselines.WORKFORCE_BASELINE) and len(pandas) == 4
     assert baselines.compare(engine, pandas) == []

@@ -83,7 +83,8 @@ def coverage(backend, events: ir.Table, staff: ir.Table) -> dict[str, dict]:
 
     Case data start at the first report. An HR export lists the employments in force during
     a window that starts before its first recorded end of employment, so staff data start in
-    the year of the first end (or of the latest start, when nobody has left)."""
+    the year of the first end (or of the latest start, when nobody has left); build_periods
+    lets them reach the last date of any of the municipality's data."""
     case = events.group_by("municipality").aggregate(
         first=events.date.min(where=events.event == "report"), last=events.date.max())
     hr = staff.group_by("municipality").aggregate(
@@ -110,7 +111,10 @@ def build_periods(backend, events: ir.Table, staff: ir.Table, workforce: Workfor
     rows = []
     for municipality, sources in coverage(backend, events, staff).items():
         data_end = max(last for _, last in sources.values())
-        years = {source: range(first.year, last.year + 1) for source, (first, last) in sources.items()}
+        # A staff export describes every month up to the export, changes or not: staff data
+        # reach as far as the municipality's data do.
+        years = {source: range(first.year, (data_end if source == "staff" else last).year + 1)
+                 for source, (first, last) in sources.items()}
         for year in sorted(set().union(*years.values())):
             covered = (year in years.get("events", ()), year in years.get("staff", ()))
             spans = [(str(year), "year", dt.date(year, 1, 1), dt.date(year, 12, 31),
@@ -127,7 +131,8 @@ def build_periods(backend, events: ir.Table, staff: ir.Table, workforce: Workfor
 
 def _periods_for(definition: Definition, periods: ir.Table, quarters: bool) -> ir.Table:
     """The periods a definition is computed for: its period types, where the municipality
-    has the data it counts, and (requires_followup_months) the data reach far enough."""
+    has the data it counts, where the data reach the reference date (for subjects counted
+    on it) and (requires_followup_months) far enough past the period's end."""
     types = [t for t in definition.periods if quarters or t == "year"]
     periods = periods.filter(periods.period_type.isin(types))
     needs = definition.data()
@@ -135,6 +140,9 @@ def _periods_for(definition: Definition, periods: ir.Table, quarters: bool) -> i
         periods = periods.filter(periods.has_events)
     if "staff" in needs:
         periods = periods.filter(periods.has_staff)
+    placements = {KINDS[subjects.kind].placement(subjects.spec) for subjects, _ in _subject_groups(definition).values()}
+    if "reference_date" in placements:  # a stock on a day the data do not reach is unknown
+        periods = periods.filter(periods.reference_date <= periods.data_end)
     months = definition.requires_followup_months
     if months:
         periods = periods.filter(add_months(periods.period_end, months) <= periods.data_end)
