@@ -1,10 +1,12 @@
 """The HTML report and the Excel workbook: written, self-contained, in Swedish number format,
-and never showing a small count — neither the planted counts of 1–4 nor values derived from them.
+never showing a small count — neither the planted counts of 1–4 nor values derived from them —
+and showing the workforce only as totals per municipality and unit, never per employee.
 """
 
 from __future__ import annotations
 
 import re
+import statistics
 from html.parser import HTMLParser
 from itertools import pairwise
 from pathlib import Path
@@ -14,8 +16,10 @@ import pandas as pd
 import pytest
 
 from insyn.indicators.definitions import by_id, library
-from insyn.indicators.engine import RESULT_COLUMNS
-from insyn.model.codes import codes
+from insyn.indicators.engine import RESULT_COLUMNS, compute
+from insyn.ingest.load import import_files
+from insyn.model.codes import codes, label
+from insyn.model.municipalities import region_municipalities
 from insyn.publish import publish
 from insyn.publish.excel import SHEETS
 from insyn.publish.formatting import (
@@ -26,11 +30,16 @@ from insyn.publish.formatting import (
     prepare,
     swedish_sort_key,
 )
+from insyn.publish.report import WORKFORCE_THEMES
+from insyn.store import open_store
+from insyn.synth.generate import generate, write_tables
+from insyn.workforce.config import load_workforce, load_workload
+from insyn.workforce.workload import CASEWORKER_COLUMNS, UNASSIGNED_COLUMNS, Workload, compute_workload, unit_months
 
-GOTEBORG, VIMMERBY, VAXJO = "1480", "0884", "0780"
+GOTEBORG, VIMMERBY, VAXJO, KUNGSBACKA = "1480", "0884", "0780", "1384"
 MUNICIPALITIES = [GOTEBORG, VIMMERBY, VAXJO]
 YEARS = ["2023", "2024"]
-NNBSP = "\u202f"
+NNBSP, NBSP = "\u202f", "\u00a0"
 
 
 def _row(indicator, municipality, period, numerator, denominator, value, **dimensions):
@@ -47,43 +56,67 @@ def _share(indicator, municipality, period, numerator, denominator, **dimensions
                 100 * numerator / denominator if denominator else None, **dimensions)
 
 
+def _indicator_rows(definition, code: str, m: int, year: str, y: int) -> list[dict]:
+    """One municipality's (the m-th) rows of one indicator in one year (the y-th), in the
+    indicator's own periods and breakdowns, every count 5 or more."""
+    i = definition.id
+    if definition.category and definition.category_shares == "within_category":
+        # Each programme has its own target group; the first lacks 3 people (a small count).
+        rows = []
+        for k, programme in enumerate(codes(definition.category)):
+            targeted = 24 + 6 * k + 3 * m + 2 * y
+            rows.append(_share(i, code, year, targeted - 3 if k == 0 else targeted // 2, targeted,
+                               category=programme))
+        return rows
+    if definition.category:
+        sources = codes(definition.category)
+        counts = [40 + 13 * k + 7 * m + 5 * y for k in range(len(sources))]
+        return [_share(i, code, year, n, sum(counts), category=s)
+                for s, n in zip(sources, counts, strict=True)]
+    if definition.statistic:
+        return [_row(i, code, year, None, 60 + 9 * m + 4 * y, 71.5 + 6 * m - 3 * y),
+                *[_row(i, code, year, None, 30 + 4 * m + 2 * y, 69.0 + 6 * m - 3 * y + s, sex=sex)
+                  for s, sex in enumerate(["female", "male"])]]
+    if definition.denominator is None:  # the value is the number itself
+        number = 30 + 11 * m + 2 * y + (0.5 if definition.unit == "årsarbetare" else 0)
+        rows = [_row(i, code, year, number, None, number)]
+        if "unit" in definition.breakdowns:
+            rows.append(_row(i, code, year, number - 20, None, number - 20, unit="Mottagning"))
+        return rows
+    if definition.denominator.population:
+        population = 15_000 + 2_500 * m
+        numerator = 250 + 31 * m + 17 * y
+        return [_row(i, code, year, numerator, population, 1000 * numerator / population)]
+    if definition.numerator.population:
+        population, fte = 3_600 + 800 * m, 8.5 + 2 * m + y
+        return [_row(i, code, year, population, fte, population / fte)]
+    denominator = 140 + 23 * m + 11 * y
+    numerator = int(denominator * min(0.62 + 0.021 * m + 0.04 * y, 1))
+    rows = [_share(i, code, year, numerator, denominator)]
+    if "sex" in definition.breakdowns:
+        rows += [_share(i, code, year, numerator // 2 - s, denominator // 2, sex=sex)
+                 for s, sex in enumerate(["female", "male"])]
+    if "age_group" in definition.breakdowns:
+        rows += [_share(i, code, year, numerator // 2, denominator // 2, age_group=age)
+                 for age in ("0-12", "13-17")]
+    if "unit" in definition.breakdowns:
+        rows.append(_share(i, code, year, numerator, denominator, unit="Mottagning"))
+    if "quarter" in definition.periods:
+        rows += [_share(i, code, f"{year}-Q{q}", numerator // 4, denominator // 4)
+                 for q in range(1, 5)]
+    return rows
+
+
 def build_results(municipalities: list[str], years: list[str]) -> pd.DataFrame:
-    """Plausible results for every library indicator, all counts 5 or more (nothing suppressed)."""
+    """Plausible results for every library indicator, all counts 5 or more except the lacking
+    3 of the first training programme (nothing suppressed)."""
     rows = []
     for m, code in enumerate(municipalities):
         for y, year in enumerate(years):
             for definition in library():
                 if definition.requires_followup_months and year == years[-1]:
                     continue  # the data does not reach far enough past the last year
-                i = definition.id
-                if definition.category:
-                    sources = codes(definition.category)
-                    counts = [40 + 13 * k + 7 * m + 5 * y for k in range(len(sources))]
-                    rows += [_share(i, code, year, n, sum(counts), category=s)
-                             for s, n in zip(sources, counts, strict=True)]
-                elif definition.statistic:
-                    rows.append(_row(i, code, year, None, 60 + 9 * m + 4 * y, 71.5 + 6 * m - 3 * y))
-                    rows += [_row(i, code, year, None, 30 + 4 * m + 2 * y,
-                                  69.0 + 6 * m - 3 * y + s, sex=sex)
-                             for s, sex in enumerate(["female", "male"])]
-                elif definition.denominator.population:
-                    population = 15_000 + 2_500 * m
-                    numerator = 250 + 31 * m + 17 * y
-                    rows.append(_row(i, code, year, numerator, population,
-                                     1000 * numerator / population))
-                else:
-                    denominator = 140 + 23 * m + 11 * y
-                    numerator = int(denominator * min(0.62 + 0.021 * m + 0.04 * y, 1))
-                    rows.append(_share(i, code, year, numerator, denominator))
-                    rows += [_share(i, code, year, numerator // 2 - s, denominator // 2, sex=sex)
-                             for s, sex in enumerate(["female", "male"])]
-                    rows += [_share(i, code, year, numerator // 2, denominator // 2, age_group=age)
-                             for age in ("0-12", "13-17")]
-                    if "unit" in definition.breakdowns:
-                        rows.append(_share(i, code, year, numerator, denominator,
-                                           unit="Mottagning"))
-                    rows += [_share(i, code, f"{year}-Q{q}", numerator // 4, denominator // 4)
-                             for q in range(1, 5)]
+                rows += _indicator_rows(definition, code, m, year, y)
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
@@ -124,15 +157,48 @@ def planted_results() -> tuple[pd.DataFrame, list[str]]:
     _replace(frame, {"numerator": 2, "value": 200 / source_total},
              indicator="anmalningar_per_kalla", municipality=GOTEBORG, period="2024",
              category="barnet_sjalv")
+    _replace(frame, {"numerator": 3.5, "value": 3.5},
+             indicator="arsarbetare", municipality=VIMMERBY, period="2023")
     revealing = [_text(300 / 7), _text(4000 / 17_500), "97,5", _text(400 / 9),
-                 _text(200 / source_total)]
+                 _text(200 / source_total), "3,5"]
     return frame, revealing
 
 
+def _caseworker(municipality: str, unit: str, month: str, number: int, load_ratio: float) -> dict:
+    """A full-time experienced caseworker's month (norm 150 points)."""
+    points = 150 * load_ratio
+    return dict(municipality=municipality, period=month, unit=unit,
+                staff_id=f"{municipality}-S{number:04d}", role="socialsekreterare",
+                employment="tillsvidare", fte=1.0, level="erfaren", cases=round(points / 10),
+                points=points, norm_points=150.0, load_ratio=load_ratio,
+                months_over_norm=int(load_ratio > 1), rating=3, flex_hours=4.0)
+
+
+# Each unit's caseworkers' load ratios, by month. November 2024 is the report's month.
+UNIT_MONTHS = {
+    (GOTEBORG, "Utredning", "2024-10"): [1.0] * 7,
+    (GOTEBORG, "Utredning", "2024-11"): [1.2] * 5 + [0.8] * 2,  # 7, 5 over the norm: all shown
+    (GOTEBORG, "Utredning", "2025-01"): [0.9] * 7,              # after the last published year
+    (GOTEBORG, "Mottagning", "2024-11"): [1.1] * 2 + [0.6] * 4,  # 6, 2 over: the 2 hidden
+    (VIMMERBY, "Familjehem", "2024-11"): [4 / 3, 2 / 3, 2 / 3],  # 3 caseworkers: nothing shown
+}
+
+
 @pytest.fixture(scope="module")
-def published(planted_results, tmp_path_factory) -> dict[str, Path]:
+def workload() -> Workload:
+    rows = [_caseworker(municipality, unit, month, number, ratio)
+            for (municipality, unit, month), ratios in UNIT_MONTHS.items()
+            for number, ratio in enumerate(ratios, start=1 if unit == "Utredning" else 20)]
+    unassigned = [dict(municipality=GOTEBORG, period="2024-11", unit="Utredning",
+                       reason="utan handläggare", cases=3, points=30.0)]
+    return Workload(pd.DataFrame(rows, columns=CASEWORKER_COLUMNS),
+                    pd.DataFrame(unassigned, columns=UNASSIGNED_COLUMNS))
+
+
+@pytest.fixture(scope="module")
+def published(planted_results, workload, tmp_path_factory) -> dict[str, Path]:
     frame, _ = planted_results
-    return publish(frame, tmp_path_factory.mktemp("publicerat"))
+    return publish(frame, tmp_path_factory.mktemp("publicerat"), workload=workload)
 
 
 @pytest.fixture(scope="module")
@@ -174,10 +240,14 @@ class Tables(HTMLParser):
         elif self._target == ["cell"]:
             self.tables[-1]["rows"][-1][-1] += data
 
-    def table(self, caption: str) -> dict[str, list[str]]:
-        """The table with this caption, as first cell -> the row's cells (stripped)."""
+    def rows(self, caption: str) -> list[list[str]]:
+        """The rows of the table with this caption, header row first, cells stripped."""
         found = next(t for t in self.tables if t["caption"].strip() == caption)
-        return {row[0].strip(): [c.strip() for c in row] for row in found["rows"] if row}
+        return [[c.strip() for c in row] for row in found["rows"] if row]
+
+    def table(self, caption: str) -> dict[str, list[str]]:
+        """The table with this caption, as first cell -> the row's cells."""
+        return {row[0]: row for row in self.rows(caption)}
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +278,8 @@ def test_report_is_swedish_and_self_contained(html):
 
 
 def test_report_has_every_section_and_accessible_charts(html, tables):
-    for heading in ("Sammanfattning", "Indikatorer", "Kommuner", "Om statistiken"):
+    for heading in ("Sammanfattning", "Ärendeflöde barn och unga", "Personal och kompetens",
+                    "Kommuner", "Om statistiken"):
         assert f">{heading}</h2>" in html
     for definition in library():
         assert definition.name in html
@@ -216,7 +287,7 @@ def test_report_has_every_section_and_accessible_charts(html, tables):
         assert f'<h3>{name} <span class="code">' in html
     charts = html.count('role="img"')
     assert charts and charts == html.count("<title id=") == html.count("<desc id=")
-    assert html.count("<svg") == charts + html.count('<svg class="share-bar" aria-hidden="true"')
+    assert html.count("<svg") == charts + html.count('<svg class="row-bar" aria-hidden="true"')
     levels = [int(level) for level in re.findall(r"<h([1-6])", html)]
     assert levels[0] == 1 and all(b - a <= 1 for a, b in pairwise(levels))
     assert all(t["caption"].strip() for t in tables.tables)
@@ -233,7 +304,7 @@ def test_suppressed_values_show_as_two_dots(tables):
     name = by_id()["utredning_inom_4_manader"].name
     ranking = tables.table(f"{name} 2024")
     assert ranking["Vimmerby"][1:] == ["..", "..", ".."]
-    overview = tables.table("Indikatorer per kommun 2024")
+    overview = tables.table("Ärendeflöde barn och unga: indikatorer per kommun 2024")
     column = next(i for i, header in enumerate(overview["Kommun"]) if header.startswith(name))
     assert overview["Vimmerby"][column] == ".."
 
@@ -274,7 +345,7 @@ def test_workbook_sheets_headers_and_layout(workbook):
     assert workbook.sheetnames == list(SHEETS)
     long = workbook["Indikatorer"]
     assert [c.value for c in long[1]] == LONG_COLUMNS
-    for name in ("Översikt", "Indikatorer", "Anmälare", "Definitioner"):
+    for name in SHEETS[:-1]:
         sheet = workbook[name]
         assert sheet.freeze_panes == "A2", name
         assert sheet.auto_filter.ref, name
@@ -367,8 +438,241 @@ def test_incomplete_periods_are_not_published(tmp_path):
     frame.loc[frame.period.str.startswith(latest), "complete"] = False
     paths = publish(frame, tmp_path)
     html = paths["html"].read_text(encoding="utf-8")
-    assert f"Indikatorer per kommun {min(YEARS)}" in html
-    assert f"Indikatorer per kommun {latest}" not in html
+    assert f"indikatorer per kommun {min(YEARS)}" in html
+    assert f"indikatorer per kommun {latest}" not in html
     periods = {row[3] for row in openpyxl.load_workbook(paths["excel"])["Indikatorer"].iter_rows(
         min_row=2, values_only=True)}
     assert periods and not any(str(p).startswith(latest) for p in periods)
+
+
+# --- the workforce -------------------------------------------------------------------------------
+
+def _percent(value: float) -> str:
+    return f"{_text(value)}{NBSP}%"
+
+
+def _value(frame: pd.DataFrame, indicator: str, municipality: str, period: str, **dimensions) -> pd.Series:
+    hit = (frame.indicator == indicator) & (frame.municipality == municipality) & (frame.period == period)
+    for column in ("unit", "sex", "age_group", "category"):
+        hit &= frame[column].isna() if column not in dimensions else frame[column] == dimensions[column]
+    (row,) = frame[hit].itertuples()
+    return row
+
+
+def test_every_workforce_indicator_has_one_theme():
+    placed = [i for theme in WORKFORCE_THEMES for i in theme.indicators]
+    assert sorted(placed) == sorted(d.id for d in library() if d.area == "personal")
+
+
+def test_workforce_section_with_swedish_headings_after_case_flow(html):
+    case_flow, workforce = html.index(">Ärendeflöde barn och unga</h2>"), html.index(">Personal och kompetens</h2>")
+    assert case_flow < workforce < html.index(">Kommuner</h2>")
+    for theme in WORKFORCE_THEMES:
+        assert f'<section id="{theme.anchor}" class="theme">\n  <h3>{theme.heading}</h3>' in html
+        assert f'<a href="#{theme.anchor}">{theme.heading}</a>' in html
+    assert "<h4>Personalomsättning, socialsekreterare (%)</h4>" in html
+    assert '<h4 id="arbetstyngd-per-enhet">Arbetstyngd per enhet 1 november 2024</h4>' in html
+
+
+def test_summary_has_one_table_per_area(tables, planted_results):
+    frame, _ = planted_results
+    case_flow = tables.table("Ärendeflöde barn och unga: indikatorer per kommun 2024")
+    workforce = tables.table("Personal och kompetens: indikatorer per kommun 2024")
+    assert not any(h.startswith("Personalomsättning") for h in case_flow["Kommun"])
+    assert not any(h.startswith("Förhandsbedömningar") for h in workforce["Kommun"])
+    headers = workforce["Kommun"]
+    turnover = next(i for i, h in enumerate(headers) if h.startswith("Personalomsättning"))
+    headcount = headers.index("Antal medarbetare (personer)")
+    assert workforce["Växjö"][turnover] == _percent(_value(frame, "personalomsattning", VAXJO, "2024").value)
+    assert workforce["Växjö"][headcount] == str(int(_value(frame, "antal_anstallda", VAXJO, "2024").value))
+
+
+def test_turnover_per_municipality_and_year_with_the_regions_median(tables, planted_results):
+    frame, _ = planted_results
+    for indicator, name in (("personalomsattning", "Personalomsättning, socialsekreterare"),
+                            ("intern_rorlighet", "Byte av enhet inom kommunen, socialsekreterare")):
+        rows = tables.table(f"{name} (%) per kommun och år")
+        assert rows["Kommun"][:3] == ["Kommun", *YEARS]
+        for code, municipality in ((GOTEBORG, "Göteborg"), (VIMMERBY, "Vimmerby"), (VAXJO, "Växjö")):
+            values = [_value(frame, indicator, code, year).value for year in YEARS]
+            assert rows[municipality][1:3] == [_percent(v) for v in values]
+        medians = [statistics.median(_value(frame, indicator, c, year).value for c in MUNICIPALITIES)
+                   for year in YEARS]
+        assert rows["Regionens median"][1:3] == [_percent(v) for v in medians]
+    # Between municipalities: the latest year ranked, lowest turnover first (lower is better).
+    ranked = tables.rows("Personalomsättning, socialsekreterare 2024")[1:]
+    values = [_value(frame, "personalomsattning", c, "2024").value for c in MUNICIPALITIES]
+    assert [r[1] for r in ranked] == [_percent(v) for v in sorted(values)]
+
+
+def test_experience_mix_per_municipality(tables, planted_results):
+    frame, _ = planted_results
+    mix = tables.table("Erfarenhet sedan socionomexamen 2024: andel av handläggarna (%)")
+    assert mix["Kommun"][1:] == [f"{by_id()[i].name} (%)" for i in
+                                 ("erfarenhet_under_1_ar", "erfarenhet_minst_3_ar", "erfarenhet_over_5_ar")]
+    assert mix["Vimmerby"][1:] == [_percent(_value(frame, i, VIMMERBY, "2024").value) for i in
+                                   ("erfarenhet_under_1_ar", "erfarenhet_minst_3_ar", "erfarenhet_over_5_ar")]
+    assert "Anställningstid i kommunen 2024: andel av handläggarna (%)" in [t["caption"].strip() for t in tables.tables]
+
+
+def test_counts_without_a_denominator(tables, planted_results):
+    frame, _ = planted_results
+    headcount = tables.table("Antal medarbetare 2024")
+    assert headcount["Kommun"] == ["Kommun", "Värde"]  # no numerator or denominator columns
+    assert headcount["Vimmerby"] == ["Vimmerby", str(int(_value(frame, "antal_anstallda", VIMMERBY, "2024").value))]
+    fte = tables.table("Årsarbetare 2024")
+    assert fte["Växjö"] == ["Växjö", _text(_value(frame, "arsarbetare", VAXJO, "2024").value)]
+    # Vimmerby's 3,5 FTE in 2023 is a small count.
+    trend = tables.table("Vimmerby: personal och kompetens, värde per år och placering bland kommunerna")
+    assert trend["Årsarbetare"][1:3] == ["..", _text(_value(frame, "arsarbetare", VIMMERBY, "2024").value)]
+
+
+def test_training_coverage_per_programme_with_the_gap(tables, planted_results):
+    frame, _ = planted_results
+    for programme in ("introduktion", "yrkesresan"):
+        rows = tables.table(f"{label('programme', programme)} 2024: täckning och vad som saknas")
+        assert rows["Kommun"] == ["Kommun", "Målgrupp (antal)", "Genomfört (antal)", "Täckning",
+                                  "", "Saknar (procentenheter)", "Saknar (antal)"]
+        for code, municipality in ((GOTEBORG, "Göteborg"), (VAXJO, "Växjö")):
+            row = _value(frame, "utbildningstackning", code, "2024", category=programme)
+            lacking = int(row.denominator - row.numerator)
+            assert rows[municipality] == [
+                municipality, str(int(row.denominator)), str(int(row.numerator)), _percent(row.value), "",
+                _text(100 - row.value), ".." if lacking < 5 else str(lacking)]
+    # The introduction's 3 lacking is hidden, the Yrkesresan's gap is shown.
+    assert tables.table("Introduktion 2024: täckning och vad som saknas")["Göteborg"][-1] == ".."
+    assert tables.table("Yrkesresan 2024: täckning och vad som saknas")["Göteborg"][-1] != ".."
+
+
+def test_unit_load_in_november_of_the_latest_year_small_units_hidden(tables):
+    rows = tables.rows("Arbetstyngd per enhet 1 november 2024")
+    assert rows == [
+        ["Kommun", "Enhet", "Handläggare", "Över normen", "Belastning", ""],
+        ["Göteborg", "Mottagning", "6", "..", _percent(100 * (2 * 1.1 + 4 * 0.6) / 6), ""],
+        ["Göteborg", "Utredning", "7", "5", _percent(100 * (5 * 1.2 + 2 * 0.8) / 7), ""],
+        ["Vimmerby", "Familjehem", "..", "..", "..", ""],
+    ]
+
+
+def test_no_employee_appears_in_the_report_or_the_workbook(html, workbook, workload):
+    staff_ids = set(workload.caseworkers.staff_id)
+    assert staff_ids and not [s for s in staff_ids if s in html]
+    texts = [str(c.value) for sheet in workbook.worksheets for row in sheet.iter_rows() for c in row if c.value]
+    assert not [s for s in staff_ids if any(s in t for t in texts)]
+
+
+def test_workbook_workforce_sheets(workbook, planted_results):
+    frame, _ = planted_results
+    overview = workbook["Personal och kompetens"]
+    assert [c.value for c in overview[1]][:3] == ["Kommun", "Kommunkod", "Antal medarbetare (personer)"]
+    assert overview["C2"].number_format == "#,##0"
+
+    years = {(r[0], r[1]): r[3:] for r in workbook["Personal per år"].iter_rows(min_row=2, values_only=True)}
+    turnover = years[("Personalomsättning, socialsekreterare (%)", "Göteborg")]
+    assert turnover == pytest.approx([_value(frame, "personalomsattning", GOTEBORG, y).value for y in YEARS])
+    assert years[("Årsarbetare", "Vimmerby")][0] == ".."
+
+    training = {(r[0], r[1]): r[3:] for r in workbook["Utbildning"].iter_rows(min_row=2, values_only=True) if r[1]}
+    row = _value(frame, "utbildningstackning", VAXJO, "2024", category="yrkesresan")
+    assert training[("Yrkesresan", "Växjö")] == pytest.approx(
+        ["2024", row.denominator, row.numerator, row.value, 100 - row.value, row.denominator - row.numerator])
+    assert training[("Introduktion", "Växjö")][-1] == ".."
+
+    load = workbook["Arbetstyngd per enhet"]
+    assert [c.value for c in load[1]] == ["Kommun", "Kommunkod", "Enhet", "Månad", "Handläggare (antal)",
+                                          "Över normen (antal)", "Belastning (%)"]
+    months = {(r[0], r[2], r[3]): r[4:] for r in load.iter_rows(min_row=2, values_only=True) if r[3]}
+    assert months == {
+        ("Göteborg", "Mottagning", "2024-11"): (6, "..", pytest.approx(100 * 4.6 / 6)),
+        ("Göteborg", "Utredning", "2024-10"): (7, 0, pytest.approx(100.0)),
+        ("Göteborg", "Utredning", "2024-11"): (7, 5, pytest.approx(100 * 7.6 / 7)),
+        ("Göteborg", "Utredning", "2025-01"): (7, 0, pytest.approx(90.0)),
+        ("Vimmerby", "Familjehem", "2024-11"): ("..", "..", ".."),
+    }
+
+
+def test_a_higher_threshold_hides_more_units(planted_results, workload, tmp_path):
+    frame, _ = planted_results
+    html = publish(frame, tmp_path, threshold=8, workload=workload)["html"].read_text(encoding="utf-8")
+    parser = Tables()
+    parser.feed(html)
+    units = parser.rows("Arbetstyngd per enhet 1 november 2024")[1:]
+    assert [row[2:5] for row in units] == [["..", "..", ".."]] * 3
+
+
+def test_without_workload_there_is_no_unit_load(planted_results, tmp_path):
+    frame, _ = planted_results
+    paths = publish(frame, tmp_path)
+    assert "Arbetstyngd per enhet" not in paths["html"].read_text(encoding="utf-8")
+    sheet = openpyxl.load_workbook(paths["excel"])["Arbetstyngd per enhet"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "Kommun" and not [r for r in rows[1:] if r[1]]
+    assert "ingen arbetstyngd" in " ".join(r[0] for r in rows[1:] if r[0])
+
+
+# --- generated data, end to end ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """Two municipalities of synthetic exports, imported into a store; their indicators, workload,
+    staff ids and what is published of them."""
+    folder = tmp_path_factory.mktemp("syntetiskt")
+    region = region_municipalities("demo")
+    tables = generate(region[region.municipality_code.isin([VIMMERBY, KUNGSBACKA])], [2023, 2024], seed=4)
+    store = open_store(None)
+    try:
+        import_files(store, write_tables(tables, folder / "data"), b"k" * 32)
+        results = compute(store)
+        workload = compute_workload(store, load_workforce(), load_workload())
+    finally:
+        store.close()
+    staff_ids = set(tables["staff"].staff_id) | set(workload.caseworkers.staff_id)
+    return results, workload, staff_ids, publish(results, folder / "ut", workload=workload)
+
+
+def test_generated_data_unit_load_matches_the_workload_and_hides_small_units(generated):
+    _, workload, _, paths = generated
+    parser = Tables()
+    parser.feed(paths["html"].read_text(encoding="utf-8"))
+    shown = {(r[0], r[1]): r[2:5] for r in parser.rows("Arbetstyngd per enhet 1 november 2024")[1:]}
+    units = unit_months(workload)
+    november = units[units.period == "2024-11"]
+    names = {VIMMERBY: "Vimmerby", KUNGSBACKA: "Kungsbacka"}
+    assert len(shown) == len(november)
+    small = november[november.caseworkers < 5]
+    assert len(small) and len(november) > len(small)  # both kinds are there to check
+    for unit in november.itertuples():
+        cells = shown[(names[unit.municipality], unit.unit)]
+        if unit.caseworkers < 5:
+            assert cells == ["..", "..", ".."]
+        else:
+            over = ".." if 0 < unit.over_norm < 5 else str(unit.over_norm)
+            assert cells == [str(unit.caseworkers), over, _percent(100 * unit.load_ratio)]
+
+
+def test_generated_data_publishes_no_employee(generated):
+    _, _, staff_ids, paths = generated
+    html = paths["html"].read_text(encoding="utf-8")
+    assert ">Personal och kompetens</h2>" in html
+    assert not [s for s in staff_ids if s in html]
+    workbook = openpyxl.load_workbook(paths["excel"])
+    assert workbook["Arbetstyngd per enhet"].max_row > 24  # two municipalities' units, month by month
+    texts = {str(c.value) for sheet in workbook.worksheets for row in sheet.iter_rows() for c in row if c.value}
+    assert not [s for s in staff_ids if any(s in t for t in texts)]
+
+
+def test_generated_data_shows_training_gaps_that_match_the_results(generated):
+    results, _, _, paths = generated
+    sheet = openpyxl.load_workbook(paths["excel"])["Utbildning"]
+    shown = {(r[0], r[2]): r[4:] for r in sheet.iter_rows(min_row=2, values_only=True) if r[2]}
+    coverage = results[(results.indicator == "utbildningstackning") & (results.period == "2024")
+                       & results.unit.isna()]
+    assert len(shown) == len(coverage) > 0
+    for row in coverage.itertuples():
+        cells = shown[(label("programme", row.category), row.municipality)]
+        if 0 < row.numerator < 5 or 0 < row.denominator < 5:
+            assert cells == ("..",) * 5
+        else:
+            lacking = row.denominator - row.numerator
+            assert cells == pytest.approx((row.denominator, row.numerator, row.value, 100 - row.value,
+                                           ".." if 0 < lacking < 5 else lacking))

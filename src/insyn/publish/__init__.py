@@ -1,5 +1,5 @@
-"""The publish stage: the HTML report and the Excel workbook, both made only from results that
-have passed the small-count rule.
+"""The publish stage: the HTML report and the Excel workbook, both made only from results (and
+workload unit totals) that have passed the small-count rule.
 """
 
 from __future__ import annotations
@@ -11,15 +11,17 @@ import pandas as pd
 from insyn.publish.excel import write_workbook
 from insyn.publish.formatting import DEFAULT_TITLE
 from insyn.publish.report import write_report
+from insyn.workforce.workload import Workload
 
 __all__ = ["DEFAULT_TITLE", "publish", "write_report", "write_workbook"]
 
 
 def publish(results: pd.DataFrame, out_dir: Path, threshold: int = 5,
-            title: str = DEFAULT_TITLE) -> dict[str, Path]:
-    """Write out_dir/rapport.html and out_dir/insyn.xlsx; return their paths."""
+            title: str = DEFAULT_TITLE, workload: Workload | None = None) -> dict[str, Path]:
+    """Write out_dir/rapport.html and out_dir/insyn.xlsx; return their paths. `workload` (the
+    stored workload tables) adds unit load, published only as unit totals."""
     out_dir = Path(out_dir)
     return {
-        "html": write_report(results, out_dir / "rapport.html", threshold, title),
-        "excel": write_workbook(results, out_dir / "insyn.xlsx", threshold, title),
+        "html": write_report(results, out_dir / "rapport.html", threshold, title, workload),
+        "excel": write_workbook(results, out_dir / "insyn.xlsx", threshold, title, workload),
     }

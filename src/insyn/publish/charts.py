@@ -154,12 +154,22 @@ def trend_chart(years: list[str], cells: list[Cell], chart_id: str, title: str) 
                 "chart trend-chart")
 
 
-def share_bar(cell: Cell, width: int = 140) -> Markup:
-    """A decorative bar for a share in a table row (the number is in the next cell)."""
-    if cell.value is None:
-        return Markup("")
-    length = width * min(max(cell.value, 0), 100) / 100
-    return Markup(f'<svg class="share-bar" aria-hidden="true" viewBox="0 0 {width} 12" '
-                  f'width="{width}" height="12"><rect class="track" width="{width}" height="12"/>'
-                  f'<rect class="bar" width="{length:.1f}" height="12"/></svg>')
+def row_bars(cells: list[Cell], unit: str, reference: float | None = None,
+             width: int = 140) -> list[Markup]:
+    """Decorative bars for a column of a table (the numbers are in their own cells), all on one
+    scale: 0–100 for shares up to 100 %, else up to a round maximum. A tick marks `reference`
+    (the norm, say)."""
+    values = [c.value for c in cells if c.value is not None]
+    maximum = _scale_maximum(values + ([] if reference is None else [reference]), unit)
 
+    def length(value: float) -> float:
+        return width * min(max(value, 0), maximum) / maximum
+
+    tick = ("" if reference is None else
+            f'<line class="reference" x1="{length(reference):.1f}" y1="0" '
+            f'x2="{length(reference):.1f}" y2="12"/>')
+    return [Markup("") if cell.value is None else Markup(
+        f'<svg class="row-bar" aria-hidden="true" viewBox="0 0 {width} 12" width="{width}" '
+        f'height="12"><rect class="track" width="{width}" height="12"/>'
+        f'<rect class="bar" width="{length(cell.value):.1f}" height="12"/>{tick}</svg>')
+        for cell in cells]

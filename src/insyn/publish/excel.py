@@ -1,5 +1,6 @@
-"""The Excel workbook: the overview, every published row in long form, report sources,
-definitions and notes, with Swedish sheet names and real number formats (xlsxwriter).
+"""The Excel workbook: an overview per area, every published row in long form, report sources,
+the workforce over the years, training coverage with its gaps, unit load per month, definitions
+and notes, with Swedish sheet names and real number formats (xlsxwriter).
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from insyn.publish.formatting import (
-    COUNT,
+    CASE_FLOW,
     DEFAULT_TITLE,
     LONG_COLUMNS,
     MISSES_TARGET_MARK,
+    WHOLE_NUMBER_UNITS,
+    WORKFORCE,
     Cell,
     Publication,
     category_table,
+    coverage_tables,
     definition_rows,
     format_date,
     legend,
@@ -28,12 +32,21 @@ from insyn.publish.formatting import (
     notes,
     overview,
     prepare,
+    trend,
+    unit_load_note,
+    unit_loads,
     years_text,
 )
+from insyn.workforce.workload import Workload
 
-SHEETS = ("Översikt", "Indikatorer", "Anmälare", "Definitioner", "Om statistiken")
-NUMBER_FORMATS = {COUNT: "#,##0", "%": '0.0" %"'}
+OVERVIEW, WORKFORCE_OVERVIEW = "Översikt", "Personal och kompetens"
+OVERVIEW_AREAS = {OVERVIEW: CASE_FLOW, WORKFORCE_OVERVIEW: WORKFORCE}
+SHEETS = (OVERVIEW, "Indikatorer", "Anmälare", WORKFORCE_OVERVIEW, "Personal per år", "Utbildning",
+          "Arbetstyngd per enhet", "Definitioner", "Om statistiken")
+WHOLE_NUMBER_FORMAT = "#,##0"
+PERCENT_FORMAT = '0.0" %"'
 DECIMAL_FORMAT = "#,##0.0"
+NO_WORKLOAD = "Underlaget har ingen arbetstyngd: den beräknas ur personal och ärenden med handläggare."
 MISS_FILL = "#FDECEB"
 MIN_WIDTH, MAX_WIDTH, WRAPPED_WIDTH = 8, 48, 70
 HEADER_WIDTH = 18  # columns of tables whose long headers wrap
@@ -56,7 +69,8 @@ class Formats:
     def number(self, unit: str, misses_target: bool = False):
         key = (unit, misses_target)
         if key not in self._numbers:
-            pattern = NUMBER_FORMATS.get(unit, DECIMAL_FORMAT)
+            pattern = (WHOLE_NUMBER_FORMAT if unit in WHOLE_NUMBER_UNITS
+                       else PERCENT_FORMAT if unit == "%" else DECIMAL_FORMAT)
             properties = {"num_format": pattern}
             if misses_target:
                 properties = {"num_format": f'"{MISSES_TARGET_MARK} "{pattern}',
@@ -66,19 +80,23 @@ class Formats:
 
 
 def write_workbook(results: pd.DataFrame, path: Path, threshold: int = 5,
-                   title: str = DEFAULT_TITLE) -> Path:
-    """Apply the small-count rule to `results` and write the workbook to `path`."""
+                   title: str = DEFAULT_TITLE, workload: Workload | None = None) -> Path:
+    """Apply the small-count rule to `results` (and `workload`) and write the workbook to `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pub = prepare(results, threshold)
+    pub = prepare(results, threshold, workload=workload)
     workbook = xlsxwriter.Workbook(str(path))
     workbook.set_properties({"title": title, "subject": f"Insyn {years_text(pub.years)}",
                              "comments": "Små antal visas inte (..)."})
     formats = Formats(workbook)
     sheets = {name: workbook.add_worksheet(name) for name in SHEETS}
-    _overview_sheet(sheets["Översikt"], pub, formats)
+    for name, area in OVERVIEW_AREAS.items():
+        _overview_sheet(sheets[name], pub, formats, area)
     _long_sheet(sheets["Indikatorer"], pub, formats)
     _sources_sheet(sheets["Anmälare"], pub, formats)
+    _years_sheet(sheets["Personal per år"], pub, formats, WORKFORCE)
+    _coverage_sheet(sheets["Utbildning"], pub, formats)
+    _unit_load_sheet(sheets["Arbetstyngd per enhet"], pub, formats)
     _definitions_sheet(sheets["Definitioner"], pub, formats)
     _notes_sheet(sheets["Om statistiken"], pub, formats, title)
     workbook.close()
@@ -125,8 +143,8 @@ def _notes_below(sheet: Worksheet, row: int, lines: list[str]) -> None:
         sheet.write_string(row + offset, 0, line)
 
 
-def _overview_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None:
-    table = overview(pub)
+def _overview_sheet(sheet: Worksheet, pub: Publication, formats: Formats, area: str) -> None:
+    table = overview(pub, area)
     headers = ["Kommun", "Kommunkod"] + [c.header for c in table.columns]
     rows = [[row.name, row.municipality, *row.cells] for row in table.rows]
     end = _table(sheet, headers, rows, formats, wrap_headers=True)
@@ -152,6 +170,43 @@ def _sources_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None
     _notes_below(sheet, end, [f"{name_with_unit(table.definition)} {table.year}: andel av "
                               "kommunens anmälningar per anmälare.",
                               *legend(pub.threshold).paragraphs[:2]])
+
+
+def _years_sheet(sheet: Worksheet, pub: Publication, formats: Formats, area: str) -> None:
+    """The area's indicators per municipality and year: one row per indicator and municipality
+    that has a value (or a suppressed one) in some year."""
+    rows = []
+    for definition in pub.summary_definitions:
+        if definition.area != area:
+            continue
+        for code in pub.municipalities:
+            cells = trend(pub, definition, code)
+            if any(c.value is not None or c.suppressed for c in cells):
+                rows.append([name_with_unit(definition), pub.name(code), code, *cells])
+    _table(sheet, ["Indikator", "Kommun", "Kommunkod", *pub.years], rows, formats)
+
+
+def _coverage_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None:
+    headers = ["Program", "Kommun", "Kommunkod", "År", "Målgrupp (antal)", "Genomfört (antal)",
+               "Täckning (%)", "Saknar (procentenheter)", "Saknar (antal)"]
+    rows = [[table.category.label, row.name, row.municipality, table.year, row.targeted,
+             row.completed, row.coverage, row.gap, row.lacking]
+            for definition in pub.coverage_definitions
+            for table in coverage_tables(pub, definition) for row in table.rows]
+    end = _table(sheet, headers, rows, formats, wrap_headers=True)
+    _notes_below(sheet, end, [
+        "Täckning: andel av programmets målgrupp i tjänst på mätdagen 1 november som har "
+        "genomgått programmet. Saknar: det som återstår till 100 %.",
+        *legend(pub.threshold).paragraphs[:2]])
+
+
+def _unit_load_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None:
+    headers = ["Kommun", "Kommunkod", "Enhet", "Månad", "Handläggare (antal)",
+               "Över normen (antal)", "Belastning (%)"]
+    rows = [[pub.name(u.municipality), u.municipality, u.unit, u.month, u.caseworkers,
+             u.over_norm, u.load] for u in unit_loads(pub)]
+    end = _table(sheet, headers, rows, formats, wrap_headers=True)
+    _notes_below(sheet, end, unit_load_note(pub.threshold).paragraphs if rows else [NO_WORKLOAD])
 
 
 def _definitions_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None:

@@ -5,8 +5,9 @@ show, shaped once here from results that have passed the small-count rule.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -16,6 +17,7 @@ from insyn.indicators.definitions import Definition, area_names, library
 from insyn.indicators.engine import DIMENSIONS
 from insyn.model.codes import code_lists, label
 from insyn.model.municipalities import municipalities, municipality_names
+from insyn.workforce.workload import Workload, unit_months
 
 DEFAULT_TITLE = "Insyn – uppföljning av den sociala barn- och ungdomsvården"
 
@@ -24,9 +26,16 @@ UNIT_SPACE = "\u00a0"  # no-break space between a number and its unit: "92,3 %"
 MISSING = "–"
 MISSES_TARGET_MARK = "▾"
 COUNT = "antal"
+WHOLE_NUMBER_UNITS = (COUNT, "personer")
+PERCENTAGE_POINTS = "procentenheter"
+CASE_FLOW, WORKFORCE = "arendeflode", "personal"  # the areas (library files)
+# The month whose unit load the report shows: that of the workforce indicators' reference date
+# (1 November in the shipped workforce.yaml, as in Socialstyrelsen's and SKR's staff surveys).
+LOAD_MONTH = 11
 YEAR, QUARTER = "year", "quarter"
 PERIOD_TYPE_LABELS = {YEAR: "år", QUARTER: "kvartal"}
 BREAKDOWN_LABELS = {"sex": "kön", "age_group": "åldersgrupp", "unit": "enhet"}
+CATEGORY_LABELS = {"source": "Anmälare", "programme": "Utbildningsprogram"}
 MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
           "september", "oktober", "november", "december")
 LONG_COLUMNS = ["Indikator", "Kommun", "Kommunkod", "Period", "Periodtyp", "Enhet", "Kön",
@@ -42,8 +51,8 @@ def format_number(value: float, decimals: int = 1) -> str:
 
 
 def format_value(value: float, unit: str) -> str:
-    """A value as users read it: "92,3 %", "187,4", "1 234" for counts."""
-    if unit == COUNT:
+    """A value as users read it: "92,3 %", "187,4", "1 234" for counts of things or people."""
+    if unit in WHOLE_NUMBER_UNITS:
         return format_number(value, 0)
     if unit == "%":
         return f"{format_number(value)}{UNIT_SPACE}%"
@@ -54,6 +63,12 @@ def format_date(day: dt.date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
+def month_start(month: str) -> dt.date:
+    """The first day of a month written "2025-11"."""
+    year, number = month.split("-")
+    return dt.date(int(year), int(number), 1)
+
+
 def swedish_sort_key(text: str) -> str:
     """Sort key putting å, ä, ö after z, in that order, as Swedish alphabetical order does."""
     return text.lower().translate(str.maketrans({"å": "{", "ä": "|", "ö": "}", "é": "e", "ü": "y"}))
@@ -61,7 +76,7 @@ def swedish_sort_key(text: str) -> str:
 
 def name_with_unit(definition: Definition) -> str:
     """The indicator's name, followed by its unit unless the name already says it."""
-    if definition.unit in definition.name:
+    if definition.unit.lower() in definition.name.lower():
         return definition.name
     return f"{definition.name} ({definition.unit})"
 
@@ -109,6 +124,30 @@ class Cell:
         return format_value(self.value, self.unit)
 
 
+def is_small(count: float | None, threshold: int) -> bool:
+    """The small-count rule (insyn.disclosure.small_counts) for one count: more than 0, less
+    than the threshold."""
+    return count is not None and 0 < count < threshold
+
+
+def shown_unless(hidden: bool, value: float | None, unit: str) -> Cell:
+    """The value, or ".." (and no value at all) when it may not be shown."""
+    return Cell(None, unit, suppressed=True) if hidden else Cell(value, unit)
+
+
+@dataclass(frozen=True)
+class UnitLoad:
+    """A unit's workload on the first day of a month, as published: aggregated over its
+    caseworkers and small-count protected."""
+
+    municipality: str
+    unit: str
+    month: str  # "2025-11"
+    caseworkers: Cell
+    over_norm: Cell
+    load: Cell  # the unit's points against the sum of its caseworkers' norms, in %
+
+
 # --- the publication -------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -125,6 +164,7 @@ class Publication:
     made: dt.date
     index: dict[tuple, dict]
     latest_years: dict[str, str]
+    unit_loads: tuple[UnitLoad, ...]
 
     def name(self, municipality: str) -> str:
         return self.names.get(municipality, municipality)
@@ -142,13 +182,24 @@ class Publication:
         return self.latest_years.get(definition.id)
 
     @property
+    def areas(self) -> list[str]:
+        """The areas with published indicators, in library order."""
+        return list(dict.fromkeys(d.area for d in self.definitions))
+
+    @property
     def summary_definitions(self) -> list[Definition]:
         """Indicators with a total per municipality (not split into categories)."""
         return [d for d in self.definitions if not d.category]
 
     @property
     def category_definitions(self) -> list[Definition]:
-        return [d for d in self.definitions if d.category]
+        """Indicators split into categories that are shares of one total (report sources)."""
+        return [d for d in self.definitions if d.category and d.category_shares == "of_all"]
+
+    @property
+    def coverage_definitions(self) -> list[Definition]:
+        """Indicators whose every category has its own denominator (training programmes)."""
+        return [d for d in self.definitions if d.category and d.category_shares == "within_category"]
 
 
 def _as_python(frame: pd.DataFrame) -> pd.DataFrame:
@@ -156,8 +207,33 @@ def _as_python(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
-def prepare(results: pd.DataFrame, threshold: int, made: dt.date | None = None) -> Publication:
-    """Apply the small-count rule and index what may be published."""
+def _unit_loads(workload: Workload | None, threshold: int,
+                names: dict[str, str]) -> tuple[UnitLoad, ...]:
+    """Every unit's months from the workload, by municipality, unit and month. Only unit totals
+    are kept, never a caseworker's row. A unit with fewer caseworkers than the threshold shows
+    nothing but ".."; a number over the norm from 1 to threshold − 1 is hidden on its own."""
+    if workload is None or workload.caseworkers.empty:
+        return ()
+    units = _as_python(unit_months(workload))
+    loads = []
+    for row in units.to_dict("records"):
+        few = is_small(row["caseworkers"], threshold)
+        ratio = row["load_ratio"]
+        load = 100 * ratio if ratio is not None and math.isfinite(ratio) else None
+        loads.append(UnitLoad(
+            row["municipality"], row["unit"], row["period"],
+            shown_unless(few, row["caseworkers"], COUNT),
+            shown_unless(few or is_small(row["over_norm"], threshold), row["over_norm"], COUNT),
+            shown_unless(few, load, "%")))
+    loads.sort(key=lambda u: (swedish_sort_key(names.get(u.municipality, u.municipality)),
+                              swedish_sort_key(u.unit), u.month))
+    return tuple(loads)
+
+
+def prepare(results: pd.DataFrame, threshold: int, made: dt.date | None = None,
+            workload: Workload | None = None) -> Publication:
+    """Apply the small-count rule and index what may be published, the workload (when given)
+    as unit totals."""
     known = {d.id for d in library()}
     if "complete" in results:  # a period the data do not yet cover (an export mid-year)
         results = results[results["complete"].fillna(True).astype(bool)]
@@ -174,7 +250,8 @@ def prepare(results: pd.DataFrame, threshold: int, made: dt.date | None = None) 
                        municipalities=tuple(codes), names=names,
                        years=tuple(sorted(set(yearly.period))),
                        made=made or dt.date.today(), index=index,
-                       latest_years=yearly.groupby("indicator").period.max().to_dict())
+                       latest_years=yearly.groupby("indicator").period.max().to_dict(),
+                       unit_loads=_unit_loads(workload, threshold, names))
 
 
 def value_cell(definition: Definition, row: dict | None, against_target: bool = True) -> Cell:
@@ -240,11 +317,13 @@ class Overview:
     rows: list[OverviewRow]
 
 
-def overview(pub: Publication, area: str | None = None) -> Overview:
+def overview(pub: Publication, area: str | None = None,
+             indicators: Collection[str] | None = None) -> Overview:
     """The latest year with data: one row per municipality, one column per indicator (totals),
-    of one area (library file) or all. An indicator without data that year (one that needs
-    follow-up time) shows its latest year."""
-    definitions = [d for d in pub.summary_definitions if area is None or d.area == area]
+    of one area (library file) or all, or only of the given indicators. An indicator without
+    data that year (one that needs follow-up time) shows its latest year."""
+    definitions = [d for d in pub.summary_definitions
+                   if (area is None or d.area == area) and (indicators is None or d.id in indicators)]
     latest = {d.id: pub.latest_year(d) for d in definitions}
     year = max((y for y in latest.values() if y), default=None)
     columns = [OverviewColumn(d, latest[d.id], year) for d in definitions if latest[d.id]]
@@ -373,6 +452,11 @@ class CategoryTable:
     rows: list[CategoryRow]
 
 
+def category_label(definition: Definition) -> str:
+    """What the indicator's categories are, as a column header: "Anmälare"."""
+    return CATEGORY_LABELS.get(definition.category, "Kategori")
+
+
 def categories(pub: Publication, definition: Definition) -> list[Category]:
     """The code list's categories in its order, then any others found in the results."""
     listed = list(code_lists().get(definition.category, {}))
@@ -398,6 +482,72 @@ def category_table(pub: Publication, definition: Definition) -> CategoryTable | 
         shares = [pub.cell(definition, code, year, category=c.code) for c in cats]
         rows.append(CategoryRow(code, pub.name(code), total, shares))
     return CategoryTable(definition, year, cats, rows)
+
+
+# --- coverage per category (training programmes) --------------------------------------------
+
+@dataclass(frozen=True)
+class CoverageRow:
+    municipality: str
+    name: str
+    targeted: Cell   # the people the category is for: the denominator
+    completed: Cell
+    coverage: Cell
+    gap: Cell        # 100 − coverage, in percentage points
+    lacking: Cell    # targeted − completed, itself a count under the small-count rule
+
+
+@dataclass(frozen=True)
+class CoverageTable:
+    definition: Definition
+    year: str
+    category: Category
+    rows: list[CoverageRow]
+
+
+def _coverage_row(pub: Publication, definition: Definition, code: str, row: dict | None) -> CoverageRow:
+    coverage = value_cell(definition, row, against_target=False)
+    if coverage.value is None:  # missing or suppressed: so is everything derived from it
+        empty = Cell(None, COUNT, suppressed=coverage.suppressed)
+        return CoverageRow(code, pub.name(code), empty, empty, coverage,
+                           Cell(None, PERCENTAGE_POINTS, suppressed=coverage.suppressed), empty)
+    lacking = row["denominator"] - row["numerator"]
+    return CoverageRow(code, pub.name(code), count_cell(row, "denominator"),
+                       count_cell(row, "numerator"), coverage,
+                       Cell(100 - coverage.value, PERCENTAGE_POINTS),
+                       shown_unless(is_small(lacking, pub.threshold), lacking, COUNT))
+
+
+def coverage_tables(pub: Publication, definition: Definition) -> list[CoverageTable]:
+    """For an indicator whose categories each have their own denominator (training coverage per
+    programme): per category with data in the indicator's latest year, every municipality's
+    coverage, the gap to full coverage and how many still lack it."""
+    year = pub.latest_year(definition)
+    if year is None:
+        return []
+    tables = []
+    for category in categories(pub, definition):
+        rows = {code: pub.row(definition, code, year, category=category.code)
+                for code in pub.municipalities}
+        if any(rows.values()):
+            tables.append(CoverageTable(definition, year, category, [
+                _coverage_row(pub, definition, code, row) for code, row in rows.items()]))
+    return tables
+
+
+# --- workload per unit -----------------------------------------------------------------------
+
+def load_month(pub: Publication) -> str | None:
+    """The month of the report's unit load: November (LOAD_MONTH) of the latest published year
+    with a measurement, so that it is the same day as the workforce indicators'."""
+    measured = {u.month for u in pub.unit_loads}
+    months = (f"{year}-{LOAD_MONTH:02d}" for year in pub.years)
+    return max((m for m in months if m in measured), default=None)
+
+
+def unit_loads(pub: Publication, month: str | None = None) -> list[UnitLoad]:
+    """The published unit loads, of one month when given."""
+    return [u for u in pub.unit_loads if month is None or u.month == month]
 
 
 # --- long form, definitions and notes --------------------------------------------------------
@@ -496,6 +646,20 @@ def legend(threshold: int) -> Note:
     ])
 
 
+def unit_load_note(threshold: int) -> Note:
+    """How unit load is measured and protected: in the notes and beside the unit load table."""
+    return Note("Arbetstyngd per enhet", [
+        "Arbetstyngden mäts den första dagen i varje månad: poängen för det pågående arbetet i "
+        "handläggarnas ärenden delat med summan av deras normer (efter erfarenhet och "
+        "sysselsättningsgrad). 100 % betyder att enheten som helhet ligger precis vid normen.",
+        "Rapporten visar mätningen den 1 november det senaste publicerade året, samma dag som "
+        "personalindikatorerna mäts; Excelfilen har alla månader.",
+        f"Bara enhetens summor publiceras, aldrig en enskild handläggares. För en enhet med färre "
+        f"än {threshold} handläggare visas {SUPPRESSED} i alla kolumner, och antalet handläggare "
+        f"över normen visas som {SUPPRESSED} när det är 1 till {threshold - 1}.",
+    ])
+
+
 def notes(pub: Publication) -> list[Note]:
     """The text of "Om statistiken", shared by the report and the workbook."""
     later = [d.name for d in pub.definitions if d.requires_followup_months]
@@ -512,16 +676,27 @@ def notes(pub: Publication) -> list[Note]:
             f"{', '.join(later)} kräver uppföljningstid efter perioden och redovisas bara för "
             "perioder som data når tillräckligt långt efter. Därför kan det senaste året saknas "
             "för dem; översikten visar då deras senaste år.")
+    small = [
+        f"Inget antal från 1 till {pub.threshold - 1} visas. När täljaren eller nämnaren är "
+        f"ett sådant antal visas värdet, täljaren och nämnaren som {SUPPRESSED}. Noll visas. "
+        "Detta är en första, enkel regel: ett dolt tal kan i vissa fall räknas fram ur "
+        "totalen och de visade delarna (till exempel kön, kvartal eller enheter). Fullständig "
+        "röjandekontroll med sekundär undertryckning är ännu inte införd.",
+    ]
+    if WORKFORCE in pub.areas:
+        periods.append(
+            "Personalindikatorerna redovisas per år. Antal, erfarenhet, konsulter, ärenden per "
+            "handläggare, mentorskap och utbildning räknas på mätdagen 1 november; "
+            "personalomsättning, byte av enhet och introduktion räknas över hela året.")
+        small.append(
+            "Uppgifter om personal publiceras bara som summor och andelar för en kommun eller en "
+            "enhet, aldrig för en enskild medarbetare. Antalet som saknar en utbildning är självt "
+            f"ett antal och visas som {SUPPRESSED} när det är 1 till {pub.threshold - 1}.")
     return [
         legend(pub.threshold),
-        Note("Små tal visas inte", [
-            f"Inget antal från 1 till {pub.threshold - 1} visas. När täljaren eller nämnaren är "
-            f"ett sådant antal visas värdet, täljaren och nämnaren som {SUPPRESSED}. Noll visas. "
-            "Detta är en första, enkel regel: ett dolt tal kan i vissa fall räknas fram ur "
-            "totalen och de visade delarna (till exempel kön eller kvartal). Fullständig "
-            "röjandekontroll med sekundär undertryckning är ännu inte införd.",
-        ]),
+        Note("Små tal visas inte", small),
         Note("Perioder", periods),
+        *([unit_load_note(pub.threshold)] if pub.unit_loads else []),
         Note("Jämförelser", [
             "Regionens median är medianen av de publicerade värdena för kommunerna i rapporten. "
             "Placeringen räknas bland kommunerna med ett publicerat värde samma år; plats 1 är det "

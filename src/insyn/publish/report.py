@@ -1,34 +1,46 @@
 """The HTML report: one self-contained page in Swedish (inline CSS and SVG charts, no request to
-any other host) with the overview, one section per indicator and per municipality, and notes.
+any other host) with a summary per area, the indicators of each area (the workforce's grouped
+by theme, with turnover over the years, the experience mix, unit load and training gaps), one
+section per municipality, and notes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, partial
 from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from insyn.indicators.definitions import Definition
+from insyn.indicators.definitions import Definition, area_names
 from insyn.publish import charts
 from insyn.publish.formatting import (
     DEFAULT_TITLE,
     MISSES_TARGET_MARK,
+    WORKFORCE,
     Category,
     CategoryTable,
     Cell,
+    CoverageTable,
+    Note,
+    Overview,
     Publication,
     Ranking,
     SexBreakdown,
+    UnitLoad,
+    categories,
+    category_label,
     category_table,
+    coverage_tables,
     definition_rows,
     format_date,
     format_target,
     format_value,
     legend,
+    load_month,
+    month_start,
     name_with_unit,
     notes,
     overview,
@@ -38,8 +50,70 @@ from insyn.publish.formatting import (
     ranking,
     sex_breakdown,
     trend,
+    unit_load_note,
+    unit_loads,
     years_text,
 )
+from insyn.workforce.workload import Workload
+
+SINCE_DEGREE = ("erfarenhet_under_1_ar", "erfarenhet_minst_3_ar", "erfarenhet_over_5_ar")
+IN_MUNICIPALITY = ("i_kommunen_under_1_ar", "i_kommunen_minst_3_ar", "i_kommunen_over_5_ar")
+
+
+@dataclass(frozen=True)
+class ThemePlan:
+    """One part of the workforce section: its indicators (each with its ranking) and what it
+    shows besides them."""
+
+    heading: str
+    anchor: str
+    text: str
+    indicators: tuple[str, ...]
+    trends: bool = False  # each indicator per municipality and year
+    mixes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (caption, indicators) side by side
+    unit_load: bool = False
+
+
+WORKFORCE_THEMES = (
+    ThemePlan("Bemanning", "bemanning",
+              "Medarbetare och årsarbetare på mätdagen 1 november, alla roller och konsulter "
+              "inräknade, och kommunens invånare 0–20 år per handläggare.",
+              ("antal_anstallda", "arsarbetare", "barn_per_handlaggare")),
+    ThemePlan("Personalomsättning och rörlighet", "omsattning",
+              "Personalomsättningen är de årsarbetare bland socialsekreterarna som slutat i "
+              "kommunen under året, delat med genomsnittligt antal årsarbetare. Byte av enhet "
+              "inom kommunen redovisas för sig. Tabellerna visar varje kommun år för år, med "
+              "regionens median sist; diagrammen jämför kommunerna det senaste året.",
+              ("personalomsattning", "intern_rorlighet"), trends=True),
+    ThemePlan("Erfarenhet", "erfarenhet",
+              "Handläggarnas erfarenhet på mätdagen 1 november: år sedan socionomexamen och år "
+              "sedan den första anställningen i kommunen. Andelarna överlappar: den som har "
+              "över fem års erfarenhet har också minst tre.",
+              SINCE_DEGREE + IN_MUNICIPALITY,
+              mixes=(("Erfarenhet sedan socionomexamen", SINCE_DEGREE),
+                     ("Anställningstid i kommunen", IN_MUNICIPALITY))),
+    ThemePlan("Konsulter", "konsulter",
+              "Konsulternas andel av handläggarnas årsarbetare på mätdagen 1 november.",
+              ("andel_konsulter",)),
+    ThemePlan("Ärenden och arbetstyngd", "arbetstyngd",
+              "Pågående ärenden per handläggare och andelen handläggare över normen för "
+              "arbetstyngd på mätdagen 1 november, och arbetstyngden per enhet.",
+              ("arenden_per_handlaggare", "andel_over_norm"), unit_load=True),
+    ThemePlan("Utbildning", "utbildning",
+              "Hur stor andel av dem som varje utbildningsprogram riktar sig till som har "
+              "genomgått det, och hur många som ännu saknar det.",
+              ("utbildningstackning",)),
+    ThemePlan("Introduktion och mentorskap", "introduktion",
+              "Nyanställda som fått introduktion inom tre månader, nya handläggare med mentor "
+              "och mentortid per adept.",
+              ("introduktion_inom_3_manader", "mentor_forsta_aret", "mentortimmar_per_manad")),
+)
+
+
+@dataclass(frozen=True)
+class Programme:
+    table: CoverageTable
+    bars: list[Markup]
 
 
 @dataclass(frozen=True)
@@ -47,11 +121,13 @@ class IndicatorSection:
     definition: Definition
     anchor: str
     heading: str
+    level: int  # of the heading: 3 directly under an area, 4 under a theme
     target: str
     year: str | None
-    ranking: Ranking | None
-    chart: Markup | None
-    categories: CategoryTable | None
+    ranking: Ranking | None = None
+    chart: Markup | None = None
+    categories: CategoryTable | None = None
+    programmes: list[Programme] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -65,6 +141,58 @@ class TrendRow:
 
 
 @dataclass(frozen=True)
+class TrendTable:
+    """Values per year with small charts and placings: one municipality's indicators of an area,
+    or one indicator's municipalities."""
+
+    name: str  # the area or the indicator
+    caption: str
+    first_header: str
+    place_year: str | None
+    rows: list[TrendRow]
+
+
+@dataclass(frozen=True)
+class Mix:
+    caption: str
+    table: Overview
+
+
+@dataclass(frozen=True)
+class UnitLoadRow:
+    load: UnitLoad
+    name: str
+    bar: Markup
+
+
+@dataclass(frozen=True)
+class UnitLoadTable:
+    day: str  # "1 november 2025"
+    note: Note
+    rows: list[UnitLoadRow]
+
+
+@dataclass(frozen=True)
+class Theme:
+    indicators: list[IndicatorSection]
+    heading: str = ""  # none for an area shown as one run of indicators
+    anchor: str = ""
+    text: str = ""
+    trends: list[TrendTable] = field(default_factory=list)
+    mixes: list[Mix] = field(default_factory=list)
+    unit_load: UnitLoadTable | None = None
+
+
+@dataclass(frozen=True)
+class AreaSection:
+    area: str
+    name: str
+    anchor: str
+    overview: Overview
+    themes: list[Theme]
+
+
+@dataclass(frozen=True)
 class Share:
     category: Category
     cell: Cell
@@ -75,6 +203,7 @@ class Share:
 class SharesOfMunicipality:
     definition: Definition
     year: str
+    label: str  # what the categories are: "Anmälare", "Utbildningsprogram"
     shares: list[Share]
 
 
@@ -83,32 +212,31 @@ class MunicipalitySection:
     code: str
     name: str
     anchor: str
-    trends: list[TrendRow]
+    trends: list[TrendTable]
     sexes: list[SexBreakdown]
     shares: list[SharesOfMunicipality]
 
 
 def write_report(results: pd.DataFrame, path: Path, threshold: int = 5,
-                 title: str = DEFAULT_TITLE) -> Path:
-    """Apply the small-count rule to `results` and write the report to `path`."""
+                 title: str = DEFAULT_TITLE, workload: Workload | None = None) -> Path:
+    """Apply the small-count rule to `results` (and `workload`) and write the report to `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(prepare(results, threshold), title), encoding="utf-8")
+    pub = prepare(results, threshold, workload=workload)
+    path.write_text(render_report(pub, title), encoding="utf-8")
     return path
 
 
 def render_report(pub: Publication, title: str = DEFAULT_TITLE) -> str:
-    tables = {d.id: category_table(pub, d) for d in pub.category_definitions}
+    areas = [_area_section(pub, area) for area in pub.areas]
     return _environment().get_template("report.html.j2").render(
         title=title,
         made=format_date(pub.made),
         years=years_text(pub.years),
         year_list=list(pub.years),
         municipalities=[pub.name(code) for code in pub.municipalities],
-        overview=overview(pub),
-        indicators=[_indicator_section(pub, d, tables.get(d.id)) for d in pub.definitions],
-        municipality_sections=[_municipality_section(pub, code, tables)
-                               for code in pub.municipalities],
+        areas=areas,
+        municipality_sections=[_municipality_section(pub, code, areas) for code in pub.municipalities],
         notes=notes(pub),
         legend=legend(pub.threshold),
         definitions=definition_rows(pub.definitions),
@@ -122,14 +250,41 @@ def _environment() -> Environment:
                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def _indicator_section(pub: Publication, definition: Definition,
-                       categories: CategoryTable | None) -> IndicatorSection:
-    anchor = f"indikator-{definition.id}"
-    heading = name_with_unit(definition)
+def _area_section(pub: Publication, area: str) -> AreaSection:
+    """An area's summary and indicators: the workforce by theme, any other area as one run."""
+    if area == WORKFORCE:
+        themes = [t for t in (_theme(pub, plan) for plan in WORKFORCE_THEMES) if t is not None]
+    else:
+        themes = [Theme([_indicator_section(pub, d, 3) for d in pub.definitions if d.area == area])]
+    return AreaSection(area, area_names().get(area, area), f"omrade-{area}", overview(pub, area), themes)
+
+
+def _theme(pub: Publication, plan: ThemePlan) -> Theme | None:
+    """The theme's part of the workforce section, or None when it has nothing to show."""
+    published = {d.id: d for d in pub.definitions}
+    definitions = [published[i] for i in plan.indicators if i in published]
+    trends = [_indicator_trend(pub, d) for d in definitions] if plan.trends else []
+    mixes = [Mix(caption, table) for caption, ids in plan.mixes
+             if (table := overview(pub, indicators=ids)).columns]
+    unit_load = _unit_load_table(pub) if plan.unit_load else None
+    if not definitions and unit_load is None:
+        return None
+    return Theme([_indicator_section(pub, d, 4) for d in definitions], plan.heading, plan.anchor,
+                 plan.text, trends, mixes, unit_load)
+
+
+def _indicator_section(pub: Publication, definition: Definition, level: int) -> IndicatorSection:
     year = pub.latest_year(definition)
     target = format_target(definition)
-    if categories is not None or year is None:
-        return IndicatorSection(definition, anchor, heading, target, year, None, None, categories)
+    section = partial(IndicatorSection, definition, f"indikator-{definition.id}",
+                      name_with_unit(definition), level, target, year)
+    if definition in pub.category_definitions:
+        return section(categories=category_table(pub, definition))
+    if definition in pub.coverage_definitions:
+        return section(programmes=[Programme(t, charts.row_bars([r.coverage for r in t.rows], "%"))
+                                   for t in coverage_tables(pub, definition)])
+    if year is None:
+        return section()
     ranked = ranking(pub, definition, year)
     bars = [charts.Bar(entry.name, entry.cell) for entry in ranked.entries]
     description = (f"{definition.name} {year} per kommun, {ranked.order_text}: "
@@ -141,35 +296,72 @@ def _indicator_section(pub: Publication, definition: Definition,
     chart = charts.bar_chart(bars, f"diagram-{definition.id}", f"{definition.name} {year}",
                              description, definition.unit, definition.target, target,
                              ranked.median)
-    return IndicatorSection(definition, anchor, heading, target, year, ranked, chart, None)
+    return section(ranking=ranked, chart=chart)
 
 
-def _trend_row(pub: Publication, definition: Definition, code: str, name: str) -> TrendRow:
-    cells = trend(pub, definition, code)
-    chart = charts.trend_chart(list(pub.years), cells, f"trend-{code}-{definition.id}",
-                               f"{definition.name}, {name}, per år")
+def _trend_row(pub: Publication, definition: Definition, heading: str, cells: list[Cell],
+               chart_id: str, chart_title: str, code: str | None = None) -> TrendRow:
+    """A row of values per year with its small chart, and the municipality's placing (none
+    for a row that is not one municipality's)."""
+    chart = charts.trend_chart(list(pub.years), cells, chart_id, chart_title)
     year = pub.latest_year(definition)
-    placed = place(pub, definition, code, year) if year else None
-    return TrendRow(definition, name_with_unit(definition), cells, chart, place_text(placed),
+    placed = place(pub, definition, code, year) if code and year else None
+    return TrendRow(definition, heading, cells, chart, place_text(placed) if code else "",
                     year if placed else None)
 
 
-def _shares(table: CategoryTable, code: str) -> SharesOfMunicipality:
-    """The municipality's categories that have a row, largest share first, suppressed last."""
-    row = next(r for r in table.rows if r.municipality == code)
-    present = [(c, cell) for c, cell in zip(table.categories, row.shares, strict=True)
-               if cell.value is not None or cell.suppressed]
+def _indicator_trend(pub: Publication, definition: Definition) -> TrendTable:
+    """The indicator per municipality and year, with the region's median last."""
+    rows = [_trend_row(pub, definition, pub.name(code), trend(pub, definition, code),
+                       f"utveckling-{definition.id}-{code}",
+                       f"{definition.name}, {pub.name(code)}, per år", code)
+            for code in pub.municipalities]
+    medians = [Cell(ranking(pub, definition, year).median, definition.unit) for year in pub.years]
+    rows.append(_trend_row(pub, definition, "Regionens median", medians,
+                           f"utveckling-{definition.id}-median",
+                           f"{definition.name}, regionens median, per år"))
+    heading = name_with_unit(definition)
+    return TrendTable(heading, f"{heading} per kommun och år", "Kommun", pub.latest_year(definition),
+                      rows)
+
+
+def _unit_load_table(pub: Publication) -> UnitLoadTable | None:
+    month = load_month(pub)
+    if month is None:
+        return None
+    loads = unit_loads(pub, month)
+    bars = charts.row_bars([u.load for u in loads], "%", reference=100)
+    return UnitLoadTable(format_date(month_start(month)), unit_load_note(pub.threshold),
+                         [UnitLoadRow(u, pub.name(u.municipality), bar)
+                          for u, bar in zip(loads, bars, strict=True)])
+
+
+def _shares(pub: Publication, definition: Definition, code: str) -> SharesOfMunicipality:
+    """The municipality's categories that have a row in the indicator's latest year, largest
+    share first, suppressed last."""
+    year = pub.latest_year(definition)
+    present = [(c, cell) for c in categories(pub, definition)
+               if (cell := pub.cell(definition, code, year, category=c.code)).value is not None
+               or cell.suppressed]
     present.sort(key=lambda item: (item[1].value is None, -(item[1].value or 0)))
-    return SharesOfMunicipality(table.definition, table.year,
-                                [Share(c, cell, charts.share_bar(cell)) for c, cell in present])
+    bars = charts.row_bars([cell for _, cell in present], "%")
+    return SharesOfMunicipality(definition, year, category_label(definition),
+                                [Share(c, cell, bar) for (c, cell), bar in zip(present, bars, strict=True)])
 
 
 def _municipality_section(pub: Publication, code: str,
-                          tables: dict[str, CategoryTable | None]) -> MunicipalitySection:
+                          areas: list[AreaSection]) -> MunicipalitySection:
     name = pub.name(code)
+    trends = [TrendTable(area.name,
+                         f"{name}: {area.name.lower()}, värde per år och placering bland kommunerna",
+                         "Indikator", area.overview.year,
+                         [_trend_row(pub, d, name_with_unit(d), trend(pub, d, code),
+                                     f"trend-{code}-{d.id}", f"{d.name}, {name}, per år", code)
+                          for d in pub.summary_definitions if d.area == area.area])
+              for area in areas]
     return MunicipalitySection(
-        code, name, f"kommun-{code}",
-        [_trend_row(pub, d, code, name) for d in pub.summary_definitions],
+        code, name, f"kommun-{code}", [t for t in trends if t.rows],
         sex_breakdown(pub, code),
-        [_shares(table, code) for table in tables.values() if table is not None],
+        [_shares(pub, d, code) for d in pub.category_definitions + pub.coverage_definitions
+         if pub.latest_year(d)],
     )
