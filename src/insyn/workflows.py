@@ -89,13 +89,19 @@ def stored_indicators(settings: Settings) -> pd.DataFrame:
 
 def write_report(settings: Settings, out_dir: Path | None = None) -> dict[str, Path]:
     from insyn.publish import publish
+    from insyn.workforce.workload import stored_workload
 
     results = stored_indicators(settings)
     if results.empty:
         raise LookupError("Det finns inga indikatorer att rapportera: importera data först "
                           "(insyn import) eller kör insyn demo.")
     out_dir = out_dir or settings.output_dir / dt.date.today().isoformat()
-    return publish(results, out_dir, threshold=settings.small_count_threshold)
+    store = store_for(settings, read_only=True)
+    try:
+        workload = stored_workload(store)
+    finally:
+        store.close()
+    return publish(results, out_dir, threshold=settings.small_count_threshold, workload=workload)
 
 
 def demo_years(today: dt.date | None = None) -> list[int]:
@@ -144,6 +150,7 @@ def run_demo(settings: Settings, seed: int = 1, out_dir: Path | None = None,
     from insyn.model.municipalities import region_municipalities
     from insyn.publish import publish
     from insyn.synth.generate import generate, write_tables
+    from insyn.workforce.workload import stored_workload
 
     others = _other_imports(settings)
     if others:
@@ -162,10 +169,11 @@ def run_demo(settings: Settings, seed: int = 1, out_dir: Path | None = None,
     store = store_for(settings, read_only=True)
     try:
         results = stored_results(store)
+        workload = stored_workload(store)
     finally:
         store.close()
     notify("Skriver rapport och Excelfil")
-    published = publish(results, out_dir, threshold=settings.small_count_threshold)
+    published = publish(results, out_dir, threshold=settings.small_count_threshold, workload=workload)
     return DemoResult(out_dir, files, imported, results, published)
 
 
