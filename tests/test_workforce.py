@@ -408,3 +408,14 @@ def test_a_bad_weights_file_is_refused_with_where_and_what(tmp_path, text, messa
     with pytest.raises(ConfigError) as error:
         load_workload(path)
     assert str(path) in str(error.value) and message in str(error.value)
+
+
+def test_the_report_names_the_configured_reference_date(results):
+    from insyn.publish.formatting import notes, prepare
+    from insyn.workforce.config import ReferenceDate
+
+    def text(publication):
+        return " ".join(p for note in notes(publication) for p in note.paragraphs)
+
+    assert "mätdagen 1 november" in text(prepare(results, 5))
+    assert "mätdagen 15 oktober" in text(prepare(results, 5, reference=ReferenceDate(month=10, day=15)))

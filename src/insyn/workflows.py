@@ -101,7 +101,8 @@ def write_report(settings: Settings, out_dir: Path | None = None) -> dict[str, P
         workload = stored_workload(store)
     finally:
         store.close()
-    return publish(results, out_dir, threshold=settings.small_count_threshold, workload=workload)
+    return publish(results, out_dir, threshold=settings.small_count_threshold, workload=workload,
+                   reference=settings.workforce_config().reference_date)
 
 
 def demo_years(today: dt.date | None = None) -> list[int]:
@@ -173,7 +174,8 @@ def run_demo(settings: Settings, seed: int = 1, out_dir: Path | None = None,
     finally:
         store.close()
     notify("Skriver rapport och Excelfil")
-    published = publish(results, out_dir, threshold=settings.small_count_threshold, workload=workload)
+    published = publish(results, out_dir, threshold=settings.small_count_threshold, workload=workload,
+                        reference=settings.workforce_config().reference_date)
     return DemoResult(out_dir, files, imported, results, published)
 
 

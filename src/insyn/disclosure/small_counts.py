@@ -15,7 +15,13 @@ STATUS_PUBLISHED = "publicerad"
 STATUS_SUPPRESSED = "undertryckt"
 
 
+def is_small(count: float | None, threshold: int) -> bool:
+    """The rule for one count: more than 0 and less than the threshold."""
+    return count is not None and 0 < count < threshold
+
+
 def _small(values: pd.Series, threshold: int) -> pd.Series:
+    """is_small over a column."""
     return values.notna() & (values > 0) & (values < threshold)
 
 

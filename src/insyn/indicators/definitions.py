@@ -228,6 +228,8 @@ class Definition(Strict):
             raise ValueError(f"{self.id}: give either a numerator or a statistic")
         if self.statistic is not None and self.denominator is None:
             raise ValueError(f"{self.id}: a statistic needs a denominator (the subjects counted)")
+        if self.category and any(c.subjects for c in self.counts()):
+            raise ValueError(f"{self.id}: a category needs numerator and denominator over the same subjects")
         populations = [c for c in self.counts() if c.population]
         if populations and self.breakdowns:
             raise ValueError(f"{self.id}: population counts have no breakdowns")

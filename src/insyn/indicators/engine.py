@@ -234,7 +234,8 @@ def needed_columns(definition: Definition, breakdowns: bool) -> list[str]:
 
 
 def build_subjects(subjects: Subjects, sources: Sources) -> ir.Table:
-    return KINDS[subjects.kind].build(subjects.spec, sources)
+    """The subjects, built once per Sources: definitions with the same subjects share them."""
+    return sources.once(subjects.key(), lambda: KINDS[subjects.kind].build(subjects.spec, sources))
 
 
 def place(subjects: Subjects, built: ir.Table, sources: Sources, periods: ir.Table,
@@ -367,17 +368,14 @@ def _prepared(definition: Definition, subjects: Subjects, counts: list[tuple[str
 
 
 def compile_definition(definition: Definition, sources: Sources, populations: ir.Table,
-                       breakdowns: bool = True, quarters: bool = True,
-                       built: dict[str, ir.Table] | None = None) -> ir.Table:
+                       breakdowns: bool = True, quarters: bool = True) -> ir.Table:
     """One Ibis expression giving the result rows of one indicator. `sources.events` must hold
-    the definition's needed_columns; `built` shares built subjects between definitions."""
-    built = {} if built is None else built
+    the definition's needed_columns."""
     periods = _periods_for(definition, sources.periods, quarters)
     groups = []
-    for key, (subjects, counts) in _subject_groups(definition).items():
-        if key not in built:
-            built[key] = build_subjects(subjects, sources)
-        groups.append((counts, _prepared(definition, subjects, counts, built[key], sources, periods,
+    for subjects, counts in _subject_groups(definition).values():
+        built = build_subjects(subjects, sources)
+        groups.append((counts, _prepared(definition, subjects, counts, built, sources, periods,
                                          quarters, breakdowns)))
     parts = []
     for level in _levels(definition, breakdowns):
@@ -498,9 +496,8 @@ def compile_library(definitions: Iterable[Definition], sources: Sources, populat
     needed = {c for d in definitions for c in needed_columns(d, breakdowns)}
     order = ["municipality", "case_id", "event", "date", *EVENT_TYPES]
     events = sources.events.select(*[c for c in dict.fromkeys(order) if c in needed])
-    sources = dataclasses.replace(sources, events=events)
-    built: dict[str, ir.Table] = {}
-    return ibis.union(*[compile_definition(d, sources, populations, breakdowns, quarters, built)
+    sources = dataclasses.replace(sources, events=events, shared={})
+    return ibis.union(*[compile_definition(d, sources, populations, breakdowns, quarters)
                         for d in definitions])
 
 

@@ -5,7 +5,8 @@ subjects that last)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import ibis
 import ibis.expr.types as ir
@@ -37,6 +38,15 @@ class Sources:
     workload_weights: ir.Table
     workload_norms: ir.Table
     caseworker_roles: ir.Table
+    # Expressions built once and used wherever they are needed again (the same Python object
+    # twice becomes one CTE in the SQL): subjects shared by definitions, the case work that
+    # both caseload and workload read.
+    shared: dict[str, ir.Table] = field(default_factory=dict, compare=False, repr=False)
+
+    def once(self, key: str, build: Callable[[], ir.Table]) -> ir.Table:
+        if key not in self.shared:
+            self.shared[key] = build()
+        return self.shared[key]
 
 
 def without_right(t: ir.Table) -> ir.Table:

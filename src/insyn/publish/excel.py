@@ -32,11 +32,13 @@ from insyn.publish.formatting import (
     notes,
     overview,
     prepare,
+    reference_day,
     trend,
     unit_load_note,
     unit_loads,
     years_text,
 )
+from insyn.workforce.config import ReferenceDate
 from insyn.workforce.workload import Workload
 
 OVERVIEW, WORKFORCE_OVERVIEW = "Översikt", "Personal och kompetens"
@@ -80,11 +82,12 @@ class Formats:
 
 
 def write_workbook(results: pd.DataFrame, path: Path, threshold: int = 5,
-                   title: str = DEFAULT_TITLE, workload: Workload | None = None) -> Path:
+                   title: str = DEFAULT_TITLE, workload: Workload | None = None,
+                   reference: ReferenceDate | None = None) -> Path:
     """Apply the small-count rule to `results` (and `workload`) and write the workbook to `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pub = prepare(results, threshold, workload=workload)
+    pub = prepare(results, threshold, workload=workload, reference=reference)
     workbook = xlsxwriter.Workbook(str(path))
     workbook.set_properties({"title": title, "subject": f"Insyn {years_text(pub.years)}",
                              "comments": "Små antal visas inte (..)."})
@@ -195,7 +198,7 @@ def _coverage_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> Non
             for table in coverage_tables(pub, definition) for row in table.rows]
     end = _table(sheet, headers, rows, formats, wrap_headers=True)
     _notes_below(sheet, end, [
-        "Täckning: andel av programmets målgrupp i tjänst på mätdagen 1 november som har "
+        f"Täckning: andel av programmets målgrupp i tjänst på mätdagen {reference_day(pub)} som har "
         "genomgått programmet. Saknar: det som återstår till 100 %.",
         *legend(pub.threshold).paragraphs[:2]])
 
@@ -206,7 +209,7 @@ def _unit_load_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> No
     rows = [[pub.name(u.municipality), u.municipality, u.unit, u.month, u.caseworkers,
              u.over_norm, u.load] for u in unit_loads(pub)]
     end = _table(sheet, headers, rows, formats, wrap_headers=True)
-    _notes_below(sheet, end, unit_load_note(pub.threshold).paragraphs if rows else [NO_WORKLOAD])
+    _notes_below(sheet, end, unit_load_note(pub).paragraphs if rows else [NO_WORKLOAD])
 
 
 def _definitions_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None:

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from insyn.disclosure.small_counts import STATUS_SUPPRESSED, SUPPRESSED, apply_small_count_rule
+from insyn.disclosure.small_counts import STATUS_SUPPRESSED, SUPPRESSED, apply_small_count_rule, is_small
 from insyn.indicators.definitions import Definition, area_names, library
 from insyn.indicators.engine import DIMENSIONS
 from insyn.model.codes import code_lists, label
 from insyn.model.municipalities import municipalities, municipality_names
+from insyn.workforce.config import ReferenceDate, load_workforce
 from insyn.workforce.workload import Workload, unit_months
 
 DEFAULT_TITLE = "Insyn – uppföljning av den sociala barn- och ungdomsvården"
@@ -29,9 +30,6 @@ COUNT = "antal"
 WHOLE_NUMBER_UNITS = (COUNT, "personer")
 PERCENTAGE_POINTS = "procentenheter"
 CASE_FLOW, WORKFORCE = "arendeflode", "personal"  # the areas (library files)
-# The month whose unit load the report shows: that of the workforce indicators' reference date
-# (1 November in the shipped workforce.yaml, as in Socialstyrelsen's and SKR's staff surveys).
-LOAD_MONTH = 11
 YEAR, QUARTER = "year", "quarter"
 PERIOD_TYPE_LABELS = {YEAR: "år", QUARTER: "kvartal"}
 BREAKDOWN_LABELS = {"sex": "kön", "age_group": "åldersgrupp", "unit": "enhet"}
@@ -124,12 +122,6 @@ class Cell:
         return format_value(self.value, self.unit)
 
 
-def is_small(count: float | None, threshold: int) -> bool:
-    """The small-count rule (insyn.disclosure.small_counts) for one count: more than 0, less
-    than the threshold."""
-    return count is not None and 0 < count < threshold
-
-
 def shown_unless(hidden: bool, value: float | None, unit: str) -> Cell:
     """The value, or ".." (and no value at all) when it may not be shown."""
     return Cell(None, unit, suppressed=True) if hidden else Cell(value, unit)
@@ -165,6 +157,9 @@ class Publication:
     index: dict[tuple, dict]
     latest_years: dict[str, str]
     unit_loads: tuple[UnitLoad, ...]
+    # The workforce indicators' reference date (workforce.yaml); the unit load shown is that
+    # of its month.
+    reference: ReferenceDate
 
     def name(self, municipality: str) -> str:
         return self.names.get(municipality, municipality)
@@ -231,9 +226,9 @@ def _unit_loads(workload: Workload | None, threshold: int,
 
 
 def prepare(results: pd.DataFrame, threshold: int, made: dt.date | None = None,
-            workload: Workload | None = None) -> Publication:
+            workload: Workload | None = None, reference: ReferenceDate | None = None) -> Publication:
     """Apply the small-count rule and index what may be published, the workload (when given)
-    as unit totals."""
+    as unit totals. `reference` defaults to the shipped workforce.yaml's reference date."""
     known = {d.id for d in library()}
     if "complete" in results:  # a period the data do not yet cover (an export mid-year)
         results = results[results["complete"].fillna(True).astype(bool)]
@@ -251,7 +246,8 @@ def prepare(results: pd.DataFrame, threshold: int, made: dt.date | None = None,
                        years=tuple(sorted(set(yearly.period))),
                        made=made or dt.date.today(), index=index,
                        latest_years=yearly.groupby("indicator").period.max().to_dict(),
-                       unit_loads=_unit_loads(workload, threshold, names))
+                       unit_loads=_unit_loads(workload, threshold, names),
+                       reference=reference or load_workforce().reference_date)
 
 
 def value_cell(definition: Definition, row: dict | None, against_target: bool = True) -> Cell:
@@ -537,11 +533,16 @@ def coverage_tables(pub: Publication, definition: Definition) -> list[CoverageTa
 
 # --- workload per unit -----------------------------------------------------------------------
 
+def reference_day(pub: Publication) -> str:
+    """The reference date in words: "1 november"."""
+    return f"{pub.reference.day} {MONTHS[pub.reference.month - 1]}"
+
+
 def load_month(pub: Publication) -> str | None:
-    """The month of the report's unit load: November (LOAD_MONTH) of the latest published year
-    with a measurement, so that it is the same day as the workforce indicators'."""
+    """The month of the report's unit load: that of the reference date, in the latest
+    published year with a measurement, so that it is the workforce indicators' month."""
     measured = {u.month for u in pub.unit_loads}
-    months = (f"{year}-{LOAD_MONTH:02d}" for year in pub.years)
+    months = (f"{year}-{pub.reference.month:02d}" for year in pub.years)
     return max((m for m in months if m in measured), default=None)
 
 
@@ -646,17 +647,18 @@ def legend(threshold: int) -> Note:
     ])
 
 
-def unit_load_note(threshold: int) -> Note:
+def unit_load_note(pub: Publication) -> Note:
     """How unit load is measured and protected: in the notes and beside the unit load table."""
     return Note("Arbetstyngd per enhet", [
         "Arbetstyngden mäts den första dagen i varje månad: poängen för det pågående arbetet i "
         "handläggarnas ärenden delat med summan av deras normer (efter erfarenhet och "
         "sysselsättningsgrad). 100 % betyder att enheten som helhet ligger precis vid normen.",
-        "Rapporten visar mätningen den 1 november det senaste publicerade året, samma dag som "
-        "personalindikatorerna mäts; Excelfilen har alla månader.",
+        f"Rapporten visar mätningen den 1 {MONTHS[pub.reference.month - 1]} det senaste publicerade "
+        f"året, samma månad som personalindikatorerna mäts ({reference_day(pub)}); Excelfilen har "
+        "alla månader.",
         f"Bara enhetens summor publiceras, aldrig en enskild handläggares. För en enhet med färre "
-        f"än {threshold} handläggare visas {SUPPRESSED} i alla kolumner, och antalet handläggare "
-        f"över normen visas som {SUPPRESSED} när det är 1 till {threshold - 1}.",
+        f"än {pub.threshold} handläggare visas {SUPPRESSED} i alla kolumner, och antalet handläggare "
+        f"över normen visas som {SUPPRESSED} när det är 1 till {pub.threshold - 1}.",
     ])
 
 
@@ -686,7 +688,7 @@ def notes(pub: Publication) -> list[Note]:
     if WORKFORCE in pub.areas:
         periods.append(
             "Personalindikatorerna redovisas per år. Antal, erfarenhet, konsulter, ärenden per "
-            "handläggare, mentorskap och utbildning räknas på mätdagen 1 november; "
+            f"handläggare, mentorskap och utbildning räknas på mätdagen {reference_day(pub)}; "
             "personalomsättning, byte av enhet och introduktion räknas över hela året.")
         small.append(
             "Uppgifter om personal publiceras bara som summor och andelar för en kommun eller en "
@@ -696,7 +698,7 @@ def notes(pub: Publication) -> list[Note]:
         legend(pub.threshold),
         Note("Små tal visas inte", small),
         Note("Perioder", periods),
-        *([unit_load_note(pub.threshold)] if pub.unit_loads else []),
+        *([unit_load_note(pub)] if pub.unit_loads else []),
         Note("Jämförelser", [
             "Regionens median är medianen av de publicerade värdena för kommunerna i rapporten. "
             "Placeringen räknas bland kommunerna med ett publicerat värde samma år; plats 1 är det "

@@ -54,6 +54,7 @@ from insyn.publish.formatting import (
     unit_loads,
     years_text,
 )
+from insyn.workforce.config import ReferenceDate
 from insyn.workforce.workload import Workload
 
 SINCE_DEGREE = ("erfarenhet_under_1_ar", "erfarenhet_minst_3_ar", "erfarenhet_over_5_ar")
@@ -218,11 +219,12 @@ class MunicipalitySection:
 
 
 def write_report(results: pd.DataFrame, path: Path, threshold: int = 5,
-                 title: str = DEFAULT_TITLE, workload: Workload | None = None) -> Path:
+                 title: str = DEFAULT_TITLE, workload: Workload | None = None,
+                 reference: ReferenceDate | None = None) -> Path:
     """Apply the small-count rule to `results` (and `workload`) and write the report to `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pub = prepare(results, threshold, workload=workload)
+    pub = prepare(results, threshold, workload=workload, reference=reference)
     path.write_text(render_report(pub, title), encoding="utf-8")
     return path
 
@@ -331,7 +333,7 @@ def _unit_load_table(pub: Publication) -> UnitLoadTable | None:
         return None
     loads = unit_loads(pub, month)
     bars = charts.row_bars([u.load for u in loads], "%", reference=100)
-    return UnitLoadTable(format_date(month_start(month)), unit_load_note(pub.threshold),
+    return UnitLoadTable(format_date(month_start(month)), unit_load_note(pub),
                          [UnitLoadRow(u, pub.name(u.municipality), bar)
                           for u, bar in zip(loads, bars, strict=True)])
 

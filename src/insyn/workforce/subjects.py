@@ -12,7 +12,7 @@ import ibis
 import ibis.expr.types as ir
 
 from insyn.indicators.deadlines import days_between
-from insyn.indicators.definitions import CaseWorkSubject, SpellsSubject, StaffFilter
+from insyn.indicators.definitions import CaseWorkSubject, SpellsSubject, StaffFilter, Subjects
 from insyn.indicators.subjects import Sources, at_reference_date, spells, without_right
 
 DAYS_PER_YEAR = 365.25
@@ -217,11 +217,18 @@ def case_work(spec, sources: Sources) -> ir.Table:
     return work.mutate(end_date=end).drop("closed", "part")
 
 
+def all_case_work(sources: Sources) -> ir.Table:
+    """Every kind of case work, built once per Sources (the caseload indicator counts the
+    same subjects, so the SQL computes them once)."""
+    spec = CaseWorkSubject()
+    return sources.once(Subjects(case_work=spec).key(), lambda: case_work(spec, sources))
+
+
 def case_work_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Table) -> ir.Table:
     """Each kind of work once per case and period, with the case's unit and caseworker at the
     reference date: those on its latest event on or before it (docs/workforce.md)."""
     placed = placed.select(*PERIOD_KEYS, "reference_date", "case_id", "phase", "intervention").distinct()
-    responsible = _responsibility(sources.events)
+    responsible = sources.once("responsibility", lambda: _responsibility(sources.events))
     joined = placed.join(responsible, [placed.municipality == responsible.ev_municipality,
                                        placed.case_id == responsible.ev_case_id,
                                        responsible.ev_date <= placed.reference_date,
@@ -270,7 +277,7 @@ def caseworker_loads_at_period(placed: ir.Table, spec, sources: Sources, periods
     person = placed.group_by([*PERIOD_KEYS, "reference_date", "staff_id"]).aggregate(
         unit=placed.unit.min(), role=placed.role.max(), employment=placed.employment.min(),
         fte=placed.fte.sum(), years_since_exam=placed.years_since_exam.max())
-    at_date = at_reference_date(case_work(CaseWorkSubject(), sources), periods)
+    at_date = at_reference_date(all_case_work(sources), periods)
     work = weighted_work(case_work_at_period(at_date, spec, sources, periods), sources)
     held = work.group_by([*PERIOD_KEYS, "caseworker_id"]).aggregate(
         points=work.points.sum(), cases=work.case_id.nunique())

@@ -29,7 +29,7 @@ from insyn.indicators.engine import (
 )
 from insyn.indicators.subjects import at_reference_date
 from insyn.workforce.config import WorkforceConfig, WorkloadConfig
-from insyn.workforce.subjects import case_work, case_work_at_period, weighted_work
+from insyn.workforce.subjects import all_case_work, case_work_at_period, weighted_work
 
 CASEWORKER_COLUMNS = ["municipality", "period", "unit", "staff_id", "role", "employment", "fte", "level",
                       "cases", "points", "norm_points", "load_ratio", "months_over_norm", "rating",
@@ -74,7 +74,7 @@ def _caseworker_months(sources) -> ir.Table:
 
 def _case_points(sources) -> ir.Table:
     """Per case and month: the case's unit and caseworker and the points of its work."""
-    at_date = at_reference_date(case_work(CaseWorkSubject(), sources), sources.periods)
+    at_date = at_reference_date(all_case_work(sources), sources.periods)
     work = weighted_work(case_work_at_period(at_date, CaseWorkSubject(), sources, sources.periods), sources)
     return work.group_by(["municipality", "period", "case_id", "unit", "caseworker_id"]).aggregate(
         points=work.points.sum())
