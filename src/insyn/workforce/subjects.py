@@ -201,20 +201,26 @@ def case_work(spec, sources: Sources) -> ir.Table:
         spell = spells(PHASE_SPELLS[phase], sources)
         parts.append(spell.select("municipality", "case_id", "intervention", "start_date", "end_date",
                                   phase=ibis.literal(phase)))
-    work = ibis.union(*parts, distinct=True)
-    events = sources.events
-    closes = events.filter(events.event == "case_closed").select(
-        close_municipality="municipality", close_case_id="case_id", closed="date")
-    key = ["municipality", "case_id", "phase", "part", "start_date"]
-    work = work.mutate(part=work.intervention.fill_null(""))
-    matched = work.select(*key).join(closes, [work.municipality == closes.close_municipality,
-                                              work.case_id == closes.close_case_id,
-                                              closes.closed >= work.start_date])
-    first_close = matched.group_by(key).aggregate(closed=matched.closed.min())
-    work = without_right(work.left_join(first_close, key))
+    work = ibis.union(*parts)
+    closing = _next_closing(work, sources.events)
+    work = without_right(work.left_join(closing, ["municipality", "case_id", "start_date"]))
     end = ibis.cases((work.closed.notnull() & (work.end_date.isnull() | (work.closed < work.end_date)),
                       work.closed), else_=work.end_date)
-    return work.mutate(end_date=end).drop("closed", "part")
+    return work.mutate(end_date=end).drop("closed")
+
+
+def _next_closing(work: ir.Table, events: ir.Table) -> ir.Table:
+    """Per case and start date, the case's first `case_closed` on or after it: a running
+    minimum over the case's starts and closings in date order (a closing on the start's day
+    sorts after it), so no range join is needed."""
+    starts = work.select("municipality", "case_id", date=work.start_date, is_close=ibis.literal(0)).distinct()
+    closes = events.filter(events.event == "case_closed").select(
+        "municipality", "case_id", "date", is_close=ibis.literal(1))
+    both = starts.union(closes)
+    onwards = ibis.window(group_by=[both.municipality, both.case_id], order_by=[both.date, both.is_close],
+                          rows=(0, None))
+    both = both.mutate(closed=ibis.cases((both.is_close == 1, both.date), else_=None).min().over(onwards))
+    return both.filter(both.is_close == 0).select("municipality", "case_id", "closed", start_date=both.date)
 
 
 def all_case_work(sources: Sources) -> ir.Table:
@@ -228,7 +234,9 @@ def case_work_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Ta
     """Each kind of work once per case and period, with the case's unit and caseworker at the
     reference date: those on its latest event on or before it (docs/workforce.md)."""
     placed = placed.select(*PERIOD_KEYS, "reference_date", "case_id", "phase", "intervention").distinct()
-    responsible = sources.once("responsibility", lambda: _responsibility(sources.events))
+    # Only the histories of the cases placed: most cases have nothing ongoing on a given date.
+    open_cases = placed.select("municipality", "case_id").distinct()
+    responsible = _responsibility(sources.events.semi_join(open_cases, ["municipality", "case_id"]))
     joined = placed.join(responsible, [placed.municipality == responsible.ev_municipality,
                                        placed.case_id == responsible.ev_case_id,
                                        responsible.ev_date <= placed.reference_date,
