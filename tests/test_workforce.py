@@ -13,6 +13,8 @@ import datetime as dt
 
 import pytest
 from helpers import EVENT_COLUMNS, pnr, write_csv
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from insyn.indicators.definitions import library
 from insyn.indicators.engine import compute
@@ -419,3 +421,26 @@ def test_the_report_names_the_configured_reference_date(results):
 
     assert "mätdagen 1 november" in text(prepare(results, 5))
     assert "mätdagen 15 oktober" in text(prepare(results, 5, reference=ReferenceDate(month=10, day=15)))
+
+
+# --- the month column of workload_ratings ------------------------------------------------------
+
+@settings(max_examples=200, deadline=None)
+@given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31)))
+def test_a_month_or_any_date_in_it_is_read_as_its_first_day(day):
+    import pyarrow as pa
+
+    from insyn.ingest.validate import _parse_months
+
+    first, bad = _parse_months(pa.array([f"{day:%Y-%m}", day.isoformat()]), None)
+    assert first.to_pylist() == [day.replace(day=1)] * 2 and bad.to_pylist() == [False, False]
+
+
+@given(st.sampled_from(["2025-13", "2025-00", "2025-1", "25-10", "2025-10-32", "oktober", "2025/10"]))
+def test_what_is_no_month_is_refused(text):
+    import pyarrow as pa
+
+    from insyn.ingest.validate import _parse_months
+
+    first, bad = _parse_months(pa.array([text]), None)
+    assert first.to_pylist() == [None] and bad.to_pylist() == [True]
