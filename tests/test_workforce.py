@@ -173,17 +173,34 @@ def test_every_workforce_indicator_is_covered_here(results):
     assert {d.id for d in library() if d.area == "personal"} <= set(results.indicator)
 
 
-def test_workforce_indicators_only_where_there_are_staff_data(results):
-    # The case data start in 2023, the staff data (first end of employment) in 2024; the data
-    # end on 10 April 2025: flows are computed for 2025 (incomplete), stocks on 1 November
-    # 2025 are not known.
+def test_workforce_periods_follow_the_case_data(results):
+    # The case data run from the first report (10 Jan 2023) to 10 April 2025, and the staff
+    # data cover the same: flows are computed for 2023-2025 (2025 incomplete), stocks where the
+    # data reach 1 November, the introduction where they reach three months past the year.
     def periods(indicator):
         return dict(results[(results.indicator == indicator) & results.unit.isna()][["period", "complete"]].values)
 
-    assert periods("personalomsattning") == {"2024": True, "2025": False}
-    assert periods("antal_anstallda") == {"2024": True}
-    assert periods("introduktion_inom_3_manader") == {"2024": True}  # 2025 lacks follow-up
-    assert set(results[results.indicator == "anmalningar_per_1000_barn"].period) >= {"2023", "2024", "2025"}
+    assert periods("personalomsattning") == {"2023": True, "2024": True, "2025": False}
+    assert periods("antal_anstallda") == {"2023": True, "2024": True}
+    assert periods("introduktion_inom_3_manader") == {"2023": True, "2024": True}
+    # 1 Nov 2023: S1, S2, S3 (visstid), S4, C1, S6 in post.
+    assert value(results, "antal_anstallda", period="2023")[2] == 6
+
+
+def test_no_workforce_rows_without_staff_data(tmp_path, store):
+    events = write_csv(tmp_path / "events.csv", EVENT_COLUMNS, EVENTS)
+    import_files(store, [events], b"k" * 32)
+    results = compute(store)
+    assert not set(results.indicator) & {d.id for d in library() if d.area == "personal"}
+    assert "anmalningar_per_1000_barn" in set(results.indicator)
+
+
+def test_staff_data_alone_cover_from_the_first_end_of_employment(tmp_path, store):
+    import_files(store, [write_csv(tmp_path / "staff.csv", list(STAFF[0]), STAFF)], b"k" * 32)
+    results = compute(store)
+    # First end 29 Feb 2024, last date 15 Dec 2024 (K1 leaves): 2024 only, incomplete.
+    headcount = results[(results.indicator == "antal_anstallda") & results.unit.isna()]
+    assert headcount[["period", "value", "complete"]].values.tolist() == [["2024", 8, False]]
 
 
 def test_headcount_and_fte_at_the_reference_date(results):

@@ -81,10 +81,12 @@ BOUND_SCHEMAS = {
 def coverage(backend, events: ir.Table, staff: ir.Table) -> dict[str, dict]:
     """Per municipality, the first and last dates of its case data and of its staff data.
 
-    Case data start at the first report. An HR export lists the employments in force during
-    a window that starts before its first recorded end of employment, so staff data start in
-    the year of the first end (or of the latest start, when nobody has left); build_periods
-    lets them reach the last date of any of the municipality's data."""
+    Case data start at the first report and end at the last event. Staff data cover what the
+    case data cover, to the last date of either: a municipality's HR and case exports are
+    taken for the same follow-up, and an HR export says nothing of when it starts (it lists the
+    employments in force during its window, and months without a change are covered all the
+    same). Where a municipality has staff data only, they start in the year of the first end of
+    employment (the window starts before it), or, when nobody has left, at the last date."""
     case = events.group_by("municipality").aggregate(
         first=events.date.min(where=events.event == "report"), last=events.date.max())
     hr = staff.group_by("municipality").aggregate(
@@ -95,8 +97,11 @@ def coverage(backend, events: ir.Table, staff: ir.Table) -> dict[str, dict]:
         if row["first"] is not None:
             coverage.setdefault(row["municipality"], {})["events"] = (row["first"], row["last"])
     for row in backend.to_pyarrow(hr).to_pylist():
-        last = max(d for d in (row["last_start"], row["last_end"]) if d is not None)
-        coverage.setdefault(row["municipality"], {})["staff"] = (row["first_end"] or row["last_start"], last)
+        sources = coverage.setdefault(row["municipality"], {})
+        staff_last = max(d for d in (row["last_start"], row["last_end"]) if d is not None)
+        last = max(staff_last, sources["events"][1]) if "events" in sources else staff_last
+        first = sources["events"][0] if "events" in sources else row["first_end"] or last
+        sources["staff"] = (first, last)
     return coverage
 
 
@@ -111,10 +116,7 @@ def build_periods(backend, events: ir.Table, staff: ir.Table, workforce: Workfor
     rows = []
     for municipality, sources in coverage(backend, events, staff).items():
         data_end = max(last for _, last in sources.values())
-        # A staff export describes every month up to the export, changes or not: staff data
-        # reach as far as the municipality's data do.
-        years = {source: range(first.year, (data_end if source == "staff" else last).year + 1)
-                 for source, (first, last) in sources.items()}
+        years = {source: range(first.year, last.year + 1) for source, (first, last) in sources.items()}
         for year in sorted(set().union(*years.values())):
             covered = (year in years.get("events", ()), year in years.get("staff", ()))
             spans = [(str(year), "year", dt.date(year, 1, 1), dt.date(year, 12, 31),
