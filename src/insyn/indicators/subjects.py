@@ -42,6 +42,9 @@ class Sources:
     # twice becomes one CTE in the SQL): subjects shared by definitions, the case work that
     # both caseload and workload read.
     shared: dict[str, ir.Table] = field(default_factory=dict, compare=False, repr=False)
+    # Case work already placed on the periods' reference dates and weighted, when a caller has
+    # computed it once for several queries (the monthly workload); built from the above if not.
+    weighted_work: ir.Table | None = None
 
     def once(self, key: str, build: Callable[[], ir.Table]) -> ir.Table:
         if key not in self.shared:

@@ -269,6 +269,13 @@ def caseworkers(spec, sources: Sources) -> ir.Table:
     return facts.semi_join(sources.caseworker_roles, "role")
 
 
+def placed_weighted_work(sources: Sources, periods: ir.Table) -> ir.Table:
+    """Every kind of case work on the periods' reference dates, with its case's unit and
+    caseworker then and its points."""
+    at_date = at_reference_date(all_case_work(sources), periods)
+    return weighted_work(case_work_at_period(at_date, CaseWorkSubject(), sources, periods), sources)
+
+
 def weighted_work(work: ir.Table, sources: Sources) -> ir.Table:
     """Placed case work with its points (workload.yaml)."""
     weights = sources.workload_weights
@@ -285,8 +292,7 @@ def caseworker_loads_at_period(placed: ir.Table, spec, sources: Sources, periods
     person = placed.group_by([*PERIOD_KEYS, "reference_date", "staff_id"]).aggregate(
         unit=placed.unit.min(), role=placed.role.max(), employment=placed.employment.min(),
         fte=placed.fte.sum(), years_since_exam=placed.years_since_exam.max())
-    at_date = at_reference_date(all_case_work(sources), periods)
-    work = weighted_work(case_work_at_period(at_date, spec, sources, periods), sources)
+    work = sources.weighted_work if sources.weighted_work is not None else placed_weighted_work(sources, periods)
     held = work.group_by([*PERIOD_KEYS, "caseworker_id"]).aggregate(
         points=work.points.sum(), cases=work.case_id.nunique())
     loads = person.left_join(held, [person.municipality == held.municipality, person.period == held.period,

@@ -8,16 +8,19 @@ they are for the caseworker's own managers, never for publication (docs/privacy.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from insyn.indicators.definitions import CaseworkerLoadsSubject, CaseWorkSubject, Subjects
+from insyn.indicators.definitions import CaseworkerLoadsSubject, Subjects
 from insyn.indicators.engine import (
     PERIODS_SCHEMA,
     bound_relations,
@@ -27,9 +30,8 @@ from insyn.indicators.engine import (
     place,
     store_sources,
 )
-from insyn.indicators.subjects import at_reference_date
 from insyn.workforce.config import WorkforceConfig, WorkloadConfig
-from insyn.workforce.subjects import all_case_work, case_work_at_period, weighted_work
+from insyn.workforce.subjects import placed_weighted_work
 
 CASEWORKER_COLUMNS = ["municipality", "period", "unit", "staff_id", "role", "employment", "fte", "level",
                       "cases", "points", "norm_points", "load_ratio", "months_over_norm", "rating",
@@ -74,15 +76,35 @@ def _caseworker_months(sources) -> ir.Table:
 
 def _case_points(sources) -> ir.Table:
     """Per case and month: the case's unit and caseworker and the points of its work."""
-    at_date = at_reference_date(all_case_work(sources), sources.periods)
-    work = weighted_work(case_work_at_period(at_date, CaseWorkSubject(), sources, sources.periods), sources)
+    work = sources.weighted_work
     return work.group_by(["municipality", "period", "case_id", "unit", "caseworker_id"]).aggregate(
         points=work.points.sum())
 
 
-def _query(store, name: str, build, cache_dir: Path | None) -> pd.DataFrame:
-    sql = cached_sql(store, name, [], lambda: build(store_sources(store)), cache_dir)
-    return store.raw.sql(sql).to_arrow_table().to_pandas()
+WORK_TABLE = "insyn_workload_work"
+
+
+def _frames(store, periods: pd.DataFrame, workforce: WorkforceConfig, workload: WorkloadConfig,
+            cache_dir: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(caseworker months, case points) for the periods. The placed and weighted case work,
+    which both read, is computed once into a temporary table."""
+    with bound_relations(store, periods, workforce, workload):
+        work_sql = cached_sql(store, "workload-work", [],
+                              lambda: placed_weighted_work(store_sources(store), store.table("insyn_periods")),
+                              cache_dir)
+        store.raw.execute(f"CREATE OR REPLACE TEMP TABLE {WORK_TABLE} AS {work_sql}")
+        try:
+            def query(name: str, build) -> pd.DataFrame:
+                def expression() -> ir.Table:
+                    return build(dataclasses.replace(store_sources(store), weighted_work=store.table(WORK_TABLE)))
+
+                sql = cached_sql(store, name, [], expression, cache_dir)
+                return store.raw.sql(sql).to_arrow_table().to_pandas()
+
+            return query("workload-caseworkers", _caseworker_months), query("workload-cases", _case_points)
+        finally:
+            with contextlib.suppress(duckdb.TransactionException):  # see bound_relations
+                store.raw.execute(f"DROP TABLE IF EXISTS {WORK_TABLE}")
 
 
 def compute_workload(store, workforce: WorkforceConfig, workload: WorkloadConfig,
@@ -91,9 +113,7 @@ def compute_workload(store, workforce: WorkforceConfig, workload: WorkloadConfig
     periods = month_periods(store, workforce)
     if periods.empty:
         return Workload(pd.DataFrame(columns=CASEWORKER_COLUMNS), pd.DataFrame(columns=UNASSIGNED_COLUMNS))
-    with bound_relations(store, periods, workforce, workload):
-        caseworkers = _query(store, "workload-caseworkers", _caseworker_months, cache_dir)
-        cases = _query(store, "workload-cases", _case_points, cache_dir)
+    caseworkers, cases = _frames(store, periods, workforce, workload, cache_dir)
     caseworkers = _with_months_over_norm(caseworkers)
     caseworkers = _with_ratings(store, caseworkers)
     return Workload(caseworkers[CASEWORKER_COLUMNS], _unassigned(cases, caseworkers))
@@ -180,9 +200,7 @@ def what_if(store, workforce: WorkforceConfig, workload: WorkloadConfig, municip
     periods = month_periods(store, workforce, municipality, month)
     if periods.empty:
         raise LookupError(f"Inga personaldata för kommun {municipality} i {month:%Y-%m}.")
-    with bound_relations(store, periods, workforce, workload):
-        caseworkers = _query(store, "workload-caseworkers", _caseworker_months, cache_dir)
-        cases = _query(store, "workload-cases", _case_points, cache_dir)
+    caseworkers, cases = _frames(store, periods, workforce, workload, cache_dir)
     caseworkers = caseworkers[caseworkers["unit"] == unit].set_index("staff_id")
     if caseworkers.empty:
         raise LookupError(f"Enheten {unit} i kommun {municipality} har inga handläggare i {month:%Y-%m}.")
