@@ -39,15 +39,17 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _summary_tables(results, threshold: int, title: str) -> list[Table]:
-    """The report's summary (Sammanfattning) in the terminal, one table per area with data:
-    the latest year, one line per municipality, small counts suppressed as in everything shown."""
-    from insyn.indicators.definitions import area_names
+    """The report's summary (Sammanfattning) in the terminal, one table per area with data and
+    its headline indicators: the latest year, one line per municipality, small counts
+    suppressed as in everything shown."""
+    from insyn.indicators.definitions import area_headlines, area_names
     from insyn.publish.formatting import overview, prepare
 
     publication = prepare(results, threshold)
     tables = []
+    headlines = area_headlines()
     for area, area_name in area_names().items():
-        summary = overview(publication, area)
+        summary = overview(publication, area, headlines[area])
         if not summary.columns:
             continue
         table = Table(title=f"{title}: {area_name.lower()} {summary.year or ''}".strip(),

@@ -261,6 +261,12 @@ def area_names() -> dict[str, str]:
     return {area: content["area_name"] for area, content in _area_files().items()}
 
 
+def area_headlines() -> dict[str, list[str] | None]:
+    """Area id -> the indicators a short summary (the terminal's) shows: the file's `headline`
+    list, or None for all of them."""
+    return {area: content.get("headline") for area, content in _area_files().items()}
+
+
 @cache
 def library() -> tuple[Definition, ...]:
     """Every shipped definition; the file name (one per area) is the definition's area."""
@@ -268,6 +274,9 @@ def library() -> tuple[Definition, ...]:
                    for area, content in _area_files().items()
                    for item in content["indicators"]]
     ids = [d.id for d in definitions]
+    unknown = {i for headline in area_headlines().values() for i in headline or [] if i not in ids}
+    if unknown:
+        raise ValueError(f"headline names indicators that do not exist: {sorted(unknown)}")
     duplicated = {i for i in ids if ids.count(i) > 1}
     if duplicated:
         raise ValueError(f"indicator ids defined twice: {sorted(duplicated)}")
