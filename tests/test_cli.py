@@ -37,6 +37,9 @@ def test_demo_writes_report_workbook_and_exports(demo):
     assert "Ale" in output and "Demoregionen" in output
     html = (out / "rapport.html").read_text(encoding="utf-8")
     assert "Förhandsbedömningar inom 14 dagar" in html and "Vimmerby" in html
+    assert "Personal och kompetens" in html and "Personalomsättning, socialsekreterare" in html
+    assert "Arbetstyngd per enhet" in html
+    assert "Personal och kompetens" in openpyxl.load_workbook(out / "insyn.xlsx").sheetnames
     assert openpyxl.load_workbook(out / "insyn.xlsx").sheetnames[0] == "Översikt"
     for table in ("events", "staff", "courses", "trainings", "mentorships"):
         assert (out / "data" / f"{table}.csv").exists()
