@@ -461,3 +461,19 @@ def test_what_is_no_month_is_refused(text):
 
     first, bad = _parse_months(pa.array([text]), None)
     assert first.to_pylist() == [None] and bad.to_pylist() == [True]
+
+
+def test_planned_dates_are_accepted_and_change_nothing_until_they_happen(tmp_path, store):
+    # On top of the dataset: S1's post ends in a year, and a new hire starts next month.
+    today = dt.date.today()
+    planned = [employment("S8", U, SS, "tillsvidare", (today + dt.timedelta(days=30)).isoformat(), exam=2020),
+               {**STAFF[0], "end_date": (today + dt.timedelta(days=365)).isoformat()}]
+    import_dataset(tmp_path, store)
+    extra = write_csv(tmp_path / "planerat.csv", list(STAFF[0]), planned)
+    imported = import_files(store, [extra], b"k" * 32)
+    assert not imported.files[0].validated.problems
+    results = compute(store)
+    # S1 is still in post on 1 Nov 2024 and has not left; S8 is nobody yet; no year after the data.
+    assert value(results, "antal_anstallda")[2] == 8
+    assert value(results, "personalomsattning")[0] == pytest.approx(1.8)
+    assert results.period.str[:4].max() == "2025"  # the data's last date: 10 April 2025

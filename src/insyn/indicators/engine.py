@@ -78,7 +78,7 @@ BOUND_SCHEMAS = {
 }
 
 
-def coverage(backend, events: ir.Table, staff: ir.Table) -> dict[str, dict]:
+def coverage(backend, events: ir.Table, staff: ir.Table, today: dt.date | None = None) -> dict[str, dict]:
     """Per municipality, the first and last dates of its case data and of its staff data.
 
     Case data start at the first report and end at the last event. Staff data cover what the
@@ -86,17 +86,24 @@ def coverage(backend, events: ir.Table, staff: ir.Table) -> dict[str, dict]:
     taken for the same follow-up, and an HR export says nothing of when it starts (it lists the
     employments in force during its window, and months without a change are covered all the
     same). Where a municipality has staff data only, they start in the year of the first end of
-    employment (the window starts before it), or, when nobody has left, at the last date."""
+    employment (the window starts before it), or, when nobody has left, at the last date. Staff
+    dates after `today` (default: the date of computing) are planned, not data: they extend
+    nothing."""
+    today = today or dt.date.today()
     case = events.group_by("municipality").aggregate(
         first=events.date.min(where=events.event == "report"), last=events.date.max())
+    happened = {column: staff[column] <= today for column in ("start_date", "end_date")}
     hr = staff.group_by("municipality").aggregate(
-        first_end=staff.end_date.min(), last_start=staff.start_date.max(),
-        last_end=staff.end_date.max())
+        first_end=staff.end_date.min(where=happened["end_date"]),
+        last_start=staff.start_date.max(where=happened["start_date"]),
+        last_end=staff.end_date.max(where=happened["end_date"]))
     coverage: dict[str, dict] = {}
     for row in backend.to_pyarrow(case).to_pylist():
         if row["first"] is not None:
             coverage.setdefault(row["municipality"], {})["events"] = (row["first"], row["last"])
     for row in backend.to_pyarrow(hr).to_pylist():
+        if row["last_start"] is None:  # everyone starts in the future: nothing has happened yet
+            continue
         sources = coverage.setdefault(row["municipality"], {})
         staff_last = max(d for d in (row["last_start"], row["last_end"]) if d is not None)
         last = max(staff_last, sources["events"][1]) if "events" in sources else staff_last
@@ -106,7 +113,7 @@ def coverage(backend, events: ir.Table, staff: ir.Table) -> dict[str, dict]:
 
 
 def build_periods(backend, events: ir.Table, staff: ir.Table, workforce: WorkforceConfig,
-                  quarters: bool = True) -> pd.DataFrame:
+                  quarters: bool = True, today: dt.date | None = None) -> pd.DataFrame:
     """Years (and quarters) each municipality's data cover, flagged by which data cover them.
 
     `data_end` is the last date in any of its data, for indicators that need follow-up time;
@@ -114,7 +121,7 @@ def build_periods(backend, events: ir.Table, staff: ir.Table, workforce: Workfor
     `reference_date` is the workforce reference date (1 November); a quarter's its last day.
     """
     rows = []
-    for municipality, sources in coverage(backend, events, staff).items():
+    for municipality, sources in coverage(backend, events, staff, today).items():
         data_end = max(last for _, last in sources.values())
         years = {source: range(first.year, last.year + 1) for source, (first, last) in sources.items()}
         for year in sorted(set().union(*years.values())):
@@ -271,6 +278,8 @@ def _dated(subjects: ir.Table, periods: ir.Table, quarters: bool, first_per_chil
             period=year + "-Q" + subjects.date.quarter().cast("string"),
             period_type=ibis.literal("quarter")))
     placed = dated.join(periods, KEYS)
+    # Nothing after the data's end has happened (a planned end of employment, say).
+    placed = placed.filter(placed.date <= placed.data_end)
     placed = placed.mutate(reference_date=placed.date)
     if first_per_child:
         first = ibis.window(group_by=[placed.municipality, placed.person_key, placed.period,

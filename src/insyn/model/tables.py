@@ -18,6 +18,9 @@ class Column:
     label: str = ""  # Swedish name, used in error messages
     minimum: float | None = None
     maximum: float | None = None
+    # Dates that may lie after the import (a planned end of a fixed-term contract, a hire who
+    # starts next month); every other date in the future is an error.
+    planned: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,8 @@ STAFF = Table(
         Column("unit", "text", True, label="enhet"),
         Column("role", "code", True, codes="role", label="roll"),
         Column("employment", "code", True, codes="employment", label="anställningsform"),
-        Column("start_date", "date", True, label="startdatum"),
-        Column("end_date", "date", label="slutdatum"),
+        Column("start_date", "date", True, label="startdatum", planned=True),
+        Column("end_date", "date", label="slutdatum", planned=True),
         Column("fte", "float", label="sysselsättningsgrad", minimum=0.0, maximum=1.0),
         Column("exam_year", "int", label="examensår", minimum=1940, maximum=2100),
     ),
@@ -121,7 +124,7 @@ MENTORSHIPS = Table(
         Column("mentor_id", "text", True, label="mentor"),
         Column("mentee_id", "text", True, label="adept"),
         Column("start_date", "date", True, label="startdatum"),
-        Column("end_date", "date", label="slutdatum"),
+        Column("end_date", "date", label="slutdatum", planned=True),
         Column("hours_per_month", "float", label="timmar per månad", minimum=0.0, maximum=200.0),
     ),
     key=("municipality", "mentor_id", "mentee_id", "start_date"),
