@@ -301,11 +301,13 @@ def pandas_workforce(staff: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     staff = staff.assign(fte=staff["fte"].fillna(1.0), start=pd.to_datetime(staff["start_date"]),
                          end=pd.to_datetime(staff["end_date"]))
     employed = staff[staff["role"].isin(CASEWORKER_ROLES) & staff["employment"].isin(["tillsvidare", "visstid"])]
-    following = staff[["municipality", "staff_id", "start", "end"]].rename(
-        columns={"start": "next_start", "end": "next_end"})
+    following = staff[["municipality", "staff_id", "unit", "start", "end"]].rename(
+        columns={"unit": "next_unit", "start": "next_start", "end": "next_end"})
     ends = employed[employed["end"].notna()].merge(following, on=["municipality", "staff_id"])
     next_day = ends["end"] + pd.Timedelta(days=1)
-    continuing = ends[(ends["next_start"] != ends["start"]) & (ends["next_start"] <= next_day)
+    same_row = ((ends["next_start"] == ends["start"]) & (ends["next_unit"] == ends["unit"])
+                & ((ends["next_end"] == ends["end"]) | (ends["next_end"].isna() & ends["end"].isna())))
+    continuing = ends[~same_row & (ends["next_start"] <= next_day)
                       & (ends["next_end"].isna() | (ends["next_end"] >= next_day))]
     continued = set(zip(continuing["municipality"], continuing["staff_id"], continuing["start"], strict=True))
     leavers = employed[employed["end"].notna()]

@@ -201,6 +201,12 @@ def test_staff_data_alone_cover_from_the_first_end_of_employment(tmp_path, store
     # First end 29 Feb 2024, last date 15 Dec 2024 (K1 leaves): 2024 only, incomplete.
     headcount = results[(results.indicator == "antal_anstallda") & results.unit.isna()]
     assert headcount[["period", "value", "complete"]].values.tolist() == [["2024", 8, False]]
+    # Load is the points of cases held: without case data there is none (not zeros).
+    assert "andel_over_norm" not in set(results.indicator)
+    from insyn.workforce.config import load_workforce
+    from insyn.workforce.workload import compute_workload
+
+    assert compute_workload(store, load_workforce(), load_workload()).caseworkers.empty
 
 
 def test_headcount_and_fte_at_the_reference_date(results):
@@ -463,17 +469,61 @@ def test_what_is_no_month_is_refused(text):
     assert first.to_pylist() == [None] and bad.to_pylist() == [True]
 
 
-def test_planned_dates_are_accepted_and_change_nothing_until_they_happen(tmp_path, store):
-    # On top of the dataset: S1's post ends in a year, and a new hire starts next month.
+def test_planned_dates_are_accepted_and_change_nothing_after_the_data(tmp_path, store):
+    # On top of the dataset, whose case data end on 10 April 2025: S1's post ends in a year,
+    # a new hire starts next month, and S9's fixed term runs into 2026 (a date that has passed
+    # today but lies after the data: the export was taken before it).
     today = dt.date.today()
     planned = [employment("S8", U, SS, "tillsvidare", (today + dt.timedelta(days=30)).isoformat(), exam=2020),
-               {**STAFF[0], "end_date": (today + dt.timedelta(days=365)).isoformat()}]
+               {**STAFF[0], "end_date": (today + dt.timedelta(days=365)).isoformat()},
+               employment("S9", M, SS, "visstid", "2025-01-01", "2026-06-30", exam=2022)]
     import_dataset(tmp_path, store)
     extra = write_csv(tmp_path / "planerat.csv", list(STAFF[0]), planned)
     imported = import_files(store, [extra], b"k" * 32)
     assert not imported.files[0].validated.problems
     results = compute(store)
-    # S1 is still in post on 1 Nov 2024 and has not left; S8 is nobody yet; no year after the data.
+    # S1 is still in post on 1 Nov 2024 and has not left; S8 is nobody yet; nothing after the data.
     assert value(results, "antal_anstallda")[2] == 8
     assert value(results, "personalomsattning")[0] == pytest.approx(1.8)
-    assert results.period.str[:4].max() == "2025"  # the data's last date: 10 April 2025
+    assert results.period.str[:4].max() == "2025"
+    assert value(results, "personalomsattning", period="2025")[0] == 0  # S9 has not left yet
+    assert not ((results.indicator == "antal_anstallda") & (results.period == "2025")).any()
+    from insyn.workforce.config import load_workforce
+    from insyn.workforce.workload import compute_workload
+
+    months = compute_workload(store, load_workforce(), load_workload()).caseworkers.period
+    assert months.max() == "2025-04"
+
+
+def test_a_future_degree_two_posts_at_once_and_a_report_taken_up_the_same_day(tmp_path, store):
+    from insyn.workforce.config import load_workforce
+    from insyn.workforce.workload import compute_workload
+
+    import_dataset(tmp_path, store)
+    staff = [employment("S10", U, SS, "tillsvidare", "2024-08-01", exam=2025),  # degree next year
+             employment("S11", U, SS, "tillsvidare", "2024-01-01", fte="0.5", exam=2015),
+             employment("S11", M, SS, "tillsvidare", "2024-01-01", "2024-06-30", fte="0.5", exam=2015)]
+    CHILD.update(i=pnr("20140303", "513"), x=pnr("20120808", "624"))
+    events = [ev("i", "report", "2024-10-01", M, "S10", source="skola"),
+              ev("i", "initial_assessment", "2024-10-10", M, "S10", outcome="investigate"),
+              ev("i", "investigation_start", "2024-10-15", U, "S10"),
+              # x: a second report the day it is assessed; nothing awaits afterwards.
+              ev("x", "report", "2024-09-01", M, "S3", source="polis"),
+              ev("x", "report", "2024-09-05", M, "S3", source="skola"),
+              ev("x", "initial_assessment", "2024-09-05", M, "S3", outcome="no_investigation")]
+    import_files(store, [write_csv(tmp_path / "more_staff.csv", list(STAFF[0]), staff),
+                         write_csv(tmp_path / "more_events.csv", EVENT_COLUMNS, events)], b"k" * 32)
+    results = compute(store)
+    frame = compute_workload(store, load_workforce(), load_workload()).caseworkers
+    # S10 is a new caseworker (norm 100) holding i's investigation, and counted over the norm's
+    # denominator: 7 + S10 + S11.
+    row = caseworker_month(frame, "S10", "2024-11")
+    assert (row.level, row.points, row.norm_points) == ("ny", 10, 100)
+    assert value(results, "andel_over_norm")[1] == 9
+    # S11's post in Mottagning ended while the one in Utredning went on: a move, not a leaver;
+    # and S11 arrived once, not twice (arrivals: S7, S3, S5 as before, S10 and S11).
+    assert value(results, "personalomsattning")[0] == pytest.approx(1.8)
+    assert value(results, "intern_rorlighet")[0] == pytest.approx(1.0 + 0.5)
+    assert value(results, "introduktion_inom_3_manader")[1] == 5
+    # x's reports were both taken up on 5 September: S3 holds only c on 1 November.
+    assert caseworker_month(frame, "S3", "2024-11").points == 2

@@ -111,6 +111,7 @@ SUBJECT_KINDS = {
 # The data a kind of subject needs: a period is computed only where the municipality has it.
 STAFF_KINDS = {"employments", "employment_ends", "arrivals", "programme_targets", "mentorships",
                "caseworker_loads"}
+READ_BOTH = {"caseworker_loads"}  # caseworkers, with the points of the cases they hold
 
 
 class Subjects(Strict):
@@ -141,9 +142,11 @@ class Subjects(Strict):
         return getattr(self, self.kind)
 
     @property
-    def data(self) -> str:
-        """Which data the subjects come from: "staff" or "events"."""
-        return "staff" if self.kind in STAFF_KINDS else "events"
+    def data(self) -> set[str]:
+        """Which data the subjects come from: "staff", "events" or both."""
+        if self.kind in READ_BOTH:
+            return {"staff", "events"}
+        return {"staff"} if self.kind in STAFF_KINDS else {"events"}
 
     def key(self) -> str:
         return self.model_dump_json(exclude_none=True)
@@ -245,7 +248,7 @@ class Definition(Strict):
 
     def data(self) -> set[str]:
         """The data the definition needs ("events", "staff"): its periods are those that have it."""
-        return {self.subjects.data} | {self.subjects_of(c).data for c in self.counts() if not c.population}
+        return self.subjects.data.union(*[self.subjects_of(c).data for c in self.counts() if not c.population])
 
 
 @cache

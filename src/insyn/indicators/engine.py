@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from insyn.indicators.deadlines import add_months, days_between
-from insyn.indicators.definitions import Condition, Count, Definition, Subjects, library
+from insyn.indicators.definitions import STAFF_KINDS, Condition, Count, Definition, Subjects, library
 from insyn.indicators.subjects import (
     EVENT_TYPES,
     Sources,
@@ -81,14 +81,14 @@ BOUND_SCHEMAS = {
 def coverage(backend, events: ir.Table, staff: ir.Table, today: dt.date | None = None) -> dict[str, dict]:
     """Per municipality, the first and last dates of its case data and of its staff data.
 
-    Case data start at the first report and end at the last event. Staff data cover what the
-    case data cover, to the last date of either: a municipality's HR and case exports are
-    taken for the same follow-up, and an HR export says nothing of when it starts (it lists the
-    employments in force during its window, and months without a change are covered all the
-    same). Where a municipality has staff data only, they start in the year of the first end of
-    employment (the window starts before it), or, when nobody has left, at the last date. Staff
-    dates after `today` (default: the date of computing) are planned, not data: they extend
-    nothing."""
+    Case data start at the first report and end at the last event. Where there are case data,
+    staff data cover exactly what they cover: a municipality's HR and case exports are made for
+    the same follow-up, an HR export says nothing of when its window starts (it lists the
+    employments in force during it, months without a change included) nor when it was taken
+    (it carries planned dates: a fixed-term contract's end, a hire next month). Where a
+    municipality has staff data only, they start in the year of the first end of employment
+    (the window starts before it) and end at the last staff date up to `today` (default: the
+    day of computing); nobody's start yet: no coverage."""
     today = today or dt.date.today()
     case = events.group_by("municipality").aggregate(
         first=events.date.min(where=events.event == "report"), last=events.date.max())
@@ -102,14 +102,13 @@ def coverage(backend, events: ir.Table, staff: ir.Table, today: dt.date | None =
         if row["first"] is not None:
             coverage.setdefault(row["municipality"], {})["events"] = (row["first"], row["last"])
     for row in backend.to_pyarrow(hr).to_pylist():
-        if row["last_start"] is None:  # everyone starts in the future: nothing has happened yet
-            continue
         sources = coverage.setdefault(row["municipality"], {})
-        staff_last = max(d for d in (row["last_start"], row["last_end"]) if d is not None)
-        last = max(staff_last, sources["events"][1]) if "events" in sources else staff_last
-        first = sources["events"][0] if "events" in sources else row["first_end"] or last
-        sources["staff"] = (first, last)
-    return coverage
+        if "events" in sources:
+            sources["staff"] = sources["events"]
+        elif row["last_start"] is not None:
+            last = max(d for d in (row["last_start"], row["last_end"]) if d is not None)
+            sources["staff"] = (row["first_end"] or last, last)
+    return {municipality: sources for municipality, sources in coverage.items() if sources}
 
 
 def build_periods(backend, events: ir.Table, staff: ir.Table, workforce: WorkforceConfig,
@@ -226,7 +225,7 @@ def needed_columns(definition: Definition, breakdowns: bool) -> list[str]:
         needed |= KINDS[kind].event_columns
         if kind == "spells":
             needed |= set(spec.same) | set(spec.where)
-        if subjects.data != "events" or kind == "case_work":
+        if kind in STAFF_KINDS or kind == "case_work":
             continue  # the other columns of these subjects do not come from the events
         for _, count in counts:
             if count.count_distinct == "person":

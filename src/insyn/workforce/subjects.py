@@ -89,9 +89,12 @@ def employment_ends(spec, sources: Sources) -> ir.Table:
     later = staff.select(next_municipality="municipality", next_staff_id="staff_id",
                          next_unit="unit", next_start="start_date", next_end="end_date")
     next_day = ends.end_date + ibis.interval(days=1)
+    # Another employment: not this row (a second post may start the same day).
+    same_row = ((later.next_start == ends.start_date) & (later.next_unit == ends.unit)
+                & later.next_end.identical_to(ends.end_date))
     continued = ends.join(later, [ends.municipality == later.next_municipality,
                                   ends.staff_id == later.next_staff_id,
-                                  later.next_start != ends.start_date,
+                                  ~same_row,
                                   later.next_start <= next_day,
                                   later.next_end.isnull() | (later.next_end >= next_day)])
     key = ["municipality", "staff_id", "start_date"]
@@ -183,44 +186,50 @@ def mentorships_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.
 
 # --- case work -----------------------------------------------------------------------------
 
+# Investigations and interventions are spells (the engine's, as the case-flow indicators
+# count them); a report awaits its initial assessment until the case's first step on or after
+# its day that takes it up — a report on a case already under investigation or intervention
+# is taken up by the next step of that work. Two reports awaiting one step are one wait.
 PHASE_SPELLS = {
-    # A report awaits its initial assessment until the next step of the case (a report on a case
-    # already under investigation or intervention is taken up by the next step of that work).
-    "forhandsbedomning": SpellsSubject(start="report", end=["initial_assessment", "investigation_start",
-                                                           "investigation_end", "intervention_start",
-                                                           "intervention_end"]),
     "utredning": SpellsSubject(start="investigation_start", end="investigation_end"),
     "insats": SpellsSubject(start="intervention_start", end="intervention_end", same=["intervention"]),
 }
+TAKES_UP_A_REPORT = ["initial_assessment", "investigation_start", "investigation_end", "intervention_start",
+                     "intervention_end"]
 
 
 def case_work(spec, sources: Sources) -> ir.Table:
     """Spells of work in a case, each ended no later than the case's next `case_closed`."""
+    events = sources.events
     parts = []
     for phase in spec.phases:
-        spell = spells(PHASE_SPELLS[phase], sources)
+        if phase == "forhandsbedomning":
+            waits = _first_on_or_after(events.filter(events.event == "report"),
+                                       events.filter(events.event.isin(TAKES_UP_A_REPORT)))
+            spell = waits.mutate(intervention=ibis.null().cast("string"), end_date=waits.next_date)
+        else:
+            spell = spells(PHASE_SPELLS[phase], sources)
         parts.append(spell.select("municipality", "case_id", "intervention", "start_date", "end_date",
                                   phase=ibis.literal(phase)))
     work = ibis.union(*parts)
-    closing = _next_closing(work, sources.events)
+    closing = _first_on_or_after(work.select("municipality", "case_id", date=work.start_date),
+                                 events.filter(events.event == "case_closed"))
     work = without_right(work.left_join(closing, ["municipality", "case_id", "start_date"]))
-    end = ibis.cases((work.closed.notnull() & (work.end_date.isnull() | (work.closed < work.end_date)),
-                      work.closed), else_=work.end_date)
-    return work.mutate(end_date=end).drop("closed")
+    end = ibis.cases((work.next_date.notnull() & (work.end_date.isnull() | (work.next_date < work.end_date)),
+                      work.next_date), else_=work.end_date)
+    return work.mutate(end_date=end).drop("next_date")
 
 
-def _next_closing(work: ir.Table, events: ir.Table) -> ir.Table:
-    """Per case and start date, the case's first `case_closed` on or after it: a running
-    minimum over the case's starts and closings in date order (a closing on the start's day
-    sorts after it), so no range join is needed."""
-    starts = work.select("municipality", "case_id", date=work.start_date, is_close=ibis.literal(0)).distinct()
-    closes = events.filter(events.event == "case_closed").select(
-        "municipality", "case_id", "date", is_close=ibis.literal(1))
-    both = starts.union(closes)
-    onwards = ibis.window(group_by=[both.municipality, both.case_id], order_by=[both.date, both.is_close],
+def _first_on_or_after(starts: ir.Table, stops: ir.Table) -> ir.Table:
+    """Per case and distinct start `date`, the case's first `stops` date on or after it (null:
+    none): a running minimum over both in date order, a stop on a start's day sorting after
+    it, so no range join is needed. Returns (municipality, case_id, start_date, next_date)."""
+    both = (starts.select("municipality", "case_id", "date", is_stop=ibis.literal(0)).distinct()
+            .union(stops.select("municipality", "case_id", "date", is_stop=ibis.literal(1))))
+    onwards = ibis.window(group_by=[both.municipality, both.case_id], order_by=[both.date, both.is_stop],
                           rows=(0, None))
-    both = both.mutate(closed=ibis.cases((both.is_close == 1, both.date), else_=None).min().over(onwards))
-    return both.filter(both.is_close == 0).select("municipality", "case_id", "closed", start_date=both.date)
+    both = both.mutate(next_date=ibis.cases((both.is_stop == 1, both.date), else_=None).min().over(onwards))
+    return both.filter(both.is_stop == 0).select("municipality", "case_id", "next_date", start_date=both.date)
 
 
 def all_case_work(sources: Sources) -> ir.Table:
@@ -300,7 +309,9 @@ def caseworker_loads_at_period(placed: ir.Table, spec, sources: Sources, periods
                                     person.staff_id == held.caseworker_id])
     loads = without_right(loads).drop("caseworker_id")
     norms = sources.workload_norms
-    years = loads.years_since_exam
+    # A degree later than the measuring day (a January graduate in spring, a student hired
+    # before the degree) is the least experience there is, not none.
+    years = ibis.cases((loads.years_since_exam < 0, 0.0), else_=loads.years_since_exam)
     rated = loads.join(norms, ibis.cases(
         (years.isnull(), norms.for_missing),
         else_=(years >= norms.from_years) & (norms.below_years.isnull() | (years < norms.below_years))))

@@ -54,7 +54,8 @@ def month_periods(store, workforce: WorkforceConfig, municipality: str | None = 
     Narrowed to one municipality and month when given."""
     rows = []
     for code, sources in coverage(store.ibis, store.table("events"), store.table("staff")).items():
-        if "staff" not in sources or (municipality and code != municipality):
+        # Load is the points of the cases held: no case data, no workload (not zeros).
+        if not {"staff", "events"} <= set(sources) or (municipality and code != municipality):
             continue
         data_end = max(last for _, last in sources.values())
         first = dt.date(sources["staff"][0].year, 1, 1)
