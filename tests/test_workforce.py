@@ -198,9 +198,12 @@ def test_no_workforce_rows_without_staff_data(tmp_path, store):
 def test_staff_data_alone_cover_from_the_first_end_of_employment(tmp_path, store):
     import_files(store, [write_csv(tmp_path / "staff.csv", list(STAFF[0]), STAFF)], b"k" * 32)
     results = compute(store)
-    # First end 29 Feb 2024, last date 15 Dec 2024 (K1 leaves): 2024 only, incomplete.
+    # First end 29 Feb 2024, last date 15 Dec 2024 (K1 leaves): 2024 only, the year incomplete
+    # but its 1 November stock known.
     headcount = results[(results.indicator == "antal_anstallda") & results.unit.isna()]
-    assert headcount[["period", "value", "complete"]].values.tolist() == [["2024", 8, False]]
+    assert headcount[["period", "value", "complete"]].values.tolist() == [["2024", 8, True]]
+    turnover = results[(results.indicator == "personalomsattning") & results.unit.isna()]
+    assert turnover[["period", "complete"]].values.tolist() == [["2024", False]]
     # Load is the points of cases held: without case data there is none (not zeros).
     assert "andel_over_norm" not in set(results.indicator)
     from insyn.workforce.config import load_workforce
@@ -527,3 +530,20 @@ def test_a_future_degree_two_posts_at_once_and_a_report_taken_up_the_same_day(tm
     assert value(results, "introduktion_inom_3_manader")[1] == 5
     # x's reports were both taken up on 5 September: S3 holds only c on 1 November.
     assert caseworker_month(frame, "S3", "2024-11").points == 2
+
+
+def test_work_held_by_another_role_and_a_unit_without_caseworkers(tmp_path, store):
+    from insyn.workforce.config import load_workforce
+    from insyn.workforce.workload import OTHER_ROLE, compute_workload, unit_months
+
+    import_dataset(tmp_path, store)
+    CHILD.update(m=pnr("20130404", "735"))
+    events = [ev("m", "report", "2024-09-20", M, source="polis"),
+              ev("m", "initial_assessment", "2024-09-25", M, "C1", outcome="investigate"),
+              ev("m", "investigation_start", "2024-09-25", "Familjerätt", "C1")]  # held by the manager
+    import_files(store, [write_csv(tmp_path / "more_events.csv", EVENT_COLUMNS, events)], b"k" * 32)
+    result = compute_workload(store, load_workforce(), load_workload())
+    unassigned = result.unassigned.set_index(["period", "unit", "reason"])
+    assert unassigned.loc[("2024-11", "Familjerätt", OTHER_ROLE), "points"] == 10
+    units = unit_months(result).set_index(["unit", "period"])
+    assert units.loc[("Familjerätt", "2024-11"), ["caseworkers", "unassigned_points"]].tolist() == [0, 10]

@@ -312,7 +312,7 @@ def _frame_table(title: str, frame, columns: list[str]) -> Table:
 def _shown(column: str, value) -> str:
     import pandas as pd
 
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     if column in ("load_ratio", "load_before", "load_after"):
         return f"{100 * value:.0f} %"
@@ -337,6 +337,7 @@ def workload(
     som händer med en till handläggare eller ett flyttat ärende. Visar personuppgifter om
     anställda: endast för deras chefer."""
     from insyn.workflows import workload_view, workload_what_if
+    from insyn.workforce.config import ConfigError
     from insyn.workforce.export import write_workload_workbook
 
     settings = _settings()
@@ -358,7 +359,7 @@ def workload(
         try:
             change = workload_what_if(settings, view.municipality, unit, view.month, extra_fte, level,
                                       move_case, to_staff)
-        except LookupError as exc:
+        except (LookupError, ConfigError) as exc:
             raise _fail(str(exc.args[0])) from exc
         console.print(_frame_table(f"Om {unit} {view.month}", change.unit, list(change.unit.columns)))
         if not change.caseworkers.empty:

@@ -218,9 +218,9 @@ def workload_view(settings: Settings, municipality: str | None = None, unit: str
     unassigned = unassigned[(unassigned["municipality"] == municipality) & (unassigned["period"] == month)]
     frame = frame[frame["period"] == month]
     if unit:
-        if unit not in set(frame["unit"]):
-            raise LookupError(f"Enheten {unit} har inga handläggare i {month} "
-                              f"(enheter: {', '.join(sorted(frame['unit'].dropna().unique()))}).")
+        if unit not in set(units["unit"]):
+            raise LookupError(f"Enheten {unit} finns inte i {month} "
+                              f"(enheter: {', '.join(sorted(units['unit'].dropna().unique()))}).")
         frame, units = frame[frame["unit"] == unit], units[units["unit"] == unit]
         unassigned = unassigned[unassigned["unit"] == unit]
     return WorkloadView(municipality, month, frame.sort_values("load_ratio", ascending=False),
@@ -231,11 +231,15 @@ def workload_what_if(settings: Settings, municipality: str, unit: str, month: st
                      extra_level: str | None = None, move_case: str | None = None, to_staff: str | None = None):
     from insyn.workforce.workload import what_if
 
+    try:
+        first_day = dt.date.fromisoformat(f"{month}-01")
+    except ValueError:
+        raise LookupError(f"Ogiltig månad {month} (ÅÅÅÅ-MM väntas).") from None
+    workforce, workload = settings.workforce_config(), settings.workload_config()
     store = store_for(settings, read_only=True)
     try:
-        return what_if(store, settings.workforce_config(), settings.workload_config(), municipality, unit,
-                       dt.date.fromisoformat(f"{month}-01"), extra_fte, extra_level, move_case, to_staff,
-                       settings.cache_dir)
+        return what_if(store, workforce, workload, municipality, unit, first_day, extra_fte, extra_level,
+                       move_case, to_staff, settings.cache_dir)
     finally:
         store.close()
 

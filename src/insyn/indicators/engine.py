@@ -29,6 +29,7 @@ from insyn.indicators.deadlines import add_months, days_between
 from insyn.indicators.definitions import STAFF_KINDS, Condition, Count, Definition, Subjects, library
 from insyn.indicators.subjects import (
     EVENT_TYPES,
+    PERIOD_KEYS,
     Sources,
     at_reference_date,
     closings_subjects,
@@ -45,7 +46,7 @@ RESULT_COLUMNS = ["indicator", "municipality", "period", "period_type", "unit", 
                   "age_group", "category", "numerator", "denominator", "value", "complete"]
 DIMENSIONS = ["unit", "sex", "age_group", "category"]
 OPEN_END = dt.date(9999, 12, 31)
-KEYS = ["municipality", "period", "period_type"]
+KEYS = PERIOD_KEYS
 MEASURES = ["numerator", "denominator", "statistic_value"]
 
 
@@ -137,6 +138,10 @@ def build_periods(backend, events: ir.Table, staff: ir.Table, workforce: Workfor
     return pd.DataFrame(rows, columns=list(PERIODS_SCHEMA))
 
 
+def _placements(definition: Definition) -> set[str]:
+    return {KINDS[subjects.kind].placement(subjects.spec) for subjects, _ in _subject_groups(definition).values()}
+
+
 def _periods_for(definition: Definition, periods: ir.Table, quarters: bool) -> ir.Table:
     """The periods a definition is computed for: its period types, where the municipality
     has the data it counts, where the data reach the reference date (for subjects counted
@@ -148,8 +153,7 @@ def _periods_for(definition: Definition, periods: ir.Table, quarters: bool) -> i
         periods = periods.filter(periods.has_events)
     if "staff" in needs:
         periods = periods.filter(periods.has_staff)
-    placements = {KINDS[subjects.kind].placement(subjects.spec) for subjects, _ in _subject_groups(definition).values()}
-    if "reference_date" in placements:  # a stock on a day the data do not reach is unknown
+    if "reference_date" in _placements(definition):  # a stock on a day the data do not reach is unknown
         periods = periods.filter(periods.reference_date <= periods.data_end)
     months = definition.requires_followup_months
     if months:
@@ -410,7 +414,11 @@ def compile_definition(definition: Definition, sources: Sources, populations: ir
                             result.numerator.cast("float64") * factor / result.denominator),
                            else_=None)
     result = result.mutate(indicator=ibis.literal(definition.id), value=value.cast("float64"))
-    result = result.join(periods.select(*KEYS, "complete"), KEYS)
+    if _placements(definition) == {"reference_date"}:
+        # A stock is known once the data reach its day (_periods_for keeps only those).
+        result = result.join(periods.select(*KEYS, complete=ibis.literal(True)), KEYS)
+    else:
+        result = result.join(periods.select(*KEYS, "complete"), KEYS)
     return result.select("indicator", *KEYS, *DIMENSIONS, "numerator", "denominator", "value", "complete")
 
 

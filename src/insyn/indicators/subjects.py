@@ -13,6 +13,7 @@ import ibis.expr.types as ir
 
 from insyn.indicators.definitions import SpellsSubject
 
+PERIOD_KEYS = ["municipality", "period", "period_type"]  # what identifies a period of a municipality
 SUBJECT_COLUMNS = ["municipality", "case_id", "person_key", "birth_year", "birth_month", "sex",
                    "unit", "caseworker_id", "source", "outcome", "intervention", "date",
                    "start_date", "end_date"]

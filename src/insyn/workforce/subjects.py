@@ -13,10 +13,9 @@ import ibis.expr.types as ir
 
 from insyn.indicators.deadlines import days_between
 from insyn.indicators.definitions import CaseWorkSubject, SpellsSubject, StaffFilter, Subjects
-from insyn.indicators.subjects import Sources, at_reference_date, spells, without_right
+from insyn.indicators.subjects import PERIOD_KEYS, Sources, at_reference_date, spells, without_right
 
 DAYS_PER_YEAR = 365.25
-PERIOD_KEYS = ["municipality", "period", "period_type"]
 # Events of a case in process order, for the latest event when several fall on one day.
 EVENT_ORDER = ["report", "protection_assessment", "initial_assessment", "investigation_start",
                "investigation_end", "intervention_start", "intervention_end", "case_closed"]
@@ -26,7 +25,11 @@ EVENT_ORDER = ["report", "protection_assessment", "initial_assessment", "investi
 
 def employment_facts(sources: Sources) -> ir.Table:
     """Every employment, with FTE (default 1), the person's first start in the municipality
-    and the start of their first mentorship as a mentee."""
+    and the start of their first mentorship as a mentee (built once per Sources)."""
+    return sources.once("employment_facts", lambda: _employment_facts(sources))
+
+
+def _employment_facts(sources: Sources) -> ir.Table:
     staff = sources.staff
     person = ibis.window(group_by=[staff.municipality, staff.staff_id])
     facts = staff.mutate(fte=staff.fte.fill_null(1.0), first_start=staff.start_date.min().over(person))
@@ -60,7 +63,9 @@ def years_since(day: ir.DateValue, reference: ir.DateValue) -> ir.FloatingValue:
 
 
 def employments_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Table) -> ir.Table:
-    """Experience at the reference date and the share of the period in post.
+    """Years since the degree and in the municipality at the reference date, whether a mentor
+    had started by then, and `fte_years`: FTE times the share of the period in post, over the
+    part of the period the data reach (an unfinished year's turnover is of the months so far).
 
     Only the degree's year is known: the degree counts from 1 July of that year (Swedish
     degrees are mostly awarded in June and January), so on 1 November someone who graduated
@@ -68,14 +73,16 @@ def employments_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.
     """
     ref = placed.reference_date
     degree_day = ibis.date(placed.exam_year.cast("int32"), 7, 1)
+    period_last = ibis.least(placed.period_end, placed.data_end)
     in_post_from = ibis.greatest(placed.start_date, placed.period_start)
-    in_post_until = ibis.least(placed.end_date.fill_null(placed.period_end), placed.period_end)
-    period_days = days_between(placed.period_start, placed.period_end) + 1
+    in_post_until = ibis.least(placed.end_date.fill_null(period_last), period_last)
+    period_days = days_between(placed.period_start, period_last) + 1
     return placed.mutate(
         years_since_exam=ibis.cases((placed.exam_year.notnull(), years_since(degree_day, ref)), else_=None),
         years_in_municipality=years_since(placed.first_start, ref),
         mentor_since=ibis.cases((placed.mentor_start <= ref, placed.mentor_start), else_=None),
-        fte_years=placed.fte * (days_between(in_post_from, in_post_until) + 1).cast("float64") / period_days,
+        fte_years=placed.fte * ibis.greatest(days_between(in_post_from, in_post_until) + 1, 0).cast("float64")
+        / period_days,
     )
 
 
@@ -132,7 +139,11 @@ def arrivals(spec, sources: Sources) -> ir.Table:
 
 
 def _completions(sources: Sources) -> ir.Table:
-    """Completed courses with their programme."""
+    """Completed courses with their programme (built once per Sources)."""
+    return sources.once("completions", lambda: _completed_courses(sources))
+
+
+def _completed_courses(sources: Sources) -> ir.Table:
     trainings, courses = sources.trainings, sources.courses
     joined = trainings.join(courses, trainings.course == courses.course)
     return joined.select(done_municipality=joined.municipality, done_staff_id=joined.staff_id,
@@ -262,7 +273,8 @@ def _responsibility(events: ir.Table) -> ir.Table:
     history = events.select(ev_municipality="municipality", ev_case_id="case_id", ev_date="date",
                             ev_rank=rank, ev_unit="unit", ev_caseworker="caseworker_id")
     same_day = ibis.window(group_by=[history.ev_municipality, history.ev_case_id, history.ev_date],
-                           order_by=[history.ev_rank.desc(), history.ev_caseworker])
+                           order_by=[history.ev_rank.desc(), history.ev_caseworker.asc(nulls_first=False),
+                                     history.ev_unit.asc(nulls_first=False)])
     days = history.filter(ibis.row_number().over(same_day) == 0)
     following = ibis.window(group_by=[days.ev_municipality, days.ev_case_id], order_by=days.ev_date)
     return days.mutate(valid_until=days.ev_date.lead().over(following))

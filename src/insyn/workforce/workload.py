@@ -39,6 +39,7 @@ CASEWORKER_COLUMNS = ["municipality", "period", "unit", "staff_id", "role", "emp
 UNASSIGNED_COLUMNS = ["municipality", "period", "unit", "reason", "cases", "points"]
 NO_CASEWORKER = "utan handläggare"
 NOT_IN_POST = "handläggaren inte i tjänst"
+OTHER_ROLE = "annan roll än handläggare"
 
 
 @dataclass
@@ -117,7 +118,7 @@ def compute_workload(store, workforce: WorkforceConfig, workload: WorkloadConfig
     caseworkers, cases = _frames(store, periods, workforce, workload, cache_dir)
     caseworkers = _with_months_over_norm(caseworkers)
     caseworkers = _with_ratings(store, caseworkers)
-    return Workload(caseworkers[CASEWORKER_COLUMNS], _unassigned(cases, caseworkers))
+    return Workload(caseworkers[CASEWORKER_COLUMNS], _unassigned(store, cases, caseworkers))
 
 
 def _with_months_over_norm(frame: pd.DataFrame) -> pd.DataFrame:
@@ -136,18 +137,27 @@ def _with_months_over_norm(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _with_ratings(store, frame: pd.DataFrame) -> pd.DataFrame:
-    ratings = store.raw.execute(
-        "SELECT municipality, staff_id, strftime(month, '%Y-%m') AS period, rating, flex_hours "
-        "FROM workload_ratings").df()
+    ratings = store.raw.execute("SELECT municipality, staff_id, month, rating, flex_hours FROM workload_ratings").df()
+    ratings["period"] = pd.to_datetime(ratings.pop("month")).dt.strftime("%Y-%m")
     return frame.merge(ratings, on=["municipality", "staff_id", "period"], how="left")
 
 
-def _unassigned(cases: pd.DataFrame, caseworkers: pd.DataFrame) -> pd.DataFrame:
+def _unassigned(store, cases: pd.DataFrame, caseworkers: pd.DataFrame) -> pd.DataFrame:
+    """Work whose case names no caseworker, a caseworker no longer in post, or someone in post
+    in another role (a manager, say), per unit and month."""
     in_post = caseworkers[["municipality", "period", "staff_id"]].rename(columns={"staff_id": "caseworker_id"})
-    in_post = in_post.assign(in_post=True)
-    cases = cases.merge(in_post, on=["municipality", "period", "caseworker_id"], how="left")
-    cases = cases[cases["in_post"].isna()].assign(
-        reason=lambda f: f["caseworker_id"].isna().map({True: NO_CASEWORKER, False: NOT_IN_POST}))
+    cases = cases.merge(in_post.assign(held=True), on=["municipality", "period", "caseworker_id"], how="left")
+    cases = cases[cases["held"].isna()].drop(columns="held")
+    staff = store.raw.execute("SELECT municipality, staff_id AS caseworker_id, start_date, end_date FROM staff").df()
+    named = cases[["municipality", "period", "caseworker_id"]].dropna().drop_duplicates().merge(
+        staff, on=["municipality", "caseworker_id"])
+    day = pd.to_datetime(named["period"] + "-01")
+    other_role = named[(pd.to_datetime(named["start_date"]) <= day)
+                       & (named["end_date"].isna() | (pd.to_datetime(named["end_date"]) >= day))]
+    other_role = other_role[["municipality", "period", "caseworker_id"]].drop_duplicates().assign(other=True)
+    cases = cases.merge(other_role, on=["municipality", "period", "caseworker_id"], how="left")
+    cases["reason"] = np.select([cases["caseworker_id"].isna(), cases["other"].eq(True)],
+                                [NO_CASEWORKER, OTHER_ROLE], NOT_IN_POST)
     grouped = cases.groupby(["municipality", "period", "unit", "reason"], dropna=False).agg(
         cases=("case_id", "nunique"), points=("points", "sum")).reset_index()
     return grouped[UNASSIGNED_COLUMNS]
@@ -177,11 +187,14 @@ def unit_months(result: Workload) -> pd.DataFrame:
         caseworkers=("staff_id", "nunique"), fte=("fte", "sum"), cases=("cases", "sum"),
         points=("points", "sum"), norm_points=("norm_points", "sum"), over_norm=("over_norm", "sum"),
         mean_rating=("rating", "mean"), mean_flex_hours=("flex_hours", "mean")).reset_index()
-    units["load_ratio"] = units["points"] / units["norm_points"]
+    units["load_ratio"] = units["points"] / units["norm_points"].where(units["norm_points"] > 0)
     unassigned = result.unassigned.groupby(["municipality", "unit", "period"], dropna=False).agg(
         unassigned_cases=("cases", "sum"), unassigned_points=("points", "sum")).reset_index()
-    units = units.merge(unassigned, on=["municipality", "unit", "period"], how="left")
-    return units.fillna({"unassigned_cases": 0, "unassigned_points": 0})
+    # A unit whose work nobody in post holds is still a unit of the view.
+    units = units.merge(unassigned, on=["municipality", "unit", "period"], how="outer")
+    counts = ["caseworkers", "fte", "cases", "points", "norm_points", "over_norm", "unassigned_cases",
+              "unassigned_points"]
+    return units.fillna(dict.fromkeys(counts, 0))
 
 
 @dataclass
