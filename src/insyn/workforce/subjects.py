@@ -65,7 +65,8 @@ def years_since(day: ir.DateValue, reference: ir.DateValue) -> ir.FloatingValue:
 def employments_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Table) -> ir.Table:
     """Years since the degree and in the municipality at the reference date, whether a mentor
     had started by then, and `fte_years`: FTE times the share of the period in post, over the
-    part of the period the data reach (an unfinished year's turnover is of the months so far).
+    part of an incomplete period the data reach (an unfinished year's turnover is of the
+    months so far).
 
     Only the degree's year is known: the degree counts from 1 July of that year (Swedish
     degrees are mostly awarded in June and January), so on 1 November someone who graduated
@@ -73,7 +74,8 @@ def employments_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.
     """
     ref = placed.reference_date
     degree_day = ibis.date(placed.exam_year.cast("int32"), 7, 1)
-    period_last = ibis.least(placed.period_end, placed.data_end)
+    # A complete period is the whole period (its data may end a quiet week early).
+    period_last = ibis.cases((placed.complete, placed.period_end), else_=ibis.least(placed.period_end, placed.data_end))
     in_post_from = ibis.greatest(placed.start_date, placed.period_start)
     in_post_until = ibis.least(placed.end_date.fill_null(period_last), period_last)
     period_days = days_between(placed.period_start, period_last) + 1
