@@ -232,7 +232,7 @@ def what_if(store, workforce: WorkforceConfig, workload: WorkloadConfig, municip
             after.loc[holder, "cases"] -= 1
         after.loc[to_staff, "points"] += points
         after.loc[to_staff, "cases"] += 1
-    after["load_ratio"] = after["points"] / after["norm_points"]
+    after["load_ratio"] = after["points"] / after["norm_points"].where(after["norm_points"] > 0)
     norms = {row["level"]: row["norm_per_fte"] for row in workload.norm_rows()}
     extra_level = extra_level or workload.norms[-1].level
     if extra_level not in norms:
