@@ -88,21 +88,26 @@ def stored_indicators(settings: Settings) -> pd.DataFrame:
 
 
 def write_report(settings: Settings, out_dir: Path | None = None) -> dict[str, Path]:
-    from insyn.publish import publish
-    from insyn.workforce.workload import stored_workload
-
     results = stored_indicators(settings)
     if results.empty:
         raise LookupError("Det finns inga indikatorer att rapportera: importera data först "
                           "(insyn import) eller kör insyn demo.")
-    out_dir = out_dir or settings.output_dir / dt.date.today().isoformat()
+    return _publish_stored(settings, out_dir or settings.output_dir / dt.date.today().isoformat())[1]
+
+
+def _publish_stored(settings: Settings, out_dir: Path) -> tuple[pd.DataFrame, dict[str, Path]]:
+    """The stored results and workload, published to out_dir: (results, written paths)."""
+    from insyn.indicators.engine import stored_results
+    from insyn.publish import publish
+    from insyn.workforce.workload import stored_workload
+
     store = store_for(settings, read_only=True)
     try:
-        workload = stored_workload(store)
+        results, workload = stored_results(store), stored_workload(store)
     finally:
         store.close()
-    return publish(results, out_dir, threshold=settings.small_count_threshold, workload=workload,
-                   reference=settings.workforce_config().reference_date)
+    return results, publish(results, out_dir, threshold=settings.small_count_threshold, workload=workload,
+                            reference=settings.workforce_config().reference_date)
 
 
 def demo_years(today: dt.date | None = None) -> list[int]:
@@ -147,11 +152,8 @@ def run_demo(settings: Settings, seed: int = 1, out_dir: Path | None = None,
              progress: Progress = None) -> DemoResult:
     """Generate the demo region, import it into the default store, compute and publish.
     Refuses a store that holds other imports: synthetic cases must never mix with real ones."""
-    from insyn.indicators.engine import stored_results
     from insyn.model.municipalities import region_municipalities
-    from insyn.publish import publish
     from insyn.synth.generate import generate, write_tables
-    from insyn.workforce.workload import stored_workload
 
     others = _other_imports(settings)
     if others:
@@ -167,15 +169,8 @@ def run_demo(settings: Settings, seed: int = 1, out_dir: Path | None = None,
     files = write_tables(tables, out_dir / "data", fmt="csv")
     notify("Importerar, pseudonymiserar och beräknar indikatorer")
     imported = run_import(settings, files, Profile(name=DEMO_PROFILE))
-    store = store_for(settings, read_only=True)
-    try:
-        results = stored_results(store)
-        workload = stored_workload(store)
-    finally:
-        store.close()
     notify("Skriver rapport och Excelfil")
-    published = publish(results, out_dir, threshold=settings.small_count_threshold, workload=workload,
-                        reference=settings.workforce_config().reference_date)
+    results, published = _publish_stored(settings, out_dir)
     return DemoResult(out_dir, files, imported, results, published)
 
 

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from insyn.indicators.definitions import CaseworkerLoadsSubject, Subjects
 from insyn.indicators.engine import (
+    COMPLETE_WITHIN,
     PERIODS_SCHEMA,
     bound_relations,
     build_subjects,
@@ -65,7 +66,7 @@ def month_periods(store, workforce: WorkforceConfig, municipality: str | None = 
                 continue
             end = (pd.Timestamp(start) + pd.offsets.MonthEnd(0)).date()
             rows.append((code, f"{start:%Y-%m}", "month", start, end, start, data_end,
-                         end <= data_end, True, True))
+                         end - data_end <= COMPLETE_WITHIN, True, True))
     return pd.DataFrame(rows, columns=list(PERIODS_SCHEMA))
 
 
