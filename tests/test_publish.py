@@ -15,6 +15,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from insyn.disclosure.status import LABELS, PRIMARY
 from insyn.indicators.definitions import by_id, library
 from insyn.indicators.engine import RESULT_COLUMNS, compute
 from insyn.ingest.load import import_files
@@ -336,7 +337,7 @@ def test_small_counts_and_their_values_appear_nowhere_in_the_workbook(workbook, 
         counts = [r[index].value for r in long.iter_rows(min_row=2)]
         assert not [c for c in counts if isinstance(c, (int, float)) and 1 <= c <= 4], column
     statuses = [r[headers.index("Status")].value for r in long.iter_rows(min_row=2)]
-    assert statuses.count("undertryckt") == len(small)
+    assert statuses.count(LABELS[PRIMARY]) == len(small)
 
 
 # --- the workbook ------------------------------------------------------------------------------

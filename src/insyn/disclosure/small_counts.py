@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-SUPPRESSED = ".."
-STATUS_PUBLISHED = "publicerad"
-STATUS_SUPPRESSED = "undertryckt"
+from insyn.disclosure.status import PRIMARY, PUBLISHABLE, SUPPRESSED
+
+STATUS_PUBLISHED = PUBLISHABLE
+STATUS_SUPPRESSED = PRIMARY
 
 
 def is_small(count: float | None, threshold: int) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from insyn.disclosure.small_counts import STATUS_SUPPRESSED, SUPPRESSED, apply_small_count_rule, is_small
+from insyn.disclosure.status import LABELS as STATUS_LABELS
 from insyn.indicators.definitions import Definition, area_names, library
 from insyn.indicators.engine import DIMENSIONS
 from insyn.model.codes import code_lists, label
@@ -588,7 +589,7 @@ def long_rows(pub: Publication) -> list[dict]:
             "Täljare": count_cell(r, "numerator"),
             "Nämnare": count_cell(r, "denominator"),
             "Värde": value_cell(definition, r, against_target=False),
-            "Status": r["status"],
+            "Status": STATUS_LABELS[r["status"]],
         })
     return rows
 
