@@ -229,6 +229,18 @@ def test_consultant_share(results):
     assert value(results, "andel_konsulter", unit=M)[2] == 0
 
 
+def test_sums_say_how_many_records_they_add_and_the_largest(results):
+    # What the disclosure layer's small-count and dominance rules read for sums: of the 6.5
+    # caseworker FTE, K1's 1.0 is the consultants' only contribution; the seven caseworkers in
+    # post (S4 half time) add up the denominator, the largest 1.0. Counts carry none.
+    row = results[(results.indicator == "andel_konsulter") & (results.municipality == V)
+                  & (results.period == "2024") & results.unit.isna()].iloc[0]
+    assert (row.numerator_contributors, row.numerator_largest) == (1, 1.0)
+    assert (row.denominator_contributors, row.denominator_largest) == (7, 1.0)
+    headcount = results[(results.indicator == "antal_anstallda") & results.unit.isna()]
+    assert headcount[["numerator_contributors", "numerator_largest"]].isna().all().all()
+
+
 def test_turnover_and_moves(results):
     # Employees (not K1) who are caseworkers, in 2024 (366 days). Left: S3's fixed term
     # (29 Feb, back only in September) and S6 (0.8 FTE, 31 Aug). S2 moved (31 May -> 1 Jun);

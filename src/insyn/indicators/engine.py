@@ -42,12 +42,17 @@ from insyn.model.municipalities import reference_populations
 from insyn.workforce import subjects as staff_subjects
 from insyn.workforce.config import WorkforceConfig, WorkloadConfig, load_workforce, load_workload
 
+# For a sum (FTE, hours) the disclosure layer needs how many records it adds up and the largest
+# of them (the small-count and dominance rules); null for counts and populations.
+CONTRIBUTION_COLUMNS = ["numerator_contributors", "numerator_largest",
+                        "denominator_contributors", "denominator_largest"]
 RESULT_COLUMNS = ["indicator", "municipality", "period", "period_type", "unit", "sex",
-                  "age_group", "category", "numerator", "denominator", "value", "complete"]
+                  "age_group", "category", "numerator", "denominator", "value", "complete",
+                  *CONTRIBUTION_COLUMNS]
 DIMENSIONS = ["unit", "sex", "age_group", "category"]
 OPEN_END = dt.date(9999, 12, 31)
 KEYS = PERIOD_KEYS
-MEASURES = ["numerator", "denominator", "statistic_value"]
+MEASURES = ["numerator", "denominator", "statistic_value", *CONTRIBUTION_COLUMNS]
 
 
 # --- periods ---------------------------------------------------------------------------------
@@ -419,7 +424,8 @@ def compile_definition(definition: Definition, sources: Sources, populations: ir
         result = result.join(periods.select(*KEYS, complete=ibis.literal(True)), KEYS)
     else:
         result = result.join(periods.select(*KEYS, "complete"), KEYS)
-    return result.select("indicator", *KEYS, *DIMENSIONS, "numerator", "denominator", "value", "complete")
+    return result.select("indicator", *KEYS, *DIMENSIONS, "numerator", "denominator", "value", "complete",
+                         *CONTRIBUTION_COLUMNS)
 
 
 def _counted(definition: Definition) -> list[str]:
@@ -461,8 +467,15 @@ def _uniform(part: ir.Table) -> ir.Table:
 
 def _aggregate(definition: Definition, rows: ir.Table, counts: list[tuple[str, Count]],
                keys: list[str]) -> ir.Table:
-    measures = {name: _measure(rows, count, rows[f"hit_{name}"] if f"hit_{name}" in rows.columns else None)
-                for name, count in counts}
+    measures = {}
+    for name, count in counts:
+        hit = rows[f"hit_{name}"] if f"hit_{name}" in rows.columns else None
+        measures[name] = _measure(rows, count, hit)
+        if count.sum:
+            summed = rows[count.sum]
+            contributing = summed.notnull() if hit is None else summed.notnull() & hit
+            measures[f"{name}_contributors"] = rows.count(where=contributing)
+            measures[f"{name}_largest"] = summed.max(where=contributing)
     if definition.statistic is not None:
         measures["statistic_value"] = rows[definition.statistic.median].median().cast("float64")
     if definition.category is None or definition.category_shares == "within_category":

@@ -34,7 +34,9 @@ BOOKKEEPING = {
     "indicator_results": """
         indicator VARCHAR, municipality VARCHAR, period VARCHAR, period_type VARCHAR,
         unit VARCHAR, sex VARCHAR, age_group VARCHAR, category VARCHAR,
-        numerator DOUBLE, denominator DOUBLE, value DOUBLE, complete BOOLEAN""",
+        numerator DOUBLE, denominator DOUBLE, value DOUBLE, complete BOOLEAN,
+        numerator_contributors DOUBLE, numerator_largest DOUBLE,
+        denominator_contributors DOUBLE, denominator_largest DOUBLE""",
     # Derived from the canonical tables at every import (insyn.workforce.workload); rows name
     # employees and are for their own managers only.
     "workload_monthly": """
@@ -49,7 +51,10 @@ BOOKKEEPING = {
 
 
 # Columns added since a store could first be created: (table, column, SQL type).
-ADDED_COLUMNS = [("indicator_results", "complete", "BOOLEAN")]
+ADDED_COLUMNS = [("indicator_results", "complete", "BOOLEAN"),
+                 *(("indicator_results", c, "DOUBLE") for c in (
+                     "numerator_contributors", "numerator_largest",
+                     "denominator_contributors", "denominator_largest"))]
 
 
 def create_statements() -> list[str]:
