@@ -16,6 +16,7 @@ from helpers import EVENT_COLUMNS, pnr, write_csv
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from insyn.disclosure.rules import DisclosureRules
 from insyn.indicators.definitions import library
 from insyn.indicators.engine import compute
 from insyn.ingest.load import import_files
@@ -457,8 +458,8 @@ def test_the_report_names_the_configured_reference_date(results):
     def text(publication):
         return " ".join(p for note in notes(publication) for p in note.paragraphs)
 
-    assert "mätdagen 1 november" in text(prepare(results, 5))
-    assert "mätdagen 15 oktober" in text(prepare(results, 5, reference=ReferenceDate(month=10, day=15)))
+    assert "mätdagen 1 november" in text(prepare(results, DisclosureRules()))
+    assert "mätdagen 15 oktober" in text(prepare(results, DisclosureRules(), reference=ReferenceDate(month=10, day=15)))
 
 
 # --- the month column of workload_ratings ------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
@@ -38,14 +38,13 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def _summary_tables(results, threshold: int, title: str) -> list[Table]:
+def _summary_tables(publication, title: str) -> list[Table]:
     """The report's summary (Sammanfattning) in the terminal, one table per area with data and
-    its headline indicators: the latest year, one line per municipality, small counts
-    suppressed as in everything shown."""
+    its headline indicators: the latest year, one line per municipality, through the
+    disclosure layer as everything shown."""
     from insyn.indicators.definitions import area_headlines, area_names
-    from insyn.publish.formatting import overview, prepare
+    from insyn.publish.formatting import overview
 
-    publication = prepare(results, threshold)
     tables = []
     headlines = area_headlines()
     for area, area_name in area_names().items():
@@ -53,7 +52,7 @@ def _summary_tables(results, threshold: int, title: str) -> list[Table]:
         if not summary.columns:
             continue
         table = Table(title=f"{title}: {area_name.lower()} {summary.year or ''}".strip(),
-                      caption=f".. = färre än {threshold}, visas inte")
+                      caption=".. = visas inte (röjandekontroll, se rapportens teckenförklaring)")
         table.add_column("Kommun")
         for column in summary.columns:
             table.add_column(column.header, justify="right", max_width=18)
@@ -78,7 +77,7 @@ def demo(
     except StoreInUse as exc:
         raise _fail(str(exc)) from exc
     imported = sum(f.rows_loaded for f in result.import_result.files)
-    console.print(*_summary_tables(result.results, settings.small_count_threshold, "Demoregionen"))
+    console.print(*_summary_tables(result.publication, "Demoregionen"))
     console.print(f"{imported:,} rader importerade till {settings.database_path}".replace(",", " "))
     console.print(f"Rapport: {result.published['html']}")
     console.print(f"Excel:   {result.published['excel']}")
@@ -138,14 +137,21 @@ def _parse_years(text: str) -> list[int]:
 
 @app.command("import")
 def import_(
-    files: Annotated[list[Path], typer.Argument(help="Filer att importera (CSV, XLSX, Parquet).")],
+    files: Annotated[list[Path], typer.Argument(
+        help="Filer att importera (CSV, XLSX, Parquet; JSON med --format kolada).")],
     profile: Annotated[str | None, typer.Option(
         "--profile", "--profil", help="Mappningsprofil: namn (t.ex. svenska) eller YAML-fil.")] = None,
     table: Annotated[str | None, typer.Option(help="Tabell, om den inte kan avgöras av kolumnerna.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Avvisa allt vid minsta fel.")] = False,
     show: Annotated[int, typer.Option(help="Antal felrader att visa per fil.")] = 20,
+    fmt: Annotated[Literal["kolada"] | None, typer.Option(
+        "--format", help="kolada: publicerade jämförelsevärden (riket, regioner, liknande kommuner) "
+                         "som JSON i Koladas format, i stället för exportfiler.")] = None,
 ) -> None:
     """Importera exportfiler: kontroll, pseudonymisering och inläsning i en transaktion."""
+    if fmt == "kolada":
+        _import_published(files)
+        return
     from insyn.ingest.load import ImportRejected
     from insyn.ingest.profiles import ProfileError
     from insyn.ingest.readers import ReadError
@@ -203,7 +209,9 @@ def indicators(
         raise _fail(f"{exc}\nInget har räknats om.") from exc
     if results.empty:
         raise _fail("inga data ännu: importera med insyn import eller kör insyn demo")
-    console.print(*_summary_tables(results, settings.small_count_threshold, "Indikatorer"))
+    from insyn.publish import prepare
+
+    console.print(*_summary_tables(prepare(results, settings.disclosure_rules()), "Indikatorer"))
     if csv:
         order = ["indicator", "municipality", "period", "numerator", "denominator", "value",
                  "period_type", "unit", "sex", "age_group", "category", "complete"]
@@ -370,13 +378,106 @@ def workload(
 
 
 @app.command()
+def extract(
+    tables: Annotated[str, typer.Option("--tabeller", help="Tabeller, kommaseparerade (t.ex. events,staff).")],
+    out: Annotated[Path, typer.Option("--ut", help="Ny (eller tom) katalog för uttaget.")],
+    columns: Annotated[str | None, typer.Option(
+        "--kolumner", help="Kolumner som tabell.kolumn, kommaseparerade (standard: alla lagrade kolumner "
+                           "utom födelsemånad i de tabeller som inte nämns).")] = None,
+    quasi: Annotated[str | None, typer.Option(
+        "--kvasi", help="Kvasiidentifierare (standard: birth_year, sex, municipality där de skrivs).")] = None,
+    k: Annotated[int, typer.Option("--k", help="Minsta antal personer per kombination av "
+                                               "kvasiidentifierare.")] = 5,
+    max_suppressed: Annotated[float, typer.Option(
+        "--max-bortfall", help="Högsta andel rader (procent) som får tas bort för att nå k.")] = 5.0,
+    key_file: Annotated[Path | None, typer.Option(
+        "--nyckel", help="Nyckelfil som gör uttaget länkbart till senare uttag med samma fil (skapas om "
+                         "den saknas). Utan den kastas nyckeln när uttaget är skrivet.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv eller parquet.")] = "csv",
+) -> None:
+    """Skriv ett pseudonymiserat, k-anonymt uttag på radnivå för forskning, med datakatalog och
+    riskrapport att bifoga en etikprövningsansökan."""
+    from insyn.publish.extract import EXTRACT_STEPS, ExtractError
+    from insyn.workflows import write_extract
+
+    def names(text: str | None) -> list[str] | None:
+        return [name.strip() for name in text.split(",") if name.strip()] if text is not None else None
+
+    try:
+        with steps(EXTRACT_STEPS) as advance:
+            result = write_extract(_settings(), out, names(tables), names(columns), names(quasi), k,
+                                   max_suppressed, fmt, key_file, progress=advance)
+    except ExtractError as exc:
+        raise _fail(f"{exc}\nInget uttag har skrivits.") from exc
+    report = result.report
+    summary = Table(title=f"Uttag, k = {report['k']}")
+    for column in ("Tabell", "Rader skrivna", "Rader borttagna", "Personer borttagna", "Minsta grupp"):
+        summary.add_column(column, justify="left" if column == "Tabell" else "right")
+    for table in report["tables"]:
+        summary.add_row(table["table"], *[_shown(c, table[c]) for c in
+                                          ("rows_written", "rows_dropped", "persons_dropped", "smallest_group")])
+    console.print(summary)
+    levels = ", ".join(f"{q['column']} ({q['level_name']})" for q in report["quasi_identifiers"])
+    console.print(f"Kvasiidentifierare: {levels or 'inga'}")
+    if not report["within_limit"]:
+        console.print(f"[yellow]Obs:[/] mer än {_shown('', report['max_suppressed_percent'])} % av raderna togs bort "
+                      "(se riskrapporten).")
+    for table in report["tables"]:
+        if table["rows_dropped_percent"] > report["max_suppressed_percent"]:
+            console.print(f"[yellow]Obs:[/] {_shown('', table['rows_dropped_percent'])} % av raderna i "
+                          f"{table['table']} togs bort. Ett eget uttag av tabellen kan behålla fler rader på en "
+                          "grövre nivå.")
+    console.print(report["key"]["text"])
+    console.print(f"[bold]Uttag, datakatalog och riskrapport i {result.out_dir}[/]")
+
+
+@app.command()
+def export(
+    fmt: Annotated[Literal["kolada"], typer.Option("--format", help="kolada: JSON som Koladas API.")],
+    out: Annotated[Path | None, typer.Option("--ut", help="Fil att skriva (annars till terminalen).")] = None,
+    municipalities: Annotated[list[str] | None, typer.Option(
+        "--kommun", help="Kommunkod; kan anges flera gånger (standard: alla).")] = None,
+    years: Annotated[str, typer.Option("--ar", help="År, t.ex. 2024 eller 2022-2024 (standard: alla).")] = "",
+) -> None:
+    """Exportera de publicerade årsvärdena per kommun (totalt, flickor, pojkar) som JSON i Koladas
+    format. Allt har passerat röjandekontrollen: ett dolt värde har status .. och inget värde."""
+    from insyn.publish.kolada import to_json
+    from insyn.workflows import export_kolada
+
+    try:
+        document = export_kolada(_settings(), municipalities, _parse_years(years) if years else None)
+    except LookupError as exc:
+        raise _fail(str(exc)) from exc
+    if out is None:
+        typer.echo(to_json(document), nl=False)
+        return
+    out.write_text(to_json(document), encoding="utf-8")
+    console.print(f"{len(document['values'])} värden (nyckeltal, kommun och år) skrivna till {out}")
+
+
+def _import_published(files: list[Path]) -> None:
+    """insyn import --format kolada: published values in Kolada's shape, all files or none."""
+    from insyn.publish.kolada import KoladaFileError
+    from insyn.workflows import import_published
+
+    try:
+        imported = import_published(_settings(), files)
+    except KoladaFileError as exc:
+        raise _fail(f"{exc}\nInget har lästs in.") from exc
+    for result in imported:
+        console.print(f"{result.file.name}: {result.values} värden inlästa, varav {result.replaced} "
+                      "ersatte tidigare inlästa värden")
+
+
+@app.command()
 def configure() -> None:
-    """Kopiera workforce.yaml (mätdag, utbildningsmål) och workload.yaml (vikter och normer för
-    arbetstyngd) till datakatalogen, för att redigera. Kör sedan insyn indicators --recompute."""
-    from insyn.workflows import copy_workforce_files
+    """Kopiera workforce.yaml (mätdag, utbildningsmål), workload.yaml (vikter och normer för
+    arbetstyngd) och disclosure.yaml (röjandekontroll) till datakatalogen, för att redigera. Kör
+    sedan insyn indicators --recompute."""
+    from insyn.workflows import copy_editable_files
 
     settings = _settings()
-    written = copy_workforce_files(settings)
+    written = copy_editable_files(settings)
     for path in written:
         console.print(f"Skrev {path}")
     if not written:

@@ -23,8 +23,6 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INSYN_")
 
     data_dir: Path = Field(default_factory=default_data_dir)
-    # Counts from 1 to this minus one are never shown in anything published.
-    small_count_threshold: int = 5
 
     @property
     def database_path(self) -> Path:
@@ -54,3 +52,9 @@ class Settings(BaseSettings):
         from insyn.workforce.config import WORKLOAD_FILE, load_workload, resolve
 
         return load_workload(resolve(self.data_dir, WORKLOAD_FILE))
+
+    def disclosure_rules(self):
+        """disclosure.yaml (what may be published): the data folder's copy, else the default."""
+        from insyn.disclosure.rules import resolve_rules
+
+        return resolve_rules(self.data_dir)

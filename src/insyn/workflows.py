@@ -16,6 +16,7 @@ import pandas as pd
 from insyn.ingest.load import ImportResult, import_files
 from insyn.ingest.profiles import Profile, load_profile
 from insyn.ingest.pseudonymise import load_or_create_key
+from insyn.publish.formatting import Publication
 from insyn.settings import Settings
 from insyn.store import Store, open_store
 
@@ -95,19 +96,22 @@ def write_report(settings: Settings, out_dir: Path | None = None) -> dict[str, P
     return _publish_stored(settings, out_dir or settings.output_dir / dt.date.today().isoformat())[1]
 
 
-def _publish_stored(settings: Settings, out_dir: Path) -> tuple[pd.DataFrame, dict[str, Path]]:
-    """The stored results and workload, published to out_dir: (results, written paths)."""
+def _publish_stored(settings: Settings, out_dir: Path) -> tuple[Publication, dict[str, Path]]:
+    """The stored results and workload, published to out_dir: (publication, written paths)."""
     from insyn.indicators.engine import stored_results
-    from insyn.publish import publish
+    from insyn.publish import prepare, publish
+    from insyn.publish.kolada import stored_published_values
     from insyn.workforce.workload import stored_workload
 
     store = store_for(settings, read_only=True)
     try:
         results, workload = stored_results(store), stored_workload(store)
+        imported = stored_published_values(store)
     finally:
         store.close()
-    return results, publish(results, out_dir, threshold=settings.small_count_threshold, workload=workload,
-                            reference=settings.workforce_config().reference_date)
+    publication = prepare(results, settings.disclosure_rules(), workload=workload,
+                          reference=settings.workforce_config().reference_date)
+    return publication, publish(publication, out_dir, imported=imported)
 
 
 def demo_years(today: dt.date | None = None) -> list[int]:
@@ -121,7 +125,7 @@ class DemoResult:
     out_dir: Path
     data_files: list[Path]
     import_result: ImportResult
-    results: pd.DataFrame
+    publication: Publication
     published: dict[str, Path]
 
 
@@ -170,8 +174,8 @@ def run_demo(settings: Settings, seed: int = 1, out_dir: Path | None = None,
     notify("Importerar, pseudonymiserar och beräknar indikatorer")
     imported = run_import(settings, files, Profile(name=DEMO_PROFILE))
     notify("Skriver rapport och Excelfil")
-    results, published = _publish_stored(settings, out_dir)
-    return DemoResult(out_dir, files, imported, results, published)
+    publication, published = _publish_stored(settings, out_dir)
+    return DemoResult(out_dir, files, imported, publication, published)
 
 
 @dataclass
@@ -239,8 +243,82 @@ def workload_what_if(settings: Settings, municipality: str, unit: str, month: st
         store.close()
 
 
-def copy_workforce_files(settings: Settings) -> list[Path]:
-    """Copy workforce.yaml and workload.yaml into the data folder for the municipality to edit."""
-    from insyn.workforce.config import copy_defaults
+def copy_editable_files(settings: Settings) -> list[Path]:
+    """Copy workforce.yaml, workload.yaml and disclosure.yaml into the data folder for the
+    municipality to edit (existing copies are kept)."""
+    from insyn.config_files import copy_defaults
+    from insyn.disclosure.rules import PACKAGE as DISCLOSURE
+    from insyn.disclosure.rules import RULES_FILE
+    from insyn.workforce.config import PACKAGE as WORKFORCE
+    from insyn.workforce.config import WORKFORCE_FILE, WORKLOAD_FILE
 
-    return copy_defaults(settings.data_dir)
+    return copy_defaults(settings.data_dir, {WORKFORCE_FILE: WORKFORCE, WORKLOAD_FILE: WORKFORCE,
+                                             RULES_FILE: DISCLOSURE})
+
+
+def write_extract(settings: Settings, out_dir: Path, tables: Sequence[str], columns: Sequence[str] | None,
+                  quasi: Sequence[str] | None, k: int, max_suppressed_percent: float, fmt: str = "csv",
+                  key_file: Path | None = None, progress: Progress = None):
+    """A pseudonymised, k-anonymous row-level extract for research, with its data dictionary
+    and risk report (docs/extract.md). Bad input raises ExtractError before anything is written."""
+    from insyn.publish import extract
+
+    plan = extract.plan_extract(tables, columns, quasi, k, max_suppressed_percent, fmt)
+    if key_file and key_file.resolve() == settings.key_path.resolve():
+        raise extract.ExtractError("Använd inte installationens pseudonymiseringsnyckel som nyckelfil för uttag: "
+                                   "ange en egen fil med --nyckel.")
+    if not settings.database_path.exists():
+        raise extract.ExtractError(f"Inget datalager i {settings.data_dir} ännu: importera data först.")
+    store = store_for(settings, read_only=True)
+    try:
+        return extract.write(store, plan, out_dir, key_file, progress)
+    finally:
+        store.close()
+
+
+def export_kolada(settings: Settings, municipalities: Sequence[str] | None = None,
+                  years: Sequence[int] | None = None) -> dict:
+    """The published yearly figures per municipality as Kolada-shaped data (docs/kolada.md),
+    made from the disclosure-protected publication, of the given municipalities and years."""
+    from insyn.publish.formatting import prepare
+    from insyn.publish.kolada import export_document
+
+    results = stored_indicators(settings)
+    if results.empty:
+        raise LookupError("Det finns inga indikatorer att exportera: importera data först "
+                          "(insyn import) eller kör insyn demo.")
+    publication = prepare(results, settings.disclosure_rules())
+    for asked, published, what in ((municipalities, publication.municipalities, "kommun"),
+                                   ([str(y) for y in years or ()], publication.years, "år")):
+        missing = sorted(set(asked or ()) - set(published))
+        if missing:
+            raise LookupError(f"Inga publicerade värden för {what} {', '.join(missing)} "
+                              f"(finns: {', '.join(published)}).")
+    return export_document(publication, municipalities, years)
+
+
+def import_published(settings: Settings, paths: Sequence[Path]) -> list:
+    """Import published values in Kolada's shape (Riket, regions, peers) in one transaction;
+    KoladaFileError names the file and place of a problem, and nothing is stored then."""
+    from insyn.publish.kolada import import_published_values
+
+    store = store_for(settings)
+    try:
+        return import_published_values(store, paths)
+    finally:
+        store.close()
+
+
+def comparison_values(settings: Settings) -> list:
+    """Per indicator and year, the municipalities' own published figures beside the imported
+    published values of the same KPI (Riket, regions, peers); empty when none are imported."""
+    from insyn.publish.formatting import prepare
+    from insyn.publish.kolada import comparisons, stored_published_values
+
+    results = stored_indicators(settings)
+    store = store_for(settings, read_only=True)
+    try:
+        imported = stored_published_values(store)
+    finally:
+        store.close()
+    return comparisons(prepare(results, settings.disclosure_rules()), imported)

@@ -208,6 +208,9 @@ class Definition(Strict):
     description: str
     unit: str
     follows: str
+    # The official Kolada KPI id (N…/U…) when this indicator is that KPI, same definition and
+    # unit; Kolada-shaped exports and imports use it, else `id` (docs/kolada.md).
+    kolada: str | None = None
     area: str = ""
     target: float | None = None
     higher_is_better: bool | None = None

@@ -1,5 +1,6 @@
-"""The publish stage: the HTML report and the Excel workbook, both made only from results (and
-workload unit totals) that have passed the small-count rule.
+"""The publish stage: the HTML report and the Excel workbook, both made only from a Publication,
+which only `prepare` makes, from results passed through the disclosure layer (and workload unit
+totals).
 """
 
 from __future__ import annotations
@@ -9,21 +10,18 @@ from pathlib import Path
 import pandas as pd
 
 from insyn.publish.excel import write_workbook
-from insyn.publish.formatting import DEFAULT_TITLE
+from insyn.publish.formatting import DEFAULT_TITLE, Publication, prepare
 from insyn.publish.report import write_report
-from insyn.workforce.config import ReferenceDate
-from insyn.workforce.workload import Workload
 
-__all__ = ["DEFAULT_TITLE", "publish", "write_report", "write_workbook"]
+__all__ = ["DEFAULT_TITLE", "Publication", "prepare", "publish", "write_report", "write_workbook"]
 
 
-def publish(results: pd.DataFrame, out_dir: Path, threshold: int = 5, title: str = DEFAULT_TITLE,
-            workload: Workload | None = None, reference: ReferenceDate | None = None) -> dict[str, Path]:
-    """Write out_dir/rapport.html and out_dir/insyn.xlsx; return their paths. `workload` (the
-    stored workload tables) adds unit load, published only as unit totals; `reference` is the
-    workforce reference date (default: the shipped workforce.yaml's)."""
+def publish(pub: Publication, out_dir: Path, title: str = DEFAULT_TITLE,
+            imported: pd.DataFrame | None = None) -> dict[str, Path]:
+    """Write out_dir/rapport.html and out_dir/insyn.xlsx; return their paths. `imported`
+    (published values read with insyn import --format kolada) adds the comparison with them."""
     out_dir = Path(out_dir)
     return {
-        "html": write_report(results, out_dir / "rapport.html", threshold, title, workload, reference),
-        "excel": write_workbook(results, out_dir / "insyn.xlsx", threshold, title, workload, reference),
+        "html": write_report(pub, out_dir / "rapport.html", title, imported),
+        "excel": write_workbook(pub, out_dir / "insyn.xlsx", title, imported),
     }

@@ -31,20 +31,19 @@ from insyn.publish.formatting import (
     name_with_unit,
     notes,
     overview,
-    prepare,
     reference_day,
     trend,
     unit_load_note,
     unit_loads,
     years_text,
 )
-from insyn.workforce.config import ReferenceDate
-from insyn.workforce.workload import Workload
+from insyn.publish.kolada import Comparison, comparisons
 
 OVERVIEW, WORKFORCE_OVERVIEW = "Översikt", "Personal och kompetens"
 OVERVIEW_AREAS = {OVERVIEW: CASE_FLOW, WORKFORCE_OVERVIEW: WORKFORCE}
 SHEETS = (OVERVIEW, "Indikatorer", "Anmälare", WORKFORCE_OVERVIEW, "Personal per år", "Utbildning",
           "Arbetstyngd per enhet", "Definitioner", "Om statistiken")
+COMPARISON_SHEET = "Jämförelsevärden (Kolada)"  # only when published values were imported
 WHOLE_NUMBER_FORMAT = "#,##0"
 PERCENT_FORMAT = '0.0" %"'
 DECIMAL_FORMAT = "#,##0.0"
@@ -81,16 +80,15 @@ class Formats:
         return self._numbers[key]
 
 
-def write_workbook(results: pd.DataFrame, path: Path, threshold: int = 5,
-                   title: str = DEFAULT_TITLE, workload: Workload | None = None,
-                   reference: ReferenceDate | None = None) -> Path:
-    """Apply the small-count rule to `results` (and `workload`) and write the workbook to `path`."""
+def write_workbook(pub: Publication, path: Path, title: str = DEFAULT_TITLE,
+                   imported: pd.DataFrame | None = None) -> Path:
+    """Write the workbook of a publication (insyn.publish.formatting.prepare) to `path`.
+    `imported` (stored published values, insyn.publish.kolada) adds the comparison sheet."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pub = prepare(results, threshold, workload=workload, reference=reference)
     workbook = xlsxwriter.Workbook(str(path))
     workbook.set_properties({"title": title, "subject": f"Insyn {years_text(pub.years)}",
-                             "comments": "Små antal visas inte (..)."})
+                             "comments": "Uppgifter som kan röja enskilda visas inte (..)."})
     formats = Formats(workbook)
     sheets = {name: workbook.add_worksheet(name) for name in SHEETS}
     for name, area in OVERVIEW_AREAS.items():
@@ -102,6 +100,9 @@ def write_workbook(results: pd.DataFrame, path: Path, threshold: int = 5,
     _unit_load_sheet(sheets["Arbetstyngd per enhet"], pub, formats)
     _definitions_sheet(sheets["Definitioner"], pub, formats)
     _notes_sheet(sheets["Om statistiken"], pub, formats, title)
+    compared = comparisons(pub, imported)
+    if compared:
+        _comparison_sheet(workbook.add_worksheet(COMPARISON_SHEET), compared, pub, formats)
     workbook.close()
     return path
 
@@ -152,7 +153,7 @@ def _overview_sheet(sheet: Worksheet, pub: Publication, formats: Formats, area: 
     rows = [[row.name, row.municipality, *row.cells] for row in table.rows]
     end = _table(sheet, headers, rows, formats, wrap_headers=True)
     _notes_below(sheet, end, [f"Senaste året med data: {table.year or '–'}.",
-                              *legend(pub.threshold).paragraphs])
+                              *legend(pub.rules).paragraphs])
 
 
 def _long_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None:
@@ -172,7 +173,7 @@ def _sources_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None
     end = _table(sheet, headers, rows, formats, wrap_headers=True)
     _notes_below(sheet, end, [f"{name_with_unit(table.definition)} {table.year}: andel av "
                               "kommunens anmälningar per anmälare.",
-                              *legend(pub.threshold).paragraphs[:2]])
+                              *legend(pub.rules).paragraphs[:2]])
 
 
 def _years_sheet(sheet: Worksheet, pub: Publication, formats: Formats, area: str) -> None:
@@ -200,7 +201,7 @@ def _coverage_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> Non
     _notes_below(sheet, end, [
         f"Täckning: andel av programmets målgrupp i tjänst på mätdagen {reference_day(pub)} som har "
         "genomgått programmet. Saknar: det som återstår till 100 %.",
-        *legend(pub.threshold).paragraphs[:2]])
+        *legend(pub.rules).paragraphs[:2]])
 
 
 def _unit_load_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None:
@@ -210,6 +211,17 @@ def _unit_load_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> No
              u.over_norm, u.load] for u in unit_loads(pub)]
     end = _table(sheet, headers, rows, formats, wrap_headers=True)
     _notes_below(sheet, end, unit_load_note(pub).paragraphs if rows else [NO_WORKLOAD])
+
+
+def _comparison_sheet(sheet: Worksheet, compared: list[Comparison], pub: Publication,
+                      formats: Formats) -> None:
+    headers = ["Indikator", "År", "Område", "Kod", "Värde", "Källa"]
+    rows = [[name_with_unit(c.definition), c.year, f.name, f.code, f.cell, f.source]
+            for c in compared for f in c.figures]
+    end = _table(sheet, headers, rows, formats)
+    _notes_below(sheet, end, ["Kommunernas egna publicerade värden bredvid inlästa publicerade värden "
+                              "för samma nyckeltal och år (riket, regioner, liknande kommuner), som de "
+                              "publicerades.", *legend(pub.rules).paragraphs[:2]])
 
 
 def _definitions_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None:

@@ -1,5 +1,6 @@
 """Swedish number formatting and the tables that both the HTML report and the Excel workbook
-show, shaped once here from results that have passed the small-count rule.
+show, shaped once here from results that have passed the disclosure layer
+(insyn.disclosure.suppression): `prepare` is the only way to a Publication.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from insyn.disclosure.small_counts import STATUS_SUPPRESSED, SUPPRESSED, apply_small_count_rule, is_small
+from insyn.disclosure.rules import DisclosureRules
 from insyn.disclosure.status import LABELS as STATUS_LABELS
+from insyn.disclosure.status import NEVER_PUBLISHED, PRIMARY, SECONDARY, SUPPRESSED, is_hidden
+from insyn.disclosure.suppression import protect
 from insyn.indicators.definitions import Definition, area_names, library
 from insyn.indicators.engine import DIMENSIONS
 from insyn.model.codes import code_lists, label
@@ -145,11 +148,11 @@ class UnitLoad:
 
 @dataclass(frozen=True)
 class Publication:
-    """Results after the small-count rule, indexed for the tables below. Only `prepare` makes one,
-    so nothing reaches a report or a workbook without passing the rule."""
+    """Results after the disclosure layer, indexed for the tables below. Only `prepare` makes one,
+    so nothing reaches a report or a workbook without passing it."""
 
     rows: pd.DataFrame
-    threshold: int
+    rules: DisclosureRules
     definitions: tuple[Definition, ...]
     municipalities: tuple[str, ...]
     names: dict[str, str]
@@ -161,6 +164,10 @@ class Publication:
     # The workforce indicators' reference date (workforce.yaml); the unit load shown is that
     # of its month.
     reference: ReferenceDate
+
+    @property
+    def threshold(self) -> int:
+        return self.rules.count_threshold
 
     def name(self, municipality: str) -> str:
         return self.names.get(municipality, municipality)
@@ -203,66 +210,78 @@ def _as_python(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
-def _unit_loads(workload: Workload | None, threshold: int,
-                names: dict[str, str]) -> tuple[UnitLoad, ...]:
+def _unit_loads(workload: Workload | None, rules: DisclosureRules, names: dict[str, str],
+                hidden_units: set[tuple[str, str, str]], reference: ReferenceDate) -> tuple[UnitLoad, ...]:
     """Every unit's months from the workload, by municipality, unit and month. Only unit totals
     are kept, never a caseworker's row. A unit with fewer caseworkers than the threshold shows
-    nothing but ".."; a number over the norm from 1 to threshold − 1 is hidden on its own."""
+    nothing but ".."; a number over the norm from 1 to threshold − 1 is hidden on its own. In
+    the reference month the caseworkers and those over the norm are the share over the norm's
+    denominator and numerator, so a unit whose share is hidden (`hidden_units`: municipality,
+    unit, year) shows nothing either."""
     if workload is None or workload.caseworkers.empty:
         return ()
     units = _as_python(unit_months(workload))
     loads = []
     for row in units.to_dict("records"):
-        few = is_small(row["caseworkers"], threshold)
+        month = month_start(row["period"])
+        protected = (month.month == reference.month
+                     and (row["municipality"], row["unit"], str(month.year)) in hidden_units)
+        few = protected or rules.is_small(row["caseworkers"])
         ratio = row["load_ratio"]
         load = 100 * ratio if ratio is not None and math.isfinite(ratio) else None
         loads.append(UnitLoad(
             row["municipality"], row["unit"], row["period"],
             shown_unless(few, row["caseworkers"], COUNT),
-            shown_unless(few or is_small(row["over_norm"], threshold), row["over_norm"], COUNT),
+            shown_unless(few or rules.is_small(row["over_norm"]), row["over_norm"], COUNT),
             shown_unless(few, load, "%")))
     loads.sort(key=lambda u: (swedish_sort_key(names.get(u.municipality, u.municipality)),
                               swedish_sort_key(u.unit), u.month))
     return tuple(loads)
 
 
-def prepare(results: pd.DataFrame, threshold: int, made: dt.date | None = None,
+UNIT_LOAD_INDICATOR = "andel_over_norm"  # the indicator the unit load table's reference month repeats
+
+
+def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None = None,
             workload: Workload | None = None, reference: ReferenceDate | None = None) -> Publication:
-    """Apply the small-count rule and index what may be published, the workload (when given)
-    as unit totals. `reference` defaults to the shipped workforce.yaml's reference date."""
-    known = {d.id for d in library()}
-    if "complete" in results:  # a period the data do not yet cover (an export mid-year)
-        results = results[results["complete"].fillna(True).astype(bool)]
-    published = _as_python(apply_small_count_rule(results, threshold))
-    published = published[published.indicator.isin(known)].reset_index(drop=True)
+    """Pass the results through the disclosure layer and index what may be published, the
+    workload (when given) as unit totals. Rows never to be published (a period the data do not
+    yet cover, an unknown indicator) are left out. `reference` defaults to the shipped
+    workforce.yaml's reference date."""
+    reference = reference or load_workforce().reference_date
+    protected = protect(results, rules)
+    published = _as_python(protected[protected.status != NEVER_PUBLISHED]).reset_index(drop=True)
+    hidden_units = {(r.municipality, r.unit, r.period) for r in published.itertuples()
+                    if r.indicator == UNIT_LOAD_INDICATOR and r.unit is not None and r.period_type == YEAR
+                    and is_hidden(r.status)}
     present = set(published.indicator)
     names = municipality_names()
     codes = sorted(set(published.municipality), key=lambda c: swedish_sort_key(names.get(c, c)))
     yearly = published[published.period_type == YEAR]
     index = {(r["indicator"], r["municipality"], r["period"], *(r[d] for d in DIMENSIONS)): r
              for r in published.to_dict("records")}
-    return Publication(rows=published, threshold=threshold,
+    return Publication(rows=published, rules=rules,
                        definitions=tuple(d for d in library() if d.id in present),
                        municipalities=tuple(codes), names=names,
                        years=tuple(sorted(set(yearly.period))),
                        made=made or dt.date.today(), index=index,
                        latest_years=yearly.groupby("indicator").period.max().to_dict(),
-                       unit_loads=_unit_loads(workload, threshold, names),
-                       reference=reference or load_workforce().reference_date)
+                       unit_loads=_unit_loads(workload, rules, names, hidden_units, reference),
+                       reference=reference)
 
 
 def value_cell(definition: Definition, row: dict | None, against_target: bool = True) -> Cell:
     """The row's value; marked when it misses the target (unless `against_target` is False)."""
     if row is None:
         return Cell(None, definition.unit)
-    if row["status"] == STATUS_SUPPRESSED:
+    if is_hidden(row["status"]):
         return Cell(None, definition.unit, suppressed=True)
     missed = against_target and misses_target(definition, row["value"])
     return Cell(row["value"], definition.unit, misses_target=missed)
 
 
 def count_cell(row: dict, column: str) -> Cell:
-    return Cell(row[column], COUNT, suppressed=row["status"] == STATUS_SUPPRESSED)
+    return Cell(row[column], COUNT, suppressed=is_hidden(row["status"]))
 
 
 def place_text(place: tuple[int, int] | None) -> str:
@@ -473,7 +492,7 @@ def category_table(pub: Publication, definition: Definition) -> CategoryTable | 
     for code in pub.municipalities:
         found = [pub.row(definition, code, year, category=c.code) for c in cats]
         found = [r for r in found if r is not None]
-        published_totals = [r["denominator"] for r in found if r["status"] != STATUS_SUPPRESSED]
+        published_totals = [r["denominator"] for r in found if not is_hidden(r["status"])]
         total = (Cell(published_totals[0], COUNT) if published_totals
                  else Cell(None, COUNT, suppressed=bool(found)))
         shares = [pub.cell(definition, code, year, category=c.code) for c in cats]
@@ -491,7 +510,7 @@ class CoverageRow:
     completed: Cell
     coverage: Cell
     gap: Cell        # 100 − coverage, in percentage points
-    lacking: Cell    # targeted − completed, itself a count under the small-count rule
+    lacking: Cell    # targeted − completed: as a count of people, under the small-count rule
 
 
 @dataclass(frozen=True)
@@ -512,7 +531,7 @@ def _coverage_row(pub: Publication, definition: Definition, code: str, row: dict
     return CoverageRow(code, pub.name(code), count_cell(row, "denominator"),
                        count_cell(row, "numerator"), coverage,
                        Cell(100 - coverage.value, PERCENTAGE_POINTS),
-                       shown_unless(is_small(lacking, pub.threshold), lacking, COUNT))
+                       shown_unless(pub.rules.is_small(lacking), lacking, COUNT))
 
 
 def coverage_tables(pub: Publication, definition: Definition) -> list[CoverageTable]:
@@ -639,9 +658,11 @@ def _population_note(pub: Publication) -> Note:
     return Note("Befolkning", paragraphs)
 
 
-def legend(threshold: int) -> Note:
+def legend(rules: DisclosureRules) -> Note:
     return Note("Teckenförklaring", [
-        f"{SUPPRESSED} = uppgiften visas inte, färre än {threshold}",
+        f"{SUPPRESSED} = uppgiften visas inte: den bygger på färre än {rules.count_threshold} personer "
+        f"(en andel eller median på färre än {rules.denominator_threshold}), eller den skulle låta "
+        "någon räkna fram en annan dold uppgift",
         f"{MISSING} = uppgift saknas (inget underlag under perioden, eller ännu inte möjlig "
         "att beräkna)",
         f"{MISSES_TARGET_MARK} = når inte målet",
@@ -679,12 +700,18 @@ def notes(pub: Publication) -> list[Note]:
             f"{', '.join(later)} kräver uppföljningstid efter perioden och redovisas bara för "
             "perioder som data når tillräckligt långt efter. Därför kan det senaste året saknas "
             "för dem; översikten visar då deras senaste år.")
+    rules, hidden = pub.rules, pub.rows.status.value_counts()
     small = [
-        f"Inget antal från 1 till {pub.threshold - 1} visas. När täljaren eller nämnaren är "
-        f"ett sådant antal visas värdet, täljaren och nämnaren som {SUPPRESSED}. Noll visas. "
-        "Detta är en första, enkel regel: ett dolt tal kan i vissa fall räknas fram ur "
-        "totalen och de visade delarna (till exempel kön, kvartal eller enheter). Fullständig "
-        "röjandekontroll med sekundär undertryckning är ännu inte införd.",
+        f"Inget antal från 1 till {rules.count_threshold - 1} visas, och ingen andel, kvot eller "
+        f"median som bygger på färre än {rules.denominator_threshold}. Noll visas. En rad som inte "
+        f"visas har värde, täljare och nämnare {SUPPRESSED} (primär undertryckning: "
+        f"{hidden.get(PRIMARY, 0)} rader).",
+        "Ett dolt tal ska inte heller kunna räknas fram ur totalen och de andra delarna (kön, "
+        "åldersgrupper, enheter, anmälare, kvartal inom året) eller ur samma tal i en annan "
+        "indikator. Därför döljs också så få andra uppgifter som möjligt, så att varje dolt litet "
+        f"tal bara kan ringas in till ett spann som är minst {format_number(rules.width, 0)} brett "
+        f"(sekundär undertryckning: {hidden.get(SECONDARY, 0)} rader). Kolumnen Status i Excelfilen "
+        "säger varför en rad inte visas.",
     ]
     if WORKFORCE in pub.areas:
         periods.append(
@@ -693,10 +720,10 @@ def notes(pub: Publication) -> list[Note]:
             "personalomsättning, byte av enhet och introduktion räknas över hela året.")
         small.append(
             "Uppgifter om personal publiceras bara som summor och andelar för en kommun eller en "
-            "enhet, aldrig för en enskild medarbetare. Antalet som saknar en utbildning är självt "
-            f"ett antal och visas som {SUPPRESSED} när det är 1 till {pub.threshold - 1}.")
+            "enhet, aldrig för en enskild medarbetare. En summa (årsarbetare, timmar) som bygger "
+            f"på färre än {rules.count_threshold} personer visas inte.")
     return [
-        legend(pub.threshold),
+        legend(pub.rules),
         Note("Små tal visas inte", small),
         Note("Perioder", periods),
         *([unit_load_note(pub)] if pub.unit_loads else []),

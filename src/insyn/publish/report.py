@@ -46,7 +46,6 @@ from insyn.publish.formatting import (
     overview,
     place,
     place_text,
-    prepare,
     ranking,
     sex_breakdown,
     trend,
@@ -54,8 +53,7 @@ from insyn.publish.formatting import (
     unit_loads,
     years_text,
 )
-from insyn.workforce.config import ReferenceDate
-from insyn.workforce.workload import Workload
+from insyn.publish.kolada import Comparison, comparisons
 
 SINCE_DEGREE = ("erfarenhet_under_1_ar", "erfarenhet_minst_3_ar", "erfarenhet_over_5_ar")
 IN_MUNICIPALITY = ("i_kommunen_under_1_ar", "i_kommunen_minst_3_ar", "i_kommunen_over_5_ar")
@@ -218,18 +216,25 @@ class MunicipalitySection:
     shares: list[SharesOfMunicipality]
 
 
-def write_report(results: pd.DataFrame, path: Path, threshold: int = 5,
-                 title: str = DEFAULT_TITLE, workload: Workload | None = None,
-                 reference: ReferenceDate | None = None) -> Path:
-    """Apply the small-count rule to `results` (and `workload`) and write the report to `path`."""
+def write_report(pub: Publication, path: Path, title: str = DEFAULT_TITLE,
+                 imported: pd.DataFrame | None = None) -> Path:
+    """Write the report of a publication (insyn.publish.formatting.prepare) to `path`.
+    `imported` (stored published values, insyn.publish.kolada) adds the comparison with them."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pub = prepare(results, threshold, workload=workload, reference=reference)
-    path.write_text(render_report(pub, title), encoding="utf-8")
+    path.write_text(render_report(pub, title, imported), encoding="utf-8")
     return path
 
 
-def render_report(pub: Publication, title: str = DEFAULT_TITLE) -> str:
+def _newest(found: list[Comparison]) -> list[Comparison]:
+    """Each indicator's newest compared year (comparisons come newest year first)."""
+    newest: dict[str, Comparison] = {}
+    for comparison in found:
+        newest.setdefault(comparison.definition.id, comparison)
+    return list(newest.values())
+
+
+def render_report(pub: Publication, title: str = DEFAULT_TITLE, imported: pd.DataFrame | None = None) -> str:
     areas = [_area_section(pub, area) for area in pub.areas]
     return _environment().get_template("report.html.j2").render(
         title=title,
@@ -240,7 +245,8 @@ def render_report(pub: Publication, title: str = DEFAULT_TITLE) -> str:
         areas=areas,
         municipality_sections=[_municipality_section(pub, code, areas) for code in pub.municipalities],
         notes=notes(pub),
-        legend=legend(pub.threshold),
+        comparisons=_newest(comparisons(pub, imported)),
+        legend=legend(pub.rules),
         definitions=definition_rows(pub.definitions),
         mark=MISSES_TARGET_MARK,
     )

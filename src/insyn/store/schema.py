@@ -47,6 +47,11 @@ BOOKKEEPING = {
     "workload_unassigned": """
         municipality VARCHAR, period VARCHAR, unit VARCHAR, reason VARCHAR, cases BIGINT,
         points DOUBLE""",
+    # Published figures imported in Kolada's shape (Riket, regions, peers; docs/kolada.md), one
+    # per KPI, Kolada municipality id (0000 Riket), year and gender (T, K, M).
+    "published_values": """
+        kpi VARCHAR, municipality VARCHAR, period INTEGER, gender VARCHAR, value DOUBLE,
+        count INTEGER, status VARCHAR, source_file VARCHAR, imported_at TIMESTAMP""",
 }
 
 

@@ -6,26 +6,18 @@ file, the place in it and what is wrong, in Swedish."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from insyn import config_files
+from insyn.config_files import ConfigError, Strict, load_model  # noqa: F401  (ConfigError: raised from here)
 from insyn.model.codes import codes
 
+PACKAGE = "insyn.workforce"
 WORKFORCE_FILE = "workforce.yaml"
 WORKLOAD_FILE = "workload.yaml"
-
-
-class ConfigError(ValueError):
-    """A workforce data file that cannot be used."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def _known(values: list[str], code_list: str) -> list[str]:
@@ -35,7 +27,7 @@ def _known(values: list[str], code_list: str) -> list[str]:
     return values
 
 
-class ReferenceDate(_Strict):
+class ReferenceDate(Strict):
     month: Annotated[int, Field(ge=1, le=12)]
     day: Annotated[int, Field(ge=1, le=31)]
 
@@ -48,7 +40,7 @@ class ReferenceDate(_Strict):
         return dt.date(year, self.month, self.day)
 
 
-class ProgrammeTarget(_Strict):
+class ProgrammeTarget(Strict):
     roles: list[str]
     employment: list[str]
     under_years_since_exam: float | None = None
@@ -58,7 +50,7 @@ class ProgrammeTarget(_Strict):
     _employment = field_validator("employment")(lambda v: _known(v, "employment"))
 
 
-class WorkforceConfig(_Strict):
+class WorkforceConfig(Strict):
     reference_date: ReferenceDate
     caseworker_roles: list[str]
     programmes: dict[str, ProgrammeTarget]
@@ -80,14 +72,14 @@ class WorkforceConfig(_Strict):
                 for role in target.roles for employment in target.employment]
 
 
-class Norm(_Strict):
+class Norm(Strict):
     level: str
     label: str
     below_years: float | None = None
     points: Annotated[float, Field(gt=0)]
 
 
-class Weights(_Strict):
+class Weights(Strict):
     forhandsbedomning: Annotated[float, Field(ge=0)]
     utredning: Annotated[float, Field(ge=0)]
     insats: dict[str, Annotated[float, Field(ge=0)]]
@@ -102,7 +94,7 @@ class Weights(_Strict):
         return value
 
 
-class WorkloadConfig(_Strict):
+class WorkloadConfig(Strict):
     weights: Weights
     norms: list[Norm]
     missing_exam_year_level: str
@@ -136,58 +128,17 @@ class WorkloadConfig(_Strict):
 
 
 def shipped(name: str) -> Path:
-    return Path(str(resources.files("insyn.workforce").joinpath(name)))
+    return config_files.shipped(PACKAGE, name)
 
 
 def resolve(data_dir: Path | None, name: str) -> Path:
     """The data folder's copy of a file when there is one, else the shipped default."""
-    own = data_dir / name if data_dir else None
-    return own if own and own.exists() else shipped(name)
-
-
-def _load(path: Path, model: type[BaseModel]):
-    try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: inte giltig YAML ({error})") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: kan inte läsas ({error.strerror})") from None
-    try:
-        return model.model_validate(content)
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'filen'}: {_swedish(e)}"
-                             for e in error.errors())
-        raise ConfigError(f"{path}: {problems}") from None
-
-
-def _swedish(error: dict) -> str:
-    kind = error["type"]
-    if kind == "missing":
-        return "saknas"
-    if kind == "extra_forbidden":
-        return "okänt fält"
-    if kind in ("float_parsing", "int_parsing", "float_type", "int_type"):
-        return f"inte ett tal ({error['input']!r})"
-    if kind in ("greater_than", "greater_than_equal", "less_than_equal"):
-        return f"värdet {error['input']!r} är utanför det tillåtna ({error['msg']})"
-    return str(error["msg"]).removeprefix("Value error, ")
+    return config_files.resolve(data_dir, PACKAGE, name)
 
 
 def load_workforce(path: Path | None = None) -> WorkforceConfig:
-    return _load(path or shipped(WORKFORCE_FILE), WorkforceConfig)
+    return load_model(path or shipped(WORKFORCE_FILE), WorkforceConfig)
 
 
 def load_workload(path: Path | None = None) -> WorkloadConfig:
-    return _load(path or shipped(WORKLOAD_FILE), WorkloadConfig)
-
-
-def copy_defaults(data_dir: Path) -> list[Path]:
-    """Copy the shipped files into the data folder for editing; existing copies are kept."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in (WORKFORCE_FILE, WORKLOAD_FILE):
-        target = data_dir / name
-        if not target.exists():
-            shutil.copyfile(shipped(name), target)
-            written.append(target)
-    return written
+    return load_model(path or shipped(WORKLOAD_FILE), WorkloadConfig)

@@ -1,0 +1,83 @@
+"""Disclosure control benchmark: primary and secondary suppression over a region's results.
+
+Generates the demo region (16 municipalities) for the given years, imports it into an in-memory
+store and computes the whole library, then times, in one run, the baseline (primary suppression
+alone, the rule Insyn published with before) against the full layer (primary + secondary, with
+the LP audit), and reports how much each hides and the peak memory. With --results, reads a
+results Parquet file instead (e.g. bench/out/engine_all_full.parquet from bench/national.py).
+
+    python bench/disclosure.py --years 2022,2023,2024,2025
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def region_results(years: list[int], seed: int) -> pd.DataFrame:
+    from insyn.indicators.engine import compute
+    from insyn.ingest.load import import_files
+    from insyn.model.municipalities import region_municipalities
+    from insyn.store import open_store
+    from insyn.synth.generate import generate, write_tables
+
+    with tempfile.TemporaryDirectory() as folder:
+        tables = generate(region_municipalities("demo"), years, seed=seed)
+        store = open_store(None)
+        try:
+            import_files(store, write_tables(tables, Path(folder), fmt="parquet"), b"k" * 32)
+            return compute(store)
+        finally:
+            store.close()
+
+
+def main() -> None:
+    from insyn.disclosure.rules import load_rules
+    from insyn.disclosure.status import PRIMARY, SECONDARY
+    from insyn.disclosure.suppression import Linked, protect
+    from insyn.indicators.definitions import library
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--years", default="2023,2024")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--results", type=Path, help="a results Parquet file instead of the demo region")
+    args = parser.parse_args()
+    results = (pd.read_parquet(args.results) if args.results
+               else region_results([int(y) for y in args.years.split(",")], args.seed))
+    rules = load_rules()
+
+    start = time.perf_counter()
+    linked = Linked(results.reset_index(drop=True), {d.id: d for d in library()}, rules)
+    primary = linked.primary()
+    baseline = time.perf_counter() - start
+
+    start = time.perf_counter()
+    published = protect(results, rules)
+    full = time.perf_counter() - start
+
+    rows = len(results)
+    print(f"{rows:,} result rows, {results.municipality.nunique()} municipalities, "
+          f"{len(linked.cells):,} cells, {len(linked.tables.equations):,} equations")
+    print(f"{'':<44}{'seconds':>9}{'hidden rows':>13}")
+    print(f"{'baseline: primary suppression only':<44}{baseline:>9.2f}{int(np.sum(primary)):>13,}")
+    print(f"{'primary + secondary (LP audit)':<44}{full:>9.2f}"
+          f"{int(published.status.isin([PRIMARY, SECONDARY]).sum()):>13,}")
+    print(f"  of which primary {int((published.status == PRIMARY).sum()):,}, "
+          f"secondary {int((published.status == SECONDARY).sum()):,} "
+          f"({100 * (published.status == SECONDARY).sum() / rows:.1f} % of rows)")
+    print(f"peak memory {_peak_mb():,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,332 @@
+"""Linked tables: what an attacker can compute from what is shown, and secondary suppression
+that leaves nothing hidden recoverable.
+
+The model is deliberately general. A *cell* is one number (a count or a sum). Cells are shown in
+*rows* (a published result row shows its numerator and denominator together), and a cell is
+visible when any visible row shows it. *Equations* say that a total is its parts plus a known
+remainder (girls + boys + unknown sex = all; the quarters of a year; the units of a
+municipality; the categories of a total); the remainder is taken from the true data, so the
+attacker is assumed to know even what is never published (people of unknown sex, children
+counted in two quarters) — protection against that attacker holds against any weaker one.
+*Inequalities* say that one cell is at most another (a numerator within its denominator).
+
+`attack` computes, by linear programming, the smallest and largest value every hidden cell can
+take given everything visible. `protect` hides whole rows (never a part of one) until every
+sensitive cell's range is at least its required width: an audit-and-repair heuristic of our own
+(docs/disclosure.md says why not pytauargus) that is cheap because tables decompose into small
+independent components (one quantity, municipality and year).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+
+# Ranges are compared with this slack: the LP solver's answers are floating point.
+TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Equation:
+    total: int
+    parts: tuple[int, ...]
+
+
+@dataclass
+class LinkedTables:
+    """Cells, the rows that show them and the relations between them. `required[c]` > 0 makes
+    cell c sensitive: if hidden, its range must be at least that wide. `cost[r]` is what hiding
+    row r loses; a row with cost inf is never hidden by secondary suppression."""
+
+    values: np.ndarray
+    required: np.ndarray
+    rows: list[tuple[int, ...]]
+    cost: np.ndarray
+    equations: list[Equation] = field(default_factory=list)
+    inequalities: list[tuple[int, int]] = field(default_factory=list)  # (smaller, larger)
+
+    def __post_init__(self):
+        self.rows_of: list[list[int]] = [[] for _ in range(len(self.values))]
+        for r, cells in enumerate(self.rows):
+            for c in cells:
+                self.rows_of[c].append(r)
+        self.relations_of: list[list[tuple[str, int]]] = [[] for _ in range(len(self.values))]
+        for e, equation in enumerate(self.equations):
+            for c in (equation.total, *equation.parts):
+                self.relations_of[c].append(("eq", e))
+        for i, (smaller, larger) in enumerate(self.inequalities):
+            self.relations_of[smaller].append(("le", i))
+            self.relations_of[larger].append(("le", i))
+
+    def relation_cells(self, relation: tuple[str, int]) -> tuple[int, ...]:
+        kind, i = relation
+        if kind == "eq":
+            return (self.equations[i].total, *self.equations[i].parts)
+        return self.inequalities[i]
+
+    def visible_cells(self, hidden_rows: np.ndarray) -> np.ndarray:
+        visible = np.zeros(len(self.values), dtype=bool)
+        for r, cells in enumerate(self.rows):
+            if not hidden_rows[r]:
+                visible[list(cells)] = True
+        return visible
+
+
+def components(tables: LinkedTables, visible: np.ndarray) -> list[list[int]]:
+    """Hidden cells grouped so that no relation joins two groups: each can be attacked alone."""
+    parent = list(range(len(tables.values)))
+
+    def find(c: int) -> int:
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    relations = [(tables.equations[i].total, *tables.equations[i].parts) for i in range(len(tables.equations))]
+    relations += tables.inequalities
+    for cells in relations:
+        hidden = [c for c in cells if not visible[c]]
+        for c in hidden[1:]:
+            parent[find(c)] = find(hidden[0])
+    groups: dict[int, list[int]] = defaultdict(list)
+    for c in np.flatnonzero(~visible):
+        groups[find(int(c))].append(int(c))
+    return list(groups.values())
+
+
+@dataclass(frozen=True)
+class Range:
+    """What an attacker can say about a hidden cell: low ≤ value ≤ high (high inf when nothing
+    bounds it), and the relations that set those bounds (the ones worth loosening)."""
+
+    low: float
+    high: float
+    binding: frozenset[tuple[str, int]]
+
+    @property
+    def width(self) -> float:
+        return self.high - self.low
+
+
+class Attacker:
+    """What can be said about the hidden cells of one component (`cells`) from the visible
+    cells and every relation: one HiGHS model whose objective alone changes from question to
+    question, so each solve starts warm."""
+
+    def __init__(self, tables: LinkedTables, visible: np.ndarray, cells: Sequence[int]):
+        self.index = {c: i for i, c in enumerate(cells)}
+        self.relations = sorted({rel for c in cells for rel in tables.relations_of[c]})
+        columns: list[list[tuple[int, float]]] = [[] for _ in cells]
+        lower, upper = np.empty(len(self.relations)), np.empty(len(self.relations))
+        for r, relation in enumerate(self.relations):
+            kind, i = relation
+            if kind == "eq":  # total − Σ parts = remainder, the remainder known from the true values
+                equation = tables.equations[i]
+                signed = [(equation.total, 1.0), *((p, -1.0) for p in equation.parts)]
+                known = tables.values[equation.total] - tables.values[list(equation.parts)].sum()
+            else:  # smaller − larger ≤ 0
+                signed = list(zip(tables.inequalities[i], (1.0, -1.0), strict=True))
+                known = 0.0
+            for c, sign in signed:
+                if visible[c]:
+                    known -= sign * tables.values[c]
+                else:
+                    columns[self.index[c]].append((r, sign))
+            lower[r], upper[r] = (known if kind == "eq" else -highspy.kHighsInf), known
+        self.highs = _model(columns, lower, upper)
+
+    def range(self, cell: int) -> Range:
+        column = self.index[cell]
+        self.highs.changeColCost(column, 1.0)
+        low, low_binding = _optimise(self.highs, self.relations, highspy.ObjSense.kMinimize, cell)
+        high, high_binding = _optimise(self.highs, self.relations, highspy.ObjSense.kMaximize, cell)
+        self.highs.changeColCost(column, 0.0)
+        return Range(low, high, frozenset(low_binding | high_binding))
+
+
+def attack(tables: LinkedTables, visible: np.ndarray, cells: Sequence[int],
+           asked: Iterable[int] | None = None) -> dict[int, Range]:
+    """The range each asked cell (default: all of `cells`, one component of hidden cells) can
+    take given the visible cells and every relation."""
+    attacker = Attacker(tables, visible, cells)
+    return {c: attacker.range(c) for c in (cells if asked is None else asked)}
+
+
+@contextlib.contextmanager
+def _stdout_silenced():
+    """Silence file descriptor 1 itself: HiGHS writes its banner from C++, around Python."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 1)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _new_highs() -> highspy.Highs:
+    """A HiGHS instance, without the banner the first one in a process prints (before any option
+    can turn it off), which would land in the middle of the CLI's output."""
+    global _banner_shown
+    if _banner_shown:
+        return highspy.Highs()
+    with _stdout_silenced():
+        highs = highspy.Highs()
+    _banner_shown = True
+    return highs
+
+
+_banner_shown = False
+
+
+def _model(columns: list[list[tuple[int, float]]], lower: np.ndarray, upper: np.ndarray) -> highspy.Highs:
+    """A HiGHS model with one column per hidden cell (≥ 0) and one row per relation."""
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(columns), len(lower)
+    lp.col_cost_ = np.zeros(len(columns))
+    lp.col_lower_ = np.zeros(len(columns))
+    lp.col_upper_ = np.full(len(columns), highspy.kHighsInf)
+    lp.row_lower_, lp.row_upper_ = lower, upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.cumsum([0] + [len(col) for col in columns])
+    lp.a_matrix_.index_ = np.array([r for col in columns for r, _ in col], dtype=np.int32)
+    lp.a_matrix_.value_ = np.array([v for col in columns for _, v in col], dtype=float)
+    highs = _new_highs()
+    highs.setOptionValue("output_flag", False)
+    highs.passModel(lp)
+    return highs
+
+
+def _optimise(highs: highspy.Highs, relations: list[tuple[str, int]], sense, cell: int
+              ) -> tuple[float, set[tuple[str, int]]]:
+    """The optimum (inf when a maximum is unbounded) and the relations binding it."""
+    highs.changeObjectiveSense(sense)
+    highs.run()
+    status = highs.getModelStatus()
+    if sense == highspy.ObjSense.kMaximize and status in (highspy.HighsModelStatus.kUnbounded,
+                                                          highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        return float("inf"), set()
+    if status != highspy.HighsModelStatus.kOptimal:
+        # The true values satisfy every relation, so this is a bug in how they were built.
+        raise RuntimeError(f"attack on cell {cell}: {highs.modelStatusToString(status)}")
+    duals = np.asarray(highs.getSolution().row_dual)
+    binding = {relations[r] for r in np.flatnonzero(np.abs(duals) > TOLERANCE)}
+    return highs.getInfo().objective_function_value, binding
+
+
+def _too_narrow(tables: LinkedTables, ranges: dict[int, Range]) -> list[int]:
+    return [c for c, r in ranges.items() if r.width < tables.required[c] - TOLERANCE]
+
+
+def _partner(tables: LinkedTables, target: int, candidates: Iterable[int], hidden_rows: np.ndarray,
+             width: float) -> int | None:
+    """The candidate cell to hide next for `target`: one whose hiding can widen its range enough
+    on its own if any (the cheapest, then the smallest), else the largest. Cells shown in a row
+    that may not be hidden are never chosen."""
+    deficit = tables.required[target] - width
+    best, best_key = None, None
+    for c in candidates:
+        showing = [r for r in tables.rows_of[c] if not hidden_rows[r]]
+        cost = tables.cost[showing].sum()
+        if not np.isfinite(cost):
+            continue
+        value = tables.values[c]
+        key = (value < deficit, cost, value if value >= deficit else -value)
+        if best_key is None or key < best_key:
+            best, best_key = c, key
+    return best
+
+
+def _candidates(tables: LinkedTables, relations: Iterable[tuple[str, int]], visible: np.ndarray) -> list[int]:
+    """The visible cells in the given relations."""
+    return sorted({c for rel in relations for c in tables.relation_cells(rel) if visible[c]})
+
+
+def _pinned_alone(tables: LinkedTables, target: int, visible: np.ndarray) -> list[int] | None:
+    """The visible cells of an equation in which the target is the only hidden cell (so the
+    equation gives it away), or None when there is no such equation."""
+    for kind, i in tables.relations_of[target]:
+        if kind == "eq":
+            cells = tables.relation_cells((kind, i))
+            if sum(not visible[c] for c in cells) == 1:
+                return [c for c in cells if visible[c]]
+    return None
+
+
+def _hide(tables: LinkedTables, cell: int, hidden_rows: np.ndarray, visible: np.ndarray) -> None:
+    """Hide every row showing the cell, and update which cells are still visible."""
+    rows = tables.rows_of[cell]
+    hidden_rows[rows] = True
+    for c in {c for r in rows for c in tables.rows[r]}:
+        visible[c] = not all(hidden_rows[r] for r in tables.rows_of[c])
+
+
+def protect(tables: LinkedTables, hidden_rows: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Secondary suppression: more hidden rows (a copy) such that every hidden sensitive cell
+    spans at least its required width; and the sensitive cells that could not be protected
+    (none unless every row that could help may not be hidden).
+
+    Hiding more can only widen what an attacker can say about a cell, so a cell once protected
+    stays protected. Each pass first gives every cell that an equation alone gives away a
+    partner from that equation (the classic singleton rule, no LP needed); when none is left,
+    it attacks the components that still hold unprotected cells and, for each too narrow cell,
+    hides a cell from a relation that binds it (the LP's dual values say which)."""
+    hidden_rows = hidden_rows.copy()
+    targets = set(np.flatnonzero(tables.required > 0).tolist())
+    protected: set[int] = set()
+    failed: set[int] = set()
+    while True:
+        visible = tables.visible_cells(hidden_rows)
+        open_targets = sorted(c for c in targets - protected - failed if not visible[c])
+        singled = False
+        for target in open_targets:
+            candidates = _pinned_alone(tables, target, visible)
+            if candidates is None:
+                continue
+            partner = _partner(tables, target, candidates, hidden_rows, 0.0)
+            if partner is None:
+                failed.add(target)
+                continue
+            _hide(tables, partner, hidden_rows, visible)
+            singled = True
+        if singled:
+            continue
+        repaired = False
+        open_set = set(open_targets)
+        # Attacks in this pass see the pass's start: a cell hidden since then counts as known,
+        # which can only make an attack stronger (and the component lists stay valid).
+        seen = visible.copy()
+        for component in components(tables, seen):
+            # Attack the component's open cells one by one up to the first too narrow one: the
+            # others wait for the next pass, when a hide may already have protected them.
+            attacker = None
+            for target in (c for c in component if c in open_set):
+                attacker = attacker or Attacker(tables, seen, component)
+                found = attacker.range(target)
+                if found.width >= tables.required[target] - TOLERANCE:
+                    protected.add(target)
+                    continue
+                # Hide a cell from a relation that binds it; failing that, from any around it.
+                partner = None
+                for relations in (found.binding, {rel for c in component for rel in tables.relations_of[c]}):
+                    partner = _partner(tables, target, _candidates(tables, relations, visible), hidden_rows,
+                                       found.width)
+                    if partner is not None:
+                        break
+                if partner is None:
+                    failed.add(target)
+                else:
+                    _hide(tables, partner, hidden_rows, visible)
+                repaired = True
+                break
+        if not repaired:
+            return hidden_rows, sorted(failed)

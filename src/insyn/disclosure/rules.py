@@ -1,0 +1,44 @@
+"""The disclosure rules (disclosure.yaml): thresholds as data, editable per installation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
+
+from insyn import config_files
+from insyn.config_files import Strict, load_model
+
+PACKAGE = "insyn.disclosure"
+RULES_FILE = "disclosure.yaml"
+
+
+class Dominance(Strict):
+    percent: Annotated[float, Field(gt=0, le=100)]
+
+
+class DisclosureRules(Strict):
+    count_threshold: Annotated[int, Field(ge=1)] = 5
+    denominator_threshold: Annotated[int, Field(ge=1)] = 10
+    protection_width: Annotated[float | None, Field(gt=0)] = None
+    sum_protection: Annotated[float, Field(gt=0)] = 1.0
+    dominance: Dominance | None = None
+
+    @property
+    def width(self) -> float:
+        """How wide a hidden count's possible values must be (default: the count threshold)."""
+        return self.protection_width if self.protection_width is not None else float(self.count_threshold)
+
+    def is_small(self, count: float | None) -> bool:
+        """The small-count rule for one count: more than 0 and less than the threshold."""
+        return count is not None and 0 < count < self.count_threshold
+
+
+def load_rules(path: Path | None = None) -> DisclosureRules:
+    return load_model(path or config_files.shipped(PACKAGE, RULES_FILE), DisclosureRules)
+
+
+def resolve_rules(data_dir: Path | None) -> DisclosureRules:
+    """The data folder's disclosure.yaml when there is one, else the shipped rules."""
+    return load_rules(config_files.resolve(data_dir, PACKAGE, RULES_FILE))

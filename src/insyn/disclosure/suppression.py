@@ -1,0 +1,220 @@
+"""Primary and secondary suppression of indicator results: the one disclosure layer everything
+published goes through.
+
+Every result row shows up to two *cells*: its numerator and its denominator when they are
+counts or sums (a population is public and a median is not additive). The same number is one
+cell wherever it is shown: two indicators that count the same subjects the same way (all
+reports, say, as the numerator of reports per 1 000 children and the denominator of reports per
+source) share their cells, so hiding it in one place and showing it in another is impossible.
+Cells of one quantity, municipality and year are linked by equations: a total is its parts by
+sex, age group, unit, category or quarter plus what those parts leave out.
+
+Primary suppression hides each row showing a small count (1 to count_threshold − 1), a sum of
+fewer records than that (or, optionally, one dominated by its largest record), and each share,
+rate or median over fewer than denominator_threshold. Secondary suppression
+(`insyn.disclosure.linked.protect`) then hides further rows until no hidden small count can be
+narrowed, from everything shown, to a range narrower than the protection width.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from insyn.disclosure.linked import Equation, LinkedTables, attack, components
+from insyn.disclosure.linked import protect as protect_linked
+from insyn.disclosure.rules import DisclosureRules
+from insyn.disclosure.status import NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY
+from insyn.indicators.definitions import Count, Definition, library
+
+SIDES = ("numerator", "denominator")
+BREAKDOWNS = ("unit", "sex", "age_group")
+CELL_KEYS = ["quantity", "municipality", "period", "unit", "sex", "age_group", "category"]
+
+# What hiding a row loses, by how much of the table it summarises: a municipality's yearly total
+# is worth most; a quarter of one unit least.
+ROW_COST = {(True, True): 100.0, (True, False): 10.0, (False, True): 10.0, (False, False): 1.0}
+
+
+def _quantity(definition: Definition, count: Count | None) -> str | None:
+    """What a count counts, the same text for the same number in any indicator; None for what
+    is not a disclosable cell (a population, nothing)."""
+    if count is None or count.population:
+        return None
+    subjects = definition.subjects_of(count)
+    return f"{subjects.key()}|{count.model_dump_json(exclude_none=True, exclude={'subjects'})}"
+
+
+def _is_subset(definition: Definition) -> bool:
+    """The numerator counts some of the denominator's subjects, so it is at most the
+    denominator: the same subjects, measured the same way, the denominator unconditioned."""
+    num, den = definition.numerator, definition.denominator
+    if num is None or den is None or num.population or den.population or den.where is not None:
+        return False
+    same_measure = (num.count, num.count_distinct, num.sum) == (den.count, den.count_distinct, den.sum)
+    return same_measure and definition.subjects_of(num).key() == definition.subjects_of(den).key()
+
+
+def _year(period: pd.Series) -> pd.Series:
+    return period.str.slice(0, 4)
+
+
+class Linked:
+    """Result rows as linked tables (insyn.disclosure.linked): the cells, the rows that show
+    them, the equations between them. `cells` has one row per cell, `shown` the (row, cell)
+    pairs."""
+
+    def __init__(self, results: pd.DataFrame, definitions: dict[str, Definition], rules: DisclosureRules):
+        self.results = results
+        self.definitions = definitions
+        self.rules = rules
+        shown = pd.concat([self._side(results, definitions, side) for side in SIDES], ignore_index=True)
+        shown = self._split_disagreeing(shown)
+        shown["cell"] = shown.groupby(CELL_KEYS, dropna=False, sort=False).ngroup()
+        self.shown = shown
+        cells = shown.groupby("cell", sort=True).agg(
+            **{k: (k, "first") for k in CELL_KEYS}, period_type=("period_type", "first"),
+            value=("value", "first"), sum=("sum", "first"), contributors=("contributors", "max"),
+            largest=("largest", "max"))
+        self.cells = cells.reset_index(drop=True)
+        self.tables = LinkedTables(
+            values=self.cells.value.to_numpy(dtype=float),
+            required=self._required(),
+            rows=self._rows(),
+            cost=self._costs(),
+            equations=self._equations(),
+            inequalities=self._inequalities(definitions))
+
+    @staticmethod
+    def _side(results: pd.DataFrame, definitions: dict[str, Definition], side: str) -> pd.DataFrame:
+        quantity = {i: _quantity(d, getattr(d, side)) for i, d in definitions.items()}
+        of_all = {i for i, d in definitions.items() if d.category and d.category_shares == "of_all"}
+        sums = {i for i, d in definitions.items() if getattr(d, side) is not None and getattr(d, side).sum}
+        frame = pd.DataFrame({
+            "row": np.arange(len(results)),
+            "indicator": results.indicator.to_numpy(),
+            "side": side,
+            "quantity": results.indicator.map(quantity).to_numpy(),
+            **{k: results[k].to_numpy() for k in ("municipality", "period", "period_type", *BREAKDOWNS)},
+            # A share of all (reports per source) is of the total over every category.
+            "category": results.category.where(~(results.indicator.isin(of_all) & (side == "denominator"))).to_numpy(),
+            "value": results[side].to_numpy(dtype=float),
+            "sum": results.indicator.isin(sums).to_numpy(),
+            "contributors": results.get(f"{side}_contributors", pd.Series(np.nan, index=results.index)).to_numpy(),
+            "largest": results.get(f"{side}_largest", pd.Series(np.nan, index=results.index)).to_numpy(),
+        })
+        return frame[frame.quantity.notna() & frame.value.notna()]
+
+    @staticmethod
+    def _split_disagreeing(shown: pd.DataFrame) -> pd.DataFrame:
+        """A quantity whose rows disagree somewhere is not one number after all (a definition
+        this module does not understand): each indicator then keeps its own cells."""
+        values = shown.groupby(CELL_KEYS, dropna=False, sort=False).value
+        spread = values.max() - values.min()
+        disagreeing = set(spread[spread > 1e-9].index.get_level_values("quantity"))
+        if disagreeing:
+            split = shown.quantity.isin(disagreeing)
+            shown.loc[split, "quantity"] = shown.quantity[split] + "|" + shown.indicator[split]
+        return shown
+
+    def _required(self) -> np.ndarray:
+        cells, rules = self.cells, self.rules
+        small_count = ~cells["sum"] & (cells.value > 0) & (cells.value < rules.count_threshold)
+        # Results stored before sums carried their contributors: the sum itself is the count.
+        records = cells.contributors.fillna(cells.value)
+        few_records = cells["sum"] & (records > 0) & (records < rules.count_threshold)
+        dominated = (cells["sum"] & (cells.value > 0) & (cells.largest > cells.value * rules.dominance.percent / 100)
+                     if rules.dominance else False)
+        return np.select([small_count, few_records | dominated], [rules.width, rules.sum_protection], 0.0)
+
+    def _rows(self) -> list[tuple[int, ...]]:
+        rows: list[tuple[int, ...]] = [() for _ in range(len(self.results))]
+        for row, cell in zip(self.shown.row.to_numpy(), self.shown.cell.to_numpy(), strict=True):
+            rows[row] = (*rows[row], int(cell))
+        return rows
+
+    def _costs(self) -> np.ndarray:
+        r = self.results
+        yearly = (r.period_type == "year").to_numpy()
+        total = r[[*BREAKDOWNS, "category"]].isna().all(axis=1).to_numpy()
+        return np.array([ROW_COST[(y, t)] for y, t in zip(yearly, total, strict=True)])
+
+    def _equations(self) -> list[Equation]:
+        """Total = parts + remainder, along each axis: breakdowns, categories, quarters."""
+        cells = self.cells.assign(cell=np.arange(len(self.cells)), year=_year(self.cells.period))
+        dims = [*BREAKDOWNS, "category"]
+        equations = []
+
+        def link(parts: pd.DataFrame, totals: pd.DataFrame, on: list[str]) -> None:
+            joined = parts.merge(totals[[*on, "cell"]], on=on, suffixes=("", "_total"))
+            if joined.empty:
+                return
+            joined = joined.sort_values("cell_total", kind="stable")
+            total, part = joined.cell_total.to_numpy(dtype=int), joined.cell.to_numpy(dtype=int)
+            starts = np.flatnonzero(np.r_[True, total[1:] != total[:-1]])
+            for group_total, group_parts in zip(total[starts], np.split(part, starts[1:]), strict=True):
+                equations.append(Equation(int(group_total), tuple(group_parts.tolist())))
+
+        na = cells[dims].isna()
+        for dim in dims:
+            others = [d for d in dims if d != dim]
+            parts = cells[cells[dim].notna()]
+            totals = cells[na[dim]]
+            link(parts, totals, ["quantity", "municipality", "period", *others])
+        quarters = cells[cells.period_type == "quarter"].drop(columns="period")
+        years = cells[cells.period_type == "year"].rename(columns={"period": "year_total"})
+        years = years.assign(year=years.year_total)
+        link(quarters, years, ["quantity", "municipality", "year", *dims])
+        return equations
+
+    def _inequalities(self, definitions: dict[str, Definition]) -> list[tuple[int, int]]:
+        subset = [i for i, d in definitions.items() if _is_subset(d)]
+        pairs = self.shown[self.shown.indicator.isin(subset)].pivot_table(
+            index="row", columns="side", values="cell", aggfunc="first").dropna()
+        return sorted({(int(n), int(d)) for n, d in zip(pairs.numerator, pairs.denominator, strict=True) if n != d})
+
+    def primary(self) -> np.ndarray:
+        """Rows hidden by primary suppression: showing a sensitive cell, or a share, rate or
+        median over too few."""
+        sensitive = self.tables.required > 0
+        hidden = np.array([any(sensitive[c] for c in cells) for cells in self.tables.rows])
+        den = self.results.denominator.to_numpy(dtype=float)
+        contributors = self.results.get("denominator_contributors",
+                                        pd.Series(np.nan, index=self.results.index)).to_numpy(dtype=float)
+        base = np.where(np.isnan(contributors), den, contributors)
+        shares = self.results.indicator.isin([i for i, d in self.definitions.items()
+                                              if d.denominator is not None and not d.denominator.population])
+        shares = shares.to_numpy()
+        few = shares & (base > 0) & (base < self.rules.denominator_threshold)
+        return hidden | few
+
+    def ranges(self, hidden_rows: np.ndarray) -> dict[int, tuple[float, float]]:
+        """Every hidden cell's range as an attacker who sees the rest computes it."""
+        visible = self.tables.visible_cells(hidden_rows)
+        ranges = {}
+        for component in components(self.tables, visible):
+            ranges.update(attack(self.tables, visible, component))
+        return ranges
+
+
+def protect(results: pd.DataFrame, rules: DisclosureRules, definitions: list[Definition] | None = None) -> pd.DataFrame:
+    """The results with a `status` per row (insyn.disclosure.status) and, where hidden, no
+    numerator, denominator or value. Rows of a period the data do not yet cover, or of an
+    unknown indicator, are never published."""
+    known = {d.id: d for d in (definitions or library())}
+    results = results.reset_index(drop=True)
+    never = ~results.indicator.isin(known).to_numpy()
+    if "complete" in results:
+        never |= ~results.complete.fillna(True).astype(bool).to_numpy()
+    linked = Linked(results, known, rules)
+    primary = linked.primary() & ~never
+    hidden, unprotected = protect_linked(linked.tables, primary | never)
+    if unprotected:  # only possible if some row could never be hidden: none can here
+        raise RuntimeError(f"{len(unprotected)} dolda uppgifter kunde inte skyddas")
+    status = np.select([never, primary, hidden], [NEVER_PUBLISHED, PRIMARY, SECONDARY], PUBLISHABLE)
+    published = results.copy()
+    published["status"] = status
+    concealed = [c for c in ("numerator", "denominator", "value", "numerator_contributors", "numerator_largest",
+                             "denominator_contributors", "denominator_largest") if c in published]
+    published.loc[hidden, concealed] = None
+    return published

@@ -1,0 +1,298 @@
+"""Disclosure control: primary and secondary suppression, proved by an attacker.
+
+The attacker here is written independently of insyn.disclosure.linked: it takes what was
+*published* (the rows a reader sees), sets up the linear system of the shown figures and the
+relations between them (totals and their parts) and asks SciPy's `linprog` — not the HiGHS model
+the suppression uses — for the smallest and largest value every hidden small count can take.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+import insyn.publish as publish_package
+from insyn.config_files import ConfigError
+from insyn.disclosure.linked import Equation, LinkedTables, protect
+from insyn.disclosure.rules import DisclosureRules, load_rules
+from insyn.disclosure.status import LABELS, NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY, is_hidden
+from insyn.disclosure.suppression import Linked
+from insyn.disclosure.suppression import protect as protect_results
+from insyn.indicators.definitions import by_id, library
+from insyn.indicators.engine import RESULT_COLUMNS, compute
+from insyn.ingest.load import import_files
+from insyn.model.municipalities import region_municipalities
+from insyn.publish.formatting import Publication, prepare
+from insyn.store import open_store
+from insyn.synth.generate import generate, write_tables
+
+RULES = DisclosureRules()
+
+
+# --- an attacker of our own -----------------------------------------------------------------------
+
+def ranges_from_shown(values, shown, equations, inequalities=(), asked=None):
+    """For each asked hidden cell (default: all), (min, max) given the shown cells: equations
+    are (total, parts, remainder) with total − Σ parts = remainder; inequalities (a, b): a ≤ b."""
+    hidden = [c for c in range(len(values)) if not shown[c]]
+    column = {c: i for i, c in enumerate(hidden)}
+    a_eq, b_eq, a_ub, b_ub = [], [], [], []
+    for total, parts, remainder in equations:
+        row, rhs = np.zeros(len(hidden)), remainder
+        for cell, sign in [(total, 1), *((p, -1) for p in parts)]:
+            if shown[cell]:
+                rhs -= sign * values[cell]
+            else:
+                row[column[cell]] += sign
+        if row.any():
+            a_eq.append(row)
+            b_eq.append(rhs)
+    for small, large in inequalities:
+        row, rhs = np.zeros(len(hidden)), 0.0
+        for cell, sign in ((small, 1), (large, -1)):
+            if shown[cell]:
+                rhs -= sign * values[cell]
+            else:
+                row[column[cell]] += sign
+        if row.any():
+            a_ub.append(row)
+            b_ub.append(rhs)
+    found = {}
+    for cell in (hidden if asked is None else asked):
+        objective = np.zeros(len(hidden))
+        objective[column[cell]] = 1
+        bounds = {"A_eq": np.array(a_eq) if a_eq else None, "b_eq": b_eq or None,
+                  "A_ub": np.array(a_ub) if a_ub else None, "b_ub": b_ub or None,
+                  "bounds": (0, None), "method": "highs"}
+        low, high = linprog(objective, **bounds), linprog(-objective, **bounds)
+        assert low.status == 0, low.message
+        found[cell] = (low.fun, -high.fun if high.status == 0 else np.inf)
+    return found
+
+
+# --- primary alone leaks; secondary does not --------------------------------------------------------
+
+def _rows(indicator: str, by_sex: dict[str, tuple[int, int]], period: str = "2024") -> list[dict]:
+    rows = []
+    for sex, (numerator, denominator) in by_sex.items():
+        row = dict.fromkeys(RESULT_COLUMNS)
+        row.update(indicator=indicator, municipality="0884", period=period, period_type="year",
+                   sex=None if sex == "all" else sex, numerator=numerator, denominator=denominator,
+                   value=100 * numerator / denominator, complete=True)
+        rows.append(row)
+    return rows
+
+
+def test_primary_suppression_alone_would_leak_and_secondary_prevents_it():
+    # Initial assessments within 14 days: 31 of 40 in all, girls 3 of 12, boys 28 of 28. The
+    # girls' 3 is small; with only their row hidden, all − boys gives it back.
+    frame = pd.DataFrame(_rows("forhandsbedomning_inom_14_dagar",
+                               {"all": (31, 40), "female": (3, 12), "male": (28, 28)}))
+    girls = 1
+    equation = [(0, (1, 2), 0.0)]
+    numerators = frame.numerator.tolist()
+
+    primary_only = [True, False, True]
+    pinned = ranges_from_shown(numerators, primary_only, equation)[girls]
+    assert pinned == (pytest.approx(3), pytest.approx(3))
+
+    published = protect_results(frame, RULES)
+    assert published.status.tolist() == [PUBLISHABLE, PRIMARY, SECONDARY]
+    shown = [not is_hidden(s) for s in published.status]
+    low, high = ranges_from_shown(numerators, shown, equation)[girls]
+    assert high - low >= RULES.count_threshold
+    assert published.loc[published.status != PUBLISHABLE, ["numerator", "denominator", "value"]].isna().all().all()
+
+
+def test_the_same_count_is_hidden_under_every_indicator_that_shows_it():
+    # Reports per 1 000 children shows all reports; reports per source shows them as its
+    # denominator. A small total hidden in one must not be shown in the other.
+    per_1000 = dict.fromkeys(RESULT_COLUMNS)
+    per_1000.update(indicator="anmalningar_per_1000_barn", municipality="0884", period="2024",
+                    period_type="year", numerator=4, denominator=2000, value=2.0, complete=True)
+    sources = []
+    for source, n in (("polis", 3), ("skola", 1)):
+        row = dict.fromkeys(RESULT_COLUMNS)
+        row.update(indicator="anmalningar_per_kalla", municipality="0884", period="2024",
+                   period_type="year", category=source, numerator=n, denominator=4,
+                   value=100 * n / 4, complete=True)
+        sources.append(row)
+    published = protect_results(pd.DataFrame([per_1000, *sources]), RULES)
+    assert published.status.map(is_hidden).all()
+
+
+# --- random tables ------------------------------------------------------------------------------------
+
+def _two_way_table(counts: np.ndarray) -> tuple[np.ndarray, list[tuple[int, tuple[int, ...], float]]]:
+    """Cells of an r×c table with its row totals, column totals and grand total; equations."""
+    r, c = counts.shape
+    inner = counts.ravel().astype(float)
+    row_totals, col_totals = counts.sum(axis=1), counts.sum(axis=0)
+    values = np.concatenate([inner, row_totals, col_totals, [counts.sum()]]).astype(float)
+    cell = lambda i, j: i * c + j  # noqa: E731
+    row_total = lambda i: r * c + i  # noqa: E731
+    col_total = lambda j: r * c + r + j  # noqa: E731
+    grand = len(values) - 1
+    equations = [(row_total(i), tuple(cell(i, j) for j in range(c)), 0.0) for i in range(r)]
+    equations += [(col_total(j), tuple(cell(i, j) for i in range(r)), 0.0) for j in range(c)]
+    equations += [(grand, tuple(row_total(i) for i in range(r)), 0.0),
+                  (grand, tuple(col_total(j) for j in range(c)), 0.0)]
+    return values, equations
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(2, 4).flatmap(lambda r: st.integers(2, 4).flatmap(
+    lambda c: st.lists(st.one_of(st.integers(0, 4), st.integers(5, 40)), min_size=r * c, max_size=r * c)
+    .map(lambda v: np.array(v).reshape(r, c)))))
+def test_no_hidden_small_count_in_a_random_table_can_be_narrowed(counts):
+    values, equations = _two_way_table(counts)
+    threshold = RULES.count_threshold
+    small = (values > 0) & (values < threshold)
+    tables = LinkedTables(values=values, required=np.where(small, float(threshold), 0.0),
+                          rows=[(i,) for i in range(len(values))],
+                          cost=np.where(np.arange(len(values)) < counts.size, 1.0, 10.0),
+                          equations=[Equation(t, p) for t, p, _ in equations])
+    hidden, failed = protect(tables, small.copy())
+    assert not failed
+    assert hidden[small].all()
+    for cell, (low, high) in ranges_from_shown(values, ~hidden, equations,
+                                               asked=np.flatnonzero(small)).items():
+        assert high - low >= threshold - 1e-6, (cell, low, high)
+
+
+def test_protection_is_not_everything_hidden():
+    # One small cell in a 3×3 table: a rectangle of four inner cells would suffice; the
+    # heuristic needs six here (not the fewest possible), and no total.
+    counts = np.array([[2, 10, 12], [11, 14, 9], [13, 8, 16]])
+    values, equations = _two_way_table(counts)
+    small = (values > 0) & (values < 5)
+    tables = LinkedTables(values=values, required=np.where(small, 5.0, 0.0),
+                          rows=[(i,) for i in range(len(values))],
+                          cost=np.where(np.arange(len(values)) < counts.size, 1.0, 10.0),
+                          equations=[Equation(t, p) for t, p, _ in equations])
+    hidden, _ = protect(tables, small.copy())
+    assert hidden.sum() <= 6 and not hidden[counts.size:].any()
+
+
+# --- the demo region, attacked --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def region_results(tmp_path_factory):
+    """Three small municipalities of the demo region, two years of synthetic data."""
+    region = region_municipalities("demo")
+    chosen = region[region.municipality_code.isin(["0884", "0860", "1407"])]
+    tables = generate(chosen, [2023, 2024], seed=7)
+    store = open_store(None)
+    try:
+        import_files(store, write_tables(tables, tmp_path_factory.mktemp("region") / "data"), b"k" * 32)
+        return compute(store)
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def region_published(region_results):
+    return protect_results(region_results, RULES)
+
+
+def test_the_demo_region_attacked_from_what_is_published(region_results, region_published):
+    published = region_published
+    assert (published.status == SECONDARY).any()
+    # The relations between the published numbers (which count is which, and which is a total
+    # of which), with the true remainders: the strongest attacker.
+    linked = Linked(region_results.reset_index(drop=True), {d.id: d for d in library()}, RULES)
+    values = linked.tables.values
+    shown = np.zeros(len(values), dtype=bool)
+    for row, status in enumerate(published.status):
+        if not is_hidden(status):
+            shown[list(linked.tables.rows[row])] = True
+    equations = [(e.total, e.parts, values[e.total] - values[list(e.parts)].sum())
+                 for e in linked.tables.equations]
+    sensitive = np.flatnonzero(linked.tables.required > 0)
+    assert len(sensitive) > 50 and not shown[sensitive].any()
+    # Attack each municipality's cells on their own (no relation crosses municipalities).
+    for municipality in linked.cells.municipality.unique():
+        mine = linked.cells.municipality.to_numpy() == municipality
+        ids = np.flatnonzero(mine)
+        local = {c: i for i, c in enumerate(ids)}
+        local_equations = [(local[t], tuple(local[p] for p in parts), rem)
+                           for t, parts, rem in equations if mine[t]]
+        local_inequalities = [(local[a], local[b]) for a, b in linked.tables.inequalities if mine[a]]
+        asked = [local[c] for c in sensitive if mine[c]]
+        found = ranges_from_shown(values[ids], shown[ids], local_equations, local_inequalities, asked)
+        for cell, (low, high) in found.items():
+            required = linked.tables.required[ids[cell]]
+            assert high - low >= required - 1e-6, (municipality, linked.cells.iloc[ids[cell]].to_dict(), low, high)
+
+
+def test_every_published_status_has_a_swedish_label(region_published):
+    published = region_published
+    assert set(published.status) <= set(LABELS)
+    hidden = published[published.status.map(is_hidden)]
+    assert hidden[["numerator", "denominator", "value"]].isna().all().all()
+
+
+# --- one disclosure layer -------------------------------------------------------------------------
+
+def _publishing_functions():
+    for module in (publish_package.excel, publish_package.report, publish_package.kolada):
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if function.__module__ == module.__name__ and not name.startswith("_") and (
+                    name.startswith(("write_", "render_", "export_"))):
+                yield module.__name__, name, function
+
+
+def test_every_publishing_function_takes_a_publication():
+    found = list(_publishing_functions())
+    assert {name for _, name, _ in found} >= {"write_report", "render_report", "write_workbook", "export_document"}
+    for module, name, function in found:
+        first = next(iter(inspect.signature(function).parameters.values()))
+        assert first.annotation in (Publication, "Publication"), f"{module}.{name}"
+
+
+def test_only_prepare_makes_a_publication_and_it_protects():
+    source_root = Path(publish_package.__file__).parents[1]
+    makers = []
+    for path in source_root.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for function in ast.walk(tree):
+            if isinstance(function, ast.FunctionDef):
+                for node in ast.walk(function):
+                    if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Publication":
+                        makers.append((path.name, function.name))
+    assert makers == [("formatting.py", "prepare")]
+    assert "protect(" in inspect.getsource(prepare)
+
+
+def test_prepare_hides_what_protect_hides(region_results, region_published):
+    pub = prepare(region_results, RULES)
+    direct = region_published[region_published.status != NEVER_PUBLISHED]
+    assert sorted(pub.rows.status) == sorted(direct.status)
+
+
+# --- the rules file ---------------------------------------------------------------------------------------
+
+def test_the_shipped_rules_and_a_broken_file(tmp_path):
+    rules = load_rules()
+    assert (rules.count_threshold, rules.denominator_threshold, rules.width) == (5, 10, 5.0)
+    broken = tmp_path / "disclosure.yaml"
+    broken.write_text("count_threshold: noll\nextra: 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"count_threshold: inte ett tal.*extra: okänt fält"):
+        load_rules(broken)
+
+
+def test_a_higher_denominator_threshold_hides_more(region_results, region_published):
+    strict = protect_results(region_results, DisclosureRules(denominator_threshold=30))
+    default = region_published
+    assert (strict.status == PRIMARY).sum() > (default.status == PRIMARY).sum()
+    share = by_id()["forhandsbedomning_inom_14_dagar"]
+    rows = strict[(strict.indicator == share.id) & (strict.denominator < 30)]
+    assert rows.empty  # every shown share rests on 30 or more
