@@ -44,24 +44,25 @@ def ranges_from_shown(values, shown, equations, inequalities=(), asked=None):
     are (total, parts, remainder) with total − Σ parts = remainder; inequalities (a, b): a ≤ b."""
     hidden = [c for c in range(len(values)) if not shown[c]]
     column = {c: i for i, c in enumerate(hidden)}
-    a_eq, b_eq, a_ub, b_ub = [], [], [], []
-    for total, parts, remainder in equations:
-        row, rhs = np.zeros(len(hidden)), remainder
-        for cell, sign in [(total, 1), *((p, -1) for p in parts)]:
+
+    def constraint(signed, rhs):
+        """One row over the hidden cells, the shown ones moved to the right-hand side."""
+        row = np.zeros(len(hidden))
+        for cell, sign in signed:
             if shown[cell]:
                 rhs -= sign * values[cell]
             else:
                 row[column[cell]] += sign
+        return row, rhs
+
+    a_eq, b_eq, a_ub, b_ub = [], [], [], []
+    for total, parts, remainder in equations:
+        row, rhs = constraint([(total, 1), *((p, -1) for p in parts)], remainder)
         if row.any():
             a_eq.append(row)
             b_eq.append(rhs)
     for small, large in inequalities:
-        row, rhs = np.zeros(len(hidden)), 0.0
-        for cell, sign in ((small, 1), (large, -1)):
-            if shown[cell]:
-                rhs -= sign * values[cell]
-            else:
-                row[column[cell]] += sign
+        row, rhs = constraint([(small, 1), (large, -1)], 0.0)
         if row.any():
             a_ub.append(row)
             b_ub.append(rhs)
