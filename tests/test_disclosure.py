@@ -297,3 +297,21 @@ def test_a_higher_denominator_threshold_hides_more(region_results, region_publis
     share = by_id()["forhandsbedomning_inom_14_dagar"]
     rows = strict[(strict.indicator == share.id) & (strict.denominator < 30)]
     assert rows.empty  # every shown share rests on 30 or more
+
+
+def _fte_row(total: float, contributors: int, largest: float) -> dict:
+    row = dict.fromkeys(RESULT_COLUMNS)
+    row.update(indicator="arsarbetare", municipality="0884", period="2024", period_type="year",
+               numerator=total, value=total, complete=True,
+               numerator_contributors=contributors, numerator_largest=largest)
+    return row
+
+
+def test_sums_are_judged_by_their_records_and_optionally_by_dominance():
+    frame = pd.DataFrame([_fte_row(3.5, 4, 1.0), _fte_row(12.0, 12, 1.0)])
+    frame.loc[1, "municipality"] = "0860"
+    assert protect_results(frame, RULES).status.tolist() == [PRIMARY, PUBLISHABLE]  # 4 people
+    dominated = pd.DataFrame([_fte_row(10.0, 6, 9.0)])
+    assert protect_results(dominated, RULES).status.tolist() == [PUBLISHABLE]  # off by default
+    strict = DisclosureRules(dominance={"percent": 85})
+    assert protect_results(dominated, strict).status.tolist() == [PRIMARY]  # one record is 90 %

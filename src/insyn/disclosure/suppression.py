@@ -170,7 +170,10 @@ class Linked:
     def _inequalities(self, definitions: dict[str, Definition]) -> list[tuple[int, int]]:
         subset = [i for i, d in definitions.items() if _is_subset(d)]
         pairs = self.shown[self.shown.indicator.isin(subset)].pivot_table(
-            index="row", columns="side", values="cell", aggfunc="first").dropna()
+            index="row", columns="side", values="cell", aggfunc="first")
+        if not set(SIDES) <= set(pairs.columns):
+            return []
+        pairs = pairs.dropna()
         return sorted({(int(n), int(d)) for n, d in zip(pairs.numerator, pairs.denominator, strict=True) if n != d})
 
     def primary(self) -> np.ndarray:
