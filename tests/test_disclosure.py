@@ -315,3 +315,16 @@ def test_sums_are_judged_by_their_records_and_optionally_by_dominance():
     assert protect_results(dominated, RULES).status.tolist() == [PUBLISHABLE]  # off by default
     strict = DisclosureRules(dominance={"percent": 85})
     assert protect_results(dominated, strict).status.tolist() == [PRIMARY]  # one record is 90 %
+
+
+def test_statuses_are_kept_for_the_same_results_and_rules_only(region_results, region_published, tmp_path):
+    first = protect_results(region_results, RULES, cache_dir=tmp_path)
+    assert first.status.tolist() == region_published.status.tolist()
+    assert len(list(tmp_path.glob("disclosure-*.npy"))) == 1
+    again = protect_results(region_results, RULES, cache_dir=tmp_path)
+    pd.testing.assert_frame_equal(again, first)
+    protect_results(region_results, DisclosureRules(count_threshold=6), cache_dir=tmp_path)
+    changed = region_results.copy()
+    changed.loc[0, "numerator"] += 1
+    protect_results(changed, RULES, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("disclosure-*.npy"))) == 3

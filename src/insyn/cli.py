@@ -211,7 +211,8 @@ def indicators(
         raise _fail("inga data ännu: importera med insyn import eller kör insyn demo")
     from insyn.publish import prepare
 
-    console.print(*_summary_tables(prepare(results, settings.disclosure_rules()), "Indikatorer"))
+    console.print(*_summary_tables(prepare(results, settings.disclosure_rules(), cache_dir=settings.cache_dir),
+                                   "Indikatorer"))
     if csv:
         order = ["indicator", "municipality", "period", "numerator", "denominator", "value",
                  "period_type", "unit", "sex", "age_group", "category", "complete"]

@@ -110,7 +110,7 @@ def _publish_stored(settings: Settings, out_dir: Path) -> tuple[Publication, dic
     finally:
         store.close()
     publication = prepare(results, settings.disclosure_rules(), workload=workload,
-                          reference=settings.workforce_config().reference_date)
+                          reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir)
     return publication, publish(publication, out_dir, imported=imported)
 
 
@@ -287,7 +287,7 @@ def export_kolada(settings: Settings, municipalities: Sequence[str] | None = Non
     if results.empty:
         raise LookupError("Det finns inga indikatorer att exportera: importera data först "
                           "(insyn import) eller kör insyn demo.")
-    publication = prepare(results, settings.disclosure_rules())
+    publication = prepare(results, settings.disclosure_rules(), cache_dir=settings.cache_dir)
     for asked, published, what in ((municipalities, publication.municipalities, "kommun"),
                                    ([str(y) for y in years or ()], publication.years, "år")):
         missing = sorted(set(asked or ()) - set(published))
@@ -321,4 +321,4 @@ def comparison_values(settings: Settings) -> list:
         imported = stored_published_values(store)
     finally:
         store.close()
-    return comparisons(prepare(results, settings.disclosure_rules()), imported)
+    return comparisons(prepare(results, settings.disclosure_rules(), cache_dir=settings.cache_dir), imported)

@@ -18,13 +18,18 @@ narrowed, from everything shown, to a range narrower than the protection width.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from insyn.disclosure import linked as linked_module
 from insyn.disclosure.linked import Equation, LinkedTables, attack, components
 from insyn.disclosure.linked import protect as protect_linked
 from insyn.disclosure.rules import DisclosureRules
-from insyn.disclosure.status import NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY
+from insyn.disclosure.status import NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY, is_hidden
 from insyn.indicators.definitions import Count, Definition, library
 
 SIDES = ("numerator", "denominator")
@@ -200,12 +205,32 @@ class Linked:
         return ranges
 
 
-def protect(results: pd.DataFrame, rules: DisclosureRules, definitions: list[Definition] | None = None) -> pd.DataFrame:
+def protect(results: pd.DataFrame, rules: DisclosureRules, definitions: list[Definition] | None = None,
+            cache_dir: Path | None = None) -> pd.DataFrame:
     """The results with a `status` per row (insyn.disclosure.status) and, where hidden, no
     numerator, denominator or value. Rows of a period the data do not yet cover, or of an
-    unknown indicator, are never published."""
+    unknown indicator, are never published. Given a folder, the statuses are kept there under a
+    key of everything they depend on (the results, the rules, the definitions, this code), so
+    publishing the same results again costs no LP."""
     known = {d.id: d for d in (definitions or library())}
     results = results.reset_index(drop=True)
+    cached = cache_dir / f"disclosure-{_cache_key(results, rules, known)}.npy" if cache_dir else None
+    if cached is not None and cached.exists():
+        status = np.load(cached, allow_pickle=False)
+    else:
+        status = _statuses(results, rules, known)
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            np.save(cached, status, allow_pickle=False)
+    published = results.copy()
+    published["status"] = status
+    concealed = [c for c in ("numerator", "denominator", "value", "numerator_contributors", "numerator_largest",
+                             "denominator_contributors", "denominator_largest") if c in published]
+    published.loc[published.status.map(is_hidden).to_numpy(dtype=bool), concealed] = None
+    return published
+
+
+def _statuses(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, Definition]) -> np.ndarray:
     never = ~results.indicator.isin(known).to_numpy()
     if "complete" in results:
         never |= ~results.complete.fillna(True).astype(bool).to_numpy()
@@ -214,10 +239,14 @@ def protect(results: pd.DataFrame, rules: DisclosureRules, definitions: list[Def
     hidden, unprotected = protect_linked(linked.tables, primary | never)
     if unprotected:  # only possible if some row could never be hidden: none can here
         raise RuntimeError(f"{len(unprotected)} dolda uppgifter kunde inte skyddas")
-    status = np.select([never, primary, hidden], [NEVER_PUBLISHED, PRIMARY, SECONDARY], PUBLISHABLE)
-    published = results.copy()
-    published["status"] = status
-    concealed = [c for c in ("numerator", "denominator", "value", "numerator_contributors", "numerator_largest",
-                             "denominator_contributors", "denominator_largest") if c in published]
-    published.loc[hidden, concealed] = None
-    return published
+    return np.select([never, primary, hidden], [NEVER_PUBLISHED, PRIMARY, SECONDARY], PUBLISHABLE).astype("U1")
+
+
+def _cache_key(results: pd.DataFrame, rules: DisclosureRules, definitions: dict[str, Definition]) -> str:
+    digest = hashlib.sha256()
+    digest.update(pd.util.hash_pandas_object(results, index=False).to_numpy().tobytes())
+    digest.update(rules.model_dump_json().encode())
+    digest.update(json.dumps([d.model_dump_json() for d in definitions.values()]).encode())
+    for module in (__file__, linked_module.__file__):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest()[:24]

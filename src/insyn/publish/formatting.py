@@ -10,6 +10,7 @@ import math
 import statistics
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -243,13 +244,15 @@ UNIT_LOAD_INDICATOR = "andel_over_norm"  # the indicator the unit load table's r
 
 
 def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None = None,
-            workload: Workload | None = None, reference: ReferenceDate | None = None) -> Publication:
+            workload: Workload | None = None, reference: ReferenceDate | None = None,
+            cache_dir: Path | None = None) -> Publication:
     """Pass the results through the disclosure layer and index what may be published, the
     workload (when given) as unit totals. Rows never to be published (a period the data do not
     yet cover, an unknown indicator) are left out. `reference` defaults to the shipped
-    workforce.yaml's reference date."""
+    workforce.yaml's reference date; `cache_dir` keeps the disclosure statuses for the next
+    publication of the same results."""
     reference = reference or load_workforce().reference_date
-    protected = protect(results, rules)
+    protected = protect(results, rules, cache_dir=cache_dir)
     published = _as_python(protected[protected.status != NEVER_PUBLISHED]).reset_index(drop=True)
     hidden_units = {(r.municipality, r.unit, r.period) for r in published.itertuples()
                     if r.indicator == UNIT_LOAD_INDICATOR and r.unit is not None and r.period_type == YEAR
