@@ -18,10 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
+from typer.testing import CliRunner
 
 import insyn.publish as publish_package
+from insyn.cli import app
 from insyn.config_files import ConfigError
 from insyn.disclosure.linked import Equation, LinkedTables, protect
+from insyn.disclosure.noise import cell_key_noise, noise_applies
 from insyn.disclosure.rules import DisclosureRules, load_rules
 from insyn.disclosure.status import LABELS, NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY, is_hidden
 from insyn.disclosure.suppression import Linked
@@ -30,9 +33,11 @@ from insyn.indicators.definitions import by_id, library
 from insyn.indicators.engine import RESULT_COLUMNS, compute
 from insyn.ingest.load import import_files
 from insyn.model.municipalities import region_municipalities
-from insyn.publish.formatting import Publication, prepare
+from insyn.publish.formatting import Publication, legend, prepare
+from insyn.settings import Settings
 from insyn.store import open_store
 from insyn.synth.generate import generate, write_tables
+from insyn.workflows import store_for
 
 RULES = DisclosureRules()
 
@@ -328,3 +333,37 @@ def test_statuses_are_kept_for_the_same_results_and_rules_only(region_results, r
     changed.loc[0, "numerator"] += 1
     protect_results(changed, RULES, cache_dir=tmp_path)
     assert len(list(tmp_path.glob("disclosure-*.npy"))) == 3
+
+
+# --- noise in place of holes ----------------------------------------------------------------------------
+
+def test_a_publication_with_cell_key_noise_has_no_holes_and_says_so(region_results):
+    pub = prepare(region_results, RULES, noise=cell_key_noise)
+    assert pub.noise == "cellnyckel" and not pub.rows.status.map(is_hidden).any()
+    applicable = {d.id for d in library() if noise_applies(d)} & set(region_results.indicator)
+    assert {d.id for d in pub.definitions} == applicable
+    assert not pub.unit_loads
+    assert "brus (cellnyckel)" in legend(pub).paragraphs[0]
+    again = prepare(region_results, RULES, noise=cell_key_noise)
+    assert again.rows.numerator.tolist() == pub.rows.numerator.tolist()  # the same noise every time
+
+
+def test_a_dp_report_spends_its_release_budget_and_is_refused_when_it_is_spent(region_results, tmp_path):
+    settings = Settings(data_dir=tmp_path / "data")
+    store = store_for(settings)
+    try:
+        with store.transaction() as con:
+            con.register("computed", region_results)
+            con.execute("INSERT INTO indicator_results BY NAME SELECT * FROM computed")
+    finally:
+        store.close()
+    runner = CliRunner()
+    command = ["--data-dir", str(settings.data_dir), "report", "--brus", "dp", "--epsilon", "1",
+               "--utgava", "rapport 2025", "--budget", "1.5", "--out"]
+    first = runner.invoke(app, [*command, str(tmp_path / "forsta")])
+    assert first.exit_code == 0, first.output
+    assert "differentiell integritet, ε = 1,0" in (tmp_path / "forsta" / "rapport.html").read_text(encoding="utf-8")
+    second = runner.invoke(app, [*command, str(tmp_path / "andra")])
+    assert second.exit_code == 1
+    assert "bara ε = 0,5 av 1,5 återstår" in " ".join(second.output.split())
+    assert not (tmp_path / "andra").exists()

@@ -224,14 +224,20 @@ def indicators(
 @app.command()
 def report(
     out: Annotated[Path | None, typer.Option("--out", help="Katalog för rapporten.")] = None,
+    noise: Annotated[Literal["cellnyckel", "dp"] | None, typer.Option(
+        "--brus", help="Brus i stället för dolda tal: cellnyckel eller dp (differentiell integritet).")] = None,
+    epsilon: Annotated[float, typer.Option(help="Med --brus dp: rapportens ε.")] = 1.0,
+    release: Annotated[str | None, typer.Option("--utgava", help="Med --brus dp: utgåvan budgeten gäller.")] = None,
+    budget: Annotated[float | None, typer.Option(help="Med --brus dp: utgåvans totala ε.")] = None,
 ) -> None:
     """Skriv HTML-rapporten och Excelfilen (med röjandekontroll) från de beräknade indikatorerna."""
-    from insyn.workflows import write_report
+    from insyn.workflows import NoiseChoice, write_report
 
+    choice = NoiseChoice(noise, epsilon, release, budget) if noise else None
     try:
-        paths = write_report(_settings(), out)
-    except LookupError as exc:
-        raise _fail(str(exc)) from exc
+        paths = write_report(_settings(), out, choice)
+    except (LookupError, ValueError) as exc:  # ValueError: a bad noise choice, an overspent budget
+        raise _fail(f"{exc}\nIngen rapport har skrivits.") from exc
     console.print(f"Rapport: {paths['html']}")
     console.print(f"Excel:   {paths['excel']}")
 

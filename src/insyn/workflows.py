@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
@@ -88,29 +89,58 @@ def stored_indicators(settings: Settings) -> pd.DataFrame:
         store.close()
 
 
-def write_report(settings: Settings, out_dir: Path | None = None) -> dict[str, Path]:
+@dataclass(frozen=True)
+class NoiseChoice:
+    """Noise in place of holes for one publication (docs/noise.md): the cell-key method, or
+    differential privacy spending `epsilon` of release `release`'s total `budget`."""
+
+    method: Literal["cellnyckel", "dp"]
+    epsilon: float = 1.0
+    release: str | None = None
+    budget: float | None = None
+
+
+def write_report(settings: Settings, out_dir: Path | None = None,
+                 noise: NoiseChoice | None = None) -> dict[str, Path]:
     results = stored_indicators(settings)
     if results.empty:
         raise LookupError("Det finns inga indikatorer att rapportera: importera data först "
                           "(insyn import) eller kör insyn demo.")
-    return _publish_stored(settings, out_dir or settings.output_dir / dt.date.today().isoformat())[1]
+    return _publish_stored(settings, out_dir or settings.output_dir / dt.date.today().isoformat(), noise)[1]
 
 
-def _publish_stored(settings: Settings, out_dir: Path) -> tuple[Publication, dict[str, Path]]:
+def _noise_function(choice: NoiseChoice | None, store: Store, table: str):
+    """The function giving the results their noise; a DP table spends its ε in the store."""
+    from insyn.disclosure.noise import Release, cell_key_noise, dp_noise
+
+    if choice is None:
+        return None
+    if choice.method == "cellnyckel":
+        return cell_key_noise
+    if not choice.release or choice.budget is None:
+        raise ValueError("Differentiell integritet kräver en utgåva (--utgava) och dess totala budget (--budget).")
+    release = Release(choice.release, choice.budget)
+    return lambda results: dp_noise(results, store, release, table, choice.epsilon)
+
+
+def _publish_stored(settings: Settings, out_dir: Path,
+                    noise: NoiseChoice | None = None) -> tuple[Publication, dict[str, Path]]:
     """The stored results and workload, published to out_dir: (publication, written paths)."""
     from insyn.indicators.engine import stored_results
     from insyn.publish import prepare, publish
     from insyn.publish.kolada import stored_published_values
     from insyn.workforce.workload import stored_workload
 
-    store = store_for(settings, read_only=True)
+    # Differential privacy writes what it spends to the store's ledger.
+    store = store_for(settings, read_only=noise is None or noise.method != "dp")
     try:
         results, workload = stored_results(store), stored_workload(store)
         imported = stored_published_values(store)
+        publication = prepare(results, settings.disclosure_rules(), workload=workload,
+                              reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
+                              noise=_noise_function(noise, store, f"rapport {out_dir.name}"))
     finally:
         store.close()
-    publication = prepare(results, settings.disclosure_rules(), workload=workload,
-                          reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir)
     return publication, publish(publication, out_dir, imported=imported)
 
 

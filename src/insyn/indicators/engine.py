@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 import ibis
+import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
@@ -46,13 +47,16 @@ from insyn.workforce.config import WorkforceConfig, WorkloadConfig, load_workfor
 # of them (the small-count and dominance rules); null for counts and populations.
 CONTRIBUTION_COLUMNS = ["numerator_contributors", "numerator_largest",
                         "denominator_contributors", "denominator_largest"]
+# For a count, its cell key for the cell-key method (docs/noise.md): the fractional part of
+# the sum of the keys of the records it counts; null for sums and populations.
+CELL_KEY_COLUMNS = ["numerator_cellkey", "denominator_cellkey"]
 RESULT_COLUMNS = ["indicator", "municipality", "period", "period_type", "unit", "sex",
                   "age_group", "category", "numerator", "denominator", "value", "complete",
-                  *CONTRIBUTION_COLUMNS]
+                  *CONTRIBUTION_COLUMNS, *CELL_KEY_COLUMNS]
 DIMENSIONS = ["unit", "sex", "age_group", "category"]
 OPEN_END = dt.date(9999, 12, 31)
 KEYS = PERIOD_KEYS
-MEASURES = ["numerator", "denominator", "statistic_value", *CONTRIBUTION_COLUMNS]
+MEASURES = ["numerator", "denominator", "statistic_value", *CONTRIBUTION_COLUMNS, *CELL_KEY_COLUMNS]
 
 
 # --- periods ---------------------------------------------------------------------------------
@@ -251,8 +255,15 @@ def needed_columns(definition: Definition, breakdowns: bool) -> list[str]:
 
 
 def build_subjects(subjects: Subjects, sources: Sources) -> ir.Table:
-    """The subjects, built once per Sources: definitions with the same subjects share them."""
-    return sources.once(subjects.key(), lambda: KINDS[subjects.kind].build(subjects.spec, sources))
+    """The subjects, built once per Sources: definitions with the same subjects share them.
+    With the record key of the case or employee each belongs to (`<identifier>_key`), computed
+    here once rather than in every definition and grouping level that counts them."""
+    def build() -> ir.Table:
+        built = KINDS[subjects.kind].build(subjects.spec, sources)
+        record = _subject_record(subjects.kind)
+        return built.mutate(**{f"{record}_key": _record_key(built[record])})
+
+    return sources.once(subjects.key(), build)
 
 
 def place(subjects: Subjects, built: ir.Table, sources: Sources, periods: ir.Table,
@@ -360,6 +371,37 @@ def _measure(t: ir.Table, count: Count, hit: ir.BooleanValue | None) -> ir.Numer
     return t.count(where=hit)
 
 
+RECORD_KEY_BITS = 32  # record keys are uint32: the modulus and the cast below go together
+
+
+@ibis.udf.scalar.builtin
+def md5_number(value: str) -> dtypes.UInt64:
+    """DuckDB's MD5 digest as a (128-bit, little-endian) number; only its top bits are read."""
+
+
+def _subject_record(kind: str) -> str:
+    """What a subject belongs to: its case (case data) or its employee (staff data)."""
+    return "staff_id" if kind in STAFF_KINDS else "case_id"
+
+
+def _record_column(count: Count, kind: str) -> str:
+    """What identifies a counted record: the distinct thing counted, else the subject's own."""
+    return DISTINCT_COLUMNS[count.count_distinct] if count.count_distinct else _subject_record(kind)
+
+
+def _record_key(identifier: ir.StringValue) -> ir.IntegerValue:
+    """A record's key, an integer below 2**RECORD_KEY_BITS: the top bits of the MD5 of its
+    identifier, which (unlike DuckDB's hash()) is the same in every version."""
+    return (md5_number(identifier) >> (128 - RECORD_KEY_BITS)).cast("uint32")
+
+
+def _cell_key(keys: ir.IntegerColumn, hit: ir.BooleanValue | None) -> ir.FloatingValue:
+    """The fractional part of the sum of the counted rows' record keys, summed as integers so
+    that it does not depend on the order of the rows. A distinct count adds its record's key
+    once per row counted (adding it once per record would cost a fifth of the library's time)."""
+    return (keys.sum(where=hit) % 2**RECORD_KEY_BITS).cast("float64") / 2**RECORD_KEY_BITS
+
+
 # --- compile ---------------------------------------------------------------------------------
 
 def _levels(definition: Definition, breakdowns: bool) -> list[list[str]]:
@@ -371,7 +413,8 @@ def _prepared(definition: Definition, subjects: Subjects, counts: list[tuple[str
               built: ir.Table, sources: Sources, periods: ir.Table, quarters: bool,
               breakdowns: bool) -> ir.Table:
     """Placed subjects with what the aggregation reads: age group, category, each count's
-    condition as `hit_<count>`, and the statistic's column."""
+    condition as `hit_<count>` and its records' keys as `key_<count>` (once per row, not per
+    grouping level), and the statistic's column."""
     placed = place(subjects, built, sources, periods, quarters)
     if breakdowns and "age_group" in definition.breakdowns:
         placed = _with_age_group(placed)
@@ -381,6 +424,11 @@ def _prepared(definition: Definition, subjects: Subjects, counts: list[tuple[str
         placed, hit = _condition(placed, count.where, sources.events)
         if hit is not None:
             placed = placed.mutate(**{f"hit_{name}": hit})
+        if not count.sum:
+            record = _record_column(count, subjects.kind)
+            # Placing case work and caseworkers' loads re-projects them, without the keys.
+            key = placed[f"{record}_key"] if f"{record}_key" in placed.columns else _record_key(placed[record])
+            placed = placed.mutate(**{f"key_{name}": key})
     if definition.statistic is not None and definition.statistic.median == "duration_days":
         placed = placed.mutate(duration_days=days_between(placed.start_date, placed.date))
     return placed
@@ -425,7 +473,7 @@ def compile_definition(definition: Definition, sources: Sources, populations: ir
     else:
         result = result.join(periods.select(*KEYS, "complete"), KEYS)
     return result.select("indicator", *KEYS, *DIMENSIONS, "numerator", "denominator", "value", "complete",
-                         *CONTRIBUTION_COLUMNS)
+                         *CONTRIBUTION_COLUMNS, *CELL_KEY_COLUMNS)
 
 
 def _counted(definition: Definition) -> list[str]:
@@ -435,11 +483,12 @@ def _counted(definition: Definition) -> list[str]:
 
 
 def _every_period(totals: ir.Table, periods: ir.Table, definition: Definition) -> ir.Table:
-    """A total row for every period the data cover, so that none counted shows as 0."""
+    """A total row for every period the data cover, so that none counted shows as 0 (with the
+    cell key of no records, 0)."""
     joined = periods.select(*KEYS).left_join(totals, KEYS)
     zero = ibis.literal(0).cast("float64")
-    filled = {name: joined[name].cast("float64").fill_null(zero) for name in _counted(definition)
-              if name in joined.columns}
+    filled = {column: joined[column].cast("float64").fill_null(zero) for name in _counted(definition)
+              for column in (name, f"{name}_cellkey") if column in joined.columns}
     return joined.mutate(**filled).drop(*[f"{k}_right" for k in KEYS])
 
 
@@ -476,18 +525,23 @@ def _aggregate(definition: Definition, rows: ir.Table, counts: list[tuple[str, C
             contributing = summed.notnull() if hit is None else summed.notnull() & hit
             measures[f"{name}_contributors"] = rows.count(where=contributing)
             measures[f"{name}_largest"] = summed.max(where=contributing)
+        else:
+            measures[f"{name}_cellkey"] = _cell_key(rows[f"key_{name}"], hit)
     if definition.statistic is not None:
         measures["statistic_value"] = rows[definition.statistic.median].median().cast("float64")
+    # A sum, and the cell key of a count, of no records is 0.
+    empty = [name if count.sum else f"{name}_cellkey" for name, count in counts]
     if definition.category is None or definition.category_shares == "within_category":
         by = keys + (["category"] if definition.category else [])
         aggregated = rows.group_by(by).aggregate(**measures)
-        sums = {name: aggregated[name].fill_null(0) for name, count in counts if count.sum}
-        return aggregated.mutate(**sums) if sums else aggregated
+        return aggregated.mutate(**{column: aggregated[column].fill_null(0) for column in empty})
     # A category's share is of all subjects in the group, whatever their category.
-    counted = rows.group_by(keys + ["category"]).aggregate(numerator=measures["numerator"])
-    totals = rows.group_by(keys).aggregate(denominator=measures["denominator"])
+    sides = {name: {m: e for m, e in measures.items() if m.startswith(name)} for name, _ in counts}
+    counted = rows.group_by(keys + ["category"]).aggregate(**sides["numerator"])
+    totals = rows.group_by(keys).aggregate(**sides["denominator"])
     joined = counted.join(totals, [counted[k].identical_to(totals[k]) for k in keys])
-    return joined.select(*keys, "category", "numerator", "denominator")
+    joined = joined.select(*keys, "category", *sides["numerator"], *sides["denominator"])
+    return joined.mutate(**{column: joined[column].fill_null(0) for column in empty})
 
 
 def population_bands(store_populations: ir.Table, reference: ir.Table) -> ir.Table:

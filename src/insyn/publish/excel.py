@@ -153,7 +153,7 @@ def _overview_sheet(sheet: Worksheet, pub: Publication, formats: Formats, area: 
     rows = [[row.name, row.municipality, *row.cells] for row in table.rows]
     end = _table(sheet, headers, rows, formats, wrap_headers=True)
     _notes_below(sheet, end, [f"Senaste året med data: {table.year or '–'}.",
-                              *legend(pub.rules).paragraphs])
+                              *legend(pub).paragraphs])
 
 
 def _long_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None:
@@ -173,7 +173,7 @@ def _sources_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None
     end = _table(sheet, headers, rows, formats, wrap_headers=True)
     _notes_below(sheet, end, [f"{name_with_unit(table.definition)} {table.year}: andel av "
                               "kommunens anmälningar per anmälare.",
-                              *legend(pub.rules).paragraphs[:2]])
+                              *legend(pub).paragraphs[:2]])
 
 
 def _years_sheet(sheet: Worksheet, pub: Publication, formats: Formats, area: str) -> None:
@@ -201,7 +201,7 @@ def _coverage_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> Non
     _notes_below(sheet, end, [
         f"Täckning: andel av programmets målgrupp i tjänst på mätdagen {reference_day(pub)} som har "
         "genomgått programmet. Saknar: det som återstår till 100 %.",
-        *legend(pub.rules).paragraphs[:2]])
+        *legend(pub).paragraphs[:2]])
 
 
 def _unit_load_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None:
@@ -221,7 +221,7 @@ def _comparison_sheet(sheet: Worksheet, compared: list[Comparison], pub: Publica
     end = _table(sheet, headers, rows, formats)
     _notes_below(sheet, end, ["Kommunernas egna publicerade värden bredvid inlästa publicerade värden "
                               "för samma nyckeltal och år (riket, regioner, liknande kommuner), som de "
-                              "publicerades.", *legend(pub.rules).paragraphs[:2]])
+                              "publicerades.", *legend(pub).paragraphs[:2]])
 
 
 def _definitions_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None:

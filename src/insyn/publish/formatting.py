@@ -8,12 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import statistics
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from insyn.disclosure.noise import METHOD, noise_applies
 from insyn.disclosure.rules import DisclosureRules
 from insyn.disclosure.status import LABELS as STATUS_LABELS
 from insyn.disclosure.status import NEVER_PUBLISHED, PRIMARY, SECONDARY, SUPPRESSED, is_hidden
@@ -165,6 +166,9 @@ class Publication:
     # The workforce indicators' reference date (workforce.yaml); the unit load shown is that
     # of its month.
     reference: ReferenceDate
+    # Noise in place of holes (insyn.disclosure.noise): the method as every table states it,
+    # e.g. "differentiell integritet, ε = 1,0"; None when small figures are suppressed.
+    noise: str | None = None
 
     @property
     def threshold(self) -> int:
@@ -245,14 +249,18 @@ UNIT_LOAD_INDICATOR = "andel_over_norm"  # the indicator the unit load table's r
 
 def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None = None,
             workload: Workload | None = None, reference: ReferenceDate | None = None,
-            cache_dir: Path | None = None) -> Publication:
+            cache_dir: Path | None = None, noise: Noise | None = None) -> Publication:
     """Pass the results through the disclosure layer and index what may be published, the
     workload (when given) as unit totals. Rows never to be published (a period the data do not
     yet cover, an unknown indicator) are left out. `reference` defaults to the shipped
     workforce.yaml's reference date; `cache_dir` keeps the disclosure statuses for the next
-    publication of the same results."""
+    publication of the same results. `noise` (insyn.disclosure.noise) publishes noisy counts in
+    place of holes, of the indicators noise can protect."""
     reference = reference or load_workforce().reference_date
-    protected = protect(results, rules, cache_dir=cache_dir)
+    if noise is None:
+        protected = protect(results, rules, cache_dir=cache_dir)
+    else:  # exact unit load beside noisy counts would undo the noise: it is left out
+        protected, workload = with_noise(results, noise), None
     published = _as_python(protected[protected.status != NEVER_PUBLISHED]).reset_index(drop=True)
     hidden_units = {(r.municipality, r.unit, r.period) for r in published.itertuples()
                     if r.indicator == UNIT_LOAD_INDICATOR and r.unit is not None and r.period_type == YEAR
@@ -270,7 +278,20 @@ def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None 
                        made=made or dt.date.today(), index=index,
                        latest_years=yearly.groupby("indicator").period.max().to_dict(),
                        unit_loads=_unit_loads(workload, rules, names, hidden_units, reference),
-                       reference=reference)
+                       reference=reference,
+                       noise=protected[METHOD].iloc[0] if noise is not None and len(protected) else None)
+
+
+Noise = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+def with_noise(results: pd.DataFrame, noise: Noise) -> pd.DataFrame:
+    """The complete periods of the indicators built from counts, through `noise`. Sums and
+    medians are left out: noise cannot protect them, and an exact figure beside a noisy one of
+    the same count would undo it."""
+    applies = {d.id for d in library() if noise_applies(d)}
+    complete = results.complete.fillna(True).astype(bool) if "complete" in results else True
+    return noise(results[results.indicator.isin(applies) & complete].reset_index(drop=True))
 
 
 def value_cell(definition: Definition, row: dict | None, against_target: bool = True) -> Cell:
@@ -534,7 +555,7 @@ def _coverage_row(pub: Publication, definition: Definition, code: str, row: dict
     return CoverageRow(code, pub.name(code), count_cell(row, "denominator"),
                        count_cell(row, "numerator"), coverage,
                        Cell(100 - coverage.value, PERCENTAGE_POINTS),
-                       shown_unless(pub.rules.is_small(lacking), lacking, COUNT))
+                       shown_unless(not pub.noise and pub.rules.is_small(lacking), lacking, COUNT))
 
 
 def coverage_tables(pub: Publication, definition: Definition) -> list[CoverageTable]:
@@ -661,11 +682,15 @@ def _population_note(pub: Publication) -> Note:
     return Note("Befolkning", paragraphs)
 
 
-def legend(rules: DisclosureRules) -> Note:
+def legend(pub: Publication) -> Note:
+    rules = pub.rules
+    hidden = (f"Alla antal har fått brus ({pub.noise}); inga uppgifter är dolda, men varje antal och "
+              "andel kan avvika något från det verkliga. Summor och medianer ingår inte." if pub.noise else
+              f"{SUPPRESSED} = uppgiften visas inte: den bygger på färre än {rules.count_threshold} personer "
+              f"(en andel eller median på färre än {rules.denominator_threshold}), eller den skulle låta "
+              "någon räkna fram en annan dold uppgift")
     return Note("Teckenförklaring", [
-        f"{SUPPRESSED} = uppgiften visas inte: den bygger på färre än {rules.count_threshold} personer "
-        f"(en andel eller median på färre än {rules.denominator_threshold}), eller den skulle låta "
-        "någon räkna fram en annan dold uppgift",
+        hidden,
         f"{MISSING} = uppgift saknas (inget underlag under perioden, eller ännu inte möjlig "
         "att beräkna)",
         f"{MISSES_TARGET_MARK} = når inte målet",
@@ -704,7 +729,9 @@ def notes(pub: Publication) -> list[Note]:
             "perioder som data når tillräckligt långt efter. Därför kan det senaste året saknas "
             "för dem; översikten visar då deras senaste år.")
     rules, hidden = pub.rules, pub.rows.status.value_counts()
-    small = [
+    small = [f"Rapporten är publicerad med brus i stället för dolda tal: {pub.noise}. Se docs/noise.md "
+             "för vad det betyder. Indikatorer som bygger på summor eller medianer och arbetstyngden "
+             "per enhet ingår därför inte."] if pub.noise else [
         f"Inget antal från 1 till {rules.count_threshold - 1} visas, och ingen andel, kvot eller "
         f"median som bygger på färre än {rules.denominator_threshold}. Noll visas. En rad som inte "
         f"visas har värde, täljare och nämnare {SUPPRESSED} (primär undertryckning: "
@@ -726,8 +753,8 @@ def notes(pub: Publication) -> list[Note]:
             "enhet, aldrig för en enskild medarbetare. En summa (årsarbetare, timmar) som bygger "
             f"på färre än {rules.count_threshold} personer visas inte.")
     return [
-        legend(pub.rules),
-        Note("Små tal visas inte", small),
+        legend(pub),
+        Note("Brus i stället för dolda tal" if pub.noise else "Små tal visas inte", small),
         Note("Perioder", periods),
         *([unit_load_note(pub)] if pub.unit_loads else []),
         Note("Jämförelser", [

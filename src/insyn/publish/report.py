@@ -246,7 +246,7 @@ def render_report(pub: Publication, title: str = DEFAULT_TITLE, imported: pd.Dat
         municipality_sections=[_municipality_section(pub, code, areas) for code in pub.municipalities],
         notes=notes(pub),
         comparisons=_newest(comparisons(pub, imported)),
-        legend=legend(pub.rules),
+        legend=legend(pub),
         definitions=definition_rows(pub.definitions),
         mark=MISSES_TARGET_MARK,
     )

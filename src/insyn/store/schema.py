@@ -36,7 +36,8 @@ BOOKKEEPING = {
         unit VARCHAR, sex VARCHAR, age_group VARCHAR, category VARCHAR,
         numerator DOUBLE, denominator DOUBLE, value DOUBLE, complete BOOLEAN,
         numerator_contributors DOUBLE, numerator_largest DOUBLE,
-        denominator_contributors DOUBLE, denominator_largest DOUBLE""",
+        denominator_contributors DOUBLE, denominator_largest DOUBLE,
+        numerator_cellkey DOUBLE, denominator_cellkey DOUBLE""",
     # Derived from the canonical tables at every import (insyn.workforce.workload); rows name
     # employees and are for their own managers only.
     "workload_monthly": """
@@ -47,6 +48,11 @@ BOOKKEEPING = {
     "workload_unassigned": """
         municipality VARCHAR, period VARCHAR, unit VARCHAR, reason VARCHAR, cases BIGINT,
         points DOUBLE""",
+    # What each table published with differential privacy spent of its release's total
+    # epsilon (insyn.disclosure.noise, docs/noise.md); one row per table published.
+    "privacy_budget": """
+        release VARCHAR, budget DOUBLE, table_name VARCHAR, epsilon DOUBLE,
+        sensitivity BIGINT, spent_at TIMESTAMP""",
     # Published figures imported in Kolada's shape (Riket, regions, peers; docs/kolada.md), one
     # per KPI, Kolada municipality id (0000 Riket), year and gender (T, K, M).
     "published_values": """
@@ -59,7 +65,8 @@ BOOKKEEPING = {
 ADDED_COLUMNS = [("indicator_results", "complete", "BOOLEAN"),
                  *(("indicator_results", c, "DOUBLE") for c in (
                      "numerator_contributors", "numerator_largest",
-                     "denominator_contributors", "denominator_largest"))]
+                     "denominator_contributors", "denominator_largest",
+                     "numerator_cellkey", "denominator_cellkey"))]
 
 
 def create_statements() -> list[str]:

@@ -1,0 +1,261 @@
+"""Noise instead of holes: the cell-key method and differential privacy (docs/noise.md).
+
+Both take indicator results (insyn.indicators.engine.RESULT_COLUMNS) and return them with noisy
+numerators and denominators (never below 0), values recomputed from those (shares clipped to
+0–100), `status` PUBLISHABLE and `method` naming the method for the note on every table.
+Populations are public and keep their value. Only indicators built from counts can be given
+noise (`noise_applies`): sums (FTE, hours) and medians are refused, and published with
+suppression instead. The cell keys are dropped from what is returned: with them and the
+p-table anyone could take the noise away.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import opendp.prelude as dp
+import pandas as pd
+import yaml
+
+from insyn.disclosure.status import PUBLISHABLE
+from insyn.indicators.definitions import Count, Definition, library
+from insyn.indicators.engine import CELL_KEY_COLUMNS, DIMENSIONS, KEYS
+from insyn.model.codes import codes
+
+METHOD = "method"  # the column naming the method
+CELL_KEY_METHOD = "cellnyckel"
+SIDES = ("numerator", "denominator")
+CELL = ["indicator", *KEYS, *DIMENSIONS]  # what identifies a cell, with its side
+# Budgets are sums of floats: 0.1 + 0.2 spends a budget of 0.3 exactly.
+BUDGET_TOLERANCE = 1e-9
+
+
+def noise_applies(definition: Definition) -> bool:
+    """Whether noise can protect the indicator: its value is built from counts (and public
+    populations). A sum or a median would need noise scaled to magnitudes."""
+    return definition.statistic is None and not any(count.sum for count in definition.counts())
+
+
+def _definitions(results: pd.DataFrame, definitions: list[Definition] | None) -> dict[str, Definition]:
+    """The definitions of the results' indicators (default: the library's), refusing those
+    noise cannot protect."""
+    known = {d.id: d for d in (definitions or library())}
+    ids = sorted(set(results.indicator))
+    refused = [i for i in ids if i not in known or not noise_applies(known[i])]
+    if refused:
+        raise ValueError("Brus kan bara läggas på indikatorer som bygger på antal; publicera dessa med "
+                         f"dolda små tal i stället: {', '.join(refused)}")
+    return {i: known[i] for i in ids}
+
+
+def _by_indicator(table: pd.DataFrame, definitions: dict[str, Definition], what) -> np.ndarray:
+    """`what(definition)` for every row's indicator."""
+    return table.indicator.map({i: what(d) for i, d in definitions.items()}).to_numpy()
+
+
+def _is_count(count: Count | None) -> bool:
+    return count is not None and count.population is None
+
+
+def _counted(table: pd.DataFrame, definitions: dict[str, Definition], side: str) -> np.ndarray:
+    """The rows whose numerator or denominator (`side`) is a count."""
+    return _by_indicator(table, definitions, lambda d: _is_count(getattr(d, side))).astype(bool)
+
+
+def _published(noisy: pd.DataFrame, definitions: dict[str, Definition], method: str) -> pd.DataFrame:
+    """Values recomputed from the noisy counts, with status and method, without cell keys."""
+    factor = _by_indicator(noisy, definitions, lambda d: d.factor).astype(float)
+    ratio = _by_indicator(noisy, definitions, lambda d: d.denominator is not None).astype(bool)
+    share = _by_indicator(noisy, definitions, lambda d: d.unit == "%").astype(bool)
+    numerator = noisy.numerator.to_numpy(float)
+    denominator = noisy.denominator.to_numpy(float)
+    divisor = np.where(ratio, np.where(denominator > 0, denominator, np.nan), 1.0)
+    value = numerator * factor / divisor
+    noisy["value"] = np.where(share, np.clip(value, 0, 100), value)
+    noisy["status"] = PUBLISHABLE
+    noisy[METHOD] = method
+    return noisy.drop(columns=CELL_KEY_COLUMNS, errors="ignore")
+
+
+# --- the cell-key method -----------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class PTable:
+    """The cell-key method's perturbation table (ptable.yaml): `rows[i][noise]` of the `slots`
+    equal slices of the cell key's range move a count of i (the last row: of i or more) by
+    `noise`."""
+
+    slots: int
+    max_noise: int
+    variance: float
+    rows: tuple[dict[int, int], ...]
+
+    def noise(self, counts: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """The noise for each count and its cell key in [0, 1): the noise whose slice of the
+        count's row holds the key, slices ordered from the most negative noise up."""
+        noises = np.arange(-self.max_noise, self.max_noise + 1)
+        bounds = np.cumsum([[row.get(n, 0) for n in noises] for row in self.rows], axis=1)
+        row = np.minimum(np.asarray(counts), len(self.rows) - 1)
+        slot = np.floor(np.asarray(keys) * self.slots)
+        return noises[(slot[..., None] >= bounds[row]).sum(axis=-1)]
+
+
+@cache
+def load_ptable() -> PTable:
+    """The shipped p-table, checked: each row's slices fill the range, and no noise moves a
+    count below 0 or by more than max_noise."""
+    data = yaml.safe_load(resources.files("insyn.disclosure").joinpath("ptable.yaml").read_text(encoding="utf-8"))
+    rows = tuple({int(noise): int(slices) for noise, slices in row.items()} for row in data["rows"])
+    for count, row in enumerate(rows):
+        moves = [noise for noise, slices in row.items() if slices]
+        if (sum(row.values()) != data["slots"] or min(row.values()) < 0
+                or any(count + noise < 0 or abs(noise) > data["max_noise"] for noise in moves)):
+            raise ValueError(f"ptable.yaml: raden för {count} är ogiltig: {row}")
+    return PTable(slots=data["slots"], max_noise=data["max_noise"], variance=data["variance"], rows=rows)
+
+
+def cell_key_noise(results: pd.DataFrame, ptable: PTable | None = None,
+                   definitions: list[Definition] | None = None) -> pd.DataFrame:
+    """The results with the cell-key method's noise: each count moved by the p-table's noise
+    for its value and its cell key (numerator_cellkey, denominator_cellkey), so that the same
+    cell always gets the same noise, in every table and every run, and 0 stays 0."""
+    definitions = _definitions(results, definitions)
+    ptable = ptable or load_ptable()
+    noisy = results.copy()
+    for side in SIDES:
+        rows = _counted(results, definitions, side)
+        counts = results[side].to_numpy(float)[rows]
+        keys = results[f"{side}_cellkey"].to_numpy(float)[rows]
+        if np.isnan(keys[counts > 0]).any():
+            raise ValueError("Resultaten saknar cellnycklar: beräkna indikatorerna på nytt.")
+        noisy.loc[rows, side] = counts + ptable.noise(counts.astype(int), np.nan_to_num(keys))
+    return _published(noisy, definitions, CELL_KEY_METHOD)
+
+
+# --- differential privacy ----------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Release:
+    """Tables published together, under one total privacy budget (ε)."""
+
+    name: str
+    budget: float
+
+
+class PrivacyBudgetExceeded(ValueError):
+    """Publishing a table would spend more than is left of its release's budget."""
+
+
+def spent(store, release: str) -> float:
+    """The ε the release's tables have spent so far (the store's privacy_budget ledger)."""
+    return store.raw.execute("SELECT coalesce(sum(epsilon), 0) FROM privacy_budget WHERE release = ?",
+                             [release]).fetchone()[0]
+
+
+def _spend(store, release: Release, table: str, epsilon: float, sensitivity: int) -> None:
+    """Record the table's ε in the ledger, in the caller's transaction if there is one;
+    refuse a release whose budget was another, or the ε that would overspend it."""
+    budgets = store.raw.execute("SELECT DISTINCT budget FROM privacy_budget WHERE release = ?",
+                                [release.name]).fetchall()
+    if budgets and budgets != [(release.budget,)]:
+        raise ValueError(f"Utgåvan «{release.name}» har redan budgeten ε = {_swedish(budgets[0][0])}, "
+                         f"inte ε = {_swedish(release.budget)}.")
+    left = release.budget - spent(store, release.name)
+    if epsilon > left + BUDGET_TOLERANCE:
+        raise PrivacyBudgetExceeded(
+            f"Integritetsbudgeten för «{release.name}» räcker inte: tabellen «{table}» behöver "
+            f"ε = {_swedish(epsilon)}, men bara ε = {_swedish(max(left, 0))} av {_swedish(release.budget)} återstår.")
+    store.raw.execute("INSERT INTO privacy_budget VALUES (?, ?, ?, ?, ?, current_localtimestamp())",
+                      [release.name, release.budget, table, epsilon, sensitivity])
+
+
+def _swedish(number: float) -> str:
+    """1.0 → "1,0", 0.25 → "0,25": as the table notes write ε."""
+    text = f"{number:.3f}".rstrip("0")
+    return (text + "0" if text.endswith(".") else text).replace(".", ",")
+
+
+def _every_row(results: pd.DataFrame, definitions: dict[str, Definition]) -> pd.DataFrame:
+    """The table with a row for every code of its breakdowns and categories, zeros included:
+    under differential privacy which rows exist must not depend on the data. The breakdowns
+    are those the table has; a municipality's units and periods are those the table names
+    (taken as public)."""
+    levels = [b for b in ("sex", "age_group", "unit") if results[b].notna().any()]
+    units = results.dropna(subset=["unit"]).groupby("municipality").unit.unique()
+    filled = []
+    for indicator, rows in results.groupby("indicator"):
+        definition = definitions[indicator]
+        groups = []
+        for municipality in rows.municipality.unique():
+            values = {"sex": codes("sex"), "age_group": codes("age_group"), "unit": units.get(municipality, [])}
+            groups.append({"municipality": municipality})
+            groups += [{"municipality": municipality, level: value}
+                       for level in levels if level in definition.breakdowns for value in values[level]]
+        cells = pd.DataFrame(groups, columns=["municipality", *DIMENSIONS])
+        if definition.category:
+            cells = cells.drop(columns="category").merge(pd.DataFrame({"category": codes(definition.category)}),
+                                                         how="cross")
+        cells = cells.astype(rows.dtypes[["municipality", *DIMENSIONS]].to_dict())
+        periods = rows[["indicator", *KEYS, "complete"]].drop_duplicates(KEYS)
+        grid = periods.merge(cells, on="municipality").merge(rows.drop(columns="complete"), how="outer",
+                                                             on=["indicator", *KEYS, *DIMENSIONS], indicator=True)
+        if (grid.pop("_merge") == "right_only").any():
+            raise ValueError(f"{indicator}: resultaten har rader utanför kodlistorna.")
+        for side in SIDES:
+            if _is_count(getattr(definition, side)):
+                grid[side] = grid[side].fillna(0.0)
+        if definition.category and definition.category_shares == "of_all":
+            # A category's share is of its group's total: the rows added share its denominator.
+            group = grid.groupby([*KEYS, "unit", "sex", "age_group"], dropna=False)
+            grid["denominator"] = group.denominator.transform("max")
+        filled.append(grid)
+    return pd.concat(filled, ignore_index=True)
+
+
+def _cell_identities(table: pd.DataFrame, definitions: dict[str, Definition], side: str) -> pd.DataFrame:
+    """What identifies each row's count cell on `side`: a denominator all the categories of a
+    group share (their shares are of the group's total) is one cell."""
+    shared = _by_indicator(table, definitions, lambda d: side == "denominator" and d.category is not None
+                           and d.category_shares == "of_all").astype(bool)
+    identities = table[CELL].copy()
+    identities.loc[shared, "category"] = None
+    return identities[_counted(table, definitions, side)]
+
+
+def _discrete_laplace(sensitivity: int, epsilon: float) -> dp.Measurement:
+    """OpenDP's Laplace mechanism on integer counts (discrete Laplace noise from OpenDP's own
+    secure generator) with the smallest scale that keeps the privacy loss within ε for
+    neighbouring data whose counts differ by `sensitivity` in all."""
+    dp.enable_features("contrib")
+    space = dp.vector_domain(dp.atom_domain(T=int)), dp.l1_distance(T=int)
+    return dp.binary_search_chain(lambda scale: dp.m.make_laplace(*space, scale=scale),
+                                  d_in=sensitivity, d_out=epsilon)
+
+
+def dp_noise(results: pd.DataFrame, store, release: Release, table: str, epsilon: float,
+             definitions: list[Definition] | None = None) -> pd.DataFrame:
+    """The results as table `table` of `release`, with differentially private counts: every
+    count cell of the table (zeros and every code's row included) gets discrete Laplace noise
+    of scale Δ/ε, Δ the number of count cells of the municipality with the most: one person,
+    in one municipality, changes each count by at most 1 (docs/noise.md).
+
+    The table's ε is spent in the store's ledger before any noise is drawn; PrivacyBudgetExceeded
+    when the release has less left. Every call draws new noise and spends again."""
+    if not epsilon > 0:
+        raise ValueError(f"ε måste vara större än 0, inte {_swedish(epsilon)}.")
+    definitions = _definitions(results, definitions)
+    noisy = _every_row(results, definitions)
+    identities = {side: _cell_identities(noisy, definitions, side) for side in SIDES}
+    cells = pd.concat([ids.assign(side=side, count=noisy.loc[ids.index, side]) for side, ids in identities.items()])
+    cells = cells.drop_duplicates([*CELL, "side"], ignore_index=True)
+    sensitivity = int(cells.groupby("municipality").size().max())
+    measurement = _discrete_laplace(sensitivity, epsilon)
+    _spend(store, release, table, epsilon, sensitivity)
+    cells["noisy"] = np.maximum(measurement(cells["count"].astype(int).tolist()), 0)
+    for side, ids in identities.items():
+        drawn = ids.merge(cells[cells.side == side], how="left", on=CELL)
+        noisy.loc[ids.index, side] = drawn["noisy"].to_numpy(float)
+    return _published(noisy, definitions, f"differentiell integritet, ε = {_swedish(epsilon)}")
