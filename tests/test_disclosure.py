@@ -359,7 +359,7 @@ def test_a_dp_report_spends_its_release_budget_and_is_refused_when_it_is_spent(r
         store.close()
     runner = CliRunner()
     command = ["--data-dir", str(settings.data_dir), "report", "--brus", "dp", "--epsilon", "1",
-               "--utgava", "rapport 2025", "--budget", "1.5", "--out"]
+               "--utgava", "rapport 2025", "--budget", "1.5", "--indikator", "anmalningar_per_1000_barn", "--out"]
     first = runner.invoke(app, [*command, str(tmp_path / "forsta")])
     assert first.exit_code == 0, first.output
     assert "differentiell integritet, ε = 1,0" in (tmp_path / "forsta" / "rapport.html").read_text(encoding="utf-8")
@@ -367,3 +367,9 @@ def test_a_dp_report_spends_its_release_budget_and_is_refused_when_it_is_spent(r
     assert second.exit_code == 1
     assert "bara ε = 0,5 av 1,5 återstår" in " ".join(second.output.split())
     assert not (tmp_path / "andra").exists()
+    # One count per municipality and year: the noise is scaled to that, not to a whole report.
+    store = store_for(settings, read_only=True)
+    try:
+        assert store.raw.execute("SELECT sensitivity FROM privacy_budget").fetchall() == [(2,)]
+    finally:
+        store.close()

@@ -229,11 +229,13 @@ def report(
     epsilon: Annotated[float, typer.Option(help="Med --brus dp: rapportens ε.")] = 1.0,
     release: Annotated[str | None, typer.Option("--utgava", help="Med --brus dp: utgåvan budgeten gäller.")] = None,
     budget: Annotated[float | None, typer.Option(help="Med --brus dp: utgåvans totala ε.")] = None,
+    indicators: Annotated[list[str] | None, typer.Option(
+        "--indikator", help="Med --brus dp: indikator (id) i tabellen, årstal per kommun; upprepa för fler.")] = None,
 ) -> None:
     """Skriv HTML-rapporten och Excelfilen (med röjandekontroll) från de beräknade indikatorerna."""
     from insyn.workflows import NoiseChoice, write_report
 
-    choice = NoiseChoice(noise, epsilon, release, budget) if noise else None
+    choice = NoiseChoice(noise, epsilon, release, budget, tuple(indicators or ())) if noise else None
     try:
         paths = write_report(_settings(), out, choice)
     except (LookupError, ValueError) as exc:  # ValueError: a bad noise choice, an overspent budget

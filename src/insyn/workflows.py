@@ -92,12 +92,15 @@ def stored_indicators(settings: Settings) -> pd.DataFrame:
 @dataclass(frozen=True)
 class NoiseChoice:
     """Noise in place of holes for one publication (docs/noise.md): the cell-key method, or
-    differential privacy spending `epsilon` of release `release`'s total `budget`."""
+    differential privacy spending `epsilon` of release `release`'s total `budget` on the yearly
+    municipality totals of a few `indicators` (ε is shared by every count in the table, so a
+    whole report's thousands of counts would each get noise in the thousands)."""
 
     method: Literal["cellnyckel", "dp"]
     epsilon: float = 1.0
     release: str | None = None
     budget: float | None = None
+    indicators: tuple[str, ...] = ()
 
 
 def write_report(settings: Settings, out_dir: Path | None = None,
@@ -119,8 +122,17 @@ def _noise_function(choice: NoiseChoice | None, store: Store, table: str):
         return cell_key_noise
     if not choice.release or choice.budget is None:
         raise ValueError("Differentiell integritet kräver en utgåva (--utgava) och dess totala budget (--budget).")
+    if not choice.indicators:
+        raise ValueError("Välj de indikatorer tabellen ska ha med --indikator (en till några få): ε delas "
+                         "mellan alla tal i tabellen.")
     release = Release(choice.release, choice.budget)
-    return lambda results: dp_noise(results, store, release, table, choice.epsilon)
+
+    def yearly_totals_with_noise(results: pd.DataFrame) -> pd.DataFrame:
+        chosen = results[results.indicator.isin(choice.indicators) & (results.period_type == "year")
+                         & results[["unit", "sex", "age_group", "category"]].isna().all(axis=1)]
+        return dp_noise(chosen.reset_index(drop=True), store, release, table, choice.epsilon)
+
+    return yearly_totals_with_noise
 
 
 def _publish_stored(settings: Settings, out_dir: Path,
