@@ -239,9 +239,10 @@ def test_the_demo_region_attacked_from_what_is_published(region_results, region_
             assert high - low >= required - 1e-6, (municipality, linked.cells.iloc[ids[cell]].to_dict(), low, high)
 
 
-def test_every_published_status_has_a_swedish_label(region_published):
+def test_every_published_status_has_a_swedish_label_and_nothing_internal_is_published(region_published):
     published = region_published
     assert set(published.status) <= set(LABELS)
+    assert not {c for c in published.columns if c.endswith(("_cellkey", "_contributors", "_largest"))}
     hidden = published[published.status.map(is_hidden)]
     assert hidden[["numerator", "denominator", "value"]].isna().all().all()
 

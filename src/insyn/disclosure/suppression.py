@@ -31,6 +31,7 @@ from insyn.disclosure.linked import protect as protect_linked
 from insyn.disclosure.rules import DisclosureRules
 from insyn.disclosure.status import NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY, is_hidden
 from insyn.indicators.definitions import Count, Definition, library
+from insyn.indicators.engine import CELL_KEY_COLUMNS, CONTRIBUTION_COLUMNS
 
 SIDES = ("numerator", "denominator")
 BREAKDOWNS = ("unit", "sex", "age_group")
@@ -222,11 +223,11 @@ def protect(results: pd.DataFrame, rules: DisclosureRules, definitions: list[Def
         if cached is not None:
             cached.parent.mkdir(parents=True, exist_ok=True)
             np.save(cached, status, allow_pickle=False)
-    published = results.copy()
+    # What the layer reads but never publishes: how many records a sum adds and the largest,
+    # and the cell keys (with them and the p-table anyone could take cell-key noise away).
+    published = results.drop(columns=[*CONTRIBUTION_COLUMNS, *CELL_KEY_COLUMNS], errors="ignore")
     published["status"] = status
-    concealed = [c for c in ("numerator", "denominator", "value", "numerator_contributors", "numerator_largest",
-                             "denominator_contributors", "denominator_largest") if c in published]
-    published.loc[published.status.map(is_hidden).to_numpy(dtype=bool), concealed] = None
+    published.loc[published.status.map(is_hidden).to_numpy(dtype=bool), ["numerator", "denominator", "value"]] = None
     return published
 
 
