@@ -3,7 +3,8 @@
 Generates the demo region (16 municipalities) for the given years, imports it into an in-memory
 store and computes the whole library, then times, in one run, the baseline (primary suppression
 alone, the rule Insyn published with before) against the full layer (primary + secondary, with
-the LP audit), and reports how much each hides and the peak memory. With --results, reads a
+the LP audit), reports how much each hides and the peak memory, and attacks the result: the
+narrowest range any hidden small count can be pinned to from what is shown. With --results, reads a
 results Parquet file instead (e.g. bench/out/engine_all_full.parquet from bench/national.py).
 
     python bench/disclosure.py --years 2022,2023,2024,2025
@@ -76,6 +77,16 @@ def main() -> None:
     print(f"  of which primary {int((published.status == PRIMARY).sum()):,}, "
           f"secondary {int((published.status == SECONDARY).sum()):,} "
           f"({100 * (published.status == SECONDARY).sum() / rows:.1f} % of rows)")
+    # The attack, over the whole region: every hidden small count's range from what is shown.
+    start = time.perf_counter()
+    hidden = published.status.isin([PRIMARY, SECONDARY]).to_numpy()
+    ranges = linked.ranges(hidden)
+    sensitive = [c for c in ranges if linked.tables.required[c] > 0]
+    short = sum(ranges[c].width < linked.tables.required[c] - 1e-6 for c in sensitive)
+    counts = [ranges[c].width for c in sensitive if not linked.cells["sum"].iloc[c]]
+    print(f"attack: {len(ranges):,} hidden cells, {len(sensitive):,} of them small counts or sums, "
+          f"{short} narrower than required; narrowest range of a small count {min(counts, default=0):.1f} "
+          f"(required {rules.width:.0f}), in {time.perf_counter() - start:.1f} s")
     print(f"peak memory {_peak_mb():,.0f} MB")
 
 
