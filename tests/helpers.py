@@ -1,9 +1,15 @@
-"""Helpers for tests: valid synthetic personal identity numbers and small canonical files."""
+"""Helpers for tests: valid synthetic personal identity numbers, small canonical files, and a
+data folder whose store holds given indicator results."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
+
+import pandas as pd
+
+from insyn.settings import Settings
+from insyn.workflows import store_for
 
 
 def luhn_digit(nine: str) -> int:
@@ -32,3 +38,16 @@ def write_csv(path: Path, columns: list[str], rows: list[dict], delimiter: str =
         for row in rows:
             writer.writerow({c: row.get(c, "") for c in columns})
     return path
+
+
+def settings_with_results(data_dir: Path, results: pd.DataFrame) -> Settings:
+    """A data folder whose DuckDB store holds the given indicator results."""
+    settings = Settings(data_dir=data_dir)
+    store = store_for(settings)
+    try:
+        with store.transaction() as con:
+            con.register("given_results", results)
+            con.execute("INSERT INTO indicator_results BY NAME SELECT * FROM given_results")
+    finally:
+        store.close()
+    return settings

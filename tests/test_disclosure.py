@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import settings_with_results
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
@@ -34,7 +35,6 @@ from insyn.indicators.engine import RESULT_COLUMNS, compute
 from insyn.ingest.load import import_files
 from insyn.model.municipalities import region_municipalities
 from insyn.publish.formatting import Publication, legend, prepare
-from insyn.settings import Settings
 from insyn.store import open_store
 from insyn.synth.generate import generate, write_tables
 from insyn.workflows import store_for
@@ -350,14 +350,7 @@ def test_a_publication_with_cell_key_noise_has_no_holes_and_says_so(region_resul
 
 
 def test_a_dp_report_spends_its_release_budget_and_is_refused_when_it_is_spent(region_results, tmp_path):
-    settings = Settings(data_dir=tmp_path / "data")
-    store = store_for(settings)
-    try:
-        with store.transaction() as con:
-            con.register("computed", region_results)
-            con.execute("INSERT INTO indicator_results BY NAME SELECT * FROM computed")
-    finally:
-        store.close()
+    settings = settings_with_results(tmp_path / "data", region_results)
     runner = CliRunner()
     command = ["--data-dir", str(settings.data_dir), "report", "--brus", "dp", "--epsilon", "1",
                "--utgava", "rapport 2025", "--budget", "1.5", "--indikator", "anmalningar_per_1000_barn", "--out"]

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import openpyxl
 import pandas as pd
 import pytest
+from helpers import settings_with_results
 from test_publish import Tables, _replace, build_results
 from typer.testing import CliRunner
 
@@ -59,15 +60,7 @@ def results() -> pd.DataFrame:
 @pytest.fixture
 def settings(tmp_path, results) -> Settings:
     """A data folder whose DuckDB store holds the results."""
-    settings = Settings(data_dir=tmp_path / "data")
-    store = store_for(settings)
-    try:
-        with store.transaction() as con:
-            con.register("planted", results)
-            con.execute("INSERT INTO indicator_results BY NAME SELECT * FROM planted")
-    finally:
-        store.close()
-    return settings
+    return settings_with_results(tmp_path / "data", results)
 
 
 def _stored(settings: Settings) -> pd.DataFrame:
