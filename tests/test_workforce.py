@@ -326,27 +326,6 @@ def test_share_over_workload_norm(results):
     assert value(results, "andel_over_norm")[:2] == (0, 7)
 
 
-def test_editing_the_weights_changes_the_workload(dataset, tmp_path):
-    edited = (tmp_path / "workload.yaml")
-    edited.write_text("""
-weights:
-  forhandsbedomning: 2
-  utredning: 12
-  insats: {oppenvard: 5, kontaktperson: 3, familjehem: 8, hvb: 10, stodboende: 7, sis: 12, annan: 4}
-norms:
-  - {level: ny, label: Ny, below_years: 1, points: 10}
-  - {level: van, label: Van, below_years: 3, points: 10}
-  - {level: erfaren, label: Erfaren, points: 10}
-missing_exam_year_level: van
-""", encoding="utf-8")
-    [definition] = [d for d in library() if d.id == "andel_over_norm"]
-    results = compute(dataset, [definition], workload=load_workload(edited))
-    # Norm 10 per FTE: S1 holds a (12 points), S5 holds b (8 + 5); K1's f is 10, not over.
-    assert value(results, "andel_over_norm")[:2] == (2, 7)
-
-
-# --- workload month by month -----------------------------------------------------------------
-
 TEN_POINT_NORMS = """
 weights:
   forhandsbedomning: 2
@@ -358,6 +337,18 @@ norms:
   - {level: erfaren, label: Erfaren, points: 10}
 missing_exam_year_level: van
 """
+
+
+def test_editing_the_weights_changes_the_workload(dataset, tmp_path):
+    edited = tmp_path / "workload.yaml"
+    edited.write_text(TEN_POINT_NORMS, encoding="utf-8")
+    [definition] = [d for d in library() if d.id == "andel_over_norm"]
+    results = compute(dataset, [definition], workload=load_workload(edited))
+    # Norm 10 per FTE: S1 holds a (12 points), S5 holds b (8 + 5); K1's f is 10, not over.
+    assert value(results, "andel_over_norm")[:2] == (2, 7)
+
+
+# --- workload month by month -----------------------------------------------------------------
 
 
 def caseworker_month(frame, staff_id, period):

@@ -262,9 +262,9 @@ def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None 
     else:  # exact unit load beside noisy counts would undo the noise: it is left out
         protected, workload = with_noise(results, noise), None
     published = _as_python(protected[protected.status != NEVER_PUBLISHED]).reset_index(drop=True)
-    hidden_units = {(r.municipality, r.unit, r.period) for r in published.itertuples()
-                    if r.indicator == UNIT_LOAD_INDICATOR and r.unit is not None and r.period_type == YEAR
-                    and is_hidden(r.status)}
+    shares = published[published.indicator == UNIT_LOAD_INDICATOR]
+    hidden_units = {(r.municipality, r.unit, r.period) for r in shares.itertuples()
+                    if r.unit is not None and r.period_type == YEAR and is_hidden(r.status)}
     present = set(published.indicator)
     names = municipality_names()
     codes = sorted(set(published.municipality), key=lambda c: swedish_sort_key(names.get(c, c)))
