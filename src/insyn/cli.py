@@ -492,3 +492,104 @@ def configure() -> None:
     if not written:
         console.print(f"Filerna finns redan i {settings.data_dir}: de används som de är.")
     console.print("Redigera filerna och räkna om med: insyn indicators --recompute")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Adress att lyssna på (standard: bara den här datorn).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Antal serverprocesser.")] = 1,
+    insecure_cookies: Annotated[bool, typer.Option(
+        "--utan-https", help="Kakor utan Secure-flaggan: bara för vanlig HTTP på en annan adress än "
+                             "127.0.0.1/localhost, t.ex. bakom en proxy som sköter HTTPS.")] = False,
+) -> None:
+    """Starta webbappen (Översikt, Ärendeflöde, Personal, Jämförelse, Kompetens och bokning, Import, Logg)."""
+    import os
+
+    import uvicorn
+
+    from insyn.web.accounts import list_users
+    from insyn.web.appstate import open_app_state
+
+    settings = _settings()
+    con = open_app_state(settings.data_dir)
+    try:
+        if not list_users(con):
+            console.print("[yellow]Det finns inga användare ännu.[/] Skapa en administratör först:\n"
+                          "  insyn users add admin --roll administrator")
+    finally:
+        con.close()
+    os.environ["INSYN_DATA_DIR"] = str(settings.data_dir)
+    os.environ["INSYN_SECURE_COOKIES"] = "0" if insecure_cookies else "1"
+    console.print(f"Insyn på http://{host}:{port}/ – datakatalog {settings.data_dir}. Avsluta med Ctrl+C.")
+    uvicorn.run("insyn.web.server:app", host=host, port=port, workers=workers, log_level="warning",
+                proxy_headers=False, server_header=False)
+
+
+users_app = typer.Typer(help="Användare i webbappen: skapa, lista, ta bort.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Användarnamn, t.ex. anna.berg")],
+    role: Annotated[str, typer.Option(
+        "--roll", help="administrator, analytiker, kommun, enhetschef eller handlaggare.")],
+    password: Annotated[str, typer.Option(
+        "--losenord", prompt="Lösenord", hide_input=True, confirmation_prompt="Upprepa lösenordet",
+        envvar="INSYN_LOSENORD", help="Frågas efter om det inte anges (eller finns i $INSYN_LOSENORD).")],
+    name: Annotated[str | None, typer.Option("--namn", help="Namn som visas.")] = None,
+    municipality: Annotated[str | None, typer.Option("--kommun", help="Kommunkod (fyra siffror).")] = None,
+    units: Annotated[list[str] | None, typer.Option("--enhet", help="Enhet (enhetschef; kan upprepas).")] = None,
+    staff_id: Annotated[str | None, typer.Option("--personal-id", help="Handläggarens personal-id.")] = None,
+) -> None:
+    """Skapa en användare (lösenordet sparas som Argon2-hash)."""
+    from insyn.web.accounts import AccountError, Role, add_user
+    from insyn.web.appstate import open_app_state
+
+    if role not in {r.value for r in Role}:
+        raise _fail(f"Okänd roll {role} (välj {', '.join(r.value for r in Role)}).")
+    con = open_app_state(_settings().data_dir)
+    try:
+        user = add_user(con, username, password, role, display_name=name, municipality=municipality,
+                        units=tuple(units or ()), staff_id=staff_id)
+    except AccountError as error:
+        raise _fail(str(error)) from error
+    finally:
+        con.close()
+    console.print(f"Skapade {user.username} ({user.role_label}).")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Lista användarna."""
+    from insyn.web.accounts import list_users
+    from insyn.web.appstate import open_app_state
+
+    con = open_app_state(_settings().data_dir)
+    try:
+        table = Table(title="Användare")
+        for column in ("Användarnamn", "Namn", "Roll", "Kommun", "Enheter", "Personal-id"):
+            table.add_column(column)
+        for u in list_users(con):
+            table.add_row(u.username, u.display_name, u.role_label, u.municipality or "", ", ".join(u.units),
+                          u.staff_id or "")
+        console.print(table)
+    finally:
+        con.close()
+
+
+@users_app.command("remove")
+def users_remove(username: Annotated[str, typer.Argument(help="Användarnamn")]) -> None:
+    """Inaktivera en användare (namnet finns kvar i loggen; alla sessioner avslutas)."""
+    from insyn.web.accounts import AccountError, deactivate_user
+    from insyn.web.appstate import open_app_state
+
+    con = open_app_state(_settings().data_dir)
+    try:
+        deactivate_user(con, username)
+    except AccountError as error:
+        raise _fail(str(error)) from error
+    finally:
+        con.close()
+    console.print(f"{username} kan inte längre logga in.")

@@ -273,6 +273,27 @@ def area_headlines() -> dict[str, list[str] | None]:
     return {area: content.get("headline") for area, content in _area_files().items()}
 
 
+class FunnelStep(BaseModel):
+    """One step of an area's funnel (the web app's Ärendeflöde): a count the library already makes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str
+    indicator: str
+    side: Literal["numerator", "denominator"]
+
+
+def area_funnels() -> dict[str, list[FunnelStep]]:
+    """Area id -> the steps of its funnel (the file's `funnel` list); areas without one are left out."""
+    funnels = {area: [FunnelStep.model_validate(step) for step in content["funnel"]]
+               for area, content in _area_files().items() if content.get("funnel")}
+    ids = {d.id for d in library()}
+    unknown = {s.indicator for steps in funnels.values() for s in steps} - ids
+    if unknown:
+        raise ValueError(f"funnel names indicators that do not exist: {sorted(unknown)}")
+    return funnels
+
+
 @cache
 def library() -> tuple[Definition, ...]:
     """Every shipped definition; the file name (one per area) is the definition's area."""

@@ -10,14 +10,16 @@ import math
 import statistics
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from insyn.disclosure.noise import METHOD, noise_applies
 from insyn.disclosure.rules import DisclosureRules
 from insyn.disclosure.status import LABELS as STATUS_LABELS
-from insyn.disclosure.status import NEVER_PUBLISHED, PRIMARY, SECONDARY, SUPPRESSED, is_hidden
+from insyn.disclosure.status import NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY, SUPPRESSED, is_hidden
 from insyn.disclosure.suppression import protect
 from insyn.indicators.definitions import Definition, area_names, library
 from insyn.indicators.engine import DIMENSIONS
@@ -185,6 +187,22 @@ class Publication:
     def cell(self, definition: Definition, municipality: str, period: str, **dimensions) -> Cell:
         return value_cell(definition, self.row(definition, municipality, period, **dimensions))
 
+    @cached_property
+    def _dimension_values(self) -> dict[tuple, set]:
+        found: dict[tuple, set] = {}
+        for indicator, municipality, period, *dimensions in self.index:
+            for name, value in zip(DIMENSIONS, dimensions, strict=True):
+                if value is not None:
+                    found.setdefault((indicator, municipality, period, name), set()).add(value)
+                    found.setdefault((indicator, None, None, name), set()).add(value)
+        return found
+
+    def dimension_values(self, definition: Definition, dimension: str, municipality: str | None = None,
+                         period: str | None = None) -> set:
+        """The values of a breakdown (units, say, or categories) the indicator has rows for: of one
+        municipality and period, or (both None) anywhere."""
+        return self._dimension_values.get((definition.id, municipality, period, dimension), set())
+
     def latest_year(self, definition: Definition) -> str | None:
         """The latest year the indicator has a row in, for any municipality."""
         return self.latest_years.get(definition.id)
@@ -216,7 +234,8 @@ def _as_python(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _unit_loads(workload: Workload | None, rules: DisclosureRules, names: dict[str, str],
-                hidden_units: set[tuple[str, str, str]], reference: ReferenceDate) -> tuple[UnitLoad, ...]:
+                hidden_units: set[tuple[str, str, str]], reference: ReferenceDate,
+                in_full: InFull | None = None) -> tuple[UnitLoad, ...]:
     """Every unit's months from the workload, by municipality, unit and month. Only unit totals
     are kept, never a caseworker's row. A unit with fewer caseworkers than the threshold shows
     nothing but ".."; a number over the norm from 1 to threshold − 1 is hidden on its own. In
@@ -225,19 +244,20 @@ def _unit_loads(workload: Workload | None, rules: DisclosureRules, names: dict[s
     unit, year) shows nothing either."""
     if workload is None or workload.caseworkers.empty:
         return ()
-    units = _as_python(unit_months(workload))
+    units = unit_months(workload)
+    own = in_full(units).to_numpy(dtype=bool) if in_full else np.zeros(len(units), dtype=bool)
     loads = []
-    for row in units.to_dict("records"):
+    for row, shown_in_full in zip(_as_python(units).to_dict("records"), own, strict=True):
         month = month_start(row["period"])
         protected = (month.month == reference.month
                      and (row["municipality"], row["unit"], str(month.year)) in hidden_units)
-        few = protected or rules.is_small(row["caseworkers"])
+        few = not shown_in_full and (protected or rules.is_small(row["caseworkers"]))
         ratio = row["load_ratio"]
         load = 100 * ratio if ratio is not None and math.isfinite(ratio) else None
         loads.append(UnitLoad(
             row["municipality"], row["unit"], row["period"],
             shown_unless(few, row["caseworkers"], COUNT),
-            shown_unless(few or rules.is_small(row["over_norm"]), row["over_norm"], COUNT),
+            shown_unless(few or (not shown_in_full and rules.is_small(row["over_norm"])), row["over_norm"], COUNT),
             shown_unless(few, load, "%")))
     loads.sort(key=lambda u: (swedish_sort_key(names.get(u.municipality, u.municipality)),
                               swedish_sort_key(u.unit), u.month))
@@ -247,18 +267,31 @@ def _unit_loads(workload: Workload | None, rules: DisclosureRules, names: dict[s
 UNIT_LOAD_INDICATOR = "andel_over_norm"  # the indicator the unit load table's reference month repeats
 
 
+InFull = Callable[[pd.DataFrame], pd.Series]
+
+
 def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None = None,
             workload: Workload | None = None, reference: ReferenceDate | None = None,
-            cache_dir: Path | None = None, noise: Noise | None = None) -> Publication:
+            cache_dir: Path | None = None, noise: Noise | None = None,
+            in_full: InFull | None = None) -> Publication:
     """Pass the results through the disclosure layer and index what may be published, the
     workload (when given) as unit totals. Rows never to be published (a period the data do not
     yet cover, an unknown indicator) are left out. `reference` defaults to the shipped
     workforce.yaml's reference date; `cache_dir` keeps the disclosure statuses for the next
     publication of the same results. `noise` (insyn.disclosure.noise) publishes noisy counts in
-    place of holes, of the indicators noise can protect."""
+    place of holes, of the indicators noise can protect.
+
+    `in_full` is for internal follow-up in the web app, never for publishing: it marks the rows
+    (of the results, or of the unit load, by municipality and unit) that the reader may see
+    unprotected, their own municipality's or units'. The rest stay as published, hidden cells
+    and all, so nothing of anybody else's becomes easier to work out."""
     reference = reference or load_workforce().reference_date
     if noise is None:
         protected = protect(results, rules, cache_dir=cache_dir)
+        if in_full is not None:
+            protected = _shown_in_full(results, protected, in_full)
+    elif in_full is not None:
+        raise ValueError("A noisy publication is for publishing; it has no rows shown in full.")
     else:  # exact unit load beside noisy counts would undo the noise: it is left out
         protected, workload = with_noise(results, noise), None
     published = _as_python(protected[protected.status != NEVER_PUBLISHED]).reset_index(drop=True)
@@ -277,9 +310,21 @@ def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None 
                        years=tuple(sorted(set(yearly.period))),
                        made=made or dt.date.today(), index=index,
                        latest_years=yearly.groupby("indicator").period.max().to_dict(),
-                       unit_loads=_unit_loads(workload, rules, names, hidden_units, reference),
+                       unit_loads=_unit_loads(workload, rules, names, hidden_units, reference, in_full),
                        reference=reference,
                        noise=protected[METHOD].iloc[0] if noise is not None and len(protected) else None)
+
+
+def _shown_in_full(results: pd.DataFrame, protected: pd.DataFrame, in_full: InFull) -> pd.DataFrame:
+    """The protected results, with the rows `in_full` marks back as computed and publishable
+    (a period the data do not yet cover stays out)."""
+    results = results.reset_index(drop=True)
+    own = in_full(results).to_numpy(dtype=bool) & (protected.status != NEVER_PUBLISHED).to_numpy()
+    protected = protected.copy()
+    values = ["numerator", "denominator", "value"]
+    protected.loc[own, values] = results.loc[own, values].to_numpy()
+    protected.loc[own, "status"] = PUBLISHABLE
+    return protected
 
 
 Noise = Callable[[pd.DataFrame], pd.DataFrame]
@@ -500,7 +545,7 @@ def category_label(definition: Definition) -> str:
 def categories(pub: Publication, definition: Definition) -> list[Category]:
     """The code list's categories in its order, then any others found in the results."""
     listed = list(code_lists().get(definition.category, {}))
-    found = set(pub.rows.loc[pub.rows.indicator == definition.id, "category"].dropna())
+    found = pub.dimension_values(definition, "category")
     codes = listed + sorted(found - set(listed))
     return [Category(code, label(definition.category, code)) for code in codes]
 

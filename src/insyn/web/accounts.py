@@ -1,0 +1,203 @@
+"""Local accounts, sessions and the login rate limit, over the app state (insyn.web.appstate).
+
+Passwords are kept as Argon2id hashes (argon2-cffi). A session is a random token in an
+HTTP-only cookie; the app state keeps only its SHA-256, with a CSRF token of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from insyn.model.municipalities import municipality_codes
+from insyn.web.appstate import write_transaction
+
+SESSION_LIFETIME = dt.timedelta(hours=8)
+MAX_FAILURES = 5  # failed logins per client or per user name …
+FAILURE_WINDOW = dt.timedelta(minutes=15)  # … within this window, then wait
+MIN_PASSWORD_LENGTH = 10
+
+
+class Role(StrEnum):
+    ADMINISTRATOR = "administrator"
+    ANALYST = "analytiker"
+    MUNICIPALITY = "kommun"
+    UNIT_MANAGER = "enhetschef"
+    CASEWORKER = "handlaggare"
+
+
+ROLE_LABELS = {
+    Role.ADMINISTRATOR: "Administratör",
+    Role.ANALYST: "Regional analytiker",
+    Role.MUNICIPALITY: "Kommun (ledning, socialchef)",
+    Role.UNIT_MANAGER: "Enhetschef",
+    Role.CASEWORKER: "Handläggare",
+}
+
+
+class AccountError(ValueError):
+    """A user cannot be created or changed as asked (the message says why, in Swedish)."""
+
+
+class TooManyAttempts(RuntimeError):
+    def __init__(self, minutes: int):
+        self.minutes = minutes
+        super().__init__(f"För många misslyckade inloggningar. Försök igen om {minutes} minuter.")
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    display_name: str
+    role: Role
+    municipality: str | None
+    units: tuple[str, ...]
+    staff_id: str | None
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[self.role]
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    csrf_token: str
+    expires_at: dt.datetime
+
+
+_hasher = PasswordHasher()
+# Verified against when the user name is unknown, so that a wrong name takes as long as a wrong password.
+_UNKNOWN_USER_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def _user(row: sqlite3.Row) -> User:
+    return User(row["username"], row["display_name"], Role(row["role"]), row["municipality"],
+                tuple(u for u in row["units"].split("\n") if u), row["staff_id"])
+
+
+def check_user(role: Role, municipality: str | None, units: tuple[str, ...], staff_id: str | None) -> None:
+    """What each role needs: a municipality for the municipality's, the unit manager's and the
+    caseworker's; units for the unit manager; a staff id for the caseworker."""
+    if municipality is not None and municipality not in municipality_codes():
+        raise AccountError(f"Okänd kommunkod {municipality} (fyra siffror, t.ex. 0884).")
+    if role in (Role.MUNICIPALITY, Role.UNIT_MANAGER, Role.CASEWORKER) and municipality is None:
+        raise AccountError(f"Rollen {ROLE_LABELS[role].lower()} kräver en kommun (--kommun).")
+    if role in (Role.ADMINISTRATOR, Role.ANALYST) and municipality is not None:
+        raise AccountError(f"Rollen {ROLE_LABELS[role].lower()} gäller alla kommuner: ange ingen kommun.")
+    if role == Role.UNIT_MANAGER and not units:
+        raise AccountError("En enhetschef behöver minst en enhet (--enhet).")
+    if role == Role.CASEWORKER and not staff_id:
+        raise AccountError("En handläggare behöver sitt personal-id (--personal-id).")
+
+
+def add_user(con: sqlite3.Connection, username: str, password: str, role: Role | str, *,
+             display_name: str | None = None, municipality: str | None = None,
+             units: tuple[str, ...] = (), staff_id: str | None = None) -> User:
+    role = Role(role)
+    username = username.strip().lower()
+    if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
+        raise AccountError("Användarnamnet får bara innehålla bokstäver, siffror, punkt, bindestreck och understreck.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Lösenordet måste ha minst {MIN_PASSWORD_LENGTH} tecken.")
+    check_user(role, municipality, units, staff_id)
+    try:
+        con.execute(
+            "INSERT INTO users (username, display_name, password_hash, role, municipality, units, staff_id, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [username, display_name or username, _hasher.hash(password), role.value, municipality,
+             "\n".join(units), staff_id, _now().isoformat()])
+    except sqlite3.IntegrityError:
+        raise AccountError(f"Användaren {username} finns redan.") from None
+    return find_user(con, username)
+
+
+def find_user(con: sqlite3.Connection, username: str) -> User | None:
+    row = con.execute("SELECT * FROM users WHERE username = ? AND active = 1", [username]).fetchone()
+    return _user(row) if row else None
+
+
+def list_users(con: sqlite3.Connection) -> list[User]:
+    return [_user(r) for r in con.execute("SELECT * FROM users WHERE active = 1 ORDER BY username")]
+
+
+def deactivate_user(con: sqlite3.Connection, username: str) -> None:
+    """Deactivated users keep their name in the audit log, and lose every session at once."""
+    with write_transaction(con):
+        if not con.execute("UPDATE users SET active = 0 WHERE username = ?", [username]).rowcount:
+            raise AccountError(f"Användaren {username} finns inte.")
+        con.execute("DELETE FROM sessions WHERE username = ?", [username])
+
+
+def _wait_minutes(con: sqlite3.Connection, client: str, username: str, now: dt.datetime) -> int | None:
+    """Minutes until the oldest failure in the window expires, when the client or the user name
+    has MAX_FAILURES failures in it; None when a try is allowed."""
+    since = (now - FAILURE_WINDOW).isoformat()
+    for column, value in (("client", client), ("username", username)):
+        failures = [r[0] for r in con.execute(
+            f"SELECT attempted_at FROM login_attempts WHERE {column} = ? AND succeeded = 0 AND attempted_at > ? "
+            "ORDER BY attempted_at DESC LIMIT ?", [value, since, MAX_FAILURES])]
+        if len(failures) >= MAX_FAILURES:
+            free_at = dt.datetime.fromisoformat(failures[-1]) + FAILURE_WINDOW
+            return max(1, -(-int((free_at - now).total_seconds()) // 60))
+    return None
+
+
+def authenticate(con: sqlite3.Connection, username: str, password: str, client: str,
+                 now: dt.datetime | None = None) -> User | None:
+    """The user when the password is right; None when not. Raises TooManyAttempts while the
+    client or the user name is locked out, without checking the password at all."""
+    now = now or _now()
+    username = username.strip().lower()
+    minutes = _wait_minutes(con, client, username, now)
+    if minutes is not None:
+        raise TooManyAttempts(minutes)
+    row = con.execute("SELECT * FROM users WHERE username = ? AND active = 1", [username]).fetchone()
+    try:
+        _hasher.verify(row["password_hash"] if row else _UNKNOWN_USER_HASH, password)
+        ok = row is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    con.execute("INSERT INTO login_attempts VALUES (?, ?, ?, ?)", [client, username, now.isoformat(), int(ok)])
+    return _user(row) if ok else None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(con: sqlite3.Connection, user: User, client: str) -> str:
+    """A new session for the user; returns the token for the cookie (stored only as a hash)."""
+    token, now = secrets.token_urlsafe(32), _now()
+    con.execute("DELETE FROM sessions WHERE expires_at < ?", [now.isoformat()])
+    con.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?)",
+                [_token_hash(token), user.username, secrets.token_urlsafe(32), now.isoformat(),
+                 (now + SESSION_LIFETIME).isoformat(), client])
+    return token
+
+
+def find_session(con: sqlite3.Connection, token: str | None) -> Session | None:
+    if not token:
+        return None
+    row = con.execute(
+        "SELECT s.csrf_token, s.expires_at, u.* FROM sessions s JOIN users u USING (username) "
+        "WHERE s.token_hash = ? AND u.active = 1", [_token_hash(token)]).fetchone()
+    if row is None or dt.datetime.fromisoformat(row["expires_at"]) < _now():
+        return None
+    return Session(_user(row), row["csrf_token"], dt.datetime.fromisoformat(row["expires_at"]))
+
+
+def end_session(con: sqlite3.Connection, token: str | None) -> None:
+    if token:
+        con.execute("DELETE FROM sessions WHERE token_hash = ?", [_token_hash(token)])

@@ -1,0 +1,84 @@
+"""The audit log: who read row-level data or changed anything, what, when and from where.
+
+Written in the same SQLite file as the rest of the app state, append-only from the app: no
+route updates or deletes a row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+
+from insyn.web.accounts import User
+
+# What the log says each action is, in the words of the Logg page.
+ACTIONS = {
+    "login": "Inloggning",
+    "login_failed": "Misslyckad inloggning",
+    "login_blocked": "Inloggning spärrad (för många försök)",
+    "logout": "Utloggning",
+    "read_caseworkers": "Läste arbetstyngd per handläggare",
+    "read_own_caseload": "Läste egen arbetstyngd",
+    "read_import_report": "Läste valideringsrapport",
+    "download": "Laddade ner tabell",
+    "import_validate": "Validerade importfil",
+    "import_load": "Läste in importfil",
+    "session_create": "Skapade utbildningstillfälle",
+    "booking": "Bokade",
+    "booking_cancel": "Avbokade",
+    "attendance": "Registrerade närvaro",
+    "denied": "Nekad åtkomst",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    at: dt.datetime
+    username: str | None
+    role: str | None
+    client: str | None
+    action: str
+    target: str
+    detail: str
+
+    @property
+    def action_label(self) -> str:
+        return ACTIONS.get(self.action, self.action)
+
+
+def record(con: sqlite3.Connection, action: str, *, user: User | None = None, username: str | None = None,
+           client: str | None = None, target: str = "", detail: str = "") -> None:
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    con.execute(
+        "INSERT INTO audit_log (at, username, role, client, action, target, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [dt.datetime.now().isoformat(timespec="seconds"), user.username if user else username,
+         user.role.value if user else None, client, action, target, detail])
+
+
+def entries(con: sqlite3.Connection, *, username: str | None = None, action: str | None = None,
+            since: dt.date | None = None, until: dt.date | None = None, text: str | None = None,
+            limit: int = 500) -> list[Entry]:
+    """The newest entries first, filtered; `text` searches target and detail."""
+    where, params = [], []
+    if username:
+        where.append("username = ?")
+        params.append(username)
+    if action:
+        where.append("action = ?")
+        params.append(action)
+    if since:
+        where.append("at >= ?")
+        params.append(since.isoformat())
+    if until:
+        where.append("at < ?")
+        params.append((until + dt.timedelta(days=1)).isoformat())
+    if text:
+        where.append("(target LIKE ? OR detail LIKE ?)")
+        params += [f"%{text}%"] * 2
+    sql = "SELECT * FROM audit_log" + (f" WHERE {' AND '.join(where)}" if where else "")
+    rows = con.execute(f"{sql} ORDER BY id DESC LIMIT ?", [*params, limit])
+    return [Entry(r["id"], dt.datetime.fromisoformat(r["at"]), r["username"], r["role"], r["client"],
+                  r["action"], r["target"], r["detail"]) for r in rows]

@@ -1,0 +1,105 @@
+"""The statistics the web app shows: the stored results and workload, read once per change of
+the store and kept in memory, and one Publication per scope (insyn.web.scope) made from them.
+
+The DuckDB store is opened read-only only while reading, so that `insyn import` (or the app's
+own import) can write to it between requests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import pandas as pd
+
+from insyn.publish.formatting import Publication, prepare
+from insyn.settings import Settings
+from insyn.web.scope import Scope
+from insyn.workforce.workload import Workload
+
+MAX_VIEWS = 32  # publications kept in memory, one per scope
+
+
+class StoreBusy(RuntimeError):
+    """The store is locked by a running import: the page can be shown again in a moment."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    results: pd.DataFrame
+    workload: Workload
+    imported: pd.DataFrame  # published values imported in Kolada's shape
+
+
+def _version(settings: Settings) -> tuple:
+    """Changes whenever the store or an editable rules file does."""
+    files = [settings.database_path, *(settings.data_dir / n for n in ("disclosure.yaml", "workforce.yaml",
+                                                                      "workload.yaml"))]
+    return tuple((f.stat().st_mtime_ns, f.stat().st_size) if f.exists() else None for f in files)
+
+
+class Statistics:
+    """Thread-safe cache of the snapshot and of the publications made from it."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._version: tuple | None = None
+        self._snapshot: Snapshot | None = None
+        self._views: OrderedDict[tuple, Publication] = OrderedDict()
+
+    def _read(self) -> Snapshot:
+        import duckdb
+
+        from insyn.indicators.engine import stored_results
+        from insyn.publish.kolada import stored_published_values
+        from insyn.workflows import store_for
+        from insyn.workforce.workload import stored_workload
+
+        try:
+            store = store_for(self.settings, read_only=True)
+        except duckdb.IOException as error:
+            raise StoreBusy("Datalagret används just nu av en import. Ladda om sidan om en stund.") from error
+        try:
+            return Snapshot(stored_results(store), stored_workload(store), stored_published_values(store))
+        finally:
+            store.close()
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            version = _version(self.settings) if self.settings.database_path.exists() else None
+            if version is None:
+                raise LookupError("Det finns inga data ännu: importera data (sidan Import) eller kör insyn demo.")
+            if version != self._version or self._snapshot is None:
+                try:
+                    self._snapshot = self._read()
+                except StoreBusy:
+                    if self._snapshot is None:
+                        raise
+                    return self._snapshot  # the previous state, until the import is done
+                self._version = version
+                self._views.clear()
+            return self._snapshot
+
+    def publication(self, scope: Scope) -> Publication:
+        """The user's view: as published, with their own municipality or units in full."""
+        snapshot = self.snapshot()
+        with self._lock:
+            view = self._views.get(scope.key)
+            if view is not None:
+                self._views.move_to_end(scope.key)
+                return view
+        settings = self.settings
+        view = prepare(snapshot.results, settings.disclosure_rules(), workload=snapshot.workload,
+                       reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
+                       in_full=scope.in_full if scope.has_rows_in_full else None)
+        with self._lock:
+            self._views[scope.key] = view
+            while len(self._views) > MAX_VIEWS:
+                self._views.popitem(last=False)
+        return view
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._version = None

@@ -1,0 +1,416 @@
+"""The statistics pages, as data: each builder takes the user's publication (insyn.web.data) and
+the page's parameters and returns sections of Tables and charts. Templates only lay them out,
+and the download route writes the same Tables, so a download holds exactly what the page shows.
+
+Pages are made from the indicator library: an area (a library file) gets its page, its
+indicators and its categories without code of its own here.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+
+from insyn.disclosure.status import is_hidden
+from insyn.indicators.definitions import Definition, area_funnels, area_names
+from insyn.model.codes import label
+from insyn.model.municipalities import municipalities, regions
+from insyn.publish import charts
+from insyn.publish.formatting import (
+    COUNT,
+    MISSING,
+    PERCENTAGE_POINTS,
+    WORKFORCE,
+    Cell,
+    Publication,
+    category_label,
+    category_table,
+    coverage_tables,
+    format_number,
+    format_target,
+    legend,
+    load_month,
+    name_with_unit,
+    place,
+    place_text,
+    ranking,
+    swedish_sort_key,
+    trend,
+    unit_loads,
+)
+from insyn.web.tables import Table, count
+
+SEX_LABELS = {"female": "Flickor", "male": "Pojkar"}
+ATTENTION_SHOWN = 5
+
+
+class NotFound(LookupError):
+    """A parameter names something the user's data does not have (the message says what)."""
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    anchor: str
+    text: str = ""
+    tables: Sequence[Table] = ()
+    charts: Sequence[Markup] = ()
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A field of the page's filter form: its parameter, label, options (value, text) of a select
+    box, and the chosen value; `kind` "date" or "search" is an input field instead."""
+
+    name: str
+    label: str
+    options: Sequence[tuple[str, str]]
+    chosen: str
+    kind: str = "select"
+
+
+@dataclass(frozen=True)
+class Page:
+    title: str
+    intro: str = ""
+    choices: Sequence[Choice] = ()
+    sections: Sequence[Section] = ()
+    notes: Sequence[str] = field(default_factory=tuple)
+
+    def table(self, table_id: str) -> Table:
+        for section in self.sections:
+            for table in section.tables:
+                if table.id == table_id:
+                    return table
+        raise NotFound(f"Tabellen {table_id} finns inte på sidan.")
+
+
+def legend_lines(pub: Publication, in_full_note: str = "") -> tuple[str, ...]:
+    return (*legend(pub).paragraphs, *([in_full_note] if in_full_note else []))
+
+
+def chosen_municipality(pub: Publication, asked: str | None, own: str | None) -> str:
+    if not pub.municipalities:
+        raise NotFound("Underlaget har inga publicerade indikatorer ännu.")
+    if asked is None:
+        return own if own in pub.municipalities else pub.municipalities[0]
+    if asked not in pub.municipalities:
+        raise NotFound(f"Kommunen {asked} finns inte i underlaget.")
+    return asked
+
+
+def municipality_choice(pub: Publication, chosen: str) -> Choice:
+    return Choice("kommun", "Kommun", [(c, pub.name(c)) for c in pub.municipalities], chosen)
+
+
+# --- Översikt ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Change:
+    """Latest year against the year before, in words as well as an arrow."""
+
+    arrow: str
+    text: str
+    worse: bool
+
+    @staticmethod
+    def between(definition: Definition, before: Cell, now: Cell) -> Change:
+        if before.value is None or now.value is None:
+            return Change("", MISSING, False)
+        difference = now.value - before.value
+        unit = PERCENTAGE_POINTS if definition.unit == "%" else definition.unit
+        amount = f"{'+' if difference > 0 else '−' if difference < 0 else '±'}{format_number(abs(difference))} {unit}"
+        if abs(difference) < 0.05:
+            return Change("→", f"oförändrat ({amount})", False)
+        up = difference > 0
+        if definition.higher_is_better is None:
+            return Change("▲" if up else "▼", f"{'ökat' if up else 'minskat'} {amount}", False)
+        better = up == definition.higher_is_better
+        return Change("▲" if up else "▼", f"{'bättre' if better else 'sämre'}, {amount}", not better)
+
+    @property
+    def label(self) -> str:
+        return f"{self.arrow} {self.text}".strip()
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One indicator for one municipality in its latest year: against target, peers and last year."""
+
+    definition: Definition
+    year: str
+    cell: Cell
+    median: float | None
+    place: tuple[int, int] | None
+    change: Change
+
+    @property
+    def worse_than_median(self) -> bool:
+        if self.cell.value is None or self.median is None or self.definition.higher_is_better is None:
+            return False
+        return (self.cell.value < self.median) if self.definition.higher_is_better else (self.cell.value > self.median)
+
+    @property
+    def attention(self) -> int:
+        """2 for a missed target, 1 each for worse than the region's median and than last year."""
+        return 2 * self.cell.misses_target + self.worse_than_median + self.change.worse
+
+    @property
+    def reasons(self) -> str:
+        found = [text for flag, text in ((self.cell.misses_target, "når inte målet"),
+                                         (self.worse_than_median, "sämre än regionens median"),
+                                         (self.change.worse, "sämre än året innan")) if flag]
+        return ", ".join(found) or MISSING
+
+
+def standings(pub: Publication, municipality: str) -> list[Standing]:
+    found = []
+    for definition in pub.summary_definitions:
+        year = pub.latest_year(definition)
+        if year is None:
+            continue
+        values = [c.cell.value for c in ranking(pub, definition, year).entries if c.cell.value is not None]
+        earlier = [y for y in pub.years if y < year]
+        before = pub.cell(definition, municipality, earlier[-1]) if earlier else Cell(None, definition.unit)
+        now = pub.cell(definition, municipality, year)
+        found.append(Standing(definition, year, now, statistics.median(values) if values else None,
+                              place(pub, definition, municipality, year), Change.between(definition, before, now)))
+    return found
+
+
+def _standing_row(s: Standing, areas: dict[str, str] | None = None) -> list:
+    """One indicator's standing; with `areas`, its area's name too (for a table of all areas)."""
+    unit = s.definition.unit
+    area = [areas.get(s.definition.area, s.definition.area)] if areas else []
+    return [name_with_unit(s.definition), *area, s.year, s.cell, format_target(s.definition) or MISSING,
+            Cell(s.median, unit) if s.median is not None else Cell(None, unit),
+            place_text(s.place), s.change.label, s.reasons]
+
+
+STANDING_COLUMNS = ["Indikator", "År", "Värde", "Mål", "Regionens median", "Placering",
+                    "Jämfört med året innan", "Behöver uppmärksamhet"]
+
+
+def overview_page(pub: Publication, municipality: str, notes: Sequence[str]) -> Page:
+    found = standings(pub, municipality)
+    areas = area_names()
+    attention = sorted((s for s in found if s.attention), key=lambda s: -s.attention)[:ATTENTION_SHOWN]
+    name = pub.name(municipality)
+    sections = [Section(
+        "Behöver uppmärksamhet först", "uppmarksamhet",
+        "De indikatorer där kommunen inte når målet, ligger sämre till än regionens median eller har "
+        "blivit sämre sedan året innan, de allvarligaste först." if attention else
+        "Ingen indikator når inte målet, ligger sämre än regionens median eller har blivit sämre sedan året innan.",
+        [Table("uppmarksamhet", f"Behöver uppmärksamhet – {name}",
+               [STANDING_COLUMNS[0], "Område", *STANDING_COLUMNS[1:]],
+               [_standing_row(s, areas) for s in attention])] if attention else [])]
+    for area, area_name in areas.items():
+        rows = [_standing_row(s) for s in found if s.definition.area == area]
+        if rows:
+            sections.append(Section(area_name, f"omrade-{area}", tables=[Table(
+                f"oversikt-{area}", f"{area_name} – {name}", STANDING_COLUMNS, rows,
+                caption="Senaste året med data för varje indikator; regionens median och placeringen "
+                        "räknas bland kommunerna i underlaget.")]))
+    return Page(f"Översikt – {name}",
+                "Varje indikator det senaste året: mot målet, mot regionens övriga kommuner och mot året innan.",
+                [municipality_choice(pub, municipality)], sections, notes)
+
+
+# --- an area's page ------------------------------------------------------------------------------
+
+def _value_row(pub: Publication, definition: Definition, municipality: str, period: str, heading: str,
+               **dimensions) -> list:
+    """[heading, value, numerator, denominator] of one row (all ".." when it is hidden)."""
+    row = pub.row(definition, municipality, period, **dimensions)
+    cell = pub.cell(definition, municipality, period, **dimensions)
+    if row is None or cell.suppressed:
+        return [heading, cell, Cell(None, COUNT, cell.suppressed), Cell(None, COUNT, cell.suppressed)]
+    return [heading, cell, count(row["numerator"]), count(row["denominator"])]
+
+
+VALUE_COLUMNS = ["Värde", "Täljare", "Nämnare"]
+
+
+def _breakdown_table(pub: Publication, definition: Definition, municipality: str, dimension: str,
+                     heading: str, labels: Callable[[str], str]) -> Table | None:
+    year = pub.latest_year(definition)
+    values = sorted(pub.dimension_values(definition, dimension, municipality, year), key=swedish_sort_key)
+    if not values:
+        return None
+    return Table(f"{definition.id}-{dimension}", f"{definition.name} per {heading} {year}",
+                 [heading.capitalize(), *VALUE_COLUMNS],
+                 [_value_row(pub, definition, municipality, year, labels(v), **{dimension: v}) for v in values])
+
+
+def indicator_section(pub: Publication, definition: Definition, municipality: str) -> Section:
+    name = pub.name(municipality)
+    tables = [Table(f"{definition.id}-ar", f"{name_with_unit(definition)} – {name}",
+                    ["År", *VALUE_COLUMNS], [_value_row(pub, definition, municipality, y, y) for y in pub.years],
+                    caption=" ".join(definition.description.split()))]
+    for dimension, heading, labels in (("sex", "kön", lambda v: SEX_LABELS.get(v, v)),
+                                       ("age_group", "åldersgrupp", lambda v: label("age_group", v)),
+                                       ("unit", "enhet", str)):
+        if dimension in definition.breakdowns:
+            table = _breakdown_table(pub, definition, municipality, dimension, heading, labels)
+            if table:
+                tables.append(table)
+    cells = trend(pub, definition, municipality)
+    chart = charts.trend_chart(list(pub.years), cells, f"trend-{definition.id}",
+                               f"{definition.name}, {name}, år för år")
+    target = f" Mål: {format_target(definition)}." if definition.target is not None else ""
+    return Section(definition.name, definition.id, " ".join(definition.follows.split()) + target, tables, [chart])
+
+
+def funnel_section(pub: Publication, area: str, municipality: str) -> Section | None:
+    steps = area_funnels().get(area)
+    definitions = {d.id: d for d in pub.definitions}
+    if not steps or not pub.years:
+        return None
+    rows = []
+    for year in pub.years:
+        cells = []
+        for step in steps:
+            row = pub.row(definitions[step.indicator], municipality, year) if step.indicator in definitions else None
+            hidden = row is not None and is_hidden(row["status"])
+            cells.append(Cell(None, COUNT, hidden) if row is None or hidden else count(row[step.side]))
+        rows.append([year, *cells])
+    latest = rows[-1]
+    bars = [charts.Bar(step.label, cell) for step, cell in zip(steps, latest[1:], strict=True)]
+    chart = charts.bar_chart(bars, f"tratt-{area}", f"Ärendets steg {latest[0]}, {pub.name(municipality)}",
+                             "; ".join(f"{b.label}: {b.cell.text}" for b in bars), COUNT)
+    return Section("Från anmälan till insats", "tratt",
+                   "Hur många ärenden som når varje steg under året. Stegen räknas var för sig under "
+                   "kalenderåret, så ett ärende kan ha anmälts ett år och utretts nästa.",
+                   [Table("tratt", f"Från anmälan till insats – {pub.name(municipality)}",
+                          ["År", *(s.label for s in steps)], rows)], [chart])
+
+
+def category_section(pub: Publication, definition: Definition, municipality: str) -> Section | None:
+    table = category_table(pub, definition)
+    if table is None:
+        return None
+    row = next(r for r in table.rows if r.municipality == municipality)
+    rows = [[c.label, share] for c, share in zip(table.categories, row.shares, strict=True)]
+    bars = [charts.Bar(c.label, share) for c, share in zip(table.categories, row.shares, strict=True)]
+    chart = charts.bar_chart(bars, f"kategori-{definition.id}", f"{definition.name} {table.year}",
+                             "; ".join(f"{b.label}: {b.cell.text}" for b in bars), definition.unit)
+    return Section(definition.name, definition.id, " ".join(definition.description.split()),
+                   [Table(f"{definition.id}-kategori", f"{definition.name} {table.year} – {pub.name(municipality)}",
+                          [category_label(definition), "Andel"], rows,
+                          caption=f"Antal totalt: {row.total.text}")], [chart])
+
+
+def coverage_section(pub: Publication, definition: Definition, municipality: str) -> Section | None:
+    tables = coverage_tables(pub, definition)
+    if not tables:
+        return None
+    rows = []
+    for table in tables:
+        row = next(r for r in table.rows if r.municipality == municipality)
+        rows.append([table.category.label, row.targeted, row.completed, row.coverage, row.lacking])
+    return Section(definition.name, definition.id, " ".join(definition.description.split()),
+                   [Table(f"{definition.id}-program", f"{definition.name} {tables[0].year} – {pub.name(municipality)}",
+                          ["Program", "Målgrupp", "Har genomgått", "Täckning", "Saknar"], rows)])
+
+
+def unit_load_section(pub: Publication, municipality: str) -> Section | None:
+    month = load_month(pub)
+    loads = [u for u in unit_loads(pub, month) if u.municipality == municipality] if month else []
+    if not loads:
+        return None
+    return Section("Arbetstyngd per enhet", "arbetstyngd-enhet",
+                   f"Mätningen den 1:a {month}: enhetens poäng mot summan av handläggarnas normer.",
+                   [Table("arbetstyngd-enhet", f"Arbetstyngd per enhet {month} – {pub.name(municipality)}",
+                          ["Enhet", "Handläggare", "Över normen", "Arbetstyngd"],
+                          [[u.unit, u.caseworkers, u.over_norm, u.load] for u in loads])])
+
+
+def area_page(pub: Publication, area: str, municipality: str, notes: Sequence[str],
+              extra: Sequence[Section] = ()) -> Page:
+    names = area_names()
+    if area not in names:
+        raise NotFound(f"Området {area} finns inte.")
+    sections = []
+    funnel = funnel_section(pub, area, municipality)
+    if funnel:
+        sections.append(funnel)
+    for definition in (d for d in pub.definitions if d.area == area):
+        if definition.category and definition.category_shares == "of_all":
+            section = category_section(pub, definition, municipality)
+        elif definition.category:
+            section = coverage_section(pub, definition, municipality)
+        else:
+            section = indicator_section(pub, definition, municipality)
+        if section:
+            sections.append(section)
+    if area == WORKFORCE:
+        load = unit_load_section(pub, municipality)
+        if load:
+            sections.append(load)
+    return Page(f"{names[area]} – {pub.name(municipality)}", "", [municipality_choice(pub, municipality)],
+                [*sections, *extra], notes)
+
+
+# --- Jämförelse ----------------------------------------------------------------------------------
+
+ALL = "alla"
+
+
+def groups(pub: Publication) -> list[tuple[str, str, list[str]]]:
+    """(id, name, municipality codes) of the ways to compare: all in the data, each named region
+    and each county with at least two of the data's municipalities."""
+    present = set(pub.municipalities)
+    found = [(ALL, "Alla kommuner i underlaget", list(pub.municipalities))]
+    for region_id, region in regions().items():
+        codes = [c for c in region["municipalities"] if c in present]
+        if len(codes) > 1 and set(codes) != present:
+            found.append((region_id, region["name"], codes))
+    table = municipalities()
+    for code, county in table.groupby("county_code"):
+        codes = [c for c in county.municipality_code if c in present]
+        if len(codes) > 1 and set(codes) != present:
+            found.append((f"lan-{code}", county.county.iloc[0], codes))
+    return found
+
+
+def comparison_page(pub: Publication, indicator: str | None, group: str | None, notes: Sequence[str]) -> Page:
+    definitions = pub.summary_definitions
+    if not definitions:
+        raise NotFound("Underlaget har inga publicerade indikatorer ännu.")
+    chosen = next((d for d in definitions if d.id == indicator), None) if indicator else definitions[0]
+    if chosen is None:
+        raise NotFound(f"Indikatorn {indicator} finns inte i underlaget.")
+    found = groups(pub)
+    group_id, group_name, codes = next((g for g in found if g[0] == (group or ALL)), (None, None, None))
+    if group_id is None:
+        raise NotFound(f"Jämförelsegruppen {group} finns inte.")
+    rows, by_year = [], {y: [] for y in pub.years}
+    for code in sorted(codes, key=lambda c: swedish_sort_key(pub.name(c))):
+        cells = trend(pub, chosen, code)
+        rows.append([pub.name(code), *cells])
+        for year, cell in zip(pub.years, cells, strict=True):
+            if cell.value is not None:
+                by_year[year].append(cell.value)
+    rows.append(["Median (publicerade värden)",
+                 *(Cell(statistics.median(v) if v else None, chosen.unit) for v in by_year.values())])
+    year = pub.latest_year(chosen)
+    entries = [e for e in ranking(pub, chosen, year).entries if e.municipality in codes] if year else []
+    bars = [charts.Bar(e.name, e.cell) for e in entries]
+    median = statistics.median(by_year[year]) if year and by_year.get(year) else None
+    chart = charts.bar_chart(bars, f"jamforelse-{chosen.id}", f"{chosen.name} {year}, {group_name}",
+                             "; ".join(f"{b.label}: {b.cell.text}" for b in bars), chosen.unit,
+                             chosen.target, format_target(chosen), median) if bars else None
+    return Page(
+        f"Jämförelse – {chosen.name}",
+        "En indikator för kommunerna i en region eller ett län, år för år. Små tal visas inte enligt "
+        "reglerna för röjandekontroll.",
+        [Choice("indikator", "Indikator", [(d.id, d.name) for d in definitions], chosen.id),
+         Choice("grupp", "Jämför", [(g[0], g[1]) for g in found], group_id)],
+        [Section(f"{name_with_unit(chosen)}, {group_name}", "jamforelse", " ".join(chosen.description.split()),
+                 [Table(f"jamforelse-{chosen.id}", f"{name_with_unit(chosen)} – {group_name}",
+                        ["Kommun", *pub.years], rows)],
+                 [chart] if chart else [])],
+        notes)

@@ -1,0 +1,240 @@
+"""The Import page: upload exports, pick a mapping profile, read the validation report (errors by
+row and column, what goes to quarantine) before anything is loaded, then load and read it again.
+
+Uploaded files hold personal identity numbers in clear, so they live only in the data folder's
+upload area until they are loaded or discarded, and an upload older than a day is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shutil
+import time
+from pathlib import Path
+from typing import Annotated
+
+import pyarrow.compute as pc
+from fastapi import FastAPI, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from insyn.ingest.profiles import ProfileError, load_profile, shipped_profiles
+from insyn.ingest.readers import ReadError
+from insyn.ingest.validate import SchemaError, Validated
+from insyn.model.tables import TABLES
+from insyn.settings import Settings
+from insyn.web import pages
+from insyn.web.deps import Signed, render
+from insyn.web.tables import CSV_TYPE, XLSX_TYPE, Table, csv_bytes, xlsx_bytes
+
+UPLOAD_FOLDER = "uppladdningar"
+UPLOAD_LIFETIME_SECONDS = 24 * 3600
+MAX_UPLOAD_BYTES = 1 << 30
+ERRORS_SHOWN = 200
+SUMMARY_COLUMNS = ["Fil", "Tabell", "Rader", "Godkända", "Med fel (till karantän)"]
+ERROR_COLUMNS = ["Fil", "Rad", "Kolumn", "Fel"]
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+class UploadError(ValueError):
+    """An upload that cannot be checked (the message names the file and what is wrong)."""
+
+
+def _safe_name(name: str | None) -> str:
+    stem = Path(name or "fil").name
+    cleaned = re.sub(r"[^\w.\- ]", "_", stem).strip(". ") or "fil"
+    return cleaned[:120]
+
+
+def _uploads(settings: Settings) -> Path:
+    return settings.data_dir / UPLOAD_FOLDER
+
+
+def remove_old_uploads(settings: Settings, now: float | None = None) -> None:
+    folder = _uploads(settings)
+    now = now or time.time()
+    for upload in folder.iterdir() if folder.exists() else ():
+        if now - upload.stat().st_mtime > UPLOAD_LIFETIME_SECONDS:
+            shutil.rmtree(upload, ignore_errors=True)
+
+
+def _upload_dir(settings: Settings, token: str, username: str) -> Path:
+    """The user's own upload, never another user's (the token alone is not enough)."""
+    folder = _uploads(settings) / token
+    if not TOKEN.match(token) or not (folder / "upload.json").exists():
+        raise pages.NotFound("Uppladdningen finns inte längre: ladda upp filerna igen.")
+    if json.loads((folder / "upload.json").read_text(encoding="utf-8"))["username"] != username:
+        raise pages.NotFound("Uppladdningen finns inte längre: ladda upp filerna igen.")
+    return folder
+
+
+def _report_tables(validated: list[Validated], loaded: dict[str, tuple[int, int]] | None = None) -> list[Table]:
+    summary = []
+    errors = []
+    for v in validated:
+        summary.append([v.file.name, v.table.label, v.rows_read, v.rows_read - v.rows_rejected, v.rows_rejected])
+        for problem in v.problems:
+            for row in problem.row_numbers:
+                errors.append([v.file.name, int(row), problem.column, problem.reason])
+    errors.sort(key=lambda e: (e[0], e[1], e[2]))
+    tables = [Table("sammanfattning", "Filerna", SUMMARY_COLUMNS, summary)]
+    if loaded is not None:
+        tables.append(Table("inlast", "Inläst", ["Fil", "Inlästa rader", "Ersatta rader (samma nyckel)"],
+                            [[name, rows, replaced] for name, (rows, replaced) in loaded.items()]))
+    tables.append(Table("fel", "Fel per rad och kolumn", ERROR_COLUMNS, errors,
+                        caption=f"{len(errors)} fel." + (f" De första {ERRORS_SHOWN} visas här; hämta alla som "
+                                                          "Excel eller CSV." if len(errors) > ERRORS_SHOWN else "")))
+    return tables
+
+
+def _municipalities(validated: list[Validated]) -> set[str]:
+    found = set()
+    for v in validated:
+        if "municipality" in v.clean.column_names:
+            found |= {m for m in pc.unique(v.clean["municipality"]).to_pylist() if m}
+    return found
+
+
+def _save_report(folder: Path, tables: list[Table], notices: list[str], stage: str) -> None:
+    (folder / "report.json").write_text(json.dumps({
+        "stage": stage, "notices": notices,
+        "tables": [{"id": t.id, "title": t.title, "columns": list(t.columns), "rows": [list(r) for r in t.rows],
+                    "caption": t.caption} for t in tables]},
+        ensure_ascii=False), encoding="utf-8")
+
+
+def _load_report(folder: Path) -> tuple[str, list[str], list[Table]]:
+    data = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    tables = [Table(t["id"], t["title"], t["columns"], t["rows"], t["caption"]) for t in data["tables"]]
+    return data["stage"], data["notices"], tables
+
+
+def add_routes(app: FastAPI, settings: Settings) -> None:
+    def choices() -> dict:
+        return {"profiles": sorted(shipped_profiles()),
+                "tables": [(name, table.label) for name, table in TABLES.items()]}
+
+    def require(viewer) -> None:
+        viewer.scope.require(viewer.scope.imports, "importen")
+
+    def validate(folder: Path, meta: dict):
+        from insyn.ingest.load import validate_files
+        from insyn.ingest.pseudonymise import load_or_create_key
+
+        profile = load_profile(meta["profile"]) if meta["profile"] else None
+        paths = [folder / name for name in meta["files"]]
+        return validate_files(paths, load_or_create_key(settings.key_path), profile, meta["table"] or None)
+
+    @app.get("/import", response_class=HTMLResponse)
+    def import_form(request: Request, viewer: Signed):
+        require(viewer)
+        remove_old_uploads(settings)
+        return render(request, "import.html.j2", viewer, **choices())
+
+    @app.post("/import", response_class=HTMLResponse)
+    async def upload(request: Request, viewer: Signed, filer: list[UploadFile], csrf: Annotated[str, Form()],
+                     profil: Annotated[str, Form()] = "", tabell: Annotated[str, Form()] = ""):
+        viewer.check_csrf(csrf)
+        require(viewer)
+        if profil and profil not in shipped_profiles():
+            raise pages.NotFound(f"Profilen {profil} finns inte.")
+        if tabell and tabell not in TABLES:
+            raise pages.NotFound(f"Tabellen {tabell} finns inte.")
+        files = [f for f in filer if f.filename]
+        if not files:
+            return render(request, "import.html.j2", viewer, 400, error="Välj minst en fil.", **choices())
+        token = secrets.token_urlsafe(24)
+        folder = _uploads(settings) / token
+        folder.mkdir(parents=True)
+        names = []
+        for upload_file in files:
+            name = _safe_name(upload_file.filename)
+            while name in names:
+                name = f"_{name}"
+            written = 0
+            with (folder / name).open("wb") as out:
+                while block := await upload_file.read(1 << 20):
+                    written += len(block)
+                    if written > MAX_UPLOAD_BYTES:
+                        shutil.rmtree(folder, ignore_errors=True)
+                        return render(request, "import.html.j2", viewer, 413, **choices(),
+                                      error=f"{name} är större än {MAX_UPLOAD_BYTES >> 20} MB.")
+                    out.write(block)
+            names.append(name)
+        meta = {"username": viewer.user.username, "files": names, "profile": profil, "table": tabell}
+        (folder / "upload.json").write_text(json.dumps(meta), encoding="utf-8")
+        check(folder, meta, viewer)
+        return RedirectResponse(f"/import/{token}", status_code=303)
+
+    def check(folder: Path, meta: dict, viewer) -> None:
+        """Validate the upload and keep its report (an unreadable file's report is its error)."""
+        try:
+            validated = validate(folder, meta)
+        except (ReadError, SchemaError, ProfileError) as error:
+            _save_report(folder, [], [str(error)], "unreadable")
+            viewer.log("import_validate", target=", ".join(meta["files"]), detail=str(error))
+            return
+        notices = [n for v in validated for n in v.notices]
+        foreign = _municipalities(validated) - ({viewer.user.municipality} if viewer.user.municipality else set())
+        stage = "checked"
+        if not viewer.scope.imports_municipalities(_municipalities(validated)):
+            notices.insert(0, f"Filerna innehåller andra kommuner än din egen ({', '.join(sorted(foreign))}): "
+                              "de kan inte läsas in med din roll.")
+            stage = "foreign"
+        _save_report(folder, _report_tables(validated), notices, stage)
+        errors = sum(len(p.row_numbers) for v in validated for p in v.problems)
+        viewer.log("import_validate", target=", ".join(meta["files"]), detail=f"{errors} fel")
+
+    @app.get("/import/{token}", response_class=HTMLResponse)
+    def report(request: Request, viewer: Signed, token: str):
+        require(viewer)
+        folder = _upload_dir(settings, token, viewer.user.username)
+        stage, notices, tables = _load_report(folder)
+        viewer.log("read_import_report", target=token)
+        meta = json.loads((folder / "upload.json").read_text(encoding="utf-8"))
+        return render(request, "import_report.html.j2", viewer, token=token, stage=stage, notices=notices,
+                      tables=tables, meta=meta, shown=ERRORS_SHOWN)
+
+    @app.get("/import/{token}/tabell/{table_id}.{fmt}")
+    def report_download(viewer: Signed, token: str, table_id: str, fmt: str):
+        require(viewer)
+        folder = _upload_dir(settings, token, viewer.user.username)
+        table = pages.Page("Import", sections=[pages.Section("", "", tables=_load_report(folder)[2])]).table(table_id)
+        viewer.log("download", target=f"/import/{token}/{table_id}", detail=table.title)
+        if fmt not in ("xlsx", "csv"):
+            raise pages.NotFound(f"Okänt filformat {fmt} (xlsx eller csv).")
+        body = xlsx_bytes(table, "Import") if fmt == "xlsx" else csv_bytes(table)
+        return Response(body, media_type=XLSX_TYPE if fmt == "xlsx" else CSV_TYPE,
+                        headers={"Content-Disposition": f"attachment; filename=\"{table_id}.{fmt}\""})
+
+    @app.post("/import/{token}/las-in")
+    def load(request: Request, viewer: Signed, token: str, csrf: Annotated[str, Form()]):
+        from insyn.workflows import run_import
+
+        viewer.check_csrf(csrf)
+        require(viewer)
+        folder = _upload_dir(settings, token, viewer.user.username)
+        stage, _, _ = _load_report(folder)
+        if stage != "checked":
+            raise pages.NotFound("Uppladdningen kan inte läsas in: se valideringsrapporten.")
+        meta = json.loads((folder / "upload.json").read_text(encoding="utf-8"))
+        result = run_import(settings, [folder / n for n in meta["files"]], meta["profile"] or None,
+                            meta["table"] or None)
+        request.app.state.statistics.invalidate()
+        validated = [f.validated for f in result.files]
+        loaded = {f.validated.file.name: (f.rows_loaded, f.rows_replaced) for f in result.files}
+        notices = [n for v in validated for n in v.notices]
+        _save_report(folder, _report_tables(validated, loaded), notices, "loaded")
+        for name in meta["files"]:  # the clear identity numbers go at once; the report stays a day
+            (folder / name).unlink(missing_ok=True)
+        viewer.log("import_load", target=", ".join(meta["files"]),
+                   detail=f"import {result.import_id}: {sum(r for r, _ in loaded.values())} rader inlästa")
+        return RedirectResponse(f"/import/{token}", status_code=303)
+
+    @app.post("/import/{token}/avbryt")
+    def discard(viewer: Signed, token: str, csrf: Annotated[str, Form()]):
+        viewer.check_csrf(csrf)
+        require(viewer)
+        shutil.rmtree(_upload_dir(settings, token, viewer.user.username), ignore_errors=True)
+        return RedirectResponse("/import", status_code=303)

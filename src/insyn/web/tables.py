@@ -1,0 +1,108 @@
+"""A table on a page, and the same table as an Excel or a CSV file.
+
+Every page is made of Tables, so that each one downloads exactly as shown: the download
+route builds the page again for the same user and parameters and writes the table asked for.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import xlsxwriter
+
+from insyn.publish.formatting import COUNT, MISSES_TARGET_MARK, WHOLE_NUMBER_UNITS, Cell
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_TYPE = "text/csv; charset=utf-8"
+
+Value = Cell | str | int | float | None
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str                     # unique on its page; the download's file name
+    title: str
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Value]]
+    caption: str = ""           # what the table shows, for the page and the file
+    notes: Sequence[str] = field(default_factory=tuple)  # legend lines, repeated in the file
+
+    @property
+    def numeric(self) -> list[bool]:
+        """Which columns hold numbers (right-aligned): those with a Cell or a number in them."""
+        return [any(isinstance(row[c], Cell | int | float) and not isinstance(row[c], bool) for row in self.rows)
+                for c in range(len(self.columns))]
+
+
+def text(value: Value) -> str:
+    """As the page shows it: "92,3 %", "..", "–"."""
+    if isinstance(value, Cell):
+        return value.text + (f" {MISSES_TARGET_MARK}" if value.misses_target else "")
+    return "" if value is None else str(value)
+
+
+_FORMATS = {"%": '0.0" %"', **dict.fromkeys(WHOLE_NUMBER_UNITS, "#,##0")}
+
+
+def xlsx_bytes(table: Table, heading: str) -> bytes:
+    """One sheet: heading, caption, the table with real numbers (hidden cells as ".."), the notes."""
+    buffer = io.BytesIO()
+    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as book:
+        sheet = book.add_worksheet(table.title[:31].translate(str.maketrans("[]:*?/\\", "()     ")))
+        bold = book.add_format({"bold": True})
+        header = book.add_format({"bold": True, "text_wrap": True, "valign": "top", "bottom": 1})
+        formats = {unit: book.add_format({"num_format": f}) for unit, f in _FORMATS.items()}
+        decimal = book.add_format({"num_format": "#,##0.0"})
+        right = book.add_format({"align": "right"})
+        sheet.write(0, 0, heading, bold)
+        sheet.write(1, 0, table.title, bold)
+        if table.caption:
+            sheet.write(2, 0, table.caption)
+        first = 4
+        sheet.write_row(first, 0, list(table.columns), header)
+        for r, row in enumerate(table.rows, start=first + 1):
+            for c, value in enumerate(row):
+                if isinstance(value, Cell):
+                    if value.value is None:
+                        sheet.write_string(r, c, value.text, right)
+                    else:
+                        sheet.write_number(r, c, value.value, formats.get(value.unit, decimal))
+                elif isinstance(value, int | float):
+                    sheet.write_number(r, c, value)
+                elif value is not None:
+                    sheet.write_string(r, c, str(value))
+        for n, note in enumerate(table.notes, start=first + len(table.rows) + 2):
+            sheet.write(n, 0, note)
+        for c, name in enumerate(table.columns):
+            widest = max([len(name) // 2, *(len(text(row[c])) for row in table.rows)], default=8)
+            sheet.set_column(c, c, min(max(widest + 2, 8), 48))
+        sheet.freeze_panes(first + 1, 0)
+    return buffer.getvalue()
+
+
+def csv_bytes(table: Table) -> bytes:
+    """Semicolon-separated with decimal comma and a byte order mark, as Swedish Excel opens it."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(table.columns)
+    for row in table.rows:
+        writer.writerow([_csv_value(v) for v in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _csv_value(value: Value) -> str:
+    if isinstance(value, Cell):
+        if value.value is None:
+            return value.text
+        decimals = 0 if value.unit in WHOLE_NUMBER_UNITS else 1
+        return f"{value.value:.{decimals}f}".replace(".", ",")
+    if isinstance(value, float):
+        return f"{value}".replace(".", ",")
+    return "" if value is None else str(value)
+
+
+def count(value: float | None) -> Cell:
+    return Cell(value, COUNT)
