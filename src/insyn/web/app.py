@@ -183,9 +183,10 @@ def create_app(settings: Settings, secure_cookies: bool = True) -> FastAPI:
     register("/omrade/{area}", area)
     register("/jamforelse", comparison)
 
-    from insyn.web import routes_import, routes_people
+    from insyn.web import routes_bookings, routes_import, routes_people
 
     routes_people.add_routes(register)
+    routes_bookings.add_routes(app, register, settings)
     routes_import.add_routes(app, settings)
     return app
 

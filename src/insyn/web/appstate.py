@@ -71,10 +71,10 @@ def connect(path: Path) -> sqlite3.Connection:
 
 def open_app_state(data_dir: Path) -> sqlite3.Connection:
     """The data folder's app state, created on first use."""
-    from insyn.web import bookings
+    from insyn.web import bookings, flash
 
     con = connect(data_dir / APP_STATE_FILE)
-    con.executescript(SCHEMA + bookings.SCHEMA)
+    con.executescript(SCHEMA + bookings.SCHEMA + flash.SCHEMA)
     return con
 
 

@@ -19,6 +19,10 @@ from insyn.web.scope import Scope
 from insyn.workforce.workload import Workload
 
 MAX_VIEWS = 32  # publications kept in memory, one per scope
+CURRENT_STAFF = """
+    SELECT DISTINCT municipality, staff_id, unit, role FROM staff
+    WHERE start_date <= current_date AND (end_date IS NULL OR end_date >= current_date)
+    ORDER BY municipality, unit, staff_id"""
 
 
 class StoreBusy(RuntimeError):
@@ -30,6 +34,8 @@ class Snapshot:
     results: pd.DataFrame
     workload: Workload
     imported: pd.DataFrame  # published values imported in Kolada's shape
+    staff: pd.DataFrame     # who is employed today (municipality, staff_id, unit, role): for bookings
+    courses: pd.DataFrame   # the courses (course, name, programme) sessions can be of
 
 
 def _version(settings: Settings) -> tuple:
@@ -62,7 +68,9 @@ class Statistics:
         except duckdb.IOException as error:
             raise StoreBusy("Datalagret används just nu av en import. Ladda om sidan om en stund.") from error
         try:
-            return Snapshot(stored_results(store), stored_workload(store), stored_published_values(store))
+            return Snapshot(stored_results(store), stored_workload(store), stored_published_values(store),
+                            store.raw.execute(CURRENT_STAFF).df(),
+                            store.raw.execute("SELECT course, name, programme FROM courses ORDER BY name").df())
         finally:
             store.close()
 

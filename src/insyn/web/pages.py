@@ -9,7 +9,7 @@ indicators and its categories without code of its own here.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from markupsafe import Markup
@@ -79,6 +79,7 @@ class Page:
     choices: Sequence[Choice] = ()
     sections: Sequence[Section] = ()
     notes: Sequence[str] = field(default_factory=tuple)
+    forms: Mapping[str, object] = field(default_factory=dict)  # what a page's own template needs besides tables
 
     def table(self, table_id: str) -> Table:
         for section in self.sections:

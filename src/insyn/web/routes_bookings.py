@@ -1,0 +1,232 @@
+"""Kompetens och bokning: training sessions, places and workplace sessions booked by managers,
+cancelling, the waiting list, and attendance that becomes training statistics.
+
+The booking rules are in insyn.web.bookings; here is who may do what (insyn.web.scope) and the
+import of recorded attendance as ordinary `trainings` rows, so that the training-coverage
+indicators count it.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from typing import Annotated
+
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import RedirectResponse
+
+from insyn.model.codes import label
+from insyn.model.tables import TRAININGS
+from insyn.publish.formatting import MISSING
+from insyn.settings import Settings
+from insyn.web import bookings, flash
+from insyn.web.accounts import Role
+from insyn.web.bookings import BookingError, Kind, Status
+from insyn.web.deps import Signed, Viewer
+from insyn.web.pages import Page, Section
+from insyn.web.tables import Table
+
+KIND_LABELS = {Kind.PLACES: "Platser", Kind.WORKPLACE: "Hel arbetsplats"}
+STATUS_LABELS = {Status.BOOKED: "Bokad", Status.WAITING: "Väntelista", Status.CANCELLED: "Avbokad"}
+ATTENDANCE_FOLDER = "narvaro"  # attendance files imported as trainings, kept as the record of what was sent
+
+
+def _when(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _municipality_filter(viewer: Viewer) -> str | None:
+    """Planners see every municipality's sessions; everyone else those open to their own."""
+    return None if viewer.scope.plans_sessions else viewer.user.municipality
+
+
+def _visible_bookings(viewer: Viewer) -> list[bookings.Booking]:
+    user = viewer.user
+    if user.role == Role.CASEWORKER:
+        return bookings.bookings(viewer.con, municipality=user.municipality, staff_id=user.staff_id,
+                                 include_cancelled=True)
+    if user.role == Role.UNIT_MANAGER:
+        return bookings.bookings(viewer.con, municipality=user.municipality, units=user.units, include_cancelled=True)
+    if user.role == Role.MUNICIPALITY:
+        return bookings.bookings(viewer.con, municipality=user.municipality, include_cancelled=True)
+    return bookings.bookings(viewer.con, include_cancelled=True)
+
+
+def bookable_staff(request: Request, viewer: Viewer) -> list[tuple[str, str, str]]:
+    """(municipality, unit, staff_id) of those the user may book places for: a manager's own units'
+    staff, a municipality's all, a caseworker only themselves."""
+    user = viewer.user
+    if user.role == Role.CASEWORKER:
+        staff = request.app.state.statistics.snapshot().staff
+        units = staff[(staff.municipality == user.municipality) & (staff.staff_id == user.staff_id)].unit
+        return [(user.municipality, unit, user.staff_id) for unit in units[:1]]
+    if user.role not in (Role.UNIT_MANAGER, Role.MUNICIPALITY):
+        return []
+    staff = request.app.state.statistics.snapshot().staff
+    staff = staff[staff.municipality == user.municipality]
+    return [(r.municipality, r.unit, r.staff_id) for r in staff.itertuples()
+            if viewer.scope.books_for(r.municipality, r.unit)]
+
+
+def _unit_staff(request: Request) -> dict[tuple[str, str], list[str]]:
+    """Each unit's staff today, for attendance at a session the unit booked as a whole."""
+    staff = request.app.state.statistics.snapshot().staff
+    return {key: sorted(group.staff_id) for key, group in staff.groupby(["municipality", "unit"])}
+
+
+def competence_page(request: Request, viewer: Viewer) -> Page:
+    now = dt.datetime.now()
+    upcoming = bookings.sessions(viewer.con, municipality=_municipality_filter(viewer), from_time=now)
+    mine = _visible_bookings(viewer)
+    titles = {s.session.id: s.session for s in upcoming}
+    for booking in mine:
+        if booking.session_id not in titles:
+            titles[booking.session_id] = bookings.session(viewer.con, booking.session_id).session
+    waiting = {b.id: i for s in upcoming for i, b in enumerate(bookings.waiting_list(viewer.con, s.session.id), 1)}
+    session_rows = [[_when(s.session.starts), s.session.title, label("programme", s.session.programme),
+                     s.session.place, KIND_LABELS[s.session.kind], s.session.capacity, s.booked, s.free, s.waiting,
+                     s.session.municipality or "Alla"] for s in upcoming]
+    booking_rows = [[_when(titles[b.session_id].starts), titles[b.session_id].title, b.municipality, b.unit,
+                     b.staff_id or "Hela arbetsplatsen",
+                     STATUS_LABELS[b.status] + (f" (plats {waiting[b.id]} i kön)" if b.id in waiting else ""),
+                     {True: "Ja", False: "Nej", None: MISSING}[b.attended], b.booked_by] for b in mine]
+    planned = bookings.sessions(viewer.con, municipality=None) if viewer.scope.plans_sessions else []
+    notice = flash.take(viewer.con, viewer.user.username, request.query_params.get("besked"))
+    return Page(
+        "Kompetens och bokning",
+        "Utbildningstillfällen i regionen: kurser med platser (t.ex. MHFA eller Yrkesresans kursdagar) och "
+        "informationstillfällen som en arbetsplats bokar för sin personal (t.ex. om våld i nära relationer). "
+        "När ett tillfälle är fullt hamnar nya bokningar på väntelistan, och en avbokad plats går till den "
+        "som står först. Närvaron räknas in i utbildningstäckningen.",
+        sections=[
+            Section("Kommande tillfällen", "tillfallen", tables=[Table(
+                "tillfallen", "Kommande tillfällen",
+                ["Tid", "Tillfälle", "Program", "Plats", "Typ", "Platser", "Bokade", "Lediga", "Väntelista",
+                 "För kommun"],
+                session_rows)]),
+            Section("Bokningar", "bokningar",
+                    "Dina egna bokningar." if viewer.user.role == Role.CASEWORKER
+                    else "Bokningarna du får se och ändra.",
+                    [Table("bokningar", "Bokningar",
+                           ["Tid", "Tillfälle", "Kommun", "Enhet", "Personal-id", "Status", "Närvarande", "Bokad av"],
+                           booking_rows)])],
+        forms={"notice": notice, "upcoming": upcoming, "bookings": mine, "titles": titles, "now": now,
+               "staff": bookable_staff(request, viewer),
+               "units": sorted({unit for _, unit, _ in bookable_staff(request, viewer)}
+                               | set(viewer.user.units)) if viewer.user.role != Role.CASEWORKER else [],
+               "planned": [s for s in planned if s.session.starts <= now and not s.session.cancelled],
+               "unit_staff": _unit_staff(request) if viewer.scope.plans_sessions else {},
+               "courses": request.app.state.statistics.snapshot().courses.to_dict("records")
+               if viewer.scope.plans_sessions else []})
+
+
+def _form_ids(form, name: str) -> list[str]:
+    return [v for v in form.getlist(name) if isinstance(v, str) and v]
+
+
+def add_routes(app: FastAPI, register, settings: Settings) -> None:
+    register("/kompetens", competence_page, "kompetens.html.j2")
+
+    def back(viewer: Viewer, message: str, error: bool = False):
+        token = flash.leave(viewer.con, viewer.user.username, message, error)
+        return RedirectResponse(f"/kompetens?besked={token}", status_code=303)
+
+    @app.post("/kompetens/boka")
+    async def book_places(request: Request, viewer: Signed):
+        form = await request.form()
+        viewer.check_csrf(form.get("csrf"))
+        allowed = {staff_id: (m, u, staff_id) for m, u, staff_id in bookable_staff(request, viewer)}
+        asked = _form_ids(form, "personal")
+        if not asked:
+            return back(viewer, error=True, message="Välj minst en person att boka.")
+        viewer.scope.require(set(asked) <= set(allowed), "att boka platser för personal utanför dina enheter")
+        try:
+            made = bookings.book_places(viewer.con, int(form.get("tillfalle", 0)), [allowed[s] for s in asked],
+                                        viewer.user.username)
+        except (BookingError, ValueError) as error:
+            return back(viewer, error=True, message=str(error))
+        for booking in made:
+            viewer.log("booking", target=f"tillfälle {booking.session_id}",
+                       detail=f"{booking.municipality} {booking.unit} {booking.staff_id}: {booking.status}")
+        on_list = sum(b.status == Status.WAITING for b in made)
+        return back(viewer, f"{len(made) - on_list} bokade, {on_list} på väntelistan.")
+
+    @app.post("/kompetens/boka-arbetsplats")
+    def book_workplace(viewer: Signed, csrf: Annotated[str, Form()], tillfalle: Annotated[int, Form()],
+                       enhet: Annotated[str, Form()]):
+        viewer.check_csrf(csrf)
+        municipality = viewer.user.municipality
+        viewer.scope.require(bool(municipality) and viewer.scope.books_for(municipality, enhet),
+                             f"att boka för enheten {enhet}")
+        try:
+            made = bookings.book_workplace(viewer.con, tillfalle, municipality, enhet, viewer.user.username)
+        except BookingError as error:
+            return back(viewer, error=True, message=str(error))
+        viewer.log("booking", target=f"tillfälle {tillfalle}", detail=f"{municipality} {enhet}: {made.status}")
+        return back(viewer, "Bokad." if made.status == Status.BOOKED
+                    else "Tillfället är fullt: enheten står på väntelistan.")
+
+    @app.post("/kompetens/avboka")
+    def cancel(viewer: Signed, csrf: Annotated[str, Form()], bokning: Annotated[int, Form()]):
+        viewer.check_csrf(csrf)
+        found = [b for b in _visible_bookings(viewer) if b.id == bokning]
+        user = viewer.user
+        may = found and (viewer.scope.books_for(found[0].municipality, found[0].unit)
+                         or (user.role == Role.CASEWORKER and found[0].staff_id == user.staff_id))
+        viewer.scope.require(bool(may), "att avboka den bokningen")
+        try:
+            promoted = bookings.cancel(viewer.con, bokning, user.username)
+        except BookingError as error:
+            return back(viewer, error=True, message=str(error))
+        viewer.log("booking_cancel", target=f"bokning {bokning}",
+                   detail=f"platsen gick till bokning {promoted.id}" if promoted else "")
+        return back(viewer, "Avbokad." + (" Platsen gick till den första på väntelistan." if promoted else ""))
+
+    @app.post("/kompetens/tillfallen")
+    def create(request: Request, viewer: Signed, csrf: Annotated[str, Form()], kurs: Annotated[str, Form()],
+               titel: Annotated[str, Form()], typ: Annotated[str, Form()], datum: Annotated[str, Form()],
+               tid: Annotated[str, Form()], plats: Annotated[str, Form()], kapacitet: Annotated[int, Form()],
+               kommun: Annotated[str, Form()] = ""):
+        viewer.check_csrf(csrf)
+        viewer.scope.require(viewer.scope.plans_sessions, "att lägga upp utbildningstillfällen")
+        courses = {c["course"]: c for c in request.app.state.statistics.snapshot().courses.to_dict("records")}
+        if kurs not in courses:
+            return back(viewer, error=True, message=f"Kursen {kurs} finns inte bland de importerade kurserna.")
+        try:
+            starts = dt.datetime.fromisoformat(f"{datum}T{tid}")
+            made = bookings.create_session(
+                viewer.con, course=kurs, course_name=courses[kurs]["name"], programme=courses[kurs]["programme"],
+                title=titel, kind=typ, starts=starts, place=plats, capacity=kapacitet, municipality=kommun or None,
+                created_by=viewer.user.username)
+        except (BookingError, ValueError) as error:
+            return back(viewer, error=True, message=f"Tillfället skapades inte: {error}")
+        viewer.log("session_create", target=f"tillfälle {made.id}", detail=f"{made.title} {_when(made.starts)}")
+        return back(viewer, f"Tillfället {made.title} är upplagt.")
+
+    @app.post("/kompetens/narvaro")
+    async def attendance(request: Request, viewer: Signed):
+        from insyn.workflows import run_import
+
+        form = await request.form()
+        viewer.check_csrf(form.get("csrf"))
+        viewer.scope.require(viewer.scope.plans_sessions, "att registrera närvaro")
+        session_id = int(form.get("tillfalle", 0))
+        present = _form_ids(form, "narvarande")
+        try:
+            bookings.record_attendance(viewer.con, session_id, present, viewer.user.username,
+                                       municipality=form.get("kommun") or None, unit=form.get("enhet") or None)
+        except BookingError as error:
+            return back(viewer, error=True, message=str(error))
+        rows = bookings.completions(viewer.con, session_id)
+        path = settings.data_dir / ATTENDANCE_FOLDER / f"tillfalle-{session_id}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, fieldnames=[c.name for c in TRAININGS.columns])
+            writer.writeheader()
+            writer.writerows(rows)
+        if rows:
+            run_import(settings, [path], table=TRAININGS.name)
+            request.app.state.statistics.invalidate()
+        viewer.log("attendance", target=f"tillfälle {session_id}", detail=f"{len(present)} närvarande")
+        return back(viewer, f"Närvaron är registrerad: {len(rows)} genomförda utbildningar räknas in i "
+                            "utbildningstäckningen.")
