@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+# The web tests' shared fixtures (tests/webapp.py) are a plugin module: rewrite its asserts too.
+pytest.register_assert_rewrite("webapp")
 
 from insyn.store import open_store  # noqa: E402
 

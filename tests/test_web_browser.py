@@ -1,0 +1,217 @@
+"""The web app in a real browser: Playwright driving Debian's Chromium against `insyn serve`
+running in its own process on a copy of the test data folder (tests/webapp.py).
+
+`.ci/run` installs Chromium; INSYN_CHROMIUM points at another binary. The overview's
+screenshot is kept in test-results/ (or $INSYN_ARTIFACTS).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import openpyxl
+import pandas as pd
+import pytest
+from playwright.sync_api import Page, expect
+from webapp import PASSWORD, copy_data_folder
+
+from insyn.indicators.definitions import area_names
+from insyn.web.accounts import Role
+
+pytest_plugins = ["webapp"]
+
+CHROMIUM = os.environ.get("INSYN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(os.environ.get("INSYN_ARTIFACTS", "test-results"))
+AREAS = list(area_names().values())
+STATISTICS = ["Översikt", *AREAS, "Jämförelse"]
+NAV = {
+    Role.ADMINISTRATOR: [*STATISTICS, "Kompetens och bokning", "Import", "Logg", "Användare"],
+    Role.ANALYST: [*STATISTICS, "Kompetens och bokning", "Import"],
+    Role.MUNICIPALITY: [*STATISTICS, "Kompetens och bokning", "Import"],
+    Role.UNIT_MANAGER: [*STATISTICS, "Handläggare", "Kompetens och bokning"],
+    Role.CASEWORKER: ["Mitt arbete", "Kompetens och bokning"],
+}
+ALL_PAGES = {"/oversikt": "Översikt", "/jamforelse": "Jämförelse",
+             "/personal/handlaggare": "Arbetstyngd per handläggare", "/mitt-arbete": "Mitt arbete",
+             "/import": "Import", "/logg": "Logg", "/anvandare": "Användare",
+             "/kompetens": "Kompetens och bokning"}
+PAGE_FOR_LINK = {"Översikt": "/oversikt", "Jämförelse": "/jamforelse", "Handläggare": "/personal/handlaggare",
+                 "Mitt arbete": "/mitt-arbete", "Import": "/import", "Logg": "/logg", "Användare": "/anvandare",
+                 "Kompetens och bokning": "/kompetens"}
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium saknas ({CHROMIUM}): apt-get install chromium (.ci/run gör det), "
+                    "eller sätt INSYN_CHROMIUM.")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(web_data, web_users, tmp_path_factory):
+    """`insyn serve` in its own process on a copy of the data folder; yields (base url, data)."""
+    data = copy_data_folder(web_data, tmp_path_factory.mktemp("webbserver") / "data")
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from insyn.cli import app; app()", "--data-dir", str(data.data_dir),
+         "serve", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/logga-in", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"insyn serve startade inte:\n{server.stdout.read()}")
+            time.sleep(0.2)
+    yield base, data
+    server.terminate()
+    server.wait(timeout=20)
+
+
+def log_in(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/logga-in")
+    page.get_by_label("Användarnamn").fill(username)
+    page.get_by_label("Lösenord").fill(PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    expect(page.get_by_role("button", name="Logga ut")).to_be_visible()
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_sees_exactly_its_pages(page: Page, served, web_users, role):
+    base, _ = served
+    log_in(page, base, web_users[role].username)
+    menu = page.get_by_role("navigation", name="Huvudmeny")
+    assert menu.get_by_role("link").all_inner_texts() == NAV[role]
+    allowed = {PAGE_FOR_LINK[link] for link in NAV[role] if link in PAGE_FOR_LINK}
+    for path, heading in ALL_PAGES.items():
+        page.goto(base + path)
+        shown = page.get_by_role("heading", level=1).inner_text()
+        if path in allowed:
+            assert shown.startswith(heading), (role, path, shown)
+        else:
+            assert shown == "Ingen åtkomst", (role, path, shown)
+            assert page.get_by_role("alert").inner_text().startswith("Din roll")
+
+
+def test_overview_in_swedish_from_no_other_host(page: Page, served, web_users):
+    base, _ = served
+    requested, problems = [], []
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    log_in(page, base, web_users[Role.MUNICIPALITY].username)
+    page.goto(f"{base}/oversikt")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Översikt – Vimmerby")
+    assert page.locator("html").get_attribute("lang") == "sv"
+    expect(page.get_by_role("heading", name="Behöver uppmärksamhet först")).to_be_visible()
+    assert page.get_by_role("table").count() >= 2
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "oversikt.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    # Every form control has a label a screen reader can read.
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden]), select, button')]
+        .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.innerText.trim())
+        .map(e => e.outerHTML)""")
+    assert unlabelled == []
+    page.goto(f"{base}/omrade/arendeflode")
+    expect(page.get_by_role("heading", name="Från anmälan till insats")).to_be_visible()
+    assert {urlparse(u).netloc for u in requested} == {urlparse(base).netloc}
+    assert problems == []  # a blocked inline script or style (CSP) would be reported here
+
+
+def test_an_upload_with_errors_names_row_and_column(page: Page, served, web_users, tmp_path):
+    base, data = served
+    events = pd.read_csv(data.exports["events"], dtype=str, nrows=6)
+    events.loc[2, "date"] = "2024-02-30"  # row 4 of the file: the header is row 1
+    upload = tmp_path / "handelser.csv"
+    events.to_csv(upload, index=False)
+    log_in(page, base, web_users[Role.ANALYST].username)
+    page.goto(f"{base}/import")
+    page.get_by_label("Filer").set_input_files(str(upload))
+    page.get_by_role("button", name="Kontrollera filerna").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Valideringsrapport")
+    errors = page.locator("#tabell-fel tbody tr")
+    expect(errors).to_have_count(1)
+    assert errors.first.locator("th, td").all_inner_texts()[:3] == ["handelser.csv", "4", "date"]
+    assert "datum" in errors.first.inner_text().lower()
+    page.get_by_role("button", name="Läs in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Inläst")
+    expect(page.get_by_role("status")).to_contain_text("inlästa")
+    assert page.locator("#tabell-inlast tbody tr td").first.inner_text() == "5"
+
+
+def test_book_a_place_and_cancel_it(page: Page, served, web_users):
+    base, _ = served
+    log_in(page, base, web_users[Role.ANALYST].username)
+    page.goto(f"{base}/kompetens")
+    form = page.locator("#nytt-tillfalle")
+    form.get_by_label("Kurs").select_option(label="Första hjälpen till psykisk hälsa (MHFA)")
+    form.get_by_label("Rubrik").fill("MHFA för webbtestet")
+    form.get_by_label("Datum").fill((dt.date.today() + dt.timedelta(days=14)).isoformat())
+    form.get_by_label("Plats", exact=True).fill("Stadshuset, sal 2")
+    form.get_by_label("Antal platser (arbetsplatser)").fill("1")
+    form.get_by_role("button", name="Lägg upp").click()
+    expect(page.get_by_role("status")).to_have_text("Tillfället MHFA för webbtestet är upplagt.")
+    page.get_by_role("button", name="Logga ut").click()
+
+    log_in(page, base, web_users[Role.UNIT_MANAGER].username)
+    page.goto(f"{base}/kompetens")
+    booking = page.locator("#boka-platser")
+    booking.get_by_label("Tillfälle").select_option(label=next(
+        t for t in booking.locator("option").all_inner_texts() if "MHFA för webbtestet" in t))
+    people = booking.get_by_role("checkbox")
+    people.nth(0).check()
+    people.nth(1).check()
+    booking.get_by_role("button", name="Boka").click()
+    expect(page.get_by_role("status")).to_have_text("1 bokade, 1 på väntelistan.")
+    rows = page.locator("#tabell-bokningar tbody tr", has_text="MHFA för webbtestet")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="Väntelista (plats 1 i kön)")).to_have_count(1)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(".cancel-list li", has_text="MHFA för webbtestet").filter(has_text="(bokad)").get_by_role(
+        "button").click()
+    expect(page.get_by_role("status")).to_have_text("Avbokad. Platsen gick till den första på väntelistan.")
+    expect(rows.filter(has_text="Avbokad")).to_have_count(1)
+    expect(rows.filter(has_text="Väntelista")).to_have_count(0)
+
+
+def test_a_download_arrives_and_opens_as_excel(page: Page, served, web_users, tmp_path):
+    base, _ = served
+    log_in(page, base, web_users[Role.ANALYST].username)
+    page.goto(f"{base}/jamforelse")
+    headers = page.locator("table thead th").all_inner_texts()
+    first_row = page.locator("table tbody tr").first.locator("th, td").all_inner_texts()
+    with page.expect_download() as arrived:
+        page.locator(".downloads").first.get_by_role("link", name="Excel").click()
+    saved = tmp_path / arrived.value.suggested_filename
+    arrived.value.save_as(saved)
+    assert saved.suffix == ".xlsx"
+    sheet = openpyxl.load_workbook(saved).active
+    rows = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
+    assert rows[0][0].startswith("Jämförelse – ")
+    header_row = next(i for i, row in enumerate(rows) if row[0] == "Kommun")
+    assert [str(h) for h in rows[header_row] if h is not None] == headers
+    assert rows[header_row + 1][0] == first_row[0]
