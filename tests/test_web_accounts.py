@@ -1,0 +1,105 @@
+"""Accounts, sessions, the login rate limit and the `insyn users` commands, over a real app-state file."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from typer.testing import CliRunner
+
+from insyn.cli import app as cli
+from insyn.web import accounts
+from insyn.web.accounts import AccountError, Role, TooManyAttempts
+from insyn.web.appstate import open_app_state
+
+PASSWORD = "ett-långt-lösenord"
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = open_app_state(tmp_path)
+    yield connection
+    connection.close()
+
+
+def test_a_user_is_stored_with_an_argon2_hash_never_the_password(con):
+    user = accounts.add_user(con, "Anna.Berg", PASSWORD, "enhetschef", municipality="0884", units=("Utredning",))
+    assert (user.username, user.role, user.municipality, user.units) == ("anna.berg", Role.UNIT_MANAGER, "0884",
+                                                                         ("Utredning",))
+    stored = con.execute("SELECT password_hash FROM users").fetchone()[0]
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+@pytest.mark.parametrize(("role", "options", "message"), [
+    ("kommun", {}, "kräver en kommun"),
+    ("analytiker", {"municipality": "0884"}, "gäller alla kommuner"),
+    ("enhetschef", {"municipality": "0884"}, "minst en enhet"),
+    ("handlaggare", {"municipality": "0884"}, "personal-id"),
+    ("kommun", {"municipality": "9999"}, "Okänd kommunkod 9999"),
+])
+def test_each_role_needs_its_scope(con, role, options, message):
+    with pytest.raises(AccountError, match=message):
+        accounts.add_user(con, "x", PASSWORD, role, **options)
+    assert accounts.list_users(con) == []
+
+
+def test_short_passwords_odd_names_and_duplicates_are_refused(con):
+    with pytest.raises(AccountError, match="minst 10 tecken"):
+        accounts.add_user(con, "anna", "kort", "administrator")
+    with pytest.raises(AccountError, match="bara innehålla"):
+        accounts.add_user(con, "anna berg", PASSWORD, "administrator")
+    accounts.add_user(con, "anna", PASSWORD, "administrator")
+    with pytest.raises(AccountError, match="finns redan"):
+        accounts.add_user(con, "ANNA", PASSWORD, "analytiker")
+
+
+def test_authentication_and_the_rate_limit(con):
+    accounts.add_user(con, "anna", PASSWORD, "administrator")
+    now = dt.datetime(2026, 11, 23, 10, 0)
+    assert accounts.authenticate(con, "Anna", PASSWORD, "10.0.0.1", now).username == "anna"
+    for minute in range(accounts.MAX_FAILURES):
+        assert accounts.authenticate(con, "anna", "fel", "10.0.0.1", now + dt.timedelta(minutes=minute)) is None
+    # Locked for the right password too, from this client and (by user name) from any other.
+    for client in ("10.0.0.1", "10.0.0.2"):
+        with pytest.raises(TooManyAttempts) as locked:
+            accounts.authenticate(con, "anna", PASSWORD, client, now + dt.timedelta(minutes=5))
+        assert locked.value.minutes == 10
+    # Fifteen minutes after the oldest failure, one more try is allowed.
+    assert accounts.authenticate(con, "anna", PASSWORD, "10.0.0.1", now + dt.timedelta(minutes=15, seconds=1))
+    assert accounts.authenticate(con, "nobody", PASSWORD, "10.0.0.3", now) is None
+
+
+def test_sessions_are_stored_as_hashes_and_end_with_the_user(con):
+    user = accounts.add_user(con, "anna", PASSWORD, "administrator")
+    token = accounts.start_session(con, user, "127.0.0.1")
+    assert con.execute("SELECT count(*) FROM sessions WHERE token_hash = ?", [token]).fetchone()[0] == 0
+    session = accounts.find_session(con, token)
+    assert session.user == user and len(session.csrf_token) >= 40
+    assert accounts.find_session(con, token + "x") is None
+    accounts.deactivate_user(con, "anna")
+    assert accounts.find_session(con, token) is None
+    assert accounts.authenticate(con, "anna", PASSWORD, "127.0.0.1") is None
+
+
+def test_an_expired_session_is_gone(con):
+    user = accounts.add_user(con, "anna", PASSWORD, "administrator")
+    token = accounts.start_session(con, user, "127.0.0.1")
+    con.execute("UPDATE sessions SET expires_at = ?", [(dt.datetime.now() - dt.timedelta(seconds=1)).isoformat()])
+    assert accounts.find_session(con, token) is None
+
+
+def test_the_users_commands(tmp_path):
+    runner = CliRunner()
+    base = ["--data-dir", str(tmp_path)]
+    added = runner.invoke(cli, [*base, "users", "add", "hanna", "--roll", "handlaggare", "--kommun", "0884",
+                                "--personal-id", "0884-S0011", "--namn", "Hanna Handläggare"],
+                          env={"INSYN_LOSENORD": PASSWORD})
+    assert added.exit_code == 0, added.output
+    assert "Skapade hanna (Handläggare)" in added.output
+    refused = runner.invoke(cli, [*base, "users", "add", "x", "--roll", "chef"], env={"INSYN_LOSENORD": PASSWORD})
+    assert refused.exit_code == 1 and "Okänd roll chef" in refused.output
+    listed = runner.invoke(cli, [*base, "users", "list"])
+    assert "hanna" in listed.output and "0884-S0011" in listed.output
+    removed = runner.invoke(cli, [*base, "users", "remove", "hanna"])
+    assert removed.exit_code == 0 and "kan inte längre logga in" in removed.output
+    assert "hanna" not in runner.invoke(cli, [*base, "users", "list"]).output
