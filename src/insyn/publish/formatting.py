@@ -469,12 +469,13 @@ def ranking(pub: Publication, definition: Definition, year: str) -> Ranking:
 
 
 def place(pub: Publication, definition: Definition, municipality: str,
-          year: str) -> tuple[int, int] | None:
-    """(place, of how many) among municipalities with a published value; 1 is the best.
-    None when the indicator has no better direction or the municipality no published value."""
+          year: str, among: Collection[str] | None = None) -> tuple[int, int] | None:
+    """(place, of how many) among municipalities with a published value (of `among`, by default
+    all); 1 is the best. None when the indicator has no better direction or the municipality no
+    published value."""
     if definition.higher_is_better is None:
         return None
-    values = [pub.cell(definition, code, year).value for code in pub.municipalities]
+    values = [pub.cell(definition, code, year).value for code in (among or pub.municipalities)]
     published = [v for v in values if v is not None]
     own = pub.cell(definition, municipality, year).value
     if own is None:

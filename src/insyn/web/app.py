@@ -167,7 +167,7 @@ def create_app(settings: Settings, secure_cookies: bool = True) -> FastAPI:
     def overview(request: Request, viewer: Viewer) -> pages.Page:
         pub, notes = statistics_for(viewer)
         municipality = pages.chosen_municipality(pub, request.query_params.get("kommun"), viewer.user.municipality)
-        return pages.overview_page(pub, municipality, notes)
+        return pages.overview_page(pub, municipality, request.query_params.get("grupp"), notes)
 
     def area(request: Request, viewer: Viewer) -> pages.Page:
         pub, notes = statistics_for(viewer)

@@ -162,23 +162,25 @@ class Standing:
     @property
     def reasons(self) -> str:
         found = [text for flag, text in ((self.cell.misses_target, "når inte målet"),
-                                         (self.worse_than_median, "sämre än regionens median"),
+                                         (self.worse_than_median, "sämre än jämförelsegruppens median"),
                                          (self.change.worse, "sämre än året innan")) if flag]
         return ", ".join(found) or MISSING
 
 
-def standings(pub: Publication, municipality: str) -> list[Standing]:
+def standings(pub: Publication, municipality: str, peers: Sequence[str]) -> list[Standing]:
+    """Every indicator's standing for the municipality, its median and place among `peers`."""
     found = []
     for definition in pub.summary_definitions:
         year = pub.latest_year(definition)
         if year is None:
             continue
-        values = [c.cell.value for c in ranking(pub, definition, year).entries if c.cell.value is not None]
+        values = [v for v in (pub.cell(definition, code, year).value for code in peers) if v is not None]
         earlier = [y for y in pub.years if y < year]
         before = pub.cell(definition, municipality, earlier[-1]) if earlier else Cell(None, definition.unit)
         now = pub.cell(definition, municipality, year)
         found.append(Standing(definition, year, now, statistics.median(values) if values else None,
-                              place(pub, definition, municipality, year), Change.between(definition, before, now)))
+                              place(pub, definition, municipality, year, peers),
+                              Change.between(definition, before, now)))
     return found
 
 
@@ -191,20 +193,36 @@ def _standing_row(s: Standing, areas: dict[str, str] | None = None) -> list:
             place_text(s.place), s.change.label, s.reasons]
 
 
-STANDING_COLUMNS = ["Indikator", "År", "Värde", "Mål", "Regionens median", "Placering",
+STANDING_COLUMNS = ["Indikator", "År", "Värde", "Mål", "Jämförelsegruppens median", "Placering",
                     "Jämfört med året innan", "Behöver uppmärksamhet"]
 
 
-def overview_page(pub: Publication, municipality: str, notes: Sequence[str]) -> Page:
-    found = standings(pub, municipality)
+def peer_group(pub: Publication, municipality: str, asked: str | None) -> tuple[str, str, list[str]]:
+    """(id, name, codes) of the municipalities the overview compares with: those asked for, else
+    all in the data, or the municipality's county when the data has more than MANY."""
+    found = [g for g in groups(pub) if municipality in g[2]]
+    if asked is not None:
+        chosen = next((g for g in found if g[0] == asked), None)
+        if chosen is None:
+            raise NotFound(f"Jämförelsegruppen {asked} finns inte för {pub.name(municipality)}.")
+        return chosen
+    if len(pub.municipalities) <= MANY:
+        return found[0]
+    return next((g for g in found if g[0].startswith(COUNTY)), found[0])
+
+
+def overview_page(pub: Publication, municipality: str, group: str | None, notes: Sequence[str]) -> Page:
+    group_id, group_name, peers = peer_group(pub, municipality, group)
+    found = standings(pub, municipality, peers)
     areas = area_names()
     attention = sorted((s for s in found if s.attention), key=lambda s: -s.attention)[:ATTENTION_SHOWN]
     name = pub.name(municipality)
     sections = [Section(
         "Behöver uppmärksamhet först", "uppmarksamhet",
-        "De indikatorer där kommunen inte når målet, ligger sämre till än regionens median eller har "
-        "blivit sämre sedan året innan, de allvarligaste först." if attention else
-        "Ingen indikator når inte målet, ligger sämre än regionens median eller har blivit sämre sedan året innan.",
+        "De indikatorer där kommunen inte når målet, ligger sämre till än jämförelsegruppens median eller "
+        "har blivit sämre sedan året innan, de allvarligaste först." if attention else
+        "Ingen indikator når inte målet, ligger sämre än jämförelsegruppens median eller har blivit sämre "
+        "sedan året innan.",
         [Table("uppmarksamhet", f"Behöver uppmärksamhet – {name}",
                [STANDING_COLUMNS[0], "Område", *STANDING_COLUMNS[1:]],
                [_standing_row(s, areas) for s in attention])] if attention else [])]
@@ -213,11 +231,14 @@ def overview_page(pub: Publication, municipality: str, notes: Sequence[str]) -> 
         if rows:
             sections.append(Section(area_name, f"omrade-{area}", tables=[Table(
                 f"oversikt-{area}", f"{area_name} – {name}", STANDING_COLUMNS, rows,
-                caption="Senaste året med data för varje indikator; regionens median och placeringen "
-                        "räknas bland kommunerna i underlaget.")]))
+                caption=f"Senaste året med data för varje indikator; medianen och placeringen räknas bland "
+                        f"{group_name.lower()} ({len(peers)} kommuner) med ett publicerat värde.")]))
     return Page(f"Översikt – {name}",
-                "Varje indikator det senaste året: mot målet, mot regionens övriga kommuner och mot året innan.",
-                [municipality_choice(pub, municipality)], sections, notes)
+                "Varje indikator det senaste året: mot målet, mot de andra kommunerna i jämförelsegruppen och "
+                "mot året innan.",
+                [municipality_choice(pub, municipality),
+                 Choice("grupp", "Jämför med", [(g[0], g[1]) for g in groups(pub) if municipality in g[2]], group_id)],
+                sections, notes)
 
 
 # --- an area's page ------------------------------------------------------------------------------
@@ -358,6 +379,8 @@ def area_page(pub: Publication, area: str, municipality: str, notes: Sequence[st
 # --- Jämförelse ----------------------------------------------------------------------------------
 
 ALL = "alla"
+COUNTY = "lan-"
+MANY = 30  # with more municipalities than this in the data, the overview compares within the county
 
 
 def groups(pub: Publication) -> list[tuple[str, str, list[str]]]:
@@ -373,7 +396,7 @@ def groups(pub: Publication) -> list[tuple[str, str, list[str]]]:
     for code, county in table.groupby("county_code"):
         codes = [c for c in county.municipality_code if c in present]
         if len(codes) > 1 and set(codes) != present:
-            found.append((f"lan-{code}", county.county.iloc[0], codes))
+            found.append((f"{COUNTY}{code}", county.county.iloc[0], codes))
     return found
 
 
