@@ -157,7 +157,10 @@ def test_an_upload_with_errors_names_row_and_column(page: Page, served, web_user
     assert errors.first.locator("th, td").all_inner_texts()[:3] == ["handelser.csv", "4", "date"]
     assert "datum" in errors.first.inner_text().lower()
     page.get_by_role("button", name="Läs in").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Inläst")
+    # Loading recomputes every indicator: the page shows its progress and refreshes itself.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Läser in …")
+    assert int(page.locator("progress").get_attribute("max")) == 3  # check, load, compute
+    expect(page.get_by_role("heading", level=1)).to_have_text("Inläst", timeout=120_000)
     expect(page.get_by_role("status")).to_contain_text("inlästa")
     assert page.locator("#tabell-inlast tbody tr td").first.inner_text() == "5"
 

@@ -11,6 +11,7 @@ import json
 import re
 import secrets
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Annotated
@@ -24,7 +25,10 @@ from insyn.ingest.readers import ReadError
 from insyn.ingest.validate import SchemaError, Validated
 from insyn.model.tables import TABLES
 from insyn.settings import Settings
-from insyn.web import pages
+from insyn.web import audit, pages
+from insyn.web.accounts import User
+from insyn.web.appstate import APP_STATE_FILE, connect
+from insyn.web.data import Statistics
 from insyn.web.deps import Signed, render
 from insyn.web.tables import CSV_TYPE, XLSX_TYPE, Table, csv_bytes, xlsx_bytes
 
@@ -35,6 +39,11 @@ ERRORS_SHOWN = 200
 SUMMARY_COLUMNS = ["Fil", "Tabell", "Rader", "Godkända", "Med fel (till karantän)"]
 ERROR_COLUMNS = ["Fil", "Rad", "Kolumn", "Fel"]
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+PROGRESS = "progress.json"
+# Where an upload is: checked (may be loaded), of other municipalities than the user's, unreadable,
+# being loaded (in a background thread), loaded, or failed while loading (may be tried again).
+CHECKED, FOREIGN, UNREADABLE = "checked", "foreign", "unreadable"
+LOADING, LOADED, FAILED = "loading", "loaded", "failed"
 
 
 class UploadError(ValueError):
@@ -110,6 +119,53 @@ def _load_report(folder: Path) -> tuple[str, list[str], list[Table]]:
     return data["stage"], data["notices"], tables
 
 
+def _save_progress(folder: Path, done: int, total: int, message: str) -> None:
+    (folder / PROGRESS).write_text(json.dumps({"done": done, "total": total, "message": message},
+                                              ensure_ascii=False), encoding="utf-8")
+
+
+def _load_in_background(settings: Settings, folder: Path, meta: dict, user: User, client: str,
+                        statistics: Statistics) -> None:
+    """Load a checked upload (in one transaction, as `insyn import`), writing progress for the
+    report page; then keep the report, delete the files and log what was done."""
+    import duckdb
+
+    from insyn.workflows import run_import
+
+    _, notices, before = _load_report(folder)
+    total, done = 2 * len(meta["files"]) + 1, 0
+
+    def progress(message: str) -> None:
+        nonlocal done
+        done += 1
+        _save_progress(folder, done, total, message)
+
+    con = connect(settings.data_dir / APP_STATE_FILE)
+    try:
+        try:
+            result = run_import(settings, [folder / n for n in meta["files"]], meta["profile"] or None,
+                                meta["table"] or None, progress=progress)
+        except duckdb.IOException:
+            _save_report(folder, before, ["Datalagret används av en annan import just nu. Inget har lästs in; "
+                                          "försök igen om en stund.", *notices], FAILED)
+            return
+        except Exception as error:  # the user reads why, and nothing was loaded (one transaction)
+            _save_report(folder, before, [f"Importen misslyckades: {error} Inget har lästs in.", *notices], FAILED)
+            audit.record(con, "import_load", user=user, client=client, target=", ".join(meta["files"]),
+                         detail=f"misslyckades: {error}")
+            return
+        statistics.invalidate()
+        validated = [f.validated for f in result.files]
+        loaded = {f.validated.file.name: (f.rows_loaded, f.rows_replaced) for f in result.files}
+        _save_report(folder, _report_tables(validated, loaded), [n for v in validated for n in v.notices], LOADED)
+        for name in meta["files"]:  # the clear identity numbers go at once; the report stays a day
+            (folder / name).unlink(missing_ok=True)
+        audit.record(con, "import_load", user=user, client=client, target=", ".join(meta["files"]),
+                     detail=f"import {result.import_id}: {sum(r for r, _ in loaded.values())} rader inlästa")
+    finally:
+        con.close()
+
+
 def add_routes(app: FastAPI, settings: Settings) -> None:
     def choices() -> dict:
         return {"profiles": sorted(shipped_profiles()),
@@ -172,16 +228,16 @@ def add_routes(app: FastAPI, settings: Settings) -> None:
         try:
             validated = validate(folder, meta)
         except (ReadError, SchemaError, ProfileError) as error:
-            _save_report(folder, [], [str(error)], "unreadable")
+            _save_report(folder, [], [str(error)], UNREADABLE)
             viewer.log("import_validate", target=", ".join(meta["files"]), detail=str(error))
             return
         notices = [n for v in validated for n in v.notices]
         foreign = _municipalities(validated) - ({viewer.user.municipality} if viewer.user.municipality else set())
-        stage = "checked"
+        stage = CHECKED
         if not viewer.scope.imports_municipalities(_municipalities(validated)):
             notices.insert(0, f"Filerna innehåller andra kommuner än din egen ({', '.join(sorted(foreign))}): "
                               "de kan inte läsas in med din roll.")
-            stage = "foreign"
+            stage = FOREIGN
         _save_report(folder, _report_tables(validated), notices, stage)
         errors = sum(len(p.row_numbers) for v in validated for p in v.problems)
         viewer.log("import_validate", target=", ".join(meta["files"]), detail=f"{errors} fel")
@@ -193,8 +249,9 @@ def add_routes(app: FastAPI, settings: Settings) -> None:
         stage, notices, tables = _load_report(folder)
         viewer.log("read_import_report", target=token)
         meta = json.loads((folder / "upload.json").read_text(encoding="utf-8"))
+        progress = json.loads((folder / PROGRESS).read_text(encoding="utf-8")) if stage == LOADING else None
         return render(request, "import_report.html.j2", viewer, token=token, stage=stage, notices=notices,
-                      tables=tables, meta=meta, shown=ERRORS_SHOWN)
+                      tables=tables, meta=meta, shown=ERRORS_SHOWN, progress=progress)
 
     @app.get("/import/{token}/tabell/{table_id}.{fmt}")
     def report_download(viewer: Signed, token: str, table_id: str, fmt: str):
@@ -210,26 +267,18 @@ def add_routes(app: FastAPI, settings: Settings) -> None:
 
     @app.post("/import/{token}/las-in")
     def load(request: Request, viewer: Signed, token: str, csrf: Annotated[str, Form()]):
-        from insyn.workflows import run_import
-
         viewer.check_csrf(csrf)
         require(viewer)
         folder = _upload_dir(settings, token, viewer.user.username)
-        stage, _, _ = _load_report(folder)
-        if stage != "checked":
+        stage, notices, tables = _load_report(folder)
+        if stage not in (CHECKED, FAILED):
             raise pages.NotFound("Uppladdningen kan inte läsas in: se valideringsrapporten.")
         meta = json.loads((folder / "upload.json").read_text(encoding="utf-8"))
-        result = run_import(settings, [folder / n for n in meta["files"]], meta["profile"] or None,
-                            meta["table"] or None)
-        request.app.state.statistics.invalidate()
-        validated = [f.validated for f in result.files]
-        loaded = {f.validated.file.name: (f.rows_loaded, f.rows_replaced) for f in result.files}
-        notices = [n for v in validated for n in v.notices]
-        _save_report(folder, _report_tables(validated, loaded), notices, "loaded")
-        for name in meta["files"]:  # the clear identity numbers go at once; the report stays a day
-            (folder / name).unlink(missing_ok=True)
-        viewer.log("import_load", target=", ".join(meta["files"]),
-                   detail=f"import {result.import_id}: {sum(r for r, _ in loaded.values())} rader inlästa")
+        _save_report(folder, tables, notices, LOADING)
+        _save_progress(folder, 0, 2 * len(meta["files"]) + 1, "Startar importen")
+        threading.Thread(target=_load_in_background, name=f"import-{token[:8]}", daemon=True,
+                         args=(settings, folder, meta, viewer.user, viewer.client, request.app.state.statistics)
+                         ).start()
         return RedirectResponse(f"/import/{token}", status_code=303)
 
     @app.post("/import/{token}/avbryt")
