@@ -212,6 +212,12 @@ def _optimise(highs: highspy.Highs, relations: list[tuple[str, int]], sense, cel
     highs.changeObjectiveSense(sense)
     highs.run()
     status = highs.getModelStatus()
+    if status == highspy.HighsModelStatus.kUnknown:
+        # A warm start from the previous question can end without a verdict (seen on an unbounded
+        # maximum); solving the same model from scratch gives one.
+        highs.clearSolver()
+        highs.run()
+        status = highs.getModelStatus()
     if sense == highspy.ObjSense.kMaximize and status in (highspy.HighsModelStatus.kUnbounded,
                                                           highspy.HighsModelStatus.kUnboundedOrInfeasible):
         return float("inf"), set()

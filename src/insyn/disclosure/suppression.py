@@ -207,28 +207,74 @@ class Linked:
 
 
 def protect(results: pd.DataFrame, rules: DisclosureRules, definitions: list[Definition] | None = None,
-            cache_dir: Path | None = None) -> pd.DataFrame:
+            cache_dir: Path | None = None, shown_in_full: np.ndarray | None = None) -> pd.DataFrame:
     """The results with a `status` per row (insyn.disclosure.status) and, where hidden, no
     numerator, denominator or value. Rows of a period the data do not yet cover, or of an
     unknown indicator, are never published. Given a folder, the statuses are kept there under a
     key of everything they depend on (the results, the rules, the definitions, this code), so
-    publishing the same results again costs no LP."""
+    publishing the same results again costs no LP.
+
+    `shown_in_full` (a mask over the rows) is for a reader inside the organisation who may see
+    some rows unprotected, their own units' say: those rows are shown, and the rest is protected
+    against a reader who knows them (`_for_reader`). Never for publishing."""
     known = {d.id: d for d in (definitions or library())}
     results = results.reset_index(drop=True)
-    cached = cache_dir / f"disclosure-{_cache_key(results, rules, known)}.npy" if cache_dir else None
-    if cached is not None and cached.exists():
-        status = np.load(cached, allow_pickle=False)
-    else:
-        status = _statuses(results, rules, known)
-        if cached is not None:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            np.save(cached, status, allow_pickle=False)
+    key = _cache_key(results, rules, known)
+    status = _cached(cache_dir, key, lambda: _statuses(results, rules, known))
+    if shown_in_full is not None and shown_in_full.any():
+        reader = hashlib.sha256(np.packbits(shown_in_full).tobytes()).hexdigest()[:16]
+        status = _cached(cache_dir, f"{key}-{reader}",
+                         lambda: _for_reader(results, rules, known, status, shown_in_full))
     # What the layer reads but never publishes: how many records a sum adds and the largest,
     # and the cell keys (with them and the p-table anyone could take cell-key noise away).
     published = results.drop(columns=[*CONTRIBUTION_COLUMNS, *CELL_KEY_COLUMNS], errors="ignore")
     published["status"] = status
     published.loc[published.status.map(is_hidden).to_numpy(dtype=bool), ["numerator", "denominator", "value"]] = None
     return published
+
+
+def _cached(cache_dir: Path | None, key: str, compute) -> np.ndarray:
+    cached = cache_dir / f"disclosure-{key}.npy" if cache_dir else None
+    if cached is not None and cached.exists():
+        return np.load(cached, allow_pickle=False)
+    status = compute()
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        np.save(cached, status, allow_pickle=False)
+    return status
+
+
+def _for_reader(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, Definition],
+                published: np.ndarray, shown_in_full: np.ndarray) -> np.ndarray:
+    """The published statuses, with the rows shown in full shown, and more hidden where the
+    reader could otherwise work out a hidden small count from them: a unit manager who sees two
+    units in full and the published total and third unit knows the fourth. No relation crosses a
+    municipality, so only the reader's own municipalities are protected again, starting from the
+    published solution, and the rows shown in full may not be hidden. Where a hidden count can
+    only be protected by hiding one of those, the rows around it are shown as published instead."""
+    never = published == NEVER_PUBLISHED
+    status = published.copy()
+    for municipality in pd.unique(results.municipality[shown_in_full & ~never]):
+        rows = np.flatnonzero((results.municipality == municipality).to_numpy())
+        shown = shown_in_full[rows] & ~never[rows]
+        if shown[~never[rows]].all():  # the reader sees all of it: there is nothing to protect from them
+            status[rows[shown]] = PUBLISHABLE
+            continue
+        linked = Linked(results.iloc[rows].reset_index(drop=True), known, rules)
+        tables, cost = linked.tables, linked.tables.cost.copy()
+        was_hidden = np.array([is_hidden(s) for s in published[rows]])
+        while True:
+            tables.cost = np.where(shown, np.inf, cost)
+            start = was_hidden & ~shown
+            hidden, unprotected = protect_linked(tables, start)
+            around = {r for cell in unprotected for relation in tables.relations_of[cell]
+                      for c in tables.relation_cells(relation) for r in tables.rows_of[c] if shown[r]}
+            if not around:
+                break
+            shown[list(around)] = False
+        status[rows[shown]] = PUBLISHABLE
+        status[rows[hidden & ~start & ~shown]] = SECONDARY
+    return status
 
 
 def _statuses(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, Definition]) -> np.ndarray:

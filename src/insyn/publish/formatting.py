@@ -19,7 +19,7 @@ import pandas as pd
 from insyn.disclosure.noise import METHOD, noise_applies
 from insyn.disclosure.rules import DisclosureRules
 from insyn.disclosure.status import LABELS as STATUS_LABELS
-from insyn.disclosure.status import NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY, SUPPRESSED, is_hidden
+from insyn.disclosure.status import NEVER_PUBLISHED, PRIMARY, SECONDARY, SUPPRESSED, is_hidden
 from insyn.disclosure.suppression import protect
 from insyn.indicators.definitions import Definition, area_names, library
 from insyn.indicators.engine import DIMENSIONS
@@ -283,13 +283,13 @@ def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None 
 
     `in_full` is for internal follow-up in the web app, never for publishing: it marks the rows
     (of the results, or of the unit load, by municipality and unit) that the reader may see
-    unprotected, their own municipality's or units'. The rest stay as published, hidden cells
-    and all, so nothing of anybody else's becomes easier to work out."""
+    unprotected, their own municipality's or units'. The rest is protected against a reader who
+    knows those rows (insyn.disclosure.suppression.protect), so nothing of anybody else's
+    becomes easier to work out."""
     reference = reference or load_workforce().reference_date
     if noise is None:
-        protected = protect(results, rules, cache_dir=cache_dir)
-        if in_full is not None:
-            protected = _shown_in_full(results, protected, in_full)
+        shown = in_full(results.reset_index(drop=True)).to_numpy(dtype=bool) if in_full is not None else None
+        protected = protect(results, rules, cache_dir=cache_dir, shown_in_full=shown)
     elif in_full is not None:
         raise ValueError("A noisy publication is for publishing; it has no rows shown in full.")
     else:  # exact unit load beside noisy counts would undo the noise: it is left out
@@ -313,18 +313,6 @@ def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None 
                        unit_loads=_unit_loads(workload, rules, names, hidden_units, reference, in_full),
                        reference=reference,
                        noise=protected[METHOD].iloc[0] if noise is not None and len(protected) else None)
-
-
-def _shown_in_full(results: pd.DataFrame, protected: pd.DataFrame, in_full: InFull) -> pd.DataFrame:
-    """The protected results, with the rows `in_full` marks back as computed and publishable
-    (a period the data do not yet cover stays out)."""
-    results = results.reset_index(drop=True)
-    own = in_full(results).to_numpy(dtype=bool) & (protected.status != NEVER_PUBLISHED).to_numpy()
-    protected = protected.copy()
-    values = ["numerator", "denominator", "value"]
-    protected.loc[own, values] = results.loc[own, values].to_numpy()
-    protected.loc[own, "status"] = PUBLISHABLE
-    return protected
 
 
 Noise = Callable[[pd.DataFrame], pd.DataFrame]

@@ -11,12 +11,15 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from insyn.indicators.definitions import area_names
 from insyn.settings import Settings
@@ -50,7 +53,9 @@ def create_app(settings: Settings, secure_cookies: bool = True) -> FastAPI:
     app.state.settings = settings
     app.state.statistics = Statistics(settings)
     app.state.secure_cookies = secure_cookies
-    templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
+    # Every value is escaped (the file names end in .j2, which Starlette's default would not escape);
+    # the charts are Markup already.
+    templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(PACKAGE_DIR / "templates"), autoescape=True))
     templates.env.globals["areas"] = area_names()
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(PACKAGE_DIR / "static")), name="static")
@@ -78,6 +83,22 @@ def create_app(settings: Settings, secure_cookies: bool = True) -> FastAPI:
     def bad_csrf(request: Request, _):
         return error_page(request, 403, "Formuläret kunde inte skickas",
                           "Sidan var för gammal eller kom från en annan webbplats. Ladda om sidan och försök igen.")
+
+    @app.exception_handler(RequestValidationError)
+    def bad_request(request: Request, error: RequestValidationError):
+        if any(e.get("loc", ())[-1:] == ("csrf",) for e in error.errors()):
+            return bad_csrf(request, error)
+        return error_page(request, 400, "Felaktig begäran",
+                          "Formuläret eller adressen saknar uppgifter eller har fel format. "
+                          "Gå tillbaka och försök igen.")
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, error: StarletteHTTPException):
+        if error.status_code == 404:
+            return error_page(request, 404, "Finns inte", "Sidan finns inte.")
+        if error.status_code == 405:
+            return error_page(request, 405, "Går inte", "Sidan kan inte användas så.")
+        return error_page(request, error.status_code, "Fel", str(error.detail))
 
     @app.exception_handler(pages.NotFound)
     def not_found(request: Request, error: pages.NotFound):
@@ -144,7 +165,9 @@ def create_app(settings: Settings, secure_cookies: bool = True) -> FastAPI:
     def register(path: str, build: PageBuilder, template: str = "page.html.j2") -> None:
         def show(request: Request, viewer: Signed):
             page = build(request, viewer)
-            return render(request, template, viewer, page=page, query=request.url.query)
+            # The downloads repeat the page's own choices, never anything else from the URL.
+            query = urlencode([(c.name, c.chosen) for c in page.choices if c.chosen])
+            return render(request, template, viewer, page=page, query=query)
 
         def download(request: Request, viewer: Signed, table_id: str, fmt: str):
             if fmt not in ("xlsx", "csv"):

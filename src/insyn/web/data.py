@@ -65,7 +65,7 @@ class Statistics:
 
         try:
             store = store_for(self.settings, read_only=True)
-        except duckdb.IOException as error:
+        except (duckdb.IOException, duckdb.ConnectionException) as error:  # another process's or our own import
             raise StoreBusy("Datalagret används just nu av en import. Ladda om sidan om en stund.") from error
         try:
             return Snapshot(stored_results(store), stored_workload(store), stored_published_values(store),

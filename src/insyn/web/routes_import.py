@@ -233,10 +233,15 @@ def add_routes(app: FastAPI, settings: Settings) -> None:
             return
         notices = [n for v in validated for n in v.notices]
         foreign = _municipalities(validated) - ({viewer.user.municipality} if viewer.user.municipality else set())
+        shared = [v for v in validated if "municipality" not in v.clean.column_names]
         stage = CHECKED
         if not viewer.scope.imports_municipalities(_municipalities(validated)):
             notices.insert(0, f"Filerna innehåller andra kommuner än din egen ({', '.join(sorted(foreign))}): "
                               "de kan inte läsas in med din roll.")
+            stage = FOREIGN
+        elif shared and not viewer.scope.imports_shared_tables:
+            notices.insert(0, f"{', '.join(v.file.name for v in shared)} ({shared[0].table.label}) gäller alla "
+                              "kommuner: bara en administratör eller regional analytiker kan läsa in den.")
             stage = FOREIGN
         _save_report(folder, _report_tables(validated), notices, stage)
         errors = sum(len(p.row_numbers) for v in validated for p in v.problems)
@@ -258,9 +263,9 @@ def add_routes(app: FastAPI, settings: Settings) -> None:
         require(viewer)
         folder = _upload_dir(settings, token, viewer.user.username)
         table = pages.Page("Import", sections=[pages.Section("", "", tables=_load_report(folder)[2])]).table(table_id)
-        viewer.log("download", target=f"/import/{token}/{table_id}", detail=table.title)
         if fmt not in ("xlsx", "csv"):
             raise pages.NotFound(f"Okänt filformat {fmt} (xlsx eller csv).")
+        viewer.log("download", target=f"/import/{token}/{table_id}", detail=table.title)
         body = xlsx_bytes(table, "Import") if fmt == "xlsx" else csv_bytes(table)
         return Response(body, media_type=XLSX_TYPE if fmt == "xlsx" else CSV_TYPE,
                         headers={"Content-Disposition": f"attachment; filename=\"{table_id}.{fmt}\""})

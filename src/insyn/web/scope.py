@@ -89,6 +89,11 @@ class Scope:
             return municipality == self.user.municipality and unit in self.user.units
         return False
 
+    @property
+    def imports_shared_tables(self) -> bool:
+        """Tables every municipality shares (the course catalogue) are for the region's roles."""
+        return self.role in (Role.ADMINISTRATOR, Role.ANALYST)
+
     def imports_municipalities(self, municipalities: Collection[str]) -> bool:
         if self.role == Role.MUNICIPALITY:
             return set(municipalities) <= {self.user.municipality}
