@@ -5,11 +5,12 @@ show, shaped once here from results that have passed the disclosure layer
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 import statistics
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -171,6 +172,7 @@ class Publication:
     # Noise in place of holes (insyn.disclosure.noise): the method as every table states it,
     # e.g. "differentiell integritet, ε = 1,0"; None when small figures are suppressed.
     noise: str | None = None
+    _published_values: dict[tuple, list[float]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def threshold(self) -> int:
@@ -193,15 +195,36 @@ class Publication:
         for indicator, municipality, period, *dimensions in self.index:
             for name, value in zip(DIMENSIONS, dimensions, strict=True):
                 if value is not None:
-                    found.setdefault((indicator, municipality, period, name), set()).add(value)
-                    found.setdefault((indicator, None, None, name), set()).add(value)
+                    for key in ((indicator, municipality, period, name), (indicator, None, period, name),
+                                (indicator, None, None, name)):
+                        found.setdefault(key, set()).add(value)
         return found
 
     def dimension_values(self, definition: Definition, dimension: str, municipality: str | None = None,
                          period: str | None = None) -> set:
         """The values of a breakdown (units, say, or categories) the indicator has rows for: of one
-        municipality and period, or (both None) anywhere."""
+        municipality and period, of a period in any municipality (municipality None), or (both
+        None) anywhere."""
         return self._dimension_values.get((definition.id, municipality, period, dimension), set())
+
+    def published_values(self, definition: Definition, year: str, among: tuple[str, ...]) -> list[float]:
+        """The published totals of the municipalities `among` in the year, best first (highest
+        first when the indicator has no better direction). Kept: the web app asks for the same
+        comparison group again and again, and a publication never changes."""
+        key = (definition.id, year, among)
+        found = self._published_values.get(key)
+        if found is None:
+            values = (self.cell(definition, code, year).value for code in among)
+            found = sorted((v for v in values if v is not None), key=lambda v: _best_first(definition, v))
+            self._published_values[key] = found
+        return found
+
+    @cached_property
+    def unit_loads_by_month(self) -> dict[str, list[UnitLoad]]:
+        found: dict[str, list[UnitLoad]] = {}
+        for load in self.unit_loads:
+            found.setdefault(load.month, []).append(load)
+        return found
 
     def latest_year(self, definition: Definition) -> str | None:
         """The latest year the indicator has a row in, for any municipality."""
@@ -463,12 +486,11 @@ def place(pub: Publication, definition: Definition, municipality: str,
     published value."""
     if definition.higher_is_better is None:
         return None
-    values = [pub.cell(definition, code, year).value for code in (among or pub.municipalities)]
-    published = [v for v in values if v is not None]
     own = pub.cell(definition, municipality, year).value
     if own is None:
         return None
-    better = sum(1 for v in published if _best_first(definition, v) < _best_first(definition, own))
+    published = pub.published_values(definition, year, tuple(among or pub.municipalities))
+    better = bisect.bisect_left(published, _best_first(definition, own), key=lambda v: _best_first(definition, v))
     return better + 1, len(published)
 
 
@@ -542,12 +564,17 @@ def categories(pub: Publication, definition: Definition) -> list[Category]:
 def category_table(pub: Publication, definition: Definition) -> CategoryTable | None:
     """Each municipality's share per category in the indicator's latest year, with the total
     it is a share of (the denominator, shown as ".." when every category row is suppressed)."""
+    return category_table_of(pub, definition, pub.municipalities)
+
+
+def category_table_of(pub: Publication, definition: Definition, codes: Iterable[str]) -> CategoryTable | None:
+    """The category table of the municipalities `codes` only (one, on its own page)."""
     year = pub.latest_year(definition)
     if year is None:
         return None
     cats = categories(pub, definition)
     rows = []
-    for code in pub.municipalities:
+    for code in codes:
         found = [pub.row(definition, code, year, category=c.code) for c in cats]
         found = [r for r in found if r is not None]
         published_totals = [r["denominator"] for r in found if not is_hidden(r["status"])]
@@ -596,17 +623,20 @@ def coverage_tables(pub: Publication, definition: Definition) -> list[CoverageTa
     """For an indicator whose categories each have their own denominator (training coverage per
     programme): per category with data in the indicator's latest year, every municipality's
     coverage, the gap to full coverage and how many still lack it."""
+    return coverage_tables_of(pub, definition, pub.municipalities)
+
+
+def coverage_tables_of(pub: Publication, definition: Definition, codes: Iterable[str]) -> list[CoverageTable]:
+    """The coverage tables with the rows of the municipalities `codes` only (one, on its own
+    page); the categories are still those with data in any municipality."""
     year = pub.latest_year(definition)
     if year is None:
         return []
-    tables = []
-    for category in categories(pub, definition):
-        rows = {code: pub.row(definition, code, year, category=category.code)
-                for code in pub.municipalities}
-        if any(rows.values()):
-            tables.append(CoverageTable(definition, year, category, [
-                _coverage_row(pub, definition, code, row) for code, row in rows.items()]))
-    return tables
+    present = pub.dimension_values(definition, "category", None, year)
+    return [CoverageTable(definition, year, category, [
+                _coverage_row(pub, definition, code, pub.row(definition, code, year, category=category.code))
+                for code in codes])
+            for category in categories(pub, definition) if category.code in present]
 
 
 # --- workload per unit -----------------------------------------------------------------------
@@ -619,14 +649,13 @@ def reference_day(pub: Publication) -> str:
 def load_month(pub: Publication) -> str | None:
     """The month of the report's unit load: that of the reference date, in the latest
     published year with a measurement, so that it is the workforce indicators' month."""
-    measured = {u.month for u in pub.unit_loads}
     months = (f"{year}-{pub.reference.month:02d}" for year in pub.years)
-    return max((m for m in months if m in measured), default=None)
+    return max((m for m in months if m in pub.unit_loads_by_month), default=None)
 
 
 def unit_loads(pub: Publication, month: str | None = None) -> list[UnitLoad]:
     """The published unit loads, of one month when given."""
-    return [u for u in pub.unit_loads if month is None or u.month == month]
+    return list(pub.unit_loads) if month is None else pub.unit_loads_by_month.get(month, [])
 
 
 # --- long form, definitions and notes --------------------------------------------------------

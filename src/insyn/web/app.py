@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from insyn.indicators.definitions import area_names
@@ -162,17 +163,37 @@ def create_app(settings: Settings, secure_cookies: bool = True) -> FastAPI:
 
     # --- pages made of tables, each downloadable -----------------------------------------------
 
-    def register(path: str, build: PageBuilder, template: str = "page.html.j2") -> None:
+    def register(path: str, build: PageBuilder, template: str = "page_body.html.j2", shared: bool = False) -> None:
+        """A page made of Tables at `path`, and the download of each of its tables. `template`
+        renders the main part of the page. A `shared` page is the same for everyone who sees the
+        statistics alike (scope, role, own municipality) at the same address, and reads no
+        row-level data: it is made and rendered once per publication and kept, so its template
+        may use nothing of the viewer."""
+
+        def made(request: Request, viewer: Viewer) -> tuple[pages.Page, Markup]:
+            def make() -> tuple[pages.Page, Markup]:
+                page = build(request, viewer)
+                # The downloads repeat the page's own choices, never anything else from the URL.
+                query = urlencode([(c.name, c.chosen) for c in page.choices if c.chosen])
+                return page, Markup(templates.get_template(template).render(
+                    page=page, path=request.url.path, query=query, viewer=viewer, scope=viewer.scope,
+                    csrf=viewer.session.csrf_token))
+
+            if not shared:
+                return make()
+            viewer.scope.require(viewer.scope.sees_statistics, "statistiksidorna")
+            key = (viewer.user.role, viewer.user.municipality, request.url.path,
+                   tuple(sorted(request.query_params.multi_items())))
+            return app.state.statistics.kept(viewer.scope, key, make)
+
         def show(request: Request, viewer: Signed):
-            page = build(request, viewer)
-            # The downloads repeat the page's own choices, never anything else from the URL.
-            query = urlencode([(c.name, c.chosen) for c in page.choices if c.chosen])
-            return render(request, template, viewer, page=page, query=query)
+            page, body = made(request, viewer)
+            return render(request, "page.html.j2", viewer, page=page, body=body)
 
         def download(request: Request, viewer: Signed, table_id: str, fmt: str):
             if fmt not in ("xlsx", "csv"):
                 raise pages.NotFound(f"Okänt filformat {fmt} (xlsx eller csv).")
-            page = build(request, viewer)
+            page, _ = made(request, viewer)
             table = page.table(table_id)
             viewer.log("download", target=f"{request.url.path}?{request.url.query}".rstrip("?"), detail=table.title)
             body = xlsx_bytes(table, page.title) if fmt == "xlsx" else csv_bytes(table)
@@ -202,9 +223,9 @@ def create_app(settings: Settings, secure_cookies: bool = True) -> FastAPI:
         asked = request.query_params
         return pages.comparison_page(pub, asked.get("indikator"), asked.get("grupp"), notes)
 
-    register("/oversikt", overview)
-    register("/omrade/{area}", area)
-    register("/jamforelse", comparison)
+    register("/oversikt", overview, shared=True)
+    register("/omrade/{area}", area, shared=True)
+    register("/jamforelse", comparison, shared=True)
 
     from insyn.web import routes_bookings, routes_import, routes_people
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pandas as pd
 
@@ -19,6 +21,8 @@ from insyn.web.scope import Scope
 from insyn.workforce.workload import Workload
 
 MAX_VIEWS = 32  # publications kept in memory, one per scope
+MAX_KEPT = 2048  # pages (and the like) kept in memory, made from those publications
+T = TypeVar("T")
 CURRENT_STAFF = """
     SELECT DISTINCT municipality, staff_id, unit, role FROM staff
     WHERE start_date <= current_date AND (end_date IS NULL OR end_date >= current_date)
@@ -54,6 +58,9 @@ class Statistics:
         self._version: tuple | None = None
         self._snapshot: Snapshot | None = None
         self._views: OrderedDict[tuple, Publication] = OrderedDict()
+        self._kept: OrderedDict[tuple, object] = OrderedDict()
+        self._generation = 0  # of the snapshot: what is kept was made from this one
+        self._building: dict[tuple, threading.Lock] = {}
 
     def _read(self) -> Snapshot:
         import duckdb
@@ -88,25 +95,50 @@ class Statistics:
                     return self._snapshot  # the previous state, until the import is done
                 self._version = version
                 self._views.clear()
+                self._kept.clear()
+                self._generation += 1
             return self._snapshot
 
     def publication(self, scope: Scope) -> Publication:
-        """The user's view: as published, with their own municipality or units in full."""
+        """The user's view: as published, with their own municipality or units in full. Built once
+        per scope: a second request for the same scope waits for the first one's build."""
         snapshot = self.snapshot()
         with self._lock:
-            view = self._views.get(scope.key)
-            if view is not None:
-                self._views.move_to_end(scope.key)
-                return view
-        settings = self.settings
-        view = prepare(snapshot.results, settings.disclosure_rules(), workload=snapshot.workload,
-                       reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
-                       in_full=scope.in_full if scope.has_rows_in_full else None)
+            building = self._building.setdefault(scope.key, threading.Lock())
+        with building:
+            with self._lock:
+                view = self._views.get(scope.key)
+                if view is not None:
+                    self._views.move_to_end(scope.key)
+                    return view
+            settings = self.settings
+            view = prepare(snapshot.results, settings.disclosure_rules(), workload=snapshot.workload,
+                           reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
+                           in_full=scope.in_full if scope.has_rows_in_full else None)
+            with self._lock:
+                if self._snapshot is snapshot:  # not made from a store that has changed since
+                    self._views[scope.key] = view
+                while len(self._views) > MAX_VIEWS:
+                    self._views.popitem(last=False)
+            return view
+
+    def kept(self, scope: Scope, key: tuple, make: Callable[[], T]) -> T:
+        """What `make` makes of the scope's publication (a page, say), made once and kept until
+        the store changes. `key` must hold everything besides the publication that it depends on."""
+        self.snapshot()  # forgets what was kept if the store has changed
+        full_key = (scope.key, *key)
         with self._lock:
-            self._views[scope.key] = view
-            while len(self._views) > MAX_VIEWS:
-                self._views.popitem(last=False)
-        return view
+            generation = self._generation
+            if full_key in self._kept:
+                self._kept.move_to_end(full_key)
+                return self._kept[full_key]
+        made = make()
+        with self._lock:
+            if generation == self._generation:  # not made from a store that has changed since
+                self._kept[full_key] = made
+                while len(self._kept) > MAX_KEPT:
+                    self._kept.popitem(last=False)
+        return made
 
     def invalidate(self) -> None:
         with self._lock:

@@ -8,6 +8,7 @@ indicators and its categories without code of its own here.
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,8 +28,8 @@ from insyn.publish.formatting import (
     Cell,
     Publication,
     category_label,
-    category_table,
-    coverage_tables,
+    category_table_of,
+    coverage_tables_of,
     format_number,
     format_target,
     legend,
@@ -167,14 +168,14 @@ class Standing:
         return ", ".join(found) or MISSING
 
 
-def standings(pub: Publication, municipality: str, peers: Sequence[str]) -> list[Standing]:
+def standings(pub: Publication, municipality: str, peers: tuple[str, ...]) -> list[Standing]:
     """Every indicator's standing for the municipality, its median and place among `peers`."""
     found = []
     for definition in pub.summary_definitions:
         year = pub.latest_year(definition)
         if year is None:
             continue
-        values = [v for v in (pub.cell(definition, code, year).value for code in peers) if v is not None]
+        values = pub.published_values(definition, year, peers)
         earlier = [y for y in pub.years if y < year]
         before = pub.cell(definition, municipality, earlier[-1]) if earlier else Cell(None, definition.unit)
         now = pub.cell(definition, municipality, year)
@@ -197,7 +198,7 @@ STANDING_COLUMNS = ["Indikator", "År", "Värde", "Mål", "Jämförelsegruppens 
                     "Jämfört med året innan", "Behöver uppmärksamhet"]
 
 
-def peer_group(pub: Publication, municipality: str, asked: str | None) -> tuple[str, str, list[str]]:
+def peer_group(pub: Publication, municipality: str, asked: str | None) -> Group:
     """(id, name, codes) of the municipalities the overview compares with: those asked for, else
     all in the data, or the municipality's county when the data has more than MANY."""
     found = [g for g in groups(pub) if municipality in g[2]]
@@ -311,10 +312,10 @@ def funnel_section(pub: Publication, area: str, municipality: str) -> Section | 
 
 
 def category_section(pub: Publication, definition: Definition, municipality: str) -> Section | None:
-    table = category_table(pub, definition)
+    table = category_table_of(pub, definition, [municipality])
     if table is None:
         return None
-    row = next(r for r in table.rows if r.municipality == municipality)
+    row = table.rows[0]
     rows = [[c.label, share] for c, share in zip(table.categories, row.shares, strict=True)]
     bars = [charts.Bar(c.label, share) for c, share in zip(table.categories, row.shares, strict=True)]
     chart = charts.bar_chart(bars, f"kategori-{definition.id}", f"{definition.name} {table.year}",
@@ -326,13 +327,11 @@ def category_section(pub: Publication, definition: Definition, municipality: str
 
 
 def coverage_section(pub: Publication, definition: Definition, municipality: str) -> Section | None:
-    tables = coverage_tables(pub, definition)
+    tables = coverage_tables_of(pub, definition, [municipality])
     if not tables:
         return None
-    rows = []
-    for table in tables:
-        row = next(r for r in table.rows if r.municipality == municipality)
-        rows.append([table.category.label, row.targeted, row.completed, row.coverage, row.lacking])
+    rows = [[t.category.label, t.rows[0].targeted, t.rows[0].completed, t.rows[0].coverage, t.rows[0].lacking]
+            for t in tables]
     return Section(definition.name, definition.id, " ".join(definition.description.split()),
                    [Table(f"{definition.id}-program", f"{definition.name} {tables[0].year} – {pub.name(municipality)}",
                           ["Program", "Målgrupp", "Har genomgått", "Täckning", "Saknar"], rows)])
@@ -383,21 +382,29 @@ COUNTY = "lan-"
 MANY = 30  # with more municipalities than this in the data, the overview compares within the county
 
 
-def groups(pub: Publication) -> list[tuple[str, str, list[str]]]:
+Group = tuple[str, str, tuple[str, ...]]
+
+
+def groups(pub: Publication) -> tuple[Group, ...]:
     """(id, name, municipality codes) of the ways to compare: all in the data, each named region
     and each county with at least two of the data's municipalities."""
-    present = set(pub.municipalities)
-    found = [(ALL, "Alla kommuner i underlaget", list(pub.municipalities))]
+    return _groups(pub.municipalities)
+
+
+@functools.cache
+def _groups(codes_in_data: tuple[str, ...]) -> tuple[Group, ...]:
+    present = set(codes_in_data)
+    found = [(ALL, "Alla kommuner i underlaget", codes_in_data)]
     for region_id, region in regions().items():
-        codes = [c for c in region["municipalities"] if c in present]
+        codes = tuple(c for c in region["municipalities"] if c in present)
         if len(codes) > 1 and set(codes) != present:
             found.append((region_id, region["name"], codes))
     table = municipalities()
     for code, county in table.groupby("county_code"):
-        codes = [c for c in county.municipality_code if c in present]
+        codes = tuple(c for c in county.municipality_code if c in present)
         if len(codes) > 1 and set(codes) != present:
             found.append((f"{COUNTY}{code}", county.county.iloc[0], codes))
-    return found
+    return tuple(found)
 
 
 def comparison_page(pub: Publication, indicator: str | None, group: str | None, notes: Sequence[str]) -> Page:

@@ -125,7 +125,7 @@ def _form_ids(form, name: str) -> list[str]:
 
 
 def add_routes(app: FastAPI, register, settings: Settings) -> None:
-    register("/kompetens", competence_page, "kompetens.html.j2")
+    register("/kompetens", competence_page, "kompetens_body.html.j2")
 
     def back(viewer: Viewer, message: str, error: bool = False):
         token = flash.leave(viewer.con, viewer.user.username, message, error)
