@@ -197,15 +197,23 @@ def indicators(
     csv: Annotated[Path | None, typer.Option(
         "--csv", help="Skriv alla resultat (utan röjandekontroll) till en CSV-fil.")] = None,
     recompute: Annotated[bool, typer.Option("--recompute", "--berakna", help="Beräkna om först.")] = False,
+    store_url: Annotated[str | None, typer.Option(
+        "--lager", help="Beräkna i PostgreSQL eller Spark där grundtabellerna finns (postgresql://…, "
+                        "spark+parquet:///mapp, spark+catalog://databas); resultaten sparas i datakatalogen.")] = None,
 ) -> None:
     """Visa de beräknade indikatorerna; --csv exporterar alla rader för behörig analytiker."""
-    from insyn.workflows import compute_indicators, stored_indicators
+    from insyn.store.backends import BackendError
+    from insyn.workflows import compute_indicators, compute_indicators_at, stored_indicators
     from insyn.workforce.config import ConfigError
 
     settings = _settings()
     try:
-        results = compute_indicators(settings) if recompute else stored_indicators(settings)
-    except ConfigError as exc:
+        if store_url:
+            with console.status(f"Beräknar indikatorerna i {store_url.split('@')[-1]} …"):
+                results = compute_indicators_at(settings, store_url)
+        else:
+            results = compute_indicators(settings) if recompute else stored_indicators(settings)
+    except (ConfigError, BackendError) as exc:
         raise _fail(f"{exc}\nInget har räknats om.") from exc
     if results.empty:
         raise _fail("inga data ännu: importera med insyn import eller kör insyn demo")
@@ -476,6 +484,27 @@ def _import_published(files: list[Path]) -> None:
     for result in imported:
         console.print(f"{result.file.name}: {result.values} värden inlästa, varav {result.replaced} "
                       "ersatte tidigare inlästa värden")
+
+
+@app.command("copy-tables")
+def copy_tables(
+    url: Annotated[str, typer.Argument(help="postgresql://… eller spark+parquet:///mapp")],
+) -> None:
+    """Kopiera grundtabellerna (pseudonymiserade) från datakatalogens lager till PostgreSQL eller
+    till Parquet för Spark, och beräkna sedan där med insyn indicators --lager."""
+    from insyn.store.backends import BackendError, copy_canonical_tables
+    from insyn.workflows import store_for
+
+    store = store_for(_settings(), read_only=True)
+    try:
+        with console.status(f"Kopierar till {url.split('@')[-1]} …"):
+            counts = copy_canonical_tables(store, url)
+    except BackendError as exc:
+        raise _fail(f"{exc}\nInget har kopierats.") from exc
+    finally:
+        store.close()
+    for name, rows in counts.items():
+        console.print(f"{name}: {rows:,} rader".replace(",", " "))
 
 
 @app.command()

@@ -74,6 +74,29 @@ def compute_indicators(settings: Settings) -> pd.DataFrame:
         store.close()
 
 
+def compute_indicators_at(settings: Settings, url: str) -> pd.DataFrame:
+    """Compute the indicator library where the canonical tables are — PostgreSQL or Spark at
+    `url` (insyn.store.backends) — and keep the results in the data folder's store, where the
+    reports, the disclosure layer and the web app read them. Only the results leave the
+    backend; the monthly workload per caseworker is computed on DuckDB only and is left as it was."""
+    from insyn.indicators.engine import compute, write_results
+    from insyn.store.backends import open_backend
+
+    backend = open_backend(url)
+    try:
+        results = compute(backend, cache_dir=settings.cache_dir, workforce=settings.workforce_config(),
+                          workload=settings.workload_config())
+    finally:
+        backend.close()
+    store = store_for(settings)
+    try:
+        with store.transaction():
+            write_results(store, results)
+    finally:
+        store.close()
+    return results
+
+
 def stored_indicators(settings: Settings) -> pd.DataFrame:
     """The precomputed results (computed first if the store has data but no results yet)."""
     from insyn.indicators.engine import stored_results

@@ -19,9 +19,7 @@ import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import duckdb
 import ibis
-import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
@@ -309,7 +307,7 @@ def _dated(subjects: ir.Table, periods: ir.Table, quarters: bool, first_per_chil
 
 def _with_age_group(t: ir.Table) -> ir.Table:
     ref = t.reference_date
-    age = ref.year() - t.birth_year - (ref.month() < t.birth_month).cast("int16")
+    age = ref.year() - t.birth_year - (ref.month() < t.birth_month).cast("int32")
     group = ibis.cases(*[((age >= lo) & (age <= hi), code) for code, lo, hi in age_groups()],
                        else_=None)
     return t.mutate(age_group=group)
@@ -371,12 +369,15 @@ def _measure(t: ir.Table, count: Count, hit: ir.BooleanValue | None) -> ir.Numer
     return t.count(where=hit)
 
 
-RECORD_KEY_BITS = 32  # record keys are uint32: the modulus and the cast below go together
+RECORD_KEY_BITS = 32  # record keys are the top 32 bits of an MD5: eight hex digits
 
 
 @ibis.udf.scalar.builtin
-def md5_number(value: str) -> dtypes.UInt64:
-    """DuckDB's MD5 digest as a (128-bit, little-endian) number; only its top bits are read."""
+def md5(value: str) -> str:
+    """The MD5 digest as 32 hex digits: md5() of DuckDB, PostgreSQL and Spark SQL alike."""
+
+
+HEX_DIGITS = ibis.literal("0123456789abcdef")
 
 
 def _subject_record(kind: str) -> str:
@@ -390,9 +391,17 @@ def _record_column(count: Count, kind: str) -> str:
 
 
 def _record_key(identifier: ir.StringValue) -> ir.IntegerValue:
-    """A record's key, an integer below 2**RECORD_KEY_BITS: the top bits of the MD5 of its
-    identifier, which (unlike DuckDB's hash()) is the same in every version."""
-    return (md5_number(identifier) >> (128 - RECORD_KEY_BITS)).cast("uint32")
+    """A record's key, an integer below 2**RECORD_KEY_BITS: the top 32 bits of the MD5 of its
+    identifier read as a little-endian 128-bit number (DuckDB's md5_number), which unlike a
+    backend's hash() is the same in every version and on every backend. Written with md5(),
+    substrings and a digit lookup, which all three backends have (PostgreSQL and Spark have no
+    md5_number), so the cell keys are equal everywhere."""
+    digest = md5(identifier)
+    # The most significant byte of a little-endian number is the last. Summed as doubles (exact
+    # below 2**53) and cast once: a backend would compute integer literals in 32 bits.
+    digits = [digest.substr(2 * byte + nibble, 1) for byte in (15, 14, 13, 12) for nibble in (0, 1)]
+    key = sum(HEX_DIGITS.find(d).cast("float64") * 16.0 ** (7 - i) for i, d in enumerate(digits))
+    return key.cast("int64")
 
 
 def _cell_key(keys: ir.IntegerColumn, hit: ir.BooleanValue | None) -> ir.FloatingValue:
@@ -664,16 +673,14 @@ def bound_relations(store, periods: pd.DataFrame, workforce: WorkforceConfig, wo
     }
     for name, frame in frames.items():
         schema = ibis.schema(BOUND_SCHEMAS[name]).to_pyarrow()
-        store.raw.register(name, pa.Table.from_pandas(frame.reindex(columns=schema.names), schema=schema,
-                                                      preserve_index=False))
+        # Through Arrow, so that a missing value is a null on every backend (never a NaN).
+        store.register(name, pa.Table.from_pandas(frame.reindex(columns=schema.names), schema=schema,
+                                                  preserve_index=False))
     try:
         yield
     finally:
         for name in frames:
-            # In a transaction a failed query aborted, DuckDB refuses even this; the caller
-            # rolls back, and the failure that matters is already on its way up.
-            with contextlib.suppress(duckdb.TransactionException):
-                store.raw.unregister(name)
+            store.unregister(name)
 
 
 def compute(store, definitions: Iterable[Definition] | None = None, quarters: bool = True,
@@ -690,17 +697,22 @@ def compute(store, definitions: Iterable[Definition] | None = None, quarters: bo
     periods = build_periods(store.ibis, store.table("events"), store.table("staff"), workforce, quarters)
     with bound_relations(store, periods, workforce, workload):
         sql = compiled_sql(store, definitions, breakdowns, quarters, cache_dir)
-        return store.raw.sql(sql).to_arrow_table().to_pandas()[RESULT_COLUMNS]
+        return store.query(sql)[RESULT_COLUMNS]
 
 
 def replace_results(store, cache_dir: Path | None = None, workforce: WorkforceConfig | None = None,
                     workload: WorkloadConfig | None = None) -> pd.DataFrame:
     """Recompute every indicator into the results table, in the caller's transaction."""
     results = compute(store, cache_dir=cache_dir, workforce=workforce, workload=workload)
+    write_results(store, results)
+    return results
+
+
+def write_results(store, results: pd.DataFrame) -> None:
+    """Replace the stored results (in the caller's transaction)."""
     store.raw.execute("DELETE FROM indicator_results")
     store.raw.from_arrow(pa.Table.from_pandas(results[RESULT_COLUMNS], preserve_index=False)) \
         .insert_into("indicator_results")
-    return results
 
 
 def stored_results(store) -> pd.DataFrame:

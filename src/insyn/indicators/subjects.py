@@ -87,7 +87,7 @@ def pairs_subjects(spec, sources: Sources) -> ir.Table:
     """Each `event` row with the latest `after` date of its case on or before it."""
     events = sources.events
     rows = events.filter(events.event.isin([spec.event, spec.after]))
-    is_target = (rows.event == spec.event).cast("int8")  # same day: the earlier event first
+    is_target = (rows.event == spec.event).cast("int32")  # same day: the earlier event first
     window = ibis.window(group_by=[rows.municipality, rows.case_id],
                          order_by=[rows.date, is_target], rows=(None, 0))
     latest_after = ibis.cases((rows.event == spec.after, rows.date), else_=None).max().over(window)

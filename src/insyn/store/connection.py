@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import ibis
+import pandas as pd
+import pyarrow as pa
 from ibis.backends.duckdb import Backend
 
 from insyn.store.schema import create_statements
@@ -25,6 +29,19 @@ class Store:
 
     def table(self, name: str) -> ibis.Table:
         return self.ibis.table(name)
+
+    def register(self, name: str, data: pa.Table) -> None:
+        """`data` as a relation named `name`, until unregistered (insyn.store.backends has the same)."""
+        self.raw.register(name, data)
+
+    def unregister(self, name: str) -> None:
+        # In a transaction a failed query aborted, DuckDB refuses even this; the caller rolls
+        # back, and the failure that matters is already on its way up.
+        with contextlib.suppress(duckdb.TransactionException):
+            self.raw.unregister(name)
+
+    def query(self, sql: str) -> pd.DataFrame:
+        return self.raw.sql(sql).to_arrow_table().to_pandas()
 
     def count(self, name: str) -> int:
         return self.raw.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]

@@ -1,0 +1,246 @@
+"""The scale-out backends: the indicator library computed where the data already are, in
+PostgreSQL or in Spark, from the same Ibis expressions as on the DuckDB file.
+
+A store URL chooses the backend (`open_backend`):
+
+- ``postgresql://user@host:port/database`` — the canonical tables in that database;
+- ``spark+parquet:///path/to/folder`` — each canonical table read from ``<folder>/<table>``
+  (a Parquet file or folder of files) by a Spark session: local mode by default, a cluster's
+  master from ``$INSYN_SPARK_MASTER`` (``spark://host:7077``, ``yarn``, …);
+- ``spark+catalog://database`` — the tables of a Spark catalog database (Hive metastore,
+  Unity, …) in the session's configuration.
+
+Each backend does what the engine needs beside Ibis: registers a small relation (the
+periods, the shipped populations, the workforce and workload files) for the duration of a
+query — a temporary table in PostgreSQL, a temporary view in Spark — and runs compiled SQL,
+returning the result. The query runs in the backend; only the indicator results (thousands of
+rows) come back into Python.
+
+`copy_canonical_tables` puts a DuckDB store's canonical tables into PostgreSQL (COPY, in one
+transaction) or into a Parquet folder for Spark (each table written beside and then renamed
+into place), for a national actor's platform or for the parity tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyarrow import csv
+
+from insyn.model.tables import TABLES
+from insyn.store.schema import stored_columns
+
+# The canonical tables the indicators read (insyn.indicators.engine.store_sources) and the
+# populations beside them.
+CANONICAL = ["events", "staff", "trainings", "courses", "mentorships", "populations", "workload_ratings"]
+SPARK_MASTER = "local[2]"
+
+
+class BackendError(RuntimeError):
+    """A store URL or backend that cannot be used (the message says why, in Swedish)."""
+
+
+@dataclass
+class PostgresBackend:
+    """The canonical tables in a PostgreSQL database; Ibis's postgres backend compiles."""
+
+    url: str
+    ibis: ibis.BaseBackend = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ibis = ibis.connect(self.url)
+
+    @property
+    def raw(self):  # the psycopg 3 connection
+        return self.ibis.con
+
+    def table(self, name: str) -> ibis.Table:
+        return self.ibis.table(name)
+
+    def register(self, name: str, data: pa.Table) -> None:
+        """A temporary table of the session, filled by COPY."""
+        columns = ", ".join(f'"{f.name}" {_postgres_type(f.type)}' for f in data.schema)
+        with self.raw.cursor() as cursor:
+            cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
+            cursor.execute(f'CREATE TEMPORARY TABLE "{name}" ({columns})')
+            _copy_into(cursor, name, data)
+            cursor.execute(f'ANALYZE "{name}"')
+        self.raw.commit()
+
+    def unregister(self, name: str) -> None:
+        with self.raw.cursor() as cursor:
+            cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
+        self.raw.commit()
+
+    def query(self, sql: str) -> pd.DataFrame:
+        with self.raw.cursor() as cursor:
+            cursor.execute(sql)
+            frame = pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
+        self.raw.commit()
+        return frame
+
+    def close(self) -> None:
+        self.ibis.disconnect()
+
+
+@dataclass
+class SparkBackend:
+    """The canonical tables as Spark tables: temporary views of Parquet, or a catalog's."""
+
+    url: str
+    session: object = None
+    ibis: ibis.BaseBackend = field(init=False)
+
+    def __post_init__(self) -> None:
+        parsed = urlparse(self.url)
+        self.session = self.session or spark_session()
+        if parsed.scheme == "spark+parquet":
+            folder = Path(parsed.path)
+            for name in CANONICAL:
+                if not (folder / name).exists():
+                    raise BackendError(f"Tabellen {name} saknas i {folder} (väntade {folder / name}).")
+                self.session.read.parquet(str(folder / name)).createOrReplaceTempView(name)
+        elif parsed.scheme == "spark+catalog":
+            self.session.catalog.setCurrentDatabase(parsed.netloc)
+        self.ibis = ibis.pyspark.connect(self.session)
+
+    def table(self, name: str) -> ibis.Table:
+        return self.ibis.table(name)
+
+    def register(self, name: str, data: pa.Table) -> None:
+        self.session.createDataFrame(data).createOrReplaceTempView(name)
+
+    def unregister(self, name: str) -> None:
+        self.session.catalog.dropTempView(name)
+
+    def query(self, sql: str) -> pd.DataFrame:
+        return self.session.sql(sql).toPandas()
+
+    def close(self) -> None:
+        """The session stays: starting one costs seconds, and it is shared by the process."""
+
+
+def spark_session(master: str | None = None):
+    """The process's Spark session: on loopback in local mode, a cluster's by configuration."""
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+
+    master = master or os.environ.get("INSYN_SPARK_MASTER", SPARK_MASTER)
+    builder = (SparkSession.builder.appName("insyn").master(master)
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.ui.showConsoleProgress", "false"))
+    if master.startswith("local"):
+        builder = (builder.config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
+                   .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4"))
+    return builder.getOrCreate()
+
+
+def open_backend(url: str, spark=None) -> PostgresBackend | SparkBackend:
+    scheme = urlparse(url).scheme
+    if scheme in ("postgresql", "postgres"):
+        return PostgresBackend(url)
+    if scheme in ("spark+parquet", "spark+catalog"):
+        return SparkBackend(url, spark)
+    raise BackendError(f"Okänd adress till datalager: {url} (postgresql://…, spark+parquet:///mapp "
+                       "eller spark+catalog://databas).")
+
+
+# --- putting the canonical tables there -----------------------------------------------------
+
+_POSTGRES_TYPES = {"VARCHAR": "TEXT", "DOUBLE": "DOUBLE PRECISION", "TINYINT": "SMALLINT"}
+
+
+def postgres_ddl(name: str) -> str:
+    """CREATE TABLE of a canonical table in PostgreSQL's types."""
+    columns = ", ".join(f'"{column}" {_POSTGRES_TYPES.get(kind, kind)}'
+                        for column, kind in stored_columns(TABLES[name]))
+    return f'CREATE TABLE IF NOT EXISTS "{name}" ({columns})'
+
+
+def _postgres_type(kind: pa.DataType) -> str:
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return "TEXT"
+    if pa.types.is_floating(kind):
+        return "DOUBLE PRECISION"
+    if pa.types.is_integer(kind):
+        return "BIGINT"
+    if pa.types.is_boolean(kind):
+        return "BOOLEAN"
+    if pa.types.is_date(kind):
+        return "DATE"
+    if pa.types.is_timestamp(kind):
+        return "TIMESTAMP"
+    raise BackendError(f"Typen {kind} kan inte föras till PostgreSQL.")
+
+
+def _copy_into(cursor, name: str, data: pa.Table) -> None:
+    """COPY the rows in, as CSV written by Arrow: a null is an empty unquoted field, an empty
+    string a quoted one, integers stay integers."""
+    text = io.BytesIO()
+    csv.write_csv(data, text, csv.WriteOptions(include_header=False, quoting_style="needed"))
+    columns = ", ".join(f'"{c}"' for c in data.column_names)
+    with cursor.copy(f'COPY "{name}" ({columns}) FROM STDIN WITH (FORMAT csv)') as copy:
+        copy.write(text.getvalue())
+
+
+def copy_canonical_tables(source, url: str, batch_rows: int = 1_000_000) -> dict[str, int]:
+    """Copy the canonical tables of the DuckDB store `source` to the backend at `url`,
+    replacing what is there; returns the rows per table. PostgreSQL: one transaction, so
+    a failure leaves the database as it was. Parquet for Spark: every table is written to a
+    folder beside its place and moved in when all are written; each move is atomic, the set of
+    them is not (a reader between two moves sees some tables new and some old)."""
+    scheme = urlparse(url).scheme
+    counts: dict[str, int] = {}
+    if scheme in ("postgresql", "postgres"):
+        target = PostgresBackend(url)
+        try:
+            with target.raw.transaction(), target.raw.cursor() as cursor:
+                for name in CANONICAL:
+                    cursor.execute(postgres_ddl(name))
+                    cursor.execute(f'TRUNCATE "{name}"')
+                    reader = source.raw.sql(f"SELECT * FROM {name}").to_arrow_reader(batch_rows)
+                    counts[name] = 0
+                    for batch in reader:
+                        _copy_into(cursor, name, pa.Table.from_batches([batch]))
+                        counts[name] += batch.num_rows
+            with target.raw.cursor() as cursor:  # statistics, or the planner joins blind
+                for name in CANONICAL:
+                    cursor.execute(f'ANALYZE "{name}"')
+            target.raw.commit()
+        finally:
+            target.close()
+        return counts
+    if scheme == "spark+parquet":
+        folder = Path(urlparse(url).path)
+        folder.mkdir(parents=True, exist_ok=True)
+        staged = {}
+        for name in CANONICAL:
+            staging = folder / f".{name}.new"
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir()
+            reader = source.raw.sql(f"SELECT * FROM {name}").to_arrow_reader(batch_rows)
+            with pq.ParquetWriter(staging / "part-0.parquet", reader.schema) as writer:
+                counts[name] = 0
+                for batch in reader:
+                    writer.write_batch(batch)
+                    counts[name] += batch.num_rows
+            staged[name] = staging
+        for name, staging in staged.items():
+            old = folder / f".{name}.old"
+            shutil.rmtree(old, ignore_errors=True)
+            with contextlib.suppress(FileNotFoundError):
+                (folder / name).rename(old)
+            staging.rename(folder / name)
+            shutil.rmtree(old, ignore_errors=True)
+        return counts
+    raise BackendError(f"Kan inte kopiera till {url}: ange postgresql://… eller spark+parquet:///mapp.")
