@@ -369,6 +369,7 @@ def _measure(t: ir.Table, count: Count, hit: ir.BooleanValue | None) -> ir.Numer
     return t.count(where=hit)
 
 
+MEASURE_DECIMALS = 9  # numerators, denominators and values, far below any decimal shown
 RECORD_KEY_BITS = 32  # record keys are the top 32 bits of an MD5: eight hex digits
 
 
@@ -475,7 +476,13 @@ def compile_definition(definition: Definition, sources: Sources, populations: ir
         value = ibis.cases((result.denominator > 0,
                             result.numerator.cast("float64") * factor / result.denominator),
                            else_=None)
-    result = result.mutate(indicator=ibis.literal(definition.id), value=value.cast("float64"))
+    # Sums of fractions (FTE, person-years) come out of each backend's floating-point sum in its
+    # own order, different in the last bits; rounded, they are the same number on every backend
+    # and never round differently when shown.
+    result = result.mutate(indicator=ibis.literal(definition.id),
+                           value=value.cast("float64").round(MEASURE_DECIMALS),
+                           numerator=result.numerator.cast("float64").round(MEASURE_DECIMALS),
+                           denominator=result.denominator.cast("float64").round(MEASURE_DECIMALS))
     if _placements(definition) == {"reference_date"}:
         # A stock is known once the data reach its day (_periods_for keeps only those).
         result = result.join(periods.select(*KEYS, complete=ibis.literal(True)), KEYS)

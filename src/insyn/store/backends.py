@@ -44,6 +44,11 @@ from insyn.store.schema import stored_columns
 # populations beside them.
 CANONICAL = ["events", "staff", "trainings", "courses", "mentorships", "populations", "workload_ratings"]
 SPARK_MASTER = "local[2]"
+# For this session only. The library is one query of many joins whose sizes PostgreSQL's planner
+# underestimates (one row where there are millions), so it picks nested loops: without them,
+# two national years took 225 s instead of more than five minutes (not waited for). JIT
+# compiling a query this size costs more than it saves.
+SESSION_SETTINGS = ["SET enable_nestloop = off", "SET jit = off"]
 
 
 class BackendError(RuntimeError):
@@ -59,6 +64,10 @@ class PostgresBackend:
 
     def __post_init__(self) -> None:
         self.ibis = ibis.connect(self.url)
+        with self.raw.cursor() as cursor:
+            for setting in SESSION_SETTINGS:
+                cursor.execute(setting)
+        self.raw.commit()
 
     @property
     def raw(self):  # the psycopg 3 connection
@@ -141,7 +150,8 @@ def spark_session(master: str | None = None):
                .config("spark.ui.showConsoleProgress", "false"))
     if master.startswith("local"):
         builder = (builder.config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
-                   .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4"))
+                   .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
+                   .config("spark.driver.memory", os.environ.get("INSYN_SPARK_DRIVER_MEMORY", "4g")))
     return builder.getOrCreate()
 
 
