@@ -11,13 +11,14 @@ peak memory (RSS; for Spark with its JVM, for PostgreSQL the server's processes 
 own. Every backend's results are compared with DuckDB's (rows, counts, values).
 
 Usage: python bench/backends.py [--years 2021,2022,2023,2024,2025] [--growth] [--backends duckdb,postgres,spark]
-       [--out bench/out/backends]
+       [--reuse] [--out bench/out/backends]
 Writes <out>/backends.json and prints a table; docs/performance.md records the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -41,31 +42,43 @@ POSTGRES_SETTINGS = {"shared_buffers": "2GB", "work_mem": "256MB", "jit": "off",
                      "maintenance_work_mem": "1GB", "synchronous_commit": "off"}
 
 
-def _peak_mb(children: bool = False) -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024) if children else own
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-class ServerMemory:
-    """The peak RSS of PostgreSQL's processes (the server and its backends), sampled."""
+class PeakMemory:
+    """The peak summed RSS of the processes `processes()` gives, sampled five times a second
+    (the server's processes, or a phase's own with its children: Spark's JVM)."""
 
-    def __init__(self) -> None:
+    def __init__(self, processes) -> None:
+        self.processes = processes
         self.peak_mb, self._stop = 0.0, threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.wait(0.2):
-            rss = sum(p.info["memory_info"].rss for p in psutil.process_iter(["name", "memory_info"])
-                      if p.info["name"] and p.info["name"].startswith("postgres") and p.info["memory_info"])
+            rss = 0
+            for process in self.processes():
+                with contextlib.suppress(psutil.Error):  # ended between listing and reading
+                    rss += process.memory_info().rss
             self.peak_mb = max(self.peak_mb, rss / 2**20)
 
-    def __enter__(self) -> ServerMemory:
+    def __enter__(self) -> PeakMemory:
         self._thread.start()
         return self
 
     def __exit__(self, *_) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def postgres_processes() -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
+
+
+def own_processes() -> list[psutil.Process]:
+    me = psutil.Process()
+    return [me, *me.children(recursive=True)]
 
 
 def phase_library(url: str, database: str, result_file: str) -> dict:
@@ -78,6 +91,7 @@ def phase_library(url: str, database: str, result_file: str) -> dict:
     from insyn.store.backends import open_backend
     from insyn.workforce.config import load_workforce, load_workload
 
+    sampled = PeakMemory(own_processes).__enter__()  # with Spark's JVM, a child of this process
     store = open_backend(url) if url else open_store(Path(database), read_only=True)
     cache = Path(result_file).parent / f"compiled-{Path(result_file).stem}"
     workforce, workload = load_workforce(), load_workload()
@@ -90,9 +104,10 @@ def phase_library(url: str, database: str, result_file: str) -> dict:
     results = compute(store, cache_dir=cache)
     seconds = time.perf_counter() - start
     store.close()
+    sampled.__exit__()
     results.to_parquet(result_file)
-    return {"seconds": seconds, "compile_seconds": compile_seconds, "peak_mb": _peak_mb(children=True),
-            "result_rows": len(results)}
+    return {"seconds": seconds, "compile_seconds": compile_seconds,
+            "peak_mb": max(_peak_mb(), sampled.peak_mb), "result_rows": len(results)}
 
 
 def phase_copy(database: str, url: str) -> dict:
@@ -127,16 +142,22 @@ def differences(expected_file: Path, found_file: Path) -> dict:
             "only_backend": len(found.index.difference(expected.index)), "values_differing": differing}
 
 
-def dataset(out: Path, years: list[int], seed: int) -> dict:
-    """Generate and import the years: the DuckDB file and the figures of both phases."""
+def dataset(out: Path, years: list[int], seed: int, reuse: bool = False) -> dict:
+    """Generate and import the years: the DuckDB file and the figures of both phases (those of
+    an earlier run with `reuse`, when it made the same years)."""
     folder = out / f"{len(years)}y"
+    described = folder / "dataset.json"
+    if reuse and described.exists() and json.loads(described.read_text())["years"] == years:
+        return json.loads(described.read_text())
     folder.mkdir(parents=True, exist_ok=True)
     generated = run(phase_generate, str(folder), years, seed)
     imported = run(phase_import, str(folder), generated["files"])
     for f in generated["files"] + generated["parquet_files"]:
         Path(f).unlink()
-    return {"folder": str(folder), "database": str(folder / "national.duckdb"),
+    made = {"years": years, "folder": str(folder), "database": str(folder / "national.duckdb"),
             "generate": {k: generated[k] for k in ("seconds", "peak_mb", "rows", "reports")}, "import": imported}
+    described.write_text(json.dumps(made, indent=2))
+    return made
 
 
 def main() -> None:
@@ -145,6 +166,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--backends", default="duckdb,postgres,spark")
     parser.add_argument("--growth", action="store_true", help="also the DuckDB library on 1, 2, … years")
+    parser.add_argument("--reuse", action="store_true", help="the data sets of an earlier run, if it made them")
     parser.add_argument("--out", default=str(BENCH / "out" / "backends"))
     args = parser.parse_args()
     years = [int(y) for y in args.years.split(",")]
@@ -158,7 +180,7 @@ def main() -> None:
     def save() -> None:  # after every phase: a run stopped midway keeps what it measured
         (out / "backends.json").write_text(json.dumps(figures, indent=2, default=str))
 
-    data = dataset(out, years, args.seed)
+    data = dataset(out, years, args.seed, args.reuse)
     figures["data"] = data
     database, folder = data["database"], Path(data["folder"])
     print(f"{len(years)} years: {data['generate']['rows']['events']:,} events, {data['generate']['reports']:,} "
@@ -174,7 +196,7 @@ def main() -> None:
     if args.growth:
         figures["growth"] = []
         for count in range(1, len(years)):
-            part = dataset(out, years[-count:], args.seed)
+            part = dataset(out, years[-count:], args.seed, args.reuse)
             library = run(phase_library, None, part["database"], str(Path(part["folder"]) / "duckdb.parquet"))
             figures["growth"].append({"years": count, "events": part["generate"]["rows"]["events"],
                                       "import_seconds": part["import"]["seconds"], **library})
@@ -183,7 +205,7 @@ def main() -> None:
         figures["growth"].append({"years": len(years), "events": data["generate"]["rows"]["events"],
                                   "import_seconds": data["import"]["seconds"], **figures["backends"]["duckdb"]})
     if "postgres" in backends:
-        with throwaway_postgres(POSTGRES_SETTINGS) as url, ServerMemory() as server:
+        with throwaway_postgres(POSTGRES_SETTINGS) as url, PeakMemory(postgres_processes) as server:
             copy = run(phase_copy, database, url)
             library = run(phase_library, url, database, str(folder / "postgres.parquet"))
         figures["backends"]["postgres"] = library | {"copy": copy, "server_peak_mb": server.peak_mb}
