@@ -91,20 +91,19 @@ def phase_library(url: str, database: str, result_file: str) -> dict:
     from insyn.store.backends import open_backend
     from insyn.workforce.config import load_workforce, load_workload
 
-    sampled = PeakMemory(own_processes).__enter__()  # with Spark's JVM, a child of this process
-    store = open_backend(url) if url else open_store(Path(database), read_only=True)
-    cache = Path(result_file).parent / f"compiled-{Path(result_file).stem}"
-    workforce, workload = load_workforce(), load_workload()
-    periods = build_periods(store.ibis, store.table("events"), store.table("staff"), workforce)
-    with bound_relations(store, periods, workforce, workload):
+    with PeakMemory(own_processes) as sampled:  # with Spark's JVM, a child of this process
+        store = open_backend(url) if url else open_store(Path(database), read_only=True)
+        cache = Path(result_file).parent / f"compiled-{Path(result_file).stem}"
+        workforce, workload = load_workforce(), load_workload()
+        periods = build_periods(store.ibis, store.table("events"), store.table("staff"), workforce)
+        with bound_relations(store, periods, workforce, workload):
+            start = time.perf_counter()
+            compiled_sql(store, list(library()), True, True, cache)
+            compile_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        compiled_sql(store, list(library()), True, True, cache)
-        compile_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    results = compute(store, cache_dir=cache)
-    seconds = time.perf_counter() - start
-    store.close()
-    sampled.__exit__()
+        results = compute(store, cache_dir=cache)
+        seconds = time.perf_counter() - start
+        store.close()
     results.to_parquet(result_file)
     return {"seconds": seconds, "compile_seconds": compile_seconds,
             "peak_mb": max(_peak_mb(), sampled.peak_mb), "result_rows": len(results)}
