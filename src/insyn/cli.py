@@ -202,14 +202,14 @@ def indicators(
                         "spark+parquet:///mapp, spark+catalog://databas); resultaten sparas i datakatalogen.")] = None,
 ) -> None:
     """Visa de beräknade indikatorerna; --csv exporterar alla rader för behörig analytiker."""
-    from insyn.store.backends import BackendError
+    from insyn.store.backends import BackendError, without_credentials
     from insyn.workflows import compute_indicators, compute_indicators_at, stored_indicators
     from insyn.workforce.config import ConfigError
 
     settings = _settings()
     try:
         if store_url:
-            with console.status(f"Beräknar indikatorerna i {store_url.split('@')[-1]} …"):
+            with console.status(f"Beräknar indikatorerna i {without_credentials(store_url)} …"):
                 results = compute_indicators_at(settings, store_url)
         else:
             results = compute_indicators(settings) if recompute else stored_indicators(settings)
@@ -492,12 +492,12 @@ def copy_tables(
 ) -> None:
     """Kopiera grundtabellerna (pseudonymiserade) från datakatalogens lager till PostgreSQL eller
     till Parquet för Spark, och beräkna sedan där med insyn indicators --lager."""
-    from insyn.store.backends import BackendError, copy_canonical_tables
+    from insyn.store.backends import BackendError, copy_canonical_tables, without_credentials
     from insyn.workflows import store_for
 
     store = store_for(_settings(), read_only=True)
     try:
-        with console.status(f"Kopierar till {url.split('@')[-1]} …"):
+        with console.status(f"Kopierar till {without_credentials(url)} …"):
             counts = copy_canonical_tables(store, url)
     except BackendError as exc:
         raise _fail(f"{exc}\nInget har kopierats.") from exc

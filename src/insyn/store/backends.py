@@ -155,6 +155,14 @@ def spark_session(master: str | None = None):
     return builder.getOrCreate()
 
 
+def without_credentials(url: str) -> str:
+    """The URL as shown in messages: no user name or password."""
+    parsed = urlparse(url)
+    if "@" not in parsed.netloc:
+        return url
+    return parsed._replace(netloc=parsed.netloc.rsplit("@", 1)[1]).geturl()
+
+
 def open_backend(url: str, spark=None) -> PostgresBackend | SparkBackend:
     scheme = urlparse(url).scheme
     if scheme in ("postgresql", "postgres"):
