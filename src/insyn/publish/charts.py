@@ -13,6 +13,7 @@ from insyn.publish.formatting import MISSING, Cell, format_value
 
 BAR_CHART_WIDTH = 680
 LABEL_WIDTH = 150
+LABEL_CHARACTER_WIDTH = 7.3  # px per character of a 13 px sans-serif label, with some room
 VALUE_LABEL_WIDTH = 90
 ROW_HEIGHT = 24
 BAR_HEIGHT = 16
@@ -70,8 +71,11 @@ def bar_chart(bars: list[Bar], chart_id: str, title: str, description: str, unit
     and "–" where there is no published value). Dashed line: the target; solid: the median."""
     values = [b.cell.value for b in bars if b.cell.value is not None]
     maximum = _scale_maximum(values + [v for v in (target, median) if v is not None], unit)
-    left = LABEL_WIDTH + 8
-    right = BAR_CHART_WIDTH - VALUE_LABEL_WIDTH
+    # Long labels widen the chart rather than run off its left edge.
+    label_width = max(LABEL_WIDTH, math.ceil(LABEL_CHARACTER_WIDTH * max((len(b.label) for b in bars), default=0)))
+    width = BAR_CHART_WIDTH + label_width - LABEL_WIDTH
+    left = label_width + 8
+    right = width - VALUE_LABEL_WIDTH
     bottom = MARGIN + len(bars) * ROW_HEIGHT
     height = bottom + MARGIN
 
@@ -84,9 +88,9 @@ def bar_chart(bars: list[Bar], chart_id: str, title: str, description: str, unit
         baseline = top + BAR_HEIGHT / 2 + 4.5
         if i % 2:
             body.append(f'<rect class="band" x="0" y="{MARGIN + i * ROW_HEIGHT}" '
-                        f'width="{BAR_CHART_WIDTH}" height="{ROW_HEIGHT}"/>')
-        body.append(_text(LABEL_WIDTH, baseline, bar.label, "label", "end"))
-        body.append(_text(BAR_CHART_WIDTH - 6, baseline, bar.cell.text,
+                        f'width="{width}" height="{ROW_HEIGHT}"/>')
+        body.append(_text(label_width, baseline, bar.label, "label", "end"))
+        body.append(_text(width - 6, baseline, bar.cell.text,
                           "value" if bar.cell.value is not None else "value muted", "end"))
         if bar.cell.value is not None:
             body.append(f'<rect class="bar" x="{left}" y="{top:.1f}" '
@@ -104,7 +108,7 @@ def bar_chart(bars: list[Bar], chart_id: str, title: str, description: str, unit
                     f'y2="{bottom + 6}"/>')
         body.append(_text(x, bottom + 18, f"Regionens median {format_value(median, unit)}",
                           "reference", _reference_anchor(x, left, right)))
-    return _svg(chart_id, BAR_CHART_WIDTH, height, title, description, body, "chart bar-chart")
+    return _svg(chart_id, width, height, title, description, body, "chart bar-chart")
 
 
 def _trend_range(values: list[float]) -> tuple[float, float]:
