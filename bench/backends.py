@@ -86,7 +86,8 @@ def phase_library(url: str, database: str, result_file: str) -> dict:
     to the backend's SQL (once per backend and version, then cached), then a run with the SQL
     cached, which is what every later computation costs."""
     from insyn.indicators.definitions import library
-    from insyn.indicators.engine import bound_relations, build_periods, compiled_sql, compute
+    from insyn.indicators.engine import bound_relations, compiled_sql, compute
+    from insyn.indicators.periods import build_periods
     from insyn.store import open_store
     from insyn.store.backends import open_backend
     from insyn.workforce.config import load_workforce, load_workload
@@ -150,7 +151,7 @@ def dataset(out: Path, years: list[int], seed: int, reuse: bool = False) -> dict
         return json.loads(described.read_text())
     folder.mkdir(parents=True, exist_ok=True)
     generated = run(phase_generate, str(folder), years, seed)
-    imported = run(phase_import, str(folder), generated["files"])
+    imported = run(phase_import, str(folder), generated["files"], years)
     for f in generated["files"] + generated["parquet_files"]:
         Path(f).unlink()
     made = {"years": years, "folder": str(folder), "database": str(folder / "national.duckdb"),
@@ -188,7 +189,7 @@ def main() -> None:
     figures["backends"]["duckdb"] = run(phase_library, None, database, str(duckdb_results))
     print(f"duckdb: {figures['backends']['duckdb']['seconds']:.1f} s", flush=True)
     save()
-    figures["pandas"] = run(phase_pandas, str(folder))
+    figures["pandas"] = run(phase_pandas, str(folder), years)
     print(f"pandas baseline (case-flow yearly totals): {figures['pandas']['seconds']:.1f} s", flush=True)
     save()
 

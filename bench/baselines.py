@@ -1,35 +1,116 @@
 """The case-flow indicators written twice by hand, to measure Insyn's engine against:
 once as hand-written DuckDB SQL and once as straightforward pandas. Yearly totals per
-municipality only (the engine's `breakdowns=False, quarters=False` run does the same work).
-Population: the shipped reference (one year, used for every year, as the engine does when
-no other year is imported).
+municipality only (the engine's `breakdowns=False, quarters=False` run does the same work), of
+the eight indicators in BASELINE; they follow the rules docs/indicators.md states:
+
+- an initial assessment answers the earliest report of its case since the previous assessment,
+  leaving out reports that came in during an ongoing investigation (SoL 20 kap. 2 §);
+- interventions pair by decision id where there is one, else first in, first out per case and
+  kind (starts before ends on one day); an end with nothing open began before the data and runs
+  from the municipality's first report; investigations pair first in, first out likewise;
+- a child leaves (a closing) on a day after which no intervention and no investigation of the
+  child in the municipality is still open;
+- reports per 1 000 children count reports about children 0–17 on the day (unknown age counts;
+  an unknown birth month counts as July);
+- the data end at the extract date when one is given (else at the last event).
+
+Population: the shipped reference (one year, used for every year, as the engine does when no
+other year is imported).
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import numpy as np
 import pandas as pd
 
 OUT_OF_HOME = ("familjehem", "hvb", "stodboende", "sis")
 COLUMNS = ["indicator", "municipality", "period", "numerator", "denominator", "value"]
+UNKNOWN_BIRTH_MONTH = 7
+
+
+def _spells_sql(name: str, start: str, end: str, same: str = "", decision_id: bool = False) -> str:
+    """CTEs ending in `name` (municipality, case_id, person_key[, same], start_date, end_date):
+    first in, first out by running counts; an end with nothing open began before the data; with
+    `decision_id`, an id with a start and an end on or after it is one spell, the other rows pair
+    first in, first out."""
+    by = f", {same}" if same else ""
+    order = f"PARTITION BY municipality, case_id{by} ORDER BY date, e, person_key"
+    sound_ids = f"""
+{name}_ids AS (
+    SELECT municipality, case_id{by}, intervention_id, min(date) FILTER (WHERE event = '{start}') AS first_start,
+           max(date) FILTER (WHERE event = '{end}') AS last_end
+    FROM events WHERE event IN ('{start}', '{end}') AND intervention_id IS NOT NULL GROUP BY ALL
+    HAVING last_end >= first_start
+),""" if decision_id else ""
+    pool = f"""AND NOT EXISTS (SELECT 1 FROM {name}_ids i WHERE i.municipality = events.municipality
+                      AND i.case_id = events.case_id AND i.{same} = events.{same}
+                      AND i.intervention_id = events.intervention_id)""" if decision_id else ""
+    by_id = f"""
+    UNION ALL
+    SELECT i.municipality, i.case_id, any_value(e.person_key){by.replace(", ", ", i.")}, i.first_start, i.last_end
+    FROM {name}_ids i JOIN events e ON e.municipality = i.municipality AND e.case_id = i.case_id
+     AND e.intervention_id = i.intervention_id
+    GROUP BY i.municipality, i.case_id{by.replace(", ", ", i.")}, i.intervention_id, i.first_start, i.last_end""" \
+        if decision_id else ""
+    return f"""{sound_ids}
+{name}_rows AS (
+    SELECT municipality, case_id, person_key{by}, date,
+           CASE WHEN event = '{start}' THEN 1 ELSE 0 END AS s, CASE WHEN event = '{start}' THEN 0 ELSE 1 END AS e
+    FROM events WHERE event IN ('{start}', '{end}') {pool}
+), {name}_run AS (
+    SELECT *, sum(s) OVER (ROWS_ORDER) AS started, sum(e) OVER (ROWS_ORDER) AS ended FROM {name}_rows
+), {name}_numbered AS (
+    SELECT *, greatest(max(ended - started) OVER (ROWS_ORDER), 0) AS unmatched,
+           greatest(coalesce(max(ended - started) OVER (EARLIER_ORDER), 0), 0) AS unmatched_before
+    FROM {name}_run
+), {name} AS (
+    SELECT s.municipality, s.case_id, s.person_key{by.replace(", ", ", s.")}, s.date AS start_date, e.date AS end_date
+    FROM {name}_numbered s LEFT JOIN {name}_numbered e
+      ON e.e = 1 AND e.unmatched = e.unmatched_before AND e.municipality = s.municipality
+     AND e.case_id = s.case_id {f"AND e.{same} = s.{same}" if same else ""} AND e.ended - e.unmatched = s.started
+    WHERE s.s = 1
+    UNION ALL
+    SELECT o.municipality, o.case_id, o.person_key{by.replace(", ", ", o.")},
+           least(coalesce(c.first_report, o.date), o.date), o.date
+    FROM {name}_numbered o JOIN coverage c USING (municipality)
+    WHERE o.e = 1 AND o.unmatched > o.unmatched_before{by_id}
+)""".replace("ROWS_ORDER", f"{order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW").replace(
+        "EARLIER_ORDER", f"{order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING")
+
 
 SQL = """
 WITH coverage AS (
-    SELECT municipality, min(date) FILTER (WHERE event = 'report') AS first_report, max(date) AS last_date
+    SELECT municipality, min(date) FILTER (WHERE event = 'report') AS first_report,
+           greatest(max(date), coalesce($extract_date, max(date))) AS last_date
     FROM events GROUP BY municipality
 ), years AS (
     SELECT municipality, y::INTEGER AS year, last_date
     FROM coverage, range(year(first_report), year(last_date) + 1) AS r(y)
     WHERE first_report IS NOT NULL
+),""" + _spells_sql("investigations", "investigation_start", "investigation_end") + "," + _spells_sql(
+    "interventions", "intervention_start", "intervention_end", "intervention", decision_id=True) + """,
+undecided AS (
+    SELECT r.municipality, r.case_id, r.date FROM events r
+    WHERE r.event = 'report' AND NOT EXISTS (
+        SELECT 1 FROM investigations i WHERE i.municipality = r.municipality AND i.person_key = r.person_key
+          AND i.start_date < r.date AND (i.end_date IS NULL OR i.end_date >= r.date))
+), decisions AS (
+    SELECT DISTINCT municipality, case_id, date FROM events WHERE event IN ('initial_assessment', 'investigation_start')
+), answered AS (
+    SELECT u.municipality, u.case_id, u.date AS report_date, d.date AS assessed,
+           row_number() OVER (PARTITION BY u.municipality, u.case_id, d.date ORDER BY u.date) AS turn
+    FROM undecided u ASOF JOIN decisions d
+      ON u.municipality = d.municipality AND u.case_id = d.case_id AND d.date >= u.date
 ), assessments AS (
-    SELECT * FROM (
-        SELECT municipality, event, date, outcome,
-               max(CASE WHEN event = 'report' THEN date END) OVER (
-                   PARTITION BY municipality, case_id ORDER BY date, event = 'initial_assessment'
-                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS report_date
-        FROM events WHERE event IN ('report', 'initial_assessment'))
-    WHERE event = 'initial_assessment' AND report_date IS NOT NULL
-), investigations AS (
+    SELECT a.municipality, a.date, a.outcome, t.report_date
+    FROM (SELECT *, row_number() OVER (PARTITION BY municipality, case_id, date
+                                       ORDER BY outcome, unit NULLS LAST, caseworker_id NULLS LAST) AS turn
+          FROM events WHERE event = 'initial_assessment') a
+    JOIN answered t ON a.municipality = t.municipality AND a.case_id = t.case_id AND a.date = t.assessed
+     AND a.turn = t.turn
+), ended_investigations AS (
     SELECT * FROM (
         SELECT municipality, event, date,
                max(CASE WHEN event = 'investigation_start' THEN date END) OVER (
@@ -37,32 +118,18 @@ WITH coverage AS (
                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS start_date
         FROM events WHERE event IN ('investigation_start', 'investigation_end'))
     WHERE event = 'investigation_end' AND start_date IS NOT NULL
-), spell_days AS (
-    SELECT municipality, case_id, intervention, date,
-           count(*) FILTER (WHERE event = 'intervention_start') AS starts,
-           count(*) FILTER (WHERE event = 'intervention_end') AS ends
-    FROM events WHERE event IN ('intervention_start', 'intervention_end')
-    GROUP BY ALL
-), spell_ends AS (
-    SELECT *, CASE WHEN ends > greatest(coalesce(sum(starts - ends) OVER (
-                   PARTITION BY municipality, case_id, intervention ORDER BY date
-                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0), 0) THEN date
-              ELSE min(CASE WHEN ends > 0 THEN date END) OVER (
-                   PARTITION BY municipality, case_id, intervention ORDER BY date
-                   ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) END AS end_date
-    FROM spell_days
-), spells AS (
-    SELECT e.municipality, e.person_key, e.intervention, e.date AS start_date, d.end_date
-    FROM events e JOIN spell_ends d USING (municipality, case_id, intervention, date)
-    WHERE e.event = 'intervention_start'
-), closings AS (
-    SELECT municipality, person_key, date FROM events
-    WHERE event = 'investigation_end' AND outcome = 'no_intervention'
+), open_spells AS (
+    SELECT municipality, person_key, start_date, end_date FROM interventions
     UNION ALL
-    SELECT s.municipality, s.person_key, s.end_date FROM spells s
-    WHERE s.end_date IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM spells o WHERE o.municipality = s.municipality AND o.person_key = s.person_key
-          AND o.start_date <= s.end_date AND (o.end_date IS NULL OR o.end_date > s.end_date))
+    SELECT municipality, person_key, start_date, end_date FROM investigations
+), candidates AS (
+    SELECT municipality, person_key, date FROM events WHERE event = 'investigation_end' AND outcome = 'no_intervention'
+    UNION ALL
+    SELECT municipality, person_key, end_date FROM interventions WHERE end_date IS NOT NULL
+), closings AS (
+    SELECT c.* FROM candidates c WHERE NOT EXISTS (
+        SELECT 1 FROM open_spells o WHERE o.municipality = c.municipality AND o.person_key = c.person_key
+          AND o.start_date <= c.date AND (o.end_date IS NULL OR o.end_date > c.date))
 ), first_closings AS (
     SELECT municipality, person_key, year(date) AS year, min(date) AS date
     FROM closings GROUP BY ALL
@@ -73,7 +140,9 @@ WITH coverage AS (
     ) AS hit
     FROM first_closings f
 ), reports AS (
-    SELECT municipality, year(date) AS year, source FROM events WHERE event = 'report'
+    SELECT municipality, year(date) AS year, source,
+           year(date) - birth_year - CASE WHEN month(date) < coalesce(birth_month, 7) THEN 1 ELSE 0 END AS age
+    FROM events WHERE event = 'report'
 )
 SELECT u.* FROM (
 SELECT 'forhandsbedomning_inom_14_dagar' AS indicator, municipality, year(date) AS year,
@@ -86,17 +155,18 @@ FROM assessments GROUP BY ALL
 UNION ALL
 SELECT 'utredning_inom_4_manader', municipality, year(date),
        count(*) FILTER (WHERE date <= start_date + INTERVAL 4 MONTH), count(*)
-FROM investigations GROUP BY ALL
+FROM ended_investigations GROUP BY ALL
 UNION ALL
 SELECT 'utredningstid_median', municipality, year(date), quantile_cont(date - start_date, 0.5), count(*)
-FROM investigations GROUP BY ALL
+FROM ended_investigations GROUP BY ALL
 UNION ALL
-SELECT 'anmalningar_per_1000_barn', r.municipality, r.year, count(*), any_value(p.population_0_17)
+SELECT 'anmalningar_per_1000_barn', r.municipality, r.year, count(*) FILTER (WHERE age IS NULL OR age BETWEEN 0 AND 17),
+       any_value(p.population_0_17)
 FROM reports r JOIN pop p USING (municipality) GROUP BY ALL
 UNION ALL
 SELECT 'barn_med_heldygnsinsats_per_1000', y.municipality, y.year, count(DISTINCT s.person_key),
        any_value(p.population_0_20)
-FROM spells s JOIN years y ON s.municipality = y.municipality
+FROM interventions s JOIN years y ON s.municipality = y.municipality
      AND s.start_date <= make_date(y.year, 12, 31)
      AND coalesce(s.end_date, DATE '9999-12-31') >= make_date(y.year, 1, 1)
      JOIN pop p ON p.municipality = y.municipality
@@ -136,19 +206,20 @@ def _finish(frame: pd.DataFrame, factors: dict[str, float]) -> pd.DataFrame:
     return frame[COLUMNS]
 
 
-FACTORS = {"forhandsbedomning_inom_14_dagar": 100, "andel_forhandsbedomningar_till_utredning": 100,
-           "utredning_inom_4_manader": 100, "utredningstid_median": 1,
-           "anmalningar_per_1000_barn": 1000, "barn_med_heldygnsinsats_per_1000": 1000,
-           "aterkommande_inom_12_manader": 100, "anmalningar_per_kalla": 100}
+# The indicators the baselines implement, with their factors.
+BASELINE = {"forhandsbedomning_inom_14_dagar": 100, "andel_forhandsbedomningar_till_utredning": 100,
+            "utredning_inom_4_manader": 100, "utredningstid_median": 1,
+            "anmalningar_per_1000_barn": 1000, "barn_med_heldygnsinsats_per_1000": 1000,
+            "aterkommande_inom_12_manader": 100, "anmalningar_per_kalla": 100}
 
 
-def sql_indicators(connection, population: pd.DataFrame) -> pd.DataFrame:
+def sql_indicators(connection, population: pd.DataFrame, extract_date: dt.date | None = None) -> pd.DataFrame:
     connection.register("pop", population)
     try:
-        frame = connection.execute(SQL).df()
+        frame = connection.execute(SQL, {"extract_date": extract_date}).df()
     finally:
         connection.unregister("pop")
-    return _finish(frame, FACTORS)
+    return _finish(frame, BASELINE)
 
 
 def _latest_before(df: pd.DataFrame, target: str, before: str, name: str) -> pd.DataFrame:
@@ -165,11 +236,53 @@ def _add_months(dates: pd.Series, months: int) -> pd.Series:
     return dates + pd.DateOffset(months=months)  # clamps to the month's last day
 
 
-def pandas_indicators(events: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
+def _spells(events: pd.DataFrame, start: str, end: str, same: list[str], first_report: pd.Series,
+            decision_id: bool = False) -> pd.DataFrame:
+    """(municipality, case_id, person_key, *same, start_date, end_date): first in, first out by
+    running counts per case (and `same`), starts before ends on one day; an end with nothing
+    open began before the data (from the municipality's first report); with `decision_id`, an id
+    with a start and an end on or after it is one spell, the other rows pair first in, first out."""
+    rows = events[events.event.isin([start, end])]
+    group = ["municipality", "case_id", *same]
+    columns = [*group, "person_key", "start_date", "end_date"]
+    parts = []
+    if decision_id:
+        with_id = rows[rows.intervention_id.notna()]
+        dated = with_id.assign(s=with_id.date.where(with_id.event == start), e=with_id.date.where(with_id.event == end))
+        ids = dated.groupby([*group, "intervention_id"], as_index=False).agg(
+            person_key=("person_key", "first"), start_date=("s", "min"), end_date=("e", "max"))
+        sound = ids[ids.end_date >= ids.start_date]
+        parts.append(sound[columns])
+        in_sound = with_id.merge(sound[[*group, "intervention_id"]], how="left", indicator=True)["_merge"] == "both"
+        rows = pd.concat([rows[rows.intervention_id.isna()], with_id[~in_sound.to_numpy()]])
+    rows = rows.assign(is_end=(rows.event == end).astype(int)).sort_values([*group, "date", "is_end", "person_key"],
+                                                                           kind="stable")
+    rows["is_start"] = 1 - rows.is_end
+    by_group = rows.groupby(group, sort=False)
+    rows["started"] = by_group.is_start.cumsum()
+    rows["ended"] = by_group.is_end.cumsum()
+    rows["unmatched"] = (rows.ended - rows.started).groupby([rows[g] for g in group], sort=False).cummax().clip(lower=0)
+    rows["before"] = rows.groupby(group, sort=False).unmatched.shift(1).fillna(0)
+    orphan = (rows.is_end == 1) & (rows.unmatched > rows.before)
+    closing = rows[(rows.is_end == 1) & ~orphan]
+    closing = closing.assign(number=closing.ended - closing.unmatched)[[*group, "number", "date"]]
+    starts = rows[rows.is_start == 1].assign(number=lambda f: f.started)
+    paired = starts.merge(closing.rename(columns={"date": "end_date"}), on=[*group, "number"], how="left")
+    parts.append(paired.rename(columns={"date": "start_date"})[columns])
+    orphans = rows[orphan].rename(columns={"date": "end_date"})
+    first = orphans.municipality.map(first_report)
+    parts.append(orphans.assign(start_date=first.where(first < orphans.end_date, orphans.end_date))[columns])
+    return pd.concat(parts, ignore_index=True)
+
+
+def pandas_indicators(events: pd.DataFrame, population: pd.DataFrame,
+                      extract_date: dt.date | None = None) -> pd.DataFrame:
     events = events.assign(date=pd.to_datetime(events["date"]), year=pd.to_datetime(events["date"]).dt.year)
     coverage = events.groupby("municipality").agg(
         first=("date", lambda d: d[events.loc[d.index, "event"] == "report"].min()),
         last=("date", "max"))
+    if extract_date is not None:
+        coverage["last"] = coverage["last"].clip(lower=pd.Timestamp(extract_date))
     pop = population.set_index("municipality")
     out = []
 
@@ -178,7 +291,23 @@ def pandas_indicators(events: pd.DataFrame, population: pd.DataFrame) -> pd.Data
         frame.insert(0, "indicator", name)
         out.append(frame[["indicator", "municipality", "year", "numerator", "denominator"]])
 
-    assessments = _latest_before(events, "initial_assessment", "report", "report_date")
+    key = ["municipality", "case_id"]
+    investigations = _spells(events, "investigation_start", "investigation_end", [], coverage["first"])
+    reports = events[events.event == "report"]
+    during = reports.reset_index().merge(investigations[["municipality", "person_key", "start_date", "end_date"]],
+                                         on=["municipality", "person_key"])
+    during = during[(during.start_date < during.date) & (during.end_date.isna() | (during.end_date >= during.date))]
+    undecided = reports[~reports.index.isin(during["index"])].sort_values("date")
+    decisions = events[events.event == "initial_assessment"]
+    decided = events.loc[events.event.isin(["initial_assessment", "investigation_start"]), [*key, "date"]] \
+        .drop_duplicates().rename(columns={"date": "assessed"}).sort_values("assessed")
+    answered = pd.merge_asof(undecided[[*key, "date"]], decided, left_on="date", right_on="assessed", by=key,
+                             direction="forward").dropna(subset=["assessed"]).sort_values([*key, "assessed", "date"])
+    answered["turn"] = answered.groupby([*key, "assessed"]).cumcount()
+    decisions = decisions.sort_values([*key, "date", "outcome", "unit", "caseworker_id"], na_position="last")
+    decisions = decisions.assign(turn=decisions.groupby([*key, "date"]).cumcount())
+    answered = answered.rename(columns={"date": "report_date", "assessed": "date"})
+    assessments = decisions.merge(answered, on=[*key, "date", "turn"])
     assessments["in_time"] = (assessments.date - assessments.report_date).dt.days <= 14
     assessments["investigate"] = assessments.outcome == "investigate"
     grouped = assessments.groupby(["municipality", "year"])
@@ -186,15 +315,18 @@ def pandas_indicators(events: pd.DataFrame, population: pd.DataFrame) -> pd.Data
     emit("andel_forhandsbedomningar_till_utredning",
          grouped.agg(numerator=("investigate", "sum"), denominator=("investigate", "size")))
 
-    investigations = _latest_before(events, "investigation_end", "investigation_start", "start_date")
-    investigations["in_time"] = investigations.date <= _add_months(investigations.start_date, 4)
-    investigations["days"] = (investigations.date - investigations.start_date).dt.days
-    grouped = investigations.groupby(["municipality", "year"])
+    ended = _latest_before(events, "investigation_end", "investigation_start", "start_date")
+    ended["in_time"] = ended.date <= _add_months(ended.start_date, 4)
+    ended["days"] = (ended.date - ended.start_date).dt.days
+    grouped = ended.groupby(["municipality", "year"])
     emit("utredning_inom_4_manader", grouped.agg(numerator=("in_time", "sum"), denominator=("in_time", "size")))
     emit("utredningstid_median", grouped.agg(numerator=("days", "median"), denominator=("days", "size")))
 
-    reports = events[events.event == "report"]
-    counted = reports.groupby(["municipality", "year"]).size().rename("numerator").to_frame()
+    age = (reports.date.dt.year - reports.birth_year
+           - (reports.date.dt.month < reports.birth_month.fillna(UNKNOWN_BIRTH_MONTH)).astype(int))
+    children = reports[age.isna() | age.between(0, 17)]
+    counted = children.groupby(["municipality", "year"]).size().rename("numerator").to_frame()
+    counted = counted.reindex(reports.groupby(["municipality", "year"]).size().index, fill_value=0)
     counted["denominator"] = pop.loc[counted.index.get_level_values(0), "population_0_17"].to_numpy()
     emit("anmalningar_per_1000_barn", counted)
     by_source = reports.groupby(["municipality", "year", "source"]).size().rename("numerator").reset_index()
@@ -202,19 +334,8 @@ def pandas_indicators(events: pd.DataFrame, population: pd.DataFrame) -> pd.Data
     by_source["indicator"] = "anmalningar_per_kalla:" + by_source.source
     out.append(by_source[["indicator", "municipality", "year", "numerator", "denominator"]])
 
-    rows = events[events.event.isin(["intervention_start", "intervention_end"])]
-    group = ["municipality", "case_id", "intervention"]
-    days = rows.assign(start=rows.event == "intervention_start", end=rows.event == "intervention_end") \
-        .groupby([*group, "date"], as_index=False)[["start", "end"]].sum().sort_values([*group, "date"])
-    running = (days.start - days.end).groupby([days[g] for g in group]).cumsum()
-    days["open_before"] = (running - (days.start - days.end)).clip(lower=0)
-    days["end_date"] = days["date"].where(days.end > 0)
-    days["next_end"] = days.groupby(group)["end_date"].shift(-1)
-    days["next_end"] = days.groupby(group)["next_end"].bfill()
-    days["end_date"] = days["date"].where(days.end > days.open_before, days["next_end"])
-    starts = rows[rows.event == "intervention_start"]
-    spells = starts.merge(days[[*group, "date", "end_date"]], on=[*group, "date"]).rename(
-        columns={"date": "start_date"})
+    spells = _spells(events, "intervention_start", "intervention_end", ["intervention"], coverage["first"],
+                     decision_id=True)
     placed = spells[spells.intervention.isin(OUT_OF_HOME)]
     per_year = []
     for municipality, span in coverage.dropna().iterrows():
@@ -228,25 +349,22 @@ def pandas_indicators(events: pd.DataFrame, population: pd.DataFrame) -> pd.Data
          pd.DataFrame(per_year, columns=["municipality", "year", "numerator", "denominator"]).set_index(
              ["municipality", "year"]))
 
-    ended = spells[spells.end_date.notna()]
-    candidates = ended.merge(spells[["municipality", "person_key", "start_date", "end_date"]],
-                             on=["municipality", "person_key"], suffixes=("", "_other"))
-    ongoing = candidates[(candidates.start_date_other <= candidates.end_date)
-                         & (candidates.end_date_other.isna() | (candidates.end_date_other > candidates.end_date))]
-    ongoing_keys = set(zip(ongoing.municipality, ongoing.person_key, ongoing.start_date, ongoing.end_date,
-                           ongoing.intervention, strict=False))
-    last = ended.loc[[k not in ongoing_keys for k in zip(ended.municipality, ended.person_key,
-                                                         ended.start_date, ended.end_date,
-                                                         ended.intervention, strict=False)]]
-    closings = pd.concat([
-        events.loc[(events.event == "investigation_end") & (events.outcome == "no_intervention"),
-                   ["municipality", "person_key", "date"]],
-        last[["municipality", "person_key", "end_date"]].rename(columns={"end_date": "date"}),
-    ])
+    person = ["municipality", "person_key"]
+    candidates = pd.concat([
+        events.loc[(events.event == "investigation_end") & (events.outcome == "no_intervention"), [*person, "date"]],
+        spells.loc[spells.end_date.notna(), [*person, "end_date"]].rename(columns={"end_date": "date"}),
+    ]).drop_duplicates()
+    open_spells = pd.concat([spells[[*person, "start_date", "end_date"]],
+                             investigations[[*person, "start_date", "end_date"]]])
+    blocked = candidates.merge(open_spells, on=person)
+    still_open = blocked.end_date.isna() | (blocked.end_date > blocked.date)
+    blocked = blocked[(blocked.start_date <= blocked.date) & still_open]
+    blocked_days = set(zip(blocked.municipality, blocked.person_key, blocked.date, strict=True))
+    closings = candidates[[k not in blocked_days for k in zip(candidates.municipality, candidates.person_key,
+                                                              candidates.date, strict=True)]].copy()
     closings["year"] = closings.date.dt.year
-    first = closings.groupby(["municipality", "person_key", "year"]).date.min().reset_index()
-    later = first.merge(reports[["municipality", "person_key", "date"]], on=["municipality", "person_key"],
-                        suffixes=("", "_report"))
+    first = closings.groupby([*person, "year"]).date.min().reset_index()
+    later = first.merge(reports[[*person, "date"]], on=person, suffixes=("", "_report"))
     later = later[(later.date_report > later.date) & (later.date_report <= _add_months(later.date, 12))]
     hits = set(zip(later.municipality, later.person_key, later.year, strict=False))
     first["hit"] = [k in hits for k in zip(first.municipality, first.person_key, first.year, strict=False)]
@@ -258,13 +376,14 @@ def pandas_indicators(events: pd.DataFrame, population: pd.DataFrame) -> pd.Data
     combined = pd.concat(out, ignore_index=True).merge(
         coverage.reset_index(), on="municipality")
     covered = (combined.year >= combined["first"].dt.year) & (combined.year <= combined["last"].dt.year)
-    return _finish(combined[covered], FACTORS)
+    return _finish(combined[covered], BASELINE)
 
 
-def engine_as_baseline(results: pd.DataFrame) -> pd.DataFrame:
-    """The engine's yearly totals in the baselines' shape (source shares keyed by source)."""
+def engine_as_baseline(results: pd.DataFrame, indicators=BASELINE) -> pd.DataFrame:
+    """The engine's yearly totals of the `indicators` a baseline implements, in the baselines'
+    shape (source shares keyed by source)."""
     totals = results[(results.period_type == "year") & results.unit.isna() & results.sex.isna()
-                     & results.age_group.isna()].copy()
+                     & results.age_group.isna() & results.indicator.isin(list(indicators))].copy()
     has_category = totals.category.notna()
     totals.loc[has_category, "indicator"] = totals.indicator + ":" + totals.category
     return totals[COLUMNS]

@@ -42,7 +42,14 @@ def phase_generate(out: str, years: list[int], seed: int) -> dict:
             "reports": int((tables["events"]["event"] == "report").sum())}
 
 
-def phase_import(out: str, files: list[str], name: str = "national") -> dict:
+def _extract_date(years: list[int]):
+    """The synthetic exports are taken on the last day of the last year."""
+    import datetime as dt
+
+    return dt.date(max(years), 12, 31)
+
+
+def phase_import(out: str, files: list[str], years: list[int], name: str = "national") -> dict:
     from insyn.ingest.load import import_files
     from insyn.store import open_store
 
@@ -50,7 +57,8 @@ def phase_import(out: str, files: list[str], name: str = "national") -> dict:
     database.unlink(missing_ok=True)
     store = open_store(database)
     start = time.perf_counter()
-    result = import_files(store, [Path(f) for f in files], b"bench-key-bench-key-bench-key-12")
+    result = import_files(store, [Path(f) for f in files], b"bench-key-bench-key-bench-key-12",
+                          extract_date=_extract_date(years))
     seconds = time.perf_counter() - start
     events = next(f for f in result.files if f.validated.table.name == "events")
     store.close()
@@ -60,13 +68,14 @@ def phase_import(out: str, files: list[str], name: str = "national") -> dict:
             "rejected": sum(f.validated.rows_rejected for f in result.files)}
 
 
-def phase_engine(out: str, full: bool, area: str | None) -> dict:
-    """The library's definitions of one area (None: all, as every import computes them)."""
+def phase_engine(out: str, full: bool, area: str | None, only: list[str] | None = None) -> dict:
+    """The library's definitions of one area (None: all, as every import computes them), or
+    `only` the named ones (those the baselines implement: the same work)."""
     from insyn.indicators.definitions import library
     from insyn.indicators.engine import compute
     from insyn.store import open_store
 
-    definitions = [d for d in library() if area is None or d.area == area]
+    definitions = [d for d in library() if (area is None or d.area == area) and (only is None or d.id in only)]
     store = open_store(Path(out) / "national.duckdb", read_only=True)
     start = time.perf_counter()
     results = compute(store, definitions, quarters=full, breakdowns=full)
@@ -75,7 +84,8 @@ def phase_engine(out: str, full: bool, area: str | None) -> dict:
     results = compute(store, definitions, quarters=full, breakdowns=full)
     warm = time.perf_counter() - start  # compiled SQL cached, as on every later run
     store.close()
-    results.to_parquet(Path(out) / f"engine_{area or 'all'}_{'full' if full else 'totals'}.parquet")
+    name = "baseline" if only else area or "all"
+    results.to_parquet(Path(out) / f"engine_{name}_{'full' if full else 'totals'}.parquet")
     return {"seconds": warm, "cold_seconds": cold, "peak_mb": _peak_mb(), "result_rows": len(results)}
 
 
@@ -112,7 +122,7 @@ def phase_pandas_workforce(out: str, years: list[int]) -> dict:
     return {"seconds": seconds, "peak_mb": _peak_mb(), "result_rows": len(results)}
 
 
-def phase_sql(out: str) -> dict:
+def phase_sql(out: str, years: list[int]) -> dict:
     import baselines
 
     from insyn.store import open_store
@@ -120,14 +130,14 @@ def phase_sql(out: str) -> dict:
     store = open_store(Path(out) / "national.duckdb", read_only=True)
     population = baselines.reference_population()
     start = time.perf_counter()
-    results = baselines.sql_indicators(store.raw, population)
+    results = baselines.sql_indicators(store.raw, population, _extract_date(years))
     seconds = time.perf_counter() - start
     store.close()
     results.to_parquet(Path(out) / "sql.parquet")
     return {"seconds": seconds, "peak_mb": _peak_mb(), "result_rows": len(results)}
 
 
-def phase_pandas(out: str) -> dict:
+def phase_pandas(out: str, years: list[int]) -> dict:
     import baselines
 
     from insyn.store import open_store
@@ -138,7 +148,7 @@ def phase_pandas(out: str) -> dict:
     read = time.perf_counter() - start
     store.close()
     start = time.perf_counter()
-    results = baselines.pandas_indicators(events, baselines.reference_population())
+    results = baselines.pandas_indicators(events, baselines.reference_population(), _extract_date(years))
     seconds = time.perf_counter() - start
     results.to_parquet(Path(out) / "pandas.parquet")
     return {"seconds": seconds, "read_seconds": read, "peak_mb": _peak_mb(), "result_rows": len(results)}
@@ -166,26 +176,26 @@ def main() -> None:
                            "cpus": multiprocessing.cpu_count()}, "years": years}
     figures["generate"] = run(phase_generate, str(out), years, args.seed)
     print(f"generate: {figures['generate']['seconds']:.1f} s, rows {figures['generate']['rows']}", flush=True)
-    figures["import"] = run(phase_import, str(out), figures["generate"]["files"])
+    figures["import"] = run(phase_import, str(out), figures["generate"]["files"], years)
     print(f"import: {figures['import']['seconds']:.1f} s", flush=True)
-    figures["import_parquet"] = run(phase_import, str(out), figures["generate"]["parquet_files"], "parquet")
-    figures["engine_totals"] = run(phase_engine, str(out), False, "arendeflode")
+    figures["import_parquet"] = run(phase_import, str(out), figures["generate"]["parquet_files"], years, "parquet")
+    figures["engine_totals"] = run(phase_engine, str(out), False, "arendeflode", list(baselines.BASELINE))
+    figures["case_flow_totals"] = run(phase_engine, str(out), False, "arendeflode")
     figures["engine_full"] = run(phase_engine, str(out), True, "arendeflode")
     figures["workforce_totals"] = run(phase_engine, str(out), False, "personal")
     figures["workforce_full"] = run(phase_engine, str(out), True, "personal")
     figures["library_full"] = run(phase_engine, str(out), True, None)
     figures["workload"] = run(phase_workload, str(out))
-    figures["sql"] = run(phase_sql, str(out))
-    figures["pandas"] = run(phase_pandas, str(out))
+    figures["sql"] = run(phase_sql, str(out), years)
+    figures["pandas"] = run(phase_pandas, str(out), years)
     figures["pandas_workforce"] = run(phase_pandas_workforce, str(out), years)
 
-    engine = baselines.engine_as_baseline(pd.read_parquet(out / "engine_arendeflode_totals.parquet"))
+    engine = baselines.engine_as_baseline(pd.read_parquet(out / "engine_baseline_totals.parquet"))
     # The baseline takes whole years: compare the results the engine marks complete.
     personal = pd.read_parquet(out / "engine_personal_totals.parquet")
     keys = ["indicator", "municipality", "period"]
     complete = personal.loc[personal.complete.astype(bool), keys].drop_duplicates()
-    workforce = baselines.engine_as_baseline(personal).merge(complete, on=keys)
-    workforce = workforce[workforce.indicator.isin(baselines.WORKFORCE_BASELINE)]
+    workforce = baselines.engine_as_baseline(personal, baselines.WORKFORCE_BASELINE).merge(complete, on=keys)
     pandas_workforce = pd.read_parquet(out / "pandas_workforce.parquet").merge(complete, on=keys)
     figures["parity"] = {
         "engine_vs_sql": baselines.compare(engine, pd.read_parquet(out / "sql.parquet"))[:5],
@@ -196,6 +206,7 @@ def main() -> None:
 
     g, i, iq = figures["generate"], figures["import"], figures["import_parquet"]
     e, f, s, p = figures["engine_totals"], figures["engine_full"], figures["sql"], figures["pandas"]
+    c = figures["case_flow_totals"]
     wt, wf, lf, wl, pw = (figures[k] for k in ("workforce_totals", "workforce_full", "library_full", "workload",
                                                "pandas_workforce"))
     print(f"\nNational benchmark, {len(years)} year(s), {g['rows']['events']:,} events, "
@@ -208,8 +219,9 @@ def main() -> None:
         (f"import Parquet, all tables ({iq['rows_per_second']:,.0f} rows/s)", iq["seconds"], iq["peak_mb"]),
         ("engine, yearly totals, first run (compiles)", e["cold_seconds"], None),
         ("engine, yearly totals (same work as baselines)", e["seconds"], e["peak_mb"]),
-        ("engine, full, first run (compiles)", f["cold_seconds"], None),
-        ("engine, full (quarters + breakdowns)", f["seconds"], f["peak_mb"]),
+        ("engine, every case-flow indicator, yearly totals", c["seconds"], c["peak_mb"]),
+        ("engine, every case-flow indicator, full, first run", f["cold_seconds"], None),
+        ("engine, every case-flow indicator, full", f["seconds"], f["peak_mb"]),
         ("hand-written DuckDB SQL, yearly totals", s["seconds"], s["peak_mb"]),
         ("pandas, yearly totals (compute only)", p["seconds"], p["peak_mb"]),
         ("pandas, reading events from DuckDB", p["read_seconds"], None),

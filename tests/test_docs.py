@@ -35,3 +35,13 @@ def test_readme_quick_start_is_what_ci_runs():
     test_command = 'pip install -e ".[test]" && python -m pytest'
     assert test_command in readme
     assert f"\n{test_command}\n" in ci
+
+
+def test_every_related_official_measure_is_named_in_the_docs():
+    text = "".join((DOCS / name).read_text(encoding="utf-8") for name in ("indicators.md", "workforce.md"))
+    for definition in library():
+        for kpi in definition.related_kpis:
+            assert kpi.id in text, (definition.id, kpi.id)
+            assert kpi.title and SWEDISH_LETTERS.search(kpi.title + kpi.difference), (definition.id, kpi.id)
+        if definition.kolada:  # a KPI computed itself is named among its related measures too
+            assert definition.kolada in {k.id for k in definition.related_kpis}, definition.id

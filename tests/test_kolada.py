@@ -24,7 +24,7 @@ from insyn.disclosure.status import is_hidden
 from insyn.indicators.definitions import by_id
 from insyn.publish.excel import write_workbook
 from insyn.publish.formatting import prepare
-from insyn.publish.kolada import KoladaFileError, stored_published_values, to_json
+from insyn.publish.kolada import KoladaFileError, kolada_kpi, stored_published_values, to_json
 from insyn.publish.report import write_report
 from insyn.settings import Settings
 from insyn.workflows import comparison_values, export_kolada, import_published, store_for
@@ -98,7 +98,9 @@ def _whole_municipality_years(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _key(row) -> tuple:
-    return row.indicator, row.municipality, int(row.period), GENDERS[None if pd.isna(row.sex) else row.sex]
+    """The key of a result row in the export: an indicator that is an official measure goes by its KPI id."""
+    kpi = kolada_kpi(by_id()[row.indicator]) if row.indicator in by_id() else row.indicator
+    return kpi, row.municipality, int(row.period), GENDERS[None if pd.isna(row.sex) else row.sex]
 
 
 def test_export_has_kolada_shape_and_only_yearly_complete_municipality_figures(settings, results):

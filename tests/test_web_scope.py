@@ -10,6 +10,7 @@ whole session (tests/webapp.py); the import tests load into a copy of it.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import secrets
@@ -777,9 +778,9 @@ def csv_file(columns: list[str], rows: list[dict]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def upload(browser, name: str, body: bytes) -> str:
-    """Uploads one file; returns the report's token."""
-    response = browser.post("/import", data={"csrf": hidden_field(browser.get("/import").text, "csrf")},
+def upload(browser, name: str, body: bytes, **fields) -> str:
+    """Uploads one file (with the form's other fields); returns the report's token."""
+    response = browser.post("/import", data={"csrf": hidden_field(browser.get("/import").text, "csrf"), **fields},
                             files={"filer": (name, body, "text/csv")})
     assert response.status_code == 303, response.text[:500]
     token = response.headers["location"].removeprefix("/import/")
@@ -882,6 +883,27 @@ def test_a_valid_upload_loads_once_and_its_files_are_removed(import_site, web_da
     assert [(e.action, e.client, e.target) for e in entries] == [
         ("import_validate", "testclient", "personal.csv"), ("import_load", "testclient", "personal.csv")] * 2
     assert entries[1].detail.endswith(f"{len(rows) + 1} rader inlästa")
+
+
+def test_an_upload_records_its_extract_date_and_refuses_rows_after_it(import_site, web_data):
+    data, _, as_user = import_site
+    browser = as_user("kommun")
+    columns, rows = export_rows(web_data, "events")
+    rows = rows[:4]
+    last = max(r["date"] for r in rows)
+    day_before = (dt.date.fromisoformat(last) - dt.timedelta(days=1)).isoformat()
+    token = upload(browser, "handelser.csv", csv_file(columns, rows), uttagsdatum=day_before)
+    report = html_of(browser.get(f"/import/{token}"))
+    assert f"uttagsdatum {day_before}" in report
+    late = [r for r in tables_of(report)["fel"][1:] if r[2] == "date"]
+    assert late and all(r[3] == f"datum efter uttagsdatum {day_before}" for r in late)
+    assert browser.post(f"/import/{token}/avbryt", data={"csrf": hidden_field(report, "csrf")}).status_code == 303
+    for given, message in (("2024-02-30", "Uttagsdatum ska skrivas ÅÅÅÅ-MM-DD."),
+                           ((dt.date.today() + dt.timedelta(days=1)).isoformat(), "ligger i framtiden")):
+        refused = browser.post("/import", data={"csrf": hidden_field(browser.get("/import").text, "csrf"),
+                                                "uttagsdatum": given},
+                               files={"filer": ("handelser.csv", csv_file(columns, rows), "text/csv")})
+        assert refused.status_code == 400 and message in html_of(refused)
 
 
 def test_another_users_upload_is_not_found(import_site, web_data):

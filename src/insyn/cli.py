@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -147,12 +148,15 @@ def import_(
     fmt: Annotated[Literal["kolada"] | None, typer.Option(
         "--format", help="kolada: publicerade jämförelsevärden (riket, regioner, liknande kommuner) "
                          "som JSON i Koladas format, i stället för exportfiler.")] = None,
+    extract_date: Annotated[dt.datetime | None, typer.Option(
+        "--uttagsdatum", formats=["%Y-%m-%d"],
+        help="Dagen exporten togs ut (ÅÅÅÅ-MM-DD): avgör vilka perioder som är hela.")] = None,
 ) -> None:
     """Importera exportfiler: kontroll, pseudonymisering och inläsning i en transaktion."""
     if fmt == "kolada":
         _import_published(files)
         return
-    from insyn.ingest.load import ImportRejected
+    from insyn.ingest.load import MISSING_EXTRACT_DATE, ExtractDateError, ImportRejected
     from insyn.ingest.profiles import ProfileError
     from insyn.ingest.readers import ReadError
     from insyn.ingest.validate import SchemaError
@@ -161,13 +165,16 @@ def import_(
 
     try:
         with steps(2 * len(files) + 1) as advance:
-            result = run_import(_settings(), files, profile, table, strict, progress=advance)
+            result = run_import(_settings(), files, profile, table, strict, progress=advance,
+                                extract_date=extract_date.date() if extract_date else None)
     except ImportRejected as exc:
         for validated in exc.results:
             _print_problems(validated, show)
         raise _fail(str(exc)) from exc
     except (ReadError, SchemaError, ProfileError, ConfigError) as exc:
         raise _fail(f"{exc}\nInget har lästs in.") from exc
+    except ExtractDateError as exc:
+        raise _fail(str(exc)) from exc
     summary = Table(title="Import")
     for column in ("Fil", "Tabell", "Lästa", "Inlästa", "Ersatta", "I karantän", "Dubbletter"):
         summary.add_column(column, justify="left" if column in ("Fil", "Tabell") else "right")
@@ -177,6 +184,8 @@ def import_(
                         str(loaded.rows_replaced), str(v.rows_rejected), str(loaded.duplicates_dropped))
         _print_problems(v, show)
     console.print(summary)
+    if result.extract_date is None:
+        console.print(f"[yellow]Obs:[/] {MISSING_EXTRACT_DATE[0].upper()}{MISSING_EXTRACT_DATE[1:]}")
     if result.quality_warnings:
         console.print(f"[yellow]{result.quality_warnings} datakvalitetsvarningar[/] för de importerade "
                       "ärendena (se insyn status).")
@@ -270,6 +279,11 @@ def status() -> None:
                      "workload_monthly", "workload_unassigned"):
             table.add_row(name, f"{store.count(name):,}".replace(",", " "))
         console.print(table)
+        extracts = store.extract_dates()
+        for name in sorted({t for _, t in extracts}):
+            days = [day for (_, t), day in extracts.items() if t == name]
+            console.print(f"Uttagsdatum för {name}: {len(days)} kommuner, senast {max(days).isoformat()}"
+                          + (f", tidigast {min(days).isoformat()}" if min(days) != max(days) else ""))
         warnings = store.raw.execute(
             "SELECT message, count(*) AS n FROM quality_warnings GROUP BY message ORDER BY n DESC"
         ).fetchall()

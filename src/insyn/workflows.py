@@ -14,7 +14,7 @@ from typing import Literal
 
 import pandas as pd
 
-from insyn.ingest.load import ImportResult, import_files
+from insyn.ingest.load import ImportResult, extract_date_of, import_files
 from insyn.ingest.profiles import Profile, load_profile
 from insyn.ingest.pseudonymise import load_or_create_key
 from insyn.publish.formatting import Publication
@@ -30,9 +30,10 @@ def store_for(settings: Settings, read_only: bool = False) -> Store:
 
 def run_import(settings: Settings, paths: Sequence[Path], profile: str | Profile | None = None,
                table: str | None = None, strict: bool = False, compute: bool = True,
-               progress: Progress = None) -> ImportResult:
+               progress: Progress = None, extract_date: dt.date | None = None) -> ImportResult:
     """Import files and recompute the indicators and workload, all in one transaction.
-    `profile` is a mapping profile, or the name or path of one."""
+    `profile` is a mapping profile, or the name or path of one; `extract_date` the day the
+    export was taken (docs/import-format.md)."""
 
     def recompute() -> None:
         if progress:
@@ -41,13 +42,14 @@ def run_import(settings: Settings, paths: Sequence[Path], profile: str | Profile
 
     # A bad profile or workforce file fails before the store opens.
     mapping = load_profile(profile) if isinstance(profile, str | Path) else profile
+    extract_date_of(mapping, extract_date)
     settings.workforce_config()
     settings.workload_config()
     key = load_or_create_key(settings.key_path)
     store = store_for(settings)
     try:
         return import_files(store, paths, key, mapping, table, strict, progress,
-                            before_commit=recompute if compute else None)
+                            before_commit=recompute if compute else None, extract_date=extract_date)
     finally:
         store.close()
 
@@ -82,10 +84,15 @@ def compute_indicators_at(settings: Settings, url: str) -> pd.DataFrame:
     from insyn.indicators.engine import compute, write_results
     from insyn.store.backends import open_backend
 
+    store = store_for(settings, read_only=True)
+    try:
+        extract_dates = store.extract_dates()
+    finally:
+        store.close()
     backend = open_backend(url)
     try:
         results = compute(backend, cache_dir=settings.cache_dir, workforce=settings.workforce_config(),
-                          workload=settings.workload_config())
+                          workload=settings.workload_config(), extract_dates=extract_dates)
     finally:
         backend.close()
     store = store_for(settings)
@@ -237,7 +244,8 @@ def run_demo(settings: Settings, seed: int = 1, out_dir: Path | None = None,
     notify("Skriver exportfiler (CSV)")
     files = write_tables(tables, out_dir / "data", fmt="csv")
     notify("Importerar, pseudonymiserar och beräknar indikatorer")
-    imported = run_import(settings, files, Profile(name=DEMO_PROFILE))
+    # The synthetic exports are taken on the last day of the last year.
+    imported = run_import(settings, files, Profile(name=DEMO_PROFILE), extract_date=dt.date(max(demo_years()), 12, 31))
     notify("Skriver rapport och Excelfil")
     publication, published = _publish_stored(settings, out_dir)
     return DemoResult(out_dir, files, imported, publication, published)

@@ -11,10 +11,10 @@ from importlib import resources
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Breakdown = Literal["sex", "age_group", "unit"]
-PeriodType = Literal["year", "quarter"]
+PeriodType = Literal["year", "quarter", "month"]
 
 
 class Strict(BaseModel):
@@ -27,20 +27,59 @@ class EventsSubject(Strict):
     event: str
 
 
+class Ongoing(Strict):
+    """Spells of a case from a `start` event to its `end` event (as SpellsSubject pairs them)."""
+
+    start: str
+    end: str
+
+
 class PairsSubject(Strict):
-    """Each `event` row, with the date of the latest `after` event of the case on or before it."""
+    """Each `event` row with the date of an `after` event of its case, chosen by `pick`:
+    `latest` — the latest `after` on or before it; `earliest_undecided` — the earliest `after`
+    since the case's previous decision (an `event` or one of `answered_by`; one on the day of a
+    decision belongs to it), leaving out `after` events that came in while a spell of
+    `not_during` was ongoing for the child (started before that day and not ended before it).
+    Several `event`s on one day take the earliest `after`s in turn."""
 
     event: str
     after: str
+    pick: Literal["latest", "earliest_undecided"] = "latest"
+    answered_by: list[str] = []
+    not_during: Ongoing | None = None
+
+
+class WaitsSubject(Strict):
+    """Each `event` row as a wait from its date to the case's first `until` event on or after
+    that day (ongoing while there is none), leaving out `event` rows that came in while a spell
+    of `not_during` was ongoing for the child."""
+
+    event: str
+    until: list[str]
+    not_during: Ongoing | None = None
+
+
+SpellPlacement = Literal["overlap", "start", "reference_date", "period_end"]
 
 
 class SpellsSubject(Strict):
-    """From each `start` event to the next `end` event of the case with the same `same` columns."""
+    """From each `start` event to the `end` event that closes it, per case and `same` columns.
+
+    Where the `id` column is given on both, a start and an end pair by it. Otherwise an end
+    closes the earliest start still open (first in, first out; on one day starts come before
+    ends); an end with nothing open began before the data, and runs from the first day they
+    cover. `at` places a spell in every period it overlaps, in the period of its start, on
+    the period's reference date, or at the period's end."""
 
     start: str
     end: str | list[str]
     same: list[str] = []
     where: dict[str, list[str]] = {}
+    id: str | None = None
+    at: SpellPlacement = "overlap"
+    # With `at: reference_date`: this calendar day of the year ("11-01") rather than the
+    # workforce reference date, for an official measure fixed to a day.
+    reference_day: str | None = None
 
 
 class ClosingsSubject(Strict):
@@ -102,7 +141,7 @@ class CaseworkerLoadsSubject(StaffFilter):
 
 
 SUBJECT_KINDS = {
-    "events": EventsSubject, "pairs": PairsSubject, "spells": SpellsSubject,
+    "events": EventsSubject, "pairs": PairsSubject, "waits": WaitsSubject, "spells": SpellsSubject,
     "closings": ClosingsSubject, "case_work": CaseWorkSubject,
     "employments": EmploymentsSubject, "employment_ends": EmploymentEndsSubject,
     "arrivals": ArrivalsSubject, "programme_targets": ProgrammeTargetsSubject,
@@ -117,6 +156,7 @@ READ_BOTH = {"caseworker_loads"}  # caseworkers, with the points of the cases th
 class Subjects(Strict):
     events: EventsSubject | None = None
     pairs: PairsSubject | None = None
+    waits: WaitsSubject | None = None
     spells: SpellsSubject | None = None
     closings: ClosingsSubject | None = None
     case_work: CaseWorkSubject | None = None
@@ -153,8 +193,42 @@ class Subjects(Strict):
 
 
 class FollowedBy(Strict):
+    """The same child (`same: person`) or case (`same: case`) has an `event` after the subject's
+    date — or on it, with `from_same_day` — and no later than `within_months` calendar months or
+    `within_days` days after it."""
+
     event: str
-    within_months: int
+    within_months: int | None = None
+    within_days: int | None = None
+    same: Literal["person", "case"] = "person"
+    from_same_day: bool = False
+
+    @model_validator(mode="after")
+    def _one_window(self):
+        if (self.within_months is None) == (self.within_days is None):
+            raise ValueError("followed_by needs exactly one of within_months, within_days")
+        return self
+
+
+class WithEvent(Strict):
+    """The subject's case has an `event` from the subject's start date to its reference date —
+    and, with `lasting: column`, one whose `column` (a date) is on or after the reference date."""
+
+    event: str
+    lasting: str | None = None
+
+
+class AgeRange(Strict):
+    """The subject's age in whole years on its reference date (`at: period_end`: the period's
+    last day) lies from `from` to `to`; a subject of unknown age counts as inside with
+    `unknown: true`. (Not `on:`: YAML 1.1 reads that key as a boolean.)"""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    age_from: int = Field(alias="from")
+    age_to: int = Field(alias="to")
+    unknown: bool = False
+    at: Literal["reference_date", "period_end"] = "reference_date"
 
 
 class Condition(Strict):
@@ -170,13 +244,30 @@ class Condition(Strict):
     greater_than: dict[str, float] | None = None
     present: list[str] | None = None
     followed_by: FollowedBy | None = None
+    age: AgeRange | None = None
+    months: list[int] | None = None  # the subject's date falls in one of these months (1–12)
+    with_event: WithEvent | None = None
+    person_marked: str | None = None  # an event of the same child in the municipality has this column = ja
+    none_of: list[Condition] | None = None  # each of these fails
 
     def columns(self) -> set[str]:
         """Subject columns the condition reads (beyond the dates every subject has)."""
         names = set(self.present or [])
         for part in (self.equals, self.one_of, self.less_than, self.at_least, self.greater_than):
             names |= set(part or {})
+        for inner in self.none_of or []:
+            names |= inner.columns()
+        if self.age:
+            names |= {"birth_year", "birth_month"}
+        if self.followed_by:
+            names.add("person_key")
+        if self.person_marked:
+            names |= {"person_key", self.person_marked}
         return names
+
+    def parts(self) -> list[Condition]:
+        """This condition and every condition nested in it."""
+        return [self, *[p for inner in self.none_of or [] for p in inner.parts()]]
 
 
 class Count(Strict):
@@ -202,6 +293,15 @@ class Statistic(Strict):
     median: Literal["duration_days"]
 
 
+class RelatedKpi(Strict):
+    """An official measure close to the indicator: its id (Kolada's N…/U…), title, and how
+    the indicator differs from it (docs/indicators.md)."""
+
+    id: str
+    title: str
+    difference: str
+
+
 class Definition(Strict):
     id: str
     name: str
@@ -211,6 +311,7 @@ class Definition(Strict):
     # The official Kolada KPI id (N…/U…) when this indicator is that KPI, same definition and
     # unit; Kolada-shaped exports and imports use it, else `id` (docs/kolada.md).
     kolada: str | None = None
+    related_kpis: list[RelatedKpi] = []
     area: str = ""
     target: float | None = None
     higher_is_better: bool | None = None
@@ -230,6 +331,10 @@ class Definition(Strict):
 
     @model_validator(mode="after")
     def _consistent(self):
+        fixed = [c for c in [self.subjects, *[c.subjects for c in self.counts() if c.subjects]]
+                 if getattr(c.spec, "reference_day", None)]
+        if fixed and self.periods != ["year"]:
+            raise ValueError(f"{self.id}: a reference_day needs periods: [year]")
         if (self.numerator is None) == (self.statistic is None):
             raise ValueError(f"{self.id}: give either a numerator or a statistic")
         if self.statistic is not None and self.denominator is None:

@@ -26,15 +26,18 @@ import pyarrow as pa
 
 from insyn.indicators.deadlines import add_months, days_between
 from insyn.indicators.definitions import STAFF_KINDS, Condition, Count, Definition, Subjects, library
+from insyn.indicators.periods import PERIOD_TYPES, PERIODS_SCHEMA, build_periods
 from insyn.indicators.subjects import (
     EVENT_TYPES,
     PERIOD_KEYS,
     Sources,
+    at_period_end,
     at_reference_date,
     closings_subjects,
     events_subjects,
     pairs_subjects,
     spells,
+    waits_subjects,
 )
 from insyn.model.codes import age_groups
 from insyn.model.municipalities import reference_populations
@@ -52,22 +55,13 @@ RESULT_COLUMNS = ["indicator", "municipality", "period", "period_type", "unit", 
                   "age_group", "category", "numerator", "denominator", "value", "complete",
                   *CONTRIBUTION_COLUMNS, *CELL_KEY_COLUMNS]
 DIMENSIONS = ["unit", "sex", "age_group", "category"]
-OPEN_END = dt.date(9999, 12, 31)
 KEYS = PERIOD_KEYS
 MEASURES = ["numerator", "denominator", "statistic_value", *CONTRIBUTION_COLUMNS, *CELL_KEY_COLUMNS]
+OPEN_END = dt.date(9999, 12, 31)
 
 
 # --- periods ---------------------------------------------------------------------------------
 
-PERIODS_SCHEMA = {"municipality": "string", "period": "string", "period_type": "string",
-                  "period_start": "date", "period_end": "date", "reference_date": "date",
-                  "data_end": "date", "complete": "boolean", "has_events": "boolean",
-                  "has_staff": "boolean"}
-# A period counts as complete when the municipality's last recorded date is at most this close
-# to its end: the export date is not in the data, and a small municipality can have a quiet
-# last week. An export taken mid-period leaves it incomplete; publications show complete
-# periods only.
-COMPLETE_WITHIN = dt.timedelta(days=7)
 POPULATION_SCHEMA = {"municipality": "string", "year": "int32", "age_from": "int32",
                      "age_to": "int32", "population": "int64"}
 # Relations compute() binds by name in the backend, so that the compiled SQL does not depend
@@ -86,82 +80,41 @@ BOUND_SCHEMAS = {
 }
 
 
-def coverage(backend, events: ir.Table, staff: ir.Table, today: dt.date | None = None) -> dict[str, dict]:
-    """Per municipality, the first and last dates of its case data and of its staff data.
-
-    Case data start at the first report and end at the last event. Where there are case data,
-    staff data cover exactly what they cover: a municipality's HR and case exports are made for
-    the same follow-up, an HR export says nothing of when its window starts (it lists the
-    employments in force during it, months without a change included) nor when it was taken
-    (it carries planned dates: a fixed-term contract's end, a hire next month). Where a
-    municipality has staff data only, they start in the year of the first end of employment
-    (the window starts before it) and end at the last staff date up to `today` (default: the
-    day of computing); nobody's start yet: no coverage."""
-    today = today or dt.date.today()
-    case = events.group_by("municipality").aggregate(
-        first=events.date.min(where=events.event == "report"), last=events.date.max())
-    happened = {column: staff[column] <= today for column in ("start_date", "end_date")}
-    hr = staff.group_by("municipality").aggregate(
-        first_end=staff.end_date.min(where=happened["end_date"]),
-        last_start=staff.start_date.max(where=happened["start_date"]),
-        last_end=staff.end_date.max(where=happened["end_date"]))
-    coverage: dict[str, dict] = {}
-    for row in backend.to_pyarrow(case).to_pylist():
-        if row["first"] is not None:
-            coverage.setdefault(row["municipality"], {})["events"] = (row["first"], row["last"])
-    for row in backend.to_pyarrow(hr).to_pylist():
-        sources = coverage.setdefault(row["municipality"], {})
-        if "events" in sources:
-            sources["staff"] = sources["events"]
-        elif row["last_start"] is not None:
-            last = max(d for d in (row["last_start"], row["last_end"]) if d is not None)
-            sources["staff"] = (row["first_end"] or last, last)
-    return {municipality: sources for municipality, sources in coverage.items() if sources}
-
-
-def build_periods(backend, events: ir.Table, staff: ir.Table, workforce: WorkforceConfig,
-                  quarters: bool = True, today: dt.date | None = None) -> pd.DataFrame:
-    """Years (and quarters) each municipality's data cover, flagged by which data cover them.
-
-    `data_end` is the last date in any of its data, for indicators that need follow-up time;
-    `complete` says whether the data reach the period's end (COMPLETE_WITHIN). A year's
-    `reference_date` is the workforce reference date (1 November); a quarter's its last day.
-    """
-    rows = []
-    for municipality, sources in coverage(backend, events, staff, today).items():
-        data_end = max(last for _, last in sources.values())
-        years = {source: range(first.year, last.year + 1) for source, (first, last) in sources.items()}
-        for year in sorted(set().union(*years.values())):
-            covered = (year in years.get("events", ()), year in years.get("staff", ()))
-            spans = [(str(year), "year", dt.date(year, 1, 1), dt.date(year, 12, 31),
-                      workforce.reference_date.in_year(year))]
-            for q in range(4) if quarters else ():
-                start = dt.date(year, 3 * q + 1, 1)
-                end = (dt.date(year + 1, 1, 1) if q == 3 else dt.date(year, 3 * q + 4, 1)) - dt.timedelta(days=1)
-                spans.append((f"{year}-Q{q + 1}", "quarter", start, end, end))
-            rows += [(municipality, period, period_type, start, end, reference, data_end,
-                      end - data_end <= COMPLETE_WITHIN, *covered)
-                     for period, period_type, start, end, reference in spans]
-    return pd.DataFrame(rows, columns=list(PERIODS_SCHEMA))
+def period_types(definitions: Iterable[Definition], quarters: bool) -> tuple[str, ...]:
+    """The period types the definitions are computed for; years only without quarters."""
+    wanted = {t for d in definitions for t in d.periods}
+    return tuple(t for t in PERIOD_TYPES if t in wanted and (quarters or t == "year"))
 
 
 def _placements(definition: Definition) -> set[str]:
     return {KINDS[subjects.kind].placement(subjects.spec) for subjects, _ in _subject_groups(definition).values()}
 
 
+def _types_of(definition: Definition, quarters: bool) -> list[str]:
+    return [t for t in definition.periods if quarters or t == "year"]
+
+
 def _periods_for(definition: Definition, periods: ir.Table, quarters: bool) -> ir.Table:
     """The periods a definition is computed for: its period types, where the municipality
     has the data it counts, where the data reach the reference date (for subjects counted
-    on it) and (requires_followup_months) far enough past the period's end."""
-    types = [t for t in definition.periods if quarters or t == "year"]
-    periods = periods.filter(periods.period_type.isin(types))
+    on it), where the export covers the whole period (for subjects counted at its end) and
+    (requires_followup_months) far enough past the period's end."""
+    periods = periods.filter(periods.period_type.isin(_types_of(definition, quarters)))
+    fixed_days = {s.spec.reference_day for s, _ in _subject_groups(definition).values()
+                  if getattr(s.spec, "reference_day", None)}
+    if fixed_days:  # an official measure fixed to a day of the year, not the workforce reference date
+        month, day = (int(part) for part in fixed_days.pop().split("-"))
+        periods = periods.mutate(reference_date=ibis.date(periods.period_start.year(), month, day))
     needs = definition.data()
     if "events" in needs:
         periods = periods.filter(periods.has_events)
     if "staff" in needs:
         periods = periods.filter(periods.has_staff)
-    if "reference_date" in _placements(definition):  # a stock on a day the data do not reach is unknown
+    placements = _placements(definition)
+    if "reference_date" in placements:  # a stock on a day the data do not reach is unknown
         periods = periods.filter(periods.reference_date <= periods.data_end)
+    if "period_end" in placements:
+        periods = periods.filter(periods.complete)
     months = definition.requires_followup_months
     if months:
         periods = periods.filter(add_months(periods.period_end, months) <= periods.data_end)
@@ -187,15 +140,19 @@ def _always(placement: str) -> Callable[[object], str]:
     return lambda spec: placement
 
 
+SPELL_PLACEMENTS = {"overlap": "overlap", "start": "date", "reference_date": "reference_date",
+                    "period_end": "period_end"}
+
 KINDS: dict[str, SubjectKind] = {
     "events": SubjectKind(events_subjects, _always("date")),
-    "pairs": SubjectKind(pairs_subjects, _always("date")),
-    "spells": SubjectKind(spells, _always("overlap")),
+    "pairs": SubjectKind(pairs_subjects, _always("date"), event_columns=frozenset({"person_key"})),
+    "waits": SubjectKind(waits_subjects, _always("period_end"), event_columns=frozenset({"person_key"})),
+    "spells": SubjectKind(spells, lambda spec: SPELL_PLACEMENTS[spec.at]),
     "closings": SubjectKind(closings_subjects, _always("date"), first_per_child=True,
-                            event_columns=frozenset({"person_key", "outcome", "intervention"})),
+                            event_columns=frozenset({"person_key", "outcome", "intervention", "intervention_id"})),
     "case_work": SubjectKind(staff_subjects.case_work, _always("reference_date"),
                              staff_subjects.case_work_at_period,
-                             event_columns=frozenset({"unit", "caseworker_id", "intervention"})),
+                             event_columns=frozenset({"unit", "caseworker_id", "intervention", "intervention_id"})),
     "employments": SubjectKind(staff_subjects.employments,
                                lambda spec: "overlap" if spec.at == "period" else "reference_date",
                                staff_subjects.employments_at_period),
@@ -207,7 +164,8 @@ KINDS: dict[str, SubjectKind] = {
                                staff_subjects.mentorships_at_period),
     "caseworker_loads": SubjectKind(staff_subjects.caseworkers, _always("reference_date"),
                                     staff_subjects.caseworker_loads_at_period,
-                                    event_columns=frozenset({"unit", "caseworker_id", "intervention"})),
+                                    event_columns=frozenset({"unit", "caseworker_id", "intervention",
+                                                             "intervention_id"})),
 }
 
 BREAKDOWN_COLUMNS = {"sex": ["sex"], "age_group": ["birth_year", "birth_month"], "unit": ["unit"]}
@@ -235,7 +193,7 @@ def needed_columns(definition: Definition, breakdowns: bool) -> list[str]:
         kind, spec = subjects.kind, subjects.spec
         needed |= KINDS[kind].event_columns
         if kind == "spells":
-            needed |= set(spec.same) | set(spec.where)
+            needed |= set(spec.same) | set(spec.where) | ({spec.id} if spec.id else set())
         if kind in STAFF_KINDS or kind == "case_work":
             continue  # the other columns of these subjects do not come from the events
         for _, count in counts:
@@ -243,8 +201,7 @@ def needed_columns(definition: Definition, breakdowns: bool) -> list[str]:
                 needed.add("person_key")
             if count.where:
                 needed |= count.where.columns()
-                if count.where.followed_by:
-                    needed.add("person_key")
+                needed |= {p.with_event.lasting for p in count.where.parts() if p.with_event and p.with_event.lasting}
         if definition.category:
             needed.add(definition.category)
         for breakdown in definition.breakdowns if breakdowns else []:
@@ -265,12 +222,15 @@ def build_subjects(subjects: Subjects, sources: Sources) -> ir.Table:
 
 
 def place(subjects: Subjects, built: ir.Table, sources: Sources, periods: ir.Table,
-          quarters: bool = True) -> ir.Table:
-    """Built subjects placed in the periods, with the columns that depend on the period."""
+          types: list[str] = ("year", "quarter")) -> ir.Table:
+    """Built subjects placed in the periods (of `types`, for subjects placed by their date),
+    with the columns that depend on the period."""
     kind = KINDS[subjects.kind]
     placement = kind.placement(subjects.spec)
     if placement == "reference_date":
         placed = at_reference_date(built, periods)
+    elif placement == "period_end":
+        placed = at_period_end(built, periods)
     elif placement == "overlap":
         placed = built.join(
             periods,
@@ -281,19 +241,25 @@ def place(subjects: Subjects, built: ir.Table, sources: Sources, periods: ir.Tab
         placed = placed.drop(*[c for c in placed.columns if c.endswith("_right")])
         placed = placed.mutate(reference_date=ibis.greatest(placed.start_date, placed.period_start))
     else:
-        placed = _dated(built, periods, quarters, kind.first_per_child)
+        placed = _dated(built, periods, types, kind.first_per_child)
     if kind.at_period:
         placed = kind.at_period(placed, subjects.spec, sources, periods)
     return placed
 
 
-def _dated(subjects: ir.Table, periods: ir.Table, quarters: bool, first_per_child: bool) -> ir.Table:
-    year = subjects.date.year().cast("string")
-    dated = subjects.mutate(period=year, period_type=ibis.literal("year"))
-    if quarters:
-        dated = dated.union(subjects.mutate(
-            period=year + "-Q" + subjects.date.quarter().cast("string"),
-            period_type=ibis.literal("quarter")))
+def _period_of(date: ir.DateValue, period_type: str) -> ir.StringValue:
+    """The label of the period of `period_type` a date falls in: 2024, 2024-Q1, 2024-03."""
+    year = date.year().cast("string")
+    if period_type == "year":
+        return year
+    if period_type == "quarter":
+        return year + "-Q" + date.quarter().cast("string")
+    return year + "-" + date.month().cast("string").lpad(2, "0")
+
+
+def _dated(subjects: ir.Table, periods: ir.Table, types: list[str], first_per_child: bool) -> ir.Table:
+    dated = ibis.union(*[subjects.mutate(period=_period_of(subjects.date, t), period_type=ibis.literal(t))
+                         for t in types])
     placed = dated.join(periods, KEYS)
     # Nothing after the data's end has happened (a planned end of employment, say).
     placed = placed.filter(placed.date <= placed.data_end)
@@ -305,9 +271,20 @@ def _dated(subjects: ir.Table, periods: ir.Table, quarters: bool, first_per_chil
     return placed
 
 
+# A birth month that is unknown (a coordination number with month 00) counts as July: the
+# child is taken to turn a year older at mid-year.
+UNKNOWN_BIRTH_MONTH = 7
+
+
+def age_on(day: ir.DateValue, birth_year: ir.IntegerValue, birth_month: ir.IntegerValue) -> ir.IntegerValue:
+    """Age in whole years on `day`, from birth year and month: the day of birth is not stored,
+    so a child counts a year older from the first of the birth month."""
+    month = birth_month.cast("int32").fill_null(UNKNOWN_BIRTH_MONTH)
+    return day.year() - birth_year.cast("int32") - (day.month() < month).cast("int32")
+
+
 def _with_age_group(t: ir.Table) -> ir.Table:
-    ref = t.reference_date
-    age = ref.year() - t.birth_year - (ref.month() < t.birth_month).cast("int32")
+    age = age_on(t.reference_date, t.birth_year, t.birth_month)
     group = ibis.cases(*[((age >= lo) & (age <= hi), code) for code, lo, hi in age_groups()],
                        else_=None)
     return t.mutate(age_group=group)
@@ -317,11 +294,10 @@ def _with_age_group(t: ir.Table) -> ir.Table:
 
 def _condition(t: ir.Table, condition: Condition | None,
                events: ir.Table) -> tuple[ir.Table, ir.BooleanValue | None]:
-    """The condition as one boolean (every part given must hold); followed_by joins first."""
+    """The condition as one boolean (every part given must hold; a comparison with a missing
+    value is not a hit). Parts that look elsewhere in the events join first."""
     if condition is None:
         return t, None
-    if condition.followed_by is not None:
-        t, followed = _followed_by(t, condition.followed_by, events)
     parts = []
     if condition.within_days is not None:
         parts.append(days_between(t.start_date, t[condition.until]) <= condition.within_days)
@@ -333,29 +309,85 @@ def _condition(t: ir.Table, condition: Condition | None,
     parts += [t[column] >= value for column, value in (condition.at_least or {}).items()]
     parts += [t[column] > value for column, value in (condition.greater_than or {}).items()]
     parts += [t[column].notnull() for column in condition.present or []]
+    if condition.months is not None:
+        parts.append(t.date.month().isin(condition.months))
+    if condition.age is not None:
+        band = condition.age
+        age = age_on(t[band.at], t.birth_year, t.birth_month)
+        inside = (age >= band.age_from) & (age <= band.age_to)
+        parts.append(inside.fill_null(True) if band.unknown else inside)
     if condition.followed_by is not None:
+        t, followed = _followed_by(t, condition.followed_by, events)
         parts.append(followed)
+    if condition.with_event is not None:
+        t, happened = _with_event(t, condition.with_event, events)
+        parts.append(happened)
+    if condition.person_marked is not None:
+        t, marked = _person_marked(t, condition.person_marked, events)
+        parts.append(marked)
+    for inner in condition.none_of or []:
+        t, holds = _condition(t, inner, events)
+        parts.append(~holds)
     if not parts:
         raise ValueError(f"empty condition: {condition}")
-    # A comparison with a missing value is not a hit.
     return t, ibis.and_(*parts).fill_null(False)
 
 
+def _column_for(kind: str, spec) -> str:
+    """A column name for what a condition part joins in, unique to the part."""
+    digest = hashlib.sha256(f"{kind}|{spec.model_dump_json() if hasattr(spec, 'model_dump_json') else spec}"
+                            .encode()).hexdigest()[:10]
+    return f"{kind}_{digest}"
+
+
 def _followed_by(t: ir.Table, spec, events: ir.Table) -> tuple[ir.Table, ir.BooleanValue]:
-    """Whether the same child has a `spec.event` in the municipality after the subject's date
-    and no later than `spec.within_months` calendar months after it. The answer depends only
-    on (municipality, person, date), which are never null, so the join needs no row ids."""
-    key = ["municipality", "person_key", "date"]
+    """Whether the same child (or case) has a `spec.event` in the municipality after the
+    subject's date (or on it, `from_same_day`) and no later than the window after it. The answer
+    depends only on (municipality, person or case, date), which are never null, so the join
+    needs no row ids. (A running minimum over a union, as first_on_or_after does, measured
+    slower here: 7.9 s against 4.8 s for the protection assessments of four national years.)"""
+    who = DISTINCT_COLUMNS[spec.same]
+    key = ["municipality", who, "date"]
+    name = _column_for("next", spec)
     dated = t.select(*key).distinct()
-    later = events.filter(events.event == spec.event).select(
-        "municipality", "person_key", later_date="date")
-    matched = dated.join(later, [dated.municipality == later.municipality,
-                                 dated.person_key == later.person_key,
-                                 later.later_date > dated.date])
-    first_later = matched.group_by(key).aggregate(next_date=matched.later_date.min())
+    later = events.filter(events.event == spec.event).select("municipality", who, later_date="date")
+    after = later.later_date >= dated.date if spec.from_same_day else later.later_date > dated.date
+    matched = dated.join(later, [dated.municipality == later.municipality, dated[who] == later[who], after])
+    first_later = matched.group_by(key).aggregate(**{name: matched.later_date.min()})
     t = t.left_join(first_later, key).drop(*[f"{k}_right" for k in key])
-    hit = t.next_date.notnull() & (t.next_date <= add_months(t.date, spec.within_months))
-    return t, hit
+    if spec.within_months is not None:
+        limit = add_months(t.date, spec.within_months)
+    else:
+        limit = t.date + ibis.interval(days=spec.within_days)
+    return t, t[name].notnull() & (t[name] <= limit)
+
+
+def _with_event(t: ir.Table, spec, events: ir.Table) -> tuple[ir.Table, ir.BooleanValue]:
+    """Whether the subject's case has a `spec.event` from its start date to its reference date
+    (with `spec.lasting`, one whose date in that column is on or after the reference date)."""
+    key = ["municipality", "case_id", "start_date", "reference_date"]
+    name = _column_for("with", spec)
+    spans = t.select(*key).distinct()
+    found = events.filter(events.event == spec.event)
+    found = found.select("municipality", "case_id", found_date="date",
+                         lasting=found[spec.lasting] if spec.lasting else ibis.null().cast("date"))
+    conditions = [spans.municipality == found.municipality, spans.case_id == found.case_id,
+                  found.found_date >= spans.start_date, found.found_date <= spans.reference_date]
+    if spec.lasting:
+        conditions.append(found.lasting >= spans.reference_date)
+    matched = spans.join(found, conditions)
+    hits = matched.select(*key).distinct().mutate(**{name: ibis.literal(True)})
+    t = t.left_join(hits, key).drop(*[f"{k}_right" for k in key])
+    return t, t[name].fill_null(False)
+
+
+def _person_marked(t: ir.Table, column: str, events: ir.Table) -> tuple[ir.Table, ir.BooleanValue]:
+    """Whether an event of the subject's child in the municipality has `column` = ja."""
+    key = ["municipality", "person_key"]
+    name = _column_for("marked", column)
+    marked = events.filter(events[column] == "ja").select(*key).distinct().mutate(**{name: ibis.literal(True)})
+    t = t.left_join(marked, key).drop(*[f"{k}_right" for k in key])
+    return t, t[name].fill_null(False)
 
 
 DISTINCT_COLUMNS = {"person": "person_key", "case": "case_id", "staff": "staff_id"}
@@ -425,7 +457,7 @@ def _prepared(definition: Definition, subjects: Subjects, counts: list[tuple[str
     """Placed subjects with what the aggregation reads: age group, category, each count's
     condition as `hit_<count>` and its records' keys as `key_<count>` (once per row, not per
     grouping level), and the statistic's column."""
-    placed = place(subjects, built, sources, periods, quarters)
+    placed = place(subjects, built, sources, periods, _types_of(definition, quarters))
     if breakdowns and "age_group" in definition.breakdowns:
         placed = _with_age_group(placed)
     placed = placed.mutate(category=placed[definition.category] if definition.category
@@ -483,7 +515,7 @@ def compile_definition(definition: Definition, sources: Sources, populations: ir
                            value=value.cast("float64").round(MEASURE_DECIMALS),
                            numerator=result.numerator.cast("float64").round(MEASURE_DECIMALS),
                            denominator=result.denominator.cast("float64").round(MEASURE_DECIMALS))
-    if _placements(definition) == {"reference_date"}:
+    if _placements(definition) <= {"reference_date", "period_end"}:
         # A stock is known once the data reach its day (_periods_for keeps only those).
         result = result.join(periods.select(*KEYS, complete=ibis.literal(True)), KEYS)
     else:
@@ -544,7 +576,12 @@ def _aggregate(definition: Definition, rows: ir.Table, counts: list[tuple[str, C
         else:
             measures[f"{name}_cellkey"] = _cell_key(rows[f"key_{name}"], hit)
     if definition.statistic is not None:
-        measures["statistic_value"] = rows[definition.statistic.median].median().cast("float64")
+        # Over the subjects the denominator counts (its condition, if any).
+        # Nulled outside it rather than median(where=…), which Spark cannot compile.
+        values = rows[definition.statistic.median]
+        if "hit_denominator" in rows.columns:
+            values = ibis.cases((rows["hit_denominator"], values), else_=None)
+        measures["statistic_value"] = values.median().cast("float64")
     # A sum, and the cell key of a count, of no records is 0.
     empty = [name if count.sum else f"{name}_cellkey" for name, count in counts]
     if definition.category is None or definition.category_shares == "within_category":
@@ -692,16 +729,20 @@ def bound_relations(store, periods: pd.DataFrame, workforce: WorkforceConfig, wo
 
 def compute(store, definitions: Iterable[Definition] | None = None, quarters: bool = True,
             breakdowns: bool = True, cache_dir: Path | None = None,
-            workforce: WorkforceConfig | None = None, workload: WorkloadConfig | None = None) -> pd.DataFrame:
+            workforce: WorkforceConfig | None = None, workload: WorkloadConfig | None = None,
+            extract_dates: dict[tuple[str, str], dt.date] | None = None) -> pd.DataFrame:
     """All result rows of the given definitions (default: the whole library) in one query;
     without quarters and breakdowns only the yearly totals per municipality. The workforce
-    and workload files default to the shipped ones."""
+    and workload files default to the shipped ones; the extract dates (municipality, table) ->
+    day to the ones the store recorded."""
     definitions = list(definitions or library())
     if not definitions:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     workforce = workforce or load_workforce()
     workload = workload or load_workload()
-    periods = build_periods(store.ibis, store.table("events"), store.table("staff"), workforce, quarters)
+    periods = build_periods(store.ibis, store.table("events"), store.table("staff"), workforce,
+                            period_types(definitions, quarters),
+                            extract_dates=store.extract_dates() if extract_dates is None else extract_dates)
     with bound_relations(store, periods, workforce, workload):
         sql = compiled_sql(store, definitions, breakdowns, quarters, cache_dir)
         return store.query(sql)[RESULT_COLUMNS]

@@ -24,6 +24,13 @@ from insyn.store import Store
 from insyn.store.schema import stored_columns
 
 Progress = Callable[[str], None]
+# Said once by every import that has no extract date.
+MISSING_EXTRACT_DATE = ("uttagsdatum saknas, så en period räknas som hel när kommunens senaste datum i data ligger "
+                        "högst 7 dagar före periodens slut. Ange dagen exporten togs ut med --uttagsdatum ÅÅÅÅ-MM-DD.")
+
+
+class ExtractDateError(ValueError):
+    """An extract date that cannot be right (after today)."""
 
 
 class ImportRejected(ValueError):
@@ -52,6 +59,7 @@ class ImportResult:
     import_id: str
     files: list[FileResult]
     quality_warnings: int
+    extract_date: dt.date | None = None
 
 
 def _sha256(path: Path) -> str:
@@ -63,25 +71,39 @@ def _sha256(path: Path) -> str:
 
 
 def validate_files(paths: Sequence[Path], key: bytes, profile: Profile | None = None,
-                   table: str | None = None, progress: Progress | None = None) -> list[Validated]:
+                   table: str | None = None, progress: Progress | None = None,
+                   extract_date: dt.date | None = None) -> list[Validated]:
     """Read and validate every file; touches no store (the web's preview uses this too)."""
     results = []
     for path in paths:
         if progress:
             progress(f"Läser och kontrollerar {path.name}")
-        results.append(validate(read_export(path), path, profile, table, key))
+        results.append(validate(read_export(path), path, profile, table, key, extract_date=extract_date))
     return results
+
+
+def extract_date_of(profile: Profile | None, given: dt.date | None,
+                    today: dt.date | None = None) -> dt.date | None:
+    """The day the export was taken: as given for this import, else as the profile says."""
+    chosen = given or (profile.extract_date if profile else None)
+    if chosen and chosen > (today or dt.date.today()):
+        raise ExtractDateError(f"Uttagsdatum {chosen.isoformat()} ligger i framtiden. Inget har lästs in.")
+    return chosen
 
 
 def import_files(store: Store, paths: Sequence[Path], key: bytes, profile: Profile | None = None,
                  table: str | None = None, strict: bool = False,
                  progress: Progress | None = None,
-                 before_commit: Callable[[], None] | None = None) -> ImportResult:
+                 before_commit: Callable[[], None] | None = None,
+                 extract_date: dt.date | None = None) -> ImportResult:
     """Validate every file, then load them all in one transaction. `before_commit` runs inside
     that transaction after the load (the workflow recomputes the indicators there), so a
-    failure anywhere leaves the store, results included, as it was."""
+    failure anywhere leaves the store, results included, as it was. `extract_date` is the day
+    the export was taken (else the profile's): no row may be dated after it, and it tells
+    which periods the export covers in full."""
     paths = [Path(p) for p in paths]
-    results = validate_files(paths, key, profile, table, progress)
+    extract_date = extract_date_of(profile, extract_date)
+    results = validate_files(paths, key, profile, table, progress, extract_date)
     if strict and any(r.problems for r in results):
         raise ImportRejected(results)
     import_id = uuid.uuid4().hex
@@ -102,14 +124,15 @@ def import_files(store: Store, paths: Sequence[Path], key: bytes, profile: Profi
                 if progress:
                     progress(f"Läser in {result.file.name} i {result.table.name}")
                 loaded.append(_load_one(connection, result, f"incoming_{i}", f"rejected_{i}",
-                                        import_id, profile))
+                                        import_id, profile, extract_date))
             warnings = _refresh_quality(connection)
             if before_commit:
                 before_commit()
     finally:
         for name in arrow:
             store.raw.unregister(name)
-    return ImportResult(import_id=import_id, files=loaded, quality_warnings=warnings)
+    return ImportResult(import_id=import_id, files=loaded, quality_warnings=warnings,
+                        extract_date=extract_date)
 
 
 def _stored_rows(result: Validated, import_id: str) -> pa.Table:
@@ -120,7 +143,7 @@ def _stored_rows(result: Validated, import_id: str) -> pa.Table:
 
 
 def _load_one(connection, result: Validated, incoming: str, rejected: str, import_id: str,
-              profile: Profile | None) -> FileResult:
+              profile: Profile | None, extract_date: dt.date | None) -> FileResult:
     table = result.table
     key_match = " AND ".join(f"t.{k} = i.{k}" for k in table.key)
     # Rows of earlier imports are replaced; rows another file of this import just loaded are
@@ -146,10 +169,16 @@ def _load_one(connection, result: Validated, incoming: str, rejected: str, impor
         "INSERT INTO quarantine SELECT ?, ?, ?, row_number, column_name, reason, record "
         f"FROM {rejected}", [import_id, file, table.name])
     connection.execute(
-        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [f"{import_id}:{incoming}", dt.datetime.now(), file, _sha256(result.file), table.name,
-         profile.name if profile else None, result.rows_read, loaded, result.rows_rejected, replaced],
+         profile.name if profile else None, result.rows_read, loaded, result.rows_rejected, replaced,
+         extract_date],
     )
+    if extract_date and "municipality" in {c.name for c in table.columns}:
+        connection.execute(
+            "INSERT INTO extracts (municipality, table_name, extract_date, import_id, recorded_at) "
+            f"SELECT DISTINCT municipality, ?, ?::DATE, ?, ?::TIMESTAMP FROM {incoming}",
+            [table.name, extract_date, import_id, dt.datetime.now()])
     return FileResult(validated=result, rows_loaded=loaded, rows_replaced=replaced)
 
 

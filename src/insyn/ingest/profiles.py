@@ -7,6 +7,7 @@ headers and values ignores case and surrounding whitespace.
 
 from __future__ import annotations
 
+import datetime as dt
 from importlib import resources
 from pathlib import Path
 
@@ -29,6 +30,9 @@ class Profile(BaseModel):
     name: str
     description: str = ""
     date_format: str | None = None  # strptime format when the export's dates are not ISO 8601
+    # The day the export was taken, for a profile made for one export (insyn import --uttagsdatum
+    # gives it per import).
+    extract_date: dt.date | None = None
     tables: dict[str, TableMapping] = Field(default_factory=dict)
 
     @field_validator("tables")

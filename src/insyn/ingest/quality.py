@@ -14,7 +14,13 @@ def quality_checks() -> list[dict]:
         return yaml.safe_load(f)
 
 
+SPELL_CHECKS = ("unmatched_end", "overlapping", "id_ends_before_start")
+
+
 def _check_sql(check: dict, cases: str) -> str:
+    kind = next((k for k in SPELL_CHECKS if k in check), None)
+    if kind:
+        return _spell_check_sql(check, kind, cases)
     requires = check["requires"]
     conditions = [f"p.event = '{requires['event']}'"]
     if "outcome" in requires:
@@ -27,6 +33,38 @@ def _check_sql(check: dict, cases: str) -> str:
             SELECT 1 FROM events p
             WHERE p.municipality = e.municipality AND p.case_id = e.case_id
               AND p.date <= e.date AND {' AND '.join(conditions)})"""
+
+
+def _spell_check_sql(check: dict, kind: str, cases: str) -> str:
+    """Spells paired as the indicators pair them (insyn.indicators.subjects.spells): an id with
+    a start and an end on or after it is one spell; every other row is numbered first in, first
+    out — `unmatched` is the running maximum of ends over starts, rising at an end with nothing
+    open, and starts − (ends − unmatched) is what is open after a row."""
+    spec = check[kind]
+    start, end, id_column = spec["start"], spec["end"], spec.get("id")
+    group = ", ".join(["municipality", "case_id", *spec.get("same", [])])
+    rows = f"""SELECT e.* FROM events e JOIN {cases} c USING (municipality, case_id)
+               WHERE event IN ('{start}', '{end}')"""
+    ids = f"""SELECT {group}, {id_column}, min(date) FILTER (WHERE event = '{start}') AS first_start,
+                     max(date) FILTER (WHERE event = '{end}') AS last_end
+              FROM ({rows}) WHERE {id_column} IS NOT NULL GROUP BY ALL""" if id_column else ""
+    head = f"SELECT municipality, case_id, '{check['id']}', '{check['message']}'"
+    if kind == "id_ends_before_start":
+        return f"{head}, min(last_end) FROM ({ids}) WHERE last_end < first_start GROUP BY municipality, case_id"
+    pool = f"""SELECT r.* FROM ({rows}) r ANTI JOIN (SELECT * FROM ({ids}) WHERE last_end >= first_start) i
+               USING ({group}, {id_column})""" if id_column else rows
+    order = f"PARTITION BY {group} ORDER BY date, event = '{end}'"
+    numbered = f"""
+        SELECT *, greatest(max(ended - started) OVER ({order} ROWS UNBOUNDED PRECEDING), 0) AS unmatched,
+               greatest(coalesce(max(ended - started) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING
+                                                           AND 1 PRECEDING), 0), 0) AS unmatched_before
+        FROM (SELECT *, count(*) FILTER (WHERE event = '{start}') OVER w AS started,
+                        count(*) FILTER (WHERE event = '{end}') OVER w AS ended
+              FROM ({pool}) WINDOW w AS ({order} ROWS UNBOUNDED PRECEDING))"""
+    if kind == "unmatched_end":
+        return f"{head}, date FROM ({numbered}) WHERE event = '{end}' AND unmatched > unmatched_before"
+    return f"""{head}, min(date) FROM ({numbered})
+        WHERE event = '{start}' AND started - (ended - unmatched) > 1 GROUP BY municipality, case_id"""
 
 
 def refresh_warnings(connection, cases: str) -> None:

@@ -181,8 +181,12 @@ def _parse_number(text: pa.Array, to: pa.DataType) -> tuple[pa.Array, pa.Array]:
 
 def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
              table_name: str | None = None, key: bytes | None = None,
-             today: dt.date | None = None) -> Validated:
+             today: dt.date | None = None, extract_date: dt.date | None = None) -> Validated:
+    """Typed, pseudonymised good rows and the rejected ones. Nothing may be dated after the
+    export was taken (`extract_date`; without it, after today), except planned dates."""
     today = today or dt.date.today()
+    latest, too_late = ((extract_date, f"datum efter uttagsdatum {extract_date.isoformat()}") if extract_date
+                        else (today, "datum i framtiden"))
     headers = [n for n in raw.column_names if n != ROW_NUMBER]
     table, mapping = resolve_columns(headers, profile, table_name, file)
     header_of = {column: header for header, column in mapping.items()}
@@ -230,8 +234,7 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
             check.fail(unparseable, column.name, "ogiltig månad (ÅÅÅÅ-MM väntas)" if column.kind == "month"
                        else "ogiltigt datum (ÅÅÅÅ-MM-DD väntas)")
             if not column.planned:
-                check.fail(pc.greater(dates, pa.scalar(today, pa.date32())), column.name,
-                           "datum i framtiden")
+                check.fail(pc.greater(dates, pa.scalar(latest, pa.date32())), column.name, too_late)
             check.fail(pc.less(dates, pa.scalar(EARLIEST_DATE, pa.date32())), column.name,
                        "omöjligt datum (före 1900)")
             typed[column.name] = dates

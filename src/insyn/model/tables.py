@@ -60,6 +60,13 @@ EVENTS = Table(
         Column("source", "code", codes="source", label="anmälare"),
         Column("outcome", "code", label="beslut"),
         Column("intervention", "code", codes="intervention", label="insats"),
+        # The case system's decision id of an intervention: pairs its start with its end.
+        Column("intervention_id", "text", label="insatsens beslutsid"),
+        # The new last day of an investigation whose extension was decided (SoL 20 kap. 3 §).
+        Column("extended_until", "date", label="förlängd till", planned=True),
+        # The child came to Sweden unaccompanied (ensamkommande): a person attribute; one row
+        # saying so marks the child in the municipality.
+        Column("unaccompanied", "code", codes="yes_no", label="ensamkommande"),
     ),
     # Events are imported as whole case histories: a re-export of a case replaces it.
     key=("municipality", "case_id"),
@@ -67,6 +74,7 @@ EVENTS = Table(
         "source": ("event", ("report",)),
         "outcome": ("event", _EVENT_WITH_OUTCOME),
         "intervention": ("event", _EVENT_WITH_INTERVENTION),
+        "extended_until": ("event", ("investigation_extended",)),
     },
     derived=(("person_key", "VARCHAR"), ("birth_year", "SMALLINT"),
              ("birth_month", "TINYINT"), ("sex", "VARCHAR")),

@@ -46,7 +46,7 @@ PERSON, CASE, STAFF = "person", "case", "staff"
 # the municipality's own, so they are re-keyed together with the municipality; person keys
 # are national.
 IDENTIFIERS: dict[str, dict[str, str]] = {
-    "events": {"person_key": PERSON, "case_id": CASE, "caseworker_id": STAFF},
+    "events": {"person_key": PERSON, "case_id": CASE, "caseworker_id": STAFF, "intervention_id": CASE},
     "staff": {"staff_id": STAFF},
     "trainings": {"staff_id": STAFF},
     "mentorships": {"mentor_id": STAFF, "mentee_id": STAFF},

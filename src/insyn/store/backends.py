@@ -98,6 +98,10 @@ class PostgresBackend:
         self.raw.commit()
         return frame
 
+    def extract_dates(self) -> dict:
+        """None recorded here: the data folder's store keeps them (compute_indicators_at passes them)."""
+        return {}
+
     def close(self) -> None:
         self.ibis.disconnect()
 
@@ -134,6 +138,10 @@ class SparkBackend:
 
     def query(self, sql: str) -> pd.DataFrame:
         return self.session.sql(sql).toPandas()
+
+    def extract_dates(self) -> dict:
+        """None recorded here: the data folder's store keeps them (compute_indicators_at passes them)."""
+        return {}
 
     def close(self) -> None:
         """The session stays: starting one costs seconds, and it is shared by the process."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,17 @@ class Store:
 
     def query(self, sql: str) -> pd.DataFrame:
         return self.raw.sql(sql).to_arrow_table().to_pandas()
+
+    def extract_dates(self) -> dict[tuple[str, str], dt.date]:
+        """(municipality, table) -> the extract date the latest import that gave one recorded, so
+        that a wrong date can be corrected by importing again (docs/import-format.md)."""
+        try:
+            rows = self.raw.execute(
+                "SELECT municipality, table_name, arg_max(extract_date, recorded_at) FROM extracts GROUP BY ALL"
+            ).fetchall()
+        except duckdb.CatalogException:  # a store opened read-only before the table existed
+            return {}
+        return {(municipality, table): day for municipality, table, day in rows}
 
     def count(self, name: str) -> int:
         return self.raw.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]

@@ -25,7 +25,12 @@ BOOKKEEPING = {
     "imports": """
         import_id VARCHAR PRIMARY KEY, imported_at TIMESTAMP, file VARCHAR, sha256 VARCHAR,
         table_name VARCHAR, profile VARCHAR, rows_read BIGINT, rows_loaded BIGINT,
-        rows_quarantined BIGINT, rows_replaced BIGINT""",
+        rows_quarantined BIGINT, rows_replaced BIGINT, extract_date DATE""",
+    # The day each municipality's export of a table was taken (uttagsdatum), as imports said
+    # it: what completeness of periods and follow-up windows are measured against.
+    "extracts": """
+        municipality VARCHAR, table_name VARCHAR, extract_date DATE, import_id VARCHAR,
+        recorded_at TIMESTAMP""",
     "quarantine": """
         import_id VARCHAR, file VARCHAR, table_name VARCHAR, row_number BIGINT,
         column_name VARCHAR, reason VARCHAR, record VARCHAR""",
@@ -63,6 +68,9 @@ BOOKKEEPING = {
 
 # Columns added since a store could first be created: (table, column, SQL type).
 ADDED_COLUMNS = [("indicator_results", "complete", "BOOLEAN"),
+                 ("imports", "extract_date", "DATE"),
+                 ("events", "intervention_id", "VARCHAR"), ("events", "extended_until", "DATE"),
+                 ("events", "unaccompanied", "VARCHAR"),
                  *(("indicator_results", c, "DOUBLE") for c in (
                      "numerator_contributors", "numerator_largest",
                      "denominator_contributors", "denominator_largest",

@@ -123,7 +123,8 @@ def generate(municipalities: pd.DataFrame, years: list[int], seed: int = 1,
     notify("Tabeller", 0.85)
     staff_ids = _staff_ids(staff, munis)
     tables = {
-        "events": _events_frame(events, caseworker, cases, children, staff_ids, rng, munis, cal),
+        "events": _as_exported(_events_frame(events, caseworker, cases, children, staff_ids, rng, munis, cal),
+                               munis, window),
         "staff": _staff_frame(staff, staff_ids, munis, window),
         "courses": pd.DataFrame(cal["courses"], columns=_columns("courses")).astype("str"),
         "trainings": _trainings_frame(trainings, staff, staff_ids, munis),
@@ -196,6 +197,16 @@ def _add_years(day: np.ndarray, years: int) -> np.ndarray:
     return ((month + 12 * years).astype("datetime64[D]") + (date - month)).astype(np.int64)
 
 
+def _add_months(day: np.ndarray, months: int) -> np.ndarray:
+    """The same day `months` calendar months later, or the month's last day where it has none
+    (31 October + 4 months = 28/29 February), as SoL's four months are counted."""
+    date = day.astype("datetime64[D]")
+    month = date.astype("datetime64[M]")
+    target = month + months
+    last = (target + 1).astype("datetime64[D]") - 1
+    return np.minimum(target.astype("datetime64[D]") + (date - month), last).astype(np.int64)
+
+
 def _age(day: np.ndarray, birth: np.ndarray) -> np.ndarray:
     return (day - birth) / DAYS_PER_YEAR
 
@@ -246,6 +257,8 @@ class _Municipalities:
     training_factor: np.ndarray
     yrkesresan: np.ndarray
     mentor_share: np.ndarray
+    decision_ids: np.ndarray  # its exports carry each intervention's decision id
+    from_first_day: np.ndarray  # its export holds only events from the first day of the first year
     unit_of: np.ndarray  # (municipality, phase) -> index into units
     units: tuple[str, ...]
 
@@ -291,6 +304,8 @@ def _municipality_variation(r: np.random.Generator, cal: dict) -> dict:
         "training_factor": r.uniform(*cal["training"]["municipality_factor"]),
         "yrkesresan": r.random() < cal["training"]["yrkesresan_municipality_share"],
         "mentor_share": r.uniform(*cal["mentoring"]["share"]),
+        "decision_ids": r.random() < cal["exports"]["decision_id_share"],
+        "from_first_day": r.random() < cal["exports"]["from_first_day_share"],
     }
 
 
@@ -371,11 +386,11 @@ def _with_rereports(rng: np.random.Generator, cases: pd.DataFrame, interventions
     """These cases and every case that follows from re-reports of their children."""
     parts = [(cases, interventions)]
     while True:
-        child, first_report, chain_start = _rereports(rng, parts[-1][0], children, window, cal)
+        child, first_report, chain_start, known = _rereports(rng, parts[-1][0], children, window, cal)
         if not child.size:
             return _concat_cases(parts)
         parts.append(_case_timelines(rng, child, first_report, chain_start, children, munis,
-                                     cal))
+                                     cal, known))
 
 
 def _concat_cases(parts: list[tuple[pd.DataFrame, pd.DataFrame]]
@@ -398,14 +413,18 @@ def _report_days(rng: np.random.Generator, n: int, first: int, last: int,
 
 def _case_timelines(rng: np.random.Generator, child: np.ndarray, first_report: np.ndarray,
                     chain_start: np.ndarray, children: _Children, munis: _Municipalities,
-                    cal: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One case per child: the dates and decisions of each step, and its interventions."""
+                    cal: dict, known: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One case per child: the dates and decisions of each step, and its interventions. A child
+    `known` from an earlier investigation is investigated more often."""
     n = child.size
     muni, birth = children.muni[child], children.birth[child]
     ia_cal, inv_cal, iv_cal = cal["initial_assessment"], cal["investigation"], cal["interventions"]
 
     assessed = first_report + _assessment_delays(rng, munis.within_14_days[muni], ia_cal)
-    assessment_outcome = _decide(rng, munis.investigate[muni], ia_cal["transfer"],
+    investigate = munis.investigate[muni]
+    if known is not None:
+        investigate = np.where(known, cal["rereport"]["investigate_known"], investigate)
+    assessment_outcome = _decide(rng, investigate, ia_cal["transfer"],
                                  ("investigate", "transfer", "no_investigation"))
     investigated = assessment_outcome == _OUTCOME["investigate"]
     same_day = rng.random(n) < inv_cal["same_day_start_share"]
@@ -487,9 +506,11 @@ def _interventions_of(rng: np.random.Generator, case: np.ndarray, investigation_
     second_start = start + np.floor(rng.uniform(*cal["second_start_in_first"], case.size)
                                     * (end - start)).astype(np.int64)
     has_second &= second_start < _add_years(birth[case], 21) - 1
+    same_kind = rng.random(int(has_second.sum())) < cal["second_same_kind_share"]
     second_kind, second_end = _draw_interventions(rng, second_start[has_second],
                                                   birth[case[has_second]], cal,
-                                                  exclude=kind[has_second])
+                                                  exclude=np.where(same_kind, -1, kind[has_second]),
+                                                  only=np.where(same_kind, kind[has_second], -1))
     frame = pd.DataFrame({
         "case": np.concatenate([case, case[has_second]]),
         "kind": np.concatenate([kind, second_kind]),
@@ -502,12 +523,18 @@ def _interventions_of(rng: np.random.Generator, case: np.ndarray, investigation_
 
 
 def _draw_interventions(rng: np.random.Generator, start: np.ndarray, birth: np.ndarray,
-                        cal: dict, exclude: np.ndarray | None = None
+                        cal: dict, exclude: np.ndarray | None = None, only: np.ndarray | None = None
                         ) -> tuple[np.ndarray, np.ndarray]:
-    """Type by age at the start (never `exclude`), and the end day, before the 21st birthday."""
+    """Type by age at the start (never `exclude`; always `only`, where given: -1 is none), and
+    the end day, before the 21st birthday."""
     weights = _by_age_band(cal["types_by_age"], _INTERVENTIONS, _age(start, birth))
     if exclude is not None:
-        weights[np.arange(start.size), exclude] = 0.0
+        rows = np.flatnonzero(exclude >= 0)
+        weights[rows, exclude[rows]] = 0.0
+    if only is not None:
+        rows = np.flatnonzero(only >= 0)
+        weights[rows] = 0.0
+        weights[rows, only[rows]] = 1.0
     kind = _choose_rows(rng, weights)
     # Types without a duration have no weight either: they are never drawn.
     median, sigma = (np.array([cal["duration"].get(k, {}).get(v, np.nan) for k in _INTERVENTIONS])
@@ -519,15 +546,19 @@ def _draw_interventions(rng: np.random.Generator, start: np.ndarray, birth: np.n
 
 
 def _rereports(rng: np.random.Generator, cases: pd.DataFrame, children: _Children,
-               window: _Window, cal: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Children reported again within a year of their case closing, while under 18."""
+               window: _Window, cal: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Children reported again within a year of their case closing, while under 18: (child,
+    day of the report, start of the chain, whether the closed case was investigated)."""
     closed = cases["closed"].to_numpy()
     child = cases["child"].to_numpy()
+    investigated = cases["investigated"].to_numpy()
     gap = 1 + np.floor(rng.exponential(cal["rereport"]["gap_mean_days"], closed.size) % 365)
     again = closed + gap.astype(np.int64)
-    keep = ((rng.random(closed.size) < cal["rereport"]["within_12_months"])
+    share = np.where(investigated, cal["rereport"]["within_12_months_investigated"],
+                     cal["rereport"]["within_12_months"])
+    keep = ((rng.random(closed.size) < share)
             & (again <= window.last) & (again < _add_years(children.birth[child], 18)))
-    return child[keep], again[keep], cases["chain_start"].to_numpy()[keep]
+    return child[keep], again[keep], cases["chain_start"].to_numpy()[keep], investigated[keep]
 
 
 def _earlier_interventions(rng: np.random.Generator, children: _Children, flow: pd.DataFrame,
@@ -645,6 +676,19 @@ def _case_events(rng: np.random.Generator, cases: pd.DataFrame, interventions: p
                                                     interventions)])
 
     investigated = np.flatnonzero(c["investigated"])
+    # A report that comes in while no investigation of the case is going on gets its own
+    # initial assessment (SoL 20 kap. 2 §); during an investigation it needs none.
+    later_reports = np.arange(before_assessment, report_case.size)
+    in_investigation = (c["investigated"][report_case[later_reports]]
+                        & (c["investigation_start"][report_case[later_reports]] < report_day[later_reports])
+                        & (c["investigation_end"][report_case[later_reports]] >= report_day[later_reports]))
+    reassessed = later_reports[~in_investigation]
+    reassessed_case = report_case[reassessed]
+    reassessed_day = np.minimum(
+        report_day[reassessed] + _assessment_delays(rng, munis.within_14_days[c["muni"][reassessed_case]],
+                                                    cal["initial_assessment"]),
+        c["closed"][reassessed_case])
+    extended, extended_day, extended_until = _extensions(rng, cases, cal["extensions"])
     iv = {name: interventions[name].to_numpy() for name in interventions.columns}
     parts = [
         _event_rows("report", report_case, report_day, report_phase, source=source),
@@ -652,15 +696,19 @@ def _case_events(rng: np.random.Generator, cases: pd.DataFrame, interventions: p
                     report_phase[assessed]),
         _event_rows("initial_assessment", live, c["assessed"][live], _PHASE["intake"],
                     outcome=c["assessment_outcome"][live]),
+        _event_rows("initial_assessment", reassessed_case, reassessed_day, report_phase[reassessed],
+                    outcome=np.full(reassessed.size, _OUTCOME["no_investigation"])),
+        _event_rows("investigation_extended", extended, extended_day, c["investigation_phase"][extended],
+                    extended_until=extended_until),
         _event_rows("investigation_start", investigated, c["investigation_start"][investigated],
                     c["investigation_phase"][investigated]),
         _event_rows("investigation_end", investigated, c["investigation_end"][investigated],
                     c["investigation_phase"][investigated],
                     outcome=c["investigation_outcome"][investigated]),
         _event_rows("intervention_start", iv["case"], iv["start"], iv["phase"],
-                    intervention=iv["kind"]),
+                    intervention=iv["kind"], decision=np.arange(len(interventions))),
         _event_rows("intervention_end", iv["case"], iv["end"], iv["phase"],
-                    intervention=iv["kind"]),
+                    intervention=iv["kind"], decision=np.arange(len(interventions))),
         _event_rows("case_closed", np.arange(n), c["closed"], c["closing_phase"]),
     ]
     events = pd.concat(parts, ignore_index=True)
@@ -693,9 +741,24 @@ def _open_case_phase(case: np.ndarray, day: np.ndarray, cases: pd.DataFrame,
                     intervention_phase).astype(np.int64)
 
 
+def _extensions(rng: np.random.Generator, cases: pd.DataFrame,
+                cal: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(case, day of the decision, extended until) of the investigations running past four
+    months whose extension was decided before they did."""
+    start, end = (cases[c].to_numpy() for c in ("investigation_start", "investigation_end"))
+    deadline = _add_months(start, 4)
+    decided = start + rng.integers(cal["decided_after_days"][0], cal["decided_after_days"][1] + 1, start.size)
+    until = deadline + rng.integers(cal["extended_by_days"][0], cal["extended_by_days"][1] + 1, start.size)
+    chosen = np.flatnonzero(cases["investigated"].to_numpy() & (end > deadline) & (decided < end)
+                            & (rng.random(start.size) < cal["share"]))
+    return chosen, decided[chosen], until[chosen]
+
+
 def _event_rows(event: str, case: np.ndarray, date: np.ndarray, phase: np.ndarray | int,
                 source: np.ndarray | None = None, outcome: np.ndarray | None = None,
-                intervention: np.ndarray | None = None) -> pd.DataFrame:
+                intervention: np.ndarray | None = None, decision: np.ndarray | None = None,
+                extended_until: np.ndarray | None = None) -> pd.DataFrame:
+    """`decision` numbers an intervention (its decision id), `extended_until` is a day."""
     n = case.size
 
     def coded(values: np.ndarray | None) -> np.ndarray:
@@ -704,7 +767,8 @@ def _event_rows(event: str, case: np.ndarray, date: np.ndarray, phase: np.ndarra
     return pd.DataFrame({
         "case": case, "event": _EVENT[event], "date": date.astype(np.int64),
         "phase": np.broadcast_to(phase, n).astype(np.int64), "source": coded(source),
-        "outcome": coded(outcome), "intervention": coded(intervention),
+        "outcome": coded(outcome), "intervention": coded(intervention), "decision": coded(decision),
+        "extended_until": coded(extended_until),
     })
 
 
@@ -1214,8 +1278,12 @@ def _events_frame(events: pd.DataFrame, caseworker: np.ndarray, cases: pd.DataFr
     child = cases["child"].to_numpy()
     person_ids = personal_numbers(rng, children.birth.astype("datetime64[D]"), children.male,
                                   cal["children"]["share_coordination_number"])
+    muni = cases["muni"].to_numpy()[case]
+    decision = events["decision"].to_numpy()
+    with_id = munis.decision_ids[muni] & (decision >= 0)
+    extended_until = events["extended_until"].to_numpy()
     frame = pd.DataFrame({
-        "municipality": _text(pa.array(munis.code), cases["muni"].to_numpy()[case]),
+        "municipality": _text(pa.array(munis.code), muni),
         "case_id": _text(_case_ids(cases, munis), case),
         "person_id": _text(pa.array(person_ids), child[case]),
         "event": _text(pa.array(list(_EVENT)), events["event"].to_numpy()),
@@ -1225,8 +1293,29 @@ def _events_frame(events: pd.DataFrame, caseworker: np.ndarray, cases: pd.DataFr
         "source": _text(pa.array(_SOURCES), events["source"].to_numpy()),
         "outcome": _text(pa.array(_OUTCOMES), events["outcome"].to_numpy()),
         "intervention": _text(pa.array(_INTERVENTIONS), events["intervention"].to_numpy()),
+        "intervention_id": pd.array(np.where(with_id, np.char.add("B", decision.astype(str)), None),
+                                    dtype="str"),
+        "extended_until": _dates(extended_until, missing=extended_until < 0),
+        "unaccompanied": pd.array(np.where(_unaccompanied(rng, cases, children, cal)[child[case]], "ja", None),
+                                  dtype="str"),
     })
     return frame[_columns("events")]
+
+
+def _as_exported(events: pd.DataFrame, munis: _Municipalities, window: _Window) -> pd.DataFrame:
+    """The events as each municipality's case system exports them: some only from the first
+    day of the first year, so that an intervention begun before it appears only by its end."""
+    from_first_day = events["municipality"].map(dict(zip(munis.code, munis.from_first_day, strict=True)))
+    before = events["date"] < np.datetime64(window.first, "D")
+    return events[~(from_first_day.to_numpy(dtype=bool) & before.to_numpy())].reset_index(drop=True)
+
+
+def _unaccompanied(rng: np.random.Generator, cases: pd.DataFrame, children: _Children, cal: dict) -> np.ndarray:
+    """Per child, whether they came to Sweden unaccompanied: a share of those first reported at 13–17."""
+    first_report = np.full(children.muni.size, np.iinfo(np.int64).max)
+    np.minimum.at(first_report, cases["child"].to_numpy(), cases["first_report"].to_numpy())
+    age = _age(first_report, children.birth)
+    return (age >= 13) & (age < 18) & (rng.random(age.size) < cal["unaccompanied"]["share_13_17"])
 
 
 def _staff_frame(staff: pd.DataFrame, staff_ids: pa.Array, munis: _Municipalities,

@@ -7,6 +7,7 @@ upload area until they are loaded or discarded, and an upload older than a day i
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import secrets
@@ -20,6 +21,7 @@ import pyarrow.compute as pc
 from fastapi import FastAPI, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from insyn.ingest.load import ExtractDateError, extract_date_of
 from insyn.ingest.profiles import ProfileError, load_profile, shipped_profiles
 from insyn.ingest.readers import ReadError
 from insyn.ingest.validate import SchemaError, Validated
@@ -119,6 +121,12 @@ def _load_report(folder: Path) -> tuple[str, list[str], list[Table]]:
     return data["stage"], data["notices"], tables
 
 
+def _extract_date(meta: dict) -> dt.date | None:
+    """The extract date the uploader gave (uploads from before the field have none)."""
+    given = meta.get("extract_date")
+    return dt.date.fromisoformat(given) if given else None
+
+
 def _save_progress(folder: Path, done: int, total: int, message: str) -> None:
     (folder / PROGRESS).write_text(json.dumps({"done": done, "total": total, "message": message},
                                               ensure_ascii=False), encoding="utf-8")
@@ -144,7 +152,7 @@ def _load_in_background(settings: Settings, folder: Path, meta: dict, user: User
     try:
         try:
             result = run_import(settings, [folder / n for n in meta["files"]], meta["profile"] or None,
-                                meta["table"] or None, progress=progress)
+                                meta["table"] or None, progress=progress, extract_date=_extract_date(meta))
         except duckdb.IOException:
             _save_report(folder, before, ["Datalagret används av en annan import just nu. Inget har lästs in; "
                                           "försök igen om en stund.", *notices], FAILED)
@@ -169,7 +177,8 @@ def _load_in_background(settings: Settings, folder: Path, meta: dict, user: User
 def add_routes(app: FastAPI, settings: Settings) -> None:
     def choices() -> dict:
         return {"profiles": sorted(shipped_profiles()),
-                "tables": [(name, table.label) for name, table in TABLES.items()]}
+                "tables": [(name, table.label) for name, table in TABLES.items()],
+                "today": dt.date.today().isoformat()}
 
     def require(viewer) -> None:
         viewer.scope.require(viewer.scope.imports, "importen")
@@ -180,7 +189,8 @@ def add_routes(app: FastAPI, settings: Settings) -> None:
 
         profile = load_profile(meta["profile"]) if meta["profile"] else None
         paths = [folder / name for name in meta["files"]]
-        return validate_files(paths, load_or_create_key(settings.key_path), profile, meta["table"] or None)
+        return validate_files(paths, load_or_create_key(settings.key_path), profile, meta["table"] or None,
+                              extract_date=extract_date_of(profile, _extract_date(meta)))
 
     @app.get("/import", response_class=HTMLResponse)
     def import_form(request: Request, viewer: Signed):
@@ -190,9 +200,17 @@ def add_routes(app: FastAPI, settings: Settings) -> None:
 
     @app.post("/import", response_class=HTMLResponse)
     async def upload(request: Request, viewer: Signed, filer: list[UploadFile], csrf: Annotated[str, Form()],
-                     profil: Annotated[str, Form()] = "", tabell: Annotated[str, Form()] = ""):
+                     profil: Annotated[str, Form()] = "", tabell: Annotated[str, Form()] = "",
+                     uttagsdatum: Annotated[str, Form()] = ""):
         viewer.check_csrf(csrf)
         require(viewer)
+        try:
+            extract_date = dt.date.fromisoformat(uttagsdatum) if uttagsdatum else None
+            extract_date_of(None, extract_date)
+        except ValueError as error:
+            message = str(error) if isinstance(error, ExtractDateError) else "Uttagsdatum ska skrivas ÅÅÅÅ-MM-DD."
+            return render(request, "import.html.j2", viewer, 400, error=message.removesuffix(" Inget har lästs in."),
+                          **choices())
         if profil and profil not in shipped_profiles():
             raise pages.NotFound(f"Profilen {profil} finns inte.")
         if tabell and tabell not in TABLES:
@@ -218,7 +236,8 @@ def add_routes(app: FastAPI, settings: Settings) -> None:
                                       error=f"{name} är större än {MAX_UPLOAD_BYTES >> 20} MB.")
                     out.write(block)
             names.append(name)
-        meta = {"username": viewer.user.username, "files": names, "profile": profil, "table": tabell}
+        meta = {"username": viewer.user.username, "files": names, "profile": profil, "table": tabell,
+                "extract_date": extract_date.isoformat() if extract_date else None}
         (folder / "upload.json").write_text(json.dumps(meta), encoding="utf-8")
         check(folder, meta, viewer)
         return RedirectResponse(f"/import/{token}", status_code=303)

@@ -12,13 +12,23 @@ import ibis
 import ibis.expr.types as ir
 
 from insyn.indicators.deadlines import days_between
-from insyn.indicators.definitions import CaseWorkSubject, SpellsSubject, StaffFilter, Subjects
-from insyn.indicators.subjects import PERIOD_KEYS, Sources, at_reference_date, spells, without_right
+from insyn.indicators.definitions import CaseWorkSubject, StaffFilter, Subjects
+from insyn.indicators.subjects import (
+    INTERVENTIONS,
+    INVESTIGATIONS,
+    PERIOD_KEYS,
+    Sources,
+    at_reference_date,
+    first_on_or_after,
+    spell_rows,
+    without_right,
+)
+from insyn.model.codes import codes
 
 DAYS_PER_YEAR = 365.25
-# Events of a case in process order, for the latest event when several fall on one day.
-EVENT_ORDER = ["report", "protection_assessment", "initial_assessment", "investigation_start",
-               "investigation_end", "intervention_start", "intervention_end", "case_closed"]
+# Events of a case in process order (codes.yaml lists them so), for the latest event when
+# several fall on one day.
+EVENT_ORDER = codes("event")
 
 
 # --- employments -------------------------------------------------------------------------------
@@ -203,10 +213,7 @@ def mentorships_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.
 # count them); a report awaits its initial assessment until the case's first step on or after
 # its day that takes it up — a report on a case already under investigation or intervention
 # is taken up by the next step of that work. Two reports awaiting one step are one wait.
-PHASE_SPELLS = {
-    "utredning": SpellsSubject(start="investigation_start", end="investigation_end"),
-    "insats": SpellsSubject(start="intervention_start", end="intervention_end", same=["intervention"]),
-}
+PHASE_SPELLS = {"utredning": INVESTIGATIONS, "insats": INTERVENTIONS}
 TAKES_UP_A_REPORT = ["initial_assessment", "investigation_start", "investigation_end", "intervention_start",
                      "intervention_end"]
 
@@ -217,32 +224,20 @@ def case_work(spec, sources: Sources) -> ir.Table:
     parts = []
     for phase in spec.phases:
         if phase == "forhandsbedomning":
-            waits = _first_on_or_after(events.filter(events.event == "report"),
+            waits = first_on_or_after(events.filter(events.event == "report"),
                                        events.filter(events.event.isin(TAKES_UP_A_REPORT)))
             spell = waits.mutate(intervention=ibis.null().cast("string"), end_date=waits.next_date)
         else:
-            spell = spells(PHASE_SPELLS[phase], sources)
+            spell = spell_rows(PHASE_SPELLS[phase], sources)
         parts.append(spell.select("municipality", "case_id", "intervention", "start_date", "end_date",
                                   phase=ibis.literal(phase)))
     work = ibis.union(*parts)
-    closing = _first_on_or_after(work.select("municipality", "case_id", date=work.start_date),
+    closing = first_on_or_after(work.select("municipality", "case_id", date=work.start_date),
                                  events.filter(events.event == "case_closed"))
     work = without_right(work.left_join(closing, ["municipality", "case_id", "start_date"]))
     end = ibis.cases((work.next_date.notnull() & (work.end_date.isnull() | (work.next_date < work.end_date)),
                       work.next_date), else_=work.end_date)
     return work.mutate(end_date=end).drop("next_date")
-
-
-def _first_on_or_after(starts: ir.Table, stops: ir.Table) -> ir.Table:
-    """Per case and distinct start `date`, the case's first `stops` date on or after it (null:
-    none): a running minimum over both in date order, a stop on a start's day sorting after
-    it, so no range join is needed. Returns (municipality, case_id, start_date, next_date)."""
-    both = (starts.select("municipality", "case_id", "date", is_stop=ibis.literal(0)).distinct()
-            .union(stops.select("municipality", "case_id", "date", is_stop=ibis.literal(1))))
-    onwards = ibis.window(group_by=[both.municipality, both.case_id], order_by=[both.date, both.is_stop],
-                          rows=(0, None))
-    both = both.mutate(next_date=ibis.cases((both.is_stop == 1, both.date), else_=None).min().over(onwards))
-    return both.filter(both.is_stop == 0).select("municipality", "case_id", "next_date", start_date=both.date)
 
 
 def all_case_work(sources: Sources) -> ir.Table:

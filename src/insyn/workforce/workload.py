@@ -21,16 +21,8 @@ import pandas as pd
 import pyarrow as pa
 
 from insyn.indicators.definitions import CaseworkerLoadsSubject, Subjects
-from insyn.indicators.engine import (
-    COMPLETE_WITHIN,
-    PERIODS_SCHEMA,
-    bound_relations,
-    build_subjects,
-    cached_sql,
-    coverage,
-    place,
-    store_sources,
-)
+from insyn.indicators.engine import bound_relations, build_subjects, cached_sql, place, store_sources
+from insyn.indicators.periods import PERIODS_SCHEMA, coverage, governing
 from insyn.workforce.config import WorkforceConfig, WorkloadConfig
 from insyn.workforce.subjects import placed_weighted_work
 
@@ -55,18 +47,20 @@ def month_periods(store, workforce: WorkforceConfig, municipality: str | None = 
     first of the month: from January of the first staff year to the month of the data's end.
     Narrowed to one municipality and month when given."""
     rows = []
-    for code, sources in coverage(store.ibis, store.table("events"), store.table("staff")).items():
+    covered = coverage(store.ibis, store.table("events"), store.table("staff"),
+                       extract_dates=store.extract_dates())
+    for code, sources in covered.items():
         # Load is the points of the cases held: no case data, no workload (not zeros).
         if not {"staff", "events"} <= set(sources) or (municipality and code != municipality):
             continue
-        data_end = max(last for _, last in sources.values())
-        first = dt.date(sources["staff"][0].year, 1, 1)
-        for start in pd.date_range(first, data_end, freq="MS").date:
+        judged = governing(sources)
+        first = dt.date(sources["staff"].first.year, 1, 1)
+        for start in pd.date_range(first, judged.end, freq="MS").date:
             if month and start != month:
                 continue
             end = (pd.Timestamp(start) + pd.offsets.MonthEnd(0)).date()
-            rows.append((code, f"{start:%Y-%m}", "month", start, end, start, data_end,
-                         end - data_end <= COMPLETE_WITHIN, True, True))
+            rows.append((code, f"{start:%Y-%m}", "month", start, end, start, judged.end,
+                         judged.complete_through(end), True, True))
     return pd.DataFrame(rows, columns=list(PERIODS_SCHEMA))
 
 
