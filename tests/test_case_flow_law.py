@@ -357,9 +357,9 @@ def test_ambiguous_pairings_and_interventions_begun_before_the_data_are_named(tm
 
 # --- edge cases of the export, each in a store of its own ------------------------------------------
 
-def results_of(tmp_path, rows, extract_date=EXTRACT_DATE):
+def results_of(tmp_path, rows, extract_date=EXTRACT_DATE, columns=COLUMNS):
     store = open_store(None)
-    imported = import_files(store, [write_csv(tmp_path / "handelser.csv", COLUMNS, rows)], b"k" * 32,
+    imported = import_files(store, [write_csv(tmp_path / "handelser.csv", columns, rows)], b"k" * 32,
                             extract_date=extract_date)
     assert all(not f.validated.problems for f in imported.files)
     results = compute(store)
@@ -477,3 +477,18 @@ def test_a_wrong_extract_date_is_corrected_by_importing_again(tmp_path):
     store.close()
     year = results[(results.indicator == "anmalningar_per_1000_barn") & (results.period == "2024")]
     assert set(year.complete) == {False}
+
+
+def test_children_with_reserve_numbers_temporary_ids_and_unknown_birth_dates_are_counted(tmp_path):
+    """A reserve number has its birth date; a samordningsnummer with unknown month and day (born
+    2006) is a year older from July; a temporary id has no age: it counts where the definition
+    takes unknown ages (reports about children 0–17) and among all reports, not among 18–20."""
+    unknown_2006 = pnr("20060000", "122", coordination=True)
+    rows = [ev("R1", "20100315-T123", "report", "2024-05-01", source="skola", **V),
+            ev("R2", unknown_2006, "report", "2024-06-15", source="skola", **V),  # 17 in June
+            ev("R3", unknown_2006, "report", "2024-07-01", source="skola", **V),  # 18 from July
+            ev("R4", "TMP-1", "report", "2024-03-01", source="skola", temporary_number="ja", **V)]
+    results = results_of(tmp_path, rows, columns=[*COLUMNS, "temporary_number"])
+    assert at(results, "anmalningar_per_1000_barn", "2024")[0] == 3  # R1, R2, R4
+    assert at(results, "anmalningar_per_1000_unga_18_20", "2024")[0] == 1  # R3
+    assert at(results, "skyddsbedomning_samma_eller_nasta_dag", "2024")[1] == 4  # every report

@@ -188,17 +188,21 @@ def test_no_clear_personal_identity_number_anywhere(tmp_path, key, caplog, capsy
     bad_person = pnr("20100101", "582")[:-1] + "0"
     if bad_person == pnr("20100101", "582"):
         bad_person = bad_person[:-1] + "1"
-    rows = good_rows() + good_rows("K2", P2) + [
+    lost_zero = pnr("20051212", "123")[2:].replace("-", "").lstrip("0")  # as Excel stores it
+    rows = good_rows() + good_rows("K2", P2) + good_rows("K5", UNKNOWN_DATE) + good_rows("K6", RESERVE) + [
         dict(good_rows("K3", bad_person)[0]),  # checksum error: quarantined
         dict(good_rows("K4", P2)[0], municipality="9999"),  # valid number, other error
+        dict(good_rows("K7", IVO_RESERVE)[0], municipality="9999"),  # reserve number, other error
+        dict(good_rows("K8", lost_zero)[0], municipality="9999"),
     ]
     path = write_csv(tmp_path / "e.csv", EVENT_COLUMNS, rows)
     data_dir = tmp_path / "data"
     output = CliRunner().invoke(app, ["--data-dir", str(data_dir), "import", str(path)])
     assert output.exit_code == 0, output.output
-    assert "rad 6, kolumn 'person_id'" in output.output
-    clear = [P1, P2, bad_person]
+    assert "rad 10, kolumn 'person_id'" in output.output
+    clear = [P1, P2, bad_person, UNKNOWN_DATE, RESERVE, IVO_RESERVE]
     forms = {form for p in clear for form in (p, p.replace("-", ""), p[2:], p[2:].replace("-", ""))}
+    forms.add(lost_zero)
     texts = [output.output, caplog.text, capsys.readouterr().out]
     for file in data_dir.rglob("*"):
         if file.is_file():
@@ -210,6 +214,62 @@ def test_no_clear_personal_identity_number_anywhere(tmp_path, key, caplog, capsy
     for text in texts:
         for form in forms:
             assert form not in text
+
+
+UNKNOWN_DATE = pnr("20110000", "244", coordination=True)  # a child whose birth date is uncertain
+RESERVE, IVO_RESERVE = "20100315-T123", "20090101-TF10"
+TEMPORARY = "TMP-0042"
+
+
+def test_every_kind_of_id_is_imported_and_kept_apart(tmp_path, store, key):
+    """Samordningsnummer with unknown month and day, reserve numbers in both forms and a
+    municipality's temporary ids are imported with their kind; the same temporary id in two
+    municipalities is two children, a reserve number one child wherever it is written."""
+    rows = [*good_rows("K1", UNKNOWN_DATE), *good_rows("K2", RESERVE), *good_rows("K3", IVO_RESERVE),
+            *[dict(r, temporary_number="ja") for r in good_rows("K4", TEMPORARY)],
+            *[dict(r, temporary_number="ja", municipality="0884") for r in good_rows("K5", TEMPORARY)],
+            *[dict(r, municipality="0884") for r in good_rows("K6", RESERVE.replace("-", ""))]]
+    path = write_csv(tmp_path / "ids.csv", [*EVENT_COLUMNS, "temporary_number"], rows)
+    result = import_files(store, [path], key)
+    assert result.files[0].validated.messages() == []
+    found = store.raw.execute("SELECT case_id, id_kind, birth_year, birth_month, sex, person_key "
+                              "FROM events WHERE event = 'report' ORDER BY case_id").fetchall()
+    assert [row[:5] for row in found] == [
+        ("K1", "samordningsnummer", 2011, None, "female"),
+        ("K2", "reservnummer", 2010, 3, "female"),
+        ("K3", "reservnummer", 2009, 1, "male"),
+        ("K4", "tillfalligt", None, None, None),
+        ("K5", "tillfalligt", None, None, None),
+        ("K6", "reservnummer", 2010, 3, "female"),
+    ]
+    keys = {case: person_key for case, *_, person_key in found}
+    assert keys["K4"] != keys["K5"]
+    assert keys["K2"] == keys["K6"]
+    assert store.raw.execute("SELECT case_id FROM quality_warnings WHERE check_id = 'barn_utan_fodelsear' "
+                             "ORDER BY 1").fetchall() == [("K4",), ("K5",)]
+
+
+def test_a_profile_says_the_file_holds_temporary_ids(tmp_path, store, key):
+    """With `temporary_ids: true` a value not shaped like a number is a temporary id; a number
+    with a wrong check digit is still refused (a typo is not a temporary id)."""
+    profile = load_profile("svenska").model_copy(update={"temporary_ids": True})
+    rows = good_rows("K1", "Barn 17/2024") + good_rows("K2", BAD_CHECKSUM)
+    result = import_files(store, [write_csv(tmp_path / "t.csv", EVENT_COLUMNS, rows)], key, profile=profile)
+    assert [m.split(": ", 1)[1] for m in result.files[0].validated.messages()] == [
+        "ogiltigt personnummer: fel kontrollsiffra"] * 2
+    assert store.raw.execute("SELECT DISTINCT id_kind FROM events").fetchall() == [("tillfalligt",)]
+    without = import_files(store, [write_csv(tmp_path / "u.csv", EVENT_COLUMNS, good_rows("K3", "Barn 18/2024"))], key)
+    assert without.files[0].validated.messages()[0].endswith("ogiltigt personnummer: ogiltigt format "
+                                                              "(10 eller 12 siffror väntas)")
+
+
+def test_a_number_in_scientific_notation_is_refused_with_advice(tmp_path, store, key):
+    rows = good_rows("K1", "2,01203E+11")
+    result = import_files(store, [write_csv(tmp_path / "e.csv", EVENT_COLUMNS, rows)], key)
+    assert result.files[0].validated.messages()[0] == (
+        "e.csv, rad 2, kolumn 'person_id': ogiltigt personnummer: sparat som tal i exponentform, "
+        "siffror har gått förlorade: exportera kolumnen som text (i Excel: Formatera celler → Text) "
+        "och läs in filen igen")
 
 
 def test_swedish_profile_from_excel(tmp_path, store, key):

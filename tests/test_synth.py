@@ -6,9 +6,11 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from personnummer import personnummer as oracle
 
+from insyn.ingest.personnummer import parse
 from insyn.model.codes import codes
 from insyn.model.tables import OUTCOME_CODES, TABLES
 from insyn.synth.generate import TABLE_NAMES, calibration, generate, write_tables
@@ -148,13 +150,26 @@ def test_conditional_columns_and_outcome_codes(small):
 
 
 def test_personal_identity_numbers(small):
+    """Valid numbers of every kind social services meet, one child per case: personnummer and
+    samordningsnummer (the package agrees), samordningsnummer with unknown birth month and day,
+    reserve numbers and temporary ids, each a small share."""
     events = small["events"]
-    people = events["person_id"].unique()
-    assert all(re.fullmatch(r"\d{8}-\d{4}", p) for p in people)
-    assert all(oracle.valid(p) for p in people)
+    temporary = events.loc[events["temporary_number"] == "ja", "person_id"].unique()
+    assert all(re.fullmatch(r"TILLF-\d+", p) for p in temporary)
+    people = events.loc[events["temporary_number"] != "ja", "person_id"].unique()
+    parsed = parse(pa.array(people))
+    assert parsed.reason.null_count == len(people)
+    kinds = pd.Series(parsed.kind.to_pylist())
+    unknown_date = np.array([p[4:8] == "0060" for p in people])
+    assert all(oracle.valid(p) for p in people[(kinds == "personnummer").to_numpy() | (
+        (kinds == "samordningsnummer").to_numpy() & ~unknown_date)])
+    assert set(kinds) == {"personnummer", "samordningsnummer", "reservnummer"}
+    assert unknown_date.sum() > 0 and len(temporary) > 0
+    assert (kinds == "reservnummer").mean() < 0.01 and len(temporary) / len(people) < 0.01
     assert events.groupby(["municipality", "case_id"])["person_id"].nunique().max() == 1
     coordination = np.mean([int(p[6:8]) > 60 for p in people])
     assert 0.002 < coordination < 0.03
+    people = people[(kinds == "personnummer").to_numpy()]
     boys = np.mean([int(p[11]) % 2 == 1 for p in people])
     assert abs(boys - calibration()["targets"]["share_boys"]) < 0.04
 
@@ -162,7 +177,8 @@ def test_personal_identity_numbers(small):
     # says the year; a case open before them can start with a later report, at any age): 0–17.
     first = events.drop_duplicates(["municipality", "case_id"])
     opened = first["case_id"].str.split("-").str[1].astype(int)
-    first = first[(first["event"] == "report") & (opened >= YEARS[0])]
+    first = first[(first["event"] == "report") & (opened >= YEARS[0]) & first["person_id"].str.fullmatch(r"\d{8}-\d{4}")
+                  & (first["person_id"].str[4:8] != "0060")]
     birth = pd.to_datetime(first["person_id"].str[:6] + first["person_id"].str[6:8]
                            .astype(int).mod(60).map("{:02d}".format), format="%Y%m%d")
     age = (first["date"] - birth).dt.days / 365.25

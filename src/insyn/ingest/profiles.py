@@ -33,6 +33,9 @@ class Profile(BaseModel):
     # The day the export was taken, for a profile made for one export (insyn import --uttagsdatum
     # gives it per import).
     extract_date: dt.date | None = None
+    # The export holds ids the municipality made for children without a complete number: a
+    # person id not shaped like an identity number is taken as one (docs/import-format.md).
+    temporary_ids: bool = False
     tables: dict[str, TableMapping] = Field(default_factory=dict)
 
     @field_validator("tables")

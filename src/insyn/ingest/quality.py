@@ -21,6 +21,11 @@ def _check_sql(check: dict, cases: str) -> str:
     kind = next((k for k in SPELL_CHECKS if k in check), None)
     if kind:
         return _spell_check_sql(check, kind, cases)
+    if "where" in check:
+        return f"""
+        SELECT municipality, case_id, '{check['id']}', '{check['message']}', min(date)
+        FROM events JOIN {cases} USING (municipality, case_id)
+        WHERE {check['where']} GROUP BY municipality, case_id"""
     requires = check["requires"]
     conditions = [f"p.event = '{requires['event']}'"]
     if "outcome" in requires:

@@ -209,6 +209,7 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
             text[column.name] = pa.nulls(n, pa.string())
     check = _Checker(header_of, row_numbers)
     typed: dict[str, pa.Array] = {}
+    person_column = None
 
     for column in table.columns:
         values = text[column.name]
@@ -249,12 +250,12 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
                            f"får inte vara större än {column.maximum:g}")
             typed[column.name] = number
         elif column.kind == "person_id":
-            if file.suffix.lower() in (".xlsx", ".xlsm"):
-                # Excel keeps a number typed into a cell as a number: 0512121234 becomes
-                # 512121234, a child born 2005 losing the leading zero of the birth year.
-                values = pc.if_else(pc.match_substring_regex(values, r"^\d{9}$"),
-                                    pc.binary_join_element_wise("0", values, ""), values)
-            typed.update(_person_columns(values, check, column.name, key))
+            person_column = column.name
+
+    if person_column:
+        temporary = pc.equal(typed["temporary_number"], "ja")  # events: the only table with a person_id
+        typed.update(_person_columns(text[person_column], typed["municipality"], temporary, check,
+                                     person_column, key, bool(profile and profile.temporary_ids)))
 
     _check_conditional(table, typed, check)
     _check_table_rules(typed, check)
@@ -296,24 +297,38 @@ def _municipality_codes(values: pa.Array) -> pa.Array:
     return pc.coalesce(by_code, by_name)
 
 
-def _person_columns(values: pa.Array, check: _Checker, column: str,
-                    key: bytes | None) -> dict[str, pa.Array]:
-    """Validate and pseudonymise once per distinct number; derive birth year, month and sex."""
-    encoded = pc.dictionary_encode(values)
-    distinct = encoded.dictionary
-    indices = encoded.indices
-    parsed = personnummer.parse(distinct)
-    reason = pc.take(parsed.reason, indices)
-    for code, text in personnummer.REASONS.items():
-        check.fail(pc.and_(pc.is_valid(values), pc.equal(reason, code)), column, f"ogiltigt personnummer: {text}")
+def _person_columns(values: pa.Array, municipality: pa.Array, temporary: pa.Array, check: _Checker,
+                    column: str, key: bytes | None, temporary_ids: bool) -> dict[str, pa.Array]:
+    """Validate and pseudonymise once per distinct number; derive birth year, month, sex and the
+    kind of id. A municipality's temporary id (marked by the row's `temporary_number`, or any value
+    not shaped like a number when the profile says `temporary_ids`) is pseudonymised with the
+    municipality in the key: such ids are unique only within their municipality."""
     if key is None:
         raise ValueError("a pseudonymisation key is needed to import personal identity numbers")
-    pseudonyms = pseudonymise(parsed.canonical, key)
+    encoded = pc.dictionary_encode(values)
+    parsed = personnummer.parse(encoded.dictionary)
+    indices = encoded.indices
+    reason = pc.take(parsed.reason, indices)
+    temporary = pc.fill_null(temporary, False)
+    if temporary_ids:
+        temporary = pc.or_(temporary, pc.fill_null(pc.equal(reason, "format"), False))
+    temporary = pc.and_(temporary, pc.is_valid(values))
+    for code, text in personnummer.REASONS.items():
+        check.fail(pc.and_(pc.and_(pc.is_valid(values), pc.equal(reason, code)), pc.invert(temporary)),
+                   column, f"ogiltigt personnummer: {text}")
+    local = pc.binary_join_element_wise(pa.scalar(personnummer.TEMPORARY), pc.fill_null(municipality, ""),
+                                        values, ":")
+    local = pc.if_else(temporary, local, pa.scalar(None, pa.string()))
+    local_keys = _per_distinct(local, lambda distinct: pseudonymise(distinct, key))
+    person_key = pc.coalesce(local_keys, pc.take(pseudonymise(parsed.canonical, key), indices))
+    nothing = pa.scalar(None)
     return {
-        "person_key": pc.take(pseudonyms, indices),
-        "birth_year": pc.take(pa.array(parsed.birth_year, pa.int16()), indices),
-        "birth_month": pc.take(pa.array(parsed.birth_month, pa.int8()), indices),
-        "sex": pc.take(parsed.sex, indices),
+        "person_key": person_key,
+        "birth_year": pc.if_else(temporary, nothing.cast(pa.int16()),
+                                 pc.take(pa.array(parsed.birth_year, pa.int16()), indices)),
+        "birth_month": pc.if_else(temporary, nothing.cast(pa.int8()), pc.take(parsed.birth_month, indices)),
+        "sex": pc.if_else(temporary, nothing.cast(pa.string()), pc.take(parsed.sex, indices)),
+        "id_kind": pc.if_else(temporary, pa.scalar(personnummer.TEMPORARY), pc.take(parsed.kind, indices)),
     }
 
 

@@ -67,6 +67,9 @@ EVENTS = Table(
         # The child came to Sweden unaccompanied (ensamkommande): a person attribute; one row
         # saying so marks the child in the municipality.
         Column("unaccompanied", "code", codes="yes_no", label="ensamkommande"),
+        # "ja": person_id is an id the municipality made for a child without a complete number
+        # (unique only within the municipality; docs/import-format.md).
+        Column("temporary_number", "code", codes="yes_no", label="tillfälligt id"),
     ),
     # Events are imported as whole case histories: a re-export of a case replaces it.
     key=("municipality", "case_id"),
@@ -77,7 +80,9 @@ EVENTS = Table(
         "extended_until": ("event", ("investigation_extended",)),
     },
     derived=(("person_key", "VARCHAR"), ("birth_year", "SMALLINT"),
-             ("birth_month", "TINYINT"), ("sex", "VARCHAR")),
+             ("birth_month", "TINYINT"), ("sex", "VARCHAR"),
+             # personnummer, samordningsnummer, reservnummer or tillfalligt (ingest.personnummer)
+             ("id_kind", "VARCHAR")),
 )
 
 # Outcome codes depend on the event.

@@ -69,6 +69,8 @@ DERIVED = {
     "birth_year": ("int", "personens födelseår"),
     "birth_month": ("int", "personens födelsemånad"),
     "sex": ("code", "personens juridiska kön (från personnumret)"),
+    "id_kind": ("code", "slags id: personnummer, samordningsnummer, reservnummer eller tillfalligt "
+                        "(kommunens tillfälliga id)"),
 }
 # Written only when asked for by name: with the birth year it narrows a person down a lot.
 ON_REQUEST = ("birth_month",)

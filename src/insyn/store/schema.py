@@ -70,7 +70,8 @@ BOOKKEEPING = {
 ADDED_COLUMNS = [("indicator_results", "complete", "BOOLEAN"),
                  ("imports", "extract_date", "DATE"),
                  ("events", "intervention_id", "VARCHAR"), ("events", "extended_until", "DATE"),
-                 ("events", "unaccompanied", "VARCHAR"),
+                 ("events", "unaccompanied", "VARCHAR"), ("events", "temporary_number", "VARCHAR"),
+                 ("events", "id_kind", "VARCHAR"),
                  *(("indicator_results", c, "DOUBLE") for c in (
                      "numerator_contributors", "numerator_largest",
                      "denominator_contributors", "denominator_largest",

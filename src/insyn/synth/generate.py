@@ -48,7 +48,7 @@ import yaml
 
 from insyn.model.codes import codes
 from insyn.model.tables import TABLES
-from insyn.synth.personnummer import personal_numbers
+from insyn.synth.personnummer import personal_numbers, with_other_ids
 
 TABLE_NAMES = ("events", "staff", "courses", "trainings", "mentorships", "workload_ratings")
 DAYS_PER_YEAR = 365.25
@@ -1276,8 +1276,12 @@ def _events_frame(events: pd.DataFrame, caseworker: np.ndarray, cases: pd.DataFr
                   munis: _Municipalities, cal: dict) -> pd.DataFrame:
     case = events["case"].to_numpy()
     child = cases["child"].to_numpy()
-    person_ids = personal_numbers(rng, children.birth.astype("datetime64[D]"), children.male,
-                                  cal["children"]["share_coordination_number"])
+    birth = children.birth.astype("datetime64[D]")
+    unaccompanied = _unaccompanied(rng, cases, children, cal)
+    unknown_date = unaccompanied & (rng.random(unaccompanied.size) < cal["unaccompanied"]["share_unknown_birth_date"])
+    person_ids, temporary = with_other_ids(
+        rng, personal_numbers(rng, birth, children.male, cal["children"]["share_coordination_number"]),
+        birth, children.male, unknown_date, cal["children"])
     muni = cases["muni"].to_numpy()[case]
     decision = events["decision"].to_numpy()
     with_id = munis.decision_ids[muni] & (decision >= 0)
@@ -1296,8 +1300,8 @@ def _events_frame(events: pd.DataFrame, caseworker: np.ndarray, cases: pd.DataFr
         "intervention_id": pd.array(np.where(with_id, np.char.add("B", decision.astype(str)), None),
                                     dtype="str"),
         "extended_until": _dates(extended_until, missing=extended_until < 0),
-        "unaccompanied": pd.array(np.where(_unaccompanied(rng, cases, children, cal)[child[case]], "ja", None),
-                                  dtype="str"),
+        "unaccompanied": pd.array(np.where(unaccompanied[child[case]], "ja", None), dtype="str"),
+        "temporary_number": pd.array(np.where(temporary[child[case]], "ja", None), dtype="str"),
     })
     return frame[_columns("events")]
 
