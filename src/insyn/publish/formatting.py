@@ -25,7 +25,7 @@ from insyn.disclosure.suppression import protect
 from insyn.indicators.definitions import Definition, area_names, library
 from insyn.indicators.engine import DIMENSIONS
 from insyn.model.codes import code_lists, label
-from insyn.model.municipalities import municipalities, municipality_names
+from insyn.model.municipalities import AGE_YEAR, municipalities, municipality_names, reference_populations
 from insyn.workforce.config import ReferenceDate, load_workforce
 from insyn.workforce.workload import Workload, unit_months
 
@@ -722,27 +722,30 @@ class Note:
     paragraphs: list[str]
 
 
+def population_years(years: Iterable[str]) -> dict[int, int]:
+    """Period year -> the shipped population year it is divided by (the nearest; the later on a
+    tie), as the indicators choose it where no population is imported (docs/reference-data.md)."""
+    shipped = sorted(set(reference_populations().year))
+    return {int(y): min(shipped, key=lambda s, y=int(y): (abs(s - y), -s)) for y in years}
+
+
 def _population_note(pub: Publication) -> Note:
-    shipped = municipalities()
-    included = shipped[shipped.municipality_code.isin(pub.municipalities)]
-    year = int(shipped.population_year.max())
-    estimated = included[included.age_estimated == 1]
-    share_0_17 = 100 * shipped.population_0_17.sum() / shipped.population_total.sum()
-    share_0_20 = 100 * shipped.population_0_20.sum() / shipped.population_total.sum()
-    paragraphs = [
-        "Indikatorerna per 1 000 invånare har kommunens befolkning som nämnare. Om kommunen inte "
-        "har importerat egna befolkningsuppgifter används den folkmängd som följer med Insyn: "
-        f"SCB:s folkmängd den 31 december {year} (tabell BE0101N1, via Kolada N01951). För ett "
-        "annat år används närmaste år som finns.",
-    ]
-    if len(estimated):
-        paragraphs.append(
-            "Antalet invånare 0–17 år och 0–20 år är uppskattat, inte räknat: rikets andelar "
-            f"{year} ({format_value(share_0_17, '%')} respektive {format_value(share_0_20, '%')} "
-            "av folkmängden) har använts för varje kommun. Värden per 1 000 invånare är därför "
-            f"ungefärliga. Det gäller {len(estimated)} av de {len(included)} kommunerna i "
-            "rapporten. Importera SCB:s tabell efter ålder för exakta uppgifter.")
-    return Note("Befolkning", paragraphs)
+    national = municipalities().population_year.max()
+    used: dict[int, list[int]] = {}
+    for year, population_year in population_years(pub.years).items():
+        used.setdefault(population_year, []).append(year)
+    spans = [f"{years_text(str(y) for y in sorted(years))}: {year} ({'räknad' if year == AGE_YEAR else 'uppskattad'})"
+             for year, years in sorted(used.items())]
+    return Note("Befolkning", [
+        "Indikatorerna per 1 000 invånare har kommunens befolkning i åldern som nämnare. Importerade "
+        "befolkningsuppgifter (till exempel SCB:s tabell BE0101N1 som kommunen laddar ned) används "
+        "för de år och åldrar de täcker. Annars används befolkningen som följer med Insyn, närmaste år: "
+        + "; ".join(spans) + ".",
+        f"{AGE_YEAR} är SCB:s räknade folkmängd den 31 december {AGE_YEAR} per kommun och ettårsklass "
+        f"(BE0101N1). {national} är uppskattad: kommunens egen åldersfördelning {AGE_YEAR}, uppräknad "
+        f"så att den stämmer med kommunens folkmängd den 31 december {national} och med rikets antal "
+        f"0–17, 18–20 och 21 år och äldre samma dag. Importera SCB:s tabell för exakta uppgifter.",
+    ])
 
 
 def legend(pub: Publication) -> Note:
