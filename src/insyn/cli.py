@@ -184,7 +184,7 @@ def import_(
                         str(loaded.rows_replaced), str(v.rows_rejected), str(loaded.duplicates_dropped))
         _print_problems(v, show)
     console.print(summary)
-    if result.extract_date is None:
+    if result.extract_date is None and any(f.validated.table.name != "populations" for f in result.files):
         console.print(f"[yellow]Obs:[/] {MISSING_EXTRACT_DATE[0].upper()}{MISSING_EXTRACT_DATE[1:]}")
     if result.quality_warnings:
         console.print(f"[yellow]{result.quality_warnings} datakvalitetsvarningar[/] för de importerade "

@@ -1,5 +1,8 @@
 """Read an export (CSV, XLSX, Parquet) into a table of text columns, keeping row numbers.
 
+SCB's population table as a municipality downloads it (PX-Web CSV, PX, JSON-stat) is read by
+insyn.ingest.scb into the canonical `populations` columns.
+
 Everything is read as text so that validation, not the reader, decides what a value means
 and can name the row of a bad one. Row numbers are as a spreadsheet shows them: the header
 is row 1, the first data row is row 2.
@@ -17,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from insyn.ingest.scb import ScbFileError, is_scb_population, read_scb_population
 from insyn.ingest.scrub import scrub
 
 FIRST_DATA_ROW = 2
@@ -32,6 +36,14 @@ def read_export(path: Path) -> pa.Table:
     suffix = path.suffix.lower()
     if not path.exists():
         raise ReadError(f"{path}: filen finns inte")
+    if is_scb_population(path):  # SCB's population table as downloaded: canonical populations rows
+        try:
+            frame = read_scb_population(path)
+        except ScbFileError as exc:
+            raise ReadError(str(exc)) from None
+        table = pa.table({column: pa.array(frame[column].astype(str), pa.string()) for column in frame.columns})
+        return table.append_column(ROW_NUMBER, pa.array(range(FIRST_DATA_ROW, FIRST_DATA_ROW + table.num_rows),
+                                                        pa.int64()))
     readers = {".csv": _read_csv, ".txt": _read_csv, ".tsv": _read_csv,
                ".xlsx": _read_xlsx, ".xlsm": _read_xlsx, ".parquet": _read_parquet}
     if suffix not in readers:
