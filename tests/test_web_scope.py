@@ -961,3 +961,18 @@ def test_a_refused_download_of_an_import_report_is_not_logged_as_a_download(impo
     response = browser.get(f"/import/{token}/tabell/fel.pdf")
     assert response.status_code == 404 and "Okänt filformat pdf" in html_of(response)
     assert not audit_since(data.data_dir, before, action="download")
+
+
+def test_scbs_population_download_can_be_uploaded_and_loaded(import_site):
+    """SCB's table as a municipality downloads it (here the API's JSON-stat) is read into
+    populations on the web as in the terminal."""
+    data, _, as_user = import_site
+    browser = as_user("analytiker")
+    body = (Path(__file__).parent / "data" / "scb" / "tab638_jsonstat2.json").read_bytes()
+    token = upload(browser, "befolkning.json", body)
+    report = html_of(browser.get(f"/import/{token}"))
+    assert tables_of(report)["sammanfattning"][1][:4] == ["befolkning.json", "befolkning", "16", "16"]
+    loaded = browser.post(f"/import/{token}/las-in", data={"csrf": hidden_field(report, "csrf")})
+    assert loaded.status_code == 303 and wait_for_import(data.data_dir, token) == "loaded"
+    assert store_count(data.settings, "SELECT count(*) FROM populations WHERE municipality = '0884' "
+                                      "AND year = 2019 AND age_from = 17") == 1
