@@ -304,7 +304,11 @@ def test_report_has_every_section_and_accessible_charts(html, tables):
 
 
 def test_report_tells_where_the_populations_come_from(html):
-    assert "SCB" in html and "uppskattat" in html
+    """Which shipped year divides the report's years, and that 2024's is an estimate from
+    the municipality's own 2019 ages (docs/reference-data.md)."""
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert "SCB:s räknade folkmängd den 31 december 2019 per kommun och ettårsklass" in text
+    assert "2024 (uppskattad)" in text and "kommunens egen åldersfördelning 2019" in text
     assert "färre än 5" in html
 
 

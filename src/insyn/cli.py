@@ -496,8 +496,8 @@ def _import_published(files: list[Path]) -> None:
     except KoladaFileError as exc:
         raise _fail(f"{exc}\nInget har lästs in.") from exc
     for result in imported:
-        console.print(f"{result.file.name}: {result.values} värden inlästa, varav {result.replaced} "
-                      "ersatte tidigare inlästa värden")
+        for line in result.lines():
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("copy-tables")

@@ -37,7 +37,7 @@ from insyn.publish.formatting import (
     unit_loads,
     years_text,
 )
-from insyn.publish.kolada import Comparison, comparisons
+from insyn.publish.kolada import STATUS_LEGEND, Comparison, comparisons
 
 OVERVIEW, WORKFORCE_OVERVIEW = "Översikt", "Personal och kompetens"
 OVERVIEW_AREAS = {OVERVIEW: CASE_FLOW, WORKFORCE_OVERVIEW: WORKFORCE}
@@ -213,15 +213,26 @@ def _unit_load_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> No
     _notes_below(sheet, end, unit_load_note(pub).paragraphs if rows else [NO_WORKLOAD])
 
 
+COMPARISON_COLUMNS = ["Indikator", "År", "Område", "Kod", "Eget värde (Insyn)", "Nyckeltal",
+                      "Nyckeltalets namn", "Så skiljer sig måtten", "Värde (inläst)", "Status (som inläst)",
+                      "Anmärkning", "Källa"]
+
+
 def _comparison_sheet(sheet: Worksheet, compared: list[Comparison], pub: Publication,
                       formats: Formats) -> None:
-    headers = ["Indikator", "År", "Område", "Kod", "Värde", "Källa"]
-    rows = [[name_with_unit(c.definition), c.year, f.name, f.code, f.cell, f.source]
-            for c in compared for f in c.figures]
-    end = _table(sheet, headers, rows, formats)
-    _notes_below(sheet, end, ["Kommunernas egna publicerade värden bredvid inlästa publicerade värden "
-                              "för samma nyckeltal och år (riket, regioner, liknande kommuner), som de "
-                              "publicerades.", *legend(pub).paragraphs[:2]])
+    """Every compared year of every indicator and KPI, one row per area: the own figure beside
+    the imported value, the KPI's id, name and how it differs, Kolada's status and the file."""
+    rows = [[name_with_unit(c.definition), c.year, r.name, r.code, r.own, c.kpi, c.title, c.difference,
+             r.value, r.status, r.note, r.source or ("Insyn (egna uppgifter)" if r.value is None else "")]
+            for c in compared for r in c.rows]
+    end = _table(sheet, COMPARISON_COLUMNS, rows, formats)
+    sheet.set_column(COMPARISON_COLUMNS.index("Så skiljer sig måtten"),
+                     COMPARISON_COLUMNS.index("Så skiljer sig måtten"), WRAPPED_WIDTH, formats.wrapped)
+    _notes_below(sheet, end, ["Kommunernas egna publicerade värden bredvid inlästa publicerade värden (Koladas "
+                              "nyckeltal eller en annan Insyns export) för samma år: indikatorns eget "
+                              "nyckeltal och dess närliggande nyckeltal, som mäter något närliggande men "
+                              "inte detsamma (se Så skiljer sig måtten). De inlästa värdena visas som de "
+                              "publicerades.", STATUS_LEGEND, *legend(pub).paragraphs[:2]])
 
 
 def _definitions_sheet(sheet: Worksheet, pub: Publication, formats: Formats) -> None:

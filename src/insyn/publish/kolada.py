@@ -4,8 +4,11 @@ The shape is that of Kolada's API data (v2, kept by v3):
 ``{"values": [{"kpi", "municipality", "period", "values": [{"gender", "count", "status",
 "value"}]}]}``. The export is made from a Publication (only ``formatting.prepare`` makes one),
 never from raw results: a figure the disclosure rule hides leaves its status and no value.
-Imported values (Riket, regions, peers, or another Insyn's export) are stored as published and
-shown beside the municipalities' own figures.
+Imported values (Kolada's own figures for Riket, regions and municipalities, or another Insyn's
+export) are stored as published, with their status and their file, and shown beside the
+municipalities' own figures: by the indicator's KPI id, and by each of its `related_kpis`.
+Kolada's statuses are read as Kolada means them (`Privacy` hidden, `Missing` and `Not applicable`
+missing); values Kolada marks deleted are not stored.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import pandas as pd
 from insyn.disclosure.status import SUPPRESSED, is_hidden
 from insyn.indicators.definitions import Definition, library
 from insyn.model.municipalities import municipalities
-from insyn.publish.formatting import YEAR, Cell, Publication, swedish_sort_key, value_cell
+from insyn.publish.formatting import COUNT, YEAR, Cell, Publication, swedish_sort_key, value_cell
 from insyn.store import Store
 
 GENDERS = {None: "T", "female": "K", "male": "M"}  # our sex breakdown -> Kolada's gender
@@ -95,6 +98,58 @@ def to_json(document: dict) -> str:
     return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
 
+# --- what Kolada's statuses mean ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reading:
+    """A published value as Kolada means it: shown, hidden (`..`) or missing (`–`), and why, in
+    the words users read ("" beside a shown value)."""
+
+    kind: str  # SHOWN_VALUE, HIDDEN_VALUE or MISSING_VALUE
+    reason: str = ""
+
+
+SHOWN_VALUE, HIDDEN_VALUE, MISSING_VALUE = "visas", "dold", "saknas"
+# Kolada's statuses (casefolded) -> how they read (docs/kolada.md has the sources). Kolada's own
+# tables mark a hidden figure "..", a drop-out "-" and "not applicable" "."; its API writes
+# "Privacy", "Missing" and "Not applicable" in `status`, and "" beside a value. Another Insyn's
+# export writes ".." for a hidden figure.
+STATUS_READINGS = {
+    "": Reading(SHOWN_VALUE),
+    "privacy": Reading(HIDDEN_VALUE, "sekretess hos Kolada"),
+    HIDDEN: Reading(HIDDEN_VALUE, "dold uppgift"),
+    "missing": Reading(MISSING_VALUE, "saknas hos Kolada"),
+    "-": Reading(MISSING_VALUE, "bortfall hos Kolada"),
+    "not applicable": Reading(MISSING_VALUE, "ej tillämpligt"),
+    ".": Reading(MISSING_VALUE, "ej tillämpligt"),
+}
+
+
+def reading(status: str | None, value: float | None) -> Reading:
+    """How a value with Kolada's `status` is shown. A hidden status hides the value even if the
+    file has one; a missing one is missing whatever the value. A status Kolada has not been seen
+    to use keeps its value and is named."""
+    text = (status or "").strip()
+    known = STATUS_READINGS.get(text.casefold())
+    if known is not None:
+        if known.kind == SHOWN_VALUE and value is None:
+            return Reading(MISSING_VALUE, "saknas")
+        return known
+    if value is None:
+        return Reading(MISSING_VALUE, f"saknas (status hos Kolada: {text})")
+    return Reading(SHOWN_VALUE, f"status hos Kolada: {text}")
+
+
+def published_cell(value: float | None, status: str | None, unit: str) -> tuple[Cell, str]:
+    """The imported value as a Cell (".." when hidden, "–" when missing) and the reason."""
+    read = reading(status, value)
+    if read.kind == HIDDEN_VALUE:
+        return Cell(None, unit, suppressed=True), read.reason
+    if read.kind == MISSING_VALUE:
+        return Cell(None, unit), read.reason
+    return Cell(value, unit), read.reason
+
+
 # --- import ------------------------------------------------------------------------------------
 
 class KoladaFileError(ValueError):
@@ -103,6 +158,11 @@ class KoladaFileError(ValueError):
 
 
 _MISSING = object()  # a key the object does not have
+# Where a row says it was deleted: v2 writes "is_deleted": 0|1 in each gender value (with
+# from_date), v3 "isdeleted": true|false there; either is also read on the data object.
+DELETED_KEYS = ("is_deleted", "isdeleted")
+# Where a file says it is one page of several: v3's next_url, v2's next_page.
+NEXT_PAGE_KEYS = ("next_url", "next_page")
 
 
 def _described(found: object) -> str:
@@ -129,6 +189,19 @@ def _year(value: object) -> int | None:
     return int(text) if len(text) == 4 and text.isdigit() else None
 
 
+def _deleted(holder: dict, file: str, place: str) -> bool:
+    """Whether the object is marked deleted: true or 1 (v2 writes 0|1, v3 true|false)."""
+    marked = False
+    for key in DELETED_KEYS:
+        found = holder.get(key, _MISSING)
+        if found is _MISSING or found is None:
+            continue
+        _check(isinstance(found, bool) or (isinstance(found, int) and found in (0, 1)), file,
+               f"{place}.{key}", "true, false, 1 eller 0", found)
+        marked = marked or bool(found)
+    return marked
+
+
 def _values(document: object, file: str) -> Iterator[dict]:
     """Every gender value of the document with its place, checked against Kolada's shape."""
     _check(isinstance(document, dict), file, "$", "ett objekt (Koladas format)", document)
@@ -142,6 +215,7 @@ def _values(document: object, file: str) -> Iterator[dict]:
             _check(isinstance(found, str) and found.strip() != "", file, f"{place}.{key}", "en text", found)
         period = entry.get("period", _MISSING)
         _check(_year(period) is not None, file, f"{place}.period", "ett årtal (t.ex. 2024)", period)
+        entry_deleted = _deleted(entry, file, place)
         cells = entry.get("values", _MISSING)
         _check(isinstance(cells, list), file, f"{place}.values", "en lista", cells)
         for j, cell in enumerate(cells):
@@ -154,15 +228,26 @@ def _values(document: object, file: str) -> Iterator[dict]:
             _check(status is None or isinstance(status, str), file, f"{at}.status", "en text", status)
             _check(count is None or (_is_number(count) and count == int(count) and count >= 0), file,
                    f"{at}.count", "ett heltal", count)
+            deleted = _deleted(cell, file, at) or entry_deleted
             yield {"place": at, "kpi": entry["kpi"].strip(), "municipality": entry["municipality"].strip(),
                    "period": _year(period), "gender": gender, "value": value,
-                   "count": None if count is None else int(count), "status": status or SHOWN}
+                   "count": None if count is None else int(count), "status": status or SHOWN,
+                   "deleted": deleted}
 
 
-def read_published_values(path: Path) -> pd.DataFrame:
-    """The file's values as rows (kpi, municipality, period, gender, value, count, status).
-    KoladaFileError when it cannot be read, is not JSON, is not in Kolada's shape or holds the
-    same KPI, area, year and gender twice."""
+@dataclass(frozen=True)
+class PublishedFile:
+    """A checked file: its gender values (with `deleted`), and the next page it names, if any."""
+
+    path: Path
+    values: pd.DataFrame  # VALUE_COLUMNS and deleted
+    next_page: str | None
+
+
+def read_published_file(path: Path) -> PublishedFile:
+    """The file's values as rows (kpi, municipality, period, gender, value, count, status,
+    deleted). KoladaFileError when it cannot be read, is not JSON, is not in Kolada's shape or
+    holds the same KPI, area, year and gender twice."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -180,35 +265,172 @@ def read_published_values(path: Path) -> pd.DataFrame:
                                   f"som {first_at[key]}.")
         first_at[key] = row.pop("place")
         rows.append(row)
-    return pd.DataFrame(rows, columns=VALUE_COLUMNS).astype(
-        {"period": "int64", "value": "float64", "count": "Int64"})
+    frame = pd.DataFrame(rows, columns=[*VALUE_COLUMNS, "deleted"]).astype(
+        {"period": "int64", "value": "float64", "count": "Int64", "deleted": "bool"})
+    pages = [document.get(k) for k in NEXT_PAGE_KEYS]
+    return PublishedFile(path, frame, next((p for p in pages if isinstance(p, str) and p.strip()), None))
+
+
+def read_published_values(path: Path) -> pd.DataFrame:
+    """The file's values that are not marked deleted (VALUE_COLUMNS)."""
+    frame = read_published_file(path).values
+    return frame[~frame.deleted][VALUE_COLUMNS].reset_index(drop=True)
+
+
+GENDER_WORDS = {"T": "totalt", "K": "kvinnor/flickor", "M": "män/pojkar"}
+
+
+def _number_text(value: float) -> str:
+    """A value as imported, in Swedish writing: 10587710 -> "10 587 710", 81.25 -> "81,25"."""
+    text = f"{value:,.4f}".rstrip("0").rstrip(".")
+    return text.replace(",", "\u202f").replace(".", ",")
+
+
+def _as_given(value: float | None, status: str) -> str:
+    """A stored value as the file gave it: the number and any status, or null and the status."""
+    number = "null" if value is None or pd.isna(value) else _number_text(float(value))
+    return f"{number} ({status})" if status else number
+
+
+@dataclass(frozen=True)
+class StoredValue:
+    """One imported value named for a message: its KPI, area, year and gender."""
+
+    kpi: str
+    municipality: str
+    period: int
+    gender: str
+
+    def text(self, names: dict[str, str]) -> str:
+        name = names.get(self.municipality)
+        area = f"{name} ({self.municipality})" if name else self.municipality
+        return f"{self.kpi} {area} {self.period} {GENDER_WORDS[self.gender]}"
+
+
+@dataclass(frozen=True)
+class ChangedValue:
+    value: StoredValue
+    before: str  # as the earlier file gave it
+    after: str
+    earlier_file: str
+
+
+@dataclass(frozen=True)
+class DeletedValue:
+    value: StoredValue
+    earlier_file: str
+
+
+MAX_LISTED = 10  # changes and deletions named per file in the summary
 
 
 @dataclass(frozen=True)
 class ImportedFile:
+    """What importing one file did."""
+
     file: Path
-    values: int    # gender values in the file
-    replaced: int  # of them, values already stored (the same KPI, area, year and gender)
+    values: int        # gender values read from the file, those marked deleted included
+    new: int           # stored where nothing was stored
+    unchanged: int     # replaced a stored value by the same value and status
+    changed: tuple[ChangedValue, ...] = ()   # replaced a stored value by another one
+    deleted: tuple[DeletedValue, ...] = ()   # stored values the file marks deleted: removed
+    skipped: int = 0   # marked deleted in the file, but nothing was stored: nothing done
+    next_page: str | None = None  # the file is one page of several
+
+    @property
+    def replaced(self) -> int:
+        return self.unchanged + len(self.changed)
+
+    @property
+    def stored(self) -> int:
+        return self.new + self.replaced
+
+    def lines(self, names: dict[str, str] | None = None) -> list[str]:
+        """The summary in Swedish: the counts, then the values changed and deleted (naming the file
+        that gave them), then a note when the file is one page of several."""
+        names = kolada_names() if names is None else names
+        lines = [f"{self.file.name}: {self.values} värden lästa: {self.stored} lagrade ({self.new} nya, "
+                 f"{self.unchanged} oförändrade, {len(self.changed)} ändrade), {len(self.deleted)} raderade, "
+                 f"{self.skipped} överhoppade."]
+        for change in self.changed[:MAX_LISTED]:
+            lines.append(f"  Ändrat: {change.value.text(names)}: {change.before} → {change.after} "
+                         f"(tidigare från {change.earlier_file}).")
+        if len(self.changed) > MAX_LISTED:
+            lines.append(f"  … och {len(self.changed) - MAX_LISTED} ändrade värden till.")
+        for gone in self.deleted[:MAX_LISTED]:
+            lines.append(f"  Raderat (borttaget hos Kolada): {gone.value.text(names)} "
+                         f"(tidigare från {gone.earlier_file}).")
+        if len(self.deleted) > MAX_LISTED:
+            lines.append(f"  … och {len(self.deleted) - MAX_LISTED} raderade värden till.")
+        if self.skipped:
+            lines.append(f"  Överhoppade: {self.skipped} värden är markerade som raderade i filen men "
+                         "fanns inte inlästa.")
+        if self.next_page:
+            lines.append(f"  Filen är en sida av flera: hämta och läs in också nästa sida ({self.next_page}).")
+        return lines
+
+
+def _same(before_value: float, before_status: str, after_value: float, after_status: str) -> bool:
+    if (before_status or "") != (after_status or ""):
+        return False
+    if pd.isna(before_value) or pd.isna(after_value):
+        return bool(pd.isna(before_value) and pd.isna(after_value))
+    return math.isclose(before_value, after_value, rel_tol=1e-12, abs_tol=1e-12)
+
+
+def _key_of(row) -> StoredValue:
+    return StoredValue(row.kpi, row.municipality, int(row.period), row.gender)
+
+
+def _import_one(con, read: PublishedFile, imported_at: dt.datetime) -> ImportedFile:
+    """Store one checked file's values in the open transaction and say what that did."""
+    frame = read.values
+    keys = ", ".join(KEY)
+    con.register("incoming_keys", frame[KEY])
+    earlier = con.execute(f"SELECT {keys}, value, status, source_file FROM published_values "
+                          f"WHERE ({keys}) IN (SELECT {keys} FROM incoming_keys)").df()
+    con.unregister("incoming_keys")
+    merged = frame.merge(earlier.astype({"period": "int64"}), on=KEY, how="left", suffixes=("", "_before"),
+                         indicator="stored_as")
+    had = merged["stored_as"] == "both"
+    new = unchanged = skipped = 0
+    changed, deleted = [], []
+    for row in merged.itertuples(index=False):
+        was_stored = row.stored_as == "both"
+        if row.deleted:
+            if was_stored:
+                deleted.append(DeletedValue(_key_of(row), row.source_file))
+            else:
+                skipped += 1
+        elif not was_stored:
+            new += 1
+        elif _same(row.value_before, row.status_before, row.value, row.status):
+            unchanged += 1
+        else:
+            changed.append(ChangedValue(_key_of(row), _as_given(row.value_before, row.status_before),
+                                        _as_given(row.value, row.status), row.source_file))
+    kept = frame[~frame.deleted][VALUE_COLUMNS]
+    con.register("incoming", kept.assign(source_file=read.path.name, imported_at=imported_at)[COLUMNS])
+    if had.any():
+        gone = merged[had][KEY]
+        con.register("replaced_keys", gone)
+        con.execute(f"DELETE FROM published_values WHERE ({keys}) IN (SELECT {keys} FROM replaced_keys)")
+        con.unregister("replaced_keys")
+    con.execute(f"INSERT INTO published_values ({', '.join(COLUMNS)}) SELECT * FROM incoming")
+    con.unregister("incoming")
+    return ImportedFile(read.path, len(frame), new, unchanged, tuple(changed), tuple(deleted), skipped,
+                        read.next_page)
 
 
 def import_published_values(store: Store, paths: Sequence[Path]) -> list[ImportedFile]:
     """Read and check every file, then store their values in one transaction, each replacing the
     stored value of the same KPI, area, year and gender: importing a file again adds nothing, and
-    a later download replaces what Kolada has revised. A bad file stores nothing at all."""
-    read = [(path, read_published_values(path)) for path in paths]
+    a later download replaces what Kolada has revised. A value the file marks deleted is not
+    stored, and removes the stored one. A bad file stores nothing at all."""
+    read = [read_published_file(path) for path in paths]
     imported_at = dt.datetime.now()
-    imported = []
     with store.transaction() as con:
-        for path, frame in read:
-            con.register("incoming", frame.assign(source_file=path.name, imported_at=imported_at)[COLUMNS])
-            replaced = con.execute(f"SELECT count(*) FROM published_values JOIN incoming USING ({', '.join(KEY)})"
-                                   ).fetchone()[0]
-            con.execute(f"DELETE FROM published_values WHERE ({', '.join(KEY)}) IN "
-                        f"(SELECT {', '.join(KEY)} FROM incoming)")
-            con.execute(f"INSERT INTO published_values ({', '.join(COLUMNS)}) SELECT * FROM incoming")
-            con.unregister("incoming")
-            imported.append(ImportedFile(path, len(frame), replaced))
-    return imported
+        return [_import_one(con, file, imported_at) for file in read]
 
 
 def stored_published_values(store: Store) -> pd.DataFrame:
@@ -218,24 +440,6 @@ def stored_published_values(store: Store) -> pd.DataFrame:
 
 # --- comparison --------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ComparedFigure:
-    code: str
-    name: str
-    cell: Cell
-    source: str  # OWN_SOURCE, or the file the value was imported from
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """One indicator and year: the municipalities' own published figures, then Riket, then the
-    other imported areas (regions, peers) by name."""
-
-    definition: Definition
-    year: str
-    figures: list[ComparedFigure]
-
-
 def kolada_names() -> dict[str, str]:
     """Kolada's municipality id -> name: municipalities, Riket and the regions (one per county)."""
     shipped = municipalities()
@@ -244,34 +448,157 @@ def kolada_names() -> dict[str, str]:
             **dict(zip(shipped.municipality_code, shipped.municipality, strict=True))}
 
 
-def _imported_figure(row: dict, unit: str, names: dict[str, str]) -> ComparedFigure:
+def is_region(code: str) -> bool:
+    """A region (county) in Kolada: "00" and the county code; Riket is "0000"."""
+    return len(code) == 4 and code.startswith("00") and code != NATIONAL
+
+
+def county_of(municipality: str) -> str | None:
+    """The Kolada id of the municipality's region ("00" + county code), if it is known."""
+    shipped = municipalities()
+    found = shipped.loc[shipped.municipality_code == municipality, "county_code"]
+    return f"00{found.iloc[0]}" if len(found) else None
+
+
+def kpi_unit(title: str) -> str:
+    """The unit a related KPI's title states: "%" for a share, antal for a count, else none (the
+    value is shown as a plain number: Kolada's unit is not Insyn's)."""
+    lowered = title.lower()
+    if "%" in lowered:
+        return "%"
+    if "antal" in [part.strip() for part in lowered.split(",")]:
+        return COUNT
+    return ""
+
+
+@dataclass(frozen=True)
+class ComparedRow:
+    """One area of a comparison: Insyn's own published figure (None when the area is not one of
+    the municipalities whose own figures are shown), and the imported value with its file, Kolada's
+    status as imported and what it means."""
+
+    code: str
+    name: str
+    own: Cell | None
+    value: Cell | None  # None: nothing imported for the area
+    source: str = ""
+    status: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One indicator, one imported KPI and one year: the municipalities' own figures, each with
+    the imported value of the same area beside it, then Riket, the regions and the other imported
+    areas by name. `related` when the KPI is one of the indicator's related_kpis (a measure close
+    to it, not the same: `difference` says how), else the indicator's own KPI id."""
+
+    definition: Definition
+    year: str
+    kpi: str
+    title: str
+    difference: str
+    related: bool
+    unit: str  # of the imported values: the indicator's for its own KPI, the title's for a related one
+    rows: list[ComparedRow]
+
+    @property
+    def label(self) -> str:
+        if self.related or self.kpi == self.definition.kolada:
+            return f"Kolada {self.kpi}: {self.title}"
+        return f"Publicerade värden för {self.kpi}"
+
+    @property
+    def value_header(self) -> str:
+        """What the imported values are, as a column header: "Kolada U33402", or the KPI id."""
+        return f"Kolada {self.kpi}" if self.related or self.kpi == self.definition.kolada else self.kpi
+
+    def row(self, code: str) -> ComparedRow | None:
+        return next((r for r in self.rows if r.code == code), None)
+
+    @property
+    def sources(self) -> list[str]:
+        return list(dict.fromkeys(r.source for r in self.rows if r.source))
+
+
+@dataclass(frozen=True)
+class _Target:
+    kpi: str
+    title: str
+    difference: str
+    related: bool
+    unit: str
+
+
+def _targets(definition: Definition) -> list[_Target]:
+    """The KPIs whose imported values are shown beside the indicator: its own (official id or
+    Insyn id), then its related KPIs."""
+    own = [_Target(kpi, definition.name, "", False, definition.unit)
+           for kpi in dict.fromkeys((kolada_kpi(definition), definition.id))]
+    return own + [_Target(r.id, r.title, " ".join(r.difference.split()), True, kpi_unit(r.title))
+                  for r in definition.related_kpis if r.id not in {t.kpi for t in own}]
+
+
+def _imported_row(row: dict, unit: str, names: dict[str, str], own: Cell | None = None,
+                  name: str | None = None) -> ComparedRow:
     value = None if pd.isna(row["value"]) else float(row["value"])
-    cell = Cell(value, unit, suppressed=value is None and row["status"] == HIDDEN)
+    status = row["status"] or ""
+    cell, note = published_cell(value, status, unit)
     code = row["municipality"]
-    return ComparedFigure(code, names.get(code, code), cell, f"Importerad: {row['source_file']}")
+    return ComparedRow(code, name or names.get(code, code), own, cell, f"Importerad: {row['source_file']}",
+                       status, note)
 
 
-def comparisons(pub: Publication, imported: pd.DataFrame | None) -> list[Comparison]:
-    """For each published indicator and each year with both its own published figures and
-    imported totals (gender T) of its KPI, newest year first; none without imported values."""
+def _area_order(row: ComparedRow) -> tuple:
+    return (row.code != NATIONAL, not is_region(row.code), swedish_sort_key(row.name), row.source)
+
+
+def comparisons(pub: Publication, imported: pd.DataFrame | None, own: Collection[str] | None = None,
+                areas: Collection[str] | None = None) -> list[Comparison]:
+    """For each published indicator, each KPI of it with imported totals (gender T) and each of
+    the publication's years they cover, newest year first: the own figures of the municipalities
+    `own` (all of the publication's when None) beside the imported values of the same areas, then
+    Riket, the regions and the other imported areas (those in `areas` only, when given). None
+    without imported values."""
     if imported is None or imported.empty:
         return []
-    definitions = kpi_definitions()
     names = kolada_names()
+    shown = [c for c in pub.municipalities if own is None or c in own]
     totals: dict[tuple[str, str], list[dict]] = {}
     for row in imported[imported.gender == GENDERS[None]].to_dict("records"):
-        definition = definitions.get(row["kpi"])
-        if definition is not None:
-            totals.setdefault((definition.id, str(row["period"])), []).append(row)
+        totals.setdefault((row["kpi"], str(row["period"])), []).append(row)
     found = []
     for definition in pub.definitions:
-        for year in sorted((y for i, y in totals if i == definition.id), reverse=True):
-            own = [ComparedFigure(code, pub.name(code), value_cell(definition, row, against_target=False),
-                                  OWN_SOURCE)
-                   for code in pub.municipalities if (row := pub.row(definition, code, year))]
-            if not own:
-                continue
-            others = sorted((_imported_figure(r, definition.unit, names) for r in totals[definition.id, year]),
-                            key=lambda f: (f.code != NATIONAL, swedish_sort_key(f.name), f.source))
-            found.append(Comparison(definition, year, own + others))
+        for target in _targets(definition):
+            years = sorted((y for k, y in totals if k == target.kpi and y in pub.years), reverse=True)
+            for year in years:
+                by_code = {r["municipality"]: r for r in totals[target.kpi, year]}
+                rows = []
+                for code in shown:
+                    published = pub.row(definition, code, year)
+                    own_cell = value_cell(definition, published, against_target=False)
+                    if code in by_code:
+                        rows.append(_imported_row(by_code.pop(code), target.unit, names, own_cell, pub.name(code)))
+                    elif published is not None:
+                        rows.append(ComparedRow(code, pub.name(code), own_cell, None))
+                others = sorted((_imported_row(r, target.unit, names) for code, r in by_code.items()
+                                 if areas is None or code == NATIONAL or is_region(code) or code in areas),
+                                key=_area_order)
+                found.append(Comparison(definition, year, target.kpi, target.title, target.difference,
+                                        target.related, target.unit, rows + others))
     return found
+
+
+def newest(found: list[Comparison]) -> list[Comparison]:
+    """Each indicator's and KPI's newest compared year (comparisons come newest year first)."""
+    kept: dict[tuple[str, str], Comparison] = {}
+    for comparison in found:
+        kept.setdefault((comparison.definition.id, comparison.kpi), comparison)
+    return list(kept.values())
+
+
+STATUS_LEGEND = (
+    f"Koladas värden visas som Kolada publicerar dem: {HIDDEN} = sekretess hos Kolada (status Privacy: "
+    "underlaget är för litet) eller en dold uppgift i en annan Insyns export; – = värdet saknas, med "
+    "skälet i kolumnen Anmärkning (Missing: saknas hos Kolada; Not applicable: ej tillämpligt). "
+    "Värden som Kolada har tagit bort (raderade) läses inte in.")

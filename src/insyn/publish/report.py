@@ -53,7 +53,7 @@ from insyn.publish.formatting import (
     unit_loads,
     years_text,
 )
-from insyn.publish.kolada import Comparison, comparisons
+from insyn.publish.kolada import STATUS_LEGEND, comparisons, newest
 
 SINCE_DEGREE = ("erfarenhet_under_1_ar", "erfarenhet_minst_3_ar", "erfarenhet_over_5_ar")
 IN_MUNICIPALITY = ("i_kommunen_under_1_ar", "i_kommunen_minst_3_ar", "i_kommunen_over_5_ar")
@@ -226,14 +226,6 @@ def write_report(pub: Publication, path: Path, title: str = DEFAULT_TITLE,
     return path
 
 
-def _newest(found: list[Comparison]) -> list[Comparison]:
-    """Each indicator's newest compared year (comparisons come newest year first)."""
-    newest: dict[str, Comparison] = {}
-    for comparison in found:
-        newest.setdefault(comparison.definition.id, comparison)
-    return list(newest.values())
-
-
 def render_report(pub: Publication, title: str = DEFAULT_TITLE, imported: pd.DataFrame | None = None) -> str:
     areas = [_area_section(pub, area) for area in pub.areas]
     return _environment().get_template("report.html.j2").render(
@@ -245,7 +237,8 @@ def render_report(pub: Publication, title: str = DEFAULT_TITLE, imported: pd.Dat
         areas=areas,
         municipality_sections=[_municipality_section(pub, code, areas) for code in pub.municipalities],
         notes=notes(pub),
-        comparisons=_newest(comparisons(pub, imported)),
+        comparisons=newest(comparisons(pub, imported)),
+        kolada_legend=STATUS_LEGEND,
         legend=legend(pub),
         definitions=definition_rows(pub.definitions),
         mark=MISSES_TARGET_MARK,

@@ -208,10 +208,15 @@ def create_app(settings: Settings, secure_cookies: bool = True) -> FastAPI:
         publication = app.state.statistics.publication(viewer.scope)
         return publication, pages.legend_lines(publication, IN_FULL_NOTE.get(viewer.user.role, ""))
 
+    def imported_values():
+        """The published values imported in Kolada's shape: public, the same for every reader."""
+        return app.state.statistics.snapshot().imported
+
     def overview(request: Request, viewer: Viewer) -> pages.Page:
         pub, notes = statistics_for(viewer)
         municipality = pages.chosen_municipality(pub, request.query_params.get("kommun"), viewer.user.municipality)
-        return pages.overview_page(pub, municipality, request.query_params.get("grupp"), notes)
+        return pages.overview_page(pub, municipality, request.query_params.get("grupp"), notes,
+                                   imported_values(), viewer.scope.own_figures_beside_kolada)
 
     def area(request: Request, viewer: Viewer) -> pages.Page:
         pub, notes = statistics_for(viewer)
@@ -221,7 +226,8 @@ def create_app(settings: Settings, secure_cookies: bool = True) -> FastAPI:
     def comparison(request: Request, viewer: Viewer) -> pages.Page:
         pub, notes = statistics_for(viewer)
         asked = request.query_params
-        return pages.comparison_page(pub, asked.get("indikator"), asked.get("grupp"), notes)
+        return pages.comparison_page(pub, asked.get("indikator"), asked.get("grupp"), notes,
+                                     imported_values(), viewer.scope.own_figures_beside_kolada)
 
     register("/oversikt", overview, shared=True)
     register("/omrade/{area}", area, shared=True)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import pandas as pd
 from markupsafe import Markup
 
 from insyn.disclosure.status import is_hidden
@@ -42,6 +43,7 @@ from insyn.publish.formatting import (
     trend,
     unit_loads,
 )
+from insyn.publish.kolada import NATIONAL, STATUS_LEGEND, Comparison, comparisons, county_of, kolada_names, newest
 from insyn.web.tables import Table, count
 
 SEX_LABELS = {"female": "Flickor", "male": "Pojkar"}
@@ -212,7 +214,10 @@ def peer_group(pub: Publication, municipality: str, asked: str | None) -> Group:
     return next((g for g in found if g[0].startswith(COUNTY)), found[0])
 
 
-def overview_page(pub: Publication, municipality: str, group: str | None, notes: Sequence[str]) -> Page:
+def overview_page(pub: Publication, municipality: str, group: str | None, notes: Sequence[str],
+                  imported: pd.DataFrame | None = None, own: Collection[str] | None = None) -> Page:
+    """`imported` (published values read with insyn import --format kolada) adds Kolada's figures
+    beside the municipality's own; `own` limits whose own figures are shown beside them (None: any)."""
     group_id, group_name, peers = peer_group(pub, municipality, group)
     found = standings(pub, municipality, peers)
     areas = area_names()
@@ -234,6 +239,9 @@ def overview_page(pub: Publication, municipality: str, group: str | None, notes:
                 f"oversikt-{area}", f"{area_name} – {name}", STANDING_COLUMNS, rows,
                 caption=f"Senaste året med data för varje indikator; medianen och placeringen räknas bland "
                         f"{group_name.lower()} ({len(peers)} kommuner) med ett publicerat värde.")]))
+    kolada = kolada_overview_section(pub, municipality, imported, own)
+    if kolada:
+        sections.append(kolada)
     return Page(f"Översikt – {name}",
                 "Varje indikator det senaste året: mot målet, mot de andra kommunerna i jämförelsegruppen och "
                 "mot året innan.",
@@ -407,7 +415,10 @@ def _groups(codes_in_data: tuple[str, ...]) -> tuple[Group, ...]:
     return tuple(found)
 
 
-def comparison_page(pub: Publication, indicator: str | None, group: str | None, notes: Sequence[str]) -> Page:
+def comparison_page(pub: Publication, indicator: str | None, group: str | None, notes: Sequence[str],
+                    imported: pd.DataFrame | None = None, own: Collection[str] | None = None) -> Page:
+    """`imported` adds Kolada's figures for the group, Riket and the regions beside the own
+    figures of the group's municipalities (of those in `own`, when given)."""
     definitions = pub.summary_definitions
     if not definitions:
         raise NotFound("Underlaget har inga publicerade indikatorer ännu.")
@@ -443,5 +454,85 @@ def comparison_page(pub: Publication, indicator: str | None, group: str | None, 
         [Section(f"{name_with_unit(chosen)}, {group_name}", "jamforelse", " ".join(chosen.description.split()),
                  [Table(f"jamforelse-{chosen.id}", f"{name_with_unit(chosen)} – {group_name}",
                         ["Kommun", *pub.years], rows)],
-                 [chart] if chart else [])],
+                 [chart] if chart else []),
+         *filter(None, [kolada_comparison_section(pub, chosen, codes, group_name, imported, own)])],
         notes)
+
+
+# --- Kolada's figures beside the own ---------------------------------------------------------------
+
+KOLADA_HEADING = "Jämförelsevärden från Kolada"
+KOLADA_TEXT = ("Publicerade värden som har lästs in i Koladas format (insyn import --format kolada) bredvid "
+               "Insyns egna: indikatorns närliggande nyckeltal i Kolada, som mäter något närliggande men inte "
+               "exakt samma sak (Så skiljer sig måtten), och riket och regionen. Koladas värden är offentliga; "
+               "Källa är filen de lästes in från. ")
+
+
+def _own_codes(codes: Sequence[str], own: Collection[str] | None) -> list[str]:
+    return [c for c in codes if own is None or c in own]
+
+
+def _kolada_comparisons(pub: Publication, imported: pd.DataFrame | None, own: Collection[str],
+                        areas: Collection[str] | None = None, definition: Definition | None = None) -> list[Comparison]:
+    """The newest compared year of each indicator with a total and each KPI of it."""
+    if imported is None or imported.empty:
+        return []
+    return [c for c in newest(comparisons(pub, imported, own, areas))
+            if not c.definition.category and (definition is None or c.definition.id == definition.id)]
+
+
+def _notes_of(rows) -> str:
+    return "; ".join(f"{r.name}: {r.note}" for r in rows if r is not None and r.note) or MISSING
+
+
+def kolada_overview_section(pub: Publication, municipality: str, imported: pd.DataFrame | None,
+                            own: Collection[str] | None) -> Section | None:
+    """Each indicator's related (and own) Kolada KPIs in their newest imported year: the
+    municipality's own figure, Kolada's figure for the municipality, Riket and the region."""
+    shown_own = _own_codes([municipality], own)
+    found = _kolada_comparisons(pub, imported, shown_own, areas=[municipality])
+    if not found:
+        return None
+    name = pub.name(municipality)
+    county = county_of(municipality)
+    county_name = kolada_names().get(county, "Regionen") if county else "Regionen"
+    rows = []
+    for c in found:
+        here, nation, region = c.row(municipality), c.row(NATIONAL), c.row(county) if county else None
+        if not any(r is not None and r.value is not None for r in (here, nation, region)):
+            continue
+        own_cell = (here.own if here is not None and here.own is not None else Cell(None, c.definition.unit)) \
+            if shown_own else None
+        missing = Cell(None, c.unit)
+        rows.append([name_with_unit(c.definition), c.year, own_cell, c.label,
+                     *((r.value if r is not None and r.value is not None else missing) for r in (here, nation, region)),
+                     _notes_of((here, nation, region)),
+                     ", ".join(dict.fromkeys(r.source for r in (here, nation, region) if r is not None and r.source)),
+                     c.difference or MISSING])
+    if not rows:
+        return None
+    caption = ("Det senaste året med inlästa värden för varje nyckeltal."
+               + ("" if shown_own else " Insyns egna värden visas här bara för den egna kommunen."))
+    return Section(KOLADA_HEADING, "kolada", KOLADA_TEXT + STATUS_LEGEND, [Table(
+        "kolada", f"{KOLADA_HEADING} – {name}",
+        ["Indikator", "År", "Insyn (eget värde)", "Nyckeltal", f"Kolada: {name}", "Riket", county_name,
+         "Anmärkning", "Källa", "Så skiljer sig måtten"], rows, caption=caption, notes=(STATUS_LEGEND,))])
+
+
+def kolada_comparison_section(pub: Publication, definition: Definition, codes: Sequence[str], group_name: str,
+                              imported: pd.DataFrame | None, own: Collection[str] | None) -> Section | None:
+    """The indicator's Kolada KPIs in their newest imported year: each municipality of the group
+    with its own figure (where the reader may see it beside Kolada's) and Kolada's, then Riket and
+    the regions."""
+    found = _kolada_comparisons(pub, imported, _own_codes(codes, own), areas=codes, definition=definition)
+    tables = [Table(f"kolada-{c.kpi}", f"{c.definition.name} {c.year}: egna värden och {c.label} – {group_name}",
+                    ["Område", f"Insyn (egna uppgifter), {c.definition.unit}", c.value_header, "Källa", "Anmärkning"],
+                    # No imported value for an area: "–"; an own figure the reader may not see: blank.
+                    [[r.name, r.own, r.value if r.value is not None else Cell(None, c.unit), r.source or MISSING,
+                      r.note] for r in c.rows],
+                    caption=f"Så skiljer sig måtten: {c.difference}" if c.difference else "",
+                    notes=(STATUS_LEGEND,))
+              for c in found]
+    if not tables:
+        return None
+    return Section(KOLADA_HEADING, "kolada", KOLADA_TEXT + STATUS_LEGEND, tables)

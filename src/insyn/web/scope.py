@@ -3,7 +3,8 @@
 - administrator: every municipality as published, the import, the audit log and the users;
 - regional analyst: every municipality as published (aggregates only), the import;
 - municipality: its own municipality in full (no hidden cells, every unit), the others as
-  published; the import of its own municipality's files;
+  published; the import of its own municipality's files; beside imported (public) Kolada
+  figures, its own municipality's figures only;
 - unit manager: its own units in full, including each caseworker's load; the rest as published;
 - caseworker: their own caseload and bookings, nothing else.
 """
@@ -64,6 +65,15 @@ class Scope:
         if self.role == Role.UNIT_MANAGER:
             return own & frame["unit"].isin(self.user.units)
         return pd.Series(False, index=frame.index)
+
+    @property
+    def own_figures_beside_kolada(self) -> tuple[str, ...] | None:
+        """Whose own (Insyn) figures are shown beside imported published values (Kolada's,
+        which are public): a municipality's and a unit manager's own municipality only; None
+        (every municipality, as published) for the region's roles."""
+        if self.role in (Role.MUNICIPALITY, Role.UNIT_MANAGER):
+            return (self.user.municipality,)
+        return None
 
     @property
     def has_rows_in_full(self) -> bool:
