@@ -80,7 +80,7 @@ def test_report_and_workbook_show_the_real_kpi_beside_the_own_figure(kolada_data
     assert table["Hultsfred"][4] == "sekretess hos Kolada"
     assert table["Riket"][2] == "123,0" and table["Kalmar län"][2:] == ["–", "Importerad: kolada_U33402.json",
                                                                          "saknas hos Kolada"]
-    assert "Öckerö" not in {row for row in table if table[row][2]}  # deleted in Kolada: not shown
+    assert table["Öckerö"][2:4] == ["–", ""]  # deleted in Kolada: no value, no source
 
     sheet = openpyxl.load_workbook(tmp_path / "insyn.xlsx")["Jämförelsevärden (Kolada)"]
     rows = {(r[0], r[1], r[3], r[5]): r for r in sheet.iter_rows(min_row=2, values_only=True) if r[1]}
