@@ -88,9 +88,9 @@ def phase_library(url: str, database: str, result_file: str) -> dict:
     from insyn.indicators.definitions import library
     from insyn.indicators.engine import bound_relations, compiled_sql, compute
     from insyn.indicators.periods import build_periods
+    from insyn.model.workforce_config import load_workforce, load_workload
     from insyn.store import open_store
     from insyn.store.backends import open_backend
-    from insyn.workforce.config import load_workforce, load_workload
 
     with PeakMemory(own_processes) as sampled:  # with Spark's JVM, a child of this process
         store = open_backend(url) if url else open_store(Path(database), read_only=True)

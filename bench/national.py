@@ -91,8 +91,8 @@ def phase_engine(out: str, full: bool, area: str | None, only: list[str] | None 
 
 def phase_workload(out: str) -> dict:
     """Every caseworker's load on the first of every month (compiles on the first run)."""
+    from insyn.model.workforce_config import load_workforce, load_workload
     from insyn.store import open_store
-    from insyn.workforce.config import load_workforce, load_workload
     from insyn.workforce.workload import compute_workload
 
     store = open_store(Path(out) / "national.duckdb", read_only=True)

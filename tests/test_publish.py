@@ -22,6 +22,7 @@ from insyn.indicators.engine import RESULT_COLUMNS, compute
 from insyn.ingest.load import import_files
 from insyn.model.codes import codes, label
 from insyn.model.municipalities import region_municipalities
+from insyn.model.workforce_config import load_workforce, load_workload
 from insyn.publish import prepare, publish
 from insyn.publish.charts import LABEL_CHARACTER_WIDTH, Bar, bar_chart
 from insyn.publish.excel import SHEETS
@@ -36,7 +37,6 @@ from insyn.publish.formatting import (
 from insyn.publish.report import WORKFORCE_THEMES
 from insyn.store import open_store
 from insyn.synth.generate import generate, write_tables
-from insyn.workforce.config import load_workforce, load_workload
 from insyn.workforce.workload import CASEWORKER_COLUMNS, UNASSIGNED_COLUMNS, Workload, compute_workload, unit_months
 
 GOTEBORG, VIMMERBY, VAXJO, KUNGSBACKA = "1480", "0884", "0780", "1384"

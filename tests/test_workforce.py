@@ -20,8 +20,8 @@ from insyn.disclosure.rules import DisclosureRules
 from insyn.indicators.definitions import library
 from insyn.indicators.engine import compute
 from insyn.ingest.load import import_files
+from insyn.model.workforce_config import load_workload
 from insyn.store import open_store
-from insyn.workforce.config import load_workload
 
 V = "0884"
 U, M = "Utredning", "Mottagning"
@@ -207,7 +207,7 @@ def test_staff_data_alone_cover_from_the_first_end_of_employment(tmp_path, store
     assert turnover[["period", "complete"]].values.tolist() == [["2024", False]]
     # Load is the points of cases held: without case data there is none (not zeros).
     assert "andel_over_norm" not in set(results.indicator)
-    from insyn.workforce.config import load_workforce
+    from insyn.model.workforce_config import load_workforce
     from insyn.workforce.workload import compute_workload
 
     assert compute_workload(store, load_workforce(), load_workload()).caseworkers.empty
@@ -358,7 +358,7 @@ def caseworker_month(frame, staff_id, period):
 
 
 def test_workload_per_caseworker_on_the_first_of_the_month(dataset):
-    from insyn.workforce.config import load_workforce
+    from insyn.model.workforce_config import load_workforce
     from insyn.workforce.workload import compute_workload
 
     frame = compute_workload(dataset, load_workforce(), load_workload()).caseworkers
@@ -378,7 +378,7 @@ def test_workload_per_caseworker_on_the_first_of_the_month(dataset):
 
 
 def test_months_over_norm_and_work_nobody_in_post_holds(dataset):
-    from insyn.workforce.config import load_workforce
+    from insyn.model.workforce_config import load_workforce
     from insyn.workforce.workload import NO_CASEWORKER, NOT_IN_POST, compute_workload, unit_months
 
     result = compute_workload(dataset, load_workforce(), load_workload_text(TEN_POINT_NORMS))
@@ -408,7 +408,7 @@ def load_workload_text(text):
 
 
 def test_what_if_one_more_caseworker_or_a_case_moved(dataset):
-    from insyn.workforce.config import load_workforce
+    from insyn.model.workforce_config import load_workforce
     from insyn.workforce.workload import what_if
 
     change = what_if(dataset, load_workforce(), load_workload(), V, U, dt.date(2024, 11, 1),
@@ -433,7 +433,7 @@ def test_what_if_one_more_caseworker_or_a_case_moved(dataset):
     (TEN_POINT_NORMS.replace("insats:", "insatser:"), "weights.insatser: okänt fält"),
 ])
 def test_a_bad_weights_file_is_refused_with_where_and_what(tmp_path, text, message):
-    from insyn.workforce.config import ConfigError
+    from insyn.model.workforce_config import ConfigError
 
     path = tmp_path / "workload.yaml"
     path.write_text(text, encoding="utf-8")
@@ -443,8 +443,8 @@ def test_a_bad_weights_file_is_refused_with_where_and_what(tmp_path, text, messa
 
 
 def test_the_report_names_the_configured_reference_date(results):
+    from insyn.model.workforce_config import ReferenceDate
     from insyn.publish.formatting import notes, prepare
-    from insyn.workforce.config import ReferenceDate
 
     def text(publication):
         return " ".join(p for note in notes(publication) for p in note.paragraphs)
@@ -495,7 +495,7 @@ def test_planned_dates_are_accepted_and_change_nothing_after_the_data(tmp_path, 
     assert results.period.str[:4].max() == "2025"
     assert value(results, "personalomsattning", period="2025")[0] == 0  # S9 has not left yet
     assert not ((results.indicator == "antal_anstallda") & (results.period == "2025")).any()
-    from insyn.workforce.config import load_workforce
+    from insyn.model.workforce_config import load_workforce
     from insyn.workforce.workload import compute_workload
 
     months = compute_workload(store, load_workforce(), load_workload()).caseworkers.period
@@ -503,7 +503,7 @@ def test_planned_dates_are_accepted_and_change_nothing_after_the_data(tmp_path, 
 
 
 def test_a_future_degree_two_posts_at_once_and_a_report_taken_up_the_same_day(tmp_path, store):
-    from insyn.workforce.config import load_workforce
+    from insyn.model.workforce_config import load_workforce
     from insyn.workforce.workload import compute_workload
 
     import_dataset(tmp_path, store)
@@ -537,7 +537,7 @@ def test_a_future_degree_two_posts_at_once_and_a_report_taken_up_the_same_day(tm
 
 
 def test_work_held_by_another_role_and_a_unit_without_caseworkers(tmp_path, store):
-    from insyn.workforce.config import load_workforce
+    from insyn.model.workforce_config import load_workforce
     from insyn.workforce.workload import OTHER_ROLE, compute_workload, unit_months
 
     import_dataset(tmp_path, store)

@@ -3,16 +3,49 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
+from insyn.errors import InsynError, bug_id, bug_message, user_message
+from insyn.logs import TOLD_USER, configure_cli, reset_cli
 from insyn.progress import console, steps
 from insyn.settings import Settings
 
+try:
+    from typer import TyperException as _UsageError  # recent Typer, with its own copy of click
+except ImportError:  # pragma: no cover (Typer on click)
+    from click import ClickException as _UsageError
+
+log = logging.getLogger(__name__)
+_TYPERS_OWN = (typer.Exit, typer.Abort, _UsageError)  # exit codes, Ctrl+C, bad options: Typer handles them
+
+
+class _Face(TyperGroup):
+    """Every command's errors in one place: an InsynError is its Swedish message and exit code 1;
+    anything else is a bug, logged with its traceback under an id the user can quote."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except _TYPERS_OWN:
+            raise
+        except InsynError as error:
+            raise _fail(str(error)) from error
+        except Exception as error:
+            error_id = bug_id()
+            log.error("Unexpected error %s in insyn %s", error_id, ctx.invoked_subcommand or "", exc_info=error,
+                      extra=TOLD_USER)
+            raise _fail(bug_message(error_id)) from error
+
+
 app = typer.Typer(
+    cls=_Face,
     help="Insyn – systematisk uppföljning för socialtjänsten.",
     no_args_is_help=True,
     add_completion=False,
@@ -23,11 +56,14 @@ state: dict[str, Settings] = {}
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     data_dir: Annotated[Path | None, typer.Option(
         "--data-dir", help="Datakatalog (standard: $INSYN_DATA_DIR eller ~/.local/share/insyn).",
     )] = None,
 ) -> None:
-    state["settings"] = Settings(data_dir=data_dir) if data_dir else Settings()
+    state["settings"] = settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    configure_cli(settings.data_dir)
+    ctx.call_on_close(reset_cli)
 
 
 def _settings() -> Settings:
@@ -35,7 +71,8 @@ def _settings() -> Settings:
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]Fel:[/] {message}")
+    """Print an error message (scrubbed of personnummer) and end with exit code 1."""
+    console.print(f"[bold red]Fel:[/] {escape(user_message(message))}")
     return typer.Exit(code=1)
 
 
@@ -69,14 +106,11 @@ def demo(
     out: Annotated[Path | None, typer.Option("--out", help="Katalog för rapport och data.")] = None,
 ) -> None:
     """Skapa en syntetisk demoregion, importera, beräkna och skriv rapport och Excelfil."""
-    from insyn.workflows import DEMO_STEPS, StoreInUse, run_demo
+    from insyn.workflows import DEMO_STEPS, run_demo
 
     settings = _settings()
-    try:
-        with steps(DEMO_STEPS) as advance:
-            result = run_demo(settings, seed=seed, out_dir=out, progress=advance)
-    except StoreInUse as exc:
-        raise _fail(str(exc)) from exc
+    with steps(DEMO_STEPS) as advance:  # StoreInUse, an InsynError, ends the command with its message
+        result = run_demo(settings, seed=seed, out_dir=out, progress=advance)
     imported = sum(f.rows_loaded for f in result.import_result.files)
     console.print(*_summary_tables(result.publication, "Demoregionen"))
     console.print(f"{imported:,} rader importerade till {settings.database_path}".replace(",", " "))
@@ -112,10 +146,7 @@ def generate(
             raise _fail(f"okända kommunkoder: {', '.join(unknown)}")
         selected = frame[frame.municipality_code.isin(codes)].reset_index(drop=True)
     else:
-        try:
-            selected = region_municipalities(region)
-        except KeyError as exc:
-            raise _fail(str(exc.args[0])) from exc
+        selected = region_municipalities(region)  # NotFound for an unknown region
     year_list = _parse_years(years) if years else demo_years()
     with steps(2) as advance:
         advance(f"Skapar data för {len(selected)} kommuner, {year_list[0]}–{year_list[-1]}")
@@ -157,24 +188,23 @@ def import_(
         _import_published(files)
         return
     from insyn.ingest.load import MISSING_EXTRACT_DATE, ExtractDateError, ImportRejected
-    from insyn.ingest.profiles import ProfileError
-    from insyn.ingest.readers import ReadError
+    from insyn.ingest.profiles import ProfileError, load_profile
     from insyn.ingest.validate import SchemaError
     from insyn.workflows import run_import
-    from insyn.workforce.config import ConfigError
 
     try:
         with steps(2 * len(files) + 1) as advance:
-            result = run_import(_settings(), files, profile, table, strict, progress=advance,
+            mapping = load_profile(profile, _settings().data_dir) if profile else None  # also <data dir>/profiler
+            result = run_import(_settings(), files, mapping, table, strict, progress=advance,
                                 extract_date=extract_date.date() if extract_date else None)
     except ImportRejected as exc:
         for validated in exc.results:
             _print_problems(validated, show)
         raise _fail(str(exc)) from exc
-    except (ReadError, SchemaError, ProfileError, ConfigError) as exc:
-        raise _fail(f"{exc}\nInget har lästs in.") from exc
-    except ExtractDateError as exc:
+    except ExtractDateError as exc:  # says itself that nothing was read
         raise _fail(str(exc)) from exc
+    except (InsynError, ProfileError, SchemaError) as exc:  # ProfileError, SchemaError: until they are InsynErrors
+        raise _fail(f"{exc}\nInget har lästs in.") from exc
     summary = Table(title="Import")
     for column in ("Fil", "Tabell", "Lästa", "Inlästa", "Ersatta", "I karantän", "Dubbletter"):
         summary.add_column(column, justify="left" if column in ("Fil", "Tabell") else "right")
@@ -213,7 +243,6 @@ def indicators(
     """Visa de beräknade indikatorerna; --csv exporterar alla rader för behörig analytiker."""
     from insyn.store.backends import BackendError, without_credentials
     from insyn.workflows import compute_indicators, compute_indicators_at, stored_indicators
-    from insyn.workforce.config import ConfigError
 
     settings = _settings()
     try:
@@ -222,7 +251,7 @@ def indicators(
                 results = compute_indicators_at(settings, store_url)
         else:
             results = compute_indicators(settings) if recompute else stored_indicators(settings)
-    except (ConfigError, BackendError) as exc:
+    except (InsynError, BackendError) as exc:  # BackendError (insyn.store): not an InsynError yet
         raise _fail(f"{exc}\nInget har räknats om.") from exc
     if results.empty:
         raise _fail("inga data ännu: importera med insyn import eller kör insyn demo")
@@ -255,7 +284,7 @@ def report(
     choice = NoiseChoice(noise, epsilon, release, budget, tuple(indicators or ())) if noise else None
     try:
         paths = write_report(_settings(), out, choice)
-    except (LookupError, ValueError) as exc:  # ValueError: a bad noise choice, an overspent budget
+    except InsynError as exc:  # no data, a bad noise choice, an overspent privacy budget
         raise _fail(f"{exc}\nIngen rapport har skrivits.") from exc
     console.print(f"Rapport: {paths['html']}")
     console.print(f"Excel:   {paths['excel']}")
@@ -264,6 +293,7 @@ def report(
 @app.command()
 def status() -> None:
     """Visa vad datalagret innehåller: tabeller, importer, karantän och varningar."""
+    from insyn.model.tables import TABLES
     from insyn.workflows import store_for
 
     settings = _settings()
@@ -274,8 +304,7 @@ def status() -> None:
         table = Table(title=f"Datalager {settings.database_path}")
         table.add_column("Tabell")
         table.add_column("Rader", justify="right")
-        for name in ("events", "staff", "courses", "trainings", "mentorships", "populations",
-                     "workload_ratings", "quarantine", "quality_warnings", "indicator_results",
+        for name in (*TABLES, "quarantine", "quality_warnings", "indicator_results",
                      "workload_monthly", "workload_unassigned"):
             table.add_row(name, f"{store.count(name):,}".replace(",", " "))
         console.print(table)
@@ -376,14 +405,10 @@ def workload(
     som händer med en till handläggare eller ett flyttat ärende. Visar personuppgifter om
     anställda: endast för deras chefer."""
     from insyn.workflows import workload_view, workload_what_if
-    from insyn.workforce.config import ConfigError
     from insyn.workforce.export import write_workload_workbook
 
     settings = _settings()
-    try:
-        view = workload_view(settings, municipality, unit, month)
-    except LookupError as exc:
-        raise _fail(str(exc.args[0])) from exc
+    view = workload_view(settings, municipality, unit, month)
     units = ["unit", "caseworkers", "fte", "cases", "points", "norm_points", "load_ratio", "over_norm",
              "mean_rating", "mean_flex_hours", "unassigned_cases", "unassigned_points"]
     console.print(_frame_table(f"Enheter, kommun {view.municipality}, {view.month}", view.units, units))
@@ -395,11 +420,8 @@ def workload(
     if extra_fte or move_case:
         if not unit:
             raise _fail("välj enhet med --enhet för att pröva en förändring")
-        try:
-            change = workload_what_if(settings, view.municipality, unit, view.month, extra_fte, level,
-                                      move_case, to_staff)
-        except (LookupError, ConfigError) as exc:
-            raise _fail(str(exc.args[0])) from exc
+        change = workload_what_if(settings, view.municipality, unit, view.month, extra_fte, level,
+                                  move_case, to_staff)
         console.print(_frame_table(f"Om {unit} {view.month}", change.unit, list(change.unit.columns)))
         if not change.caseworkers.empty:
             console.print(_frame_table("Berörda handläggare", change.caseworkers, list(change.caseworkers.columns)))
@@ -428,7 +450,7 @@ def extract(
 ) -> None:
     """Skriv ett pseudonymiserat, k-anonymt uttag på radnivå för forskning, med datakatalog och
     riskrapport att bifoga en etikprövningsansökan."""
-    from insyn.publish.extract import EXTRACT_STEPS, ExtractError
+    from insyn.publish.extract import EXTRACT_STEPS
     from insyn.workflows import write_extract
 
     def names(text: str | None) -> list[str] | None:
@@ -438,7 +460,7 @@ def extract(
         with steps(EXTRACT_STEPS) as advance:
             result = write_extract(_settings(), out, names(tables), names(columns), names(quasi), k,
                                    max_suppressed, fmt, key_file, progress=advance)
-    except ExtractError as exc:
+    except InsynError as exc:
         raise _fail(f"{exc}\nInget uttag har skrivits.") from exc
     report = result.report
     summary = Table(title=f"Uttag, k = {report['k']}")
@@ -475,10 +497,7 @@ def export(
     from insyn.publish.kolada import to_json
     from insyn.workflows import export_kolada
 
-    try:
-        document = export_kolada(_settings(), municipalities, _parse_years(years) if years else None)
-    except LookupError as exc:
-        raise _fail(str(exc)) from exc
+    document = export_kolada(_settings(), municipalities, _parse_years(years) if years else None)
     if out is None:
         typer.echo(to_json(document), nl=False)
         return
@@ -488,12 +507,11 @@ def export(
 
 def _import_published(files: list[Path]) -> None:
     """insyn import --format kolada: published values in Kolada's shape, all files or none."""
-    from insyn.publish.kolada import KoladaFileError
     from insyn.workflows import import_published
 
     try:
         imported = import_published(_settings(), files)
-    except KoladaFileError as exc:
+    except InsynError as exc:
         raise _fail(f"{exc}\nInget har lästs in.") from exc
     for result in imported:
         for line in result.lines():
@@ -551,6 +569,7 @@ def serve(
 
     import uvicorn
 
+    from insyn.logs import uvicorn_log_config
     from insyn.web.accounts import list_users
     from insyn.web.appstate import open_app_state
 
@@ -566,7 +585,7 @@ def serve(
     os.environ["INSYN_SECURE_COOKIES"] = "0" if insecure_cookies else "1"
     console.print(f"Insyn på http://{host}:{port}/ – datakatalog {settings.data_dir}. Avsluta med Ctrl+C.")
     uvicorn.run("insyn.web.server:app", host=host, port=port, workers=workers, log_level="warning",
-                proxy_headers=False, server_header=False)
+                log_config=uvicorn_log_config(settings.data_dir), proxy_headers=False, server_header=False)
 
 
 users_app = typer.Typer(help="Användare i webbappen: skapa, lista, ta bort.", no_args_is_help=True)
@@ -587,7 +606,7 @@ def users_add(
     staff_id: Annotated[str | None, typer.Option("--personal-id", help="Handläggarens personal-id.")] = None,
 ) -> None:
     """Skapa en användare (lösenordet sparas som Argon2-hash)."""
-    from insyn.web.accounts import AccountError, Role, add_user
+    from insyn.web.accounts import Role, add_user
     from insyn.web.appstate import open_app_state
 
     if role not in {r.value for r in Role}:
@@ -595,9 +614,7 @@ def users_add(
     con = open_app_state(_settings().data_dir)
     try:
         user = add_user(con, username, password, role, display_name=name, municipality=municipality,
-                        units=tuple(units or ()), staff_id=staff_id)
-    except AccountError as error:
-        raise _fail(str(error)) from error
+                        units=tuple(units or ()), staff_id=staff_id)  # AccountError: an InsynError
     finally:
         con.close()
     console.print(f"Skapade {user.username} ({user.role_label}).")
@@ -625,14 +642,12 @@ def users_list() -> None:
 @users_app.command("remove")
 def users_remove(username: Annotated[str, typer.Argument(help="Användarnamn")]) -> None:
     """Inaktivera en användare (namnet finns kvar i loggen; alla sessioner avslutas)."""
-    from insyn.web.accounts import AccountError, deactivate_user
+    from insyn.web.accounts import deactivate_user
     from insyn.web.appstate import open_app_state
 
     con = open_app_state(_settings().data_dir)
     try:
-        deactivate_user(con, username)
-    except AccountError as error:
-        raise _fail(str(error)) from error
+        deactivate_user(con, username)  # AccountError: an InsynError
     finally:
         con.close()
     console.print(f"{username} kan inte längre logga in.")

@@ -12,8 +12,10 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from insyn.errors import InputError
 
-class ConfigError(ValueError):
+
+class ConfigError(InputError):
     """A data file that cannot be used."""
 
 

@@ -43,13 +43,13 @@ class Settings(BaseSettings):
 
     def workforce_config(self):
         """workforce.yaml (reference date, training targets): the data folder's copy, else the default."""
-        from insyn.workforce.config import WORKFORCE_FILE, load_workforce, resolve
+        from insyn.model.workforce_config import WORKFORCE_FILE, load_workforce, resolve
 
         return load_workforce(resolve(self.data_dir, WORKFORCE_FILE))
 
     def workload_config(self):
         """workload.yaml (weights and norms): the data folder's copy, else the default."""
-        from insyn.workforce.config import WORKLOAD_FILE, load_workload, resolve
+        from insyn.model.workforce_config import WORKLOAD_FILE, load_workload, resolve
 
         return load_workload(resolve(self.data_dir, WORKLOAD_FILE))
 

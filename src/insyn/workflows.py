@@ -7,6 +7,8 @@ optional progress callback, and returns what it did.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Literal
 
 import pandas as pd
 
+from insyn.errors import Conflict, InputError, NoData, NotFound
 from insyn.ingest.load import ImportResult, extract_date_of, import_files
 from insyn.ingest.profiles import Profile, load_profile
 from insyn.ingest.pseudonymise import load_or_create_key
@@ -22,6 +25,7 @@ from insyn.settings import Settings
 from insyn.store import Store, open_store
 
 Progress = Callable[[str], None] | None
+log = logging.getLogger(__name__)
 
 
 def store_for(settings: Settings, read_only: bool = False) -> Store:
@@ -47,11 +51,18 @@ def run_import(settings: Settings, paths: Sequence[Path], profile: str | Profile
     settings.workload_config()
     key = load_or_create_key(settings.key_path)
     store = store_for(settings)
+    started = time.perf_counter()
+    log.info("Import started: %d file(s), table %s, profile %s", len(paths), table or "by columns",
+             mapping.name if mapping else "none")
     try:
-        return import_files(store, paths, key, mapping, table, strict, progress,
-                            before_commit=recompute if compute else None, extract_date=extract_date)
+        result = import_files(store, paths, key, mapping, table, strict, progress,
+                              before_commit=recompute if compute else None, extract_date=extract_date)
     finally:
         store.close()
+    log.info("Import %s finished in %.1f s: %d row(s) loaded, %d quarantined, %d quality warning(s)",
+             result.import_id, time.perf_counter() - started, sum(f.rows_loaded for f in result.files),
+             sum(f.validated.rows_rejected for f in result.files), result.quality_warnings)
+    return result
 
 
 def replace_derived(store: Store, settings: Settings) -> pd.DataFrame:
@@ -61,8 +72,12 @@ def replace_derived(store: Store, settings: Settings) -> pd.DataFrame:
     from insyn.workforce.workload import replace_workload
 
     workforce, workload = settings.workforce_config(), settings.workload_config()
+    started = time.perf_counter()
     results = replace_results(store, settings.cache_dir, workforce, workload)
+    computed = time.perf_counter()
     replace_workload(store, workforce, workload, settings.cache_dir)
+    log.info("Recomputed %d indicator result(s) in %.1f s and the workload in %.1f s", len(results),
+             computed - started, time.perf_counter() - computed)
     return results
 
 
@@ -137,7 +152,7 @@ def write_report(settings: Settings, out_dir: Path | None = None,
                  noise: NoiseChoice | None = None) -> dict[str, Path]:
     results = stored_indicators(settings)
     if results.empty:
-        raise LookupError("Det finns inga indikatorer att rapportera: importera data först "
+        raise NoData("Det finns inga indikatorer att rapportera: importera data först "
                           "(insyn import) eller kör insyn demo.")
     return _publish_stored(settings, out_dir or settings.output_dir / dt.date.today().isoformat(), noise)[1]
 
@@ -151,9 +166,9 @@ def _noise_function(choice: NoiseChoice | None, store: Store, table: str):
     if choice.method == "cellnyckel":
         return cell_key_noise
     if not choice.release or choice.budget is None:
-        raise ValueError("Differentiell integritet kräver en utgåva (--utgava) och dess totala budget (--budget).")
+        raise InputError("Differentiell integritet kräver en utgåva (--utgava) och dess totala budget (--budget).")
     if not choice.indicators:
-        raise ValueError("Välj de indikatorer tabellen ska ha med --indikator (en till några få): ε delas "
+        raise InputError("Välj de indikatorer tabellen ska ha med --indikator (en till några få): ε delas "
                          "mellan alla tal i tabellen.")
     release = Release(choice.release, choice.budget)
 
@@ -204,7 +219,7 @@ class DemoResult:
 DEMO_STEPS = 4  # generate, write, import and compute, publish
 
 
-class StoreInUse(RuntimeError):
+class StoreInUse(Conflict):
     """The store already holds data that did not come from the demo."""
 
 
@@ -275,14 +290,14 @@ def workload_view(settings: Settings, municipality: str | None = None, unit: str
         store.close()
     frame = workload.caseworkers
     if frame.empty:
-        raise LookupError("Ingen arbetstyngd beräknad: importera personal (staff) och ärenden först.")
+        raise NoData("Ingen arbetstyngd beräknad: importera personal (staff) och ärenden först.")
     codes = sorted(frame["municipality"].unique())
     if municipality is None and len(codes) > 1:
-        raise LookupError(f"Välj kommun med --kommun ({', '.join(codes)}).")
+        raise InputError(f"Välj kommun med --kommun ({', '.join(codes)}).")
     municipality = municipality or codes[0]
     frame = frame[frame["municipality"] == municipality]
     if frame.empty:
-        raise LookupError(f"Ingen arbetstyngd för kommun {municipality} (finns: {', '.join(codes)}).")
+        raise NotFound(f"Ingen arbetstyngd för kommun {municipality} (finns: {', '.join(codes)}).")
     month = month or frame["period"].max()
     units = unit_months(workload)
     units = units[(units["municipality"] == municipality) & (units["period"] == month)]
@@ -291,7 +306,7 @@ def workload_view(settings: Settings, municipality: str | None = None, unit: str
     frame = frame[frame["period"] == month]
     if unit:
         if unit not in set(units["unit"]):
-            raise LookupError(f"Enheten {unit} finns inte i {month} "
+            raise NotFound(f"Enheten {unit} finns inte i {month} "
                               f"(enheter: {', '.join(sorted(units['unit'].dropna().unique()))}).")
         frame, units = frame[frame["unit"] == unit], units[units["unit"] == unit]
         unassigned = unassigned[unassigned["unit"] == unit]
@@ -306,12 +321,16 @@ def workload_what_if(settings: Settings, municipality: str, unit: str, month: st
     try:
         first_day = dt.date.fromisoformat(f"{month}-01")
     except ValueError:
-        raise LookupError(f"Ogiltig månad {month} (ÅÅÅÅ-MM väntas).") from None
+        raise InputError(f"Ogiltig månad {month} (ÅÅÅÅ-MM väntas).") from None
     workforce, workload = settings.workforce_config(), settings.workload_config()
     store = store_for(settings, read_only=True)
     try:
         return what_if(store, workforce, workload, municipality, unit, first_day, extra_fte, extra_level,
                        move_case, to_staff, settings.cache_dir)
+    except LookupError as error:
+        if type(error) is not LookupError:  # a KeyError or IndexError is a bug, not a missing unit or case
+            raise
+        raise NotFound(str(error)) from error  # what_if names what is missing with a plain LookupError
     finally:
         store.close()
 
@@ -322,8 +341,8 @@ def copy_editable_files(settings: Settings) -> list[Path]:
     from insyn.config_files import copy_defaults
     from insyn.disclosure.rules import PACKAGE as DISCLOSURE
     from insyn.disclosure.rules import RULES_FILE
-    from insyn.workforce.config import PACKAGE as WORKFORCE
-    from insyn.workforce.config import WORKFORCE_FILE, WORKLOAD_FILE
+    from insyn.model.workforce_config import PACKAGE as WORKFORCE
+    from insyn.model.workforce_config import WORKFORCE_FILE, WORKLOAD_FILE
 
     return copy_defaults(settings.data_dir, {WORKFORCE_FILE: WORKFORCE, WORKLOAD_FILE: WORKFORCE,
                                              RULES_FILE: DISCLOSURE})
@@ -358,14 +377,14 @@ def export_kolada(settings: Settings, municipalities: Sequence[str] | None = Non
 
     results = stored_indicators(settings)
     if results.empty:
-        raise LookupError("Det finns inga indikatorer att exportera: importera data först "
+        raise NoData("Det finns inga indikatorer att exportera: importera data först "
                           "(insyn import) eller kör insyn demo.")
     publication = prepare(results, settings.disclosure_rules(), cache_dir=settings.cache_dir)
     for asked, published, what in ((municipalities, publication.municipalities, "kommun"),
                                    ([str(y) for y in years or ()], publication.years, "år")):
         missing = sorted(set(asked or ()) - set(published))
         if missing:
-            raise LookupError(f"Inga publicerade värden för {what} {', '.join(missing)} "
+            raise NotFound(f"Inga publicerade värden för {what} {', '.join(missing)} "
                               f"(finns: {', '.join(published)}).")
     return export_document(publication, municipalities, years)
 

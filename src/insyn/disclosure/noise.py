@@ -21,6 +21,7 @@ import pandas as pd
 import yaml
 
 from insyn.disclosure.status import PUBLISHABLE
+from insyn.errors import InputError
 from insyn.indicators.definitions import Count, Definition, library
 from insyn.indicators.engine import CELL_KEY_COLUMNS, DIMENSIONS, KEYS
 from insyn.model.codes import codes
@@ -39,6 +40,10 @@ def noise_applies(definition: Definition) -> bool:
     return definition.statistic is None and not any(count.sum for count in definition.counts())
 
 
+class NoiseError(InputError):
+    """Noise that cannot be added as asked (the message says why, in Swedish); a ValueError."""
+
+
 def _definitions(results: pd.DataFrame, definitions: list[Definition] | None) -> dict[str, Definition]:
     """The definitions of the results' indicators (default: the library's), refusing those
     noise cannot protect."""
@@ -46,7 +51,7 @@ def _definitions(results: pd.DataFrame, definitions: list[Definition] | None) ->
     ids = sorted(set(results.indicator))
     refused = [i for i in ids if i not in known or not noise_applies(known[i])]
     if refused:
-        raise ValueError("Brus kan bara läggas på indikatorer som bygger på antal; publicera dessa med "
+        raise NoiseError("Brus kan bara läggas på indikatorer som bygger på antal; publicera dessa med "
                          f"dolda små tal i stället: {', '.join(refused)}")
     return {i: known[i] for i in ids}
 
@@ -130,7 +135,7 @@ def cell_key_noise(results: pd.DataFrame, ptable: PTable | None = None,
         counts = results[side].to_numpy(float)[rows]
         keys = results[f"{side}_cellkey"].to_numpy(float)[rows]
         if np.isnan(keys[counts > 0]).any():
-            raise ValueError("Resultaten saknar cellnycklar: beräkna indikatorerna på nytt.")
+            raise NoiseError("Resultaten saknar cellnycklar: beräkna indikatorerna på nytt.")
         noisy.loc[rows, side] = counts + ptable.noise(counts.astype(int), np.nan_to_num(keys))
     return _published(noisy, definitions, CELL_KEY_METHOD)
 
@@ -145,7 +150,7 @@ class Release:
     budget: float
 
 
-class PrivacyBudgetExceeded(ValueError):
+class PrivacyBudgetExceeded(NoiseError):
     """Publishing a table would spend more than is left of its release's budget."""
 
 
@@ -161,7 +166,7 @@ def _spend(store, release: Release, table: str, epsilon: float, sensitivity: int
     budgets = store.raw.execute("SELECT DISTINCT budget FROM privacy_budget WHERE release = ?",
                                 [release.name]).fetchall()
     if budgets and budgets != [(release.budget,)]:
-        raise ValueError(f"Utgåvan «{release.name}» har redan budgeten ε = {_swedish(budgets[0][0])}, "
+        raise NoiseError(f"Utgåvan «{release.name}» har redan budgeten ε = {_swedish(budgets[0][0])}, "
                          f"inte ε = {_swedish(release.budget)}.")
     left = release.budget - spent(store, release.name)
     if epsilon > left + BUDGET_TOLERANCE:
@@ -245,7 +250,7 @@ def dp_noise(results: pd.DataFrame, store, release: Release, table: str, epsilon
     The table's ε is spent in the store's ledger before any noise is drawn; PrivacyBudgetExceeded
     when the release has less left. Every call draws new noise and spends again."""
     if not epsilon > 0:
-        raise ValueError(f"ε måste vara större än 0, inte {_swedish(epsilon)}.")
+        raise NoiseError(f"ε måste vara större än 0, inte {_swedish(epsilon)}.")
     definitions = _definitions(results, definitions)
     noisy = _every_row(results, definitions)
     identities = {side: _cell_identities(noisy, definitions, side) for side in SIDES}

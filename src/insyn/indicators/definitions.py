@@ -11,7 +11,9 @@ from importlib import resources
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+
+from insyn.indicators.kinds import subject_kind, subject_kinds
 
 Breakdown = Literal["sex", "age_group", "unit"]
 PeriodType = Literal["year", "quarter", "month"]
@@ -21,7 +23,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-# --- subjects of case data -------------------------------------------------------------------
+# --- subjects of case data (registered in case_kinds.py; staff data: insyn.workforce) ---------
 
 class EventsSubject(Strict):
     event: str
@@ -87,109 +89,39 @@ class ClosingsSubject(Strict):
     child's last ongoing intervention."""
 
 
-CasePhase = Literal["forhandsbedomning", "utredning", "insats"]
+class Subjects(BaseModel):
+    """One kind of subject and its spec, written in YAML as `{kind: spec}` (`{pairs: {event:
+    initial_assessment, after: report}}`). The kinds are those registered (insyn.indicators.kinds),
+    looked up when a definition is read."""
 
+    model_config = ConfigDict(frozen=True)
 
-class CaseWorkSubject(Strict):
-    """Work going on in a case at the reference date: a report awaiting its initial
-    assessment, an open investigation, an ongoing intervention (docs/workforce.md)."""
+    kind: str
+    spec: BaseModel
 
-    phases: list[CasePhase] = ["forhandsbedomning", "utredning", "insats"]
+    @model_validator(mode="before")
+    @classmethod
+    def _one_kind(cls, data):
+        if isinstance(data, Subjects):
+            return data
+        if not isinstance(data, dict) or len(data) != 1:
+            raise ValueError(f"subjects needs exactly one of {', '.join(subject_kinds())}")
+        (name, given), = data.items()
+        spec_model = subject_kind(name).spec
+        spec = given if isinstance(given, spec_model) else spec_model.model_validate(given or {})
+        return {"kind": name, "spec": spec}
 
-
-# --- subjects of staff data ------------------------------------------------------------------
-
-class StaffFilter(Strict):
-    """Employments of these roles and forms of employment (all when empty)."""
-
-    roles: list[str] = []
-    employment: list[str] = []
-
-
-class EmploymentsSubject(StaffFilter):
-    """Employments in post at the period's reference date, or (`at: period`) in every period
-    they overlap, with `fte_years`: FTE times the share of the period in post."""
-
-    at: Literal["reference_date", "period"] = "reference_date"
-
-
-class EmploymentEndsSubject(StaffFilter):
-    """Employments ending in the period, each with `change`: slutat (left the municipality),
-    bytt_enhet (in post in another unit the next day), fortsatt (a new employment in the same
-    unit the next day)."""
-
-
-class ArrivalsSubject(StaffFilter):
-    """Employments that bring someone into the municipality (not in post the day before), dated
-    by their start, with `programme_completed_date`: their first completed course of
-    `completed_programme` on or after the start."""
-
-    completed_programme: str | None = None
-
-
-class ProgrammeTargetsSubject(Strict):
-    """Each employment in post at the reference date paired with every training programme that
-    targets it (workforce.yaml), with `completed_date` when completed by the reference date."""
-
-
-class MentorshipsSubject(Strict):
-    """Mentorships ongoing at the reference date, in the mentee's unit."""
-
-
-class CaseworkerLoadsSubject(StaffFilter):
-    """Caseworkers in post at the reference date with their weighted workload (workload.yaml)."""
-
-
-SUBJECT_KINDS = {
-    "events": EventsSubject, "pairs": PairsSubject, "waits": WaitsSubject, "spells": SpellsSubject,
-    "closings": ClosingsSubject, "case_work": CaseWorkSubject,
-    "employments": EmploymentsSubject, "employment_ends": EmploymentEndsSubject,
-    "arrivals": ArrivalsSubject, "programme_targets": ProgrammeTargetsSubject,
-    "mentorships": MentorshipsSubject, "caseworker_loads": CaseworkerLoadsSubject,
-}
-# The data a kind of subject needs: a period is computed only where the municipality has it.
-STAFF_KINDS = {"employments", "employment_ends", "arrivals", "programme_targets", "mentorships",
-               "caseworker_loads"}
-READ_BOTH = {"caseworker_loads"}  # caseworkers, with the points of the cases they hold
-
-
-class Subjects(Strict):
-    events: EventsSubject | None = None
-    pairs: PairsSubject | None = None
-    waits: WaitsSubject | None = None
-    spells: SpellsSubject | None = None
-    closings: ClosingsSubject | None = None
-    case_work: CaseWorkSubject | None = None
-    employments: EmploymentsSubject | None = None
-    employment_ends: EmploymentEndsSubject | None = None
-    arrivals: ArrivalsSubject | None = None
-    programme_targets: ProgrammeTargetsSubject | None = None
-    mentorships: MentorshipsSubject | None = None
-    caseworker_loads: CaseworkerLoadsSubject | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self):
-        if sum(getattr(self, k) is not None for k in SUBJECT_KINDS) != 1:
-            raise ValueError(f"subjects needs exactly one of {', '.join(SUBJECT_KINDS)}")
-        return self
-
-    @property
-    def kind(self) -> str:
-        return next(k for k in SUBJECT_KINDS if getattr(self, k) is not None)
-
-    @property
-    def spec(self):
-        return getattr(self, self.kind)
+    @model_serializer
+    def _as_written(self) -> dict:
+        return {self.kind: self.spec.model_dump(mode="json", exclude_none=True)}
 
     @property
     def data(self) -> set[str]:
         """Which data the subjects come from: "staff", "events" or both."""
-        if self.kind in READ_BOTH:
-            return {"staff", "events"}
-        return {"staff"} if self.kind in STAFF_KINDS else {"events"}
+        return set(subject_kind(self.kind).data)
 
     def key(self) -> str:
-        return self.model_dump_json(exclude_none=True)
+        return self.model_dump_json()
 
 
 class FollowedBy(Strict):

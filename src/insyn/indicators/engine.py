@@ -4,9 +4,9 @@ Every definition goes through the same steps: build its *subjects* (the things c
 events, spells, closings, employments, caseworkers' loads, ...), place them in periods,
 evaluate each count's condition, aggregate at each grouping level (total, sex, age group,
 unit), join numerator and denominator when they count different subjects, and compute the
-value. Nothing in this module is about one indicator in particular: subject kinds are
-registered in KINDS, their builders live in indicators/subjects.py (case data) and
-workforce/subjects.py (staff data).
+value. Nothing in this module is about one indicator, nor one kind of subject: the kinds are
+looked up in their registry (indicators/kinds.py), filled by indicators/case_kinds.py (case
+data) and workforce/subjects.py (staff data).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ import pandas as pd
 import pyarrow as pa
 
 from insyn.indicators.deadlines import add_months, days_between
-from insyn.indicators.definitions import STAFF_KINDS, Condition, Count, Definition, Subjects, library
+from insyn.indicators.definitions import Condition, Count, Definition, SpellsSubject, Subjects, library
+from insyn.indicators.kinds import source_files, subject_kind
 from insyn.indicators.periods import PERIOD_TYPES, PERIODS_SCHEMA, build_periods
 from insyn.indicators.subjects import (
     EVENT_TYPES,
@@ -33,16 +34,10 @@ from insyn.indicators.subjects import (
     Sources,
     at_period_end,
     at_reference_date,
-    closings_subjects,
-    events_subjects,
-    pairs_subjects,
-    spells,
-    waits_subjects,
 )
 from insyn.model.codes import age_groups
 from insyn.model.municipalities import reference_populations
-from insyn.workforce import subjects as staff_subjects
-from insyn.workforce.config import WorkforceConfig, WorkloadConfig, load_workforce, load_workload
+from insyn.model.workforce_config import WorkforceConfig, WorkloadConfig, load_workforce, load_workload
 
 # For a sum (FTE, hours) the disclosure layer needs how many records it adds up and the largest
 # of them (the small-count and dominance rules); null for counts and populations.
@@ -87,7 +82,8 @@ def period_types(definitions: Iterable[Definition], quarters: bool) -> tuple[str
 
 
 def _placements(definition: Definition) -> set[str]:
-    return {KINDS[subjects.kind].placement(subjects.spec) for subjects, _ in _subject_groups(definition).values()}
+    groups = _subject_groups(definition).values()
+    return {subject_kind(subjects.kind).placement(subjects.spec) for subjects, _ in groups}
 
 
 def _types_of(definition: Definition, quarters: bool) -> list[str]:
@@ -121,53 +117,6 @@ def _periods_for(definition: Definition, periods: ir.Table, quarters: bool) -> i
     return periods
 
 
-# --- subject kinds -----------------------------------------------------------------------------
-
-@dataclasses.dataclass(frozen=True)
-class SubjectKind:
-    """How a kind of subject is built and placed. `placement` (of the spec): "date" — in the
-    period of its date; "overlap" — in every period it overlaps; "reference_date" — in every
-    period whose reference date it covers. `at_period` adds what depends on the period."""
-
-    build: Callable
-    placement: Callable[[object], str]
-    at_period: Callable | None = None
-    first_per_child: bool = False  # counted once per child and period: the child's first
-    event_columns: frozenset[str] = frozenset()  # event columns it reads beyond the basics
-
-
-def _always(placement: str) -> Callable[[object], str]:
-    return lambda spec: placement
-
-
-SPELL_PLACEMENTS = {"overlap": "overlap", "start": "date", "reference_date": "reference_date",
-                    "period_end": "period_end"}
-
-KINDS: dict[str, SubjectKind] = {
-    "events": SubjectKind(events_subjects, _always("date")),
-    "pairs": SubjectKind(pairs_subjects, _always("date"), event_columns=frozenset({"person_key"})),
-    "waits": SubjectKind(waits_subjects, _always("period_end"), event_columns=frozenset({"person_key"})),
-    "spells": SubjectKind(spells, lambda spec: SPELL_PLACEMENTS[spec.at]),
-    "closings": SubjectKind(closings_subjects, _always("date"), first_per_child=True,
-                            event_columns=frozenset({"person_key", "outcome", "intervention", "intervention_id"})),
-    "case_work": SubjectKind(staff_subjects.case_work, _always("reference_date"),
-                             staff_subjects.case_work_at_period,
-                             event_columns=frozenset({"unit", "caseworker_id", "intervention", "intervention_id"})),
-    "employments": SubjectKind(staff_subjects.employments,
-                               lambda spec: "overlap" if spec.at == "period" else "reference_date",
-                               staff_subjects.employments_at_period),
-    "employment_ends": SubjectKind(staff_subjects.employment_ends, _always("date")),
-    "arrivals": SubjectKind(staff_subjects.arrivals, _always("date")),
-    "programme_targets": SubjectKind(staff_subjects.all_employments, _always("reference_date"),
-                                     staff_subjects.programme_targets_at_period),
-    "mentorships": SubjectKind(staff_subjects.mentorships, _always("reference_date"),
-                               staff_subjects.mentorships_at_period),
-    "caseworker_loads": SubjectKind(staff_subjects.caseworkers, _always("reference_date"),
-                                    staff_subjects.caseworker_loads_at_period,
-                                    event_columns=frozenset({"unit", "caseworker_id", "intervention",
-                                                             "intervention_id"})),
-}
-
 BREAKDOWN_COLUMNS = {"sex": ["sex"], "age_group": ["birth_year", "birth_month"], "unit": ["unit"]}
 
 
@@ -190,11 +139,11 @@ def needed_columns(definition: Definition, breakdowns: bool) -> list[str]:
     keeps DuckDB from carrying (and materialising) every column through them."""
     needed = {"municipality", "case_id", "event", "date"}
     for subjects, counts in _subject_groups(definition).values():
-        kind, spec = subjects.kind, subjects.spec
-        needed |= KINDS[kind].event_columns
-        if kind == "spells":
+        kind, spec = subject_kind(subjects.kind), subjects.spec
+        needed |= kind.event_columns
+        if isinstance(spec, SpellsSubject):
             needed |= set(spec.same) | set(spec.where) | ({spec.id} if spec.id else set())
-        if kind in STAFF_KINDS or kind == "case_work":
+        if not kind.rows_from_events:
             continue  # the other columns of these subjects do not come from the events
         for _, count in counts:
             if count.count_distinct == "person":
@@ -214,7 +163,7 @@ def build_subjects(subjects: Subjects, sources: Sources) -> ir.Table:
     With the record key of the case or employee each belongs to (`<identifier>_key`), computed
     here once rather than in every definition and grouping level that counts them."""
     def build() -> ir.Table:
-        built = KINDS[subjects.kind].build(subjects.spec, sources)
+        built = subject_kind(subjects.kind).build(subjects.spec, sources)
         record = _subject_record(subjects.kind)
         return built.mutate(**{f"{record}_key": _record_key(built[record])})
 
@@ -225,7 +174,7 @@ def place(subjects: Subjects, built: ir.Table, sources: Sources, periods: ir.Tab
           types: list[str] = ("year", "quarter")) -> ir.Table:
     """Built subjects placed in the periods (of `types`, for subjects placed by their date),
     with the columns that depend on the period."""
-    kind = KINDS[subjects.kind]
+    kind = subject_kind(subjects.kind)
     placement = kind.placement(subjects.spec)
     if placement == "reference_date":
         placed = at_reference_date(built, periods)
@@ -415,7 +364,7 @@ HEX_DIGITS = ibis.literal("0123456789abcdef")
 
 def _subject_record(kind: str) -> str:
     """What a subject belongs to: its case (case data) or its employee (staff data)."""
-    return "staff_id" if kind in STAFF_KINDS else "case_id"
+    return subject_kind(kind).record
 
 
 def _record_column(count: Count, kind: str) -> str:
@@ -653,10 +602,8 @@ def store_sources(store) -> Sources:
 
 def _compiled_sources() -> str:
     """A hash of the modules the compiled SQL comes from."""
-    from insyn.indicators import subjects as case_subjects
-
     digest = hashlib.sha256()
-    for module_file in (__file__, case_subjects.__file__, staff_subjects.__file__):
+    for module_file in sorted({__file__, *source_files()}):
         digest.update(Path(module_file).read_bytes())
     return digest.hexdigest()
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import ibis.expr.types as ir
 import pandas as pd
 
-from insyn.workforce.config import WorkforceConfig
+from insyn.model.workforce_config import WorkforceConfig
 
 PERIODS_SCHEMA = {"municipality": "string", "period": "string", "period_type": "string",
                   "period_start": "date", "period_end": "date", "reference_date": "date",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from insyn.errors import InputError
 from insyn.ingest.profiles import Profile
 from insyn.ingest.quality import refresh_warnings
 from insyn.ingest.readers import read_export
@@ -29,11 +30,11 @@ MISSING_EXTRACT_DATE = ("uttagsdatum saknas, så en period räknas som hel när 
                         "högst 7 dagar före periodens slut. Ange dagen exporten togs ut med --uttagsdatum ÅÅÅÅ-MM-DD.")
 
 
-class ExtractDateError(ValueError):
+class ExtractDateError(InputError):
     """An extract date that cannot be right (after today)."""
 
 
-class ImportRejected(ValueError):
+class ImportRejected(InputError):
     """A strict import found errors; nothing was loaded."""
 
     def __init__(self, results: list[Validated]):

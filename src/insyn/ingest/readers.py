@@ -20,14 +20,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from insyn.errors import InputError
 from insyn.ingest.scb import ScbFileError, is_scb_population, read_scb_population
-from insyn.ingest.scrub import scrub
+from insyn.scrub import scrub
 
 FIRST_DATA_ROW = 2
 ROW_NUMBER = "__row__"
 
 
-class ReadError(ValueError):
+class ReadError(InputError):
     pass
 
 

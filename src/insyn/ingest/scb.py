@@ -48,7 +48,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from insyn.ingest.scrub import scrub
+from insyn.errors import InputError
+from insyn.scrub import scrub
 
 COLUMNS = ("municipality", "year", "age_from", "age_to", "population")
 OPEN_AGE_TO = 150  # "100+ år" is 100–150, as the canonical table's widest band
@@ -105,7 +106,7 @@ _MISSING = {".", "..", "...", "....", ".....", "......", "…"}
 _Where = Callable[..., str]
 
 
-class ScbFileError(ValueError):
+class ScbFileError(InputError):
     """A file that cannot be read as SCB's population table; the message is Swedish and names the
     file (by name only) and, where there is one, the cell."""
 

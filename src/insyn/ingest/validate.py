@@ -21,10 +21,10 @@ from insyn.ingest import personnummer
 from insyn.ingest.profiles import Profile
 from insyn.ingest.pseudonymise import pseudonymise
 from insyn.ingest.readers import ROW_NUMBER
-from insyn.ingest.scrub import scrub
 from insyn.model.codes import codes
 from insyn.model.municipalities import municipalities
 from insyn.model.tables import OUTCOME_CODES, TABLES, Column, Table
+from insyn.scrub import scrub
 
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 EARLIEST_DATE = dt.date(1900, 1, 1)
@@ -65,15 +65,19 @@ class Validated:
 
 def resolve_columns(headers: list[str], profile: Profile | None, table_name: str | None,
                     file: Path) -> tuple[Table, dict[str, str]]:
-    """Which canonical table the file is, and its header -> canonical column mapping."""
+    """Which canonical table the file is, and its header -> canonical column mapping. A profile's
+    constant columns of a table count as headers of the file after its own (so a column the file
+    has wins); `with_constants` adds those that are mapped to the file."""
     candidates = [TABLES[table_name]] if table_name else list(TABLES.values())
     fits = []
     for table in candidates:
         aliases = {c.name.lower(): c.name for c in table.columns}
+        constants = profile.constants_of(table.name) if profile else {}
         if profile and table.name in profile.tables:
             aliases |= {h.strip().lower(): c for h, c in profile.tables[table.name].columns.items()}
+        aliases |= {h.lower(): c for h, (c, _) in constants.items()}
         mapping: dict[str, str] = {}
-        for header in headers:
+        for header in [*headers, *constants]:
             column = aliases.get(header.lower())
             if column and column not in mapping.values():
                 mapping[header] = column
@@ -81,7 +85,7 @@ def resolve_columns(headers: list[str], profile: Profile | None, table_name: str
         fits.append((len(missing), -len(mapping), table, mapping, missing))
     _, _, table, mapping, missing = min(fits, key=lambda fit: fit[:2])
     shown = scrub(", ".join(headers))
-    if not mapping:
+    if not set(headers) & set(mapping):
         raise SchemaError(
             f"{file.name}: inga kända kolumnrubriker ({shown}). Saknar filen rubrikrad, eller "
             "behövs en mappningsprofil (--profile)?")
@@ -92,6 +96,20 @@ def resolve_columns(headers: list[str], profile: Profile | None, table_name: str
             f"Filens rubriker: {shown}. Ange en mappningsprofil med --profile."
         )
     return table, mapping
+
+
+def with_constants(raw: pa.Table, profile: Profile | None, table: Table, mapping: dict[str, str],
+                   file: Path) -> tuple[pa.Table, list[str]]:
+    """The file with the profile's constant columns it lacks (those `resolve_columns` mapped),
+    and a notice for each constant the file's own column overrides."""
+    notices = []
+    for header, (column, value) in (profile.constants_of(table.name) if profile else {}).items():
+        if header in mapping:
+            raw = raw.append_column(header, pa.repeat(pa.scalar(value, pa.string()), raw.num_rows))
+        else:
+            notices.append(f"{file.name}: filen har en egen kolumn för {column}; profilens konstant "
+                           f"'{value}' används inte")
+    return raw, notices
 
 
 def _codes_for(column: Column) -> list[str] | None:
@@ -189,12 +207,13 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
                         else (today, "datum i framtiden"))
     headers = [n for n in raw.column_names if n != ROW_NUMBER]
     table, mapping = resolve_columns(headers, profile, table_name, file)
+    raw, constant_notices = with_constants(raw, profile, table, mapping, file)
     header_of = {column: header for header, column in mapping.items()}
     row_numbers = raw[ROW_NUMBER].to_numpy()
     n = raw.num_rows
     value_maps = profile.tables[table.name].values if profile and table.name in profile.tables else {}
     notices = [f"{file.name}: kolumnen '{h}' känns inte igen och läses inte in"
-               for h in headers if h not in mapping]
+               for h in headers if h not in mapping] + constant_notices
 
     text: dict[str, pa.Array] = {}
     for column in table.columns:

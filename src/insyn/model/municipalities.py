@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from insyn.errors import NotFound
+
 AGE_YEAR = 2019  # the year of the shipped populations by age
 OLDEST = 150  # age_to of the open band "21 and over"
 
@@ -111,7 +113,7 @@ def region_municipalities(region: str) -> pd.DataFrame:
         return df.set_index("municipality_code").loc[codes].reset_index()
     selected = df[df["county_code"] == region]
     if selected.empty:
-        raise KeyError(f"Okänd region eller länskod: {region}")
+        raise NotFound(f"Okänd region eller länskod: {region}")
     return selected.reset_index(drop=True)
 
 

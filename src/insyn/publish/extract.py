@@ -34,6 +34,7 @@ from insyn.disclosure.kanonymity import (
     protect,
     search,
 )
+from insyn.errors import InputError
 from insyn.ingest.pseudonymise import load_or_create_key, pseudonymise
 from insyn.model.tables import TABLES
 from insyn.store import Store
@@ -86,7 +87,7 @@ DICTIONARY_FILE = "datakatalog.csv"
 REPORT_FILES = ("riskrapport.md", "riskrapport.json")
 
 
-class ExtractError(ValueError):
+class ExtractError(InputError):
     """Bad input to an extract (the message is Swedish); nothing has been written."""
 
 

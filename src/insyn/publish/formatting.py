@@ -26,7 +26,7 @@ from insyn.indicators.definitions import Definition, area_names, library
 from insyn.indicators.engine import DIMENSIONS
 from insyn.model.codes import code_lists, label
 from insyn.model.municipalities import AGE_YEAR, municipalities, municipality_names, reference_populations
-from insyn.workforce.config import ReferenceDate, load_workforce
+from insyn.model.workforce_config import ReferenceDate, load_workforce
 from insyn.workforce.workload import Workload, unit_months
 
 DEFAULT_TITLE = "Insyn – uppföljning av den sociala barn- och ungdomsvården"

@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from insyn.disclosure.status import SUPPRESSED, is_hidden
+from insyn.errors import InputError
 from insyn.indicators.definitions import Definition, library
 from insyn.model.municipalities import municipalities
 from insyn.publish.formatting import COUNT, YEAR, Cell, Publication, swedish_sort_key, value_cell
@@ -152,7 +153,7 @@ def published_cell(value: float | None, status: str | None, unit: str) -> tuple[
 
 # --- import ------------------------------------------------------------------------------------
 
-class KoladaFileError(ValueError):
+class KoladaFileError(InputError):
     """A file that is not Kolada-shaped data. The message (Swedish) names the file and the JSON
     path of the first problem."""
 

@@ -1,7 +1,8 @@
 """The scale-out backends: the indicator library computed where the data already are, in
 PostgreSQL or in Spark, from the same Ibis expressions as on the DuckDB file.
 
-A store URL chooses the backend (`open_backend`):
+A store URL chooses the backend (`open_backend`, through the scheme registry SCHEMES, which
+`copy_canonical_tables` uses too; a new backend is a `Scheme` registered, CONTRIBUTING.md):
 
 - ``postgresql://user@host:port/database`` — the canonical tables in that database;
 - ``spark+parquet:///path/to/folder`` — each canonical table read from ``<folder>/<table>``
@@ -24,11 +25,14 @@ into place), for a national actor's platform or for the parity tests.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 from urllib.parse import urlparse
 
 import ibis
@@ -37,12 +41,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import csv
 
+from insyn.errors import InsynError
 from insyn.model.tables import TABLES
 from insyn.store.schema import stored_columns
 
-# The canonical tables the indicators read (insyn.indicators.engine.store_sources) and the
-# populations beside them.
-CANONICAL = ["events", "staff", "trainings", "courses", "mentorships", "populations", "workload_ratings"]
+# The canonical tables (insyn.model.tables): what the indicators read and a backend holds.
+CANONICAL = list(TABLES)
 SPARK_MASTER = "local[2]"
 # For this session only. The library is one query of many joins whose sizes PostgreSQL's planner
 # underestimates (one row where there are millions), so it picks nested loops: without them,
@@ -51,12 +55,46 @@ SPARK_MASTER = "local[2]"
 SESSION_SETTINGS = ["SET enable_nestloop = off", "SET jit = off"]
 
 
-class BackendError(RuntimeError):
+class BackendError(InsynError, RuntimeError):
     """A store URL or backend that cannot be used (the message says why, in Swedish)."""
 
 
+@runtime_checkable
+class ComputeBackend(Protocol):
+    """What the indicator engine computes on: the DuckDB store (insyn.store.Store) and every
+    backend a store URL opens. Each is a context manager that closes it."""
+
+    ibis: ibis.BaseBackend
+
+    def table(self, name: str) -> ibis.Table: ...
+
+    def register(self, name: str, data: pa.Table) -> None: ...
+
+    def unregister(self, name: str) -> None: ...
+
+    def query(self, sql: str) -> pd.DataFrame: ...
+
+    def extract_dates(self) -> dict[tuple[str, str], dt.date]: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> ComputeBackend: ...
+
+    def __exit__(self, *exc) -> None: ...
+
+
+class ClosesOnExit:
+    """`with open_backend(url) as backend:` closes it however the block ends."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 @dataclass
-class PostgresBackend:
+class PostgresBackend(ClosesOnExit):
     """The canonical tables in a PostgreSQL database; Ibis's postgres backend compiles."""
 
     url: str
@@ -107,7 +145,7 @@ class PostgresBackend:
 
 
 @dataclass
-class SparkBackend:
+class SparkBackend(ClosesOnExit):
     """The canonical tables as Spark tables: temporary views of Parquet, or a catalog's."""
 
     url: str
@@ -171,14 +209,40 @@ def without_credentials(url: str) -> str:
     return parsed._replace(netloc=parsed.netloc.rsplit("@", 1)[1]).geturl()
 
 
-def open_backend(url: str, spark=None) -> PostgresBackend | SparkBackend:
-    scheme = urlparse(url).scheme
-    if scheme in ("postgresql", "postgres"):
-        return PostgresBackend(url)
-    if scheme in ("spark+parquet", "spark+catalog"):
-        return SparkBackend(url, spark)
-    raise BackendError(f"Okänd adress till datalager: {url} (postgresql://…, spark+parquet:///mapp "
-                       "eller spark+catalog://databas).")
+@dataclass(frozen=True)
+class Scheme:
+    """A kind of store URL: how to open a backend on it and, where that can be done, how to copy
+    a DuckDB store's canonical tables there. Registered in SCHEMES (register_scheme)."""
+
+    names: tuple[str, ...]  # URL schemes, e.g. ("postgresql", "postgres")
+    example: str  # as messages show it: postgresql://…
+    open: Callable[[str, object | None], ComputeBackend]
+    copy: Callable[[object, str, int], dict[str, int]] | None = None
+
+
+SCHEMES: dict[str, Scheme] = {}
+
+
+def register_scheme(scheme: Scheme) -> None:
+    for name in scheme.names:
+        SCHEMES[name] = scheme
+
+
+def _scheme(url: str) -> Scheme | None:
+    return SCHEMES.get(urlparse(url).scheme)
+
+
+def _examples(copyable: bool = False) -> str:
+    shown = list(dict.fromkeys(s.example for s in SCHEMES.values() if s.copy or not copyable))
+    return ", ".join(shown[:-1]) + f" eller {shown[-1]}" if len(shown) > 1 else shown[0]
+
+
+def open_backend(url: str, spark=None) -> ComputeBackend:
+    """The backend a store URL names (SCHEMES), open; use it in a `with` block."""
+    scheme = _scheme(url)
+    if scheme is None:
+        raise BackendError(f"Okänd adress till datalager: {without_credentials(url)} ({_examples()}).")
+    return scheme.open(url, spark)
 
 
 # --- putting the canonical tables there -----------------------------------------------------
@@ -221,52 +285,63 @@ def _copy_into(cursor, name: str, data: pa.Table) -> None:
 
 def copy_canonical_tables(source, url: str, batch_rows: int = 1_000_000) -> dict[str, int]:
     """Copy the canonical tables of the DuckDB store `source` to the backend at `url`,
-    replacing what is there; returns the rows per table. PostgreSQL: one transaction, so
-    a failure leaves the database as it was. Parquet for Spark: every table is written to a
-    folder beside its place and moved in when all are written; each move is atomic, the set of
-    them is not (a reader between two moves sees some tables new and some old)."""
-    scheme = urlparse(url).scheme
+    replacing what is there; returns the rows per table (each scheme's copy says how atomic)."""
+    scheme = _scheme(url)
+    if scheme is None or scheme.copy is None:
+        raise BackendError(f"Kan inte kopiera till {without_credentials(url)}: ange {_examples(copyable=True)}.")
+    return scheme.copy(source, url, batch_rows)
+
+
+def _copy_to_postgres(source, url: str, batch_rows: int) -> dict[str, int]:
+    """One transaction: a failure leaves the database as it was."""
     counts: dict[str, int] = {}
-    if scheme in ("postgresql", "postgres"):
-        target = PostgresBackend(url)
-        try:
-            with target.raw.transaction(), target.raw.cursor() as cursor:
-                for name in CANONICAL:
-                    cursor.execute(postgres_ddl(name))
-                    cursor.execute(f'TRUNCATE "{name}"')
-                    reader = source.raw.sql(f"SELECT * FROM {name}").to_arrow_reader(batch_rows)
-                    counts[name] = 0
-                    for batch in reader:
-                        _copy_into(cursor, name, pa.Table.from_batches([batch]))
-                        counts[name] += batch.num_rows
-            with target.raw.cursor() as cursor:  # statistics, or the planner joins blind
-                for name in CANONICAL:
-                    cursor.execute(f'ANALYZE "{name}"')
-            target.raw.commit()
-        finally:
-            target.close()
-        return counts
-    if scheme == "spark+parquet":
-        folder = Path(urlparse(url).path)
-        folder.mkdir(parents=True, exist_ok=True)
-        staged = {}
-        for name in CANONICAL:
-            staging = folder / f".{name}.new"
-            shutil.rmtree(staging, ignore_errors=True)
-            staging.mkdir()
-            reader = source.raw.sql(f"SELECT * FROM {name}").to_arrow_reader(batch_rows)
-            with pq.ParquetWriter(staging / "part-0.parquet", reader.schema) as writer:
+    with PostgresBackend(url) as target:
+        with target.raw.transaction(), target.raw.cursor() as cursor:
+            for name in CANONICAL:
+                cursor.execute(postgres_ddl(name))
+                cursor.execute(f'TRUNCATE "{name}"')
+                reader = source.raw.sql(f"SELECT * FROM {name}").to_arrow_reader(batch_rows)
                 counts[name] = 0
                 for batch in reader:
-                    writer.write_batch(batch)
+                    _copy_into(cursor, name, pa.Table.from_batches([batch]))
                     counts[name] += batch.num_rows
-            staged[name] = staging
-        for name, staging in staged.items():
-            old = folder / f".{name}.old"
-            shutil.rmtree(old, ignore_errors=True)
-            with contextlib.suppress(FileNotFoundError):
-                (folder / name).rename(old)
-            staging.rename(folder / name)
-            shutil.rmtree(old, ignore_errors=True)
-        return counts
-    raise BackendError(f"Kan inte kopiera till {url}: ange postgresql://… eller spark+parquet:///mapp.")
+        with target.raw.cursor() as cursor:  # statistics, or the planner joins blind
+            for name in CANONICAL:
+                cursor.execute(f'ANALYZE "{name}"')
+        target.raw.commit()
+    return counts
+
+
+def _copy_to_parquet(source, url: str, batch_rows: int) -> dict[str, int]:
+    """Every table is written to a folder beside its place and moved in when all are written;
+    each move is atomic, the set of them is not (a reader between two moves sees some tables
+    new and some old)."""
+    folder = Path(urlparse(url).path)
+    folder.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    staged = {}
+    for name in CANONICAL:
+        staging = folder / f".{name}.new"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        reader = source.raw.sql(f"SELECT * FROM {name}").to_arrow_reader(batch_rows)
+        with pq.ParquetWriter(staging / "part-0.parquet", reader.schema) as writer:
+            counts[name] = 0
+            for batch in reader:
+                writer.write_batch(batch)
+                counts[name] += batch.num_rows
+        staged[name] = staging
+    for name, staging in staged.items():
+        old = folder / f".{name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            (folder / name).rename(old)
+        staging.rename(folder / name)
+        shutil.rmtree(old, ignore_errors=True)
+    return counts
+
+
+register_scheme(Scheme(("postgresql", "postgres"), "postgresql://…", lambda url, spark: PostgresBackend(url),
+                       _copy_to_postgres))
+register_scheme(Scheme(("spark+parquet",), "spark+parquet:///mapp", SparkBackend, _copy_to_parquet))
+register_scheme(Scheme(("spark+catalog",), "spark+catalog://databas", SparkBackend))

@@ -19,7 +19,8 @@ from insyn.store.schema import create_statements
 
 @dataclass
 class Store:
-    """The Ibis backend for compute and the raw DuckDB connection for transactional loads."""
+    """The Ibis backend for compute and the raw DuckDB connection for transactional loads. A
+    ComputeBackend (insyn.store.backends) like PostgreSQL's and Spark's; `with` closes it."""
 
     ibis: Backend
     path: Path | None
@@ -54,6 +55,12 @@ class Store:
         except duckdb.CatalogException:  # a store opened read-only before the table existed
             return {}
         return {(municipality, table): day for municipality, table, day in rows}
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def count(self, name: str) -> int:
         return self.raw.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]

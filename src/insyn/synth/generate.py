@@ -46,11 +46,13 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import yaml
 
+from insyn.errors import InputError
 from insyn.model.codes import codes
 from insyn.model.tables import TABLES
 from insyn.synth.personnummer import personal_numbers, with_other_ids
 
-TABLE_NAMES = ("events", "staff", "courses", "trainings", "mentorships", "workload_ratings")
+# Every canonical table but the populations, which are reference data shipped with Insyn.
+TABLE_NAMES = tuple(name for name in TABLES if name != "populations")
 DAYS_PER_YEAR = 365.25
 # Legal time limits (SoL 2025:400 20 kap. 2–3 §§). A förhandsbedömning is due within 14 days.
 _ASSESSMENT_DAYS = 14
@@ -94,7 +96,7 @@ def generate(municipalities: pd.DataFrame, years: list[int], seed: int = 1,
     text (YYYY-MM), missing values null.
     """
     if municipalities.empty or not years:
-        raise ValueError("generate needs at least one municipality and one year")
+        raise InputError("Syntetiska data behöver minst en kommun och ett år.")
     cal = calibration()
     notify = progress or (lambda step, fraction: None)
     rng = np.random.default_rng(seed)
@@ -138,7 +140,7 @@ def generate(municipalities: pd.DataFrame, years: list[int], seed: int = 1,
 def write_tables(tables: dict[str, pd.DataFrame], out_dir: Path, fmt: str = "csv") -> list[Path]:
     """One file per table (events.csv, staff.csv, …; or .parquet). Dates as ISO, missing empty."""
     if fmt not in ("csv", "parquet"):
-        raise ValueError(f"unknown format {fmt!r}: use 'csv' or 'parquet'")
+        raise InputError(f"Okänt filformat {fmt} (csv eller parquet).")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []

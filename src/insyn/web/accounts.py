@@ -16,6 +16,7 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from insyn.errors import InputError, InsynError
 from insyn.model.municipalities import municipality_codes
 from insyn.web.appstate import write_transaction
 
@@ -42,11 +43,16 @@ ROLE_LABELS = {
 }
 
 
-class AccountError(ValueError):
+class AccountError(InputError):
     """A user cannot be created or changed as asked (the message says why, in Swedish)."""
 
 
-class TooManyAttempts(RuntimeError):
+class TooManyAttempts(InsynError):
+    """Too many failed logins from the client or for the user name: wait `minutes`."""
+
+    status = 429
+    heading = "Inloggningen är spärrad"
+
     def __init__(self, minutes: int):
         self.minutes = minutes
         super().__init__(f"För många misslyckade inloggningar. Försök igen om {minutes} minuter.")

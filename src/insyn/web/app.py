@@ -7,6 +7,7 @@ with the same scope. Row-level reads and every change go to the audit log.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -22,14 +23,15 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from insyn.errors import InsynError, bug_id, bug_message, user_message
 from insyn.indicators.definitions import area_names
 from insyn.settings import Settings
 from insyn.web import accounts, audit, pages, security
 from insyn.web.accounts import Role, TooManyAttempts
 from insyn.web.appstate import APP_STATE_FILE, connect, open_app_state
-from insyn.web.data import Statistics, StoreBusy
+from insyn.web.data import Statistics
 from insyn.web.deps import Signed, State, Viewer, render
-from insyn.web.scope import Forbidden, Scope
+from insyn.web.scope import Scope
 from insyn.web.tables import CSV_TYPE, XLSX_TYPE, csv_bytes, xlsx_bytes
 
 PACKAGE_DIR = Path(str(resources.files("insyn.web")))
@@ -41,14 +43,52 @@ IN_FULL_NOTE = {
                        "talen vidare. Allt annat visas som det publiceras.",
 }
 
-
+log = logging.getLogger(__name__)
 PageBuilder = Callable[[Request, Viewer], pages.Page]
+
+
+class CatchBugs:
+    """Any exception no handler took is a bug: its traceback goes to the log under an id, and
+    the user gets a plain 500 page with that id to quote, never the traceback. Plain HTML, no
+    template or session, so that it works whatever broke."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def sending(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as error:
+            error_id = bug_id()
+            log.error("Unexpected error %s on %s %s", error_id, scope.get("method", ""), scope.get("path", ""),
+                      exc_info=error)
+            if started:  # too late for an error page
+                raise
+            await HTMLResponse(_BUG_PAGE.format(message=bug_message(error_id)), status_code=500)(scope, receive, send)
+
+
+_BUG_PAGE = """<!doctype html>
+<html lang="sv"><head><meta charset="utf-8"><title>Ett oväntat fel – Insyn</title>
+<link rel="stylesheet" href="/static/insyn.css"></head>
+<body><main><h1>Ett oväntat fel</h1><p class="error" role="alert">{message}</p>
+<p><a href="/">Till startsidan</a></p></main></body></html>
+"""
 
 
 def create_app(settings: Settings, secure_cookies: bool = True) -> FastAPI:
     """The app over the data folder of `settings`. `secure_cookies` False only for plain HTTP
     on another host than localhost (browsers accept secure cookies from http://127.0.0.1)."""
     app = FastAPI(title="Insyn", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(CatchBugs)  # inside the security headers, so that a 500 page has them too
     app.add_middleware(security.SecurityHeaders, https=secure_cookies)
     open_app_state(settings.data_dir).close()
     app.state.settings = settings
@@ -62,6 +102,7 @@ def create_app(settings: Settings, secure_cookies: bool = True) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(PACKAGE_DIR / "static")), name="static")
 
     def error_page(request: Request, status: int, heading: str, message: str):
+        message = user_message(message)  # shown and logged: scrubbed of personnummer, once, here
         con = connect(settings.data_dir / APP_STATE_FILE)
         try:
             session = accounts.find_session(con, request.cookies.get(security.SESSION_COOKIE))
@@ -76,9 +117,10 @@ def create_app(settings: Settings, secure_cookies: bool = True) -> FastAPI:
     def login_required(request: Request, _):
         return RedirectResponse(f"/logga-in?nasta={quote(request.url.path)}", status_code=303)
 
-    @app.exception_handler(Forbidden)
-    def forbidden(request: Request, error: Forbidden):
-        return error_page(request, 403, "Ingen åtkomst", str(error))
+    @app.exception_handler(InsynError)
+    def expected_error(request: Request, error: InsynError):
+        """Not found, forbidden, bad input, busy: the error's own status, heading and message."""
+        return error_page(request, error.status, error.heading, str(error))
 
     @app.exception_handler(security.BadCsrfToken)
     def bad_csrf(request: Request, _):
@@ -101,18 +143,6 @@ def create_app(settings: Settings, secure_cookies: bool = True) -> FastAPI:
             return error_page(request, 405, "Går inte", "Sidan kan inte användas så.")
         return error_page(request, error.status_code, "Fel", str(error.detail))
 
-    @app.exception_handler(pages.NotFound)
-    def not_found(request: Request, error: pages.NotFound):
-        return error_page(request, 404, "Finns inte", str(error))
-
-    @app.exception_handler(StoreBusy)
-    def busy(request: Request, error: StoreBusy):
-        return error_page(request, 503, "Försök igen om en stund", str(error))
-
-    @app.exception_handler(LookupError)
-    def no_data(request: Request, error: LookupError):
-        return error_page(request, 404, "Inga uppgifter", str(error))
-
     # --- signing in and out ------------------------------------------------------------------
 
     @app.get("/logga-in", response_class=HTMLResponse)
@@ -131,7 +161,10 @@ def create_app(settings: Settings, secure_cookies: bool = True) -> FastAPI:
             user = accounts.authenticate(con, anvandarnamn, losenord, where)
         except TooManyAttempts as error:
             audit.record(con, "login_blocked", username=anvandarnamn.strip().lower(), client=where)
-            return render(request, "login.html.j2", None, 429, next=_local(nasta), login_csrf=csrf, error=str(error))
+            log.warning("Login blocked after too many failed attempts: user name %r from %s, %d more minute(s)",
+                        anvandarnamn.strip().lower(), where, error.minutes)
+            return render(request, "login.html.j2", None, 429, next=_local(nasta), login_csrf=csrf,
+                          error=user_message(error))
         if user is None:
             audit.record(con, "login_failed", username=anvandarnamn.strip().lower(), client=where)
             return render(request, "login.html.j2", None, 401, next=_local(nasta), login_csrf=csrf,

@@ -10,6 +10,7 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 
+from insyn.scrub import scrub
 from insyn.web.accounts import User
 
 # What the log says each action is, in the words of the Logg page.
@@ -50,12 +51,14 @@ class Entry:
 
 def record(con: sqlite3.Connection, action: str, *, user: User | None = None, username: str | None = None,
            client: str | None = None, target: str = "", detail: str = "") -> None:
+    """Append an entry. What was typed or said (a user name at a failed login, the target, an
+    error message in the detail) is scrubbed of anything shaped like a personnummer first."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     con.execute(
         "INSERT INTO audit_log (at, username, role, client, action, target, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [dt.datetime.now().isoformat(timespec="seconds"), user.username if user else username,
-         user.role.value if user else None, client, action, target, detail])
+        [dt.datetime.now().isoformat(timespec="seconds"), user.username if user else username and scrub(username),
+         user.role.value if user else None, client, action, scrub(target), scrub(detail)])
 
 
 def entries(con: sqlite3.Connection, *, username: str | None = None, action: str | None = None,

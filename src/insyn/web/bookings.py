@@ -24,6 +24,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from insyn.errors import InputError
 from insyn.model.codes import codes
 from insyn.model.municipalities import municipality_codes
 from insyn.web.appstate import write_transaction
@@ -81,7 +82,7 @@ class Status(StrEnum):
     CANCELLED = "avbokad"
 
 
-class BookingError(ValueError):
+class BookingError(InputError):
     """A session cannot be created or booked as asked (the message says why, in Swedish)."""
 
 

@@ -7,7 +7,9 @@ own import) can write to it between requests.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,11 +17,13 @@ from typing import TypeVar
 
 import pandas as pd
 
+from insyn.errors import NoData, Unavailable
 from insyn.publish.formatting import Publication, prepare
 from insyn.settings import Settings
 from insyn.web.scope import Scope
 from insyn.workforce.workload import Workload
 
+log = logging.getLogger(__name__)
 MAX_VIEWS = 32  # publications kept in memory, one per scope
 MAX_KEPT = 2048  # pages (and the like) kept in memory, made from those publications
 T = TypeVar("T")
@@ -29,7 +33,7 @@ CURRENT_STAFF = """
     ORDER BY municipality, unit, staff_id"""
 
 
-class StoreBusy(RuntimeError):
+class StoreBusy(Unavailable):
     """The store is locked by a running import: the page can be shown again in a moment."""
 
 
@@ -85,7 +89,7 @@ class Statistics:
         with self._lock:
             version = _version(self.settings) if self.settings.database_path.exists() else None
             if version is None:
-                raise LookupError("Det finns inga data ännu: importera data (sidan Import) eller kör insyn demo.")
+                raise NoData("Det finns inga data ännu: importera data (sidan Import) eller kör insyn demo.")
             if version != self._version or self._snapshot is None:
                 try:
                     self._snapshot = self._read()
@@ -112,9 +116,12 @@ class Statistics:
                     self._views.move_to_end(scope.key)
                     return view
             settings = self.settings
+            started = time.perf_counter()
             view = prepare(snapshot.results, settings.disclosure_rules(), workload=snapshot.workload,
                            reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
                            in_full=scope.in_full if scope.has_rows_in_full else None)
+            log.info("Made the publication for the scope %s in %.1f s", " ".join(map(str, scope.key)),
+                     time.perf_counter() - started)
             with self._lock:
                 if self._snapshot is snapshot:  # not made from a store that has changed since
                     self._views[scope.key] = view

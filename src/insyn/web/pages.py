@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from markupsafe import Markup
 
+from insyn import errors
 from insyn.disclosure.status import is_hidden
 from insyn.indicators.definitions import Definition, area_funnels, area_names
 from insyn.model.codes import label
@@ -50,7 +51,7 @@ SEX_LABELS = {"female": "Flickor", "male": "Pojkar"}
 ATTENTION_SHOWN = 5
 
 
-class NotFound(LookupError):
+class NotFound(errors.NotFound):
     """A parameter names something the user's data does not have (the message says what)."""
 
 

@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import RedirectResponse
 
+from insyn.errors import user_message
 from insyn.model.codes import label
 from insyn.model.tables import TRAININGS
 from insyn.publish.formatting import MISSING
@@ -128,7 +129,7 @@ def add_routes(app: FastAPI, register, settings: Settings) -> None:
     register("/kompetens", competence_page, "kompetens_body.html.j2")
 
     def back(viewer: Viewer, message: str, error: bool = False):
-        token = flash.leave(viewer.con, viewer.user.username, message, error)
+        token = flash.leave(viewer.con, viewer.user.username, user_message(message), error)
         return RedirectResponse(f"/kompetens?besked={token}", status_code=303)
 
     @app.post("/kompetens/boka")

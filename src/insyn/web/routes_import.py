@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import os
 import re
 import secrets
 import shutil
@@ -21,9 +23,9 @@ import pyarrow.compute as pc
 from fastapi import FastAPI, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from insyn.errors import InputError, InsynError, bug_id, bug_message, user_message
 from insyn.ingest.load import ExtractDateError, extract_date_of
-from insyn.ingest.profiles import ProfileError, load_profile, shipped_profiles
-from insyn.ingest.readers import ReadError
+from insyn.ingest.profiles import PROFILE_FOLDER, ProfileError, available_profiles, load_profile
 from insyn.ingest.validate import SchemaError, Validated
 from insyn.model.tables import TABLES
 from insyn.settings import Settings
@@ -46,9 +48,10 @@ PROGRESS = "progress.json"
 # being loaded (in a background thread), loaded, or failed while loading (may be tried again).
 CHECKED, FOREIGN, UNREADABLE = "checked", "foreign", "unreadable"
 LOADING, LOADED, FAILED = "loading", "loaded", "failed"
+log = logging.getLogger(__name__)
 
 
-class UploadError(ValueError):
+class UploadError(InputError):
     """An upload that cannot be checked (the message names the file and what is wrong)."""
 
 
@@ -151,16 +154,23 @@ def _load_in_background(settings: Settings, folder: Path, meta: dict, user: User
     con = connect(settings.data_dir / APP_STATE_FILE)
     try:
         try:
-            result = run_import(settings, [folder / n for n in meta["files"]], meta["profile"] or None,
+            profile = load_profile(meta["profile"], settings.data_dir) if meta["profile"] else None
+            result = run_import(settings, [folder / n for n in meta["files"]], profile,
                                 meta["table"] or None, progress=progress, extract_date=_extract_date(meta))
         except duckdb.IOException:
             _save_report(folder, before, ["Datalagret används av en annan import just nu. Inget har lästs in; "
                                           "försök igen om en stund.", *notices], FAILED)
             return
         except Exception as error:  # the user reads why, and nothing was loaded (one transaction)
-            _save_report(folder, before, [f"Importen misslyckades: {error} Inget har lästs in.", *notices], FAILED)
+            if isinstance(error, InsynError | ProfileError | SchemaError):  # the last two: until they are InsynErrors
+                message = user_message(error)
+            else:  # a bug: the traceback goes to the log under an id to quote, never to the page
+                error_id = bug_id()
+                log.error("Unexpected error %s in the import of upload %s", error_id, folder.name, exc_info=error)
+                message = bug_message(error_id)
+            _save_report(folder, before, [f"Importen misslyckades: {message} Inget har lästs in.", *notices], FAILED)
             audit.record(con, "import_load", user=user, client=client, target=", ".join(meta["files"]),
-                         detail=f"misslyckades: {error}")
+                         detail=f"misslyckades: {message}")
             return
         statistics.invalidate()
         validated = [f.validated for f in result.files]
@@ -176,7 +186,9 @@ def _load_in_background(settings: Settings, folder: Path, meta: dict, user: User
 
 def add_routes(app: FastAPI, settings: Settings) -> None:
     def choices() -> dict:
-        return {"profiles": sorted(shipped_profiles()),
+        own = settings.data_dir / PROFILE_FOLDER
+        return {"profiles": [(name, f"{name} (egen, {PROFILE_FOLDER}/{path.name})" if path.parent == own else name)
+                             for name, path in sorted(available_profiles(settings.data_dir).items())],
                 "tables": [(name, table.label) for name, table in TABLES.items()],
                 "today": dt.date.today().isoformat()}
 
@@ -187,7 +199,7 @@ def add_routes(app: FastAPI, settings: Settings) -> None:
         from insyn.ingest.load import validate_files
         from insyn.ingest.pseudonymise import load_or_create_key
 
-        profile = load_profile(meta["profile"]) if meta["profile"] else None
+        profile = load_profile(meta["profile"], settings.data_dir) if meta["profile"] else None
         paths = [folder / name for name in meta["files"]]
         return validate_files(paths, load_or_create_key(settings.key_path), profile, meta["table"] or None,
                               extract_date=extract_date_of(profile, _extract_date(meta)))
@@ -211,8 +223,15 @@ def add_routes(app: FastAPI, settings: Settings) -> None:
             message = str(error) if isinstance(error, ExtractDateError) else "Uttagsdatum ska skrivas ÅÅÅÅ-MM-DD."
             return render(request, "import.html.j2", viewer, 400, error=message.removesuffix(" Inget har lästs in."),
                           **choices())
-        if profil and profil not in shipped_profiles():
+        if profil and profil not in available_profiles(settings.data_dir):
             raise pages.NotFound(f"Profilen {profil} finns inte.")
+        try:  # a profile of the data folder that does not load is refused here, with why
+            if profil:
+                load_profile(profil, settings.data_dir)
+        except ProfileError as error:
+            shown = str(error).replace(f"{settings.data_dir}{os.sep}", "")
+            return render(request, "import.html.j2", viewer, 400, **choices(),
+                          error=f"{shown}. Rätta profilen och försök igen.")
         if tabell and tabell not in TABLES:
             raise pages.NotFound(f"Tabellen {tabell} finns inte.")
         files = [f for f in filer if f.filename]
@@ -246,9 +265,10 @@ def add_routes(app: FastAPI, settings: Settings) -> None:
         """Validate the upload and keep its report (an unreadable file's report is its error)."""
         try:
             validated = validate(folder, meta)
-        except (ReadError, SchemaError, ProfileError) as error:
-            _save_report(folder, [], [str(error)], UNREADABLE)
-            viewer.log("import_validate", target=", ".join(meta["files"]), detail=str(error))
+        except (InsynError, ProfileError, SchemaError) as error:  # the last two: until they are InsynErrors
+            message = user_message(error)
+            _save_report(folder, [], [message], UNREADABLE)
+            viewer.log("import_validate", target=", ".join(meta["files"]), detail=message)
             return
         notices = [n for v in validated for n in v.notices]
         foreign = _municipalities(validated) - ({viewer.user.municipality} if viewer.user.municipality else set())

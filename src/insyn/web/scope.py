@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from insyn import errors
 from insyn.web.accounts import Role, User
 
 
-class Forbidden(PermissionError):
+class Forbidden(errors.Forbidden):
     """The user's role or scope does not cover what was asked (the message is shown, in Swedish)."""
 
 

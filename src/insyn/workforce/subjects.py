@@ -1,18 +1,23 @@
 """Subjects of staff data (and the case work caseworkers carry) for the indicator engine.
 
-Builders take their spec and the `Sources` and return one row per subject; the columns that
-depend on the period's reference date (years of experience, the caseworker responsible for a
-case, the load) are added after placement by the `*_at_period` functions. docs/workforce.md
-states every rule in words.
+Their spec models (what a definition's `subjects:` may say) and builders, registered as subject
+kinds by `register` (the entry point `insyn.subject_kinds` names it). Builders take their spec
+and the `Sources` and return one row per subject; the columns that depend on the period's
+reference date (years of experience, the caseworker responsible for a case, the load) are added
+after placement by the `*_at_period` functions. docs/workforce.md states every rule in words.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import ibis
 import ibis.expr.types as ir
 
 from insyn.indicators.deadlines import days_between
-from insyn.indicators.definitions import CaseWorkSubject, StaffFilter, Subjects
+from insyn.indicators.definitions import Strict, Subjects
+from insyn.indicators.kinds import SubjectKind, always
+from insyn.indicators.kinds import register as register_kinds
 from insyn.indicators.subjects import (
     INTERVENTIONS,
     INVESTIGATIONS,
@@ -29,6 +34,60 @@ DAYS_PER_YEAR = 365.25
 # Events of a case in process order (codes.yaml lists them so), for the latest event when
 # several fall on one day.
 EVENT_ORDER = codes("event")
+
+
+
+# --- specs -------------------------------------------------------------------------------------
+
+CasePhase = Literal["forhandsbedomning", "utredning", "insats"]
+
+
+class CaseWorkSubject(Strict):
+    """Work going on in a case at the reference date: a report awaiting its initial
+    assessment, an open investigation, an ongoing intervention (docs/workforce.md)."""
+
+    phases: list[CasePhase] = ["forhandsbedomning", "utredning", "insats"]
+
+
+class StaffFilter(Strict):
+    """Employments of these roles and forms of employment (all when empty)."""
+
+    roles: list[str] = []
+    employment: list[str] = []
+
+
+class EmploymentsSubject(StaffFilter):
+    """Employments in post at the period's reference date, or (`at: period`) in every period
+    they overlap, with `fte_years`: FTE times the share of the period in post."""
+
+    at: Literal["reference_date", "period"] = "reference_date"
+
+
+class EmploymentEndsSubject(StaffFilter):
+    """Employments ending in the period, each with `change`: slutat (left the municipality),
+    bytt_enhet (in post in another unit the next day), fortsatt (a new employment in the same
+    unit the next day)."""
+
+
+class ArrivalsSubject(StaffFilter):
+    """Employments that bring someone into the municipality (not in post the day before), dated
+    by their start, with `programme_completed_date`: their first completed course of
+    `completed_programme` on or after the start."""
+
+    completed_programme: str | None = None
+
+
+class ProgrammeTargetsSubject(Strict):
+    """Each employment in post at the reference date paired with every training programme that
+    targets it (workforce.yaml), with `completed_date` when completed by the reference date."""
+
+
+class MentorshipsSubject(Strict):
+    """Mentorships ongoing at the reference date, in the mentee's unit."""
+
+
+class CaseworkerLoadsSubject(StaffFilter):
+    """Caseworkers in post at the reference date with their weighted workload (workload.yaml)."""
 
 
 # --- employments -------------------------------------------------------------------------------
@@ -328,3 +387,31 @@ def caseworker_loads_at_period(placed: ir.Table, spec, sources: Sources, periods
                          norm_points=rated.norm_per_fte * rated.fte)
     return rated.mutate(load_ratio=ibis.cases((rated.norm_points > 0, rated.points / rated.norm_points),
                                               else_=None))
+
+
+# --- the kinds ---------------------------------------------------------------------------------
+
+_CASE_WORK_COLUMNS = frozenset({"unit", "caseworker_id", "intervention", "intervention_id"})
+STAFF = frozenset({"staff"})
+
+
+def register() -> None:
+    """Register the staff-data kinds and case work with the engine (entry point)."""
+    register_kinds(
+        SubjectKind("case_work", CaseWorkSubject, case_work, always("reference_date"),
+                    at_period=case_work_at_period, event_columns=_CASE_WORK_COLUMNS, rows_from_events=False),
+        SubjectKind("employments", EmploymentsSubject, employments,
+                    lambda spec: "overlap" if spec.at == "period" else "reference_date", data=STAFF,
+                    at_period=employments_at_period, rows_from_events=False, record="staff_id"),
+        SubjectKind("employment_ends", EmploymentEndsSubject, employment_ends, always("date"), data=STAFF,
+                    rows_from_events=False, record="staff_id"),
+        SubjectKind("arrivals", ArrivalsSubject, arrivals, always("date"), data=STAFF,
+                    rows_from_events=False, record="staff_id"),
+        SubjectKind("programme_targets", ProgrammeTargetsSubject, all_employments, always("reference_date"),
+                    data=STAFF, at_period=programme_targets_at_period, rows_from_events=False, record="staff_id"),
+        SubjectKind("mentorships", MentorshipsSubject, mentorships, always("reference_date"), data=STAFF,
+                    at_period=mentorships_at_period, rows_from_events=False, record="staff_id"),
+        # Caseworkers, with the points of the cases they hold: both kinds of data.
+        SubjectKind("caseworker_loads", CaseworkerLoadsSubject, caseworkers, always("reference_date"),
+                    data=frozenset({"staff", "events"}), at_period=caseworker_loads_at_period,
+                    event_columns=_CASE_WORK_COLUMNS, rows_from_events=False, record="staff_id"))

@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from insyn.indicators.definitions import CaseworkerLoadsSubject, Subjects
+from insyn.indicators.definitions import Subjects
 from insyn.indicators.engine import bound_relations, build_subjects, cached_sql, place, store_sources
 from insyn.indicators.periods import PERIODS_SCHEMA, coverage, governing
-from insyn.workforce.config import WorkforceConfig, WorkloadConfig
-from insyn.workforce.subjects import placed_weighted_work
+from insyn.model.workforce_config import WorkforceConfig, WorkloadConfig
+from insyn.workforce.subjects import CaseworkerLoadsSubject, placed_weighted_work
 
 CASEWORKER_COLUMNS = ["municipality", "period", "unit", "staff_id", "role", "employment", "fte", "level",
                       "cases", "points", "norm_points", "load_ratio", "months_over_norm", "rating",

@@ -15,7 +15,7 @@ from insyn import config_files
 from insyn.config_files import ConfigError, Strict, load_model  # noqa: F401  (ConfigError: raised from here)
 from insyn.model.codes import codes
 
-PACKAGE = "insyn.workforce"
+PACKAGE = "insyn.model"
 WORKFORCE_FILE = "workforce.yaml"
 WORKLOAD_FILE = "workload.yaml"
 

@@ -1,0 +1,1 @@
+"""Checks for developers: run with `python -m insyn.devtools.<name>`."""
