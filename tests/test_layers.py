@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from insyn.devtools.layers import STAGES, Upward, stage_of, upward_imports
-from insyn.indicators.definitions import Definition, Subjects
+from insyn.indicators.definitions import Definition, EventsSubject, Subjects
 from insyn.indicators.kinds import SubjectKind, always, register, subject_kinds
+from insyn.indicators.subjects import events_subjects
 
 
 def test_the_import_graph_flows_only_downward():
@@ -34,10 +35,15 @@ def test_the_indicators_know_the_workforce_kinds_only_through_the_registry():
 
 def test_a_kind_registered_by_another_package_is_usable_in_yaml():
     """A new kind is a SubjectKind registered, nothing else: the definition reads it by name."""
-    from insyn.indicators.definitions import EventsSubject
-    from insyn.indicators.subjects import events_subjects
-
     register(SubjectKind("test_reports_again", EventsSubject, events_subjects, always("date")))
+    try:
+        _use_the_registered_kind()
+    finally:
+        subject_kinds().pop("test_reports_again")
+    assert "test_reports_again" not in subject_kinds()
+
+
+def _use_the_registered_kind() -> None:
     definition = Definition.model_validate({
         "id": "x", "name": "X", "description": "x", "unit": "antal", "follows": "x",
         "subjects": {"test_reports_again": {"event": "report"}}, "numerator": {"count": "subjects"}})

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from insyn.disclosure.rules import DisclosureRules
+from insyn.errors import InputError
 from insyn.indicators.definitions import library
 from insyn.indicators.engine import compute
 from insyn.ingest.load import import_files
@@ -421,7 +422,7 @@ def test_what_if_one_more_caseworker_or_a_case_moved(dataset):
     moved = change.caseworkers.set_index("staff_id")
     assert moved.loc["S1", "points_after"] == 0 and moved.loc["S4", "points_after"] == 10
     assert moved.loc["S4", "load_after"] == pytest.approx(10 / 75)
-    with pytest.raises(LookupError, match="nivå"):
+    with pytest.raises(InputError, match="nivå"):
         what_if(dataset, load_workforce(), load_workload(), V, U, dt.date(2024, 11, 1), 1.0, "expert")
 
 

@@ -20,7 +20,7 @@ from insyn.settings import Settings
 try:
     from typer import TyperException as _UsageError  # recent Typer, with its own copy of click
 except ImportError:  # pragma: no cover (Typer on click)
-    from click import ClickException as _UsageError
+    from click import ClickException as _UsageError  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 _TYPERS_OWN = (typer.Exit, typer.Abort, _UsageError)  # exit codes, Ctrl+C, bad options: Typer handles them
@@ -30,7 +30,7 @@ class _Face(TyperGroup):
     """Every command's errors in one place: an InsynError is its Swedish message and exit code 1;
     anything else is a bug, logged with its traceback under an id the user can quote."""
 
-    def invoke(self, ctx: typer.Context):
+    def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except _TYPERS_OWN:
@@ -127,7 +127,7 @@ def generate(
         help="Kommunkoder, kommaseparerade (ersätter --region); 'alla' för hela landet.")] = None,
     years: Annotated[str, typer.Option(help="År, t.ex. 2022-2025.")] = "",
     seed: Annotated[int, typer.Option(help="Slumpfrö.")] = 1,
-    fmt: Annotated[str, typer.Option("--format", help="csv eller parquet.")] = "csv",
+    fmt: Annotated[Literal["csv", "parquet"], typer.Option("--format", help="csv eller parquet.")] = "csv",
 ) -> None:
     """Skapa syntetiska exportfiler i importformatet (deterministiskt givet slumpfrö)."""
     from insyn.model.municipalities import municipalities as all_municipalities
@@ -188,8 +188,7 @@ def import_(
         _import_published(files)
         return
     from insyn.ingest.load import MISSING_EXTRACT_DATE, ExtractDateError, ImportRejected
-    from insyn.ingest.profiles import ProfileError, load_profile
-    from insyn.ingest.validate import SchemaError
+    from insyn.ingest.profiles import load_profile
     from insyn.workflows import run_import
 
     try:
@@ -203,7 +202,7 @@ def import_(
         raise _fail(str(exc)) from exc
     except ExtractDateError as exc:  # says itself that nothing was read
         raise _fail(str(exc)) from exc
-    except (InsynError, ProfileError, SchemaError) as exc:  # ProfileError, SchemaError: until they are InsynErrors
+    except InsynError as exc:
         raise _fail(f"{exc}\nInget har lästs in.") from exc
     summary = Table(title="Import")
     for column in ("Fil", "Tabell", "Lästa", "Inlästa", "Ersatta", "I karantän", "Dubbletter"):
@@ -241,7 +240,7 @@ def indicators(
                         "spark+parquet:///mapp, spark+catalog://databas); resultaten sparas i datakatalogen.")] = None,
 ) -> None:
     """Visa de beräknade indikatorerna; --csv exporterar alla rader för behörig analytiker."""
-    from insyn.store.backends import BackendError, without_credentials
+    from insyn.store.backends import without_credentials
     from insyn.workflows import compute_indicators, compute_indicators_at, stored_indicators
 
     settings = _settings()
@@ -251,7 +250,7 @@ def indicators(
                 results = compute_indicators_at(settings, store_url)
         else:
             results = compute_indicators(settings) if recompute else stored_indicators(settings)
-    except (InsynError, BackendError) as exc:  # BackendError (insyn.store): not an InsynError yet
+    except InsynError as exc:
         raise _fail(f"{exc}\nInget har räknats om.") from exc
     if results.empty:
         raise _fail("inga data ännu: importera med insyn import eller kör insyn demo")
@@ -446,7 +445,7 @@ def extract(
     key_file: Annotated[Path | None, typer.Option(
         "--nyckel", help="Nyckelfil som gör uttaget länkbart till senare uttag med samma fil (skapas om "
                          "den saknas). Utan den kastas nyckeln när uttaget är skrivet.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv eller parquet.")] = "csv",
+    fmt: Annotated[Literal["csv", "parquet"], typer.Option("--format", help="csv eller parquet.")] = "csv",
 ) -> None:
     """Skriv ett pseudonymiserat, k-anonymt uttag på radnivå för forskning, med datakatalog och
     riskrapport att bifoga en etikprövningsansökan."""
@@ -458,7 +457,7 @@ def extract(
 
     try:
         with steps(EXTRACT_STEPS) as advance:
-            result = write_extract(_settings(), out, names(tables), names(columns), names(quasi), k,
+            result = write_extract(_settings(), out, names(tables) or [], names(columns), names(quasi), k,
                                    max_suppressed, fmt, key_file, progress=advance)
     except InsynError as exc:
         raise _fail(f"{exc}\nInget uttag har skrivits.") from exc
@@ -524,14 +523,14 @@ def copy_tables(
 ) -> None:
     """Kopiera grundtabellerna (pseudonymiserade) från datakatalogens lager till PostgreSQL eller
     till Parquet för Spark, och beräkna sedan där med insyn indicators --lager."""
-    from insyn.store.backends import BackendError, copy_canonical_tables, without_credentials
+    from insyn.store.backends import copy_canonical_tables, without_credentials
     from insyn.workflows import store_for
 
     store = store_for(_settings(), read_only=True)
     try:
         with console.status(f"Kopierar till {without_credentials(url)} …"):
             counts = copy_canonical_tables(store, url)
-    except BackendError as exc:
+    except InsynError as exc:
         raise _fail(f"{exc}\nInget har kopierats.") from exc
     finally:
         store.close()

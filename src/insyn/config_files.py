@@ -6,6 +6,7 @@ wrong, in Swedish."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def load_model(path: Path, model: type[BaseModel]):
         raise ConfigError(f"{path}: {problems}") from None
 
 
-def _swedish(error: dict) -> str:
+def _swedish(error: Mapping) -> str:
     kind = error["type"]
     if kind == "missing":
         return "saknas"

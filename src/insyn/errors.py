@@ -67,8 +67,9 @@ class Unavailable(InsynError):
     heading = "Försök igen om en stund"
 
 
-def user_message(error: BaseException) -> str:
-    """The message shown to the user or written to the audit log, scrubbed of personnummer."""
+def user_message(error: str | BaseException) -> str:
+    """The message (or the error's) shown to the user or written to the audit log, scrubbed of
+    personnummer."""
     return scrub(str(error))
 
 

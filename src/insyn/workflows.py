@@ -324,13 +324,9 @@ def workload_what_if(settings: Settings, municipality: str, unit: str, month: st
         raise InputError(f"Ogiltig månad {month} (ÅÅÅÅ-MM väntas).") from None
     workforce, workload = settings.workforce_config(), settings.workload_config()
     store = store_for(settings, read_only=True)
-    try:
+    try:  # what_if raises NotFound for a missing unit, case or caseworker
         return what_if(store, workforce, workload, municipality, unit, first_day, extra_fte, extra_level,
                        move_case, to_staff, settings.cache_dir)
-    except LookupError as error:
-        if type(error) is not LookupError:  # a KeyError or IndexError is a bug, not a missing unit or case
-            raise
-        raise NotFound(str(error)) from error  # what_if names what is missing with a plain LookupError
     finally:
         store.close()
 

@@ -205,6 +205,7 @@ def search(tables: Sequence[PersonRows], hierarchies: Mapping[str, Hierarchy], k
         candidate = Generalisation(levels, loss, rows, suppressed, suppressed <= max_suppressed * rows)
         if best is None or _preference(candidate) < _preference(best):
             best = candidate
+    assert best is not None  # the least generalisation is always a candidate
     return best
 
 

@@ -96,8 +96,8 @@ def components(tables: LinkedTables, visible: np.ndarray) -> list[list[int]]:
         for c in hidden[1:]:
             parent[find(c)] = find(hidden[0])
     groups: dict[int, list[int]] = defaultdict(list)
-    for c in np.flatnonzero(~visible):
-        groups[find(int(c))].append(int(c))
+    for hidden_cell in np.flatnonzero(~visible):
+        groups[find(int(hidden_cell))].append(int(hidden_cell))
     return list(groups.values())
 
 

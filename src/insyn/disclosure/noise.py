@@ -102,7 +102,7 @@ class PTable:
         """The noise for each count and its cell key in [0, 1): the noise whose slice of the
         count's row holds the key, slices ordered from the most negative noise up."""
         noises = np.arange(-self.max_noise, self.max_noise + 1)
-        bounds = np.cumsum([[row.get(n, 0) for n in noises] for row in self.rows], axis=1)
+        bounds = np.cumsum([[row.get(n, 0) for n in noises.tolist()] for row in self.rows], axis=1)
         row = np.minimum(np.asarray(counts), len(self.rows) - 1)
         slot = np.floor(np.asarray(keys) * self.slots)
         return noises[(slot[..., None] >= bounds[row]).sum(axis=-1)]
@@ -127,17 +127,17 @@ def cell_key_noise(results: pd.DataFrame, ptable: PTable | None = None,
     """The results with the cell-key method's noise: each count moved by the p-table's noise
     for its value and its cell key (numerator_cellkey, denominator_cellkey), so that the same
     cell always gets the same noise, in every table and every run, and 0 stays 0."""
-    definitions = _definitions(results, definitions)
+    by_id = _definitions(results, definitions)
     ptable = ptable or load_ptable()
     noisy = results.copy()
     for side in SIDES:
-        rows = _counted(results, definitions, side)
+        rows = _counted(results, by_id, side)
         counts = results[side].to_numpy(float)[rows]
         keys = results[f"{side}_cellkey"].to_numpy(float)[rows]
         if np.isnan(keys[counts > 0]).any():
             raise NoiseError("Resultaten saknar cellnycklar: beräkna indikatorerna på nytt.")
         noisy.loc[rows, side] = counts + ptable.noise(counts.astype(int), np.nan_to_num(keys))
-    return _published(noisy, definitions, CELL_KEY_METHOD)
+    return _published(noisy, by_id, CELL_KEY_METHOD)
 
 
 # --- differential privacy ----------------------------------------------------------------------
@@ -251,9 +251,9 @@ def dp_noise(results: pd.DataFrame, store, release: Release, table: str, epsilon
     when the release has less left. Every call draws new noise and spends again."""
     if not epsilon > 0:
         raise NoiseError(f"ε måste vara större än 0, inte {_swedish(epsilon)}.")
-    definitions = _definitions(results, definitions)
-    noisy = _every_row(results, definitions)
-    identities = {side: _cell_identities(noisy, definitions, side) for side in SIDES}
+    by_id = _definitions(results, definitions)
+    noisy = _every_row(results, by_id)
+    identities = {side: _cell_identities(noisy, by_id, side) for side in SIDES}
     cells = pd.concat([ids.assign(side=side, count=noisy.loc[ids.index, side]) for side, ids in identities.items()])
     cells = cells.drop_duplicates([*CELL, "side"], ignore_index=True)
     sensitivity = int(cells.groupby("municipality").size().max())
@@ -263,4 +263,4 @@ def dp_noise(results: pd.DataFrame, store, release: Release, table: str, epsilon
     for side, ids in identities.items():
         drawn = ids.merge(cells[cells.side == side], how="left", on=CELL)
         noisy.loc[ids.index, side] = drawn["noisy"].to_numpy(float)
-    return _published(noisy, definitions, f"differentiell integritet, ε = {_swedish(epsilon)}")
+    return _published(noisy, by_id, f"differentiell integritet, ε = {_swedish(epsilon)}")

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from insyn.disclosure import linked as linked_module
-from insyn.disclosure.linked import Equation, LinkedTables, attack, components
+from insyn.disclosure.linked import Equation, LinkedTables, Range, attack, components
 from insyn.disclosure.linked import protect as protect_linked
 from insyn.disclosure.rules import DisclosureRules
 from insyn.disclosure.status import NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY, is_hidden
@@ -197,7 +197,7 @@ class Linked:
         few = shares & (base > 0) & (base < self.rules.denominator_threshold)
         return hidden | few
 
-    def ranges(self, hidden_rows: np.ndarray) -> dict[int, tuple[float, float]]:
+    def ranges(self, hidden_rows: np.ndarray) -> dict[int, Range]:
         """Every hidden cell's range as an attacker who sees the rest computes it."""
         visible = self.tables.visible_cells(hidden_rows)
         ranges = {}

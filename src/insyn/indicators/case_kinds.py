@@ -10,12 +10,12 @@ from insyn.indicators.definitions import (
     SpellsSubject,
     WaitsSubject,
 )
-from insyn.indicators.kinds import SubjectKind, always
+from insyn.indicators.kinds import Placement, SubjectKind, always
 from insyn.indicators.kinds import register as register_kinds
 from insyn.indicators.subjects import closings_subjects, events_subjects, pairs_subjects, spells, waits_subjects
 
 # A spell's `at` -> its placement.
-SPELL_PLACEMENTS = {"overlap": "overlap", "start": "date", "reference_date": "reference_date",
+SPELL_PLACEMENTS: dict[str, Placement] = {"overlap": "overlap", "start": "date", "reference_date": "reference_date",
                     "period_end": "period_end"}
 PERSON = frozenset({"person_key"})
 

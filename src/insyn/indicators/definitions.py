@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 import yaml
@@ -110,6 +111,11 @@ class Subjects(BaseModel):
         spec_model = subject_kind(name).spec
         spec = given if isinstance(given, spec_model) else spec_model.model_validate(given or {})
         return {"kind": name, "spec": spec}
+
+    @classmethod
+    def of(cls, kind: str, spec: BaseModel) -> Subjects:
+        """The subjects of a registered kind, from code (YAML reads `{kind: spec}`)."""
+        return cls.model_validate({kind: spec})
 
     @model_serializer
     def _as_written(self) -> dict:
@@ -292,10 +298,11 @@ class Definition(Strict):
 
 
 @cache
-def _area_files() -> dict[str, dict]:
-    folder = resources.files("insyn.indicators").joinpath("library")
+def _area_files(folder: Path | None = None) -> dict[str, dict]:
+    """The library's area files by area id: the shipped library/, or those of `folder`."""
+    root = resources.files("insyn.indicators").joinpath("library") if folder is None else Path(folder)
     return {entry.name.removesuffix(".yaml"): yaml.safe_load(entry.read_text(encoding="utf-8"))
-            for entry in sorted(folder.iterdir(), key=lambda p: p.name)
+            for entry in sorted(root.iterdir(), key=lambda p: p.name)
             if entry.name.endswith(".yaml")}
 
 
@@ -304,10 +311,10 @@ def area_names() -> dict[str, str]:
     return {area: content["area_name"] for area, content in _area_files().items()}
 
 
-def area_headlines() -> dict[str, list[str] | None]:
+def area_headlines(folder: Path | None = None) -> dict[str, list[str] | None]:
     """Area id -> the indicators a short summary (the terminal's) shows: the file's `headline`
     list, or None for all of them."""
-    return {area: content.get("headline") for area, content in _area_files().items()}
+    return {area: content.get("headline") for area, content in _area_files(folder).items()}
 
 
 class FunnelStep(BaseModel):
@@ -332,13 +339,15 @@ def area_funnels() -> dict[str, list[FunnelStep]]:
 
 
 @cache
-def library() -> tuple[Definition, ...]:
-    """Every shipped definition; the file name (one per area) is the definition's area."""
+def library(folder: Path | None = None) -> tuple[Definition, ...]:
+    """Every shipped definition; the file name (one per area) is the definition's area.
+    `folder`: another directory of area files to read instead of the shipped library/ (a test's
+    copy of it with one more indicator, say)."""
     definitions = [Definition.model_validate({"area": area, **item})
-                   for area, content in _area_files().items()
+                   for area, content in _area_files(folder).items()
                    for item in content["indicators"]]
     ids = [d.id for d in definitions]
-    unknown = {i for headline in area_headlines().values() for i in headline or [] if i not in ids}
+    unknown = {i for headline in area_headlines(folder).values() for i in headline or [] if i not in ids}
     if unknown:
         raise ValueError(f"headline names indicators that do not exist: {sorted(unknown)}")
     duplicated = {i for i in ids if ids.count(i) > 1}

@@ -16,7 +16,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import ibis
@@ -96,8 +96,8 @@ def _periods_for(definition: Definition, periods: ir.Table, quarters: bool) -> i
     on it), where the export covers the whole period (for subjects counted at its end) and
     (requires_followup_months) far enough past the period's end."""
     periods = periods.filter(periods.period_type.isin(_types_of(definition, quarters)))
-    fixed_days = {s.spec.reference_day for s, _ in _subject_groups(definition).values()
-                  if getattr(s.spec, "reference_day", None)}
+    fixed_days = {day for s, _ in _subject_groups(definition).values()
+                  if (day := getattr(s.spec, "reference_day", None))}
     if fixed_days:  # an official measure fixed to a day of the year, not the workforce reference date
         month, day = (int(part) for part in fixed_days.pop().split("-"))
         periods = periods.mutate(reference_date=ibis.date(periods.period_start.year(), month, day))
@@ -171,7 +171,7 @@ def build_subjects(subjects: Subjects, sources: Sources) -> ir.Table:
 
 
 def place(subjects: Subjects, built: ir.Table, sources: Sources, periods: ir.Table,
-          types: list[str] = ("year", "quarter")) -> ir.Table:
+          types: Sequence[str] = ("year", "quarter")) -> ir.Table:
     """Built subjects placed in the periods (of `types`, for subjects placed by their date),
     with the columns that depend on the period."""
     kind = subject_kind(subjects.kind)
@@ -206,7 +206,7 @@ def _period_of(date: ir.DateValue, period_type: str) -> ir.StringValue:
     return year + "-" + date.month().cast("string").lpad(2, "0")
 
 
-def _dated(subjects: ir.Table, periods: ir.Table, types: list[str], first_per_child: bool) -> ir.Table:
+def _dated(subjects: ir.Table, periods: ir.Table, types: Sequence[str], first_per_child: bool) -> ir.Table:
     dated = ibis.union(*[subjects.mutate(period=_period_of(subjects.date, t), period_type=ibis.literal(t))
                          for t in types])
     placed = dated.join(periods, KEYS)
@@ -276,6 +276,7 @@ def _condition(t: ir.Table, condition: Condition | None,
         parts.append(marked)
     for inner in condition.none_of or []:
         t, holds = _condition(t, inner, events)
+        assert holds is not None  # a given condition is never empty (the model requires a part)
         parts.append(~holds)
     if not parts:
         raise ValueError(f"empty condition: {condition}")
@@ -355,7 +356,7 @@ RECORD_KEY_BITS = 32  # record keys are the top 32 bits of an MD5: eight hex dig
 
 
 @ibis.udf.scalar.builtin
-def md5(value: str) -> str:
+def md5(value: str) -> str:  # type: ignore[empty-body]  # a builtin: the backend has the body
     """The MD5 digest as 32 hex digits: md5() of DuckDB, PostgreSQL and Spark SQL alike."""
 
 

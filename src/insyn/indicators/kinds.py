@@ -16,7 +16,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -38,7 +38,7 @@ class SubjectKind:
     name: str
     spec: type[BaseModel]
     build: Callable
-    placement: Callable[[BaseModel], Placement]
+    placement: Callable[[Any], Placement]  # of the kind's spec
     data: frozenset[Data] = frozenset({"events"})
     at_period: Callable | None = None
     first_per_child: bool = False  # counted once per child and period: the child's first
@@ -49,7 +49,7 @@ class SubjectKind:
     record: Literal["case_id", "staff_id"] = "case_id"  # what one subject row is about
 
 
-def always(placement: Placement) -> Callable[[BaseModel], Placement]:
+def always(placement: Placement) -> Callable[[Any], Placement]:
     """A placement that does not depend on the spec."""
     return lambda spec: placement
 
@@ -96,4 +96,4 @@ def subject_kind(name: str) -> SubjectKind:
 def source_files() -> list[str]:
     """The files the registered kinds are built in: compiled SQL depends on them."""
     functions = [f for kind in subject_kinds().values() for f in (kind.build, kind.at_period) if f]
-    return sorted({inspect.getsourcefile(f) for f in functions})
+    return sorted({inspect.getfile(f) for f in functions})

@@ -16,6 +16,7 @@ the data folder (``<data dir>/profiler/*.yaml``), each by its file name without 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,14 +24,15 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from insyn.errors import InputError
 from insyn.model.codes import codes
 from insyn.model.tables import OUTCOME_CODES, TABLES, Column
 
 PROFILE_FOLDER = "profiler"  # <data dir>/profiler/*.yaml: the installation's own profiles
 
 
-class ProfileError(ValueError):
-    pass
+class ProfileError(InputError):
+    """A profile that cannot be found, read or used (the message names the file and why)."""
 
 
 class TableMapping(BaseModel):
@@ -167,7 +169,7 @@ def load_profile(name_or_path: str | Path, data_dir: Path | None = None) -> Prof
 _KEYS = {(): Profile.model_fields, ("tables", None): TableMapping.model_fields}
 
 
-def _swedish(error: dict) -> str:
+def _swedish(error: Mapping) -> str:
     """One pydantic error as a reader of the YAML file says it."""
     loc = tuple(error["loc"])
     where = f" under {'.'.join(str(p) for p in loc[:-1])}" if len(loc) > 1 else ""

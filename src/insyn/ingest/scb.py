@@ -404,7 +404,7 @@ def _decode_px(raw: bytes, name: str) -> str:
 
 def _px_parse(text: str, name: str) -> tuple[list[tuple[str, str | None, tuple[str, ...], str]], list[str]]:
     """The keyword entries before DATA (keyword, language, subkeys, raw value) and DATA's values."""
-    entries = []
+    entries: list[tuple[str, str | None, tuple[str, ...], str]] = []
     i, n = 0, len(text)
     while True:
         while i < n and text[i] in " \t\r\n\ufeff":

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from insyn.errors import InputError
 from insyn.ingest import personnummer
 from insyn.ingest.profiles import Profile
 from insyn.ingest.pseudonymise import pseudonymise
@@ -30,7 +31,7 @@ ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 EARLIEST_DATE = dt.date(1900, 1, 1)
 
 
-class SchemaError(ValueError):
+class SchemaError(InputError):
     """The file as a whole does not fit any canonical table (missing or unknown columns)."""
 
 
@@ -219,11 +220,11 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
     for column in table.columns:
         if column.name in header_of:
             values = raw[header_of[column.name]].combine_chunks()
-            mapping = value_maps.get(column.name)
-            if column.kind in ("text", "person_id") and not mapping:
+            value_map = value_maps.get(column.name)
+            if column.kind in ("text", "person_id") and not value_map:
                 text[column.name] = _trim(values)  # mostly distinct values
             else:
-                text[column.name] = _per_distinct(values, lambda v, m=mapping: _normalise(v, m))
+                text[column.name] = _per_distinct(values, lambda v, m=value_map: _normalise(v, m))
         else:
             text[column.name] = pa.nulls(n, pa.string())
     check = _Checker(header_of, row_numbers)
@@ -388,7 +389,7 @@ def _quarantine_rows(raw: pa.Table, check: _Checker, header_of: dict[str, str]) 
     for row in bad_rows.to_pylist():
         number = row.pop(ROW_NUMBER)
         records[number] = scrub(json.dumps(row, ensure_ascii=False, default=str))
-    out = {"row_number": [], "column_name": [], "reason": [], "record": []}
+    out: dict[str, list] = {"row_number": [], "column_name": [], "reason": [], "record": []}
     for problem in check.problems:
         for number in problem.row_numbers:
             out["row_number"].append(int(number))

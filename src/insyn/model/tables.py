@@ -7,12 +7,16 @@ pseudonymisation (the clear personal identity number is never among them).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+# How a column's text is read and checked (insyn.ingest.validate) and stored (insyn.store.schema).
+ColumnKind = Literal["text", "code", "date", "month", "int", "float", "municipality", "person_id"]
 
 
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str  # "text", "code", "date", "month", "int", "float", "municipality", "person_id"
+    kind: ColumnKind
     required: bool = False
     codes: str | None = None  # name of the code list in codes.yaml
     label: str = ""  # Swedish name, used in error messages

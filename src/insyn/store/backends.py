@@ -32,7 +32,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlparse
 
 import ibis
@@ -85,6 +85,9 @@ class ComputeBackend(Protocol):
 
 class ClosesOnExit:
     """`with open_backend(url) as backend:` closes it however the block ends."""
+
+    def close(self) -> None:
+        raise NotImplementedError
 
     def __enter__(self):
         return self
@@ -149,7 +152,7 @@ class SparkBackend(ClosesOnExit):
     """The canonical tables as Spark tables: temporary views of Parquet, or a catalog's."""
 
     url: str
-    session: object = None
+    session: Any = None  # a pyspark.sql.SparkSession (pyspark is an optional dependency)
     ibis: ibis.BaseBackend = field(init=False)
 
     def __post_init__(self) -> None:

@@ -16,7 +16,7 @@ import ibis.expr.types as ir
 
 from insyn.indicators.deadlines import days_between
 from insyn.indicators.definitions import Strict, Subjects
-from insyn.indicators.kinds import SubjectKind, always
+from insyn.indicators.kinds import Data, SubjectKind, always
 from insyn.indicators.kinds import register as register_kinds
 from insyn.indicators.subjects import (
     INTERVENTIONS,
@@ -303,7 +303,7 @@ def all_case_work(sources: Sources) -> ir.Table:
     """Every kind of case work, built once per Sources (the caseload indicator counts the
     same subjects, so the SQL computes them once)."""
     spec = CaseWorkSubject()
-    return sources.once(Subjects(case_work=spec).key(), lambda: case_work(spec, sources))
+    return sources.once(Subjects.of("case_work", spec).key(), lambda: case_work(spec, sources))
 
 
 def case_work_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Table) -> ir.Table:
@@ -392,7 +392,7 @@ def caseworker_loads_at_period(placed: ir.Table, spec, sources: Sources, periods
 # --- the kinds ---------------------------------------------------------------------------------
 
 _CASE_WORK_COLUMNS = frozenset({"unit", "caseworker_id", "intervention", "intervention_id"})
-STAFF = frozenset({"staff"})
+STAFF: frozenset[Data] = frozenset({"staff"})
 
 
 def register() -> None:
@@ -413,5 +413,5 @@ def register() -> None:
                     at_period=mentorships_at_period, rows_from_events=False, record="staff_id"),
         # Caseworkers, with the points of the cases they hold: both kinds of data.
         SubjectKind("caseworker_loads", CaseworkerLoadsSubject, caseworkers, always("reference_date"),
-                    data=frozenset({"staff", "events"}), at_period=caseworker_loads_at_period,
+                    data=STAFF | {"events"}, at_period=caseworker_loads_at_period,
                     event_columns=_CASE_WORK_COLUMNS, rows_from_events=False, record="staff_id"))

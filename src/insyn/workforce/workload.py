@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from insyn.errors import InputError, NotFound
 from insyn.indicators.definitions import Subjects
 from insyn.indicators.engine import bound_relations, build_subjects, cached_sql, place, store_sources
 from insyn.indicators.periods import PERIODS_SCHEMA, coverage, governing
@@ -65,7 +66,7 @@ def month_periods(store, workforce: WorkforceConfig, municipality: str | None = 
 
 
 def _caseworker_months(sources) -> ir.Table:
-    subjects = Subjects(caseworker_loads=CaseworkerLoadsSubject())
+    subjects = Subjects.of("caseworker_loads", CaseworkerLoadsSubject())
     placed = place(subjects, build_subjects(subjects, sources), sources, sources.periods)
     return placed.select("municipality", "period", "unit", "staff_id", "role", "employment", "fte", "level",
                          "cases", "points", "norm_points", "load_ratio")
@@ -208,18 +209,18 @@ def what_if(store, workforce: WorkforceConfig, workload: WorkloadConfig, municip
     month = month.replace(day=1)
     periods = month_periods(store, workforce, municipality, month)
     if periods.empty:
-        raise LookupError(f"Inga personaldata för kommun {municipality} i {month:%Y-%m}.")
+        raise NotFound(f"Inga personaldata för kommun {municipality} i {month:%Y-%m}.")
     caseworkers, cases = _frames(store, periods, workforce, workload, cache_dir)
     caseworkers = caseworkers[caseworkers["unit"] == unit].set_index("staff_id")
     if caseworkers.empty:
-        raise LookupError(f"Enheten {unit} i kommun {municipality} har inga handläggare i {month:%Y-%m}.")
+        raise NotFound(f"Enheten {unit} i kommun {municipality} har inga handläggare i {month:%Y-%m}.")
     after = caseworkers.copy()
     if move_case:
         moved = cases[cases["case_id"] == move_case]
         if moved.empty:
-            raise LookupError(f"Ärendet {move_case} har inget pågående arbete i {month:%Y-%m}.")
+            raise NotFound(f"Ärendet {move_case} har inget pågående arbete i {month:%Y-%m}.")
         if to_staff not in after.index:
-            raise LookupError(f"{to_staff} är inte handläggare på {unit} i {month:%Y-%m}.")
+            raise NotFound(f"{to_staff} är inte handläggare på {unit} i {month:%Y-%m}.")
         points = moved["points"].sum()
         holder = moved["caseworker_id"].iloc[0]
         if holder in after.index:
@@ -231,7 +232,7 @@ def what_if(store, workforce: WorkforceConfig, workload: WorkloadConfig, municip
     norms = {row["level"]: row["norm_per_fte"] for row in workload.norm_rows()}
     extra_level = extra_level or workload.norms[-1].level
     if extra_level not in norms:
-        raise LookupError(f"Okänd erfarenhetsnivå {extra_level} (workload.yaml: {', '.join(norms)}).")
+        raise InputError(f"Okänd erfarenhetsnivå {extra_level} (workload.yaml: {', '.join(norms)}).")
     added_norm = extra_fte * norms[extra_level]
 
     def summary(frame: pd.DataFrame, extra_norm: float, scenario: str) -> dict:
