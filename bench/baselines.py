@@ -16,6 +16,11 @@ the eight indicators in BASELINE; they follow the rules docs/indicators.md state
 
 Population: the shipped reference (one year, used for every year, as the engine does when no
 other year is imported).
+
+The baselines compare only what they implement: BASELINE and WORKFORCE_BASELINE list those
+indicators, `definitions` picks them from a library and `engine_as_baseline` keeps only their
+rows of the engine's results, so an indicator added to the library as YAML needs no edit here
+(tests/test_new_indicator.py adds one and checks it).
 """
 
 from __future__ import annotations
@@ -206,11 +211,25 @@ def _finish(frame: pd.DataFrame, factors: dict[str, float]) -> pd.DataFrame:
     return frame[COLUMNS]
 
 
-# The indicators the baselines implement, with their factors.
+# The indicators the baselines implement, with their factors: the only ones they are compared on.
 BASELINE = {"forhandsbedomning_inom_14_dagar": 100, "andel_forhandsbedomningar_till_utredning": 100,
             "utredning_inom_4_manader": 100, "utredningstid_median": 1,
             "anmalningar_per_1000_barn": 1000, "barn_med_heldygnsinsats_per_1000": 1000,
             "aterkommande_inom_12_manader": 100, "anmalningar_per_kalla": 100}
+
+
+def definitions(indicators=BASELINE, library=None) -> list:
+    """The definitions of `indicators` (those a baseline implements) in `library` (default: the
+    shipped one), to compute only what the baseline is compared on; every one must be there."""
+    if library is None:
+        from insyn.indicators.definitions import library as shipped
+
+        library = shipped()
+    found = [d for d in library if d.id in indicators]
+    missing = set(indicators) - {d.id for d in found}
+    if missing:
+        raise ValueError(f"the baseline implements indicators the library lacks: {sorted(missing)}")
+    return found
 
 
 def sql_indicators(connection, population: pd.DataFrame, extract_date: dt.date | None = None) -> pd.DataFrame:
@@ -360,8 +379,10 @@ def pandas_indicators(events: pd.DataFrame, population: pd.DataFrame,
     still_open = blocked.end_date.isna() | (blocked.end_date > blocked.date)
     blocked = blocked[(blocked.start_date <= blocked.date) & still_open]
     blocked_days = set(zip(blocked.municipality, blocked.person_key, blocked.date, strict=True))
-    closings = candidates[[k not in blocked_days for k in zip(candidates.municipality, candidates.person_key,
-                                                              candidates.date, strict=True)]].copy()
+    # An array, not a list: an empty list would select no columns rather than no rows.
+    kept = [k not in blocked_days for k in zip(candidates.municipality, candidates.person_key, candidates.date,
+                                               strict=True)]
+    closings = candidates[np.array(kept, dtype=bool)].copy()
     closings["year"] = closings.date.dt.year
     first = closings.groupby([*person, "year"]).date.min().reset_index()
     later = first.merge(reports[[*person, "date"]], on=person, suffixes=("", "_report"))
@@ -381,7 +402,7 @@ def pandas_indicators(events: pd.DataFrame, population: pd.DataFrame,
 
 def engine_as_baseline(results: pd.DataFrame, indicators=BASELINE) -> pd.DataFrame:
     """The engine's yearly totals of the `indicators` a baseline implements, in the baselines'
-    shape (source shares keyed by source)."""
+    shape (source shares keyed by source); the rows of every other indicator are left out."""
     totals = results[(results.period_type == "year") & results.unit.isna() & results.sex.isna()
                      & results.age_group.isna() & results.indicator.isin(list(indicators))].copy()
     has_category = totals.category.notna()
@@ -430,8 +451,8 @@ def pandas_workforce(staff: pd.DataFrame, years: list[int]) -> pd.DataFrame:
                       & (ends["next_end"].isna() | (ends["next_end"] >= next_day))]
     continued = set(zip(continuing["municipality"], continuing["staff_id"], continuing["start"], strict=True))
     leavers = employed[employed["end"].notna()]
-    leavers = leavers[[key not in continued for key in zip(leavers["municipality"], leavers["staff_id"],
-                                                            leavers["start"], strict=True)]]
+    leavers = leavers[np.array([key not in continued for key in zip(leavers["municipality"], leavers["staff_id"],
+                                                                     leavers["start"], strict=True)], dtype=bool)]
     parts = []
     for year in years:
         reference, first, last = (pd.Timestamp(year, 11, 1), pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31))

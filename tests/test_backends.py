@@ -23,6 +23,7 @@ from insyn.store.backends import CANONICAL, BackendError, copy_canonical_tables,
 from insyn.workflows import store_for
 
 pytest_plugins = ["webapp"]
+pytestmark = pytest.mark.backends  # a PostgreSQL server and PySpark (slow too: tests/conftest.py)
 sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
 from throwaway_postgres import NoPostgres, throwaway_postgres  # noqa: E402
 

@@ -20,6 +20,8 @@ from insyn.indicators.engine import compute
 from insyn.ingest.load import import_files
 from insyn.store import open_store
 
+pytestmark = pytest.mark.slow  # docs/testing.md
+
 GBG, VIMMERBY = "1480", "0884"
 COLUMNS = [*EVENT_COLUMNS, "intervention_id", "extended_until", "unaccompanied"]
 EXTRACT_DATE = dt.date(2025, 12, 31)

@@ -15,6 +15,8 @@ from insyn.cli import app
 from insyn.model.municipalities import region_municipalities
 from insyn.store import open_store
 
+pytestmark = pytest.mark.slow  # docs/testing.md
+
 runner = CliRunner()
 
 

@@ -275,7 +275,7 @@ def test_only_prepare_makes_a_publication_and_it_protects():
                 for node in ast.walk(function):
                     if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Publication":
                         makers.append((path.name, function.name))
-    assert makers == [("formatting.py", "prepare")]
+    assert makers == [("publication.py", "prepare")]
     assert "protect(" in inspect.getsource(prepare)
 
 

@@ -32,7 +32,8 @@ def test_readme_quick_start_is_what_ci_runs():
     readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
     ci = (DOCS.parent / ".ci" / "run").read_text(encoding="utf-8")
     assert "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/insyn demo" in readme
-    test_command = 'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && .venv/bin/python -m pytest'
+    test_command = ('python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && '
+                    '.venv/bin/python -m pytest -n 2 --dist loadfile')
     assert test_command in readme
     assert f"\n{test_command}\n" in ci
 

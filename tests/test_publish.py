@@ -24,17 +24,10 @@ from insyn.model.codes import codes, label
 from insyn.model.municipalities import region_municipalities
 from insyn.model.workforce_config import load_workforce, load_workload
 from insyn.publish import prepare, publish
+from insyn.publish.cells import Cell
 from insyn.publish.charts import LABEL_CHARACTER_WIDTH, Bar, bar_chart
-from insyn.publish.excel import SHEETS
-from insyn.publish.formatting import (
-    LONG_COLUMNS,
-    Cell,
-    format_number,
-    format_value,
-    place,
-    swedish_sort_key,
-)
-from insyn.publish.report import WORKFORCE_THEMES
+from insyn.publish.layout import read_layout, report_layout
+from insyn.publish.views import LONG_COLUMNS, place
 from insyn.store import open_store
 from insyn.synth.generate import generate, write_tables
 from insyn.workforce.workload import CASEWORKER_COLUMNS, UNASSIGNED_COLUMNS, Workload, compute_workload, unit_months
@@ -358,10 +351,13 @@ def test_small_counts_and_their_values_appear_nowhere_in_the_workbook(workbook, 
 # --- the workbook ------------------------------------------------------------------------------
 
 def test_workbook_sheets_headers_and_layout(workbook):
-    assert workbook.sheetnames == list(SHEETS)
+    sheets = report_layout().sheets
+    assert workbook.sheetnames == [*sheets]
+    assert sheets == ("Översikt", "Indikatorer", "Anmälare", "Personal och kompetens", "Personal per år",
+                      "Utbildning", "Arbetstyngd per enhet", "Definitioner", "Om statistiken")
     long = workbook["Indikatorer"]
     assert [c.value for c in long[1]] == LONG_COLUMNS
-    for name in SHEETS[:-1]:
+    for name in sheets[:-1]:
         sheet = workbook[name]
         assert sheet.freeze_panes == "A2", name
         assert sheet.auto_filter.ref, name
@@ -400,27 +396,13 @@ def test_sources_sheet_has_a_share_per_source(workbook):
     assert names == ["Göteborg", "Vimmerby", "Växjö"]
 
 
-# --- Swedish formatting and ranking -------------------------------------------------------------
-
-def test_swedish_number_format():
-    assert format_number(1234.56) == f"1{NNBSP}234,6"
-    assert format_number(0.05) == "0,1"
-    assert format_value(92.34, "%") == "92,3\u00a0%"
-    assert format_value(1234567, "antal") == f"1{NNBSP}234{NNBSP}567"
-    assert format_value(187.44, "per 1 000") == "187,4"
-
+# --- Swedish formatting and ranking (the formatting itself: tests/test_swedish.py) ----------------
 
 def test_report_uses_decimal_comma_and_thin_space_thousands(html, tables):
     assert re.search(r"\d,\d\u00a0%", html)
     assert not re.search(r">\d+\.\d+(?:\u00a0%)?<", html)
     ranking = tables.table(f"{by_id()['anmalningar_per_1000_barn'].name} 2024")
     assert ranking["Göteborg"][3] == f"15{NNBSP}000"
-
-
-def test_swedish_alphabetical_order():
-    names = ["Öckerö", "Ale", "Ängelholm", "Åre", "Zinkgruvan"]
-    expected = ["Ale", "Zinkgruvan", "Åre", "Ängelholm", "Öckerö"]
-    assert sorted(names, key=swedish_sort_key) == expected
 
 
 def test_place_respects_direction(planted_results):
@@ -475,15 +457,52 @@ def _value(frame: pd.DataFrame, indicator: str, municipality: str, period: str, 
     return row
 
 
-def test_every_workforce_indicator_has_one_theme():
-    placed = [i for theme in WORKFORCE_THEMES for i in theme.indicators]
-    assert sorted(placed) == sorted(d.id for d in library() if d.area == "personal")
+def test_every_indicator_of_a_themed_area_has_one_theme():
+    layout = report_layout()
+    themed = [area for area in layout.areas if layout.area(area).themes]
+    assert themed == ["personal"]
+    for area in themed:
+        assert sorted(layout.themed_indicators(area)) == sorted(d.id for d in library() if d.area == area)
+
+
+def test_the_layout_is_checked_against_the_library():
+    text = (Path(__file__).parents[1] / "src/insyn/publish/layout.yaml").read_text(encoding="utf-8")
+    assert read_layout(text) == report_layout()
+    for wrong, message in ((("[antal_anstallda,", "[finns_inte,"), "indicators that do not exist"),
+                           (("years, area: personal}", "years, area: finns_inte}"), "areas that do not exist"),
+                           (("shows: long}", "shows: long, area: personal}"), "names its area"),
+                           (("sheet: Anmälare,", "sheet: Indikatorer,"), "sheet twice"),
+                           (("        anchor: konsulter", "        ankare: konsulter"), "Extra inputs")):
+        assert text.count(wrong[0]) == 1, wrong
+        with pytest.raises(ValueError, match=message):
+            read_layout(text.replace(*wrong))
+
+
+def test_any_area_with_themes_in_the_layout_gets_themed_sections(planted_results, workload, monkeypatch):
+    """No area is named in the report's code: themes given to case flow in the layout are shown."""
+    from insyn.publish import report
+    from insyn.publish.layout import Layout, ThemePlan
+
+    frame, _ = planted_results
+    shipped = report_layout()
+    themed = Layout(areas={**shipped.areas, "arendeflode": {"themes": [ThemePlan(
+        heading="Tidsfrister", anchor="tidsfrister", text="Utredningar och förhandsbedömningar i tid.",
+        indicators=("utredning_inom_4_manader", "forhandsbedomning_inom_14_dagar"))]}},
+        workbook=shipped.workbook)
+    monkeypatch.setattr(report, "report_layout", lambda: themed)
+    html = report.render_report(prepare(frame, RULES, workload=workload))
+    assert '<section id="tidsfrister" class="theme">\n  <h3>Tidsfrister</h3>' in html
+    first, second = (html.index(f'id="indikator-{i}"') for i in ("utredning_inom_4_manader",
+                                                                  "forhandsbedomning_inom_14_dagar"))
+    assert first < second
+    assert 'id="indikator-anmalningar_per_1000_barn"' not in html  # in no theme: not in the area's section
+    assert '<section id="bemanning" class="theme">' in html
 
 
 def test_workforce_section_with_swedish_headings_after_case_flow(html):
     case_flow, workforce = html.index(">Ärendeflöde barn och unga</h2>"), html.index(">Personal och kompetens</h2>")
     assert case_flow < workforce < html.index(">Kommuner</h2>")
-    for theme in WORKFORCE_THEMES:
+    for theme in report_layout().area("personal").themes:
         assert f'<section id="{theme.anchor}" class="theme">\n  <h3>{theme.heading}</h3>' in html
         assert f'<a href="#{theme.anchor}">{theme.heading}</a>' in html
     assert "<h4>Personalomsättning, socialsekreterare (%)</h4>" in html

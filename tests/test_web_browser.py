@@ -28,6 +28,7 @@ from insyn.indicators.definitions import area_names
 from insyn.web.accounts import Role
 
 pytest_plugins = ["webapp"]
+pytestmark = pytest.mark.browser  # Chromium through Playwright (slow too: tests/conftest.py)
 
 CHROMIUM = os.environ.get("INSYN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -16,6 +16,7 @@ from insyn.errors import InsynError, bug_id, bug_message, user_message
 from insyn.logs import TOLD_USER, configure_cli, reset_cli
 from insyn.progress import console, steps
 from insyn.settings import Settings
+from insyn.swedish import format_count, format_number
 
 try:
     from typer import TyperException as _UsageError  # recent Typer, with its own copy of click
@@ -81,7 +82,7 @@ def _summary_tables(publication, title: str) -> list[Table]:
     its headline indicators: the latest year, one line per municipality, through the
     disclosure layer as everything shown."""
     from insyn.indicators.definitions import area_headlines, area_names
-    from insyn.publish.formatting import overview
+    from insyn.publish.views import overview
 
     tables = []
     headlines = area_headlines()
@@ -113,7 +114,7 @@ def demo(
         result = run_demo(settings, seed=seed, out_dir=out, progress=advance)
     imported = sum(f.rows_loaded for f in result.import_result.files)
     console.print(*_summary_tables(result.publication, "Demoregionen"))
-    console.print(f"{imported:,} rader importerade till {settings.database_path}".replace(",", " "))
+    console.print(f"{format_count(imported, thousands=' ')} rader importerade till {settings.database_path}")
     console.print(f"Rapport: {result.published['html']}")
     console.print(f"Excel:   {result.published['excel']}")
     console.print(f"[bold]Allt finns i {result.out_dir}[/]")
@@ -305,7 +306,7 @@ def status() -> None:
         table.add_column("Rader", justify="right")
         for name in (*TABLES, "quarantine", "quality_warnings", "indicator_results",
                      "workload_monthly", "workload_unassigned"):
-            table.add_row(name, f"{store.count(name):,}".replace(",", " "))
+            table.add_row(name, format_count(store.count(name), thousands=" "))
         console.print(table)
         extracts = store.extract_dates()
         for name in sorted({t for _, t in extracts}):
@@ -384,7 +385,7 @@ def _shown(column: str, value) -> str:
     if column in ("load_ratio", "load_before", "load_after"):
         return f"{100 * value:.0f} %"
     if isinstance(value, float):
-        return f"{value:.1f}".replace(".", ",").removesuffix(",0")
+        return format_number(value, 1, thousands="", min_decimals=0)
     return str(value)
 
 
@@ -535,7 +536,7 @@ def copy_tables(
     finally:
         store.close()
     for name, rows in counts.items():
-        console.print(f"{name}: {rows:,} rader".replace(",", " "))
+        console.print(f"{name}: {format_count(rows, thousands=' ')} rader")
 
 
 @app.command()

@@ -25,6 +25,7 @@ from insyn.errors import InputError
 from insyn.indicators.definitions import Count, Definition, library
 from insyn.indicators.engine import CELL_KEY_COLUMNS, DIMENSIONS, KEYS
 from insyn.model.codes import codes
+from insyn.swedish import format_number
 
 METHOD = "method"  # the column naming the method
 CELL_KEY_METHOD = "cellnyckel"
@@ -179,8 +180,7 @@ def _spend(store, release: Release, table: str, epsilon: float, sensitivity: int
 
 def _swedish(number: float) -> str:
     """1.0 → "1,0", 0.25 → "0,25": as the table notes write ε."""
-    text = f"{number:.3f}".rstrip("0")
-    return (text + "0" if text.endswith(".") else text).replace(".", ",")
+    return format_number(number, 3, thousands="", min_decimals=1)
 
 
 def _every_row(results: pd.DataFrame, definitions: dict[str, Definition]) -> pd.DataFrame:

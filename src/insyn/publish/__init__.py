@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from insyn.publish.excel import write_workbook
-from insyn.publish.formatting import DEFAULT_TITLE, Publication, prepare
+from insyn.publish.publication import DEFAULT_TITLE, Publication, prepare
 from insyn.publish.report import write_report
 
 __all__ = ["DEFAULT_TITLE", "Publication", "prepare", "publish", "write_report", "write_workbook"]

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from insyn.publish.formatting import MISSING, Cell, format_value
+from insyn.publish.cells import MISSING, Cell
+from insyn.swedish import format_value
 
 BAR_CHART_WIDTH = 680
 LABEL_WIDTH = 150

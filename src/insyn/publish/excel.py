@@ -1,6 +1,7 @@
 """The Excel workbook: an overview per area, every published row in long form, report sources,
 the workforce over the years, training coverage with its gaps, unit load per month, definitions
-and notes, with Swedish sheet names and real number formats (xlsxwriter).
+and notes, with Swedish sheet names (in the order of publish/layout.yaml) and real number
+formats (xlsxwriter).
 """
 
 from __future__ import annotations
@@ -13,36 +14,26 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from insyn.publish.formatting import (
-    CASE_FLOW,
-    DEFAULT_TITLE,
+from insyn.publish.cells import MISSES_TARGET_MARK, Cell
+from insyn.publish.kolada import STATUS_LEGEND, Comparison, comparisons
+from insyn.publish.layout import SheetPlan, report_layout
+from insyn.publish.notes import legend, notes, unit_load_note
+from insyn.publish.publication import DEFAULT_TITLE, Publication
+from insyn.publish.views import (
     LONG_COLUMNS,
-    MISSES_TARGET_MARK,
-    WHOLE_NUMBER_UNITS,
-    WORKFORCE,
-    Cell,
-    Publication,
     category_table,
     coverage_tables,
     definition_rows,
-    format_date,
-    legend,
     long_rows,
     name_with_unit,
-    notes,
     overview,
     reference_day,
     trend,
-    unit_load_note,
     unit_loads,
     years_text,
 )
-from insyn.publish.kolada import STATUS_LEGEND, Comparison, comparisons
+from insyn.swedish import WHOLE_NUMBER_UNITS, format_date
 
-OVERVIEW, WORKFORCE_OVERVIEW = "Översikt", "Personal och kompetens"
-OVERVIEW_AREAS = {OVERVIEW: CASE_FLOW, WORKFORCE_OVERVIEW: WORKFORCE}
-SHEETS = (OVERVIEW, "Indikatorer", "Anmälare", WORKFORCE_OVERVIEW, "Personal per år", "Utbildning",
-          "Arbetstyngd per enhet", "Definitioner", "Om statistiken")
 COMPARISON_SHEET = "Jämförelsevärden (Kolada)"  # only when published values were imported
 WHOLE_NUMBER_FORMAT = "#,##0"
 PERCENT_FORMAT = '0.0" %"'
@@ -82,7 +73,7 @@ class Formats:
 
 def write_workbook(pub: Publication, path: Path, title: str = DEFAULT_TITLE,
                    imported: pd.DataFrame | None = None) -> Path:
-    """Write the workbook of a publication (insyn.publish.formatting.prepare) to `path`.
+    """Write the workbook of a publication (insyn.publish.publication.prepare) to `path`.
     `imported` (stored published values, insyn.publish.kolada) adds the comparison sheet."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,21 +81,27 @@ def write_workbook(pub: Publication, path: Path, title: str = DEFAULT_TITLE,
     workbook.set_properties({"title": title, "subject": f"Insyn {years_text(pub.years)}",
                              "comments": "Uppgifter som kan röja enskilda visas inte (..)."})
     formats = Formats(workbook)
-    sheets = {name: workbook.add_worksheet(name) for name in SHEETS}
-    for name, area in OVERVIEW_AREAS.items():
-        _overview_sheet(sheets[name], pub, formats, area)
-    _long_sheet(sheets["Indikatorer"], pub, formats)
-    _sources_sheet(sheets["Anmälare"], pub, formats)
-    _years_sheet(sheets["Personal per år"], pub, formats, WORKFORCE)
-    _coverage_sheet(sheets["Utbildning"], pub, formats)
-    _unit_load_sheet(sheets["Arbetstyngd per enhet"], pub, formats)
-    _definitions_sheet(sheets["Definitioner"], pub, formats)
-    _notes_sheet(sheets["Om statistiken"], pub, formats, title)
+    plans = report_layout().workbook  # the sheets in order, each with what it shows
+    sheets = [workbook.add_worksheet(plan.sheet) for plan in plans]
+    for plan, sheet in zip(plans, sheets, strict=True):
+        _write_sheet(sheet, plan, pub, formats, title)
     compared = comparisons(pub, imported)
     if compared:
         _comparison_sheet(workbook.add_worksheet(COMPARISON_SHEET), compared, pub, formats)
     workbook.close()
     return path
+
+
+def _write_sheet(sheet: Worksheet, plan: SheetPlan, pub: Publication, formats: Formats, title: str) -> None:
+    if plan.shows == "overview":
+        _overview_sheet(sheet, pub, formats, plan.area)
+    elif plan.shows == "years":
+        _years_sheet(sheet, pub, formats, plan.area)
+    elif plan.shows == "notes":
+        _notes_sheet(sheet, pub, formats, title)
+    else:
+        {"long": _long_sheet, "sources": _sources_sheet, "coverage": _coverage_sheet,
+         "unit_load": _unit_load_sheet, "definitions": _definitions_sheet}[plan.shows](sheet, pub, formats)
 
 
 def _write_cell(sheet: Worksheet, row: int, column: int, cell: Cell, formats: Formats) -> None:

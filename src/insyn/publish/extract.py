@@ -39,6 +39,7 @@ from insyn.ingest.pseudonymise import load_or_create_key, pseudonymise
 from insyn.model.tables import TABLES
 from insyn.store import Store
 from insyn.store.schema import stored_columns
+from insyn.swedish import format_number
 
 Progress = Callable[[str], None] | None
 
@@ -392,7 +393,7 @@ def _cell(value) -> str:
 
 
 def _percent(value: float) -> str:
-    return f"{value:.1f}".replace(".", ",")
+    return format_number(value, 1, thousands="")
 
 
 def _markdown_table(headers: list[str], rows: list[list]) -> list[str]:

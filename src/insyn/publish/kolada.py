@@ -2,7 +2,7 @@
 
 The shape is that of Kolada's API data (v2, kept by v3):
 ``{"values": [{"kpi", "municipality", "period", "values": [{"gender", "count", "status",
-"value"}]}]}``. The export is made from a Publication (only ``formatting.prepare`` makes one),
+"value"}]}]}``. The export is made from a Publication (only ``publication.prepare`` makes one),
 never from raw results: a figure the disclosure rule hides leaves its status and no value.
 Imported values (Kolada's own figures for Riket, regions and municipalities, or another Insyn's
 export) are stored as published, with their status and their file, and shown beside the
@@ -26,8 +26,10 @@ from insyn.disclosure.status import SUPPRESSED, is_hidden
 from insyn.errors import InputError
 from insyn.indicators.definitions import Definition, library
 from insyn.model.municipalities import municipalities
-from insyn.publish.formatting import COUNT, YEAR, Cell, Publication, swedish_sort_key, value_cell
+from insyn.publish.cells import Cell, value_cell
+from insyn.publish.publication import YEAR, Publication
 from insyn.store import Store
+from insyn.swedish import COUNT, format_number, swedish_sort_key
 
 GENDERS = {None: "T", "female": "K", "male": "M"}  # our sex breakdown -> Kolada's gender
 SHOWN = ""  # Kolada's status beside a value
@@ -283,8 +285,7 @@ GENDER_WORDS = {"T": "totalt", "K": "kvinnor/flickor", "M": "män/pojkar"}
 
 def _number_text(value: float) -> str:
     """A value as imported, in Swedish writing: 10587710 -> "10 587 710", 81.25 -> "81,25"."""
-    text = f"{value:,.4f}".rstrip("0").rstrip(".")
-    return text.replace(",", "\u202f").replace(".", ",")
+    return format_number(value, 4, min_decimals=0)
 
 
 def _as_given(value: float | None, status: str) -> str:

@@ -1,7 +1,8 @@
 """The HTML report: one self-contained page in Swedish (inline CSS and SVG charts, no request to
-any other host) with a summary per area, the indicators of each area (the workforce's grouped
-by theme, with turnover over the years, the experience mix, unit load and training gaps), one
-section per municipality, and notes.
+any other host) with a summary per area, the indicators of each area (grouped by the themes of
+its layout, publish/layout.yaml, where it has them: the workforce's, with turnover over the
+years, the experience mix, unit load and training gaps), one section per municipality, and
+notes (templates/om_statistiken.txt.j2).
 """
 
 from __future__ import annotations
@@ -16,97 +17,36 @@ from markupsafe import Markup
 
 from insyn.indicators.definitions import Definition, area_names
 from insyn.publish import charts
-from insyn.publish.formatting import (
-    DEFAULT_TITLE,
-    MISSES_TARGET_MARK,
-    WORKFORCE,
+from insyn.publish.cells import MISSES_TARGET_MARK, Cell
+from insyn.publish.kolada import STATUS_LEGEND, comparisons, newest
+from insyn.publish.layout import ThemePlan, report_layout
+from insyn.publish.notes import Note, legend, notes, unit_load_note
+from insyn.publish.publication import DEFAULT_TITLE, Publication, UnitLoad, month_start
+from insyn.publish.views import (
     Category,
     CategoryTable,
-    Cell,
     CoverageTable,
-    Note,
     Overview,
-    Publication,
     Ranking,
     SexBreakdown,
-    UnitLoad,
     categories,
     category_label,
     category_table,
     coverage_tables,
     definition_rows,
-    format_date,
     format_target,
-    format_value,
-    legend,
     load_month,
-    month_start,
     name_with_unit,
-    notes,
     overview,
     place,
     place_text,
     ranking,
     sex_breakdown,
     trend,
-    unit_load_note,
     unit_loads,
     years_text,
 )
-from insyn.publish.kolada import STATUS_LEGEND, comparisons, newest
-
-SINCE_DEGREE = ("erfarenhet_under_1_ar", "erfarenhet_minst_3_ar", "erfarenhet_over_5_ar")
-IN_MUNICIPALITY = ("i_kommunen_under_1_ar", "i_kommunen_minst_3_ar", "i_kommunen_over_5_ar")
-
-
-@dataclass(frozen=True)
-class ThemePlan:
-    """One part of the workforce section: its indicators (each with its ranking) and what it
-    shows besides them."""
-
-    heading: str
-    anchor: str
-    text: str
-    indicators: tuple[str, ...]
-    trends: bool = False  # each indicator per municipality and year
-    mixes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (caption, indicators) side by side
-    unit_load: bool = False
-
-
-WORKFORCE_THEMES = (
-    ThemePlan("Bemanning", "bemanning",
-              "Medarbetare och årsarbetare på mätdagen 1 november, alla roller och konsulter "
-              "inräknade, och kommunens invånare 0–20 år per handläggare.",
-              ("antal_anstallda", "arsarbetare", "barn_per_handlaggare")),
-    ThemePlan("Personalomsättning och rörlighet", "omsattning",
-              "Personalomsättningen är de årsarbetare bland socialsekreterarna som slutat i "
-              "kommunen under året, delat med genomsnittligt antal årsarbetare. Byte av enhet "
-              "inom kommunen redovisas för sig. Tabellerna visar varje kommun år för år, med "
-              "regionens median sist; diagrammen jämför kommunerna det senaste året.",
-              ("personalomsattning", "intern_rorlighet"), trends=True),
-    ThemePlan("Erfarenhet", "erfarenhet",
-              "Handläggarnas erfarenhet på mätdagen 1 november: år sedan socionomexamen och år "
-              "sedan den första anställningen i kommunen. Andelarna överlappar: den som har "
-              "över fem års erfarenhet har också minst tre.",
-              SINCE_DEGREE + IN_MUNICIPALITY,
-              mixes=(("Erfarenhet sedan socionomexamen", SINCE_DEGREE),
-                     ("Anställningstid i kommunen", IN_MUNICIPALITY))),
-    ThemePlan("Konsulter", "konsulter",
-              "Konsulternas andel av handläggarnas årsarbetare på mätdagen 1 november.",
-              ("andel_konsulter",)),
-    ThemePlan("Ärenden och arbetstyngd", "arbetstyngd",
-              "Pågående ärenden per handläggare och andelen handläggare över normen för "
-              "arbetstyngd på mätdagen 1 november, och arbetstyngden per enhet.",
-              ("arenden_per_handlaggare", "andel_over_norm"), unit_load=True),
-    ThemePlan("Utbildning", "utbildning",
-              "Hur stor andel av dem som varje utbildningsprogram riktar sig till som har "
-              "genomgått det, och hur många som ännu saknar det.",
-              ("utbildningstackning",)),
-    ThemePlan("Introduktion och mentorskap", "introduktion",
-              "Nyanställda som fått introduktion inom tre månader, nya handläggare med mentor "
-              "och mentortid per adept.",
-              ("introduktion_inom_3_manader", "mentor_forsta_aret", "mentortimmar_per_manad")),
-)
+from insyn.swedish import format_date, format_value
 
 
 @dataclass(frozen=True)
@@ -218,7 +158,7 @@ class MunicipalitySection:
 
 def write_report(pub: Publication, path: Path, title: str = DEFAULT_TITLE,
                  imported: pd.DataFrame | None = None) -> Path:
-    """Write the report of a publication (insyn.publish.formatting.prepare) to `path`.
+    """Write the report of a publication (insyn.publish.publication.prepare) to `path`.
     `imported` (stored published values, insyn.publish.kolada) adds the comparison with them."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -252,21 +192,23 @@ def _environment() -> Environment:
 
 
 def _area_section(pub: Publication, area: str) -> AreaSection:
-    """An area's summary and indicators: the workforce by theme, any other area as one run."""
-    if area == WORKFORCE:
-        themes = [t for t in (_theme(pub, plan) for plan in WORKFORCE_THEMES) if t is not None]
+    """An area's summary and indicators: by theme when its layout (layout.yaml) has themes, else
+    as one run in library order."""
+    plans = report_layout().area(area).themes
+    if plans:
+        themes = [t for t in (_theme(pub, plan) for plan in plans) if t is not None]
     else:
         themes = [Theme([_indicator_section(pub, d, 3) for d in pub.definitions if d.area == area])]
     return AreaSection(area, area_names().get(area, area), f"omrade-{area}", overview(pub, area), themes)
 
 
 def _theme(pub: Publication, plan: ThemePlan) -> Theme | None:
-    """The theme's part of the workforce section, or None when it has nothing to show."""
+    """The theme's part of its area's section, or None when it has nothing to show."""
     published = {d.id: d for d in pub.definitions}
     definitions = [published[i] for i in plan.indicators if i in published]
     trends = [_indicator_trend(pub, d) for d in definitions] if plan.trends else []
-    mixes = [Mix(caption, table) for caption, ids in plan.mixes
-             if (table := overview(pub, indicators=ids)).columns]
+    mixes = [Mix(mix.caption, table) for mix in plan.mixes
+             if (table := overview(pub, indicators=mix.indicators)).columns]
     unit_load = _unit_load_table(pub) if plan.unit_load else None
     if not definitions and unit_load is None:
         return None

@@ -3,48 +3,58 @@
 Every route finds the user's session, their Scope (insyn.web.scope) decides what they may see,
 and the pages are built as Tables (insyn.web.pages) so that each downloads as Excel and CSV
 with the same scope. Row-level reads and every change go to the audit log.
+
+The routes are in APIRouter modules (routes_auth, routes_pages, routes_people, routes_bookings,
+routes_import); the menu pages among them carry their record of the page registry
+(insyn.web.registry), which makes both the menu and their access check. create_app wires the
+middleware, the error pages, the static files and the routers, in menu order.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
-from fastapi import FastAPI, Form, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
-from markupsafe import Markup
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from insyn.errors import InsynError, bug_id, bug_message, user_message
-from insyn.indicators.definitions import area_names
 from insyn.settings import Settings
-from insyn.web import accounts, audit, pages, security
-from insyn.web.accounts import Role, TooManyAttempts
+from insyn.web import (
+    accounts,
+    registry,
+    routes_auth,
+    routes_bookings,
+    routes_import,
+    routes_pages,
+    routes_people,
+    security,
+)
 from insyn.web.appstate import APP_STATE_FILE, connect, open_app_state
 from insyn.web.data import Statistics
-from insyn.web.deps import Signed, State, Viewer, render
+from insyn.web.deps import Viewer, render
 from insyn.web.scope import Scope
-from insyn.web.tables import CSV_TYPE, XLSX_TYPE, csv_bytes, xlsx_bytes
 
 PACKAGE_DIR = Path(str(resources.files("insyn.web")))
-REPORT_CSS = Path(str(resources.files("insyn.publish").joinpath("templates", "report.css")))
-IN_FULL_NOTE = {
-    Role.MUNICIPALITY: "Den egna kommunen visas i sin helhet, utan dolda tal, för intern uppföljning: "
-                       "sprid inte de egna små talen vidare. Andra kommuner visas som de publiceras.",
-    Role.UNIT_MANAGER: "De egna enheterna visas utan dolda tal, för intern uppföljning: sprid inte de små "
-                       "talen vidare. Allt annat visas som det publiceras.",
-}
+# The app's routers; the menu shows their pages in this order.
+ROUTERS: tuple[APIRouter, ...] = (
+    routes_auth.router,
+    routes_pages.router,            # Översikt, the areas, Jämförelse
+    routes_people.caseload_router,  # Handläggare, Mitt arbete
+    routes_bookings.router,         # Kompetens och bokning
+    routes_import.router,           # Import
+    routes_people.admin_router,     # Logg, Användare
+)
 
 log = logging.getLogger(__name__)
-PageBuilder = Callable[[Request, Viewer], pages.Page]
 
 
 class CatchBugs:
@@ -84,9 +94,12 @@ _BUG_PAGE = """<!doctype html>
 """
 
 
-def create_app(settings: Settings, secure_cookies: bool = True) -> FastAPI:
+def create_app(settings: Settings, secure_cookies: bool = True,
+               extra_pages: Sequence[APIRouter] = ()) -> FastAPI:
     """The app over the data folder of `settings`. `secure_cookies` False only for plain HTTP
-    on another host than localhost (browsers accept secure cookies from http://127.0.0.1)."""
+    on another host than localhost (browsers accept secure cookies from http://127.0.0.1).
+    `extra_pages`: more routers (insyn.web.registry.PageRouter), included after the app's own,
+    their menu pages at the end of the menu."""
     app = FastAPI(title="Insyn", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(CatchBugs)  # inside the security headers, so that a 500 page has them too
     app.add_middleware(security.SecurityHeaders, https=secure_cookies)
@@ -97,8 +110,8 @@ def create_app(settings: Settings, secure_cookies: bool = True) -> FastAPI:
     # Every value is escaped (the file names end in .j2, which Starlette's default would not escape);
     # the charts are Markup already.
     templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(PACKAGE_DIR / "templates"), autoescape=True))
-    templates.env.globals["areas"] = area_names()
     app.state.templates = templates
+    app.state.pages = registry.PageRegistry()
     app.mount("/static", StaticFiles(directory=str(PACKAGE_DIR / "static")), name="static")
 
     def error_page(request: Request, status: int, heading: str, message: str):
@@ -143,137 +156,6 @@ def create_app(settings: Settings, secure_cookies: bool = True) -> FastAPI:
             return error_page(request, 405, "Går inte", "Sidan kan inte användas så.")
         return error_page(request, error.status_code, "Fel", str(error.detail))
 
-    # --- signing in and out ------------------------------------------------------------------
-
-    @app.get("/logga-in", response_class=HTMLResponse)
-    def login_form(request: Request, nasta: str = "/"):
-        token = security.secrets.token_urlsafe(32)
-        response = render(request, "login.html.j2", None, next=_local(nasta), login_csrf=token)
-        response.set_cookie(security.LOGIN_CSRF_COOKIE, token, **security.cookie_options(secure_cookies))
-        return response
-
-    @app.post("/logga-in", response_class=HTMLResponse)
-    def login(request: Request, con: State, anvandarnamn: Annotated[str, Form()],
-              losenord: Annotated[str, Form()], csrf: Annotated[str, Form()], nasta: Annotated[str, Form()] = "/"):
-        security.check_csrf(request.cookies.get(security.LOGIN_CSRF_COOKIE), csrf)
-        where = security.client(request)
-        try:
-            user = accounts.authenticate(con, anvandarnamn, losenord, where)
-        except TooManyAttempts as error:
-            audit.record(con, "login_blocked", username=anvandarnamn.strip().lower(), client=where)
-            log.warning("Login blocked after too many failed attempts: user name %r from %s, %d more minute(s)",
-                        anvandarnamn.strip().lower(), where, error.minutes)
-            return render(request, "login.html.j2", None, 429, next=_local(nasta), login_csrf=csrf,
-                          error=user_message(error))
-        if user is None:
-            audit.record(con, "login_failed", username=anvandarnamn.strip().lower(), client=where)
-            return render(request, "login.html.j2", None, 401, next=_local(nasta), login_csrf=csrf,
-                          error="Fel användarnamn eller lösenord.")
-        token = accounts.start_session(con, user, where)
-        audit.record(con, "login", user=user, client=where)
-        response = RedirectResponse(_local(nasta), status_code=303)
-        response.set_cookie(security.SESSION_COOKIE, token, max_age=int(accounts.SESSION_LIFETIME.total_seconds()),
-                            **security.cookie_options(secure_cookies))
-        response.delete_cookie(security.LOGIN_CSRF_COOKIE, path="/")
-        return response
-
-    @app.post("/logga-ut")
-    def logout(request: Request, viewer: Signed, csrf: Annotated[str, Form()]):
-        viewer.check_csrf(csrf)
-        accounts.end_session(viewer.con, request.cookies.get(security.SESSION_COOKIE))
-        viewer.log("logout")
-        response = RedirectResponse("/logga-in", status_code=303)
-        response.delete_cookie(security.SESSION_COOKIE, path="/")
-        return response
-
-    @app.get("/")
-    def start(viewer: Signed):
-        return RedirectResponse("/oversikt" if viewer.scope.sees_statistics else "/mitt-arbete", status_code=303)
-
-    @app.get("/stil/rapport.css", include_in_schema=False)
-    def report_css():
-        return FileResponse(REPORT_CSS, media_type="text/css")
-
-    # --- pages made of tables, each downloadable -----------------------------------------------
-
-    def register(path: str, build: PageBuilder, template: str = "page_body.html.j2", shared: bool = False) -> None:
-        """A page made of Tables at `path`, and the download of each of its tables. `template`
-        renders the main part of the page. A `shared` page is the same for everyone who sees the
-        statistics alike (scope, role, own municipality) at the same address, and reads no
-        row-level data: it is made and rendered once per publication and kept, so its template
-        may use nothing of the viewer."""
-
-        def made(request: Request, viewer: Viewer) -> tuple[pages.Page, Markup]:
-            def make() -> tuple[pages.Page, Markup]:
-                page = build(request, viewer)
-                # The downloads repeat the page's own choices, never anything else from the URL.
-                query = urlencode([(c.name, c.chosen) for c in page.choices if c.chosen])
-                return page, Markup(templates.get_template(template).render(
-                    page=page, path=request.url.path, query=query, viewer=viewer, scope=viewer.scope,
-                    csrf=viewer.session.csrf_token))
-
-            if not shared:
-                return make()
-            viewer.scope.require(viewer.scope.sees_statistics, "statistiksidorna")
-            key = (viewer.user.role, viewer.user.municipality, request.url.path,
-                   tuple(sorted(request.query_params.multi_items())))
-            return app.state.statistics.kept(viewer.scope, key, make)
-
-        def show(request: Request, viewer: Signed):
-            page, body = made(request, viewer)
-            return render(request, "page.html.j2", viewer, page=page, body=body)
-
-        def download(request: Request, viewer: Signed, table_id: str, fmt: str):
-            if fmt not in ("xlsx", "csv"):
-                raise pages.NotFound(f"Okänt filformat {fmt} (xlsx eller csv).")
-            page, _ = made(request, viewer)
-            table = page.table(table_id)
-            viewer.log("download", target=f"{request.url.path}?{request.url.query}".rstrip("?"), detail=table.title)
-            body = xlsx_bytes(table, page.title) if fmt == "xlsx" else csv_bytes(table)
-            return Response(body, media_type=XLSX_TYPE if fmt == "xlsx" else CSV_TYPE, headers={
-                "Content-Disposition": f"attachment; filename=\"{table_id}.{fmt}\""})
-
-        app.add_api_route(path, show, methods=["GET"], response_class=HTMLResponse)
-        app.add_api_route(path + "/tabell/{table_id}.{fmt}", download, methods=["GET"])
-
-    def statistics_for(viewer: Viewer):
-        viewer.scope.require(viewer.scope.sees_statistics, "statistiksidorna")
-        publication = app.state.statistics.publication(viewer.scope)
-        return publication, pages.legend_lines(publication, IN_FULL_NOTE.get(viewer.user.role, ""))
-
-    def imported_values():
-        """The published values imported in Kolada's shape: public, the same for every reader."""
-        return app.state.statistics.snapshot().imported
-
-    def overview(request: Request, viewer: Viewer) -> pages.Page:
-        pub, notes = statistics_for(viewer)
-        municipality = pages.chosen_municipality(pub, request.query_params.get("kommun"), viewer.user.municipality)
-        return pages.overview_page(pub, municipality, request.query_params.get("grupp"), notes,
-                                   imported_values(), viewer.scope.own_figures_beside_kolada)
-
-    def area(request: Request, viewer: Viewer) -> pages.Page:
-        pub, notes = statistics_for(viewer)
-        municipality = pages.chosen_municipality(pub, request.query_params.get("kommun"), viewer.user.municipality)
-        return pages.area_page(pub, request.path_params["area"], municipality, notes)
-
-    def comparison(request: Request, viewer: Viewer) -> pages.Page:
-        pub, notes = statistics_for(viewer)
-        asked = request.query_params
-        return pages.comparison_page(pub, asked.get("indikator"), asked.get("grupp"), notes,
-                                     imported_values(), viewer.scope.own_figures_beside_kolada)
-
-    register("/oversikt", overview, shared=True)
-    register("/omrade/{area}", area, shared=True)
-    register("/jamforelse", comparison, shared=True)
-
-    from insyn.web import routes_bookings, routes_import, routes_people
-
-    routes_people.add_routes(register)
-    routes_bookings.add_routes(app, register, settings)
-    routes_import.add_routes(app, settings)
+    for router in (*ROUTERS, *extra_pages):
+        registry.install(app, router)
     return app
-
-
-def _local(path: str) -> str:
-    """Only a path on this site after login, never another host."""
-    return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else "/"

@@ -55,7 +55,11 @@ Signed = Annotated[Viewer, Depends(current_viewer)]
 
 
 def render(request: Request, template: str, viewer: Viewer | None, status_code: int = 200, **context):
-    return request.app.state.templates.TemplateResponse(request, template, {
+    """The template as a response; base.html.j2's menu is the app's page registry
+    (insyn.web.registry) filtered by the viewer."""
+    state = request.app.state
+    return state.templates.TemplateResponse(request, template, {
         "viewer": viewer, "scope": viewer.scope if viewer else None,
-        "csrf": viewer.session.csrf_token if viewer else None, "path": request.url.path, **context},
+        "csrf": viewer.session.csrf_token if viewer else None, "path": request.url.path,
+        "menu": state.pages.menu(viewer.user if viewer else None), **context},
         status_code=status_code)

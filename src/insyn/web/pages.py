@@ -22,29 +22,25 @@ from insyn.indicators.definitions import Definition, area_funnels, area_names
 from insyn.model.codes import label
 from insyn.model.municipalities import municipalities, regions
 from insyn.publish import charts
-from insyn.publish.formatting import (
-    COUNT,
-    MISSING,
-    PERCENTAGE_POINTS,
-    WORKFORCE,
-    Cell,
-    Publication,
+from insyn.publish.cells import MISSING, PERCENTAGE_POINTS, Cell
+from insyn.publish.kolada import NATIONAL, STATUS_LEGEND, Comparison, comparisons, county_of, kolada_names, newest
+from insyn.publish.layout import report_layout
+from insyn.publish.notes import legend
+from insyn.publish.publication import Publication
+from insyn.publish.views import (
     category_label,
     category_table_of,
     coverage_tables_of,
-    format_number,
     format_target,
-    legend,
     load_month,
     name_with_unit,
     place,
     place_text,
     ranking,
-    swedish_sort_key,
     trend,
     unit_loads,
 )
-from insyn.publish.kolada import NATIONAL, STATUS_LEGEND, Comparison, comparisons, county_of, kolada_names, newest
+from insyn.swedish import COUNT, format_number, swedish_sort_key
 from insyn.web.tables import Table, count
 
 SEX_LABELS = {"female": "Flickor", "male": "Pojkar"}
@@ -376,7 +372,7 @@ def area_page(pub: Publication, area: str, municipality: str, notes: Sequence[st
             section = indicator_section(pub, definition, municipality)
         if section:
             sections.append(section)
-    if area == WORKFORCE:
+    if report_layout().area(area).unit_load:  # as the report shows it (publish/layout.yaml)
         load = unit_load_section(pub, municipality)
         if load:
             sections.append(load)

@@ -12,19 +12,19 @@ import csv
 import datetime as dt
 from typing import Annotated
 
-from fastapi import FastAPI, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
 
 from insyn.errors import user_message
 from insyn.model.codes import label
 from insyn.model.tables import TRAININGS
 from insyn.publish.formatting import MISSING
-from insyn.settings import Settings
 from insyn.web import bookings, flash
 from insyn.web.accounts import Role
 from insyn.web.bookings import BookingError, Kind, Status
 from insyn.web.deps import Signed, Viewer
 from insyn.web.pages import Page, Section
+from insyn.web.registry import MenuPage, PageRouter
 from insyn.web.tables import Table
 
 KIND_LABELS = {Kind.PLACES: "Platser", Kind.WORKPLACE: "Hel arbetsplats"}
@@ -125,109 +125,118 @@ def _form_ids(form, name: str) -> list[str]:
     return [v for v in form.getlist(name) if isinstance(v, str) and v]
 
 
-def add_routes(app: FastAPI, register, settings: Settings) -> None:
-    register("/kompetens", competence_page, "kompetens_body.html.j2")
+COMPETENCE = MenuPage("/kompetens", "Kompetens och bokning", set(Role))
 
-    def back(viewer: Viewer, message: str, error: bool = False):
-        token = flash.leave(viewer.con, viewer.user.username, user_message(message), error)
-        return RedirectResponse(f"/kompetens?besked={token}", status_code=303)
+router = PageRouter()
+router.table_page(COMPETENCE, build=competence_page, template="kompetens_body.html.j2")
 
-    @app.post("/kompetens/boka")
-    async def book_places(request: Request, viewer: Signed):
-        form = await request.form()
-        viewer.check_csrf(form.get("csrf"))
-        allowed = {staff_id: (m, u, staff_id) for m, u, staff_id in bookable_staff(request, viewer)}
-        asked = _form_ids(form, "personal")
-        if not asked:
-            return back(viewer, error=True, message="Välj minst en person att boka.")
-        viewer.scope.require(set(asked) <= set(allowed), "att boka platser för personal utanför dina enheter")
-        try:
-            made = bookings.book_places(viewer.con, int(form.get("tillfalle", 0)), [allowed[s] for s in asked],
-                                        viewer.user.username)
-        except (BookingError, ValueError) as error:
-            return back(viewer, error=True, message=str(error))
-        for booking in made:
-            viewer.log("booking", target=f"tillfälle {booking.session_id}",
-                       detail=f"{booking.municipality} {booking.unit} {booking.staff_id}: {booking.status}")
-        on_list = sum(b.status == Status.WAITING for b in made)
-        return back(viewer, f"{len(made) - on_list} bokade, {on_list} på väntelistan.")
 
-    @app.post("/kompetens/boka-arbetsplats")
-    def book_workplace(viewer: Signed, csrf: Annotated[str, Form()], tillfalle: Annotated[int, Form()],
-                       enhet: Annotated[str, Form()]):
-        viewer.check_csrf(csrf)
-        municipality = viewer.user.municipality
-        viewer.scope.require(bool(municipality) and viewer.scope.books_for(municipality, enhet),
-                             f"att boka för enheten {enhet}")
-        try:
-            made = bookings.book_workplace(viewer.con, tillfalle, municipality, enhet, viewer.user.username)
-        except BookingError as error:
-            return back(viewer, error=True, message=str(error))
-        viewer.log("booking", target=f"tillfälle {tillfalle}", detail=f"{municipality} {enhet}: {made.status}")
-        return back(viewer, "Bokad." if made.status == Status.BOOKED
-                    else "Tillfället är fullt: enheten står på väntelistan.")
+def back(viewer: Viewer, message: str, error: bool = False):
+    token = flash.leave(viewer.con, viewer.user.username, user_message(message), error)
+    return RedirectResponse(f"/kompetens?besked={token}", status_code=303)
 
-    @app.post("/kompetens/avboka")
-    def cancel(viewer: Signed, csrf: Annotated[str, Form()], bokning: Annotated[int, Form()]):
-        viewer.check_csrf(csrf)
-        found = [b for b in _visible_bookings(viewer) if b.id == bokning]
-        user = viewer.user
-        may = found and (viewer.scope.books_for(found[0].municipality, found[0].unit)
-                         or (user.role == Role.CASEWORKER and found[0].staff_id == user.staff_id))
-        viewer.scope.require(bool(may), "att avboka den bokningen")
-        try:
-            promoted = bookings.cancel(viewer.con, bokning, user.username)
-        except BookingError as error:
-            return back(viewer, error=True, message=str(error))
-        viewer.log("booking_cancel", target=f"bokning {bokning}",
-                   detail=f"platsen gick till bokning {promoted.id}" if promoted else "")
-        return back(viewer, "Avbokad." + (" Platsen gick till den första på väntelistan." if promoted else ""))
 
-    @app.post("/kompetens/tillfallen")
-    def create(request: Request, viewer: Signed, csrf: Annotated[str, Form()], kurs: Annotated[str, Form()],
-               titel: Annotated[str, Form()], typ: Annotated[str, Form()], datum: Annotated[str, Form()],
-               tid: Annotated[str, Form()], plats: Annotated[str, Form()], kapacitet: Annotated[int, Form()],
-               kommun: Annotated[str, Form()] = ""):
-        viewer.check_csrf(csrf)
-        viewer.scope.require(viewer.scope.plans_sessions, "att lägga upp utbildningstillfällen")
-        courses = {c["course"]: c for c in request.app.state.statistics.snapshot().courses.to_dict("records")}
-        if kurs not in courses:
-            return back(viewer, error=True, message=f"Kursen {kurs} finns inte bland de importerade kurserna.")
-        try:
-            starts = dt.datetime.fromisoformat(f"{datum}T{tid}")
-            made = bookings.create_session(
-                viewer.con, course=kurs, course_name=courses[kurs]["name"], programme=courses[kurs]["programme"],
-                title=titel, kind=typ, starts=starts, place=plats, capacity=kapacitet, municipality=kommun or None,
-                created_by=viewer.user.username)
-        except (BookingError, ValueError) as error:
-            return back(viewer, error=True, message=f"Tillfället skapades inte: {error}")
-        viewer.log("session_create", target=f"tillfälle {made.id}", detail=f"{made.title} {_when(made.starts)}")
-        return back(viewer, f"Tillfället {made.title} är upplagt.")
+@router.post("/kompetens/boka")
+async def book_places(request: Request, viewer: Signed):
+    form = await request.form()
+    viewer.check_csrf(form.get("csrf"))
+    allowed = {staff_id: (m, u, staff_id) for m, u, staff_id in bookable_staff(request, viewer)}
+    asked = _form_ids(form, "personal")
+    if not asked:
+        return back(viewer, error=True, message="Välj minst en person att boka.")
+    viewer.scope.require(set(asked) <= set(allowed), "att boka platser för personal utanför dina enheter")
+    try:
+        made = bookings.book_places(viewer.con, int(form.get("tillfalle", 0)), [allowed[s] for s in asked],
+                                    viewer.user.username)
+    except (BookingError, ValueError) as error:
+        return back(viewer, error=True, message=str(error))
+    for booking in made:
+        viewer.log("booking", target=f"tillfälle {booking.session_id}",
+                   detail=f"{booking.municipality} {booking.unit} {booking.staff_id}: {booking.status}")
+    on_list = sum(b.status == Status.WAITING for b in made)
+    return back(viewer, f"{len(made) - on_list} bokade, {on_list} på väntelistan.")
 
-    @app.post("/kompetens/narvaro")
-    async def attendance(request: Request, viewer: Signed):
-        from insyn.workflows import run_import
 
-        form = await request.form()
-        viewer.check_csrf(form.get("csrf"))
-        viewer.scope.require(viewer.scope.plans_sessions, "att registrera närvaro")
-        session_id = int(form.get("tillfalle", 0))
-        present = _form_ids(form, "narvarande")
-        try:
-            bookings.record_attendance(viewer.con, session_id, present, viewer.user.username,
-                                       municipality=form.get("kommun") or None, unit=form.get("enhet") or None)
-        except BookingError as error:
-            return back(viewer, error=True, message=str(error))
-        rows = bookings.completions(viewer.con, session_id)
-        path = settings.data_dir / ATTENDANCE_FOLDER / f"tillfalle-{session_id}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.DictWriter(out, fieldnames=[c.name for c in TRAININGS.columns])
-            writer.writeheader()
-            writer.writerows(rows)
-        if rows:
-            run_import(settings, [path], table=TRAININGS.name)
-            request.app.state.statistics.invalidate()
-        viewer.log("attendance", target=f"tillfälle {session_id}", detail=f"{len(present)} närvarande")
-        return back(viewer, f"Närvaron är registrerad: {len(rows)} genomförda utbildningar räknas in i "
-                            "utbildningstäckningen.")
+@router.post("/kompetens/boka-arbetsplats")
+def book_workplace(viewer: Signed, csrf: Annotated[str, Form()], tillfalle: Annotated[int, Form()],
+                   enhet: Annotated[str, Form()]):
+    viewer.check_csrf(csrf)
+    municipality = viewer.user.municipality
+    viewer.scope.require(bool(municipality) and viewer.scope.books_for(municipality, enhet),
+                         f"att boka för enheten {enhet}")
+    try:
+        made = bookings.book_workplace(viewer.con, tillfalle, municipality, enhet, viewer.user.username)
+    except BookingError as error:
+        return back(viewer, error=True, message=str(error))
+    viewer.log("booking", target=f"tillfälle {tillfalle}", detail=f"{municipality} {enhet}: {made.status}")
+    return back(viewer, "Bokad." if made.status == Status.BOOKED
+                else "Tillfället är fullt: enheten står på väntelistan.")
+
+
+@router.post("/kompetens/avboka")
+def cancel(viewer: Signed, csrf: Annotated[str, Form()], bokning: Annotated[int, Form()]):
+    viewer.check_csrf(csrf)
+    found = [b for b in _visible_bookings(viewer) if b.id == bokning]
+    user = viewer.user
+    may = found and (viewer.scope.books_for(found[0].municipality, found[0].unit)
+                     or (user.role == Role.CASEWORKER and found[0].staff_id == user.staff_id))
+    viewer.scope.require(bool(may), "att avboka den bokningen")
+    try:
+        promoted = bookings.cancel(viewer.con, bokning, user.username)
+    except BookingError as error:
+        return back(viewer, error=True, message=str(error))
+    viewer.log("booking_cancel", target=f"bokning {bokning}",
+               detail=f"platsen gick till bokning {promoted.id}" if promoted else "")
+    return back(viewer, "Avbokad." + (" Platsen gick till den första på väntelistan." if promoted else ""))
+
+
+@router.post("/kompetens/tillfallen")
+def create(request: Request, viewer: Signed, csrf: Annotated[str, Form()], kurs: Annotated[str, Form()],
+           titel: Annotated[str, Form()], typ: Annotated[str, Form()], datum: Annotated[str, Form()],
+           tid: Annotated[str, Form()], plats: Annotated[str, Form()], kapacitet: Annotated[int, Form()],
+           kommun: Annotated[str, Form()] = ""):
+    viewer.check_csrf(csrf)
+    viewer.scope.require(viewer.scope.plans_sessions, "att lägga upp utbildningstillfällen")
+    courses = {c["course"]: c for c in request.app.state.statistics.snapshot().courses.to_dict("records")}
+    if kurs not in courses:
+        return back(viewer, error=True, message=f"Kursen {kurs} finns inte bland de importerade kurserna.")
+    try:
+        starts = dt.datetime.fromisoformat(f"{datum}T{tid}")
+        made = bookings.create_session(
+            viewer.con, course=kurs, course_name=courses[kurs]["name"], programme=courses[kurs]["programme"],
+            title=titel, kind=typ, starts=starts, place=plats, capacity=kapacitet, municipality=kommun or None,
+            created_by=viewer.user.username)
+    except (BookingError, ValueError) as error:
+        return back(viewer, error=True, message=f"Tillfället skapades inte: {error}")
+    viewer.log("session_create", target=f"tillfälle {made.id}", detail=f"{made.title} {_when(made.starts)}")
+    return back(viewer, f"Tillfället {made.title} är upplagt.")
+
+
+@router.post("/kompetens/narvaro")
+async def attendance(request: Request, viewer: Signed):
+    from insyn.workflows import run_import
+
+    form = await request.form()
+    viewer.check_csrf(form.get("csrf"))
+    viewer.scope.require(viewer.scope.plans_sessions, "att registrera närvaro")
+    session_id = int(form.get("tillfalle", 0))
+    present = _form_ids(form, "narvarande")
+    try:
+        bookings.record_attendance(viewer.con, session_id, present, viewer.user.username,
+                                   municipality=form.get("kommun") or None, unit=form.get("enhet") or None)
+    except BookingError as error:
+        return back(viewer, error=True, message=str(error))
+    rows = bookings.completions(viewer.con, session_id)
+    settings = request.app.state.settings
+    path = settings.data_dir / ATTENDANCE_FOLDER / f"tillfalle-{session_id}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=[c.name for c in TRAININGS.columns])
+        writer.writeheader()
+        writer.writerows(rows)
+    if rows:
+        run_import(settings, [path], table=TRAININGS.name)
+        request.app.state.statistics.invalidate()
+    viewer.log("attendance", target=f"tillfälle {session_id}", detail=f"{len(present)} närvarande")
+    return back(viewer, f"Närvaron är registrerad: {len(rows)} genomförda utbildningar räknas in i "
+                        "utbildningstäckningen.")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated
 
 import pyarrow.compute as pc
-from fastapi import FastAPI, Form, Request, UploadFile
+from fastapi import Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from insyn.errors import InputError, InsynError, bug_id, bug_message, user_message
@@ -34,6 +34,8 @@ from insyn.web.accounts import User
 from insyn.web.appstate import APP_STATE_FILE, connect
 from insyn.web.data import Statistics
 from insyn.web.deps import Signed, render
+from insyn.web.registry import MenuPage, PageRouter
+from insyn.web.scope import IMPORT_ROLES
 from insyn.web.tables import CSV_TYPE, XLSX_TYPE, Table, csv_bytes, xlsx_bytes
 
 UPLOAD_FOLDER = "uppladdningar"
@@ -184,150 +186,164 @@ def _load_in_background(settings: Settings, folder: Path, meta: dict, user: User
         con.close()
 
 
-def add_routes(app: FastAPI, settings: Settings) -> None:
-    def choices() -> dict:
-        own = settings.data_dir / PROFILE_FOLDER
-        return {"profiles": [(name, f"{name} (egen, {PROFILE_FOLDER}/{path.name})" if path.parent == own else name)
-                             for name, path in sorted(available_profiles(settings.data_dir).items())],
-                "tables": [(name, table.label) for name, table in TABLES.items()],
-                "today": dt.date.today().isoformat()}
+IMPORT = MenuPage("/import", "Import", IMPORT_ROLES, "importen")
 
-    def require(viewer) -> None:
-        viewer.scope.require(viewer.scope.imports, "importen")
+router = PageRouter()
 
-    def validate(folder: Path, meta: dict):
-        from insyn.ingest.load import validate_files
-        from insyn.ingest.pseudonymise import load_or_create_key
 
-        profile = load_profile(meta["profile"], settings.data_dir) if meta["profile"] else None
-        paths = [folder / name for name in meta["files"]]
-        return validate_files(paths, load_or_create_key(settings.key_path), profile, meta["table"] or None,
-                              extract_date=extract_date_of(profile, _extract_date(meta)))
+def choices(settings: Settings) -> dict:
+    own = settings.data_dir / PROFILE_FOLDER
+    return {"profiles": [(name, f"{name} (egen, {PROFILE_FOLDER}/{path.name})" if path.parent == own else name)
+                         for name, path in sorted(available_profiles(settings.data_dir).items())],
+            "tables": [(name, table.label) for name, table in TABLES.items()],
+            "today": dt.date.today().isoformat()}
 
-    @app.get("/import", response_class=HTMLResponse)
-    def import_form(request: Request, viewer: Signed):
-        require(viewer)
-        remove_old_uploads(settings)
-        return render(request, "import.html.j2", viewer, **choices())
 
-    @app.post("/import", response_class=HTMLResponse)
-    async def upload(request: Request, viewer: Signed, filer: list[UploadFile], csrf: Annotated[str, Form()],
-                     profil: Annotated[str, Form()] = "", tabell: Annotated[str, Form()] = "",
-                     uttagsdatum: Annotated[str, Form()] = ""):
-        viewer.check_csrf(csrf)
-        require(viewer)
-        try:
-            extract_date = dt.date.fromisoformat(uttagsdatum) if uttagsdatum else None
-            extract_date_of(None, extract_date)
-        except ValueError as error:
-            message = str(error) if isinstance(error, ExtractDateError) else "Uttagsdatum ska skrivas ÅÅÅÅ-MM-DD."
-            return render(request, "import.html.j2", viewer, 400, error=message.removesuffix(" Inget har lästs in."),
-                          **choices())
-        if profil and profil not in available_profiles(settings.data_dir):
-            raise pages.NotFound(f"Profilen {profil} finns inte.")
-        try:  # a profile of the data folder that does not load is refused here, with why
-            if profil:
-                load_profile(profil, settings.data_dir)
-        except ProfileError as error:
-            shown = str(error).replace(f"{settings.data_dir}{os.sep}", "")
-            return render(request, "import.html.j2", viewer, 400, **choices(),
-                          error=f"{shown}. Rätta profilen och försök igen.")
-        if tabell and tabell not in TABLES:
-            raise pages.NotFound(f"Tabellen {tabell} finns inte.")
-        files = [f for f in filer if f.filename]
-        if not files:
-            return render(request, "import.html.j2", viewer, 400, error="Välj minst en fil.", **choices())
-        token = secrets.token_urlsafe(24)
-        folder = _uploads(settings) / token
-        folder.mkdir(parents=True)
-        names = []
-        for upload_file in files:
-            name = _safe_name(upload_file.filename)
-            while name in names:
-                name = f"_{name}"
-            written = 0
-            with (folder / name).open("wb") as out:
-                while block := await upload_file.read(1 << 20):
-                    written += len(block)
-                    if written > MAX_UPLOAD_BYTES:
-                        shutil.rmtree(folder, ignore_errors=True)
-                        return render(request, "import.html.j2", viewer, 413, **choices(),
-                                      error=f"{name} är större än {MAX_UPLOAD_BYTES >> 20} MB.")
-                    out.write(block)
-            names.append(name)
-        meta = {"username": viewer.user.username, "files": names, "profile": profil, "table": tabell,
-                "extract_date": extract_date.isoformat() if extract_date else None}
-        (folder / "upload.json").write_text(json.dumps(meta), encoding="utf-8")
-        check(folder, meta, viewer)
-        return RedirectResponse(f"/import/{token}", status_code=303)
+def require(viewer) -> None:
+    IMPORT.require(viewer)
 
-    def check(folder: Path, meta: dict, viewer) -> None:
-        """Validate the upload and keep its report (an unreadable file's report is its error)."""
-        try:
-            validated = validate(folder, meta)
-        except (InsynError, ProfileError, SchemaError) as error:  # the last two: until they are InsynErrors
-            message = user_message(error)
-            _save_report(folder, [], [message], UNREADABLE)
-            viewer.log("import_validate", target=", ".join(meta["files"]), detail=message)
-            return
-        notices = [n for v in validated for n in v.notices]
-        foreign = _municipalities(validated) - ({viewer.user.municipality} if viewer.user.municipality else set())
-        shared = [v for v in validated if "municipality" not in v.clean.column_names]
-        stage = CHECKED
-        if not viewer.scope.imports_municipalities(_municipalities(validated)):
-            notices.insert(0, f"Filerna innehåller andra kommuner än din egen ({', '.join(sorted(foreign))}): "
-                              "de kan inte läsas in med din roll.")
-            stage = FOREIGN
-        elif shared and not viewer.scope.imports_shared_tables:
-            notices.insert(0, f"{', '.join(v.file.name for v in shared)} ({shared[0].table.label}) gäller alla "
-                              "kommuner: bara en administratör eller regional analytiker kan läsa in den.")
-            stage = FOREIGN
-        _save_report(folder, _report_tables(validated), notices, stage)
-        errors = sum(len(p.row_numbers) for v in validated for p in v.problems)
-        viewer.log("import_validate", target=", ".join(meta["files"]), detail=f"{errors} fel")
 
-    @app.get("/import/{token}", response_class=HTMLResponse)
-    def report(request: Request, viewer: Signed, token: str):
-        require(viewer)
-        folder = _upload_dir(settings, token, viewer.user.username)
-        stage, notices, tables = _load_report(folder)
-        viewer.log("read_import_report", target=token)
-        meta = json.loads((folder / "upload.json").read_text(encoding="utf-8"))
-        progress = json.loads((folder / PROGRESS).read_text(encoding="utf-8")) if stage == LOADING else None
-        return render(request, "import_report.html.j2", viewer, token=token, stage=stage, notices=notices,
-                      tables=tables, meta=meta, shown=ERRORS_SHOWN, progress=progress)
+def validate(settings: Settings, folder: Path, meta: dict):
+    from insyn.ingest.load import validate_files
+    from insyn.ingest.pseudonymise import load_or_create_key
 
-    @app.get("/import/{token}/tabell/{table_id}.{fmt}")
-    def report_download(viewer: Signed, token: str, table_id: str, fmt: str):
-        require(viewer)
-        folder = _upload_dir(settings, token, viewer.user.username)
-        table = pages.Page("Import", sections=[pages.Section("", "", tables=_load_report(folder)[2])]).table(table_id)
-        if fmt not in ("xlsx", "csv"):
-            raise pages.NotFound(f"Okänt filformat {fmt} (xlsx eller csv).")
-        viewer.log("download", target=f"/import/{token}/{table_id}", detail=table.title)
-        body = xlsx_bytes(table, "Import") if fmt == "xlsx" else csv_bytes(table)
-        return Response(body, media_type=XLSX_TYPE if fmt == "xlsx" else CSV_TYPE,
-                        headers={"Content-Disposition": f"attachment; filename=\"{table_id}.{fmt}\""})
+    profile = load_profile(meta["profile"], settings.data_dir) if meta["profile"] else None
+    paths = [folder / name for name in meta["files"]]
+    return validate_files(paths, load_or_create_key(settings.key_path), profile, meta["table"] or None,
+                          extract_date=extract_date_of(profile, _extract_date(meta)))
 
-    @app.post("/import/{token}/las-in")
-    def load(request: Request, viewer: Signed, token: str, csrf: Annotated[str, Form()]):
-        viewer.check_csrf(csrf)
-        require(viewer)
-        folder = _upload_dir(settings, token, viewer.user.username)
-        stage, notices, tables = _load_report(folder)
-        if stage not in (CHECKED, FAILED):
-            raise pages.NotFound("Uppladdningen kan inte läsas in: se valideringsrapporten.")
-        meta = json.loads((folder / "upload.json").read_text(encoding="utf-8"))
-        _save_report(folder, tables, notices, LOADING)
-        _save_progress(folder, 0, 2 * len(meta["files"]) + 1, "Startar importen")
-        threading.Thread(target=_load_in_background, name=f"import-{token[:8]}", daemon=True,
-                         args=(settings, folder, meta, viewer.user, viewer.client, request.app.state.statistics)
-                         ).start()
-        return RedirectResponse(f"/import/{token}", status_code=303)
 
-    @app.post("/import/{token}/avbryt")
-    def discard(viewer: Signed, token: str, csrf: Annotated[str, Form()]):
-        viewer.check_csrf(csrf)
-        require(viewer)
-        shutil.rmtree(_upload_dir(settings, token, viewer.user.username), ignore_errors=True)
-        return RedirectResponse("/import", status_code=303)
+@router.page(IMPORT)
+def import_form(request: Request, viewer: Signed):
+    settings = request.app.state.settings
+    remove_old_uploads(settings)
+    return render(request, "import.html.j2", viewer, **choices(settings))
+
+
+@router.post("/import", response_class=HTMLResponse)
+async def upload(request: Request, viewer: Signed, filer: list[UploadFile], csrf: Annotated[str, Form()],
+                 profil: Annotated[str, Form()] = "", tabell: Annotated[str, Form()] = "",
+                 uttagsdatum: Annotated[str, Form()] = ""):
+    viewer.check_csrf(csrf)
+    require(viewer)
+    settings = request.app.state.settings
+    try:
+        extract_date = dt.date.fromisoformat(uttagsdatum) if uttagsdatum else None
+        extract_date_of(None, extract_date)
+    except ValueError as error:
+        message = str(error) if isinstance(error, ExtractDateError) else "Uttagsdatum ska skrivas ÅÅÅÅ-MM-DD."
+        return render(request, "import.html.j2", viewer, 400, error=message.removesuffix(" Inget har lästs in."),
+                      **choices(settings))
+    if profil and profil not in available_profiles(settings.data_dir):
+        raise pages.NotFound(f"Profilen {profil} finns inte.")
+    try:  # a profile of the data folder that does not load is refused here, with why
+        if profil:
+            load_profile(profil, settings.data_dir)
+    except ProfileError as error:
+        shown = str(error).replace(f"{settings.data_dir}{os.sep}", "")
+        return render(request, "import.html.j2", viewer, 400, **choices(settings),
+                      error=f"{shown}. Rätta profilen och försök igen.")
+    if tabell and tabell not in TABLES:
+        raise pages.NotFound(f"Tabellen {tabell} finns inte.")
+    files = [f for f in filer if f.filename]
+    if not files:
+        return render(request, "import.html.j2", viewer, 400, error="Välj minst en fil.", **choices(settings))
+    token = secrets.token_urlsafe(24)
+    folder = _uploads(settings) / token
+    folder.mkdir(parents=True)
+    names = []
+    for upload_file in files:
+        name = _safe_name(upload_file.filename)
+        while name in names:
+            name = f"_{name}"
+        written = 0
+        with (folder / name).open("wb") as out:
+            while block := await upload_file.read(1 << 20):
+                written += len(block)
+                if written > MAX_UPLOAD_BYTES:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    return render(request, "import.html.j2", viewer, 413, **choices(settings),
+                                  error=f"{name} är större än {MAX_UPLOAD_BYTES >> 20} MB.")
+                out.write(block)
+        names.append(name)
+    meta = {"username": viewer.user.username, "files": names, "profile": profil, "table": tabell,
+            "extract_date": extract_date.isoformat() if extract_date else None}
+    (folder / "upload.json").write_text(json.dumps(meta), encoding="utf-8")
+    check(settings, folder, meta, viewer)
+    return RedirectResponse(f"/import/{token}", status_code=303)
+
+
+def check(settings: Settings, folder: Path, meta: dict, viewer) -> None:
+    """Validate the upload and keep its report (an unreadable file's report is its error)."""
+    try:
+        validated = validate(settings, folder, meta)
+    except (InsynError, ProfileError, SchemaError) as error:  # the last two: until they are InsynErrors
+        message = user_message(error)
+        _save_report(folder, [], [message], UNREADABLE)
+        viewer.log("import_validate", target=", ".join(meta["files"]), detail=message)
+        return
+    notices = [n for v in validated for n in v.notices]
+    foreign = _municipalities(validated) - ({viewer.user.municipality} if viewer.user.municipality else set())
+    shared = [v for v in validated if "municipality" not in v.clean.column_names]
+    stage = CHECKED
+    if not viewer.scope.imports_municipalities(_municipalities(validated)):
+        notices.insert(0, f"Filerna innehåller andra kommuner än din egen ({', '.join(sorted(foreign))}): "
+                          "de kan inte läsas in med din roll.")
+        stage = FOREIGN
+    elif shared and not viewer.scope.imports_shared_tables:
+        notices.insert(0, f"{', '.join(v.file.name for v in shared)} ({shared[0].table.label}) gäller alla "
+                          "kommuner: bara en administratör eller regional analytiker kan läsa in den.")
+        stage = FOREIGN
+    _save_report(folder, _report_tables(validated), notices, stage)
+    errors = sum(len(p.row_numbers) for v in validated for p in v.problems)
+    viewer.log("import_validate", target=", ".join(meta["files"]), detail=f"{errors} fel")
+
+
+@router.get("/import/{token}", response_class=HTMLResponse)
+def report(request: Request, viewer: Signed, token: str):
+    require(viewer)
+    folder = _upload_dir(request.app.state.settings, token, viewer.user.username)
+    stage, notices, tables = _load_report(folder)
+    viewer.log("read_import_report", target=token)
+    meta = json.loads((folder / "upload.json").read_text(encoding="utf-8"))
+    progress = json.loads((folder / PROGRESS).read_text(encoding="utf-8")) if stage == LOADING else None
+    return render(request, "import_report.html.j2", viewer, token=token, stage=stage, notices=notices,
+                  tables=tables, meta=meta, shown=ERRORS_SHOWN, progress=progress)
+
+
+@router.get("/import/{token}/tabell/{table_id}.{fmt}")
+def report_download(request: Request, viewer: Signed, token: str, table_id: str, fmt: str):
+    require(viewer)
+    folder = _upload_dir(request.app.state.settings, token, viewer.user.username)
+    table = pages.Page("Import", sections=[pages.Section("", "", tables=_load_report(folder)[2])]).table(table_id)
+    if fmt not in ("xlsx", "csv"):
+        raise pages.NotFound(f"Okänt filformat {fmt} (xlsx eller csv).")
+    viewer.log("download", target=f"/import/{token}/{table_id}", detail=table.title)
+    body = xlsx_bytes(table, "Import") if fmt == "xlsx" else csv_bytes(table)
+    return Response(body, media_type=XLSX_TYPE if fmt == "xlsx" else CSV_TYPE,
+                    headers={"Content-Disposition": f"attachment; filename=\"{table_id}.{fmt}\""})
+
+
+@router.post("/import/{token}/las-in")
+def load(request: Request, viewer: Signed, token: str, csrf: Annotated[str, Form()]):
+    viewer.check_csrf(csrf)
+    require(viewer)
+    folder = _upload_dir(request.app.state.settings, token, viewer.user.username)
+    stage, notices, tables = _load_report(folder)
+    if stage not in (CHECKED, FAILED):
+        raise pages.NotFound("Uppladdningen kan inte läsas in: se valideringsrapporten.")
+    meta = json.loads((folder / "upload.json").read_text(encoding="utf-8"))
+    _save_report(folder, tables, notices, LOADING)
+    _save_progress(folder, 0, 2 * len(meta["files"]) + 1, "Startar importen")
+    state = request.app.state
+    threading.Thread(target=_load_in_background, name=f"import-{token[:8]}", daemon=True,
+                     args=(state.settings, folder, meta, viewer.user, viewer.client, state.statistics)).start()
+    return RedirectResponse(f"/import/{token}", status_code=303)
+
+
+@router.post("/import/{token}/avbryt")
+def discard(request: Request, viewer: Signed, token: str, csrf: Annotated[str, Form()]):
+    viewer.check_csrf(csrf)
+    require(viewer)
+    shutil.rmtree(_upload_dir(request.app.state.settings, token, viewer.user.username), ignore_errors=True)
+    return RedirectResponse("/import", status_code=303)

@@ -14,6 +14,8 @@ from insyn.publish.formatting import MISSING, Cell, swedish_sort_key
 from insyn.web import audit, pages
 from insyn.web.accounts import ROLE_LABELS, Role, list_users
 from insyn.web.pages import Choice, Page, Section
+from insyn.web.registry import MenuPage, PageRouter
+from insyn.web.scope import AUDIT_LOG_ROLES
 from insyn.web.tables import Table, count
 
 CASEWORKER_COLUMNS = ["Personal-id", "Roll", "Anställning", "Nivå", "Sysselsättning", "Ärenden", "Poäng",
@@ -130,8 +132,16 @@ def users_page(request: Request, viewer) -> Page:
                     rows)])])
 
 
-def add_routes(register) -> None:
-    register("/personal/handlaggare", caseworkers_page)
-    register("/mitt-arbete", own_caseload_page)
-    register("/logg", audit_log_page)
-    register("/anvandare", users_page)
+CASEWORKERS = MenuPage("/personal/handlaggare", "Handläggare", {Role.UNIT_MANAGER},
+                       "arbetstyngden per handläggare: den visas bara för enhetens egen chef")
+OWN_CASELOAD = MenuPage("/mitt-arbete", "Mitt arbete", {Role.CASEWORKER}, "egen arbetstyngd")
+AUDIT_LOG = MenuPage("/logg", "Logg", AUDIT_LOG_ROLES, "loggen")
+USERS = MenuPage("/anvandare", "Användare", {Role.ADMINISTRATOR}, "användarna")
+
+# Two routers, for the menu's order: the caseload pages after the statistics, the administrator's last.
+caseload_router = PageRouter()
+caseload_router.table_page(CASEWORKERS, build=caseworkers_page)
+caseload_router.table_page(OWN_CASELOAD, build=own_caseload_page)
+admin_router = PageRouter()
+admin_router.table_page(AUDIT_LOG, build=audit_log_page)
+admin_router.table_page(USERS, build=users_page)

@@ -19,6 +19,12 @@ import pandas as pd
 from insyn import errors
 from insyn.web.accounts import Role, User
 
+# Who sees what, by role: the properties of Scope below and the page registry (insyn.web.registry) both
+# read these, so that the menu, the access check of a page and the checks inside it agree.
+STATISTICS_ROLES = frozenset(Role) - {Role.CASEWORKER}
+IMPORT_ROLES = frozenset({Role.ADMINISTRATOR, Role.ANALYST, Role.MUNICIPALITY})
+AUDIT_LOG_ROLES = frozenset({Role.ADMINISTRATOR})
+
 
 class Forbidden(errors.Forbidden):
     """The user's role or scope does not cover what was asked (the message is shown, in Swedish)."""
@@ -34,15 +40,15 @@ class Scope:
 
     @property
     def sees_statistics(self) -> bool:
-        return self.role != Role.CASEWORKER
+        return self.role in STATISTICS_ROLES
 
     @property
     def imports(self) -> bool:
-        return self.role in (Role.ADMINISTRATOR, Role.ANALYST, Role.MUNICIPALITY)
+        return self.role in IMPORT_ROLES
 
     @property
     def reads_audit_log(self) -> bool:
-        return self.role == Role.ADMINISTRATOR
+        return self.role in AUDIT_LOG_ROLES
 
     @property
     def plans_sessions(self) -> bool:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import xlsxwriter
 
-from insyn.publish.formatting import COUNT, MISSES_TARGET_MARK, WHOLE_NUMBER_UNITS, Cell
+from insyn.publish.cells import MISSES_TARGET_MARK, Cell
+from insyn.swedish import COUNT, WHOLE_NUMBER_UNITS, decimal_comma, format_number
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -98,9 +99,9 @@ def _csv_value(value: Value) -> str:
         if value.value is None:
             return value.text
         decimals = 0 if value.unit in WHOLE_NUMBER_UNITS else 1
-        return f"{value.value:.{decimals}f}".replace(".", ",")
+        return format_number(value.value, decimals, thousands="")
     if isinstance(value, float):
-        return f"{value}".replace(".", ",")
+        return decimal_comma(value)
     return "" if value is None else str(value)
 
 

@@ -1,0 +1,258 @@
+"""The publication gateway: results passed through the disclosure layer once, indexed for every
+table a reader sees. `prepare` is the only maker of a Publication (with `with_noise` for noisy
+counts in place of holes), so nothing reaches a report, a workbook, a page or an export without
+passing it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from insyn.disclosure.noise import METHOD, noise_applies
+from insyn.disclosure.rules import DisclosureRules
+from insyn.disclosure.status import NEVER_PUBLISHED, is_hidden
+from insyn.disclosure.suppression import protect
+from insyn.indicators.definitions import Definition, library
+from insyn.indicators.engine import DIMENSIONS
+from insyn.model.municipalities import municipality_names
+from insyn.model.workforce_config import ReferenceDate, load_workforce
+from insyn.publish.cells import Cell, shown_unless, value_cell
+from insyn.swedish import COUNT, swedish_sort_key
+from insyn.workforce.workload import Workload, unit_months
+
+DEFAULT_TITLE = "Insyn – uppföljning av den sociala barn- och ungdomsvården"
+YEAR, QUARTER = "year", "quarter"
+
+
+def month_start(month: str) -> dt.date:
+    """The first day of a month written "2025-11"."""
+    year, number = month.split("-")
+    return dt.date(int(year), int(number), 1)
+
+
+def best_first(definition: Definition, value: float) -> float:
+    """Sort key of a value: the best first (the highest when the indicator has no better direction)."""
+    return value if definition.higher_is_better is False else -value
+
+
+@dataclass(frozen=True)
+class UnitLoad:
+    """A unit's workload on the first day of a month, as published: aggregated over its
+    caseworkers and small-count protected."""
+
+    municipality: str
+    unit: str
+    month: str  # "2025-11"
+    caseworkers: Cell
+    over_norm: Cell
+    load: Cell  # the unit's points against the sum of its caseworkers' norms, in %
+
+
+# --- the publication -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Publication:
+    """Results after the disclosure layer, indexed for the tables below. Only `prepare` makes one,
+    so nothing reaches a report or a workbook without passing it."""
+
+    rows: pd.DataFrame
+    rules: DisclosureRules
+    definitions: tuple[Definition, ...]
+    municipalities: tuple[str, ...]
+    names: dict[str, str]
+    years: tuple[str, ...]
+    made: dt.date
+    index: dict[tuple, dict]
+    latest_years: dict[str, str]
+    unit_loads: tuple[UnitLoad, ...]
+    # The workforce indicators' reference date (workforce.yaml); the unit load shown is that
+    # of its month.
+    reference: ReferenceDate
+    # Noise in place of holes (insyn.disclosure.noise): the method as every table states it,
+    # e.g. "differentiell integritet, ε = 1,0"; None when small figures are suppressed.
+    noise: str | None = None
+    _published_values: dict[tuple, list[float]] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def threshold(self) -> int:
+        return self.rules.count_threshold
+
+    def name(self, municipality: str) -> str:
+        return self.names.get(municipality, municipality)
+
+    def row(self, definition: Definition, municipality: str, period: str,
+            **dimensions) -> dict | None:
+        key = (definition.id, municipality, period, *(dimensions.get(d) for d in DIMENSIONS))
+        return self.index.get(key)
+
+    def cell(self, definition: Definition, municipality: str, period: str, **dimensions) -> Cell:
+        return value_cell(definition, self.row(definition, municipality, period, **dimensions))
+
+    @cached_property
+    def _dimension_values(self) -> dict[tuple, set]:
+        found: dict[tuple, set] = {}
+        for indicator, municipality, period, *dimensions in self.index:
+            for name, value in zip(DIMENSIONS, dimensions, strict=True):
+                if value is not None:
+                    for key in ((indicator, municipality, period, name), (indicator, None, period, name),
+                                (indicator, None, None, name)):
+                        found.setdefault(key, set()).add(value)
+        return found
+
+    def dimension_values(self, definition: Definition, dimension: str, municipality: str | None = None,
+                         period: str | None = None) -> set:
+        """The values of a breakdown (units, say, or categories) the indicator has rows for: of one
+        municipality and period, of a period in any municipality (municipality None), or (both
+        None) anywhere."""
+        return self._dimension_values.get((definition.id, municipality, period, dimension), set())
+
+    def published_values(self, definition: Definition, year: str, among: tuple[str, ...]) -> list[float]:
+        """The published totals of the municipalities `among` in the year, best first (highest
+        first when the indicator has no better direction). Kept: the web app asks for the same
+        comparison group again and again, and a publication never changes."""
+        key = (definition.id, year, among)
+        found = self._published_values.get(key)
+        if found is None:
+            values = (self.cell(definition, code, year).value for code in among)
+            found = sorted((v for v in values if v is not None), key=lambda v: best_first(definition, v))
+            self._published_values[key] = found
+        return found
+
+    @cached_property
+    def unit_loads_by_month(self) -> dict[str, list[UnitLoad]]:
+        found: dict[str, list[UnitLoad]] = {}
+        for load in self.unit_loads:
+            found.setdefault(load.month, []).append(load)
+        return found
+
+    def latest_year(self, definition: Definition) -> str | None:
+        """The latest year the indicator has a row in, for any municipality."""
+        return self.latest_years.get(definition.id)
+
+    @property
+    def areas(self) -> list[str]:
+        """The areas with published indicators, in library order."""
+        return list(dict.fromkeys(d.area for d in self.definitions))
+
+    @property
+    def summary_definitions(self) -> list[Definition]:
+        """Indicators with a total per municipality (not split into categories)."""
+        return [d for d in self.definitions if not d.category]
+
+    @property
+    def category_definitions(self) -> list[Definition]:
+        """Indicators split into categories that are shares of one total (report sources)."""
+        return [d for d in self.definitions if d.category and d.category_shares == "of_all"]
+
+    @property
+    def coverage_definitions(self) -> list[Definition]:
+        """Indicators whose every category has its own denominator (training programmes)."""
+        return [d for d in self.definitions if d.category and d.category_shares == "within_category"]
+
+
+def _as_python(frame: pd.DataFrame) -> pd.DataFrame:
+    """Missing values as None and numbers as floats, so rows read the same whatever the dtypes."""
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def _unit_loads(workload: Workload | None, rules: DisclosureRules, names: dict[str, str],
+                hidden_units: set[tuple[str, str, str]], reference: ReferenceDate,
+                in_full: InFull | None = None) -> tuple[UnitLoad, ...]:
+    """Every unit's months from the workload, by municipality, unit and month. Only unit totals
+    are kept, never a caseworker's row. A unit with fewer caseworkers than the threshold shows
+    nothing but ".."; a number over the norm from 1 to threshold − 1 is hidden on its own. In
+    the reference month the caseworkers and those over the norm are the share over the norm's
+    denominator and numerator, so a unit whose share is hidden (`hidden_units`: municipality,
+    unit, year) shows nothing either."""
+    if workload is None or workload.caseworkers.empty:
+        return ()
+    units = unit_months(workload)
+    own = in_full(units).to_numpy(dtype=bool) if in_full else np.zeros(len(units), dtype=bool)
+    loads = []
+    for row, shown_in_full in zip(_as_python(units).to_dict("records"), own, strict=True):
+        month = month_start(row["period"])
+        protected = (month.month == reference.month
+                     and (row["municipality"], row["unit"], str(month.year)) in hidden_units)
+        few = not shown_in_full and (protected or rules.is_small(row["caseworkers"]))
+        ratio = row["load_ratio"]
+        load = 100 * ratio if ratio is not None and math.isfinite(ratio) else None
+        loads.append(UnitLoad(
+            row["municipality"], row["unit"], row["period"],
+            shown_unless(few, row["caseworkers"], COUNT),
+            shown_unless(few or (not shown_in_full and rules.is_small(row["over_norm"])), row["over_norm"], COUNT),
+            shown_unless(few, load, "%")))
+    loads.sort(key=lambda u: (swedish_sort_key(names.get(u.municipality, u.municipality)),
+                              swedish_sort_key(u.unit), u.month))
+    return tuple(loads)
+
+
+UNIT_LOAD_INDICATOR = "andel_over_norm"  # the indicator the unit load table's reference month repeats
+
+
+InFull = Callable[[pd.DataFrame], pd.Series]
+
+
+def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None = None,
+            workload: Workload | None = None, reference: ReferenceDate | None = None,
+            cache_dir: Path | None = None, noise: Noise | None = None,
+            in_full: InFull | None = None) -> Publication:
+    """Pass the results through the disclosure layer and index what may be published, the
+    workload (when given) as unit totals. Rows never to be published (a period the data do not
+    yet cover, an unknown indicator) are left out. `reference` defaults to the shipped
+    workforce.yaml's reference date; `cache_dir` keeps the disclosure statuses for the next
+    publication of the same results. `noise` (insyn.disclosure.noise) publishes noisy counts in
+    place of holes, of the indicators noise can protect.
+
+    `in_full` is for internal follow-up in the web app, never for publishing: it marks the rows
+    (of the results, or of the unit load, by municipality and unit) that the reader may see
+    unprotected, their own municipality's or units'. The rest is protected against a reader who
+    knows those rows (insyn.disclosure.suppression.protect), so nothing of anybody else's
+    becomes easier to work out."""
+    reference = reference or load_workforce().reference_date
+    if noise is None:
+        shown = in_full(results.reset_index(drop=True)).to_numpy(dtype=bool) if in_full is not None else None
+        protected = protect(results, rules, cache_dir=cache_dir, shown_in_full=shown)
+    elif in_full is not None:
+        raise ValueError("A noisy publication is for publishing; it has no rows shown in full.")
+    else:  # exact unit load beside noisy counts would undo the noise: it is left out
+        protected, workload = with_noise(results, noise), None
+    published = _as_python(protected[protected.status != NEVER_PUBLISHED]).reset_index(drop=True)
+    shares = published[published.indicator == UNIT_LOAD_INDICATOR]
+    hidden_units = {(r.municipality, r.unit, r.period) for r in shares.itertuples()
+                    if r.unit is not None and r.period_type == YEAR and is_hidden(r.status)}
+    present = set(published.indicator)
+    names = municipality_names()
+    codes = sorted(set(published.municipality), key=lambda c: swedish_sort_key(names.get(c, c)))
+    yearly = published[published.period_type == YEAR]
+    index = {(r["indicator"], r["municipality"], r["period"], *(r[d] for d in DIMENSIONS)): r
+             for r in published.to_dict("records")}
+    return Publication(rows=published, rules=rules,
+                       definitions=tuple(d for d in library() if d.id in present),
+                       municipalities=tuple(codes), names=names,
+                       years=tuple(sorted(set(yearly.period))),
+                       made=made or dt.date.today(), index=index,
+                       latest_years=yearly.groupby("indicator").period.max().to_dict(),
+                       unit_loads=_unit_loads(workload, rules, names, hidden_units, reference, in_full),
+                       reference=reference,
+                       noise=protected[METHOD].iloc[0] if noise is not None and len(protected) else None)
+
+
+Noise = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+def with_noise(results: pd.DataFrame, noise: Noise) -> pd.DataFrame:
+    """The complete periods of the indicators built from counts, through `noise`. Sums and
+    medians are left out: noise cannot protect them, and an exact figure beside a noisy one of
+    the same count would undo it."""
+    applies = {d.id for d in library() if noise_applies(d)}
+    complete = results.complete.fillna(True).astype(bool) if "complete" in results else True
+    return noise(results[results.indicator.isin(applies) & complete].reset_index(drop=True))
+
