@@ -34,7 +34,8 @@ from insyn.indicators.definitions import by_id, library
 from insyn.indicators.engine import RESULT_COLUMNS, compute
 from insyn.ingest.load import import_files
 from insyn.model.municipalities import region_municipalities
-from insyn.publish.formatting import Publication, legend, prepare
+from insyn.publish.notes import legend
+from insyn.publish.publication import Publication, prepare
 from insyn.store import open_store
 from insyn.synth.generate import generate, write_tables
 from insyn.workflows import store_for

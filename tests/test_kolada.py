@@ -26,9 +26,10 @@ from insyn.disclosure.rules import DisclosureRules
 from insyn.disclosure.status import is_hidden
 from insyn.indicators.definitions import by_id
 from insyn.publish.excel import write_workbook
-from insyn.publish.formatting import name_with_unit, prepare
 from insyn.publish.kolada import KoladaFileError, kolada_kpi, published_cell, stored_published_values, to_json
+from insyn.publish.publication import prepare
 from insyn.publish.report import write_report
+from insyn.publish.views import name_with_unit
 from insyn.settings import Settings
 from insyn.workflows import comparison_values, export_kolada, import_published, store_for
 

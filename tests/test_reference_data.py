@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from insyn.model.municipalities import municipalities, population_by_age, reference_populations
-from insyn.publish.formatting import population_years
+from insyn.publish.notes import population_years
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference" / "population_2019_by_age.csv"
 

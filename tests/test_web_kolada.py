@@ -20,7 +20,8 @@ from webapp import OWN, WebData, copy_data_folder, csv_rows, logged_in, tables_o
 
 from insyn.cli import app as cli
 from insyn.indicators.definitions import by_id
-from insyn.publish.formatting import format_value, name_with_unit
+from insyn.publish.views import name_with_unit
+from insyn.swedish import format_value
 from insyn.web.app import create_app
 
 pytest_plugins = ["webapp"]

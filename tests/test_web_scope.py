@@ -42,7 +42,8 @@ from webapp import (
 from insyn.disclosure.status import is_hidden
 from insyn.indicators.definitions import area_names, by_id
 from insyn.model.municipalities import municipality_names
-from insyn.publish.formatting import COUNT, format_value, prepare
+from insyn.publish.publication import prepare
+from insyn.swedish import COUNT, format_value
 from insyn.web.accounts import Role
 from insyn.web.app import create_app
 from insyn.workflows import store_for

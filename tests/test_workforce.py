@@ -445,7 +445,8 @@ def test_a_bad_weights_file_is_refused_with_where_and_what(tmp_path, text, messa
 
 def test_the_report_names_the_configured_reference_date(results):
     from insyn.model.workforce_config import ReferenceDate
-    from insyn.publish.formatting import notes, prepare
+    from insyn.publish.notes import notes
+    from insyn.publish.publication import prepare
 
     def text(publication):
         return " ".join(p for note in notes(publication) for p in note.paragraphs)

@@ -20,7 +20,7 @@ from insyn.errors import Conflict, InputError, NoData, NotFound
 from insyn.ingest.load import ImportResult, extract_date_of, import_files
 from insyn.ingest.profiles import Profile, load_profile
 from insyn.ingest.pseudonymise import load_or_create_key
-from insyn.publish.formatting import Publication
+from insyn.publish.publication import Publication
 from insyn.settings import Settings
 from insyn.store import Store, open_store
 
@@ -368,8 +368,8 @@ def export_kolada(settings: Settings, municipalities: Sequence[str] | None = Non
                   years: Sequence[int] | None = None) -> dict:
     """The published yearly figures per municipality as Kolada-shaped data (docs/kolada.md),
     made from the disclosure-protected publication, of the given municipalities and years."""
-    from insyn.publish.formatting import prepare
     from insyn.publish.kolada import export_document
+    from insyn.publish.publication import prepare
 
     results = stored_indicators(settings)
     if results.empty:
@@ -400,8 +400,8 @@ def import_published(settings: Settings, paths: Sequence[Path]) -> list:
 def comparison_values(settings: Settings) -> list:
     """Per indicator and year, the municipalities' own published figures beside the imported
     published values of the same KPI (Riket, regions, peers); empty when none are imported."""
-    from insyn.publish.formatting import prepare
     from insyn.publish.kolada import comparisons, stored_published_values
+    from insyn.publish.publication import prepare
 
     results = stored_indicators(settings)
     store = store_for(settings, read_only=True)

@@ -18,7 +18,7 @@ from typing import TypeVar
 import pandas as pd
 
 from insyn.errors import NoData, Unavailable
-from insyn.publish.formatting import Publication, prepare
+from insyn.publish.publication import Publication, prepare
 from insyn.settings import Settings
 from insyn.web.scope import Scope
 from insyn.workforce.workload import Workload

@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse
 from insyn.errors import user_message
 from insyn.model.codes import label
 from insyn.model.tables import TRAININGS
-from insyn.publish.formatting import MISSING
+from insyn.publish.cells import MISSING
 from insyn.web import bookings, flash
 from insyn.web.accounts import Role
 from insyn.web.bookings import BookingError, Kind, Status

@@ -10,7 +10,8 @@ import math
 import pandas as pd
 from fastapi import Request
 
-from insyn.publish.formatting import MISSING, Cell, swedish_sort_key
+from insyn.publish.cells import MISSING, Cell
+from insyn.swedish import swedish_sort_key
 from insyn.web import audit, pages
 from insyn.web.accounts import ROLE_LABELS, Role, list_users
 from insyn.web.pages import Choice, Page, Section
