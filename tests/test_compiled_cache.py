@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 from helpers import EVENT_COLUMNS, write_csv
 from test_indicators import EVENTS
@@ -37,3 +39,25 @@ def test_the_key_follows_the_definitions_and_options(store):
     assert key(definitions) != key(definitions, breakdowns=False)
     changed = [definitions[0].model_copy(update={"factor": 10.0}), *definitions[1:]]
     assert key(definitions) != key(changed)
+
+
+def test_the_key_follows_the_helpers_the_builders_call(store, monkeypatch):
+    """Deadline arithmetic and code lists are compiled into the SQL: a change to their source
+    (an upgrade) must not reuse SQL compiled from the old source."""
+    parts = [[d.model_dump(mode="json") for d in library()], True, True]
+    before = engine._cache_key(parts, store.ibis)
+    for helper in ("indicators/deadlines.py", "model/codes.py"):
+        original = Path(engine.__file__).parents[1] / helper
+        monkeypatch.setattr(Path, "read_bytes", _edited(Path.read_bytes, original))
+        engine._hash_of_packages.cache_clear()
+        assert engine._cache_key(parts, store.ibis) != before, helper
+        monkeypatch.undo()
+        engine._hash_of_packages.cache_clear()
+        assert engine._cache_key(parts, store.ibis) == before
+
+
+def _edited(read_bytes, edited_file):
+    def read(path):
+        content = read_bytes(path)
+        return content + b"\n# edited\n" if path == edited_file else content
+    return read

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
@@ -24,6 +25,7 @@ import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 
+from insyn import model
 from insyn.indicators.deadlines import add_months, days_between
 from insyn.indicators.definitions import Condition, Count, Definition, SpellsSubject, Subjects, library
 from insyn.indicators.kinds import source_files, subject_kind
@@ -602,10 +604,19 @@ def store_sources(store) -> Sources:
 
 
 def _compiled_sources() -> str:
-    """A hash of the modules the compiled SQL comes from."""
+    """A hash of the code the compiled SQL comes from: the modules beside the engine and beside
+    every registered kind's builder (they call helpers there: deadline arithmetic, subjects) and
+    insyn.model (code lists, age groups)."""
+    return _hash_of_packages(tuple(source_files()))
+
+
+@functools.cache
+def _hash_of_packages(kind_files: tuple[str, ...]) -> str:
+    folders = {Path(__file__).parent, Path(model.__file__).parent,
+               *(Path(f).parent for f in kind_files)}
     digest = hashlib.sha256()
-    for module_file in sorted({__file__, *source_files()}):
-        digest.update(Path(module_file).read_bytes())
+    for module_file in sorted(p for folder in folders for p in folder.glob("*.py")):
+        digest.update(module_file.read_bytes())
     return digest.hexdigest()
 
 
@@ -624,7 +635,7 @@ def cached_sql(store, name: str, parts: list, build: Callable[[], ir.Table],
     """SQL of the expression `build()` gives, for the store's backend. Compiling through Ibis
     costs about a second whatever the data size, so the SQL is kept per process and, given a
     folder, on disk as `<name>-<key>.sql`; the key covers `parts` (what the expression is
-    built from) and the Ibis and Insyn versions."""
+    built from), the Ibis version and Insyn's source (`_compiled_sources`)."""
     key = f"{name}-{_cache_key(parts, store.ibis)}"
     if key in _compiled:
         return _compiled[key]

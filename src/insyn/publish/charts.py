@@ -136,7 +136,8 @@ def trend_chart(years: list[str], cells: list[Cell], chart_id: str, title: str) 
     def point(i: int, value: float) -> tuple[float, float]:
         return TREND_STEP * (i + 0.5), bottom - (bottom - top) * (value - low) / (high - low)
 
-    body, segment = [], []
+    body: list[str] = []
+    segment: list[tuple[float, float]] = []
     for i, cell in enumerate(cells + [Cell(None, "")]):
         if cell.value is None:
             if len(segment) > 1:

@@ -94,9 +94,9 @@ def write_workbook(pub: Publication, path: Path, title: str = DEFAULT_TITLE,
 
 def _write_sheet(sheet: Worksheet, plan: SheetPlan, pub: Publication, formats: Formats, title: str) -> None:
     if plan.shows == "overview":
-        _overview_sheet(sheet, pub, formats, plan.area)
+        _overview_sheet(sheet, pub, formats, plan.of_area)
     elif plan.shows == "years":
-        _years_sheet(sheet, pub, formats, plan.area)
+        _years_sheet(sheet, pub, formats, plan.of_area)
     elif plan.shows == "notes":
         _notes_sheet(sheet, pub, formats, title)
     else:

@@ -19,6 +19,7 @@ import math
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
@@ -179,7 +180,11 @@ def _described(found: object) -> str:
 
 def _check(ok: bool, file: str, place: str, expected: str, found: object) -> None:
     if not ok:
-        raise KoladaFileError(f"{file}: {place}: {expected} väntas, men {_described(found)}.")
+        _fail(file, place, expected, found)
+
+
+def _fail(file: str, place: str, expected: str, found: object) -> NoReturn:
+    raise KoladaFileError(f"{file}: {place}: {expected} väntas, men {_described(found)}.")
 
 
 def _is_number(value: object) -> bool:
@@ -207,7 +212,8 @@ def _deleted(holder: dict, file: str, place: str) -> bool:
 
 def _values(document: object, file: str) -> Iterator[dict]:
     """Every gender value of the document with its place, checked against Kolada's shape."""
-    _check(isinstance(document, dict), file, "$", "ett objekt (Koladas format)", document)
+    if not isinstance(document, dict):
+        _fail(file, "$", "ett objekt (Koladas format)", document)
     _check(isinstance(document.get("values"), list), file, "$.values", "en lista",
            document.get("values", _MISSING))
     for i, entry in enumerate(document["values"]):
@@ -260,7 +266,8 @@ def read_published_file(path: Path) -> PublishedFile:
     except json.JSONDecodeError as exc:
         raise KoladaFileError(f"{path.name}: ogiltig JSON på rad {exc.lineno}, kolumn {exc.colno} "
                               f"({exc.msg}).") from exc
-    rows, first_at = [], {}
+    rows: list[dict] = []
+    first_at: dict[tuple, str] = {}
     for row in _values(document, path.name):
         key = tuple(row[k] for k in KEY)
         if key in first_at:

@@ -64,6 +64,13 @@ class SheetPlan(_Strict):
     shows: SheetKind
     area: str | None = None  # of an overview or years sheet
 
+    @property
+    def of_area(self) -> str:
+        """The area of an overview or years sheet (the validator below requires one there)."""
+        if self.area is None:
+            raise ValueError(f"sheet {self.sheet}: {self.shows} has no area")
+        return self.area
+
     @model_validator(mode="after")
     def _area_when_needed(self) -> SheetPlan:
         if (self.shows in ("overview", "years")) != (self.area is not None):

@@ -32,7 +32,10 @@ def population_years(years: Iterable[str]) -> dict[int, int]:
     """Period year -> the shipped population year it is divided by (the nearest; the later on a
     tie), as the indicators choose it where no population is imported (docs/reference-data.md)."""
     shipped = sorted(set(reference_populations().year))
-    return {int(y): min(shipped, key=lambda s, y=int(y): (abs(s - y), -s)) for y in years}
+    def nearest(year: int) -> int:
+        return min(shipped, key=lambda s: (abs(s - year), -s))
+
+    return {int(y): nearest(int(y)) for y in years}
 
 
 def _population_spans(pub: Publication) -> list[str]:
@@ -57,7 +60,7 @@ def _template() -> Template:
 def _context(pub: Publication, full: bool = False) -> dict:
     """What the template says of the publication; `full` adds what only the whole notes need
     (the counts of hidden rows, the populations, the areas' paragraphs)."""
-    context = {
+    context: dict[str, object] = {
         "noise": pub.noise, "rules": pub.rules, "suppressed": SUPPRESSED, "missing": MISSING,
         "mark": MISSES_TARGET_MARK, "threshold": pub.threshold, "reference_day": reference_day(pub),
         "reference_month": MONTHS[pub.reference.month - 1],

@@ -230,7 +230,8 @@ def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None 
                     if r.unit is not None and r.period_type == YEAR and is_hidden(r.status)}
     present = set(published.indicator)
     names = municipality_names()
-    codes = sorted(set(published.municipality), key=lambda c: swedish_sort_key(names.get(c, c)))
+    found: set[str] = set(published.municipality)
+    codes = sorted(found, key=lambda c: swedish_sort_key(names.get(c) or c))
     yearly = published[published.period_type == YEAR]
     index = {(r["indicator"], r["municipality"], r["period"], *(r[d] for d in DIMENSIONS)): r
              for r in published.to_dict("records")}

@@ -279,10 +279,12 @@ def _unit_load_table(pub: Publication) -> UnitLoadTable | None:
                           for u, bar in zip(loads, bars, strict=True)])
 
 
-def _shares(pub: Publication, definition: Definition, code: str) -> SharesOfMunicipality:
+def _shares(pub: Publication, definition: Definition, code: str) -> SharesOfMunicipality | None:
     """The municipality's categories that have a row in the indicator's latest year, largest
-    share first, suppressed last."""
+    share first, suppressed last; None for an indicator without a year of data."""
     year = pub.latest_year(definition)
+    if year is None:
+        return None
     present = [(c, cell) for c in categories(pub, definition)
                if (cell := pub.cell(definition, code, year, category=c.code)).value is not None
                or cell.suppressed]
@@ -305,6 +307,6 @@ def _municipality_section(pub: Publication, code: str,
     return MunicipalitySection(
         code, name, f"kommun-{code}", [t for t in trends if t.rows],
         sex_breakdown(pub, code),
-        [_shares(pub, d, code) for d in pub.category_definitions + pub.coverage_definitions
-         if pub.latest_year(d)],
+        [shares for d in pub.category_definitions + pub.coverage_definitions
+         if (shares := _shares(pub, d, code)) is not None],
     )

@@ -57,7 +57,9 @@ def target_text(definition: Definition) -> str:
 
 
 def direction_text(definition: Definition) -> str:
-    return {True: "Högre är bättre", False: "Lägre är bättre"}.get(definition.higher_is_better, "–")
+    if definition.higher_is_better is None:
+        return "–"
+    return "Högre är bättre" if definition.higher_is_better else "Lägre är bättre"
 
 
 def place_text(place: tuple[int, int] | None) -> str:
@@ -77,7 +79,7 @@ def years_text(years: Iterable[str]) -> str:
 class OverviewColumn:
     definition: Definition
     year: str
-    overview_year: str
+    overview_year: str | None
 
     @property
     def year_note(self) -> str:
@@ -116,9 +118,9 @@ def overview(pub: Publication, area: str | None = None,
     data that year (one that needs follow-up time) shows its latest year."""
     definitions = [d for d in pub.summary_definitions
                    if (area is None or d.area == area) and (indicators is None or d.id in indicators)]
-    latest = {d.id: pub.latest_year(d) for d in definitions}
-    year = max((y for y in latest.values() if y), default=None)
-    columns = [OverviewColumn(d, latest[d.id], year) for d in definitions if latest[d.id]]
+    latest = {d.id: y for d in definitions if (y := pub.latest_year(d))}
+    year = max(latest.values(), default=None)
+    columns = [OverviewColumn(d, latest[d.id], year) for d in definitions if d.id in latest]
     rows = [OverviewRow(code, pub.name(code),
                         [pub.cell(c.definition, code, c.year) for c in columns])
             for code in pub.municipalities]
@@ -242,11 +244,13 @@ class CategoryTable:
 
 def category_label(definition: Definition) -> str:
     """What the indicator's categories are, as a column header: "Anmälare"."""
-    return CATEGORY_LABELS.get(definition.category, "Kategori")
+    return CATEGORY_LABELS.get(definition.category or "", "Kategori")
 
 
 def categories(pub: Publication, definition: Definition) -> list[Category]:
     """The code list's categories in its order, then any others found in the results."""
+    if definition.category is None:
+        return []
     listed = list(code_lists().get(definition.category, {}))
     found = pub.dimension_values(definition, "category")
     codes = listed + sorted(found - set(listed))
@@ -267,8 +271,7 @@ def category_table_of(pub: Publication, definition: Definition, codes: Iterable[
     cats = categories(pub, definition)
     rows = []
     for code in codes:
-        found = [pub.row(definition, code, year, category=c.code) for c in cats]
-        found = [r for r in found if r is not None]
+        found = [r for c in cats if (r := pub.row(definition, code, year, category=c.code)) is not None]
         published_totals = [r["denominator"] for r in found if not is_hidden(r["status"])]
         total = (Cell(published_totals[0], COUNT) if published_totals
                  else Cell(None, COUNT, suppressed=bool(found)))
@@ -300,7 +303,7 @@ class CoverageTable:
 
 def _coverage_row(pub: Publication, definition: Definition, code: str, row: dict | None) -> CoverageRow:
     coverage = value_cell(definition, row, against_target=False)
-    if coverage.value is None:  # missing or suppressed: so is everything derived from it
+    if row is None or coverage.value is None:  # missing or suppressed: so is everything derived from it
         empty = Cell(None, COUNT, suppressed=coverage.suppressed)
         return CoverageRow(code, pub.name(code), empty, empty, coverage,
                            Cell(None, PERCENTAGE_POINTS, suppressed=coverage.suppressed), empty)
@@ -358,7 +361,7 @@ def _dimension_label(name: str, value: str | None, definition: Definition) -> st
     if name == "unit":
         return value
     if name == "category":
-        return label(definition.category, value)
+        return label(definition.category, value) if definition.category else value
     return label(name, value)
 
 

@@ -16,7 +16,7 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from insyn.errors import InputError, InsynError
+from insyn.errors import Forbidden, InputError, InsynError
 from insyn.model.municipalities import municipality_codes
 from insyn.web.appstate import write_transaction
 
@@ -70,6 +70,13 @@ class User:
     @property
     def role_label(self) -> str:
         return ROLE_LABELS[self.role]
+
+    @property
+    def own_municipality(self) -> str:
+        """The municipality of a municipal role (check_user requires one of them)."""
+        if self.municipality is None:
+            raise Forbidden(f"Rollen {self.role_label.lower()} hör inte till en kommun.")
+        return self.municipality
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,7 @@ def add_user(con: sqlite3.Connection, username: str, password: str, role: Role |
              "\n".join(units), staff_id, _now().isoformat()])
     except sqlite3.IntegrityError:
         raise AccountError(f"Användaren {username} finns redan.") from None
-    return find_user(con, username)
+    return User(username, display_name or username, role, municipality, tuple(u for u in units if u), staff_id)
 
 
 def find_user(con: sqlite3.Connection, username: str) -> User | None:

@@ -140,6 +140,13 @@ def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
 
+def _inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid an INSERT just wrote (sqlite3 types `lastrowid` as optional; after an INSERT it never is)."""
+    if cursor.lastrowid is None:
+        raise RuntimeError("INSERT gav inget radnummer")
+    return cursor.lastrowid
+
+
 def _text(value: dt.datetime) -> str:
     return value.isoformat(timespec="seconds")
 
@@ -188,7 +195,7 @@ def create_session(con: sqlite3.Connection, *, course: str, course_name: str, pr
         "municipality, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [course.strip(), course_name.strip(), programme, title.strip(), Kind(kind).value,
          _text(starts), place.strip(), capacity, municipality, created_by, _text(_now())])
-    return session(con, cursor.lastrowid).session
+    return session(con, _inserted_id(cursor)).session
 
 
 def cancel_session(con: sqlite3.Connection, session_id: int, cancelled_by: str,
@@ -248,10 +255,10 @@ def _check_open_to(target: TrainingSession, municipality: str) -> None:
 
 def _insert_booking(con: sqlite3.Connection, session_id: int, municipality: str, unit: str, staff_id: str | None,
                     booked_by: str, status: Status, now: dt.datetime) -> int:
-    return con.execute(
+    return _inserted_id(con.execute(
         "INSERT INTO bookings (session_id, municipality, unit, staff_id, booked_by, status, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [session_id, municipality, unit, staff_id, booked_by, status.value, _text(now)]).lastrowid
+        [session_id, municipality, unit, staff_id, booked_by, status.value, _text(now)]))
 
 
 def _bookings_by_id(con: sqlite3.Connection, ids: list[int]) -> list[Booking]:
@@ -377,7 +384,8 @@ def record_attendance(con: sqlite3.Connection, session_id: int, staff_ids: Itera
             raise BookingError("Tillfället är inställt.")
         if target.starts > now:
             raise BookingError("Närvaro kan registreras först när tillfället har börjat.")
-        where, params = ["session_id = ?", "parent_id IS NULL", "status = 'bokad'"], [session_id]
+        where = ["session_id = ?", "parent_id IS NULL", "status = 'bokad'"]
+        params: list[object] = [session_id]
         for column, value in (("municipality", municipality), ("unit", unit)):
             if value is not None:
                 where.append(f"{column} = ?")

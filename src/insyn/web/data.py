@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import pandas as pd
 
@@ -138,7 +138,7 @@ class Statistics:
             generation = self._generation
             if full_key in self._kept:
                 self._kept.move_to_end(full_key)
-                return self._kept[full_key]
+                return cast(T, self._kept[full_key])  # kept by `make` of this same key
         made = make()
         with self._lock:
             if generation == self._generation:  # not made from a store that has changed since

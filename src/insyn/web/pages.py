@@ -41,7 +41,7 @@ from insyn.publish.views import (
     unit_loads,
 )
 from insyn.swedish import COUNT, format_number, swedish_sort_key
-from insyn.web.tables import Table, count
+from insyn.web.tables import Row, Table, count
 
 SEX_LABELS = {"female": "Flickor", "male": "Pojkar"}
 ATTENTION_SHOWN = 5
@@ -265,6 +265,8 @@ VALUE_COLUMNS = ["Värde", "Täljare", "Nämnare"]
 def _breakdown_table(pub: Publication, definition: Definition, municipality: str, dimension: str,
                      heading: str, labels: Callable[[str], str]) -> Table | None:
     year = pub.latest_year(definition)
+    if year is None:
+        return None
     values = sorted(pub.dimension_values(definition, dimension, municipality, year), key=swedish_sort_key)
     if not values:
         return None
@@ -278,9 +280,11 @@ def indicator_section(pub: Publication, definition: Definition, municipality: st
     tables = [Table(f"{definition.id}-ar", f"{name_with_unit(definition)} – {name}",
                     ["År", *VALUE_COLUMNS], [_value_row(pub, definition, municipality, y, y) for y in pub.years],
                     caption=" ".join(definition.description.split()))]
-    for dimension, heading, labels in (("sex", "kön", lambda v: SEX_LABELS.get(v, v)),
-                                       ("age_group", "åldersgrupp", lambda v: label("age_group", v)),
-                                       ("unit", "enhet", str)):
+    breakdowns: tuple[tuple[str, str, Callable[[str], str]], ...] = (
+        ("sex", "kön", lambda v: SEX_LABELS.get(v, v)),
+        ("age_group", "åldersgrupp", lambda v: label("age_group", v)),
+        ("unit", "enhet", str))
+    for dimension, heading, labels in breakdowns:
         if dimension in definition.breakdowns:
             table = _breakdown_table(pub, definition, municipality, dimension, heading, labels)
             if table:
@@ -297,17 +301,18 @@ def funnel_section(pub: Publication, area: str, municipality: str) -> Section | 
     definitions = {d.id: d for d in pub.definitions}
     if not steps or not pub.years:
         return None
-    rows = []
+    cells_by_year: dict[str, list[Cell]] = {}
     for year in pub.years:
         cells = []
         for step in steps:
             row = pub.row(definitions[step.indicator], municipality, year) if step.indicator in definitions else None
             hidden = row is not None and is_hidden(row["status"])
             cells.append(Cell(None, COUNT, hidden) if row is None or hidden else count(row[step.side]))
-        rows.append([year, *cells])
-    latest = rows[-1]
-    bars = [charts.Bar(step.label, cell) for step, cell in zip(steps, latest[1:], strict=True)]
-    chart = charts.bar_chart(bars, f"tratt-{area}", f"Ärendets steg {latest[0]}, {pub.name(municipality)}",
+        cells_by_year[year] = cells
+    rows: list[Row] = [[year, *cells] for year, cells in cells_by_year.items()]
+    latest = pub.years[-1]
+    bars = [charts.Bar(step.label, cell) for step, cell in zip(steps, cells_by_year[latest], strict=True)]
+    chart = charts.bar_chart(bars, f"tratt-{area}", f"Ärendets steg {latest}, {pub.name(municipality)}",
                              "; ".join(f"{b.label}: {b.cell.text}" for b in bars), COUNT)
     return Section("Från anmälan till insats", "tratt",
                    "Hur många ärenden som når varje steg under året. Stegen räknas var för sig under "
@@ -321,7 +326,7 @@ def category_section(pub: Publication, definition: Definition, municipality: str
     if table is None:
         return None
     row = table.rows[0]
-    rows = [[c.label, share] for c, share in zip(table.categories, row.shares, strict=True)]
+    rows: list[Row] = [[c.label, share] for c, share in zip(table.categories, row.shares, strict=True)]
     bars = [charts.Bar(c.label, share) for c, share in zip(table.categories, row.shares, strict=True)]
     chart = charts.bar_chart(bars, f"kategori-{definition.id}", f"{definition.name} {table.year}",
                              "; ".join(f"{b.label}: {b.cell.text}" for b in bars), definition.unit)
@@ -335,7 +340,7 @@ def coverage_section(pub: Publication, definition: Definition, municipality: str
     tables = coverage_tables_of(pub, definition, [municipality])
     if not tables:
         return None
-    rows = [[t.category.label, t.rows[0].targeted, t.rows[0].completed, t.rows[0].coverage, t.rows[0].lacking]
+    rows: list[Row] = [[t.category.label, t.rows[0].targeted, t.rows[0].completed, t.rows[0].coverage, t.rows[0].lacking]
             for t in tables]
     return Section(definition.name, definition.id, " ".join(definition.description.split()),
                    [Table(f"{definition.id}-program", f"{definition.name} {tables[0].year} – {pub.name(municipality)}",
@@ -423,10 +428,12 @@ def comparison_page(pub: Publication, indicator: str | None, group: str | None, 
     if chosen is None:
         raise NotFound(f"Indikatorn {indicator} finns inte i underlaget.")
     found = groups(pub)
-    group_id, group_name, codes = next((g for g in found if g[0] == (group or ALL)), (None, None, None))
-    if group_id is None:
+    chosen_group = next((g for g in found if g[0] == (group or ALL)), None)
+    if chosen_group is None:
         raise NotFound(f"Jämförelsegruppen {group} finns inte.")
-    rows, by_year = [], {y: [] for y in pub.years}
+    group_id, group_name, codes = chosen_group
+    rows: list[Row] = []
+    by_year: dict[str, list[float]] = {y: [] for y in pub.years}
     for code in sorted(codes, key=lambda c: swedish_sort_key(pub.name(c))):
         cells = trend(pub, chosen, code)
         rows.append([pub.name(code), *cells])
@@ -435,11 +442,11 @@ def comparison_page(pub: Publication, indicator: str | None, group: str | None, 
                 by_year[year].append(cell.value)
     rows.append(["Median (publicerade värden)",
                  *(Cell(statistics.median(v) if v else None, chosen.unit) for v in by_year.values())])
-    year = pub.latest_year(chosen)
-    entries = [e for e in ranking(pub, chosen, year).entries if e.municipality in codes] if year else []
+    latest = pub.latest_year(chosen)
+    entries = [e for e in ranking(pub, chosen, latest).entries if e.municipality in codes] if latest else []
     bars = [charts.Bar(e.name, e.cell) for e in entries]
-    median = statistics.median(by_year[year]) if year and by_year.get(year) else None
-    chart = charts.bar_chart(bars, f"jamforelse-{chosen.id}", f"{chosen.name} {year}, {group_name}",
+    median = statistics.median(by_year[latest]) if latest and by_year.get(latest) else None
+    chart = charts.bar_chart(bars, f"jamforelse-{chosen.id}", f"{chosen.name} {latest}, {group_name}",
                              "; ".join(f"{b.label}: {b.cell.text}" for b in bars), chosen.unit,
                              chosen.target, format_target(chosen), median) if bars else None
     return Page(

@@ -14,8 +14,9 @@ from typing import Annotated
 
 from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
+from starlette.datastructures import FormData
 
-from insyn.errors import user_message
+from insyn.errors import InputError, user_message
 from insyn.model.codes import label
 from insyn.model.tables import TRAININGS
 from insyn.publish.cells import MISSING
@@ -25,7 +26,7 @@ from insyn.web.bookings import BookingError, Kind, Status
 from insyn.web.deps import Signed, Viewer
 from insyn.web.pages import Page, Section
 from insyn.web.registry import MenuPage, PageRouter
-from insyn.web.tables import Table
+from insyn.web.tables import Row, Table
 
 KIND_LABELS = {Kind.PLACES: "Platser", Kind.WORKPLACE: "Hel arbetsplats"}
 STATUS_LABELS = {Status.BOOKED: "Bokad", Status.WAITING: "Väntelista", Status.CANCELLED: "Avbokad"}
@@ -60,7 +61,7 @@ def bookable_staff(request: Request, viewer: Viewer) -> list[tuple[str, str, str
     if user.role == Role.CASEWORKER:
         staff = request.app.state.statistics.snapshot().staff
         units = staff[(staff.municipality == user.municipality) & (staff.staff_id == user.staff_id)].unit
-        return [(user.municipality, unit, user.staff_id) for unit in units[:1]]
+        return [(user.own_municipality, unit, user.staff_id or "") for unit in units[:1]]
     if user.role not in (Role.UNIT_MANAGER, Role.MUNICIPALITY):
         return []
     staff = request.app.state.statistics.snapshot().staff
@@ -84,10 +85,10 @@ def competence_page(request: Request, viewer: Viewer) -> Page:
         if booking.session_id not in titles:
             titles[booking.session_id] = bookings.session(viewer.con, booking.session_id).session
     waiting = {b.id: i for s in upcoming for i, b in enumerate(bookings.waiting_list(viewer.con, s.session.id), 1)}
-    session_rows = [[_when(s.session.starts), s.session.title, label("programme", s.session.programme),
+    session_rows: list[Row] = [[_when(s.session.starts), s.session.title, label("programme", s.session.programme),
                      s.session.place, KIND_LABELS[s.session.kind], s.session.capacity, s.booked, s.free, s.waiting,
                      s.session.municipality or "Alla"] for s in upcoming]
-    booking_rows = [[_when(titles[b.session_id].starts), titles[b.session_id].title, b.municipality, b.unit,
+    booking_rows: list[Row] = [[_when(titles[b.session_id].starts), titles[b.session_id].title, b.municipality, b.unit,
                      b.staff_id or "Hela arbetsplatsen",
                      STATUS_LABELS[b.status] + (f" (plats {waiting[b.id]} i kön)" if b.id in waiting else ""),
                      {True: "Ja", False: "Nej", None: MISSING}[b.attended], b.booked_by] for b in mine]
@@ -121,8 +122,22 @@ def competence_page(request: Request, viewer: Viewer) -> Page:
                if viewer.scope.plans_sessions else []})
 
 
-def _form_ids(form, name: str) -> list[str]:
+def _form_ids(form: FormData, name: str) -> list[str]:
     return [v for v in form.getlist(name) if isinstance(v, str) and v]
+
+
+def _form_text(form: FormData, name: str) -> str | None:
+    """A text field of a form read by hand (the ones with repeated fields); a file or a missing
+    or empty field is None."""
+    value = form.get(name)
+    return value if isinstance(value, str) and value else None
+
+
+def _form_session(form: FormData) -> int:
+    try:
+        return int(_form_text(form, "tillfalle") or "")
+    except ValueError:
+        raise InputError("Välj ett tillfälle.") from None
 
 
 COMPETENCE = MenuPage("/kompetens", "Kompetens och bokning", set(Role))
@@ -139,16 +154,16 @@ def back(viewer: Viewer, message: str, error: bool = False):
 @router.post("/kompetens/boka")
 async def book_places(request: Request, viewer: Signed):
     form = await request.form()
-    viewer.check_csrf(form.get("csrf"))
+    viewer.check_csrf(_form_text(form, "csrf"))
     allowed = {staff_id: (m, u, staff_id) for m, u, staff_id in bookable_staff(request, viewer)}
     asked = _form_ids(form, "personal")
     if not asked:
         return back(viewer, error=True, message="Välj minst en person att boka.")
     viewer.scope.require(set(asked) <= set(allowed), "att boka platser för personal utanför dina enheter")
     try:
-        made = bookings.book_places(viewer.con, int(form.get("tillfalle", 0)), [allowed[s] for s in asked],
+        made = bookings.book_places(viewer.con, _form_session(form), [allowed[s] for s in asked],
                                     viewer.user.username)
-    except (BookingError, ValueError) as error:
+    except InputError as error:
         return back(viewer, error=True, message=str(error))
     for booking in made:
         viewer.log("booking", target=f"tillfälle {booking.session_id}",
@@ -161,9 +176,9 @@ async def book_places(request: Request, viewer: Signed):
 def book_workplace(viewer: Signed, csrf: Annotated[str, Form()], tillfalle: Annotated[int, Form()],
                    enhet: Annotated[str, Form()]):
     viewer.check_csrf(csrf)
-    municipality = viewer.user.municipality
-    viewer.scope.require(bool(municipality) and viewer.scope.books_for(municipality, enhet),
-                         f"att boka för enheten {enhet}")
+    viewer.scope.require(viewer.user.municipality is not None
+                         and viewer.scope.books_for(viewer.user.municipality, enhet), f"att boka för enheten {enhet}")
+    municipality = viewer.user.own_municipality
     try:
         made = bookings.book_workplace(viewer.con, tillfalle, municipality, enhet, viewer.user.username)
     except BookingError as error:
@@ -217,13 +232,13 @@ async def attendance(request: Request, viewer: Signed):
     from insyn.workflows import run_import
 
     form = await request.form()
-    viewer.check_csrf(form.get("csrf"))
+    viewer.check_csrf(_form_text(form, "csrf"))
     viewer.scope.require(viewer.scope.plans_sessions, "att registrera närvaro")
-    session_id = int(form.get("tillfalle", 0))
+    session_id = _form_session(form)
     present = _form_ids(form, "narvarande")
     try:
         bookings.record_attendance(viewer.con, session_id, present, viewer.user.username,
-                                   municipality=form.get("kommun") or None, unit=form.get("enhet") or None)
+                                   municipality=_form_text(form, "kommun"), unit=_form_text(form, "enhet"))
     except BookingError as error:
         return back(viewer, error=True, message=str(error))
     rows = bookings.completions(viewer.con, session_id)

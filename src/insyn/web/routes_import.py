@@ -36,7 +36,7 @@ from insyn.web.data import Statistics
 from insyn.web.deps import Signed, render
 from insyn.web.registry import MenuPage, PageRouter
 from insyn.web.scope import IMPORT_ROLES
-from insyn.web.tables import CSV_TYPE, XLSX_TYPE, Table, csv_bytes, xlsx_bytes
+from insyn.web.tables import CSV_TYPE, XLSX_TYPE, Row, Table, csv_bytes, xlsx_bytes
 
 UPLOAD_FOLDER = "uppladdningar"
 UPLOAD_LIFETIME_SECONDS = 24 * 3600
@@ -86,14 +86,11 @@ def _upload_dir(settings: Settings, token: str, username: str) -> Path:
 
 
 def _report_tables(validated: list[Validated], loaded: dict[str, tuple[int, int]] | None = None) -> list[Table]:
-    summary = []
-    errors = []
-    for v in validated:
-        summary.append([v.file.name, v.table.label, v.rows_read, v.rows_read - v.rows_rejected, v.rows_rejected])
-        for problem in v.problems:
-            for row in problem.row_numbers:
-                errors.append([v.file.name, int(row), problem.column, problem.reason])
-    errors.sort(key=lambda e: (e[0], e[1], e[2]))
+    summary: list[Row] = [[v.file.name, v.table.label, v.rows_read, v.rows_read - v.rows_rejected, v.rows_rejected]
+                          for v in validated]
+    errors: list[Row] = [list(e) for e in sorted(
+        (v.file.name, int(row), problem.column, problem.reason)
+        for v in validated for problem in v.problems for row in problem.row_numbers)]
     tables = [Table("sammanfattning", "Filerna", SUMMARY_COLUMNS, summary)]
     if loaded is not None:
         tables.append(Table("inlast", "Inläst", ["Fil", "Inlästa rader", "Ersatta rader (samma nyckel)"],

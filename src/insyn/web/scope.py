@@ -79,7 +79,7 @@ class Scope:
         which are public): a municipality's and a unit manager's own municipality only; None
         (every municipality, as published) for the region's roles."""
         if self.role in (Role.MUNICIPALITY, Role.UNIT_MANAGER):
-            return (self.user.municipality,)
+            return (self.user.own_municipality,)
         return None
 
     @property

@@ -20,6 +20,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
 
 Value = Cell | str | int | float | None
+Row = list[Value]
 
 
 @dataclass(frozen=True)
