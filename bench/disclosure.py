@@ -7,7 +7,7 @@ the LP audit), reports how much each hides and the peak memory, and attacks the 
 narrowest range any hidden small count can be pinned to from what is shown. With --results, reads a
 results Parquet file instead (e.g. bench/out/engine_all_full.parquet from bench/national.py).
 
-    python bench/disclosure.py --years 2022,2023,2024,2025
+    python bench/disclosure.py --years 2022,2023,2024,2025 [--kommuner 2506,2403,2425,1762]
 """
 
 from __future__ import annotations
@@ -26,15 +26,17 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def region_results(years: list[int], seed: int) -> pd.DataFrame:
+def region_results(years: list[int], seed: int, codes: list[str] | None = None) -> pd.DataFrame:
     from insyn.indicators.engine import compute
     from insyn.ingest.load import import_files
-    from insyn.model.municipalities import region_municipalities
+    from insyn.model.municipalities import municipalities, region_municipalities
     from insyn.store import open_store
     from insyn.synth.generate import generate, write_tables
 
     with tempfile.TemporaryDirectory() as folder:
-        tables = generate(region_municipalities("demo"), years, seed=seed)
+        chosen = (municipalities().set_index("municipality_code").loc[codes].reset_index() if codes
+                  else region_municipalities("demo"))
+        tables = generate(chosen, years, seed=seed)
         store = open_store(None)
         try:
             import_files(store, write_tables(tables, Path(folder), fmt="parquet"), b"k" * 32)
@@ -53,9 +55,12 @@ def main() -> None:
     parser.add_argument("--years", default="2023,2024")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--results", type=Path, help="a results Parquet file instead of the demo region")
+    parser.add_argument("--kommuner", help="municipality codes instead of the demo region, e.g. "
+                        "2506,2403,2425,1762 (Arjeplog, Bjurholm, Dorotea, Munkfors)")
     args = parser.parse_args()
     results = (pd.read_parquet(args.results) if args.results
-               else region_results([int(y) for y in args.years.split(",")], args.seed))
+               else region_results([int(y) for y in args.years.split(",")], args.seed,
+                                   args.kommuner.split(",") if args.kommuner else None))
     rules = load_rules()
 
     start = time.perf_counter()
@@ -82,12 +87,48 @@ def main() -> None:
     hidden = published.status.isin([PRIMARY, SECONDARY]).to_numpy()
     ranges = linked.ranges(hidden)
     sensitive = [c for c in ranges if linked.tables.required[c] > 0]
-    short = sum(ranges[c].width < linked.tables.required[c] - 1e-6 for c in sensitive)
-    counts = [ranges[c].width for c in sensitive if not linked.cells["sum"].iloc[c]]
+    short = [c for c in sensitive if ranges[c].width < linked.tables.required[c] - 1e-6]
+    # What the public figures alone give away (a unit's headcount within its municipality's):
+    # the same attack with the rows of public figures hidden as well widens those.
+    without_public = linked.ranges(hidden | linked.public_rows) if short else {}
+    by_public = [c for c in short if without_public[c].width >= linked.tables.required[c] - 1e-6]
+    counts = [ranges[c].width for c in sensitive if not linked.cells["sum"].iloc[c] and c not in by_public]
     print(f"attack: {len(ranges):,} hidden cells, {len(sensitive):,} of them small counts or sums, "
-          f"{short} narrower than required; narrowest range of a small count {min(counts, default=0):.1f} "
-          f"(required {rules.width:.0f}), in {time.perf_counter() - start:.1f} s")
+          f"{len(short) - len(by_public)} narrower than required; narrowest range of a small count "
+          f"{min(counts, default=0):.1f} (required {rules.width:.0f}), in {time.perf_counter() - start:.1f} s")
+    if by_public:
+        print(f"  {len(by_public)} more are bounded by public figures alone (a unit's count within its "
+              "municipality's published one: disclosure.yaml's `public`)")
     print(f"peak memory {_peak_mb():,.0f} MB")
+    print()
+    print(hidden_shares(published).to_string())
+
+
+def hidden_shares(published: pd.DataFrame) -> pd.DataFrame:
+    """Per cent of the publishable rows hidden, per area and level: the municipality's yearly
+    totals (no breakdown, no category), everything of the whole municipality, unit rows, all."""
+    from insyn.disclosure.status import NEVER_PUBLISHED, is_hidden
+    from insyn.indicators.definitions import library
+
+    area = {d.id: d.area for d in library()}
+    rows = published[published.status != NEVER_PUBLISHED].assign(
+        area=lambda f: f.indicator.map(area), hidden=lambda f: f.status.map(is_hidden))
+    whole = rows.unit.isna()
+    total = whole & rows[["sex", "age_group", "category"]].isna().all(axis=1)
+    levels = {"municipality, yearly totals": total & (rows.period_type == "year"),
+              "municipality, all": whole, "unit": ~whole, "all": pd.Series(True, index=rows.index)}
+    table = pd.DataFrame({name: rows[mask].groupby("area").hidden.mean() * 100 for name, mask in levels.items()})
+    employment = rows.indicator.isin(EMPLOYMENT_FIGURES)
+    table.loc["personal: employment figures"] = [rows[mask & employment].hidden.mean() * 100
+                                                 for mask in levels.values()]
+    table.loc["all areas"] = [rows[mask].hidden.mean() * 100 for mask in levels.values()]
+    return table.round(1)
+
+
+# What the issue's goal calls workforce figures: headcount, FTE, turnover, consultants, experience.
+EMPLOYMENT_FIGURES = ("antal_anstallda", "arsarbetare", "personalomsattning", "intern_rorlighet", "andel_konsulter",
+                      "erfarenhet_under_1_ar", "erfarenhet_minst_3_ar", "erfarenhet_over_5_ar",
+                      "i_kommunen_under_1_ar", "i_kommunen_minst_3_ar", "i_kommunen_over_5_ar")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from insyn.config_files import ConfigError
 from insyn.disclosure.linked import Equation, LinkedTables, protect
 from insyn.disclosure.noise import cell_key_noise, noise_applies
 from insyn.disclosure.rules import DisclosureRules, load_rules
-from insyn.disclosure.status import LABELS, NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY, is_hidden
+from insyn.disclosure.status import HIDDEN_LABEL, NEVER_PUBLISHED, READER_LABELS, REASONS, PRIMARY, PUBLISHABLE, SECONDARY, is_hidden
 from insyn.disclosure.suppression import Linked
 from insyn.disclosure.suppression import protect as protect_results
 from insyn.indicators.definitions import by_id, library
@@ -136,6 +136,56 @@ def test_the_same_count_is_hidden_under_every_indicator_that_shows_it():
     assert published.status.map(is_hidden).all()
 
 
+# --- what is public: the policy of disclosure.yaml --------------------------------------------------
+
+SHIPPED = load_rules()
+
+
+def _row(indicator: str, numerator: float, denominator: float | None, unit: str | None = None) -> dict:
+    row = dict.fromkeys(RESULT_COLUMNS)
+    row.update(indicator=indicator, municipality="0884", period="2024", period_type="year", unit=unit,
+               numerator=numerator, denominator=denominator, complete=True,
+               value=numerator if denominator is None else 100 * numerator / denominator)
+    return row
+
+
+def test_the_shipped_policy_publishes_a_municipalitys_workforce_with_its_n():
+    # Vimmerby-sized: 3 caseworkers, 2 of them consultants, 1 left in the year. Employment in a
+    # municipality is public (Kolada carries N30222, N30223, N00216): shown with the default
+    # rules' strictness, hidden by the shipped policy's no longer.
+    frame = pd.DataFrame([_row("antal_anstallda", 3, None), _row("andel_konsulter", 2, 3),
+                          _row("personalomsattning", 1, 3), _row("erfarenhet_under_1_ar", 1, 3)])
+    assert protect_results(frame, RULES).status.map(is_hidden).all()
+    published = protect_results(frame, SHIPPED)
+    assert published.status.tolist() == [PUBLISHABLE] * 4
+    assert published.numerator.tolist() == [3, 2, 1, 1]
+
+
+def test_a_units_workforce_and_the_mentoring_of_new_hires_keep_the_protection():
+    # Two units of 3 and 9 staff: the municipality's 12 is public, each unit's small 3 is hidden
+    # and its partner with it (12 − 9 would give it back). Two of three new caseworkers had a
+    # mentor: the mentoring of new hires is not employment statistics.
+    frame = pd.DataFrame([_row("antal_anstallda", 12, None), _row("antal_anstallda", 3, None, unit="A"),
+                          _row("antal_anstallda", 9, None, unit="B"), _row("mentor_forsta_aret", 2, 3)])
+    published = protect_results(frame, SHIPPED)
+    assert published.status.tolist() == [PUBLISHABLE, PRIMARY, SECONDARY, PRIMARY]
+
+
+def test_a_count_the_public_figures_give_away_is_hidden_and_nothing_fails():
+    # One unit only: its 3 is the municipality's public 3. Nothing can protect it, and nothing
+    # needs to: it is published already.
+    frame = pd.DataFrame([_row("antal_anstallda", 3, None), _row("antal_anstallda", 3, None, unit="A")])
+    assert protect_results(frame, SHIPPED).status.tolist() == [PUBLISHABLE, PRIMARY]
+
+
+def test_a_population_is_shown_beside_a_hidden_count():
+    frame = pd.DataFrame([_row("anmalningar_per_1000_barn", 4, 2000), _row("barn_i_hvb", 12, 2000)])
+    published = protect_results(frame, SHIPPED)
+    assert published.status.tolist() == [PRIMARY, PUBLISHABLE]
+    assert published.denominator.tolist() == [2000, 2000]
+    assert published.loc[0, ["numerator", "value"]].isna().all()
+
+
 # --- random tables ------------------------------------------------------------------------------------
 
 def _two_way_table(counts: np.ndarray) -> tuple[np.ndarray, list[tuple[int, tuple[int, ...], float]]]:
@@ -210,21 +260,24 @@ def region_published(region_results):
     return protect_results(region_results, RULES)
 
 
-def test_the_demo_region_attacked_from_what_is_published(region_results, region_published):
-    published = region_published
-    assert (published.status == SECONDARY).any()
-    # The relations between the published numbers (which count is which, and which is a total
-    # of which), with the true remainders: the strongest attacker.
-    linked = Linked(region_results.reset_index(drop=True), {d.id: d for d in library()}, RULES)
+def _too_narrow(results: pd.DataFrame, published: pd.DataFrame, rules: DisclosureRules,
+                unseen: np.ndarray | None = None) -> list[int]:
+    """The sensitive cells that an attacker (SciPy's linprog on the rows shown, with every
+    relation and the true remainders: the strongest attacker) narrows below their width; with
+    `unseen`, as if those cells were hidden too."""
+    linked = Linked(results.reset_index(drop=True), {d.id: d for d in library()}, rules)
     values = linked.tables.values
     shown = np.zeros(len(values), dtype=bool)
     for row, status in enumerate(published.status):
         if not is_hidden(status):
             shown[list(linked.tables.rows[row])] = True
+    if unseen is not None:
+        shown &= ~unseen
     equations = [(e.total, e.parts, values[e.total] - values[list(e.parts)].sum())
                  for e in linked.tables.equations]
     sensitive = np.flatnonzero(linked.tables.required > 0)
     assert len(sensitive) > 50 and not shown[sensitive].any()
+    narrow = []
     # Attack each municipality's cells on their own (no relation crosses municipalities).
     for municipality in linked.cells.municipality.unique():
         mine = linked.cells.municipality.to_numpy() == municipality
@@ -235,17 +288,59 @@ def test_the_demo_region_attacked_from_what_is_published(region_results, region_
         local_inequalities = [(local[a], local[b]) for a, b in linked.tables.inequalities if mine[a]]
         asked = [local[c] for c in sensitive if mine[c]]
         found = ranges_from_shown(values[ids], shown[ids], local_equations, local_inequalities, asked)
-        for cell, (low, high) in found.items():
-            required = linked.tables.required[ids[cell]]
-            assert high - low >= required - 1e-6, (municipality, linked.cells.iloc[ids[cell]].to_dict(), low, high)
+        narrow += [int(ids[cell]) for cell, (low, high) in found.items()
+                   if high - low < linked.tables.required[ids[cell]] - 1e-6]
+    return narrow
+
+
+def test_the_demo_region_attacked_from_what_is_published(region_results, region_published):
+    assert (region_published.status == SECONDARY).any()
+    assert _too_narrow(region_results, region_published, RULES) == []
+
+
+@pytest.mark.slow
+def test_with_the_shipped_policy_only_public_figures_bound_a_hidden_count(region_results):
+    """The public workforce figures are never hidden, so a unit's small headcount within a small
+    municipality's published one is bounded by them; nothing else is narrowed."""
+    published = protect_results(region_results, SHIPPED)
+    assert len(published[~published.status.map(is_hidden)]) > len(
+        protect_results(region_results, RULES).query("status == @PUBLISHABLE"))
+    narrow = _too_narrow(region_results, published, SHIPPED)
+    linked = Linked(region_results.reset_index(drop=True), {d.id: d for d in library()}, SHIPPED)
+    assert narrow  # units of 1–4 staff in these small municipalities
+    assert set(_too_narrow(region_results, published, SHIPPED, unseen=linked.public)).isdisjoint(narrow)
+    assert set(linked.cells.quantity.iloc[narrow].str.slice(0, 16)) == {'{"employments":{'}
+    assert linked.cells.unit.iloc[narrow].notna().all()
 
 
 def test_every_published_status_has_a_swedish_label_and_nothing_internal_is_published(region_published):
     published = region_published
-    assert set(published.status) <= set(LABELS)
+    assert set(published.status) <= set(REASONS)
     assert not {c for c in published.columns if c.endswith(("_cellkey", "_contributors", "_largest"))}
     hidden = published[published.status.map(is_hidden)]
-    assert hidden[["numerator", "denominator", "value"]].isna().all().all()
+    assert hidden[["numerator", "value"]].isna().all().all()
+    # A hidden row keeps its denominator only when that is a population (public).
+    populations = {d.id for d in library() if d.denominator is not None and d.denominator.population}
+    kept = hidden[hidden.denominator.notna()]
+    assert len(kept) > 0 and set(kept.indicator) <= populations
+
+
+def test_a_reader_is_told_that_a_figure_is_hidden_never_why():
+    """"Too few" says 1–4 and "protects another" says 0 or at least 5: both would narrow it."""
+    hidden = {READER_LABELS[code] for code in (PRIMARY, SECONDARY)}
+    assert hidden == {HIDDEN_LABEL}
+    assert set(READER_LABELS) == set(REASONS)
+
+
+def test_the_same_results_get_the_same_hidden_cells_in_any_row_order(region_results, region_published):
+    shuffled = region_results.sample(frac=1.0, random_state=3)
+    again = protect_results(shuffled, RULES)
+    by_key = region_published.assign(original=region_results.index).set_index("original")
+    pd.testing.assert_series_equal(again.status.set_axis(shuffled.index).sort_index(),
+                                   by_key.status.sort_index(), check_names=False)
+    reversed_rows = protect_results(region_results.iloc[::-1], RULES)
+    assert reversed_rows.status.tolist()[::-1] == region_published.status.tolist()
+    assert protect_results(region_results, RULES).status.tolist() == region_published.status.tolist()
 
 
 # --- one disclosure layer -------------------------------------------------------------------------

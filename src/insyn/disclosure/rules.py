@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from insyn import config_files
 from insyn.config_files import Strict, load_model
@@ -18,12 +18,25 @@ class Dominance(Strict):
     percent: Annotated[float, Field(gt=0, le=100)]
 
 
+class PublicFigures(Strict):
+    """Figures that are public statistics already and are published in full with their n: no
+    small-count or small-denominator rule, never hidden to protect another figure. A figure is
+    one when it counts subjects of a kind in `about`, for a whole municipality (not a unit), in
+    an indicator not listed in `except_indicators`."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    about: list[str]
+    except_indicators: list[str] = Field(default_factory=list, alias="except")
+
+
 class DisclosureRules(Strict):
     count_threshold: Annotated[int, Field(ge=1)] = 5
     denominator_threshold: Annotated[int, Field(ge=1)] = 10
     protection_width: Annotated[float | None, Field(gt=0)] = None
     sum_protection: Annotated[float, Field(gt=0)] = 1.0
     dominance: Dominance | None = None
+    public: list[PublicFigures] = Field(default_factory=list)
 
     @property
     def width(self) -> float:

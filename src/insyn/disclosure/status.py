@@ -1,7 +1,10 @@
 """Why a published cell is shown or hidden: one status per result row, as sdcTable keeps one
-per cell, so that every output can say why a figure is missing.
+per cell.
 
-The codes are sdcTable's letters; the labels are what users read (legends, the Status column).
+The codes are sdcTable's letters. A reader is told only *that* a figure is hidden
+(`READER_LABELS`): telling "too few" (so 1–4) from "protects another" (so 0 or at least 5) would
+narrow the hidden count itself. Why a row is hidden (`REASONS`) is for the analyst who runs the
+protection, in the data folder's disclosure audit, never in anything published.
 """
 
 from __future__ import annotations
@@ -14,11 +17,20 @@ PRIMARY = "u"               # hidden: itself too small to show
 SECONDARY = "x"             # hidden: it would let a hidden figure be recomputed from totals
 NEVER_PUBLISHED = "w"       # never shown (a period the data do not yet cover)
 
-LABELS = {
+REASONS = {
     PUBLISHABLE: "publicerad",
     MUST_PUBLISH: "publiceras alltid",
     PRIMARY: "dold: för få",
     SECONDARY: "dold: skyddar en annan dold uppgift",
+    NEVER_PUBLISHED: "publiceras inte: perioden är inte täckt av data",
+}
+
+HIDDEN_LABEL = "dold"
+READER_LABELS = {
+    PUBLISHABLE: "publicerad",
+    MUST_PUBLISH: "publicerad",
+    PRIMARY: HIDDEN_LABEL,
+    SECONDARY: HIDDEN_LABEL,
     NEVER_PUBLISHED: "publiceras inte",
 }
 

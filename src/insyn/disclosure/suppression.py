@@ -83,11 +83,14 @@ class Linked:
             value=("value", "first"), sum=("sum", "first"), contributors=("contributors", "max"),
             largest=("largest", "max"))
         self.cells = cells.reset_index(drop=True)
+        self.public = self._public()
+        rows = self._rows()
+        self.public_rows = np.array([bool(cells) and bool(self.public[list(cells)].all()) for cells in rows])
         self.tables = LinkedTables(
             values=self.cells.value.to_numpy(dtype=float),
-            required=self._required(),
-            rows=self._rows(),
-            cost=self._costs(),
+            required=np.where(self.public, 0.0, self._required()),
+            rows=rows,
+            cost=np.where(self.public_rows, np.inf, self._costs()),
             equations=self._equations(),
             inequalities=self._inequalities(definitions))
 
@@ -122,6 +125,20 @@ class Linked:
             split = shown.quantity.isin(disagreeing)
             shown.loc[split, "quantity"] = shown.quantity[split] + "|" + shown.indicator[split]
         return shown
+
+    def _public(self) -> np.ndarray:
+        """Cells that are public figures by the rules' policy (`DisclosureRules.public`): of a
+        whole municipality, counting subjects of a public kind, shown by an indicator the policy
+        does not except. The same number shown by an excepted indicator is public all the same."""
+        public_sides = {(i, side) for i, d in self.definitions.items() for side in SIDES
+                        for policy in self.rules.public if i not in policy.except_indicators
+                        if (count := getattr(d, side)) is not None and not count.population
+                        and d.subjects_of(count).kind in policy.about}
+        shown = self.shown
+        by_public = [(i, side) in public_sides for i, side in zip(shown.indicator, shown.side, strict=True)]
+        cells = np.zeros(len(self.cells), dtype=bool)
+        cells[shown.cell[by_public].unique()] = True
+        return cells & self.cells.unit.isna().to_numpy()
 
     def _required(self) -> np.ndarray:
         cells, rules = self.cells, self.rules
@@ -195,7 +212,7 @@ class Linked:
                                               if d.denominator is not None and not d.denominator.population])
         shares = shares.to_numpy()
         few = shares & (base > 0) & (base < self.rules.denominator_threshold)
-        return hidden | few
+        return (hidden | few) & ~self.public_rows
 
     def ranges(self, hidden_rows: np.ndarray) -> dict[int, Range]:
         """Every hidden cell's range as an attacker who sees the rest computes it."""
@@ -219,18 +236,38 @@ def protect(results: pd.DataFrame, rules: DisclosureRules, definitions: list[Def
     against a reader who knows them (`_for_reader`). Never for publishing."""
     known = {d.id: d for d in (definitions or library())}
     results = results.reset_index(drop=True)
-    key = _cache_key(results, rules, known)
-    status = _cached(cache_dir, key, lambda: _statuses(results, rules, known))
+    # The heuristic breaks ties by position, so it works on the rows in one canonical order:
+    # the same results get the same hidden cells however the engine happened to return them.
+    order = _canonical_order(results)
+    canonical = results.iloc[order].reset_index(drop=True)
+    key = _cache_key(canonical, rules, known)
+    status = _cached(cache_dir, key, lambda: _statuses(canonical, rules, known))
     if shown_in_full is not None and shown_in_full.any():
-        reader = hashlib.sha256(np.packbits(shown_in_full).tobytes()).hexdigest()[:16]
+        in_full = shown_in_full[order]
+        reader = hashlib.sha256(np.packbits(in_full).tobytes()).hexdigest()[:16]
+        published_status = status
         status = _cached(cache_dir, f"{key}-{reader}",
-                         lambda: _for_reader(results, rules, known, status, shown_in_full))
+                         lambda: _for_reader(canonical, rules, known, published_status, in_full))
+    status = status[np.argsort(order)]
     # What the layer reads but never publishes: how many records a sum adds and the largest,
     # and the cell keys (with them and the p-table anyone could take cell-key noise away).
     published = results.drop(columns=[*CONTRIBUTION_COLUMNS, *CELL_KEY_COLUMNS], errors="ignore")
     published["status"] = status
-    published.loc[published.status.map(is_hidden).to_numpy(dtype=bool), ["numerator", "denominator", "value"]] = None
+    hidden = published.status.map(is_hidden).to_numpy(dtype=bool)
+    populations = published.indicator.isin([i for i, d in known.items()
+                                            if d.denominator is not None and d.denominator.population])
+    # A population is public (SCB's statistics): it stays beside a hidden count.
+    published.loc[hidden, ["numerator", "value"]] = None
+    published.loc[hidden & ~populations.to_numpy(), "denominator"] = None
     return published
+
+
+def _canonical_order(results: pd.DataFrame) -> np.ndarray:
+    """Positions of the rows sorted by what identifies a result row (missing values first)."""
+    keys = [k for k in ("indicator", "municipality", "period_type", "period", *BREAKDOWNS, "category")
+            if k in results]
+    text = results[keys].astype("string").fillna("")
+    return np.lexsort([text[k].to_numpy(dtype=str) for k in reversed(keys)])
 
 
 def _cached(cache_dir: Path | None, key: str, compute) -> np.ndarray:
@@ -284,7 +321,9 @@ def _statuses(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, De
     linked = Linked(results, known, rules)
     primary = linked.primary() & ~never
     hidden, unprotected = protect_linked(linked.tables, primary | never)
-    if unprotected:  # only possible if some row could never be hidden: none can here
+    # Only rows of public figures may never be hidden; a count they give away (the one unit of a
+    # municipality whose headcount is public) is public by them, and stays hidden for form.
+    if unprotected and not linked.public_rows.any():
         raise RuntimeError(f"{len(unprotected)} dolda uppgifter kunde inte skyddas")
     return np.select([never, primary, hidden], [NEVER_PUBLISHED, PRIMARY, SECONDARY], PUBLISHABLE).astype("U1")
 

@@ -53,4 +53,6 @@ def value_cell(definition: Definition, row: dict | None, against_target: bool = 
 
 
 def count_cell(row: dict, column: str) -> Cell:
-    return Cell(row[column], COUNT, suppressed=is_hidden(row["status"]))
+    """A numerator or denominator: ".." when its row is hidden, unless the disclosure layer left
+    it in as a public figure (a population is public whatever the row's status)."""
+    return Cell(row[column], COUNT, suppressed=is_hidden(row["status"]) and row[column] is None)

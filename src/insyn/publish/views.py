@@ -11,7 +11,7 @@ import statistics
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from insyn.disclosure.status import LABELS as STATUS_LABELS
+from insyn.disclosure.status import READER_LABELS
 from insyn.disclosure.status import is_hidden
 from insyn.indicators.definitions import Definition, area_names
 from insyn.indicators.engine import DIMENSIONS
@@ -21,7 +21,6 @@ from insyn.publish.cells import (
     PERCENTAGE_POINTS,
     Cell,
     count_cell,
-    shown_unless,
     value_cell,
 )
 from insyn.publish.publication import QUARTER, YEAR, Publication, UnitLoad, best_first
@@ -307,11 +306,12 @@ def _coverage_row(pub: Publication, definition: Definition, code: str, row: dict
         empty = Cell(None, COUNT, suppressed=coverage.suppressed)
         return CoverageRow(code, pub.name(code), empty, empty, coverage,
                            Cell(None, PERCENTAGE_POINTS, suppressed=coverage.suppressed), empty)
+    # Shown with the two counts it is the difference of: hiding a small one beside them would
+    # hide nothing and tell the reader it is 1–4 (docs/disclosure.md).
     lacking = row["denominator"] - row["numerator"]
     return CoverageRow(code, pub.name(code), count_cell(row, "denominator"),
                        count_cell(row, "numerator"), coverage,
-                       Cell(100 - coverage.value, PERCENTAGE_POINTS),
-                       shown_unless(not pub.noise and pub.rules.is_small(lacking), lacking, COUNT))
+                       Cell(100 - coverage.value, PERCENTAGE_POINTS), Cell(lacking, COUNT))
 
 
 def coverage_tables(pub: Publication, definition: Definition) -> list[CoverageTable]:
@@ -390,7 +390,7 @@ def long_rows(pub: Publication) -> list[dict]:
             "Täljare": count_cell(r, "numerator"),
             "Nämnare": count_cell(r, "denominator"),
             "Värde": value_cell(definition, r, against_target=False),
-            "Status": STATUS_LABELS[r["status"]],
+            "Status": READER_LABELS[r["status"]],
         })
     return rows
 
