@@ -445,7 +445,7 @@ def test_a_publication_with_cell_key_noise_has_no_holes_and_says_so(region_resul
     assert again.rows.numerator.tolist() == pub.rows.numerator.tolist()  # the same noise every time
 
 
-def test_a_dp_report_spends_its_release_budget_and_is_refused_when_it_is_spent(region_results, tmp_path):
+def test_a_dp_report_spends_its_years_budget_and_is_refused_when_it_is_spent(region_results, tmp_path):
     settings = settings_with_results(tmp_path / "data", region_results)
     runner = CliRunner()
     command = ["--data-dir", str(settings.data_dir), "report", "--brus", "dp", "--epsilon", "1",
@@ -460,6 +460,37 @@ def test_a_dp_report_spends_its_release_budget_and_is_refused_when_it_is_spent(r
     # One count per municipality and year: the noise is scaled to that, not to a whole report.
     store = store_for(settings, read_only=True)
     try:
-        assert store.raw.execute("SELECT sensitivity FROM privacy_budget").fetchall() == [(2,)]
+        spent = store.raw.execute("SELECT period, sensitivity FROM privacy_budget ORDER BY period").fetchall()
+        assert spent == [("2023", 2), ("2024", 2)]  # the table's ε against each year it shows
     finally:
         store.close()
+
+
+def test_a_year_is_published_with_holes_or_with_noise_never_both(region_results, tmp_path):
+    """A noisy count beside the same count hidden says what the hole holds; exact counts beside
+    noisy ones take the noise away. The store's ledger keeps each year's method."""
+    runner = CliRunner()
+
+    def run(data: Path, *arguments: str):
+        return runner.invoke(app, ["--data-dir", str(data), *arguments])
+
+    holes = settings_with_results(tmp_path / "holes", region_results).data_dir
+    assert run(holes, "report", "--out", str(tmp_path / "holes-report")).exit_code == 0
+    refused = run(holes, "report", "--brus", "cellnyckel", "--out", str(tmp_path / "holes-noise"))
+    assert refused.exit_code == 1
+    words = " ".join(refused.output.split())
+    assert "Uppgifterna för 2023 är redan publicerade med dolda uppgifter" in words, words
+    assert "med brus (cellnyckel)" in words and "Traceback" not in refused.output
+    assert not (tmp_path / "holes-noise").exists()
+    # The same method again, and a Kolada export (holes too), are fine.
+    assert run(holes, "report", "--out", str(tmp_path / "holes-again")).exit_code == 0
+    assert run(holes, "export", "--format", "kolada", "--ut", str(tmp_path / "kolada.json")).exit_code == 0
+
+    noise = settings_with_results(tmp_path / "noise", region_results).data_dir
+    assert run(noise, "report", "--brus", "cellnyckel", "--out", str(tmp_path / "noise-report")).exit_code == 0
+    for refused_too in (run(noise, "report", "--out", str(tmp_path / "noise-holes")),
+                        run(noise, "export", "--format", "kolada", "--ut", str(tmp_path / "noise.json"))):
+        assert refused_too.exit_code == 1
+        assert "redan publicerade med brus (cellnyckel)" in " ".join(refused_too.output.split())
+    assert not (tmp_path / "noise-holes").exists() and not (tmp_path / "noise.json").exists()
+

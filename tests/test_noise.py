@@ -294,16 +294,30 @@ def test_the_ledger_refuses_overspending_and_remembers_across_reopening(tmp_path
     store.close()
 
     store = open_store(tmp_path / "insyn.duckdb")
-    assert spent(store, release.name) == pytest.approx(0.9)
-    with pytest.raises(PrivacyBudgetExceeded, match="räcker inte.*ε = 0,2.*ε = 0,1 av 1,0"):
+    assert spent(store, "2024") == pytest.approx(0.9)
+    with pytest.raises(PrivacyBudgetExceeded, match="2024 räcker inte.*ε = 0,2.*ε = 0,1 av 1,0"):
         dp_noise(table, store, release, "en till", 0.2)
     dp_noise(table, store, release, "den sista", 0.1)  # exactly what is left
-    assert spent(store, release.name) == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="har redan budgeten ε = 1,0"):
+    assert spent(store, "2024") == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="har redan integritetsbudgeten ε = 1,0"):
         dp_noise(table, store, Release(release.name, 2.0), "mer", 0.5)
-    rows = store.raw.execute("SELECT table_name, epsilon FROM privacy_budget").fetchall()
-    assert sorted(rows) == [("anställda", 0.6), ("anställda igen", 0.3), ("den sista", 0.1)]
+    rows = store.raw.execute("SELECT table_name, epsilon, period FROM privacy_budget").fetchall()
+    assert sorted(rows) == [("anställda", 0.6, "2024"), ("anställda igen", 0.3, "2024"), ("den sista", 0.1, "2024")]
     store.close()
+
+
+def test_every_release_of_a_year_draws_on_one_budget_whatever_its_name(store, noisy_results):
+    """Sixty releases at ε = 1 under sixty names would average the noise away: the budget is
+    the year's data's, not a release name's."""
+    table = noisy_results[(noisy_results.indicator == "antal_anstallda") & (noisy_results.period.isin(["2023", "2024"]))]
+    dp_noise(table, store, Release("utgåva 1", 1.5), "anställda", 1.0)
+    assert (spent(store, "2023"), spent(store, "2024")) == (pytest.approx(1.0), pytest.approx(1.0))
+    with pytest.raises(PrivacyBudgetExceeded, match="2023 räcker inte"):
+        dp_noise(table, store, Release("utgåva 2", 1.5), "anställda", 1.0)
+    with pytest.raises(PrivacyBudgetExceeded, match="2024 räcker inte"):
+        dp_noise(table[table.period == "2024"], store, Release("utgåva 3", 1.5), "anställda", 1.0)
+    dp_noise(table[table.period == "2024"], store, Release("utgåva 4", 1.5), "anställda", 0.5)
+    assert spent(store, "2024") == pytest.approx(1.5) and spent(store, "2023") == pytest.approx(1.0)
 
 
 def test_dp_refuses_a_non_positive_epsilon_and_sums(store, results):
@@ -311,4 +325,4 @@ def test_dp_refuses_a_non_positive_epsilon_and_sums(store, results):
         dp_noise(results[results.indicator == "antal_anstallda"], store, Release("x", 1.0), "t", 0)
     with pytest.raises(ValueError, match="arsarbetare"):
         dp_noise(results[results.indicator == "arsarbetare"], store, Release("x", 1.0), "t", 0.5)
-    assert spent(store, "x") == 0
+    assert spent(store, "2024") == 0

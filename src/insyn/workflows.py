@@ -16,6 +16,7 @@ from typing import Literal
 
 import pandas as pd
 
+from insyn.disclosure.releases import SUPPRESSION, record_release
 from insyn.errors import Conflict, InputError, NoData, NotFound
 from insyn.ingest.load import ImportResult, extract_date_of, import_files
 from insyn.ingest.profiles import Profile, load_profile
@@ -188,14 +189,17 @@ def _publish_stored(settings: Settings, out_dir: Path,
     from insyn.publish.kolada import stored_published_values
     from insyn.workforce.workload import stored_workload
 
-    # Differential privacy writes what it spends to the store's ledger.
-    store = store_for(settings, read_only=noise is None or noise.method != "dp")
+    # The store's ledgers record what is published: the method of each year, and what
+    # differential privacy spends.
+    store = store_for(settings)
     try:
         results, workload = stored_results(store), stored_workload(store)
         imported = stored_published_values(store)
+        name = f"rapport {out_dir.name}"
         publication = prepare(results, settings.disclosure_rules(), workload=workload,
                               reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
-                              noise=_noise_function(noise, store, f"rapport {out_dir.name}"))
+                              noise=_noise_function(noise, store, name))
+        record_release(store, publication.years, noise.method if noise else SUPPRESSION, name)
     finally:
         store.close()
     return publication, publish(publication, out_dir, imported=imported)
@@ -382,6 +386,12 @@ def export_kolada(settings: Settings, municipalities: Sequence[str] | None = Non
         if missing:
             raise NotFound(f"Inga publicerade värden för {what} {', '.join(missing)} "
                               f"(finns: {', '.join(published)}).")
+    store = store_for(settings)
+    try:
+        record_release(store, [str(y) for y in years] if years else publication.years, SUPPRESSION,
+                       f"Kolada-export {dt.date.today().isoformat()}")
+    finally:
+        store.close()
     return export_document(publication, municipalities, years)
 
 

@@ -145,37 +145,44 @@ def cell_key_noise(results: pd.DataFrame, ptable: PTable | None = None,
 
 @dataclasses.dataclass(frozen=True)
 class Release:
-    """Tables published together, under one total privacy budget (ε)."""
+    """Tables published together under a name, drawing on the data set's privacy budget (ε):
+    the total that every release of the same store and year shares, whatever it is called."""
 
     name: str
     budget: float
 
 
 class PrivacyBudgetExceeded(NoiseError):
-    """Publishing a table would spend more than is left of its release's budget."""
+    """Publishing a table would spend more than is left of a year's budget."""
 
 
-def spent(store, release: str) -> float:
-    """The ε the release's tables have spent so far (the store's privacy_budget ledger)."""
-    return store.raw.execute("SELECT coalesce(sum(epsilon), 0) FROM privacy_budget WHERE release = ?",
-                             [release]).fetchone()[0]
+def spent(store, year: str) -> float:
+    """The ε spent so far on the year's data by every release (the store's privacy_budget
+    ledger, one row per table and year)."""
+    return store.raw.execute("SELECT coalesce(sum(epsilon), 0) FROM privacy_budget WHERE period = ?",
+                             [year]).fetchone()[0]
 
 
-def _spend(store, release: Release, table: str, epsilon: float, sensitivity: int) -> None:
-    """Record the table's ε in the ledger, in the caller's transaction if there is one;
-    refuse a release whose budget was another, or the ε that would overspend it."""
-    budgets = store.raw.execute("SELECT DISTINCT budget FROM privacy_budget WHERE release = ?",
-                                [release.name]).fetchall()
-    if budgets and budgets != [(release.budget,)]:
-        raise NoiseError(f"Utgåvan «{release.name}» har redan budgeten ε = {_swedish(budgets[0][0])}, "
-                         f"inte ε = {_swedish(release.budget)}.")
-    left = release.budget - spent(store, release.name)
-    if epsilon > left + BUDGET_TOLERANCE:
-        raise PrivacyBudgetExceeded(
-            f"Integritetsbudgeten för «{release.name}» räcker inte: tabellen «{table}» behöver "
-            f"ε = {_swedish(epsilon)}, men bara ε = {_swedish(max(left, 0))} av {_swedish(release.budget)} återstår.")
-    store.raw.execute("INSERT INTO privacy_budget VALUES (?, ?, ?, ?, ?, current_localtimestamp())",
-                      [release.name, release.budget, table, epsilon, sensitivity])
+def _spend(store, release: Release, table: str, epsilon: float, sensitivity: int, years: list[str]) -> None:
+    """Record the table's ε against each year it shows, in the caller's transaction if there is
+    one; refuse a budget other than the one the year's data were first given, or the ε that would
+    overspend it. Releases under other names draw on the same budget: sixty releases at ε = 1
+    would otherwise pin every count."""
+    for year in years:
+        budgets = store.raw.execute("SELECT DISTINCT budget FROM privacy_budget WHERE period = ?", [year]).fetchall()
+        if budgets and budgets != [(release.budget,)]:
+            raise NoiseError(f"Uppgifterna för {year} har redan integritetsbudgeten ε = {_swedish(budgets[0][0])}, "
+                             f"inte ε = {_swedish(release.budget)}: alla utgåvor av samma år delar en budget.")
+        left = release.budget - spent(store, year)
+        if epsilon > left + BUDGET_TOLERANCE:
+            raise PrivacyBudgetExceeded(
+                f"Integritetsbudgeten för {year} räcker inte: tabellen «{table}» behöver ε = {_swedish(epsilon)}, "
+                f"men bara ε = {_swedish(max(left, 0))} av {_swedish(release.budget)} återstår (alla utgåvor "
+                "av samma år delar budgeten).")
+    for year in years:
+        store.raw.execute("INSERT INTO privacy_budget (release, budget, table_name, epsilon, sensitivity, spent_at, "
+                          "period) VALUES (?, ?, ?, ?, ?, current_localtimestamp(), ?)",
+                          [release.name, release.budget, table, epsilon, sensitivity, year])
 
 
 def _swedish(number: float) -> str:
@@ -247,8 +254,9 @@ def dp_noise(results: pd.DataFrame, store, release: Release, table: str, epsilon
     of scale Δ/ε, Δ the number of count cells of the municipality with the most: one person,
     in one municipality, changes each count by at most 1 (docs/noise.md).
 
-    The table's ε is spent in the store's ledger before any noise is drawn; PrivacyBudgetExceeded
-    when the release has less left. Every call draws new noise and spends again."""
+    The table's ε is spent in the store's ledger, against every year the table shows, before any
+    noise is drawn; PrivacyBudgetExceeded when a year has less left. Every call draws new noise
+    and spends again."""
     if not epsilon > 0:
         raise NoiseError(f"ε måste vara större än 0, inte {_swedish(epsilon)}.")
     by_id = _definitions(results, definitions)
@@ -258,7 +266,7 @@ def dp_noise(results: pd.DataFrame, store, release: Release, table: str, epsilon
     cells = cells.drop_duplicates([*CELL, "side"], ignore_index=True)
     sensitivity = int(cells.groupby("municipality").size().max())
     measurement = _discrete_laplace(sensitivity, epsilon)
-    _spend(store, release, table, epsilon, sensitivity)
+    _spend(store, release, table, epsilon, sensitivity, sorted(set(results.period.str.slice(0, 4))))
     cells["noisy"] = np.maximum(measurement(cells["count"].astype(int).tolist()), 0)
     for side, ids in identities.items():
         drawn = ids.merge(cells[cells.side == side], how="left", on=CELL)

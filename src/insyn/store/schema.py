@@ -53,11 +53,15 @@ BOOKKEEPING = {
     "workload_unassigned": """
         municipality VARCHAR, period VARCHAR, unit VARCHAR, reason VARCHAR, cases BIGINT,
         points DOUBLE""",
-    # What each table published with differential privacy spent of its release's total
-    # epsilon (insyn.disclosure.noise, docs/noise.md); one row per table published.
+    # What each table published with differential privacy spent of its year's total epsilon
+    # (insyn.disclosure.noise, docs/noise.md); one row per table and year it shows.
     "privacy_budget": """
         release VARCHAR, budget DOUBLE, table_name VARCHAR, epsilon DOUBLE,
         sensitivity BIGINT, spent_at TIMESTAMP""",
+    # What has been published of each year's data, and by which method (holes or noise, never
+    # both: insyn.disclosure.releases); one row per publication and year.
+    "releases": """
+        period VARCHAR, method VARCHAR, name VARCHAR, released_at TIMESTAMP""",
     # Published figures imported in Kolada's shape (Riket, regions, peers; docs/kolada.md), one
     # per KPI, Kolada municipality id (0000 Riket), year and gender (T, K, M).
     "published_values": """
@@ -71,7 +75,7 @@ ADDED_COLUMNS = [("indicator_results", "complete", "BOOLEAN"),
                  ("imports", "extract_date", "DATE"),
                  ("events", "intervention_id", "VARCHAR"), ("events", "extended_until", "DATE"),
                  ("events", "unaccompanied", "VARCHAR"), ("events", "temporary_number", "VARCHAR"),
-                 ("events", "id_kind", "VARCHAR"),
+                 ("events", "id_kind", "VARCHAR"), ("privacy_budget", "period", "VARCHAR"),
                  *(("indicator_results", c, "DOUBLE") for c in (
                      "numerator_contributors", "numerator_largest",
                      "denominator_contributors", "denominator_largest",
