@@ -46,6 +46,7 @@ def region_results(years: list[int], seed: int, codes: list[str] | None = None) 
 
 
 def main() -> None:
+    from insyn.disclosure import grid
     from insyn.disclosure.rules import load_rules
     from insyn.disclosure.status import PRIMARY, SECONDARY
     from insyn.disclosure.suppression import Linked, protect
@@ -62,6 +63,8 @@ def main() -> None:
                else region_results([int(y) for y in args.years.split(",")], args.seed,
                                    args.kommuner.split(",") if args.kommuner else None))
     rules = load_rules()
+    # What is published: every code's row, zeros included (insyn.disclosure.grid), as prepare does.
+    results = grid.every_row(results.reset_index(drop=True), {d.id: d for d in library()}, strict=False)
 
     start = time.perf_counter()
     linked = Linked(results.reset_index(drop=True), {d.id: d for d in library()}, rules)

@@ -27,12 +27,22 @@ from insyn.config_files import ConfigError
 from insyn.disclosure.linked import Equation, LinkedTables, protect
 from insyn.disclosure.noise import cell_key_noise, noise_applies
 from insyn.disclosure.rules import DisclosureRules, load_rules
-from insyn.disclosure.status import HIDDEN_LABEL, NEVER_PUBLISHED, READER_LABELS, REASONS, PRIMARY, PUBLISHABLE, SECONDARY, is_hidden
+from insyn.disclosure.status import (
+    HIDDEN_LABEL,
+    NEVER_PUBLISHED,
+    PRIMARY,
+    PUBLISHABLE,
+    READER_LABELS,
+    REASONS,
+    SECONDARY,
+    is_hidden,
+)
 from insyn.disclosure.suppression import Linked
 from insyn.disclosure.suppression import protect as protect_results
 from insyn.indicators.definitions import by_id, library
 from insyn.indicators.engine import RESULT_COLUMNS, compute
 from insyn.ingest.load import import_files
+from insyn.model.codes import codes
 from insyn.model.municipalities import region_municipalities
 from insyn.publish.notes import legend
 from insyn.publish.publication import Publication, prepare
@@ -184,6 +194,32 @@ def test_a_population_is_shown_beside_a_hidden_count():
     assert published.status.tolist() == [PRIMARY, PUBLISHABLE]
     assert published.denominator.tolist() == [2000, 2000]
     assert published.loc[0, ["numerator", "value"]].isna().all()
+
+
+def test_every_reporter_has_a_row_so_that_a_rows_existence_says_nothing():
+    """Växjö 2023-Q2, age 18–20, as the engine gives it: 21 reports, police 7, school 8, and a row
+    only for the six other reporters with one report each. Published that way, six hidden rows
+    beside 21 − 7 − 8 = 6 are each exactly 1. With a row for every reporter the attacker knows
+    only that the hidden ones are at least 0."""
+    counts = {"polis": 7, "skola": 8, "forskola": 1, "halso_sjukvard": 1, "socialtjanst": 1, "anhorig": 1,
+              "barnet_sjalv": 1, "annan_myndighet": 1}
+    rows = []
+    for source, n in counts.items():
+        row = dict.fromkeys(RESULT_COLUMNS)
+        row.update(indicator="anmalningar_per_kalla", municipality="0780", period="2023-Q2", period_type="quarter",
+                   age_group="18-20", category=source, numerator=n, denominator=21, value=100 * n / 21,
+                   complete=True)
+        rows.append(row)
+    published = prepare(pd.DataFrame(rows), RULES).rows
+    published = published[published.age_group == "18-20"]
+    assert sorted(published.category) == sorted(codes("source"))
+    ovrig = published[published.category == "ovrig"].iloc[0]
+    assert is_hidden(ovrig.status) or (ovrig.numerator, ovrig.denominator) == (0, 21)
+    shown = published[~published.status.map(is_hidden)]
+    hidden = published[published.status.map(is_hidden)]
+    assert len(hidden) >= 6
+    # What an attacker can say of each hidden row: between 0 and what the shown ones leave.
+    assert 21 - shown.numerator.sum() >= RULES.width
 
 
 # --- random tables ------------------------------------------------------------------------------------

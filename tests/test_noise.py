@@ -309,7 +309,8 @@ def test_the_ledger_refuses_overspending_and_remembers_across_reopening(tmp_path
 def test_every_release_of_a_year_draws_on_one_budget_whatever_its_name(store, noisy_results):
     """Sixty releases at ε = 1 under sixty names would average the noise away: the budget is
     the year's data's, not a release name's."""
-    table = noisy_results[(noisy_results.indicator == "antal_anstallda") & (noisy_results.period.isin(["2023", "2024"]))]
+    table = noisy_results[(noisy_results.indicator == "antal_anstallda")
+                          & noisy_results.period.isin(["2023", "2024"])]
     dp_noise(table, store, Release("utgåva 1", 1.5), "anställda", 1.0)
     assert (spent(store, "2023"), spent(store, "2024")) == (pytest.approx(1.0), pytest.approx(1.0))
     with pytest.raises(PrivacyBudgetExceeded, match="2023 räcker inte"):

@@ -717,7 +717,11 @@ def test_generated_data_shows_training_gaps_that_match_the_results(generated):
               if r.indicator == "utbildningstackning" and r.period == "2024" and not r.unit and is_hidden(r.status)}
     coverage = results[(results.indicator == "utbildningstackning") & (results.period == "2024")
                        & results.unit.isna()]
-    assert len(shown) == len(coverage) > 0
+    # Every programme has a row in every municipality (which rows exist says nothing): one
+    # without a target group there has nothing to show.
+    assert len(shown) == len(codes("programme")) * results.municipality.nunique() > len(coverage) > 0
+    targeted = {(label("programme", r.category), r.municipality) for r in coverage.itertuples()}
+    assert all(cells == (None,) * 5 for key, cells in shown.items() if key not in targeted)
     for row in coverage.itertuples():
         cells = shown[(label("programme", row.category), row.municipality)]
         if (row.municipality, row.category) in hidden:  # small, or protecting another hidden cell

@@ -273,8 +273,10 @@ def report(
     noise: Annotated[Literal["cellnyckel", "dp"] | None, typer.Option(
         "--brus", help="Brus i stället för dolda tal: cellnyckel eller dp (differentiell integritet).")] = None,
     epsilon: Annotated[float, typer.Option(help="Med --brus dp: rapportens ε.")] = 1.0,
-    release: Annotated[str | None, typer.Option("--utgava", help="Med --brus dp: utgåvans namn (i loggen över budgeten).")] = None,
-    budget: Annotated[float | None, typer.Option(help="Med --brus dp: årets totala ε, som alla utgåvor av samma år delar.")] = None,
+    release: Annotated[str | None, typer.Option(
+        "--utgava", help="Med --brus dp: utgåvans namn (i loggen över budgeten).")] = None,
+    budget: Annotated[float | None, typer.Option(
+        help="Med --brus dp: årets totala ε, som alla utgåvor av samma år delar.")] = None,
     indicators: Annotated[list[str] | None, typer.Option(
         "--indikator", help="Med --brus dp: indikator (id) i tabellen, årstal per kommun; upprepa för fler.")] = None,
 ) -> None:

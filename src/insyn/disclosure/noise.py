@@ -20,11 +20,11 @@ import opendp.prelude as dp
 import pandas as pd
 import yaml
 
+from insyn.disclosure.grid import every_row, is_count
 from insyn.disclosure.status import PUBLISHABLE
 from insyn.errors import InputError
-from insyn.indicators.definitions import Count, Definition, library
+from insyn.indicators.definitions import Definition, library
 from insyn.indicators.engine import CELL_KEY_COLUMNS, DIMENSIONS, KEYS
-from insyn.model.codes import codes
 from insyn.swedish import format_number
 
 METHOD = "method"  # the column naming the method
@@ -62,13 +62,9 @@ def _by_indicator(table: pd.DataFrame, definitions: dict[str, Definition], what)
     return table.indicator.map({i: what(d) for i, d in definitions.items()}).to_numpy()
 
 
-def _is_count(count: Count | None) -> bool:
-    return count is not None and count.population is None
-
-
 def _counted(table: pd.DataFrame, definitions: dict[str, Definition], side: str) -> np.ndarray:
     """The rows whose numerator or denominator (`side`) is a count."""
-    return _by_indicator(table, definitions, lambda d: _is_count(getattr(d, side))).astype(bool)
+    return _by_indicator(table, definitions, lambda d: is_count(getattr(d, side))).astype(bool)
 
 
 def _published(noisy: pd.DataFrame, definitions: dict[str, Definition], method: str) -> pd.DataFrame:
@@ -190,43 +186,6 @@ def _swedish(number: float) -> str:
     return format_number(number, 3, thousands="", min_decimals=1)
 
 
-def _every_row(results: pd.DataFrame, definitions: dict[str, Definition]) -> pd.DataFrame:
-    """The table with a row for every code of its breakdowns and categories, zeros included:
-    under differential privacy which rows exist must not depend on the data. The breakdowns
-    are those the table has; a municipality's units and periods are those the table names
-    (taken as public)."""
-    levels = [b for b in ("sex", "age_group", "unit") if results[b].notna().any()]
-    units = results.dropna(subset=["unit"]).groupby("municipality").unit.unique()
-    filled = []
-    for indicator, rows in results.groupby("indicator"):
-        definition = definitions[indicator]
-        groups = []
-        for municipality in rows.municipality.unique():
-            values = {"sex": codes("sex"), "age_group": codes("age_group"), "unit": units.get(municipality, [])}
-            groups.append({"municipality": municipality})
-            groups += [{"municipality": municipality, level: value}
-                       for level in levels if level in definition.breakdowns for value in values[level]]
-        cells = pd.DataFrame(groups, columns=["municipality", *DIMENSIONS])
-        if definition.category:
-            cells = cells.drop(columns="category").merge(pd.DataFrame({"category": codes(definition.category)}),
-                                                         how="cross")
-        cells = cells.astype(rows.dtypes[["municipality", *DIMENSIONS]].to_dict())
-        periods = rows[["indicator", *KEYS, "complete"]].drop_duplicates(KEYS)
-        grid = periods.merge(cells, on="municipality").merge(rows.drop(columns="complete"), how="outer",
-                                                             on=["indicator", *KEYS, *DIMENSIONS], indicator=True)
-        if (grid.pop("_merge") == "right_only").any():
-            raise ValueError(f"{indicator}: resultaten har rader utanför kodlistorna.")
-        for side in SIDES:
-            if _is_count(getattr(definition, side)):
-                grid[side] = grid[side].fillna(0.0)
-        if definition.category and definition.category_shares == "of_all":
-            # A category's share is of its group's total: the rows added share its denominator.
-            group = grid.groupby([*KEYS, "unit", "sex", "age_group"], dropna=False)
-            grid["denominator"] = group.denominator.transform("max")
-        filled.append(grid)
-    return pd.concat(filled, ignore_index=True)
-
-
 def _cell_identities(table: pd.DataFrame, definitions: dict[str, Definition], side: str) -> pd.DataFrame:
     """What identifies each row's count cell on `side`: a denominator all the categories of a
     group share (their shares are of the group's total) is one cell."""
@@ -260,7 +219,7 @@ def dp_noise(results: pd.DataFrame, store, release: Release, table: str, epsilon
     if not epsilon > 0:
         raise NoiseError(f"ε måste vara större än 0, inte {_swedish(epsilon)}.")
     by_id = _definitions(results, definitions)
-    noisy = _every_row(results, by_id)
+    noisy = every_row(results, by_id)
     identities = {side: _cell_identities(noisy, by_id, side) for side in SIDES}
     cells = pd.concat([ids.assign(side=side, count=noisy.loc[ids.index, side]) for side, ids in identities.items()])
     cells = cells.drop_duplicates([*CELL, "side"], ignore_index=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from insyn.disclosure.grid import every_row
 from insyn.disclosure.noise import METHOD, noise_applies
 from insyn.disclosure.rules import DisclosureRules
 from insyn.disclosure.status import NEVER_PUBLISHED, is_hidden
@@ -218,7 +219,9 @@ def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None 
     becomes easier to work out."""
     reference = reference or load_workforce().reference_date
     if noise is None:
-        shown = in_full(results.reset_index(drop=True)).to_numpy(dtype=bool) if in_full is not None else None
+        # Which rows exist must say nothing: every code's row, zeros included (noise adds its own).
+        results = every_row(results.reset_index(drop=True), {d.id: d for d in library()}, strict=False)
+        shown = in_full(results).to_numpy(dtype=bool) if in_full is not None else None
         protected = protect(results, rules, cache_dir=cache_dir, shown_in_full=shown)
     elif in_full is not None:
         raise ValueError("A noisy publication is for publishing; it has no rows shown in full.")

@@ -11,8 +11,7 @@ import statistics
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from insyn.disclosure.status import READER_LABELS
-from insyn.disclosure.status import is_hidden
+from insyn.disclosure.status import READER_LABELS, is_hidden
 from insyn.indicators.definitions import Definition, area_names
 from insyn.indicators.engine import DIMENSIONS
 from insyn.model.codes import code_lists, label

@@ -340,8 +340,8 @@ def coverage_section(pub: Publication, definition: Definition, municipality: str
     tables = coverage_tables_of(pub, definition, [municipality])
     if not tables:
         return None
-    rows: list[Row] = [[t.category.label, t.rows[0].targeted, t.rows[0].completed, t.rows[0].coverage, t.rows[0].lacking]
-            for t in tables]
+    rows: list[Row] = [[t.category.label, t.rows[0].targeted, t.rows[0].completed, t.rows[0].coverage,
+                        t.rows[0].lacking] for t in tables]
     return Section(definition.name, definition.id, " ".join(definition.description.split()),
                    [Table(f"{definition.id}-program", f"{definition.name} {tables[0].year} – {pub.name(municipality)}",
                           ["Program", "Målgrupp", "Har genomgått", "Täckning", "Saknar"], rows)])
