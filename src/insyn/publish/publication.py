@@ -167,12 +167,13 @@ def _as_python(frame: pd.DataFrame) -> pd.DataFrame:
 def _unit_loads(workload: Workload | None, rules: DisclosureRules, names: dict[str, str],
                 hidden_units: set[tuple[str, str, str]], reference: ReferenceDate,
                 in_full: InFull | None = None) -> tuple[UnitLoad, ...]:
-    """Every unit's months from the workload, by municipality, unit and month. Only unit totals
-    are kept, never a caseworker's row. A unit with fewer caseworkers than the threshold shows
-    nothing but ".."; a number over the norm from 1 to threshold − 1 is hidden on its own. In
-    the reference month the caseworkers and those over the norm are the share over the norm's
-    denominator and numerator, so a unit whose share is hidden (`hidden_units`: municipality,
-    unit, year) shows nothing either."""
+    """Unit totals from the workload (never a caseworker's row), by municipality, unit and month.
+    Published: the reference month of each year only, where a unit's caseworkers and those over
+    the norm are the share over the norm's denominator and numerator, so that every number shown
+    is a cell of the protection's model; the unit shows nothing but ".." where that share is
+    hidden (`hidden_units`: municipality, unit, year) or either count is small. A count is never
+    hidden on its own: beside its unit's other figures that would say it is small. Other months
+    only of units the reader may see in full (`in_full`)."""
     if workload is None or workload.caseworkers.empty:
         return ()
     units = unit_months(workload)
@@ -180,15 +181,15 @@ def _unit_loads(workload: Workload | None, rules: DisclosureRules, names: dict[s
     loads = []
     for row, shown_in_full in zip(_as_python(units).to_dict("records"), own, strict=True):
         month = month_start(row["period"])
-        protected = (month.month == reference.month
-                     and (row["municipality"], row["unit"], str(month.year)) in hidden_units)
-        few = not shown_in_full and (protected or rules.is_small(row["caseworkers"]))
+        if month.month != reference.month and not shown_in_full:
+            continue
+        few = not shown_in_full and ((row["municipality"], row["unit"], str(month.year)) in hidden_units
+                                     or rules.is_small(row["caseworkers"]) or rules.is_small(row["over_norm"]))
         ratio = row["load_ratio"]
         load = 100 * ratio if ratio is not None and math.isfinite(ratio) else None
         loads.append(UnitLoad(
             row["municipality"], row["unit"], row["period"],
-            shown_unless(few, row["caseworkers"], COUNT),
-            shown_unless(few or (not shown_in_full and rules.is_small(row["over_norm"])), row["over_norm"], COUNT),
+            shown_unless(few, row["caseworkers"], COUNT), shown_unless(few, row["over_norm"], COUNT),
             shown_unless(few, load, "%")))
     loads.sort(key=lambda u: (swedish_sort_key(names.get(u.municipality, u.municipality)),
                               swedish_sort_key(u.unit), u.month))
