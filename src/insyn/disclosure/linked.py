@@ -8,7 +8,8 @@ remainder (girls + boys + unknown sex = all; the quarters of a year; the units o
 municipality; the categories of a total); the remainder is taken from the true data, so the
 attacker is assumed to know even what is never published (people of unknown sex, children
 counted in two quarters) — protection against that attacker holds against any weaker one.
-*Inequalities* say that one cell is at most another (a numerator within its denominator).
+*Inequalities* say that one cell is at most another (a numerator within its denominator), and
+equations that are not exact that parts add up to at most a total.
 
 `attack` computes, by linear programming, the smallest and largest value every hidden cell can
 take given everything visible. `protect` hides whole rows (never a part of one) until every
@@ -35,8 +36,12 @@ TOLERANCE = 1e-6
 
 @dataclass(frozen=True)
 class Equation:
+    """total = Σ parts + the true remainder; or, not `exact`, Σ parts ≤ total (nested and
+    disjoint definitions: over five years and under one year within all caseworkers)."""
+
     total: int
     parts: tuple[int, ...]
+    exact: bool = True
 
 
 @dataclass
@@ -127,10 +132,11 @@ class Attacker:
         lower, upper = np.empty(len(self.relations)), np.empty(len(self.relations))
         for r, relation in enumerate(self.relations):
             kind, i = relation
+            exact = kind == "eq" and tables.equations[i].exact
             if kind == "eq":  # total − Σ parts = remainder, the remainder known from the true values
                 equation = tables.equations[i]
                 signed = [(equation.total, 1.0), *((p, -1.0) for p in equation.parts)]
-                known = tables.values[equation.total] - tables.values[list(equation.parts)].sum()
+                known = tables.values[equation.total] - tables.values[list(equation.parts)].sum() if exact else 0.0
             else:  # smaller − larger ≤ 0
                 signed = list(zip(tables.inequalities[i], (1.0, -1.0), strict=True))
                 known = 0.0
@@ -139,7 +145,12 @@ class Attacker:
                     known -= sign * tables.values[c]
                 else:
                     columns[self.index[c]].append((r, sign))
-            lower[r], upper[r] = (known if kind == "eq" else -highspy.kHighsInf), known
+            if exact:
+                lower[r], upper[r] = known, known
+            elif kind == "eq":  # total − Σ parts ≥ 0
+                lower[r], upper[r] = known, highspy.kHighsInf
+            else:
+                lower[r], upper[r] = -highspy.kHighsInf, known
         self.highs = _model(columns, lower, upper)
 
     def range(self, cell: int) -> Range:
@@ -261,7 +272,7 @@ def _pinned_alone(tables: LinkedTables, target: int, visible: np.ndarray) -> lis
     """The visible cells of an equation in which the target is the only hidden cell (so the
     equation gives it away), or None when there is no such equation."""
     for kind, i in tables.relations_of[target]:
-        if kind == "eq":
+        if kind == "eq" and tables.equations[i].exact:
             cells = tables.relation_cells((kind, i))
             if sum(not visible[c] for c in cells) == 1:
                 return [c for c in cells if visible[c]]

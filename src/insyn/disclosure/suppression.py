@@ -30,7 +30,7 @@ from insyn.disclosure.linked import Equation, LinkedTables, Range, attack, compo
 from insyn.disclosure.linked import protect as protect_linked
 from insyn.disclosure.rules import DisclosureRules
 from insyn.disclosure.status import NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY, is_hidden
-from insyn.indicators.definitions import Count, Definition, library
+from insyn.indicators.definitions import Condition, Count, Definition, library
 from insyn.indicators.engine import CELL_KEY_COLUMNS, CONTRIBUTION_COLUMNS
 
 SIDES = ("numerator", "denominator")
@@ -86,13 +86,14 @@ class Linked:
         self.public = self._public()
         rows = self._rows()
         self.public_rows = np.array([bool(cells) and bool(self.public[list(cells)].all()) for cells in rows])
+        within, disjoint = self._nested(definitions)
         self.tables = LinkedTables(
             values=self.cells.value.to_numpy(dtype=float),
             required=np.where(self.public, 0.0, self._required()),
             rows=rows,
             cost=np.where(self.public_rows, np.inf, self._costs()),
-            equations=self._equations(),
-            inequalities=self._inequalities(definitions))
+            equations=self._equations() + disjoint,
+            inequalities=sorted(set(self._inequalities(definitions)) | set(within)))
 
     @staticmethod
     def _side(results: pd.DataFrame, definitions: dict[str, Definition], side: str) -> pd.DataFrame:
@@ -198,6 +199,48 @@ class Linked:
             return []
         pairs = pairs.dropna()
         return sorted({(int(n), int(d)) for n, d in zip(pairs.numerator, pairs.denominator, strict=True) if n != d})
+
+    def _nested(self, definitions: dict[str, Definition]) -> tuple[list[tuple[int, int]], list[Equation]]:
+        """Relations between counts of the same subjects measured the same way whose conditions
+        nest (over five years ≤ at least three years: a pair smaller, larger) or exclude each
+        other within a third (under one year + at least three years ≤ all with an exam year: an
+        equation that is not exact), derived from the definitions' conditions, between the cells
+        of the same municipality, period and breakdown."""
+        counts = {}
+        for definition in definitions.values():
+            for count in (definition.numerator, definition.denominator):
+                quantity = _quantity(definition, count)
+                if quantity is not None and count is not None:
+                    measure = (definition.subjects_of(count).key(), count.count, count.count_distinct, count.sum)
+                    counts[quantity] = (measure, count.where)
+        groups: dict[tuple, list[str]] = {}
+        for quantity in sorted(set(self.cells.quantity) & set(counts)):
+            groups.setdefault(counts[quantity][0], []).append(quantity)
+        keys = ["municipality", "period", *BREAKDOWNS, "category"]
+        cells = self.cells.assign(cell=np.arange(len(self.cells)))
+        cells[keys] = cells[keys].astype("string").fillna("")
+        by_quantity = {q: frame[[*keys, "cell"]] for q, frame in cells.groupby("quantity", sort=False)}
+
+        def matched(*quantities: str) -> list[tuple[int, ...]]:
+            joined = by_quantity[quantities[0]].rename(columns={"cell": 0})
+            for n, quantity in enumerate(quantities[1:], start=1):
+                joined = joined.merge(by_quantity[quantity].rename(columns={"cell": n}), on=keys)
+            return list(joined[list(range(len(quantities)))].itertuples(index=False, name=None))
+
+        within: list[tuple[int, int]] = []
+        disjoint: list[Equation] = []
+        for members in groups.values():
+            where = {q: counts[q][1] or Condition() for q in members}  # no condition: all subjects
+            implies = {(a, b) for a in members for b in members if a != b and where[a].implies(where[b])}
+            for a, b in implies:
+                if (b, a) not in implies:
+                    within += [(int(x), int(y)) for x, y in matched(a, b)]
+            for a, b in ((a, b) for a in members for b in members if a < b):
+                if where[a].excludes(where[b]):
+                    for c in (c for c in members if (a, c) in implies and (b, c) in implies):
+                        disjoint += [Equation(int(z), (int(x), int(y)), exact=False)
+                                     for x, y, z in matched(a, b, c)]
+        return within, disjoint
 
     def primary(self) -> np.ndarray:
         """Rows hidden by primary suppression: showing a sensitive cell, or a share, rate or

@@ -207,6 +207,61 @@ class Condition(Strict):
         """This condition and every condition nested in it."""
         return [self, *[p for inner in self.none_of or [] for p in inner.parts()]]
 
+    def implies(self, other: Condition | None) -> bool:
+        """Whether every subject meeting this condition meets `other` (None: no condition), as
+        far as the comparisons show; False when unsure. A comparison on a column holds only
+        where the column has a value, so it implies `present` of that column."""
+        if other is None:
+            return True
+        for name in other.model_fields_set:
+            wanted, given = getattr(other, name), getattr(self, name)
+            if wanted is None:
+                continue
+            if name == "present":
+                if not set(wanted) <= set(self.present or []) | self._compared():
+                    return False
+            elif name in _BOUNDS:
+                if not all(self._within(name, column, bound) for column, bound in wanted.items()):
+                    return False
+            elif name == "one_of":
+                for column, values in wanted.items():
+                    allowed = ([self.equals[column]] if self.equals and column in self.equals
+                               else (self.one_of or {}).get(column))
+                    if allowed is None or not set(allowed) <= set(values):
+                        return False
+            elif given != wanted:
+                return False
+        return True
+
+    def excludes(self, other: Condition | None) -> bool:
+        """Whether no subject can meet both conditions (as far as the comparisons show)."""
+        if other is None:
+            return False
+        for first, second in ((self, other), (other, self)):
+            for column, below in (first.less_than or {}).items():
+                floors = [(second.at_least or {}).get(column), (second.greater_than or {}).get(column)]
+                if any(floor is not None and below <= floor for floor in floors):
+                    return True
+        return any(value != (other.equals or {}).get(column, value) for column, value in (self.equals or {}).items())
+
+    def _compared(self) -> set[str]:
+        return {column for part in (self.equals, self.one_of, self.less_than, self.at_least, self.greater_than)
+                for column in part or {}}
+
+    def _within(self, kind: str, column: str, bound: float) -> bool:
+        """Whether this condition keeps `column` within `kind` (less_than, at_least,
+        greater_than) `bound`."""
+        if kind == "less_than":
+            below = (self.less_than or {}).get(column)
+            return below is not None and below <= bound
+        at_least, above = (self.at_least or {}).get(column), (self.greater_than or {}).get(column)
+        if kind == "at_least":
+            return any(floor is not None and floor >= bound for floor in (at_least, above))
+        return (above is not None and above >= bound) or (at_least is not None and at_least > bound)
+
+
+_BOUNDS = ("less_than", "at_least", "greater_than")
+
 
 class Count(Strict):
     """What a numerator or denominator adds up, over its own `subjects` when given (else the
