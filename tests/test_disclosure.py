@@ -188,6 +188,17 @@ def test_a_units_workforce_and_the_mentoring_of_new_hires_keep_the_protection():
     assert published.status.tolist() == [PUBLISHABLE, PRIMARY, SECONDARY, PRIMARY]
 
 
+def test_a_public_figure_that_would_give_away_the_mentoring_of_new_hires_is_not_published():
+    """3 caseworkers new in the municipality (consultants included) is employment statistics;
+    2 of the 3 new hires with a mentor is not. Shown, the 3 would pin both mentoring counts
+    (new hires ≤ caseworkers new in the municipality): so the 3 is protected as well."""
+    frame = pd.DataFrame([_row("i_kommunen_under_1_ar", 3, 20), _row("mentor_forsta_aret", 2, 3)])
+    linked = Linked(frame, {d.id: d for d in library()}, SHIPPED)
+    assert (linked.tables.rows[1][1], linked.tables.rows[0][0]) in linked.tables.inequalities
+    published = protect_results(frame, SHIPPED)
+    assert published.status.map(is_hidden).all()
+
+
 def test_a_count_the_public_figures_give_away_is_hidden_and_nothing_fails():
     # One unit only: its 3 is the municipality's public 3. Nothing can protect it, and nothing
     # needs to: it is published already.
@@ -220,6 +231,16 @@ def test_nested_and_exclusive_definitions_are_relations_of_the_model():
     equations = [(e.total, e.parts, None) for e in linked.tables.equations if not e.exact]
     low, high = ranges_from_shown(linked.tables.values, shown, equations, linked.tables.inequalities, [under])[under]
     assert high - low >= RULES.width
+
+
+def test_a_unit_manager_still_sees_their_own_unit_beside_public_figures():
+    """4 staff in the municipality (public), 1 in unit A and 3 in unit B: A's 1 is given away by
+    the public 4 and B's 3 whatever is hidden. B's manager sees B in full all the same."""
+    frame = pd.DataFrame([_row("antal_anstallda", 4, None), _row("antal_anstallda", 1, None, unit="A"),
+                          _row("antal_anstallda", 3, None, unit="B")])
+    for_b = protect_results(frame, SHIPPED, shown_in_full=np.array([False, False, True]))
+    assert for_b.status.tolist() == [PUBLISHABLE, PRIMARY, PUBLISHABLE]
+    assert for_b.numerator.tolist()[::2] == [4, 3]
 
 
 def test_a_population_is_shown_beside_a_hidden_count():

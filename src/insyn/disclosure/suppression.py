@@ -32,6 +32,7 @@ from insyn.disclosure.rules import DisclosureRules
 from insyn.disclosure.status import NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY, is_hidden
 from insyn.indicators.definitions import Condition, Count, Definition, library
 from insyn.indicators.engine import CELL_KEY_COLUMNS, CONTRIBUTION_COLUMNS
+from insyn.indicators.kinds import subject_kind
 
 SIDES = ("numerator", "denominator")
 BREAKDOWNS = ("unit", "sex", "age_group")
@@ -83,17 +84,22 @@ class Linked:
             value=("value", "first"), sum=("sum", "first"), contributors=("contributors", "max"),
             largest=("largest", "max"))
         self.cells = cells.reset_index(drop=True)
-        self.public = self._public()
-        rows = self._rows()
-        self.public_rows = np.array([bool(cells) and bool(self.public[list(cells)].all()) for cells in rows])
+        self.public_kind = self._public_kind()
         within, disjoint = self._nested(definitions)
+        self._by_rule, self._cost = self._required(), self._costs()
         self.tables = LinkedTables(
-            values=self.cells.value.to_numpy(dtype=float),
-            required=np.where(self.public, 0.0, self._required()),
-            rows=rows,
-            cost=np.where(self.public_rows, np.inf, self._costs()),
-            equations=self._equations() + disjoint,
+            values=self.cells.value.to_numpy(dtype=float), required=self._by_rule, rows=self._rows(),
+            cost=self._cost, equations=self._equations() + disjoint,
             inequalities=sorted(set(self._inequalities(definitions)) | set(within)))
+        self.set_public(self.public_kind & self.cells.unit.isna().to_numpy())
+
+    def set_public(self, public: np.ndarray) -> None:
+        """Make exactly these cells public figures: not sensitive, and the rows showing only
+        them never hidden (`public_rows`)."""
+        self.public = public
+        self.public_rows = np.array([bool(cells) and bool(public[list(cells)].all()) for cells in self.tables.rows])
+        self.tables.required = np.where(public, 0.0, self._by_rule)
+        self.tables.cost = np.where(self.public_rows, np.inf, self._cost)
 
     @staticmethod
     def _side(results: pd.DataFrame, definitions: dict[str, Definition], side: str) -> pd.DataFrame:
@@ -127,10 +133,11 @@ class Linked:
             shown.loc[split, "quantity"] = shown.quantity[split] + "|" + shown.indicator[split]
         return shown
 
-    def _public(self) -> np.ndarray:
-        """Cells that are public figures by the rules' policy (`DisclosureRules.public`): of a
-        whole municipality, counting subjects of a public kind, shown by an indicator the policy
-        does not except. The same number shown by an excepted indicator is public all the same."""
+    def _public_kind(self) -> np.ndarray:
+        """Cells of the kind the rules' policy makes public (`DisclosureRules.public`): counting
+        subjects of a public kind, shown by an indicator the policy does not except (the same
+        number shown by an excepted one is public all the same). Public figures are those of a
+        whole municipality; a unit's keep the protection."""
         public_sides = {(i, side) for i, d in self.definitions.items() for side in SIDES
                         for policy in self.rules.public if i not in policy.except_indicators
                         if (count := getattr(d, side)) is not None and not count.population
@@ -139,7 +146,7 @@ class Linked:
         by_public = [(i, side) in public_sides for i, side in zip(shown.indicator, shown.side, strict=True)]
         cells = np.zeros(len(self.cells), dtype=bool)
         cells[shown.cell[by_public].unique()] = True
-        return cells & self.cells.unit.isna().to_numpy()
+        return cells
 
     def _required(self) -> np.ndarray:
         cells, rules = self.cells, self.rules
@@ -201,18 +208,20 @@ class Linked:
         return sorted({(int(n), int(d)) for n, d in zip(pairs.numerator, pairs.denominator, strict=True) if n != d})
 
     def _nested(self, definitions: dict[str, Definition]) -> tuple[list[tuple[int, int]], list[Equation]]:
-        """Relations between counts of the same subjects measured the same way whose conditions
-        nest (over five years ≤ at least three years: a pair smaller, larger) or exclude each
-        other within a third (under one year + at least three years ≤ all with an exam year: an
-        equation that is not exact), derived from the definitions' conditions, between the cells
-        of the same municipality, period and breakdown."""
+        """Relations between counts of the same kind of subjects measured the same way, derived
+        from the definitions, between the cells of the same municipality, period and breakdown:
+        where subjects (the kind's `narrows`) and conditions nest, a pair smaller ≤ larger (over
+        five years ≤ at least three years; new hires with a mentor ≤ caseworkers new in the
+        municipality); where conditions exclude each other within a third, an equation that is
+        not exact (under one year + at least three years ≤ all with an exam year)."""
         counts = {}
         for definition in definitions.values():
             for count in (definition.numerator, definition.denominator):
                 quantity = _quantity(definition, count)
                 if quantity is not None and count is not None:
-                    measure = (definition.subjects_of(count).key(), count.count, count.count_distinct, count.sum)
-                    counts[quantity] = (measure, count.where)
+                    subjects = definition.subjects_of(count)
+                    measure = (subjects.kind, count.count, count.count_distinct, count.sum)
+                    counts[quantity] = (measure, count.where, subjects.spec)
         groups: dict[tuple, list[str]] = {}
         for quantity in sorted(set(self.cells.quantity) & set(counts)):
             groups.setdefault(counts[quantity][0], []).append(quantity)
@@ -231,7 +240,10 @@ class Linked:
         disjoint: list[Equation] = []
         for members in groups.values():
             where = {q: counts[q][1] or Condition() for q in members}  # no condition: all subjects
-            implies = {(a, b) for a in members for b in members if a != b and where[a].implies(where[b])}
+            narrows = subject_kind(counts[members[0]][0][0]).narrows
+            spec = {q: counts[q][2] for q in members}
+            implies = {(a, b) for a in members for b in members if a != b and where[a].implies(where[b])
+                       and (spec[a] == spec[b] or narrows is not None and narrows(spec[a], spec[b]))}
             for a, b in implies:
                 if (b, a) not in implies:
                     within += [(int(x), int(y)) for x, y in matched(a, b)]
@@ -341,13 +353,20 @@ def _for_reader(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, 
             status[rows[shown]] = PUBLISHABLE
             continue
         linked = Linked(results.iloc[rows].reset_index(drop=True), known, rules)
-        tables, cost = linked.tables, linked.tables.cost.copy()
         was_hidden = np.array([is_hidden(s) for s in published[rows]])
+        # The public figures the published solution had to hide are not public here either.
+        demoted = [c for r in np.flatnonzero(was_hidden) for c in linked.tables.rows[r] if linked.public[c]]
+        public = linked.public.copy()
+        public[demoted] = False
+        linked.set_public(public)
+        tables, cost = linked.tables, linked.tables.cost.copy()
         while True:
             tables.cost = np.where(shown, np.inf, cost)
             start = was_hidden & ~shown
             hidden, unprotected = protect_linked(tables, start)
-            around = {r for cell in unprotected for relation in tables.relations_of[cell]
+            # A unit's employment figure the public ones give away is given away for everyone.
+            around = {r for cell in unprotected if not linked.public_kind[cell]
+                      for relation in tables.relations_of[cell]
                       for c in tables.relation_cells(relation) for r in tables.rows_of[c] if shown[r]}
             if not around:
                 break
@@ -362,12 +381,24 @@ def _statuses(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, De
     if "complete" in results:
         never |= ~results.complete.fillna(True).astype(bool).to_numpy()
     linked = Linked(results, known, rules)
-    primary = linked.primary() & ~never
-    hidden, unprotected = protect_linked(linked.tables, primary | never)
-    # Only rows of public figures may never be hidden; a count they give away (the one unit of a
-    # municipality whose headcount is public) is public by them, and stays hidden for form.
-    if unprotected and not linked.public_rows.any():
-        raise RuntimeError(f"{len(unprotected)} dolda uppgifter kunde inte skyddas")
+    while True:
+        primary = linked.primary() & ~never
+        hidden, unprotected = protect_linked(linked.tables, primary | never)
+        # Only rows of public figures may never be hidden. A unit's employment figure they give
+        # away (the one unit of a municipality whose headcount is public) is public by them and
+        # stays hidden for form. A count the policy keeps protected (the mentoring of new hires,
+        # within the public number of caseworkers new in the municipality) is not: the public
+        # figures around it lose their exemption, and the protection runs again.
+        protected = [c for c in unprotected if not linked.public_kind[c]]
+        if not protected:
+            break
+        around = [c for cell in protected for relation in linked.tables.relations_of[cell]
+                  for c in linked.tables.relation_cells(relation) if linked.public[c]]
+        if not around:
+            raise RuntimeError(f"{len(protected)} dolda uppgifter kunde inte skyddas")
+        public = linked.public.copy()
+        public[around] = False
+        linked.set_public(public)
     return np.select([never, primary, hidden], [NEVER_PUBLISHED, PRIMARY, SECONDARY], PUBLISHABLE).astype("U1")
 
 

@@ -55,6 +55,16 @@ class StaffFilter(Strict):
     roles: list[str] = []
     employment: list[str] = []
 
+    def narrows(self, other: StaffFilter) -> bool:
+        """Whether every employment this filter lets through, `other` lets through too."""
+        def within(mine: list[str], theirs: list[str]) -> bool:
+            return not theirs or bool(mine) and set(mine) <= set(theirs)
+
+        rest = {"roles", "employment"}
+        same_rest = self.model_dump(exclude=rest) == other.model_dump(exclude=rest)
+        return (type(self) is type(other) and same_rest and within(self.roles, other.roles)
+                and within(self.employment, other.employment))
+
 
 class EmploymentsSubject(StaffFilter):
     """Employments in post at the period's reference date, or (`at: period`) in every period
@@ -402,7 +412,8 @@ def register() -> None:
                     at_period=case_work_at_period, event_columns=_CASE_WORK_COLUMNS, rows_from_events=False),
         SubjectKind("employments", EmploymentsSubject, employments,
                     lambda spec: "overlap" if spec.at == "period" else "reference_date", data=STAFF,
-                    at_period=employments_at_period, rows_from_events=False, record="staff_id"),
+                    at_period=employments_at_period, rows_from_events=False, record="staff_id",
+                    narrows=EmploymentsSubject.narrows),
         SubjectKind("employment_ends", EmploymentEndsSubject, employment_ends, always("date"), data=STAFF,
                     rows_from_events=False, record="staff_id"),
         SubjectKind("arrivals", ArrivalsSubject, arrivals, always("date"), data=STAFF,
