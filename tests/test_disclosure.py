@@ -27,6 +27,7 @@ from insyn.config_files import ConfigError
 from insyn.disclosure.grid import every_row
 from insyn.disclosure.linked import Equation, LinkedTables, protect
 from insyn.disclosure.noise import cell_key_noise, noise_applies
+from insyn.disclosure.releases import published_years
 from insyn.disclosure.rules import DisclosureRules, load_rules
 from insyn.disclosure.status import (
     HIDDEN_LABEL,
@@ -47,6 +48,7 @@ from insyn.model.codes import codes
 from insyn.model.municipalities import region_municipalities
 from insyn.publish.notes import legend
 from insyn.publish.publication import Publication, prepare
+from insyn.settings import Settings
 from insyn.store import open_store
 from insyn.synth.generate import generate, write_tables
 from insyn.workflows import store_for
@@ -577,6 +579,17 @@ def test_a_year_is_published_with_holes_or_with_noise_never_both(region_results,
     assert "Uppgifterna för 2023 är redan publicerade med dolda uppgifter" in words, words
     assert "med brus (cellnyckel)" in words and "Traceback" not in refused.output
     assert not (tmp_path / "holes-noise").exists()
+    # Differential privacy is refused before it spends anything.
+    dp = run(holes, "report", "--brus", "dp", "--utgava", "x", "--budget", "1", "--indikator",
+             "anmalningar_per_1000_barn", "--out", str(tmp_path / "holes-dp"))
+    assert dp.exit_code == 1 and "redan publicerade med dolda uppgifter" in " ".join(dp.output.split())
+    store = store_for(Settings(data_dir=holes), read_only=True)
+    try:
+        assert store.raw.execute("SELECT count(*) FROM privacy_budget").fetchone() == (0,)
+        years = {row[0] for row in store.raw.execute("SELECT DISTINCT period FROM releases").fetchall()}
+    finally:
+        store.close()
+    assert years == set(published_years(region_results.period)) == {"2023", "2024"}
     # The same method again, and a Kolada export (holes too), are fine.
     assert run(holes, "report", "--out", str(tmp_path / "holes-again")).exit_code == 0
     assert run(holes, "export", "--format", "kolada", "--ut", str(tmp_path / "kolada.json")).exit_code == 0

@@ -16,7 +16,13 @@ from typing import Literal
 
 import pandas as pd
 
-from insyn.disclosure.releases import SUPPRESSION, record_release
+from insyn.disclosure.releases import (
+    DIFFERENTIAL_PRIVACY,
+    SUPPRESSION,
+    check_release,
+    published_years,
+    record_release,
+)
 from insyn.errors import Conflict, InputError, NoData, NotFound
 from insyn.ingest.load import ImportResult, extract_date_of, import_files
 from insyn.ingest.profiles import Profile, load_profile
@@ -176,33 +182,47 @@ def _noise_function(choice: NoiseChoice | None, store: Store, table: str):
     def yearly_totals_with_noise(results: pd.DataFrame) -> pd.DataFrame:
         chosen = results[results.indicator.isin(choice.indicators) & (results.period_type == "year")
                          & results[["unit", "sex", "age_group", "category"]].isna().all(axis=1)]
+        # Refused before any ε is spent when a year was published with holes.
+        check_release(store, published_years(chosen.period), DIFFERENTIAL_PRIVACY)
         return dp_noise(chosen.reset_index(drop=True), store, release, table, choice.epsilon)
 
     return yearly_totals_with_noise
 
 
-def _publish_stored(settings: Settings, out_dir: Path,
-                    noise: NoiseChoice | None = None) -> tuple[Publication, dict[str, Path]]:
-    """The stored results and workload, published to out_dir: (publication, written paths)."""
+def _publish_stored(settings: Settings, out_dir: Path, noise: NoiseChoice | None = None,
+                    released: bool = True) -> tuple[Publication, dict[str, Path]]:
+    """The stored results and workload, published to out_dir: (publication, written paths).
+    A release (`released`, not the demo's invented data) is recorded in the store's ledger with
+    its years and method before anything is written; differential privacy spends its ε there."""
     from insyn.indicators.engine import stored_results
     from insyn.publish import prepare, publish
     from insyn.publish.kolada import stored_published_values
     from insyn.workforce.workload import stored_workload
 
-    # The store's ledgers record what is published: the method of each year, and what
-    # differential privacy spends.
-    store = store_for(settings)
+    name = f"rapport {out_dir.name}"
+    spends = noise is not None and noise.method == "dp"
+    store = store_for(settings, read_only=not spends)
     try:
         results, workload = stored_results(store), stored_workload(store)
         imported = stored_published_values(store)
-        name = f"rapport {out_dir.name}"
         publication = prepare(results, settings.disclosure_rules(), workload=workload,
                               reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
                               noise=_noise_function(noise, store, name))
-        record_release(store, publication.years, noise.method if noise else SUPPRESSION, name)
     finally:
         store.close()
+    if released:
+        _record(settings, published_years(publication.rows.period), noise.method if noise else SUPPRESSION, name)
     return publication, publish(publication, out_dir, imported=imported)
+
+
+def _record(settings: Settings, years: Sequence[str], method: str, name: str) -> None:
+    """A publication's years and method in the store's ledger (the store open for writing only
+    for that), or MixedMethods."""
+    store = store_for(settings)
+    try:
+        record_release(store, years, method, name)
+    finally:
+        store.close()
 
 
 def demo_years(today: dt.date | None = None) -> list[int]:
@@ -266,7 +286,7 @@ def run_demo(settings: Settings, seed: int = 1, out_dir: Path | None = None,
     # The synthetic exports are taken on the last day of the last year.
     imported = run_import(settings, files, Profile(name=DEMO_PROFILE), extract_date=dt.date(max(demo_years()), 12, 31))
     notify("Skriver rapport och Excelfil")
-    publication, published = _publish_stored(settings, out_dir)
+    publication, published = _publish_stored(settings, out_dir, released=False)  # invented data
     return DemoResult(out_dir, files, imported, publication, published)
 
 
@@ -386,12 +406,8 @@ def export_kolada(settings: Settings, municipalities: Sequence[str] | None = Non
         if missing:
             raise NotFound(f"Inga publicerade värden för {what} {', '.join(missing)} "
                               f"(finns: {', '.join(published)}).")
-    store = store_for(settings)
-    try:
-        record_release(store, [str(y) for y in years] if years else publication.years, SUPPRESSION,
-                       f"Kolada-export {dt.date.today().isoformat()}")
-    finally:
-        store.close()
+    _record(settings, [str(y) for y in years] if years else list(publication.years), SUPPRESSION,
+            f"Kolada-export {dt.date.today().isoformat()}")
     return export_document(publication, municipalities, years)
 
 

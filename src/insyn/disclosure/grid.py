@@ -69,7 +69,9 @@ def every_row(results: pd.DataFrame, definitions: dict[str, Definition], strict:
         if definition.category and definition.category_shares == "of_all":
             # A category's share is of its group's total: the rows added share its denominator.
             group = grid.groupby([*KEYS, "unit", "sex", "age_group"], dropna=False)
-            grid["denominator"] = group.denominator.transform("max")
+            for column in ("denominator", "denominator_cellkey"):  # one cell: its key too
+                if column in grid:
+                    grid[column] = group[column].transform("max")
         if definition.statistic is None:
             divisor = (grid.denominator.where(grid.denominator > 0) if definition.denominator is not None
                        else pd.Series(1.0, index=grid.index))

@@ -154,8 +154,9 @@ class PrivacyBudgetExceeded(NoiseError):
 
 def spent(store, year: str) -> float:
     """The ε spent so far on the year's data by every release (the store's privacy_budget
-    ledger, one row per table and year)."""
-    return store.raw.execute("SELECT coalesce(sum(epsilon), 0) FROM privacy_budget WHERE period = ?",
+    ledger, one row per table and year; rows written before it kept years count for every year)."""
+    # A row from before the ledger kept years counts against every year: spent is spent.
+    return store.raw.execute("SELECT coalesce(sum(epsilon), 0) FROM privacy_budget WHERE period = ? OR period IS NULL",
                              [year]).fetchone()[0]
 
 

@@ -28,9 +28,8 @@ class MixedMethods(Conflict):
     heading = "Kan inte publiceras så"
 
 
-def record_release(store, years: Iterable[str], method: str, name: str) -> None:
-    """Record that `name` publishes the given years by `method`, in the caller's transaction if
-    there is one; MixedMethods when one of the years was published by another method."""
+def check_release(store, years: Iterable[str], method: str) -> None:
+    """MixedMethods when one of the years was published by another method than `method`."""
     years = sorted(set(years))
     if not years:
         return
@@ -42,7 +41,20 @@ def record_release(store, years: Iterable[str], method: str, name: str) -> None:
         year, other, other_name = earlier[0]
         raise MixedMethods(
             f"Uppgifterna för {year} är redan publicerade {IN_WORDS.get(other, other)} («{other_name}»). "
-            f"Publicerade också {IN_WORDS[method]} kan de två läsas ihop och avslöja det som skyddas: "
-            f"publicera {year} {IN_WORDS.get(other, other)} igen, eller välj andra år.")
-    store.raw.executemany("INSERT INTO releases VALUES (?, ?, ?, current_localtimestamp())",
-                          [[year, method, name] for year in years])
+            f"Publicerade också {IN_WORDS[method]} kan de två läsas ihop och avslöja det som skyddas. "
+            f"Publicera {year} {IN_WORDS.get(other, other)} igen (docs/noise.md).")
+
+
+def record_release(store, years: Iterable[str], method: str, name: str) -> None:
+    """Record that `name` publishes the given years by `method`, in the caller's transaction if
+    there is one; MixedMethods, and nothing recorded, when one of them was published by another."""
+    years = sorted(set(years))
+    check_release(store, years, method)
+    if years:
+        store.raw.executemany("INSERT INTO releases VALUES (?, ?, ?, current_localtimestamp())",
+                              [[year, method, name] for year in years])
+
+
+def published_years(periods: Iterable[str]) -> list[str]:
+    """The years of the periods a publication shows (a quarter's or a month's year too)."""
+    return sorted({str(period)[:4] for period in periods})

@@ -72,7 +72,7 @@ def _context(pub: Publication, full: bool = False) -> dict:
                              for notes in layouts for text in getattr(notes, part)]
                       for part in ("periods", "small_figures")}
         context |= {
-            "primary": hidden.get(PRIMARY, 0), "secondary": hidden.get(SECONDARY, 0),
+            "hidden": format_number(hidden.get(PRIMARY, 0) + hidden.get(SECONDARY, 0), 0),
             "width": format_number(pub.rules.width, 0),
             "later": [d.name for d in pub.definitions if d.requires_followup_months],
             "area_periods": paragraphs["periods"], "area_small_figures": paragraphs["small_figures"],

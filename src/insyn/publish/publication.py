@@ -254,10 +254,11 @@ Noise = Callable[[pd.DataFrame], pd.DataFrame]
 
 
 def with_noise(results: pd.DataFrame, noise: Noise) -> pd.DataFrame:
-    """The complete periods of the indicators built from counts, through `noise`. Sums and
-    medians are left out: noise cannot protect them, and an exact figure beside a noisy one of
-    the same count would undo it."""
-    applies = {d.id for d in library() if noise_applies(d)}
+    """The complete periods of the indicators built from counts, every code's row included,
+    through `noise`. Sums and medians are left out: noise cannot protect them, and an exact
+    figure beside a noisy one of the same count would undo it."""
+    applies = {d.id: d for d in library() if noise_applies(d)}
     complete = results.complete.fillna(True).astype(bool) if "complete" in results else True
-    return noise(results[results.indicator.isin(applies) & complete].reset_index(drop=True))
+    return noise(every_row(results[results.indicator.isin(applies) & complete].reset_index(drop=True), applies,
+                           strict=False))
 

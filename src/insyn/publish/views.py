@@ -288,7 +288,7 @@ class CoverageRow:
     completed: Cell
     coverage: Cell
     gap: Cell        # 100 − coverage, in percentage points
-    lacking: Cell    # targeted − completed: as a count of people, under the small-count rule
+    lacking: Cell    # targeted − completed, shown with the two counts it is the difference of
 
 
 @dataclass(frozen=True)
