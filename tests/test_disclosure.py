@@ -245,6 +245,33 @@ def test_a_unit_manager_still_sees_their_own_unit_beside_public_figures():
     assert for_b.numerator.tolist()[::2] == [4, 3]
 
 
+def test_a_unit_managers_view_gives_nothing_away_beside_the_public_release():
+    """20 staff: unit A 9, B 3 (hidden), C 8. The release hides B and one of A and C. C's manager
+    sees C in full in the web app; beside the released total and A that would give B back, so
+    the manager is shown their own unit as published wherever that is so. Whatever a manager is
+    shown, with the release it narrows no one else's hidden count."""
+    frame = pd.DataFrame([_row("antal_anstallda", 20, None), _row("antal_anstallda", 9, None, unit="A"),
+                          _row("antal_anstallda", 3, None, unit="B"), _row("antal_anstallda", 8, None, unit="C")])
+    released = protect_results(frame, RULES)
+    assert released.status.map(is_hidden).tolist() in ([False, True, True, False], [False, False, True, True])
+    linked = Linked(frame, {d.id: d for d in library()}, RULES)
+    b = linked.tables.rows[2][0]
+    equations = [(e.total, e.parts, linked.tables.values[e.total] - linked.tables.values[list(e.parts)].sum())
+                 for e in linked.tables.equations]
+    seen_in_full = []
+    for manager in (1, 3):  # the managers of A and C
+        own = np.arange(4) == manager
+        view = protect_results(frame, RULES, shown_in_full=own)
+        known = np.array([not is_hidden(s) for s in released.status]) | np.array([not is_hidden(s) for s in view.status])
+        cells = np.zeros(len(linked.tables.values), dtype=bool)
+        for r in np.flatnonzero(known):
+            cells[list(linked.tables.rows[r])] = True
+        low, high = ranges_from_shown(linked.tables.values, cells, equations, (), [b])[b]
+        assert high - low >= RULES.width, (manager, released.status.tolist(), view.status.tolist())
+        seen_in_full.append(not is_hidden(view.status[manager]))
+    assert seen_in_full.count(False) == 1  # the manager of the unit the release hid sees it as released
+
+
 def test_a_population_is_shown_beside_a_hidden_count():
     frame = pd.DataFrame([_row("anmalningar_per_1000_barn", 4, 2000), _row("barn_i_hvb", 12, 2000)])
     published = protect_results(frame, SHIPPED)

@@ -225,16 +225,17 @@ class Linked:
         groups: dict[tuple, list[str]] = {}
         for quantity in sorted(set(self.cells.quantity) & set(counts)):
             groups.setdefault(counts[quantity][0], []).append(quantity)
-        keys = ["municipality", "period", *BREAKDOWNS, "category"]
-        cells = self.cells.assign(cell=np.arange(len(self.cells)))
-        cells[keys] = cells[keys].astype("string").fillna("")
-        by_quantity = {q: frame[[*keys, "cell"]] for q, frame in cells.groupby("quantity", sort=False)}
+        keys = self.cells[["municipality", "period", *BREAKDOWNS, "category"]].astype("string").fillna("")
+        by_quantity: dict[str, dict[tuple, int]] = {}
+        for cell, (quantity, key) in enumerate(zip(self.cells.quantity, keys.itertuples(index=False, name=None),
+                                                   strict=True)):
+            by_quantity.setdefault(quantity, {})[key] = cell
 
         def matched(*quantities: str) -> list[tuple[int, ...]]:
-            joined = by_quantity[quantities[0]].rename(columns={"cell": 0})
-            for n, quantity in enumerate(quantities[1:], start=1):
-                joined = joined.merge(by_quantity[quantity].rename(columns={"cell": n}), on=keys)
-            return list(joined[list(range(len(quantities)))].itertuples(index=False, name=None))
+            """The cells of these quantities at the same municipality, period and breakdown."""
+            first, *others = (by_quantity[q] for q in quantities)
+            return [(cell, *(other[key] for other in others)) for key, cell in first.items()
+                    if all(key in other for other in others)]
 
         within: list[tuple[int, int]] = []
         disjoint: list[Equation] = []
@@ -252,6 +253,11 @@ class Linked:
                     for c in (c for c in members if (a, c) in implies and (b, c) in implies):
                         disjoint += [Equation(int(z), (int(x), int(y)), exact=False)
                                      for x, y, z in matched(a, b, c)]
+        # What the definitions say holds of data the engine computed; results made otherwise (by
+        # hand, say) may not keep it, and a relation the values break is none of theirs.
+        value = self.cells.value.to_numpy(dtype=float)
+        within = [(x, y) for x, y in within if value[x] <= value[y] + 1e-9]
+        disjoint = [e for e in disjoint if value[list(e.parts)].sum() <= value[e.total] + 1e-9]
         return within, disjoint
 
     def primary(self) -> np.ndarray:
@@ -338,12 +344,12 @@ def _cached(cache_dir: Path | None, key: str, compute) -> np.ndarray:
 
 def _for_reader(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, Definition],
                 published: np.ndarray, shown_in_full: np.ndarray) -> np.ndarray:
-    """The published statuses, with the rows shown in full shown, and more hidden where the
-    reader could otherwise work out a hidden small count from them: a unit manager who sees two
-    units in full and the published total and third unit knows the fourth. No relation crosses a
-    municipality, so only the reader's own municipalities are protected again, starting from the
-    published solution, and the rows shown in full may not be hidden. Where a hidden count can
-    only be protected by hiding one of those, the rows around it are shown as published instead."""
+    """The published statuses with the rows shown in full shown, except where the reader could
+    then work out a hidden small count of someone else's from them and the public release: a
+    unit manager who sees their unit in full beside the published total and another unit knows
+    the third. The reader may hold the release, so nothing it shows can be taken back: the rows
+    around such a count are shown to the reader as published instead. No relation crosses a
+    municipality, so only the reader's own municipalities are audited again."""
     never = published == NEVER_PUBLISHED
     status = published.copy()
     for municipality in pd.unique(results.municipality[shown_in_full & ~never]):
@@ -352,16 +358,13 @@ def _for_reader(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, 
         if shown[~never[rows]].all():  # the reader sees all of it: there is nothing to protect from them
             status[rows[shown]] = PUBLISHABLE
             continue
-        linked = Linked(results.iloc[rows].reset_index(drop=True), known, rules)
         was_hidden = np.array([is_hidden(s) for s in published[rows]])
-        # The public figures the published solution had to hide are not public here either.
-        demoted = [c for r in np.flatnonzero(was_hidden) for c in linked.tables.rows[r] if linked.public[c]]
-        public = linked.public.copy()
-        public[demoted] = False
-        linked.set_public(public)
+        linked = _as_published(results.iloc[rows].reset_index(drop=True), known, rules, was_hidden)
         tables, cost = linked.tables, linked.tables.cost.copy()
         while True:
-            tables.cost = np.where(shown, np.inf, cost)
+            # What the release shows is out, and what the reader sees in full is theirs: neither
+            # can be hidden. Only the reader's own rows can go back to how they were published.
+            tables.cost = np.where(shown | ~was_hidden, np.inf, cost)
             start = was_hidden & ~shown
             hidden, unprotected = protect_linked(tables, start)
             # A unit's employment figure the public ones give away is given away for everyone.
@@ -376,26 +379,58 @@ def _for_reader(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, 
     return status
 
 
+def _as_published(results: pd.DataFrame, known: dict[str, Definition], rules: DisclosureRules,
+                  hidden: np.ndarray) -> Linked:
+    """The linked tables of one municipality's rows as published (`hidden`): the public figures
+    the published solution had to hide are not public here either."""
+    linked = Linked(results, known, rules)
+    demoted = [c for r in np.flatnonzero(hidden) for c in linked.tables.rows[r] if linked.public[c]]
+    public = linked.public.copy()
+    public[demoted] = False
+    linked.set_public(public)
+    return linked
+
+
+def _public_bounds(linked: Linked, hidden_rows: np.ndarray, cells: list[int]) -> list[int]:
+    """The public cells in the relations that bind each cell's range (the LP's dual values say
+    which), or, where none does, in any relation of the cell."""
+    tables = linked.tables
+    visible = tables.visible_cells(hidden_rows)
+    component_of = {c: component for component in components(tables, visible) for c in component}
+    bounds: set[int] = set()
+    for cell in cells:
+        found = attack(tables, visible, component_of[cell], [cell])[cell]
+        binding = {c for relation in found.binding for c in tables.relation_cells(relation) if linked.public[c]}
+        bounds |= binding or {c for relation in tables.relations_of[cell]
+                              for c in tables.relation_cells(relation) if linked.public[c]}
+    return sorted(bounds)
+
+
 def _statuses(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, Definition]) -> np.ndarray:
     never = ~results.indicator.isin(known).to_numpy()
     if "complete" in results:
         never |= ~results.complete.fillna(True).astype(bool).to_numpy()
     linked = Linked(results, known, rules)
+    hidden, settled = never, np.zeros(len(linked.tables.values), dtype=bool)
     while True:
         primary = linked.primary() & ~never
-        hidden, unprotected = protect_linked(linked.tables, primary | never)
+        # Again after a demotion: from the solution so far, and only for what is not yet
+        # protected, since hiding more only widens ranges.
+        linked.tables.required = np.where(settled, 0.0, linked.tables.required)
+        hidden, unprotected = protect_linked(linked.tables, primary | hidden)
         # Only rows of public figures may never be hidden. A unit's employment figure they give
         # away (the one unit of a municipality whose headcount is public) is public by them and
         # stays hidden for form. A count the policy keeps protected (the mentoring of new hires,
         # within the public number of caseworkers new in the municipality) is not: the public
-        # figures around it lose their exemption, and the protection runs again.
+        # figures that bound it lose their exemption, and the protection runs again.
         protected = [c for c in unprotected if not linked.public_kind[c]]
         if not protected:
             break
-        around = [c for cell in protected for relation in linked.tables.relations_of[cell]
-                  for c in linked.tables.relation_cells(relation) if linked.public[c]]
+        around = _public_bounds(linked, hidden, protected)
         if not around:
             raise RuntimeError(f"{len(protected)} dolda uppgifter kunde inte skyddas")
+        settled = linked.tables.required > 0
+        settled[unprotected] = False
         public = linked.public.copy()
         public[around] = False
         linked.set_public(public)
