@@ -262,7 +262,7 @@ def test_a_unit_managers_view_gives_nothing_away_beside_the_public_release():
     for manager in (1, 3):  # the managers of A and C
         own = np.arange(4) == manager
         view = protect_results(frame, RULES, shown_in_full=own)
-        known = np.array([not is_hidden(s) for s in released.status]) | np.array([not is_hidden(s) for s in view.status])
+        known = ~released.status.map(is_hidden).to_numpy() | ~view.status.map(is_hidden).to_numpy()
         cells = np.zeros(len(linked.tables.values), dtype=bool)
         for r in np.flatnonzero(known):
             cells[list(linked.tables.rows[r])] = True
