@@ -20,7 +20,7 @@ import opendp.prelude as dp
 import pandas as pd
 import yaml
 
-from insyn.disclosure.grid import every_row, is_count
+from insyn.disclosure.grid import SIDES, every_row, is_count
 from insyn.disclosure.status import PUBLISHABLE
 from insyn.errors import InputError
 from insyn.indicators.definitions import Definition, library
@@ -29,7 +29,6 @@ from insyn.swedish import format_number
 
 METHOD = "method"  # the column naming the method
 CELL_KEY_METHOD = "cellnyckel"
-SIDES = ("numerator", "denominator")
 CELL = ["indicator", *KEYS, *DIMENSIONS]  # what identifies a cell, with its side
 # Budgets are sums of floats: 0.1 + 0.2 spends a budget of 0.3 exactly.
 BUDGET_TOLERANCE = 1e-9

@@ -4,7 +4,8 @@ per cell.
 The codes are sdcTable's letters. A reader is told only *that* a figure is hidden
 (`READER_LABELS`): telling "too few" (so 1–4) from "protects another" (so 0 or at least 5) would
 narrow the hidden count itself. Why a row is hidden (`REASONS`) is for the analyst who runs the
-protection, in the data folder's disclosure audit, never in anything published.
+protection (the codes in `Publication.rows.status` and the data folder's cache), never in
+anything published.
 """
 
 from __future__ import annotations

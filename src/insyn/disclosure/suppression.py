@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from insyn.disclosure import linked as linked_module
+from insyn.disclosure.grid import SIDES
 from insyn.disclosure.linked import Equation, LinkedTables, Range, attack, components
 from insyn.disclosure.linked import protect as protect_linked
 from insyn.disclosure.rules import DisclosureRules
@@ -34,7 +35,6 @@ from insyn.indicators.definitions import Condition, Count, Definition, library
 from insyn.indicators.engine import CELL_KEY_COLUMNS, CONTRIBUTION_COLUMNS
 from insyn.indicators.kinds import subject_kind
 
-SIDES = ("numerator", "denominator")
 BREAKDOWNS = ("unit", "sex", "age_group")
 CELL_KEYS = ["quantity", "municipality", "period", "unit", "sex", "age_group", "category"]
 
@@ -100,6 +100,12 @@ class Linked:
         self.public_rows = np.array([bool(cells) and bool(public[list(cells)].all()) for cells in self.tables.rows])
         self.tables.required = np.where(public, 0.0, self._by_rule)
         self.tables.cost = np.where(self.public_rows, np.inf, self._cost)
+
+    def demote(self, cells: list[int]) -> None:
+        """These cells are public figures no longer: they keep the protection."""
+        public = self.public.copy()
+        public[cells] = False
+        self.set_public(public)
 
     @staticmethod
     def _side(results: pd.DataFrame, definitions: dict[str, Definition], side: str) -> pd.DataFrame:
@@ -384,10 +390,7 @@ def _as_published(results: pd.DataFrame, known: dict[str, Definition], rules: Di
     """The linked tables of one municipality's rows as published (`hidden`): the public figures
     the published solution had to hide are not public here either."""
     linked = Linked(results, known, rules)
-    demoted = [c for r in np.flatnonzero(hidden) for c in linked.tables.rows[r] if linked.public[c]]
-    public = linked.public.copy()
-    public[demoted] = False
-    linked.set_public(public)
+    linked.demote([c for r in np.flatnonzero(hidden) for c in linked.tables.rows[r] if linked.public[c]])
     return linked
 
 
@@ -431,9 +434,7 @@ def _statuses(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, De
             raise RuntimeError(f"{len(protected)} dolda uppgifter kunde inte skyddas")
         settled = linked.tables.required > 0
         settled[unprotected] = False
-        public = linked.public.copy()
-        public[around] = False
-        linked.set_public(public)
+        linked.demote(around)
     return np.select([never, primary, hidden], [NEVER_PUBLISHED, PRIMARY, SECONDARY], PUBLISHABLE).astype("U1")
 
 

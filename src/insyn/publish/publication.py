@@ -21,7 +21,7 @@ from insyn.disclosure.noise import METHOD, noise_applies
 from insyn.disclosure.rules import DisclosureRules
 from insyn.disclosure.status import NEVER_PUBLISHED, is_hidden
 from insyn.disclosure.suppression import protect
-from insyn.indicators.definitions import Definition, library
+from insyn.indicators.definitions import Definition, by_id, library
 from insyn.indicators.engine import DIMENSIONS
 from insyn.model.municipalities import municipality_names
 from insyn.model.workforce_config import ReferenceDate, load_workforce
@@ -221,7 +221,7 @@ def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None 
     reference = reference or load_workforce().reference_date
     if noise is None:
         # Which rows exist must say nothing: every code's row, zeros included (noise adds its own).
-        results = every_row(results.reset_index(drop=True), {d.id: d for d in library()}, strict=False)
+        results = every_row(results.reset_index(drop=True), by_id(), strict=False)
         shown = in_full(results).to_numpy(dtype=bool) if in_full is not None else None
         protected = protect(results, rules, cache_dir=cache_dir, shown_in_full=shown)
     elif in_full is not None:
