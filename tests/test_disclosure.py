@@ -51,7 +51,10 @@ from insyn.publish.publication import Publication, prepare
 from insyn.settings import Settings
 from insyn.store import open_store
 from insyn.synth.generate import generate, write_tables
-from insyn.workflows import store_for
+from insyn.web.accounts import Role, User
+from insyn.web.data import Statistics
+from insyn.web.scope import Scope
+from insyn.workflows import published_view, store_for, write_report
 
 RULES = DisclosureRules()
 
@@ -629,6 +632,67 @@ def test_a_year_is_published_with_holes_or_with_noise_never_both(region_results,
         assert "redan publicerade med brus (cellnyckel)" in " ".join(refused_too.output.split())
     assert not (tmp_path / "noise-holes").exists() and not (tmp_path / "noise.json").exists()
 
+
+
+def _reports_by_source(counts: dict[str, int]) -> pd.DataFrame:
+    """All reports of a year and their split by source: the sources add up to the total."""
+    total = sum(counts.values())
+    rows = [{**dict.fromkeys(RESULT_COLUMNS), "indicator": "anmalningar_per_1000_barn", "numerator": total,
+             "denominator": 2000, "value": total / 2}]
+    rows += [{**dict.fromkeys(RESULT_COLUMNS), "indicator": "anmalningar_per_kalla", "category": source,
+              "numerator": n, "denominator": total, "value": 100 * n / total} for source, n in counts.items()]
+    return pd.DataFrame(rows).assign(municipality="0884", period="2024", period_type="year", complete=True)
+
+
+EARLIER = _reports_by_source({"polis": 2, "skola": 10, "halso_sjukvard": 20})
+# The same year published again after more reports came in (school's 10 became 30).
+LATER = _reports_by_source({"polis": 2, "skola": 30, "halso_sjukvard": 20})
+
+
+def _two_releases_attacked(earlier: pd.DataFrame, later: pd.DataFrame) -> tuple[float, float]:
+    """The range of the police's count in the later release, read together with the earlier
+    one: each adds up, and more data only adds (every count of the later at least the earlier's)."""
+    values = [*earlier.numerator, *later.numerator]
+    shown = [not is_hidden(s) for s in (*earlier.status, *later.status)]
+    equations = [(0, (1, 2, 3), 0.0), (4, (5, 6, 7), 0.0)]
+    return ranges_from_shown(values, shown, equations, inequalities=[(1, 5), (2, 6), (3, 7)])[5]
+
+
+def test_a_later_release_of_the_same_year_cannot_be_read_together_with_the_earlier():
+    earlier = protect_results(EARLIER, RULES)
+    assert earlier.status.tolist() == [PUBLISHABLE, PRIMARY, SECONDARY, PUBLISHABLE]
+    # Protected on its own, the later release hides health care in place of school: health
+    # care's 20 shown in the earlier one leaves the police at most 2.
+    alone = protect_results(LATER, RULES)
+    assert alone.status.tolist() == [PUBLISHABLE, PRIMARY, PUBLISHABLE, SECONDARY]
+    low, high = _two_releases_attacked(earlier, alone)
+    assert high - low < RULES.count_threshold
+    # With the earlier pattern kept, the two read together leave the police's count wide.
+    together = protect_results(LATER, RULES, hidden_before=earlier.status.map(is_hidden).to_numpy(dtype=bool))
+    assert together.status.tolist() == [PUBLISHABLE, PRIMARY, SECONDARY, PUBLISHABLE]
+    low, high = _two_releases_attacked(earlier, together)
+    assert high - low >= RULES.count_threshold
+
+
+def test_the_ledger_keeps_what_a_release_hid_and_the_next_release_hides_it_again(tmp_path):
+    settings = settings_with_results(tmp_path / "data", EARLIER)
+    write_report(settings, tmp_path / "first")
+    store = store_for(settings)
+    try:
+        recorded = store.raw.execute("SELECT period, row_key FROM released_hidden ORDER BY row_key").fetchall()
+        assert recorded == [("2024", "anmalningar_per_kalla|0884|year|2024||||polis"),
+                            ("2024", "anmalningar_per_kalla|0884|year|2024||||skola")]
+        with store.transaction() as con:  # more data came in: the results are computed again
+            con.execute("DELETE FROM indicator_results")
+            con.register("later", LATER)
+            con.execute("INSERT INTO indicator_results BY NAME SELECT * FROM later")
+    finally:
+        store.close()
+    analyst = Scope(User("a", "A", Role.ANALYST, None, (), None))
+    for view in (published_view(settings, LATER), Statistics(settings).publication(analyst)):  # terminal, web
+        hidden = view.rows.set_index("category").status.map(is_hidden)
+        assert hidden[["polis", "skola", "halso_sjukvard"]].tolist() == [True, True, False]
+        assert not hidden.drop(["polis", "skola"]).any()  # the total and the other sources' zeros
 
 
 # --- nesting of conditions, checked against their meaning ----------------------------------------

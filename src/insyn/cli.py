@@ -242,7 +242,7 @@ def indicators(
 ) -> None:
     """Visa de beräknade indikatorerna; --csv exporterar alla rader för behörig analytiker."""
     from insyn.store.backends import without_credentials
-    from insyn.workflows import compute_indicators, compute_indicators_at, stored_indicators
+    from insyn.workflows import compute_indicators, compute_indicators_at, published_view, stored_indicators
 
     settings = _settings()
     try:
@@ -255,10 +255,7 @@ def indicators(
         raise _fail(f"{exc}\nInget har räknats om.") from exc
     if results.empty:
         raise _fail("inga data ännu: importera med insyn import eller kör insyn demo")
-    from insyn.publish import prepare
-
-    console.print(*_summary_tables(prepare(results, settings.disclosure_rules(), cache_dir=settings.cache_dir),
-                                   "Indikatorer"))
+    console.print(*_summary_tables(published_view(settings, results), "Indikatorer"))
     if csv:
         order = ["indicator", "municipality", "period", "numerator", "denominator", "value",
                  "period_type", "unit", "sex", "age_group", "category", "complete"]

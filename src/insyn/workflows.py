@@ -20,6 +20,7 @@ from insyn.disclosure.releases import (
     DIFFERENTIAL_PRIVACY,
     SUPPRESSION,
     check_release,
+    hidden_before,
     published_years,
     record_release,
 )
@@ -207,20 +208,40 @@ def _publish_stored(settings: Settings, out_dir: Path, noise: NoiseChoice | None
         imported = stored_published_values(store)
         publication = prepare(results, settings.disclosure_rules(), workload=workload,
                               reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
-                              noise=_noise_function(noise, store, name))
+                              noise=_noise_function(noise, store, name),
+                              hidden_before=hidden_before(store, published_years(results.period)))
     finally:
         store.close()
     if released:
-        _record(settings, published_years(publication.rows.period), noise.method if noise else SUPPRESSION, name)
+        _record(settings, publication, published_years(publication.rows.period),
+                noise.method if noise else SUPPRESSION, name)
     return publication, publish(publication, out_dir, imported=imported)
 
 
-def _record(settings: Settings, years: Sequence[str], method: str, name: str) -> None:
-    """A publication's years and method in the store's ledger (the store open for writing only
-    for that), or MixedMethods."""
+def published_view(settings: Settings, results: pd.DataFrame) -> Publication:
+    """The results as a publication with holes would show them, hiding again what an earlier
+    one of the same years hid (the store's ledger, insyn.disclosure.releases)."""
+    from insyn.publish.publication import prepare
+
+    before: set[str] = set()
+    if settings.database_path.exists():
+        store = store_for(settings, read_only=True)
+        try:
+            before = hidden_before(store, published_years(results.period))
+        finally:
+            store.close()
+    return prepare(results, settings.disclosure_rules(), cache_dir=settings.cache_dir, hidden_before=before)
+
+
+def _record(settings: Settings, publication: Publication, years: Sequence[str], method: str, name: str) -> None:
+    """A publication's years and method, and the rows of them it hid, in the store's ledger (the
+    store open for writing only for that), or MixedMethods."""
+    from insyn.disclosure.status import is_hidden
+
     store = store_for(settings)
     try:
-        record_release(store, years, method, name)
+        rows = publication.rows
+        record_release(store, years, method, name, hidden=rows[rows.status.map(is_hidden).astype(bool)])
     finally:
         store.close()
 
@@ -393,20 +414,19 @@ def export_kolada(settings: Settings, municipalities: Sequence[str] | None = Non
     """The published yearly figures per municipality as Kolada-shaped data (docs/kolada.md),
     made from the disclosure-protected publication, of the given municipalities and years."""
     from insyn.publish.kolada import export_document
-    from insyn.publish.publication import prepare
 
     results = stored_indicators(settings)
     if results.empty:
         raise NoData("Det finns inga indikatorer att exportera: importera data först "
                           "(insyn import) eller kör insyn demo.")
-    publication = prepare(results, settings.disclosure_rules(), cache_dir=settings.cache_dir)
+    publication = published_view(settings, results)
     for asked, published, what in ((municipalities, publication.municipalities, "kommun"),
                                    ([str(y) for y in years or ()], publication.years, "år")):
         missing = sorted(set(asked or ()) - set(published))
         if missing:
             raise NotFound(f"Inga publicerade värden för {what} {', '.join(missing)} "
                               f"(finns: {', '.join(published)}).")
-    _record(settings, [str(y) for y in years] if years else list(publication.years), SUPPRESSION,
+    _record(settings, publication, [str(y) for y in years] if years else list(publication.years), SUPPRESSION,
             f"Kolada-export {dt.date.today().isoformat()}")
     return export_document(publication, municipalities, years)
 
@@ -427,7 +447,6 @@ def comparison_values(settings: Settings) -> list:
     """Per indicator and year, the municipalities' own published figures beside the imported
     published values of the same KPI (Riket, regions, peers); empty when none are imported."""
     from insyn.publish.kolada import comparisons, stored_published_values
-    from insyn.publish.publication import prepare
 
     results = stored_indicators(settings)
     store = store_for(settings, read_only=True)
@@ -435,4 +454,4 @@ def comparison_values(settings: Settings) -> list:
         imported = stored_published_values(store)
     finally:
         store.close()
-    return comparisons(prepare(results, settings.disclosure_rules(), cache_dir=settings.cache_dir), imported)
+    return comparisons(published_view(settings, results), imported)

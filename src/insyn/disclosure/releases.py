@@ -6,12 +6,21 @@ the exact counts shown beside noisy ones take the noise away. So the store keeps
 (`releases`) of each year a publication showed and its method, and a publication by another
 method of a year already published is refused. Differential privacy keeps, beside this, its
 budget per year (insyn.disclosure.noise).
+
+Two publications with holes of the same year, the second after more data came in, can be read
+together too: if the second hid other cells than the first, a cell hidden in one could be
+subtracted from the other's totals. So the ledger also keeps which rows each publication with
+holes hid (`released_hidden`), and the next one of the same year hides them again
+(`hidden_before`) and protects the rest around them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pandas as pd
+
+from insyn.disclosure.suppression import row_keys
 from insyn.errors import Conflict
 
 SUPPRESSION = "undertryckning"
@@ -45,14 +54,38 @@ def check_release(store, years: Iterable[str], method: str) -> None:
             f"Publicera {year} {IN_WORDS.get(other, other)} igen (docs/noise.md).")
 
 
-def record_release(store, years: Iterable[str], method: str, name: str) -> None:
-    """Record that `name` publishes the given years by `method`, in the caller's transaction if
-    there is one; MixedMethods, and nothing recorded, when one of them was published by another."""
+def record_release(store, years: Iterable[str], method: str, name: str,
+                   hidden: pd.DataFrame | None = None) -> None:
+    """Record that `name` publishes the given years by `method`, and the rows of those years it
+    hid (`hidden`, result rows), in one transaction; MixedMethods, and nothing recorded, when one
+    of the years was published by another method."""
     years = sorted(set(years))
     check_release(store, years, method)
-    if years:
-        store.raw.executemany("INSERT INTO releases VALUES (?, ?, ?, current_localtimestamp())",
-                              [[year, method, name] for year in years])
+    if not years:
+        return
+    ledger = pd.DataFrame(columns=["period", "row_key", "name"])
+    if hidden is not None and len(hidden):
+        ledger = pd.DataFrame({"period": hidden.period.astype(str).str[:4].to_numpy(),
+                               "row_key": row_keys(hidden).to_numpy(), "name": name})
+        ledger = ledger[ledger.period.isin(years)]
+    with store.transaction() as raw:
+        raw.executemany("INSERT INTO releases VALUES (?, ?, ?, current_localtimestamp())",
+                        [[year, method, name] for year in years])
+        raw.register("ledger_rows", ledger)
+        raw.execute("INSERT INTO released_hidden SELECT period, row_key, name FROM ledger_rows")
+        raw.unregister("ledger_rows")
+
+
+def hidden_before(store, years: Iterable[str]) -> set[str]:
+    """The rows (`row_keys`) a publication with holes of one of the years has hidden."""
+    years = sorted(set(years))
+    present = store.raw.execute("SELECT count(*) FROM information_schema.tables "
+                                "WHERE table_name = 'released_hidden'").fetchone()[0]
+    if not years or not present:  # none, or a store made before the ledger kept rows, opened read-only
+        return set()
+    marks = ", ".join("?" for _ in years)
+    return {key for (key,) in store.raw.execute(
+        f"SELECT DISTINCT row_key FROM released_hidden WHERE period IN ({marks})", years).fetchall()}
 
 
 def published_years(periods: Iterable[str]) -> list[str]:

@@ -36,6 +36,7 @@ from insyn.indicators.engine import CELL_KEY_COLUMNS, CONTRIBUTION_COLUMNS
 from insyn.indicators.kinds import subject_kind
 
 BREAKDOWNS = ("unit", "sex", "age_group")
+ROW_KEY = ("indicator", "municipality", "period_type", "period", *BREAKDOWNS, "category")
 CELL_KEYS = ["quantity", "municipality", "period", "unit", "sex", "age_group", "category"]
 
 # What hiding a row loses, by how much of the table it summarises: a municipality's yearly total
@@ -291,7 +292,8 @@ class Linked:
 
 
 def protect(results: pd.DataFrame, rules: DisclosureRules, definitions: list[Definition] | None = None,
-            cache_dir: Path | None = None, shown_in_full: np.ndarray | None = None) -> pd.DataFrame:
+            cache_dir: Path | None = None, shown_in_full: np.ndarray | None = None,
+            hidden_before: np.ndarray | None = None) -> pd.DataFrame:
     """The results with a `status` per row (insyn.disclosure.status) and, where hidden, no
     numerator, denominator or value. Rows of a period the data do not yet cover, or of an
     unknown indicator, are never published. Given a folder, the statuses are kept there under a
@@ -300,15 +302,21 @@ def protect(results: pd.DataFrame, rules: DisclosureRules, definitions: list[Def
 
     `shown_in_full` (a mask over the rows) is for a reader inside the organisation who may see
     some rows unprotected, their own units' say: those rows are shown, and the rest is protected
-    against a reader who knows them (`_for_reader`). Never for publishing."""
+    against a reader who knows them (`_for_reader`). Never for publishing.
+
+    `hidden_before` (a mask over the rows) marks the rows an earlier publication of the same
+    years hid (insyn.disclosure.releases): they are hidden again, and the rest protected around
+    them, so that a reader holding both cannot subtract one from the other."""
     known = {d.id: d for d in (definitions or library())}
     results = results.reset_index(drop=True)
     # The heuristic breaks ties by position, so it works on the rows in one canonical order:
     # the same results get the same hidden cells however the engine happened to return them.
     order = _canonical_order(results)
     canonical = results.iloc[order].reset_index(drop=True)
-    key = _cache_key(canonical, rules, known)
-    status = _cached(cache_dir, key, lambda: _statuses(canonical, rules, known))
+    before = (np.zeros(len(results), dtype=bool) if hidden_before is None
+              else np.asarray(hidden_before, dtype=bool)[order])
+    key = _cache_key(canonical, rules, known, before)
+    status = _cached(cache_dir, key, lambda: _statuses(canonical, rules, known, before))
     if shown_in_full is not None and shown_in_full.any():
         in_full = shown_in_full[order]
         reader = hashlib.sha256(np.packbits(in_full).tobytes()).hexdigest()[:16]
@@ -329,12 +337,21 @@ def protect(results: pd.DataFrame, rules: DisclosureRules, definitions: list[Def
     return published
 
 
+def _key_text(results: pd.DataFrame) -> pd.DataFrame:
+    """The columns that identify a result row, as text (missing as empty)."""
+    return results[[k for k in ROW_KEY if k in results]].astype("string").fillna("")
+
+
 def _canonical_order(results: pd.DataFrame) -> np.ndarray:
     """Positions of the rows sorted by what identifies a result row (missing values first)."""
-    keys = [k for k in ("indicator", "municipality", "period_type", "period", *BREAKDOWNS, "category")
-            if k in results]
-    text = results[keys].astype("string").fillna("")
-    return np.lexsort([text[k].to_numpy(dtype=str) for k in reversed(keys)])
+    text = _key_text(results)
+    return np.lexsort([text[k].to_numpy(dtype=str) for k in reversed(text.columns)])
+
+
+def row_keys(results: pd.DataFrame) -> pd.Series:
+    """One text per row naming what it is (indicator, municipality, period, breakdowns, category),
+    the same for the same row in any publication: what the releases ledger keeps."""
+    return _key_text(results).agg("|".join, axis=1)
 
 
 def _cached(cache_dir: Path | None, key: str, compute) -> np.ndarray:
@@ -409,12 +426,13 @@ def _public_bounds(linked: Linked, hidden_rows: np.ndarray, cells: list[int]) ->
     return sorted(bounds)
 
 
-def _statuses(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, Definition]) -> np.ndarray:
+def _statuses(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, Definition],
+              hidden_before: np.ndarray) -> np.ndarray:
     never = ~results.indicator.isin(known).to_numpy()
     if "complete" in results:
         never |= ~results.complete.fillna(True).astype(bool).to_numpy()
     linked = Linked(results, known, rules)
-    hidden, settled = never, np.zeros(len(linked.tables.values), dtype=bool)
+    hidden, settled = never | hidden_before, np.zeros(len(linked.tables.values), dtype=bool)
     while True:
         primary = linked.primary() & ~never
         # Again after a demotion: from the solution so far, and only for what is not yet
@@ -438,9 +456,11 @@ def _statuses(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, De
     return np.select([never, primary, hidden], [NEVER_PUBLISHED, PRIMARY, SECONDARY], PUBLISHABLE).astype("U1")
 
 
-def _cache_key(results: pd.DataFrame, rules: DisclosureRules, definitions: dict[str, Definition]) -> str:
+def _cache_key(results: pd.DataFrame, rules: DisclosureRules, definitions: dict[str, Definition],
+               hidden_before: np.ndarray) -> str:
     digest = hashlib.sha256()
     digest.update(pd.util.hash_pandas_object(results, index=False).to_numpy().tobytes())
+    digest.update(np.packbits(hidden_before).tobytes())
     digest.update(rules.model_dump_json().encode())
     digest.update(json.dumps([d.model_dump_json() for d in definitions.values()]).encode())
     for module in (__file__, linked_module.__file__):

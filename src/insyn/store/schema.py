@@ -62,6 +62,10 @@ BOOKKEEPING = {
     # both: insyn.disclosure.releases); one row per publication and year.
     "releases": """
         period VARCHAR, method VARCHAR, name VARCHAR, released_at TIMESTAMP""",
+    # The rows a publication with holes hid, by year (insyn.disclosure.releases): a later
+    # publication of the same year hides them again. One row per publication and hidden row.
+    "released_hidden": """
+        period VARCHAR, row_key VARCHAR, name VARCHAR""",
     # Published figures imported in Kolada's shape (Riket, regions, peers; docs/kolada.md), one
     # per KPI, Kolada municipality id (0000 Riket), year and gender (T, K, M).
     "published_values": """

@@ -44,6 +44,7 @@ class Snapshot:
     imported: pd.DataFrame  # published values imported in Kolada's shape
     staff: pd.DataFrame     # who is employed today (municipality, staff_id, unit, role): for bookings
     courses: pd.DataFrame   # the courses (course, name, programme) sessions can be of
+    hidden_before: frozenset[str]  # rows a publication with holes of these years hid (the ledger)
 
 
 def _version(settings: Settings) -> tuple:
@@ -69,6 +70,7 @@ class Statistics:
     def _read(self) -> Snapshot:
         import duckdb
 
+        from insyn.disclosure.releases import hidden_before, published_years
         from insyn.indicators.engine import stored_results
         from insyn.publish.kolada import stored_published_values
         from insyn.workflows import store_for
@@ -79,9 +81,11 @@ class Statistics:
         except (duckdb.IOException, duckdb.ConnectionException) as error:  # another process's or our own import
             raise StoreBusy("Datalagret används just nu av en import. Ladda om sidan om en stund.") from error
         try:
-            return Snapshot(stored_results(store), stored_workload(store), stored_published_values(store),
+            results = stored_results(store)
+            return Snapshot(results, stored_workload(store), stored_published_values(store),
                             store.raw.execute(CURRENT_STAFF).df(),
-                            store.raw.execute("SELECT course, name, programme FROM courses ORDER BY name").df())
+                            store.raw.execute("SELECT course, name, programme FROM courses ORDER BY name").df(),
+                            frozenset(hidden_before(store, published_years(results.period))))
         finally:
             store.close()
 
@@ -119,7 +123,8 @@ class Statistics:
             started = time.perf_counter()
             view = prepare(snapshot.results, settings.disclosure_rules(), workload=snapshot.workload,
                            reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
-                           in_full=scope.in_full if scope.has_rows_in_full else None)
+                           in_full=scope.in_full if scope.has_rows_in_full else None,
+                           hidden_before=snapshot.hidden_before)
             log.info("Made the publication for the scope %s in %.1f s", " ".join(map(str, scope.key)),
                      time.perf_counter() - started)
             with self._lock:
