@@ -50,7 +50,8 @@ def main() -> None:
     from insyn.disclosure.rules import load_rules
     from insyn.disclosure.status import PRIMARY, SECONDARY
     from insyn.disclosure.suppression import Linked, protect
-    from insyn.indicators.definitions import library
+    from insyn.indicators.definitions import by_id, library
+    from insyn.indicators.pooled import with_pooled
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--years", default="2023,2024")
@@ -63,8 +64,9 @@ def main() -> None:
                else region_results([int(y) for y in args.years.split(",")], args.seed,
                                    args.kommuner.split(",") if args.kommuner else None))
     rules = load_rules()
-    # What is published: every code's row, zeros included (insyn.disclosure.grid), as prepare does.
-    results = grid.every_row(results.reset_index(drop=True), {d.id: d for d in library()}, strict=False)
+    # What is published: every code's row, zeros included (insyn.disclosure.grid), and three years
+    # pooled (insyn.indicators.pooled), as prepare does.
+    results = with_pooled(grid.every_row(results.reset_index(drop=True), by_id(), strict=False), by_id())
 
     start = time.perf_counter()
     linked = Linked(results.reset_index(drop=True), {d.id: d for d in library()}, rules)
@@ -109,22 +111,35 @@ def main() -> None:
 
 def hidden_shares(published: pd.DataFrame) -> pd.DataFrame:
     """Per cent of the publishable rows hidden, per area and level: the municipality's yearly
-    totals (no breakdown, no category), everything of the whole municipality, unit rows, all."""
+    totals (no breakdown, no category), and of them those hidden with no pooled figure shown for
+    the three years ending that year either (of a share or rate: insyn.indicators.pooled),
+    everything of the whole municipality, unit rows, all. Pooled rows count only in the second."""
     from insyn.disclosure.status import NEVER_PUBLISHED, is_hidden
     from insyn.indicators.definitions import library
+    from insyn.indicators.pooled import POOLED, pooled_label
 
     area = {d.id: d.area for d in library()}
     rows = published[published.status != NEVER_PUBLISHED].assign(
         area=lambda f: f.indicator.map(area), hidden=lambda f: f.status.map(is_hidden))
+    pooled = rows[rows.period_type == POOLED]
+    pooled_shown = {(r.indicator, r.municipality, r.period) for r in pooled.itertuples() if not r.hidden}
+    rows = rows[rows.period_type != POOLED]
     whole = rows.unit.isna()
     total = whole & rows[["sex", "age_group", "category"]].isna().all(axis=1)
-    levels = {"municipality, yearly totals": total & (rows.period_type == "year"),
-              "municipality, all": whole, "unit": ~whole, "all": pd.Series(True, index=rows.index)}
+    yearly = total & (rows.period_type == "year")
+    rows = rows.assign(hidden_or_pooled=rows.hidden)
+    rows.loc[yearly, "hidden_or_pooled"] = [
+        hidden and (r.indicator, r.municipality, pooled_label(r.period)) not in pooled_shown
+        for hidden, r in zip(rows.hidden[yearly], rows[yearly].itertuples(), strict=True)]
+    levels = {"municipality, yearly totals": yearly, "municipality, all": whole, "unit": ~whole,
+              "all": pd.Series(True, index=rows.index)}
     table = pd.DataFrame({name: rows[mask].groupby("area").hidden.mean() * 100 for name, mask in levels.items()})
+    table.insert(1, "yearly totals, nor pooled", rows[yearly].groupby("area").hidden_or_pooled.mean() * 100)
     employment = rows.indicator.isin(EMPLOYMENT_FIGURES)
-    table.loc["personal: employment figures"] = [rows[mask & employment].hidden.mean() * 100
-                                                 for mask in levels.values()]
-    table.loc["all areas"] = [rows[mask].hidden.mean() * 100 for mask in levels.values()]
+    columns = [("hidden", mask) for mask in levels.values()]
+    columns.insert(1, ("hidden_or_pooled", yearly))
+    table.loc["personal: employment figures"] = [rows[mask & employment][c].mean() * 100 for c, mask in columns]
+    table.loc["all areas"] = [rows[mask][c].mean() * 100 for c, mask in columns]
     return table.round(1)
 
 

@@ -4,7 +4,8 @@ the rows shown in full, and attacks every hidden count with an integer program.
 
 What it learns, per indicator: whether the parts along a breakdown (unit, sex, age group,
 category) add up to the total or stay within it, or all repeat it (a share's common
-denominator); whether a year's quarters add up to it or count at least it; whether a numerator
+denominator); whether a year's quarters add up to it or count at least it; whether three years
+add up to their pooled figure; whether a numerator
 stays within its denominator; whether counts are whole numbers. Each hidden count that is truly
 1–4 (the test looks it up in the results, which the attacker never sees) must keep a range at
 least the protection width wide.
@@ -43,13 +44,13 @@ RULES = load_rules()
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory):
-    """The four small municipalities, two years, published with the shipped rules; and the
-    true results (for the test's eyes only)."""
+    """The four small municipalities, three years (so three years pooled too), published with
+    the shipped rules; and the true results (for the test's eyes only)."""
     folder = tmp_path_factory.mktemp("attacker")
     chosen = municipalities().set_index("municipality_code").loc[SMALL].reset_index()
     store = open_store(None)
     try:
-        import_files(store, write_tables(generate(chosen, [2023, 2024], seed=11), folder / "data"), b"k" * 32)
+        import_files(store, write_tables(generate(chosen, [2022, 2023, 2024], seed=11), folder / "data"), b"k" * 32)
         results = compute(store)
     finally:
         store.close()
@@ -101,6 +102,11 @@ class Attacker:
                 year = index.get(tuple(row[k][:4] if k == "Period" else row[k] for k in KEY))
                 if year is not None:
                     groups[(row.Indikator, "kvartal", year)].append(r)
+            if row.Periodtyp == "år":  # a year is part of each three years pooled it falls in
+                for last in range(int(row.Period), int(row.Period) + 3):
+                    pooled = index.get(tuple(f"{last - 2}–{last}" if k == "Period" else row[k] for k in KEY))
+                    if pooled is not None:
+                        groups[(row.Indikator, "tre år", pooled)].append(r)
         by_kind: dict[tuple, list] = defaultdict(list)
         for (indicator, axis, total), parts in groups.items():
             for side in SIDES:
@@ -135,11 +141,12 @@ class Attacker:
 
     def ranges(self, targets: list[tuple[int, str]]) -> dict[tuple[int, str], tuple[float, float]]:
         """Min and max of each target hidden count, by integer programming over its indicator,
-        municipality and year."""
+        municipality and year (every year, for an indicator with three years pooled)."""
+        pooled = set(self.rows.Indikator[self.rows.Periodtyp == "tre år tillsammans"])
         blocks: dict[tuple, list] = defaultdict(list)
         for cell in self.hidden:
             row = self.rows.iloc[cell[0]]
-            blocks[(row.Indikator, row.Kommunkod, str(row.Period)[:4])].append(cell)
+            blocks[(row.Indikator, row.Kommunkod, "" if row.Indikator in pooled else str(row.Period)[:4])].append(cell)
         found = {}
         for block, cells in blocks.items():
             asked = [c for c in targets if c in set(cells)]
@@ -251,6 +258,7 @@ def test_an_independent_attacker_narrows_no_hidden_small_count_below_the_width(r
     assert set(ranges) == set(targets)
     learned = {kind for kind in attacker.kinds.values() if kind}
     assert {"sum", "same"} <= learned  # it did learn the margins it attacks with
+    assert any(axis == "tre år" and kind == "sum" for (_, axis, _), kind in attacker.kinds.items())
     # A range that misses the true count is the attacker misled (a relation it learned from the
     # shown rows does not hold for these), not a disclosure.
     narrow = {cell: (low, high) for cell, (low, high) in ranges.items()

@@ -22,6 +22,7 @@ import pandas as pd
 
 from insyn.disclosure.suppression import row_keys
 from insyn.errors import Conflict
+from insyn.indicators.pooled import years_of
 
 SUPPRESSION = "undertryckning"
 CELL_KEY = "cellnyckel"
@@ -65,7 +66,7 @@ def record_release(store, years: Iterable[str], method: str, name: str,
         return
     ledger = pd.DataFrame(columns=["period", "row_key", "name"])
     if hidden is not None and len(hidden):
-        ledger = pd.DataFrame({"period": hidden.period.astype(str).str[:4].to_numpy(),
+        ledger = pd.DataFrame({"period": [years_of(p)[-1] for p in hidden.period.astype(str)],
                                "row_key": row_keys(hidden).to_numpy(), "name": name})
         ledger = ledger[ledger.period.isin(years)]
     with store.transaction() as raw:
@@ -89,5 +90,6 @@ def hidden_before(store, years: Iterable[str]) -> set[str]:
 
 
 def published_years(periods: Iterable[str]) -> list[str]:
-    """The years of the periods a publication shows (a quarter's or a month's year too)."""
-    return sorted({str(period)[:4] for period in periods})
+    """The years of the periods a publication shows (a quarter's or a month's year too, and
+    each of three years pooled)."""
+    return sorted({year for period in periods for year in years_of(str(period))})

@@ -34,6 +34,7 @@ from insyn.disclosure.status import NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECON
 from insyn.indicators.definitions import Condition, Count, Definition, library
 from insyn.indicators.engine import CELL_KEY_COLUMNS, CONTRIBUTION_COLUMNS
 from insyn.indicators.kinds import subject_kind
+from insyn.indicators.pooled import POOLED, POOLED_YEARS, pooled_label
 
 BREAKDOWNS = ("unit", "sex", "age_group")
 ROW_KEY = ("indicator", "municipality", "period_type", "period", *BREAKDOWNS, "category")
@@ -178,7 +179,8 @@ class Linked:
         return np.array([ROW_COST[(y, t)] for y, t in zip(yearly, total, strict=True)])
 
     def _equations(self) -> list[Equation]:
-        """Total = parts + remainder, along each axis: breakdowns, categories, quarters."""
+        """Total = parts + remainder, along each axis: breakdowns, categories, quarters, and
+        three years pooled."""
         cells = self.cells.assign(cell=np.arange(len(self.cells)), year=_year(self.cells.period))
         dims = [*BREAKDOWNS, "category"]
         equations = []
@@ -203,6 +205,12 @@ class Linked:
         years = cells[cells.period_type == "year"].rename(columns={"period": "year_total"})
         years = years.assign(year=years.year_total)
         link(quarters, years, ["quantity", "municipality", "year", *dims])
+        pooled = cells[cells.period_type == POOLED]
+        if len(pooled):  # three years pooled are their years added up
+            last = years.year_total.astype(int)
+            windows = pd.concat([years.assign(window=(last + k).map(pooled_label)) for k in range(POOLED_YEARS)])
+            link(windows, pooled.rename(columns={"period": "window"}),
+                 ["quantity", "municipality", "window", *dims])
         return equations
 
     def _inequalities(self, definitions: dict[str, Definition]) -> list[tuple[int, int]]:

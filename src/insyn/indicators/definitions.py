@@ -344,6 +344,15 @@ class Definition(Strict):
     def counts(self) -> list[Count]:
         return [c for c in (self.numerator, self.denominator) if c is not None]
 
+    @property
+    def poolable(self) -> bool:
+        """A share or a rate of counted records, not split into categories: three years of it can
+        be added up (insyn.indicators.pooled)."""
+        numerator, denominator = self.numerator, self.denominator
+        return (self.statistic is None and not self.category and numerator is not None
+                and denominator is not None and numerator.sum is None and numerator.population is None
+                and denominator.sum is None)
+
     def subjects_of(self, count: Count) -> Subjects:
         return count.subjects or self.subjects
 
@@ -370,6 +379,11 @@ def area_headlines(folder: Path | None = None) -> dict[str, list[str] | None]:
     """Area id -> the indicators a short summary (the terminal's) shows: the file's `headline`
     list, or None for all of them."""
     return {area: content.get("headline") for area, content in _area_files(folder).items()}
+
+
+def pooled_indicators(folder: Path | None = None) -> frozenset[str]:
+    """The indicators published for three years pooled too: each area file's `pooled` list."""
+    return frozenset(i for content in _area_files(folder).values() for i in content.get("pooled", []))
 
 
 class FunnelStep(BaseModel):
@@ -405,6 +419,10 @@ def library(folder: Path | None = None) -> tuple[Definition, ...]:
     unknown = {i for headline in area_headlines(folder).values() for i in headline or [] if i not in ids}
     if unknown:
         raise ValueError(f"headline names indicators that do not exist: {sorted(unknown)}")
+    poolable = {d.id for d in definitions if d.poolable}
+    not_poolable = {i for area in _area_files(folder).values() for i in area.get("pooled", [])} - poolable
+    if not_poolable:
+        raise ValueError(f"pooled names indicators that are no shares or rates of counts: {sorted(not_poolable)}")
     duplicated = {i for i in ids if ids.count(i) > 1}
     if duplicated:
         raise ValueError(f"indicator ids defined twice: {sorted(duplicated)}")

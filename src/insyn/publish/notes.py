@@ -63,7 +63,7 @@ def _context(pub: Publication, full: bool = False) -> dict:
     context: dict[str, object] = {
         "noise": pub.noise, "rules": pub.rules, "suppressed": SUPPRESSED, "missing": MISSING,
         "mark": MISSES_TARGET_MARK, "threshold": pub.threshold, "reference_day": reference_day(pub),
-        "reference_month": MONTHS[pub.reference.month - 1],
+        "reference_month": MONTHS[pub.reference.month - 1], "pooled_period": pub.pooled_period,
     }
     if full:
         hidden = pub.rows.status.value_counts()

@@ -23,6 +23,7 @@ from insyn.disclosure.status import NEVER_PUBLISHED, is_hidden
 from insyn.disclosure.suppression import protect, row_keys
 from insyn.indicators.definitions import Definition, by_id, library
 from insyn.indicators.engine import DIMENSIONS
+from insyn.indicators.pooled import POOLED, with_pooled
 from insyn.model.municipalities import municipality_names
 from insyn.model.workforce_config import ReferenceDate, load_workforce
 from insyn.publish.cells import Cell, shown_unless, value_cell
@@ -80,6 +81,11 @@ class Publication:
     # Noise in place of holes (insyn.disclosure.noise): the method as every table states it,
     # e.g. "differentiell integritet, ε = 1,0"; None when small figures are suppressed.
     noise: str | None = None
+    # The latest three years pooled (insyn.indicators.pooled) of the publication, e.g.
+    # "2023–2025", and of each indicator pooled (an indicator that needs follow-up time may end
+    # earlier).
+    pooled_period: str | None = None
+    latest_pooled: dict[str, str] = field(default_factory=dict)
     _published_values: dict[tuple, list[float]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -133,6 +139,12 @@ class Publication:
         for load in self.unit_loads:
             found.setdefault(load.month, []).append(load)
         return found
+
+    def pooled(self, definition: Definition, municipality: str) -> tuple[str, Cell] | None:
+        """The indicator's latest three years pooled (the period, the municipality's figure),
+        None for an indicator not pooled."""
+        period = self.latest_pooled.get(definition.id)
+        return None if period is None else (period, self.cell(definition, municipality, period))
 
     def latest_year(self, definition: Definition) -> str | None:
         """The latest year the indicator has a row in, for any municipality."""
@@ -225,7 +237,8 @@ def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None 
     reference = reference or load_workforce().reference_date
     if noise is None:
         # Which rows exist must say nothing: every code's row, zeros included (noise adds its own).
-        results = every_row(results.reset_index(drop=True), by_id(), strict=False)
+        # Three years pooled where a single year rests on too few (insyn.indicators.pooled).
+        results = with_pooled(every_row(results.reset_index(drop=True), by_id(), strict=False), by_id())
         shown = in_full(results).to_numpy(dtype=bool) if in_full is not None else None
         before = row_keys(results).isin(hidden_before).to_numpy() if hidden_before else None
         protected = protect(results, rules, cache_dir=cache_dir, shown_in_full=shown, hidden_before=before)
@@ -242,6 +255,7 @@ def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None 
     found: set[str] = set(published.municipality)
     codes = sorted(found, key=lambda c: swedish_sort_key(names.get(c) or c))
     yearly = published[published.period_type == YEAR]
+    pooled = published[published.period_type == POOLED]
     index = {(r["indicator"], r["municipality"], r["period"], *(r[d] for d in DIMENSIONS)): r
              for r in published.to_dict("records")}
     return Publication(rows=published, rules=rules,
@@ -252,7 +266,9 @@ def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None 
                        latest_years=yearly.groupby("indicator").period.max().to_dict(),
                        unit_loads=_unit_loads(workload, rules, names, hidden_units, reference, in_full),
                        reference=reference,
-                       noise=protected[METHOD].iloc[0] if noise is not None and len(protected) else None)
+                       noise=protected[METHOD].iloc[0] if noise is not None and len(protected) else None,
+                       pooled_period=max(pooled.period, default=None),
+                       latest_pooled=pooled.groupby("indicator").period.max().to_dict())
 
 
 Noise = Callable[[pd.DataFrame], pd.DataFrame]

@@ -77,6 +77,7 @@ class TrendRow:
     chart: Markup
     place: str
     place_year: str | None
+    pooled: tuple[str, Cell] | None = None  # the latest three years pooled: (period, figure)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,11 @@ class TrendTable:
     first_header: str
     place_year: str | None
     rows: list[TrendRow]
+
+    @property
+    def pooled(self) -> bool:
+        """Whether a row has three years pooled: the table has the column."""
+        return any(row.pooled is not None for row in self.rows)
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,7 @@ def render_report(pub: Publication, title: str = DEFAULT_TITLE, imported: pd.Dat
         title=title,
         made=format_date(pub.made),
         years=years_text(pub.years),
-        year_list=list(pub.years),
+        year_list=list(pub.years), pooled_period=pub.pooled_period,
         municipalities=[pub.name(code) for code in pub.municipalities],
         areas=areas,
         municipality_sections=[_municipality_section(pub, code, areas) for code in pub.municipalities],
@@ -250,7 +256,7 @@ def _trend_row(pub: Publication, definition: Definition, heading: str, cells: li
     year = pub.latest_year(definition)
     placed = place(pub, definition, code, year) if code and year else None
     return TrendRow(definition, heading, cells, chart, place_text(placed) if code else "",
-                    year if placed else None)
+                    year if placed else None, pub.pooled(definition, code) if code else None)
 
 
 def _indicator_trend(pub: Publication, definition: Definition) -> TrendTable:

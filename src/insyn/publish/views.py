@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from insyn.disclosure.status import READER_LABELS, is_hidden
 from insyn.indicators.definitions import Definition, area_names
 from insyn.indicators.engine import DIMENSIONS
+from insyn.indicators.pooled import POOLED
 from insyn.model.codes import code_lists, label
 from insyn.publish.cells import (
     MISSING,
@@ -25,7 +26,7 @@ from insyn.publish.cells import (
 from insyn.publish.publication import QUARTER, YEAR, Publication, UnitLoad, best_first
 from insyn.swedish import COUNT, day_and_month, format_percent, format_value, swedish_sort_key
 
-PERIOD_TYPE_LABELS = {YEAR: "år", QUARTER: "kvartal", "month": "månad"}
+PERIOD_TYPE_LABELS = {YEAR: "år", QUARTER: "kvartal", "month": "månad", POOLED: "tre år tillsammans"}
 BREAKDOWN_LABELS = {"sex": "kön", "age_group": "åldersgrupp", "unit": "enhet"}
 CATEGORY_LABELS = {"source": "Anmälare", "programme": "Utbildningsprogram"}
 LONG_COLUMNS = ["Indikator", "Kommun", "Kommunkod", "Period", "Periodtyp", "Enhet", "Kön",

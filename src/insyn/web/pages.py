@@ -147,6 +147,7 @@ class Standing:
     median: float | None
     place: tuple[int, int] | None
     change: Change
+    pooled: tuple[str, Cell] | None  # the latest three years pooled, for an indicator pooled
 
     @property
     def worse_than_median(self) -> bool:
@@ -180,7 +181,7 @@ def standings(pub: Publication, municipality: str, peers: tuple[str, ...]) -> li
         now = pub.cell(definition, municipality, year)
         found.append(Standing(definition, year, now, statistics.median(values) if values else None,
                               place(pub, definition, municipality, year, peers),
-                              Change.between(definition, before, now)))
+                              Change.between(definition, before, now), pub.pooled(definition, municipality)))
     return found
 
 
@@ -188,13 +189,14 @@ def _standing_row(s: Standing, areas: dict[str, str] | None = None) -> list:
     """One indicator's standing; with `areas`, its area's name too (for a table of all areas)."""
     unit = s.definition.unit
     area = [areas.get(s.definition.area, s.definition.area)] if areas else []
-    return [name_with_unit(s.definition), *area, s.year, s.cell, format_target(s.definition) or MISSING,
+    pooled = f"{s.pooled[1].text} ({s.pooled[0]})" if s.pooled else MISSING
+    return [name_with_unit(s.definition), *area, s.year, s.cell, pooled, format_target(s.definition) or MISSING,
             Cell(s.median, unit) if s.median is not None else Cell(None, unit),
             place_text(s.place), s.change.label, s.reasons]
 
 
-STANDING_COLUMNS = ["Indikator", "År", "Värde", "Mål", "Jämförelsegruppens median", "Placering",
-                    "Jämfört med året innan", "Behöver uppmärksamhet"]
+STANDING_COLUMNS = ["Indikator", "År", "Värde", "Tre år tillsammans", "Mål", "Jämförelsegruppens median",
+                    "Placering", "Jämfört med året innan", "Behöver uppmärksamhet"]
 
 
 def peer_group(pub: Publication, municipality: str, asked: str | None) -> Group:
@@ -277,9 +279,12 @@ def _breakdown_table(pub: Publication, definition: Definition, municipality: str
 
 def indicator_section(pub: Publication, definition: Definition, municipality: str) -> Section:
     name = pub.name(municipality)
+    pooled = pub.latest_pooled.get(definition.id)
+    years = [_value_row(pub, definition, municipality, y, y) for y in pub.years]
+    if pooled:
+        years.append(_value_row(pub, definition, municipality, pooled, f"{pooled} (tre år tillsammans)"))
     tables = [Table(f"{definition.id}-ar", f"{name_with_unit(definition)} – {name}",
-                    ["År", *VALUE_COLUMNS], [_value_row(pub, definition, municipality, y, y) for y in pub.years],
-                    caption=" ".join(definition.description.split()))]
+                    ["År", *VALUE_COLUMNS], years, caption=" ".join(definition.description.split()))]
     breakdowns: tuple[tuple[str, str, Callable[[str], str]], ...] = (
         ("sex", "kön", lambda v: SEX_LABELS.get(v, v)),
         ("age_group", "åldersgrupp", lambda v: label("age_group", v)),
