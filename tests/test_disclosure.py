@@ -141,6 +141,20 @@ def test_primary_suppression_alone_would_leak_and_secondary_prevents_it():
     assert published.loc[published.status != PUBLISHABLE, ["numerator", "denominator", "value"]].isna().all().all()
 
 
+def test_a_share_over_too_few_cannot_be_recomputed_from_the_rows_shown():
+    # Girls 6 of 8 within 14 days: a share over fewer than 10, hidden. With all 31 of 40 and boys
+    # 25 of 32 shown, all − boys would give back 6 of 8 (and so: two girls were not).
+    frame = pd.DataFrame(_rows("forhandsbedomning_inom_14_dagar",
+                               {"all": (31, 40), "female": (6, 8), "male": (25, 32)}))
+    equation = [(0, (1, 2), 0.0)]
+    published = protect_results(frame, RULES)
+    assert is_hidden(published.status[1])
+    shown = [not is_hidden(s) for s in published.status]
+    for values in (frame.numerator.tolist(), frame.denominator.tolist()):
+        low, high = ranges_from_shown(values, shown, equation)[1]
+        assert high - low >= RULES.count_threshold
+
+
 def test_the_same_count_is_hidden_under_every_indicator_that_shows_it():
     # Reports per 1 000 children shows all reports; reports per source shows them as its
     # denominator. A small total hidden in one must not be shown in the other.

@@ -88,6 +88,7 @@ class Linked:
         self.cells = cells.reset_index(drop=True)
         self.public_kind = self._public_kind()
         within, disjoint = self._nested(definitions)
+        self._few = self._over_too_few()
         self._by_rule, self._cost = self._required(), self._costs()
         self.tables = LinkedTables(
             values=self.cells.value.to_numpy(dtype=float), required=self._by_rule, rows=self._rows(),
@@ -164,7 +165,25 @@ class Linked:
         few_records = cells["sum"] & (records > 0) & (records < rules.count_threshold)
         dominated = (cells["sum"] & (cells.value > 0) & (cells.largest > cells.value * rules.dominance.percent / 100)
                      if rules.dominance else False)
-        return np.select([small_count, few_records | dominated], [rules.width, rules.sum_protection], 0.0)
+        required = np.select([small_count, few_records | dominated], [rules.width, rules.sum_protection], 0.0)
+        # A share over too few is hidden so that it cannot be read: its numerator must not be
+        # recomputable from what is shown either (six of eight says two were not), whatever it is.
+        shown = self.shown
+        over_few = shown.cell[(shown.side == "numerator").to_numpy() & self._few[shown.row.to_numpy()]]
+        over_few = over_few[~cells["sum"].to_numpy()[over_few]]
+        required[over_few] = np.maximum(required[over_few], rules.width)
+        return required
+
+    def _over_too_few(self) -> np.ndarray:
+        """Rows of a share, rate or median over fewer than denominator_threshold (its
+        denominator's records, or the count itself)."""
+        den = self.results.denominator.to_numpy(dtype=float)
+        contributors = self.results.get("denominator_contributors",
+                                        pd.Series(np.nan, index=self.results.index)).to_numpy(dtype=float)
+        base = np.where(np.isnan(contributors), den, contributors)
+        shares = self.results.indicator.isin([i for i, d in self.definitions.items()
+                                              if d.denominator is not None and not d.denominator.population])
+        return shares.to_numpy() & (base > 0) & (base < self.rules.denominator_threshold)
 
     def _rows(self) -> list[tuple[int, ...]]:
         rows: list[tuple[int, ...]] = [() for _ in range(len(self.results))]
@@ -280,15 +299,7 @@ class Linked:
         median over too few."""
         sensitive = self.tables.required > 0
         hidden = np.array([any(sensitive[c] for c in cells) for cells in self.tables.rows])
-        den = self.results.denominator.to_numpy(dtype=float)
-        contributors = self.results.get("denominator_contributors",
-                                        pd.Series(np.nan, index=self.results.index)).to_numpy(dtype=float)
-        base = np.where(np.isnan(contributors), den, contributors)
-        shares = self.results.indicator.isin([i for i, d in self.definitions.items()
-                                              if d.denominator is not None and not d.denominator.population])
-        shares = shares.to_numpy()
-        few = shares & (base > 0) & (base < self.rules.denominator_threshold)
-        return (hidden | few) & ~self.public_rows
+        return (hidden | self._few) & ~self.public_rows
 
     def ranges(self, hidden_rows: np.ndarray) -> dict[int, Range]:
         """Every hidden cell's range as an attacker who sees the rest computes it."""
