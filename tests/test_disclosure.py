@@ -25,7 +25,7 @@ import insyn.publish as publish_package
 from insyn.cli import app
 from insyn.config_files import ConfigError
 from insyn.disclosure.grid import every_row
-from insyn.disclosure.linked import Equation, LinkedTables, protect
+from insyn.disclosure.linked import Equation, LinkedTables, _heuristic, protect
 from insyn.disclosure.noise import cell_key_noise, noise_applies
 from insyn.disclosure.releases import published_years
 from insyn.disclosure.rules import DisclosureRules, load_rules
@@ -360,11 +360,42 @@ def test_no_hidden_small_count_in_a_random_table_can_be_narrowed(counts):
     for cell, (low, high) in ranges_from_shown(values, ~hidden, equations,
                                                asked=np.flatnonzero(small)).items():
         assert high - low >= threshold - 1e-6, (cell, low, high)
+    # The integer program after the heuristic never costs more than the heuristic alone.
+    heuristic, _ = _heuristic(tables, small.copy())
+    assert tables.cost[hidden].sum() <= tables.cost[heuristic].sum()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(2, 5).flatmap(lambda r: st.integers(2, 5).flatmap(
+    lambda c: st.tuples(
+        st.lists(st.one_of(st.integers(0, 4), st.integers(5, 40)), min_size=r * c, max_size=r * c)
+        .map(lambda v: np.array(v).reshape(r, c)),
+        st.lists(st.sampled_from([1.0, 10.0, 100.0]), min_size=(r + 1) * (c + 1), max_size=(r + 1) * (c + 1)),
+        st.booleans()))))
+def test_the_integer_program_never_costs_more_and_leaves_nothing_narrow(case):
+    """Rows of one or two cells at random costs: the integer program after the heuristic keeps
+    what is cheaper and still protects, as SciPy's attacker sees it."""
+    counts, cell_costs, paired = case
+    values, equations = _two_way_table(counts)
+    small = (values > 0) & (values < 5)
+    cells = list(range(len(values)))
+    rows = [tuple(cells[i:i + 2]) for i in range(0, len(cells), 2)] if paired else [(c,) for c in cells]
+    tables = LinkedTables(values=values, required=np.where(small, 5.0, 0.0), rows=rows,
+                          cost=np.array([sum(cell_costs[c] for c in row) for row in rows]),
+                          equations=[Equation(t, p) for t, p, _ in equations])
+    start = np.array([small[list(row)].any() for row in rows])
+    heuristic, failed = _heuristic(tables, start)
+    hidden, unprotected = protect(tables, start)
+    assert unprotected == failed == [] and hidden[start].all()
+    assert tables.cost[hidden].sum() <= tables.cost[heuristic].sum()
+    shown = tables.visible_cells(hidden)
+    for cell, (low, high) in ranges_from_shown(values, shown, equations, asked=np.flatnonzero(small)).items():
+        assert high - low >= 5 - 1e-6, (cell, low, high)
 
 
 def test_protection_is_not_everything_hidden():
-    # One small cell in a 3×3 table: a rectangle of four inner cells would suffice; the
-    # heuristic needs six here (not the fewest possible), and no total.
+    # One small cell in a 3×3 table: the heuristic hides six inner cells; the integer program
+    # after it finds a rectangle of four, the fewest possible, and no total.
     counts = np.array([[2, 10, 12], [11, 14, 9], [13, 8, 16]])
     values, equations = _two_way_table(counts)
     small = (values > 0) & (values < 5)
@@ -372,8 +403,11 @@ def test_protection_is_not_everything_hidden():
                           rows=[(i,) for i in range(len(values))],
                           cost=np.where(np.arange(len(values)) < counts.size, 1.0, 10.0),
                           equations=[Equation(t, p) for t, p, _ in equations])
+    assert _heuristic(tables, small.copy())[0].sum() == 6
     hidden, _ = protect(tables, small.copy())
-    assert hidden.sum() <= 6 and not hidden[counts.size:].any()
+    assert hidden.sum() == 4 and not hidden[counts.size:].any()
+    low, high = ranges_from_shown(values, ~hidden, equations, asked=[0])[0]
+    assert high - low >= 5
 
 
 # --- the demo region, attacked --------------------------------------------------------------------------
