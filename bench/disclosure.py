@@ -103,7 +103,8 @@ def main() -> None:
           f"{min(counts, default=0):.1f} (required {rules.width:.0f}), in {time.perf_counter() - start:.1f} s")
     if by_public:
         print(f"  {len(by_public)} more are bounded by public figures alone (a unit's count within its "
-              "municipality's published one: disclosure.yaml's `public`)")
+              "municipality's published one, the mentoring of new hires within the published number of new "
+              "caseworkers: disclosure.yaml's `public`)")
     print(f"peak memory {_peak_mb():,.0f} MB")
     print()
     print(hidden_shares(published).to_string())

@@ -110,6 +110,21 @@ class Linked:
         public[cells] = False
         self.set_public(public)
 
+    def cap_to_public(self, cells: list[int]) -> None:
+        """Require of each cell no wider a range than it has with only the public figures shown:
+        a count that public figures bound (the mentoring of three new caseworkers, whose number
+        is public) cannot be less known than they leave it, and is protected when nothing else
+        published narrows it further."""
+        tables = self.tables
+        visible = tables.visible_cells(~self.public_rows)
+        wanted = set(cells)
+        for component in components(tables, visible):
+            asked = sorted(wanted.intersection(component))
+            if asked:
+                for cell, found in attack(tables, visible, component, asked).items():
+                    self._by_rule[cell] = min(self._by_rule[cell], found.width)
+                    tables.required[cell] = min(tables.required[cell], found.width)
+
     @staticmethod
     def _side(results: pd.DataFrame, definitions: dict[str, Definition], side: str) -> pd.DataFrame:
         quantity = {i: _quantity(d, getattr(d, side)) for i, d in definitions.items()}
@@ -409,7 +424,11 @@ def _for_reader(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, 
             tables.cost = np.where(shown | ~was_hidden, np.inf, cost)
             start = was_hidden & ~shown
             hidden, unprotected = protect_linked(tables, start)
-            # A unit's employment figure the public ones give away is given away for everyone.
+            if unprotected:  # as uncertain as the public figures leave them, if no more
+                linked.cap_to_public(unprotected)
+                hidden, unprotected = protect_linked(tables, start)
+            # A unit's employment figure the public ones and the reader's own unit give away is
+            # employment statistics all the same: the reader's unit stays theirs.
             around = {r for cell in unprotected if not linked.public_kind[cell]
                       for relation in tables.relations_of[cell]
                       for c in tables.relation_cells(relation) for r in tables.rows_of[c] if shown[r]}
@@ -430,48 +449,26 @@ def _as_published(results: pd.DataFrame, known: dict[str, Definition], rules: Di
     return linked
 
 
-def _public_bounds(linked: Linked, hidden_rows: np.ndarray, cells: list[int]) -> list[int]:
-    """The public cells in the relations that bind each cell's range (the LP's dual values say
-    which), or, where none does, in any relation of the cell."""
-    tables = linked.tables
-    visible = tables.visible_cells(hidden_rows)
-    component_of = {c: component for component in components(tables, visible) for c in component}
-    bounds: set[int] = set()
-    for cell in cells:
-        found = attack(tables, visible, component_of[cell], [cell])[cell]
-        binding = {c for relation in found.binding for c in tables.relation_cells(relation) if linked.public[c]}
-        bounds |= binding or {c for relation in tables.relations_of[cell]
-                              for c in tables.relation_cells(relation) if linked.public[c]}
-    return sorted(bounds)
-
-
 def _statuses(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, Definition],
               hidden_before: np.ndarray) -> np.ndarray:
     never = ~results.indicator.isin(known).to_numpy()
     if "complete" in results:
         never |= ~results.complete.fillna(True).astype(bool).to_numpy()
     linked = Linked(results, known, rules)
-    hidden, settled = never | hidden_before, np.zeros(len(linked.tables.values), dtype=bool)
-    while True:
-        primary = linked.primary() & ~never
-        # Again after a demotion: from the solution so far, and only for what is not yet
-        # protected, since hiding more only widens ranges.
-        linked.tables.required = np.where(settled, 0.0, linked.tables.required)
-        hidden, unprotected = protect_linked(linked.tables, primary | hidden)
-        # Only rows of public figures may never be hidden. A unit's employment figure they give
-        # away (the one unit of a municipality whose headcount is public) is public by them and
-        # stays hidden for form. A count the policy keeps protected (the mentoring of new hires,
-        # within the public number of caseworkers new in the municipality) is not: the public
-        # figures that bound it lose their exemption, and the protection runs again.
-        protected = [c for c in unprotected if not linked.public_kind[c]]
-        if not protected:
-            break
-        around = _public_bounds(linked, hidden, protected)
-        if not around:
-            raise RuntimeError(f"{len(protected)} dolda uppgifter kunde inte skyddas")
+    primary = linked.primary() & ~never
+    hidden, unprotected = protect_linked(linked.tables, primary | never | hidden_before)
+    if unprotected:
+        # Only rows of public figures may never be hidden, so what they bound can be protected
+        # only as far as they leave it uncertain (a unit's headcount when it is the municipality's
+        # only unit: not at all; the mentoring of three new caseworkers: between 0 and 3). The
+        # protection runs again for those, from the solution so far: hiding more only widens.
         settled = linked.tables.required > 0
         settled[unprotected] = False
-        linked.demote(around)
+        linked.cap_to_public(unprotected)
+        linked.tables.required = np.where(settled, 0.0, linked.tables.required)
+        hidden, unprotected = protect_linked(linked.tables, hidden)
+        if unprotected:
+            raise RuntimeError(f"{len(unprotected)} dolda uppgifter kunde inte skyddas")
     return np.select([never, primary, hidden], [NEVER_PUBLISHED, PRIMARY, SECONDARY], PUBLISHABLE).astype("U1")
 
 
