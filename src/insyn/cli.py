@@ -241,6 +241,7 @@ def indicators(
                         "spark+parquet:///mapp, spark+catalog://databas); resultaten sparas i datakatalogen.")] = None,
 ) -> None:
     """Visa de beräknade indikatorerna; --csv exporterar alla rader för behörig analytiker."""
+    from insyn.spreadsheet import neutralised_frame
     from insyn.store.backends import without_credentials
     from insyn.workflows import compute_indicators, compute_indicators_at, published_view, stored_indicators
 
@@ -259,7 +260,7 @@ def indicators(
     if csv:
         order = ["indicator", "municipality", "period", "numerator", "denominator", "value",
                  "period_type", "unit", "sex", "age_group", "category", "complete"]
-        results[order].sort_values(["indicator", "municipality", "period"]).to_csv(csv, index=False)
+        neutralised_frame(results[order].sort_values(["indicator", "municipality", "period"])).to_csv(csv, index=False)
         console.print(f"{len(results)} rader skrivna till {csv} "
                       "(ej röjandekontrollerade: lämna inte ut filen)")
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from insyn.spreadsheet import XLSX_OPTIONS
+
 QUARANTINE_SHEET = "Karantän"
 WARNINGS_SHEET = "Datakvalitet"
 
@@ -35,7 +37,7 @@ def summary(tables: dict[str, pd.DataFrame]) -> dict[str, pd.Series]:
 def write_problems_workbook(tables: dict[str, pd.DataFrame], path: Path) -> Path:
     """One sheet per table, header frozen, filter on, columns sized to their contents."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
+    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": XLSX_OPTIONS}) as writer:
         for name, frame in tables.items():
             frame.to_excel(writer, sheet_name=name, index=False)
             sheet = writer.sheets[name]

@@ -32,6 +32,7 @@ from insyn.publish.views import (
     unit_loads,
     years_text,
 )
+from insyn.spreadsheet import XLSX_OPTIONS
 from insyn.swedish import WHOLE_NUMBER_UNITS, format_date
 
 COMPARISON_SHEET = "Jämförelsevärden (Kolada)"  # only when published values were imported
@@ -77,7 +78,7 @@ def write_workbook(pub: Publication, path: Path, title: str = DEFAULT_TITLE,
     `imported` (stored published values, insyn.publish.kolada) adds the comparison sheet."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    workbook = xlsxwriter.Workbook(str(path))
+    workbook = xlsxwriter.Workbook(str(path), XLSX_OPTIONS)
     workbook.set_properties({"title": title, "subject": f"Insyn {years_text(pub.years)}",
                              "comments": "Uppgifter som kan röja enskilda visas inte (..)."})
     formats = Formats(workbook)

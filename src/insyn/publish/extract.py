@@ -37,6 +37,7 @@ from insyn.disclosure.kanonymity import (
 from insyn.errors import InputError
 from insyn.ingest.pseudonymise import load_or_create_key, pseudonymise
 from insyn.model.tables import TABLES
+from insyn.spreadsheet import neutralised_frame
 from insyn.store import Store
 from insyn.store.schema import stored_columns
 from insyn.swedish import format_number
@@ -267,10 +268,11 @@ def _in_order(frame: pd.DataFrame) -> pd.DataFrame:
 def _write_table(frame: pd.DataFrame, path: Path) -> None:
     """CSV (UTF-8, missing values empty) or Parquet, by the file's suffix; dates as dates."""
     dates = {c: frame[c].dt.date for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])}
-    table = pa.Table.from_pandas(frame.assign(**dates), preserve_index=False)
+    frame = frame.assign(**dates)
     if path.suffix == ".parquet":
-        pq.write_table(table, path)
-    else:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    else:  # text that a spreadsheet would run as a formula gets an apostrophe (insyn.spreadsheet)
+        table = pa.Table.from_pandas(neutralised_frame(frame), preserve_index=False)
         pa_csv.write_csv(table, path, pa_csv.WriteOptions(quoting_style="needed"))
 
 

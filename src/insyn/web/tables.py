@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import xlsxwriter
 
 from insyn.publish.cells import MISSES_TARGET_MARK, Cell
+from insyn.spreadsheet import XLSX_OPTIONS, neutralised
 from insyn.swedish import COUNT, WHOLE_NUMBER_UNITS, decimal_comma, format_number
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -52,7 +53,7 @@ _FORMATS = {"%": '0.0" %"', **dict.fromkeys(WHOLE_NUMBER_UNITS, "#,##0")}
 def xlsx_bytes(table: Table, heading: str) -> bytes:
     """One sheet: heading, caption, the table with real numbers (hidden cells as ".."), the notes."""
     buffer = io.BytesIO()
-    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as book:
+    with xlsxwriter.Workbook(buffer, {"in_memory": True, **XLSX_OPTIONS}) as book:
         sheet = book.add_worksheet(table.title[:31].translate(str.maketrans("[]:*?/\\", "()     ")))
         bold = book.add_format({"bold": True})
         header = book.add_format({"bold": True, "text_wrap": True, "valign": "top", "bottom": 1})
@@ -103,7 +104,7 @@ def _csv_value(value: Value) -> str:
         return format_number(value.value, decimals, thousands="")
     if isinstance(value, float):
         return decimal_comma(value)
-    return "" if value is None else str(value)
+    return "" if value is None else neutralised(str(value))
 
 
 def count(value: float | None) -> Cell:

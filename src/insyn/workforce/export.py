@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from insyn.spreadsheet import XLSX_OPTIONS
+
 
 def write_workload_workbook(tables: dict[str, pd.DataFrame], headers: dict[str, str], path: Path) -> Path:
     """One sheet per table, Swedish headers, load ratios as percentages."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
+    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": XLSX_OPTIONS}) as writer:
         percent = writer.book.add_format({"num_format": "0%"})
         for name, frame in tables.items():
             frame.rename(columns=headers).to_excel(writer, sheet_name=name[:31], index=False)
