@@ -59,14 +59,44 @@ def test_authentication_and_the_rate_limit(con):
     assert accounts.authenticate(con, "Anna", PASSWORD, "10.0.0.1", now).username == "anna"
     for minute in range(accounts.MAX_FAILURES):
         assert accounts.authenticate(con, "anna", "fel", "10.0.0.1", now + dt.timedelta(minutes=minute)) is None
-    # Locked for the right password too, from this client and (by user name) from any other.
-    for client in ("10.0.0.1", "10.0.0.2"):
-        with pytest.raises(TooManyAttempts) as locked:
-            accounts.authenticate(con, "anna", PASSWORD, client, now + dt.timedelta(minutes=5))
-        assert locked.value.minutes == 10
-    # Fifteen minutes after the oldest failure, one more try is allowed.
+    # This address is locked for this user name, the right password too …
+    with pytest.raises(TooManyAttempts) as locked:
+        accounts.authenticate(con, "anna", PASSWORD, "10.0.0.1", now + dt.timedelta(minutes=5))
+    assert locked.value.seconds == 600 and "Försök igen om 10 minuter." in str(locked.value)
+    # … but the user name is only slowed down: from another address, 2 s after the last failure.
+    with pytest.raises(TooManyAttempts) as slowed:
+        accounts.authenticate(con, "anna", PASSWORD, "10.0.0.2", now + dt.timedelta(minutes=4, seconds=1))
+    assert slowed.value.seconds == 1 and "Försök igen om 1 sekund." in str(slowed.value)
+    assert accounts.authenticate(con, "anna", PASSWORD, "10.0.0.2", now + dt.timedelta(minutes=5))
+    # Fifteen minutes after the oldest failure, the first address may try again.
     assert accounts.authenticate(con, "anna", PASSWORD, "10.0.0.1", now + dt.timedelta(minutes=15, seconds=1))
     assert accounts.authenticate(con, "nobody", PASSWORD, "10.0.0.3", now) is None
+
+
+def test_guessing_from_many_addresses_is_slowed_to_a_try_a_minute(con):
+    accounts.add_user(con, "bo", PASSWORD, "administrator")
+    now = dt.datetime(2026, 11, 23, 10, 0)
+    waits, tried = [], 0
+    for second in range(0, 600):
+        at = now + dt.timedelta(seconds=second)
+        try:
+            accounts.authenticate(con, "bo", "fel", f"10.1.{second // 200}.{second % 200}", at)
+            tried += 1
+        except TooManyAttempts as error:
+            waits.append(error.seconds)
+    # 5 free tries, then 2, 4, 8, 16 and 32 s apart, then a minute: 18 tries in ten minutes.
+    assert tried == 18 and max(waits) <= 60
+    # The user can still get in between two of the attacker's tries (not locked out).
+    assert accounts.authenticate(con, "bo", PASSWORD, "192.0.2.1", now + dt.timedelta(minutes=11))
+
+
+def test_one_address_spraying_many_user_names_is_locked(con):
+    now = dt.datetime(2026, 11, 23, 10, 0)
+    for i in range(accounts.MAX_CLIENT_FAILURES):
+        assert accounts.authenticate(con, f"namn{i}", "fel", "10.2.0.1", now + dt.timedelta(seconds=i)) is None
+    with pytest.raises(TooManyAttempts):
+        accounts.authenticate(con, "ytterligare", "fel", "10.2.0.1", now + dt.timedelta(minutes=1))
+    assert accounts.authenticate(con, "ytterligare", "fel", "10.2.0.2", now + dt.timedelta(minutes=1)) is None
 
 
 def test_sessions_are_stored_as_hashes_and_end_with_the_user(con):

@@ -7,14 +7,19 @@ screenshot is kept in test-results/ (or $INSYN_ARTIFACTS).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -22,7 +27,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
-from webapp import PASSWORD, copy_data_folder
+from webapp import PASSWORD, audit_entries, copy_data_folder
 
 from insyn.indicators.definitions import area_names
 from insyn.web.accounts import Role
@@ -66,14 +71,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def served(web_data, web_users, tmp_path_factory):
-    """`insyn serve` in its own process on a copy of the data folder; yields (base url, data)."""
-    data = copy_data_folder(web_data, tmp_path_factory.mktemp("webbserver") / "data")
+@contextlib.contextmanager
+def serving(data_dir: Path, *options: str) -> Iterator[str]:
+    """`insyn serve` in its own process on the data folder; yields its base url."""
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-c", "from insyn.cli import app; app()", "--data-dir", str(data.data_dir),
-         "serve", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [sys.executable, "-c", "from insyn.cli import app; app()", "--data-dir", str(data_dir),
+         "serve", "--port", str(port), *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -86,9 +90,19 @@ def served(web_data, web_users, tmp_path_factory):
                 server.kill()
                 pytest.fail(f"insyn serve startade inte:\n{server.stdout.read()}")
             time.sleep(0.2)
-    yield base, data
-    server.terminate()
-    server.wait(timeout=20)
+    try:
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def served(web_data, web_users, tmp_path_factory):
+    """`insyn serve` on a copy of the data folder; yields (base url, data)."""
+    data = copy_data_folder(web_data, tmp_path_factory.mktemp("webbserver") / "data")
+    with serving(data.data_dir) as base:
+        yield base, data
 
 
 def log_in(page: Page, base: str, username: str) -> None:
@@ -219,3 +233,27 @@ def test_a_download_arrives_and_opens_as_excel(page: Page, served, web_users, tm
     header_row = next(i for i, row in enumerate(rows) if row[0] == "Kommun")
     assert [str(h) for h in rows[header_row] if h is not None] == headers
     assert rows[header_row + 1][0] == first_row[0]
+
+
+def _failed_login(base: str, forwarded_for: str) -> int:
+    """One wrong password through the real form, as a proxy would pass it on; the status."""
+    jar = urllib.request.HTTPCookieProcessor()
+    opener = urllib.request.build_opener(jar)
+    headers = {"X-Forwarded-For": forwarded_for}
+    with opener.open(urllib.request.Request(f"{base}/logga-in", headers=headers)) as form:
+        token = re.search(r'name="csrf" value="([^"]+)"', form.read().decode()).group(1)
+    body = urllib.parse.urlencode({"anvandarnamn": "analytiker", "losenord": "fel-losenord", "csrf": token})
+    try:
+        opener.open(urllib.request.Request(f"{base}/logga-in", data=body.encode(), headers=headers))
+    except urllib.error.HTTPError as answer:
+        return answer.code
+    return 200
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_insyn_serve_takes_the_client_address_from_a_trusted_proxy_only(web_data, web_users, tmp_path, trusted):
+    data = copy_data_folder(web_data, tmp_path / "data")
+    with serving(data.data_dir, "--utan-https", *(["--proxy", "127.0.0.1"] if trusted else [])) as base:
+        assert _failed_login(base, "203.0.113.9") == 401
+    where = {e.client for e in audit_entries(data.data_dir, action="login_failed")}
+    assert where == ({"203.0.113.9"} if trusted else {"127.0.0.1"})

@@ -216,15 +216,16 @@ def client(app: FastAPI, address: str = "testclient") -> TestClient:
     return TestClient(app, base_url=BASE_URL, follow_redirects=False, client=(address, 50000))
 
 
-def login(browser: TestClient, username: str, password: str = PASSWORD, nasta: str | None = None):
+def login(browser: TestClient, username: str, password: str = PASSWORD, nasta: str | None = None,
+          headers: dict[str, str] | None = None):
     """Signs in through the real form: GET /logga-in (the csrf cookie and field), then POST.
     Returns the POST's response (303 to `nasta` when it worked)."""
-    form = browser.get("/logga-in")
+    form = browser.get("/logga-in", headers=headers)
     assert form.status_code == 200, form.text
     data = {"anvandarnamn": username, "losenord": password, "csrf": hidden_field(form.text, "csrf")}
     if nasta is not None:
         data["nasta"] = nasta
-    return browser.post("/logga-in", data=data)
+    return browser.post("/logga-in", data=data, headers=headers)
 
 
 def logged_in(app: FastAPI, username: str, password: str = PASSWORD, address: str = "testclient") -> TestClient:

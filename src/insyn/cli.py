@@ -563,6 +563,9 @@ def serve(
     insecure_cookies: Annotated[bool, typer.Option(
         "--utan-https", help="Kakor utan Secure-flaggan: bara för vanlig HTTP på en annan adress än "
                              "127.0.0.1/localhost, t.ex. bakom en proxy som sköter HTTPS.")] = False,
+    proxy: Annotated[str | None, typer.Option(
+        "--proxy", help="Adresserna (kommaseparerade) till de omvända proxyer som får ange klientens adress i "
+                        "X-Forwarded-For; bara deras ord tas. Utan: ingen proxys ord tas.")] = None,
 ) -> None:
     """Starta webbappen (Översikt, Ärendeflöde, Personal, Jämförelse, Kompetens och bokning, Import, Logg)."""
     import os
@@ -584,8 +587,12 @@ def serve(
     os.environ["INSYN_DATA_DIR"] = str(settings.data_dir)
     os.environ["INSYN_SECURE_COOKIES"] = "0" if insecure_cookies else "1"
     console.print(f"Insyn på http://{host}:{port}/ – datakatalog {settings.data_dir}. Avsluta med Ctrl+C.")
+    # The client's address (for the login limits and the audit log) from X-Forwarded-For only when
+    # the connection comes from a trusted proxy (uvicorn's ProxyHeadersMiddleware).
+    proxies = [p.strip() for p in (proxy or "").split(",") if p.strip()]
     uvicorn.run("insyn.web.server:app", host=host, port=port, workers=workers, log_level="warning",
-                log_config=uvicorn_log_config(settings.data_dir), proxy_headers=False, server_header=False)
+                log_config=uvicorn_log_config(settings.data_dir), proxy_headers=bool(proxies),
+                forwarded_allow_ips=proxies or None, server_header=False)
 
 
 users_app = typer.Typer(help="Användare i webbappen: skapa, lista, ta bort.", no_args_is_help=True)

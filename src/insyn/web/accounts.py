@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import secrets
 import sqlite3
 from dataclasses import dataclass
@@ -21,9 +22,19 @@ from insyn.model.municipalities import municipality_codes
 from insyn.web.appstate import write_transaction
 
 SESSION_LIFETIME = dt.timedelta(hours=8)
-MAX_FAILURES = 5  # failed logins per client or per user name …
-FAILURE_WINDOW = dt.timedelta(minutes=15)  # … within this window, then wait
+# Login limits, within FAILURE_WINDOW. An address that fails MAX_FAILURES times for one user
+# name waits until the oldest failure is out of the window, and so does an address that fails
+# MAX_CLIENT_FAILURES times over any names (password spraying). A user name alone is never
+# locked, which would let anyone lock anyone out: after MAX_FAILURES failures from anywhere,
+# each try for it waits SLOWDOWN_START seconds after the last failure, doubling per failure up
+# to SLOWDOWN_MAX, so that guessing from many addresses is slowed to a try a minute.
+MAX_FAILURES = 5
+MAX_CLIENT_FAILURES = 20
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+SLOWDOWN_START = dt.timedelta(seconds=2)
+SLOWDOWN_MAX = dt.timedelta(seconds=60)
 MIN_PASSWORD_LENGTH = 10
+MAX_USERNAME_LENGTH = 64  # longer is refused when a user is made, cut when a try is recorded
 
 
 class Role(StrEnum):
@@ -48,14 +59,16 @@ class AccountError(InputError):
 
 
 class TooManyAttempts(InsynError):
-    """Too many failed logins from the client or for the user name: wait `minutes`."""
+    """Too many failed logins from the client, or for the user name: wait `seconds`."""
 
     status = 429
     heading = "Inloggningen är spärrad"
 
-    def __init__(self, minutes: int):
-        self.minutes = minutes
-        super().__init__(f"För många misslyckade inloggningar. Försök igen om {minutes} minuter.")
+    def __init__(self, seconds: int):
+        self.seconds = seconds
+        wait = (f"{-(-seconds // 60)} minuter" if seconds > 90
+                else "1 sekund" if seconds == 1 else f"{seconds} sekunder")
+        super().__init__(f"För många misslyckade inloggningar. Försök igen om {wait}.")
 
 
 @dataclass(frozen=True)
@@ -122,6 +135,8 @@ def add_user(con: sqlite3.Connection, username: str, password: str, role: Role |
     username = username.strip().lower()
     if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
         raise AccountError("Användarnamnet får bara innehålla bokstäver, siffror, punkt, bindestreck och understreck.")
+    if len(username) > MAX_USERNAME_LENGTH:
+        raise AccountError(f"Användarnamnet får ha högst {MAX_USERNAME_LENGTH} tecken.")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"Lösenordet måste ha minst {MIN_PASSWORD_LENGTH} tecken.")
     check_user(role, municipality, units, staff_id)
@@ -153,29 +168,39 @@ def deactivate_user(con: sqlite3.Connection, username: str) -> None:
         con.execute("DELETE FROM sessions WHERE username = ?", [username])
 
 
-def _wait_minutes(con: sqlite3.Connection, client: str, username: str, now: dt.datetime) -> int | None:
-    """Minutes until the oldest failure in the window expires, when the client or the user name
-    has MAX_FAILURES failures in it; None when a try is allowed."""
-    since = (now - FAILURE_WINDOW).isoformat()
-    for column, value in (("client", client), ("username", username)):
-        failures = [r[0] for r in con.execute(
-            f"SELECT attempted_at FROM login_attempts WHERE {column} = ? AND succeeded = 0 AND attempted_at > ? "
-            "ORDER BY attempted_at DESC LIMIT ?", [value, since, MAX_FAILURES])]
-        if len(failures) >= MAX_FAILURES:
-            free_at = dt.datetime.fromisoformat(failures[-1]) + FAILURE_WINDOW
-            return max(1, -(-int((free_at - now).total_seconds()) // 60))
-    return None
+def _failures(con: sqlite3.Connection, where: str, values: list[str], since: dt.datetime, limit: int) -> list[str]:
+    """The times of the newest failures (at most `limit`) matching `where`, newest first."""
+    return [r[0] for r in con.execute(
+        f"SELECT attempted_at FROM login_attempts WHERE {where} AND succeeded = 0 AND attempted_at > ? "
+        "ORDER BY attempted_at DESC LIMIT ?", [*values, since.isoformat(), limit])]
+
+
+def _wait_seconds(con: sqlite3.Connection, client: str, username: str, now: dt.datetime) -> int | None:
+    """Seconds until a try is allowed (the limits above), or None when it is allowed now."""
+    since = now - FAILURE_WINDOW
+    waits = []
+    for where, values, limit in (("client = ? AND username = ?", [client, username], MAX_FAILURES),
+                                 ("client = ?", [client], MAX_CLIENT_FAILURES)):
+        failures = _failures(con, where, values, since, limit)
+        if len(failures) >= limit:
+            waits.append(dt.datetime.fromisoformat(failures[-1]) + FAILURE_WINDOW - now)
+    failures = _failures(con, "username = ?", [username], since, MAX_FAILURES + 6)
+    if len(failures) >= MAX_FAILURES:
+        slowdown = min(SLOWDOWN_START * 2 ** (len(failures) - MAX_FAILURES), SLOWDOWN_MAX)
+        waits.append(dt.datetime.fromisoformat(failures[0]) + slowdown - now)
+    wait = max(waits, default=dt.timedelta(0))
+    return math.ceil(wait.total_seconds()) if wait > dt.timedelta(0) else None
 
 
 def authenticate(con: sqlite3.Connection, username: str, password: str, client: str,
                  now: dt.datetime | None = None) -> User | None:
     """The user when the password is right; None when not. Raises TooManyAttempts while the
-    client or the user name is locked out, without checking the password at all."""
+    client is locked out, or the user name slowed down, without checking the password at all."""
     now = now or _now()
-    username = username.strip().lower()
-    minutes = _wait_minutes(con, client, username, now)
-    if minutes is not None:
-        raise TooManyAttempts(minutes)
+    username = username.strip().lower()[:MAX_USERNAME_LENGTH]
+    seconds = _wait_seconds(con, client, username, now)
+    if seconds is not None:
+        raise TooManyAttempts(seconds)
     row = con.execute("SELECT * FROM users WHERE username = ? AND active = 1", [username]).fetchone()
     try:
         _hasher.verify(row["password_hash"] if row else _UNKNOWN_USER_HASH, password)

@@ -61,6 +61,13 @@ def record(con: sqlite3.Connection, action: str, *, user: User | None = None, us
          user.role.value if user else None, client, action, scrub(target), scrub(detail)])
 
 
+def recorded_since(con: sqlite3.Connection, action: str, username: str, client: str, within: dt.timedelta) -> bool:
+    """Whether the action was recorded for this user name and address within the last `within`."""
+    since = (dt.datetime.now() - within).isoformat(timespec="seconds")
+    return con.execute("SELECT 1 FROM audit_log WHERE action = ? AND username = ? AND client = ? AND at >= ? LIMIT 1",
+                       [action, scrub(username), client, since]).fetchone() is not None
+
+
 def entries(con: sqlite3.Connection, *, username: str | None = None, action: str | None = None,
             since: dt.date | None = None, until: dt.date | None = None, text: str | None = None,
             limit: int = 500) -> list[Entry]:

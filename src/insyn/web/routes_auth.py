@@ -35,16 +35,19 @@ def login(request: Request, con: State, anvandarnamn: Annotated[str, Form()],
           losenord: Annotated[str, Form()], csrf: Annotated[str, Form()], nasta: Annotated[str, Form()] = "/"):
     security.check_csrf(request.cookies.get(security.LOGIN_CSRF_COOKIE), csrf)
     where = security.client(request)
+    typed = anvandarnamn.strip().lower()[:accounts.MAX_USERNAME_LENGTH]
     try:
         user = accounts.authenticate(con, anvandarnamn, losenord, where)
     except TooManyAttempts as error:
-        audit.record(con, "login_blocked", username=anvandarnamn.strip().lower(), client=where)
-        log.warning("Login blocked after too many failed attempts: user name %r from %s, %d more minute(s)",
-                    anvandarnamn.strip().lower(), where, error.minutes)
+        # Once per address and user name while the limit lasts: blocked tries cannot flood the log.
+        if not audit.recorded_since(con, "login_blocked", typed, where, accounts.FAILURE_WINDOW):
+            audit.record(con, "login_blocked", username=typed, client=where)
+            log.warning("Login blocked after too many failed attempts: user name %r from %s, %d more second(s)",
+                        typed, where, error.seconds)
         return render(request, "login.html.j2", None, 429, next=_local(nasta), login_csrf=csrf,
                       error=user_message(error))
     if user is None:
-        audit.record(con, "login_failed", username=anvandarnamn.strip().lower(), client=where)
+        audit.record(con, "login_failed", username=typed, client=where)
         return render(request, "login.html.j2", None, 401, next=_local(nasta), login_csrf=csrf,
                       error="Fel användarnamn eller lösenord.")
     token = accounts.start_session(con, user, where)
