@@ -39,7 +39,7 @@ from insyn.disclosure.status import (
     SECONDARY,
     is_hidden,
 )
-from insyn.disclosure.suppression import Linked
+from insyn.disclosure.suppression import Linked, Unrepublishable
 from insyn.disclosure.suppression import protect as protect_results
 from insyn.indicators.definitions import Condition, by_id, library
 from insyn.indicators.engine import RESULT_COLUMNS, compute
@@ -724,10 +724,40 @@ def test_a_later_release_of_the_same_year_cannot_be_read_together_with_the_earli
     low, high = _two_releases_attacked(earlier, alone)
     assert high - low < RULES.count_threshold
     # With the earlier pattern kept, the two read together leave the police's count wide.
-    together = protect_results(LATER, RULES, hidden_before=earlier.status.map(is_hidden).to_numpy(dtype=bool))
+    # Health care's 20 was shown and is the same now: known to every reader, whatever is hidden.
+    known = np.array([[False, False], [False, False], [False, False], [True, False]])
+    together = protect_results(LATER, RULES, hidden_before=earlier.status.map(is_hidden).to_numpy(dtype=bool),
+                               shown_before=known)
     assert together.status.tolist() == [PUBLISHABLE, PRIMARY, SECONDARY, PUBLISHABLE]
     low, high = _two_releases_attacked(earlier, together)
     assert high - low >= RULES.count_threshold
+
+
+def test_what_an_earlier_release_showed_unchanged_is_known_whatever_is_hidden_now():
+    # All shown in the first: police 10, school 12, health care 20, other 0. Then one late report
+    # from another source (0 → 1). Hiding the police's row as the partner would not hide its 10,
+    # which the reader has: 43 − 12 − 20 − 10 = 1. The sources' counts are known; their common
+    # denominator, all reports, which changed, is what must go.
+    first = _reports_by_source({"polis": 10, "skola": 12, "halso_sjukvard": 20, "annan": 0})
+    second = _reports_by_source({"polis": 10, "skola": 12, "halso_sjukvard": 20, "annan": 1})
+    shown = protect_results(first, RULES)
+    assert not shown.status.map(is_hidden).any()
+    known = np.column_stack([first.numerator == second.numerator, first.denominator == second.denominator])
+    later = protect_results(second, RULES, hidden_before=np.zeros(len(second), dtype=bool), shown_before=known)
+    assert is_hidden(later.status.iloc[-1])
+    # The attack on both: the sources add up to their common denominator (all reports), and more
+    # data only adds. Cells: four counts and the denominator of the first, then of the second.
+    values = [*first.numerator[1:], first.denominator[1], *second.numerator[1:], second.denominator[1]]
+    shown_later = [not is_hidden(s) or bool(k) for s, k in zip(later.status[1:], known[1:, 0], strict=True)]
+    visible = [True] * 5 + shown_later + [not later.status[1:].map(is_hidden).all()]
+    equations = [(4, (0, 1, 2, 3), 0.0), (9, (5, 6, 7, 8), 0.0)]
+    low, high = ranges_from_shown(values, visible, equations, inequalities=[(i, 5 + i) for i in range(5)])[8]
+    assert high - low >= RULES.count_threshold
+    # Were every other figure around it known, nothing could protect it: refused, in Swedish.
+    everything_else = np.ones((len(second), 2), dtype=bool)
+    everything_else[-1, 0] = False
+    with pytest.raises(Unrepublishable, match="kan inte publiceras igen"):
+        protect_results(second, RULES, hidden_before=np.zeros(len(second), dtype=bool), shown_before=everything_else)
 
 
 def test_the_ledger_keeps_what_a_release_hid_and_the_next_release_hides_it_again(tmp_path):
@@ -735,9 +765,13 @@ def test_the_ledger_keeps_what_a_release_hid_and_the_next_release_hides_it_again
     write_report(settings, tmp_path / "first")
     store = store_for(settings)
     try:
-        recorded = store.raw.execute("SELECT period, row_key FROM released_hidden ORDER BY row_key").fetchall()
+        recorded = store.raw.execute(
+            "SELECT period, row_key FROM released_rows WHERE hidden ORDER BY row_key").fetchall()
         assert recorded == [("2024", "anmalningar_per_kalla|0884|year|2024||||polis"),
                             ("2024", "anmalningar_per_kalla|0884|year|2024||||skola")]
+        shown = store.raw.execute("SELECT shown_values FROM released_rows WHERE row_key = "
+                                  "'anmalningar_per_kalla|0884|year|2024||||halso_sjukvard'").fetchall()
+        assert shown == [("20.000000|32.000000|62.500000",)]
         with store.transaction() as con:  # more data came in: the results are computed again
             con.execute("DELETE FROM indicator_results")
             con.register("later", LATER)
@@ -749,6 +783,27 @@ def test_the_ledger_keeps_what_a_release_hid_and_the_next_release_hides_it_again
         hidden = view.rows.set_index("category").status.map(is_hidden)
         assert hidden[["polis", "skola", "halso_sjukvard"]].tolist() == [True, True, False]
         assert not hidden.drop(["polis", "skola"]).any()  # the total and the other sources' zeros
+
+
+def test_a_second_report_after_a_late_report_is_protected_against_the_first(tmp_path):
+    settings = settings_with_results(tmp_path / "data", _reports_by_source(
+        {"polis": 10, "skola": 12, "halso_sjukvard": 20, "annan": 0}))
+    runner = CliRunner()
+    first = runner.invoke(app, ["--data-dir", str(settings.data_dir), "report", "--out", str(tmp_path / "a")])
+    assert first.exit_code == 0
+    store = store_for(settings)
+    try:
+        with store.transaction() as con:  # one late report from another source
+            con.execute("DELETE FROM indicator_results")
+            con.register("later", _reports_by_source({"polis": 10, "skola": 12, "halso_sjukvard": 20, "annan": 1}))
+            con.execute("INSERT INTO indicator_results BY NAME SELECT * FROM later")
+    finally:
+        store.close()
+    second = runner.invoke(app, ["--data-dir", str(settings.data_dir), "report", "--out", str(tmp_path / "b")])
+    assert second.exit_code == 0, second.output
+    rows = pd.read_excel(tmp_path / "b" / "insyn.xlsx", sheet_name="Indikatorer")
+    sources = rows[rows.Kategori.notna()].set_index("Kategori")
+    assert sources.loc["annan", "Täljare"] == ".." and sources["Nämnare"].eq("..").all()
 
 
 # --- nesting of conditions, checked against their meaning ----------------------------------------

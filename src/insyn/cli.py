@@ -256,7 +256,7 @@ def indicators(
         raise _fail(f"{exc}\nInget har räknats om.") from exc
     if results.empty:
         raise _fail("inga data ännu: importera med insyn import eller kör insyn demo")
-    console.print(*_summary_tables(published_view(settings, results), "Indikatorer"))
+    console.print(*_summary_tables(published_view(settings, results, release=False), "Indikatorer"))
     if csv:
         order = ["indicator", "municipality", "period", "numerator", "denominator", "value",
                  "period_type", "unit", "sex", "age_group", "category", "complete"]

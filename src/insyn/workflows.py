@@ -20,7 +20,7 @@ from insyn.disclosure.releases import (
     DIFFERENTIAL_PRIVACY,
     SUPPRESSION,
     check_release,
-    hidden_before,
+    earlier_releases,
     published_years,
     record_release,
 )
@@ -209,39 +209,44 @@ def _publish_stored(settings: Settings, out_dir: Path, noise: NoiseChoice | None
         publication = prepare(results, settings.disclosure_rules(), workload=workload,
                               reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
                               noise=_noise_function(noise, store, name),
-                              hidden_before=hidden_before(store, published_years(results.period)))
+                              earlier=earlier_releases(store, published_years(results.period)))
     finally:
         store.close()
     if released:
-        _record(settings, publication, published_years(publication.rows.period),
+        _record(settings, publication.rows, published_years(publication.rows.period),
                 noise.method if noise else SUPPRESSION, name)
     return publication, publish(publication, out_dir, imported=imported)
 
 
-def published_view(settings: Settings, results: pd.DataFrame) -> Publication:
-    """The results as a publication with holes would show them, hiding again what an earlier
-    one of the same years hid (the store's ledger, insyn.disclosure.releases)."""
+def published_view(settings: Settings, results: pd.DataFrame, release: bool = True) -> Publication:
+    """The results as a publication with holes would show them, beside what earlier ones of the
+    same years hid and showed (the store's ledger, insyn.disclosure.releases). Not for a release
+    (the terminal's summary), a view that could not be released is made hiding what was hidden."""
+    from insyn.disclosure.releases import Earlier
+    from insyn.disclosure.suppression import Unrepublishable
     from insyn.publish.publication import prepare
 
-    before: set[str] = set()
+    earlier = Earlier()
     if settings.database_path.exists():
         store = store_for(settings, read_only=True)
         try:
-            before = hidden_before(store, published_years(results.period))
+            earlier = earlier_releases(store, published_years(results.period))
         finally:
             store.close()
-    return prepare(results, settings.disclosure_rules(), cache_dir=settings.cache_dir, hidden_before=before)
+    try:
+        return prepare(results, settings.disclosure_rules(), cache_dir=settings.cache_dir, earlier=earlier)
+    except Unrepublishable:
+        if release:
+            raise
+        return prepare(results, settings.disclosure_rules(), cache_dir=settings.cache_dir, earlier=earlier.hidden_only)
 
 
-def _record(settings: Settings, publication: Publication, years: Sequence[str], method: str, name: str) -> None:
-    """A publication's years and method, and the rows of them it hid, in the store's ledger (the
-    store open for writing only for that), or MixedMethods."""
-    from insyn.disclosure.status import is_hidden
-
+def _record(settings: Settings, rows: pd.DataFrame, years: Sequence[str], method: str, name: str) -> None:
+    """A publication's years and method, and what it showed and hid of them (`rows`, with their
+    status), in the store's ledger (the store open for writing only for that), or MixedMethods."""
     store = store_for(settings)
     try:
-        rows = publication.rows
-        record_release(store, years, method, name, hidden=rows[rows.status.map(is_hidden).astype(bool)])
+        record_release(store, years, method, name, rows)
     finally:
         store.close()
 
@@ -413,7 +418,7 @@ def export_kolada(settings: Settings, municipalities: Sequence[str] | None = Non
                   years: Sequence[int] | None = None) -> dict:
     """The published yearly figures per municipality as Kolada-shaped data (docs/kolada.md),
     made from the disclosure-protected publication, of the given municipalities and years."""
-    from insyn.publish.kolada import export_document
+    from insyn.publish.kolada import export_document, exported_rows
 
     results = stored_indicators(settings)
     if results.empty:
@@ -426,7 +431,8 @@ def export_kolada(settings: Settings, municipalities: Sequence[str] | None = Non
         if missing:
             raise NotFound(f"Inga publicerade värden för {what} {', '.join(missing)} "
                               f"(finns: {', '.join(published)}).")
-    _record(settings, publication, [str(y) for y in years] if years else list(publication.years), SUPPRESSION,
+    _record(settings, exported_rows(publication, municipalities, years),
+            [str(y) for y in years] if years else list(publication.years), SUPPRESSION,
             f"Kolada-export {dt.date.today().isoformat()}")
     return export_document(publication, municipalities, years)
 

@@ -49,7 +49,8 @@ class Equation:
 class LinkedTables:
     """Cells, the rows that show them and the relations between them. `required[c]` > 0 makes
     cell c sensitive: if hidden, its range must be at least that wide. `cost[r]` is what hiding
-    row r loses; a row with cost inf is never hidden by secondary suppression."""
+    row r loses; a row with cost inf is never hidden by secondary suppression. A `known` cell is
+    visible whatever is hidden (an earlier publication showed it as it is)."""
 
     values: np.ndarray
     required: np.ndarray
@@ -57,8 +58,11 @@ class LinkedTables:
     cost: np.ndarray
     equations: list[Equation] = field(default_factory=list)
     inequalities: list[tuple[int, int]] = field(default_factory=list)  # (smaller, larger)
+    known: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def __post_init__(self):
+        if len(self.known) != len(self.values):
+            self.known = np.zeros(len(self.values), dtype=bool)
         self.rows_of: list[list[int]] = [[] for _ in range(len(self.values))]
         for r, cells in enumerate(self.rows):
             for c in cells:
@@ -77,8 +81,11 @@ class LinkedTables:
             return (self.equations[i].total, *self.equations[i].parts)
         return self.inequalities[i]
 
+    def visible(self, cell: int, hidden_rows: np.ndarray) -> bool:
+        return bool(self.known[cell]) or not all(hidden_rows[r] for r in self.rows_of[cell])
+
     def visible_cells(self, hidden_rows: np.ndarray) -> np.ndarray:
-        visible = np.zeros(len(self.values), dtype=bool)
+        visible = self.known.copy()
         for r, cells in enumerate(self.rows):
             if not hidden_rows[r]:
                 visible[list(cells)] = True
@@ -265,8 +272,8 @@ def _partner(tables: LinkedTables, target: int, candidates: Iterable[int], hidde
 
 
 def _candidates(tables: LinkedTables, relations: Iterable[tuple[str, int]], visible: np.ndarray) -> list[int]:
-    """The visible cells in the given relations."""
-    return sorted({c for rel in relations for c in tables.relation_cells(rel) if visible[c]})
+    """The visible cells in the given relations that hiding could make unknown."""
+    return sorted({c for rel in relations for c in tables.relation_cells(rel) if visible[c] and not tables.known[c]})
 
 
 def _pinned_alone(tables: LinkedTables, target: int, visible: np.ndarray) -> list[int] | None:
@@ -276,7 +283,7 @@ def _pinned_alone(tables: LinkedTables, target: int, visible: np.ndarray) -> lis
         if kind == "eq" and tables.equations[i].exact:
             cells = tables.relation_cells((kind, i))
             if sum(not visible[c] for c in cells) == 1:
-                return [c for c in cells if visible[c]]
+                return [c for c in cells if visible[c] and not tables.known[c]]
     return None
 
 
@@ -285,7 +292,7 @@ def _hide(tables: LinkedTables, cell: int, hidden_rows: np.ndarray, visible: np.
     rows = tables.rows_of[cell]
     hidden_rows[rows] = True
     for c in {c for r in rows for c in tables.rows[r]}:
-        visible[c] = not all(hidden_rows[r] for r in tables.rows_of[c])
+        visible[c] = tables.visible(c, hidden_rows)
 
 
 def protect(tables: LinkedTables, hidden_rows: np.ndarray) -> tuple[np.ndarray, list[int]]:
@@ -417,7 +424,7 @@ def _reoptimise(tables: LinkedTables, fixed: np.ndarray, hidden_rows: np.ndarray
         trial[rows] = chosen
         trial_visible = visible.copy()
         for c in {c for r in rows for c in tables.rows[r]}:
-            trial_visible[c] = not all(trial[r] for r in tables.rows_of[c])
+            trial_visible[c] = tables.visible(c, trial)
         changed = np.flatnonzero(trial_visible != visible).tolist()
         # Only the ranges of hidden cells linked to a cell whose visibility changed can change.
         audited = _spread(tables, trial_visible, [c for c in changed if not trial_visible[c]] +
@@ -490,8 +497,10 @@ class _Master:
                 if kind != "eq" or not tables.equations[e].exact:
                     continue
                 others = [c for c in tables.relation_cells((kind, e)) if c != target]
-                stays = [all(hidden_rows[r] and r not in position for r in tables.rows_of[c]) for c in others]
-                can = [all(hidden_rows[r] or r in position for r in tables.rows_of[c]) for c in others]
+                stays = [not tables.known[c] and all(hidden_rows[r] and r not in position for r in tables.rows_of[c])
+                         for c in others]
+                can = [not tables.known[c] and all(hidden_rows[r] or r in position for r in tables.rows_of[c])
+                       for c in others]
                 if not any(stays):
                     columns = [hidden_column(c) for c, ok in zip(others, can, strict=True) if ok]
                     self._row(1.0, highspy.kHighsInf, columns, [1.0] * len(columns))

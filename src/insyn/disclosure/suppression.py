@@ -31,6 +31,7 @@ from insyn.disclosure.linked import Equation, LinkedTables, Range, attack, compo
 from insyn.disclosure.linked import protect as protect_linked
 from insyn.disclosure.rules import DisclosureRules
 from insyn.disclosure.status import NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY, is_hidden
+from insyn.errors import Conflict
 from insyn.indicators.definitions import Condition, Count, Definition, library
 from insyn.indicators.engine import CELL_KEY_COLUMNS, CONTRIBUTION_COLUMNS
 from insyn.indicators.kinds import subject_kind
@@ -104,6 +105,15 @@ class Linked:
         self.tables.required = np.where(public, 0.0, self._by_rule)
         self.tables.cost = np.where(self.public_rows, np.inf, self._cost)
 
+    def know(self, shown_before: np.ndarray) -> None:
+        """The numerators (column 0) and denominators (column 1) of these rows are known to any
+        reader, whatever is hidden now: an earlier publication showed them as they are."""
+        shown = self.shown
+        sides = np.array([SIDES.index(side) for side in shown.side])
+        known = shown_before[shown.row.to_numpy(), sides]
+        self.tables.known = np.zeros(len(self.tables.values), dtype=bool)
+        self.tables.known[shown.cell.to_numpy()[known]] = True
+
     def demote(self, cells: list[int]) -> None:
         """These cells are public figures no longer: they keep the protection."""
         public = self.public.copy()
@@ -116,7 +126,9 @@ class Linked:
         is public) cannot be less known than they leave it, and is protected when nothing else
         published narrows it further."""
         tables = self.tables
-        visible = tables.visible_cells(~self.public_rows)
+        visible = np.zeros(len(tables.values), dtype=bool)  # the public figures alone: not what
+        for row in np.flatnonzero(self.public_rows):        # an earlier release made known
+            visible[list(tables.rows[row])] = True
         wanted = set(cells)
         for component in components(tables, visible):
             asked = sorted(wanted.intersection(component))
@@ -327,7 +339,7 @@ class Linked:
 
 def protect(results: pd.DataFrame, rules: DisclosureRules, definitions: list[Definition] | None = None,
             cache_dir: Path | None = None, shown_in_full: np.ndarray | None = None,
-            hidden_before: np.ndarray | None = None) -> pd.DataFrame:
+            hidden_before: np.ndarray | None = None, shown_before: np.ndarray | None = None) -> pd.DataFrame:
     """The results with a `status` per row (insyn.disclosure.status) and, where hidden, no
     numerator, denominator or value. Rows of a period the data do not yet cover, or of an
     unknown indicator, are never published. Given a folder, the statuses are kept there under a
@@ -339,18 +351,20 @@ def protect(results: pd.DataFrame, rules: DisclosureRules, definitions: list[Def
     against a reader who knows them (`_for_reader`). Never for publishing.
 
     `hidden_before` (a mask over the rows) marks the rows an earlier publication of the same
-    years hid (insyn.disclosure.releases): they are hidden again, and the rest protected around
-    them, so that a reader holding both cannot subtract one from the other."""
+    years hid, and `shown_before` (rows × numerator, denominator) the figures it showed as they
+    are now (insyn.disclosure.releases): the rows are hidden again, and the figures count as
+    known to every reader whatever is hidden now, so that a reader holding both publications
+    cannot subtract one from the other."""
     known = {d.id: d for d in (definitions or library())}
     results = results.reset_index(drop=True)
     # The heuristic breaks ties by position, so it works on the rows in one canonical order:
     # the same results get the same hidden cells however the engine happened to return them.
     order = _canonical_order(results)
     canonical = results.iloc[order].reset_index(drop=True)
-    before = (np.zeros(len(results), dtype=bool) if hidden_before is None
-              else np.asarray(hidden_before, dtype=bool)[order])
-    key = _cache_key(canonical, rules, known, before)
-    status = _cached(cache_dir, key, lambda: _statuses(canonical, rules, known, before))
+    before = [np.zeros(shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)[order]
+              for mask, shape in ((hidden_before, len(results)), (shown_before, (len(results), 2)))]
+    key = _cache_key(canonical, rules, known, *before)
+    status = _cached(cache_dir, key, lambda: _statuses(canonical, rules, known, *before))
     if shown_in_full is not None and shown_in_full.any():
         in_full = shown_in_full[order]
         reader = hashlib.sha256(np.packbits(in_full).tobytes()).hexdigest()[:16]
@@ -374,6 +388,12 @@ def protect(results: pd.DataFrame, rules: DisclosureRules, definitions: list[Def
 def _key_text(results: pd.DataFrame) -> pd.DataFrame:
     """The columns that identify a result row, as text (missing as empty)."""
     return results[[k for k in ROW_KEY if k in results]].astype("string").fillna("")
+
+
+class Unrepublishable(Conflict):
+    """A later publication of a year cannot be protected together with what an earlier one showed."""
+
+    heading = "Kan inte publiceras igen"
 
 
 def _canonical_order(results: pd.DataFrame) -> np.ndarray:
@@ -450,11 +470,12 @@ def _as_published(results: pd.DataFrame, known: dict[str, Definition], rules: Di
 
 
 def _statuses(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, Definition],
-              hidden_before: np.ndarray) -> np.ndarray:
+              hidden_before: np.ndarray, shown_before: np.ndarray) -> np.ndarray:
     never = ~results.indicator.isin(known).to_numpy()
     if "complete" in results:
         never |= ~results.complete.fillna(True).astype(bool).to_numpy()
     linked = Linked(results, known, rules)
+    linked.know(shown_before)
     primary = linked.primary() & ~never
     hidden, unprotected = protect_linked(linked.tables, primary | never | hidden_before)
     if unprotected:
@@ -467,16 +488,23 @@ def _statuses(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, De
         linked.cap_to_public(unprotected)
         linked.tables.required = np.where(settled, 0.0, linked.tables.required)
         hidden, unprotected = protect_linked(linked.tables, hidden)
+        if unprotected and shown_before.any():
+            raise Unrepublishable(
+                "De här uppgifterna kan inte publiceras igen så att de inte går att läsa ihop med en tidigare "
+                "publicering av samma år: det som ändrats sedan dess skulle röja ett dolt litet tal, och det som "
+                "visades då kan inte tas tillbaka. Publicera bara år som inte publicerats förut, eller vänta tills "
+                "fler uppgifter kommit in.")
         if unprotected:
             raise RuntimeError(f"{len(unprotected)} dolda uppgifter kunde inte skyddas")
     return np.select([never, primary, hidden], [NEVER_PUBLISHED, PRIMARY, SECONDARY], PUBLISHABLE).astype("U1")
 
 
 def _cache_key(results: pd.DataFrame, rules: DisclosureRules, definitions: dict[str, Definition],
-               hidden_before: np.ndarray) -> str:
+               *masks: np.ndarray) -> str:
     digest = hashlib.sha256()
     digest.update(pd.util.hash_pandas_object(results, index=False).to_numpy().tobytes())
-    digest.update(np.packbits(hidden_before).tobytes())
+    for mask in masks:
+        digest.update(np.packbits(mask).tobytes())
     digest.update(rules.model_dump_json().encode())
     digest.update(json.dumps([d.model_dump_json() for d in definitions.values()]).encode())
     for module in (__file__, linked_module.__file__):

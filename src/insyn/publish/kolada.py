@@ -79,6 +79,13 @@ def _gender_value(row: dict) -> dict:
             "status": HIDDEN if hidden else SHOWN, "value": None if hidden else row["value"]}
 
 
+def exported_rows(pub: Publication, municipality_codes: Collection[str] | None = None,
+                  years: Collection[int] | None = None) -> pd.DataFrame:
+    """The publication's rows the export shows, of the given municipalities and years."""
+    keep = [_exported(row, municipality_codes, years) for row in pub.rows.to_dict("records")]
+    return pub.rows[keep]
+
+
 def export_document(pub: Publication, municipality_codes: Collection[str] | None = None,
                     years: Collection[int] | None = None) -> dict:
     """The publication's yearly figures per municipality (total T, girls K, boys M) in Kolada's
@@ -88,9 +95,8 @@ def export_document(pub: Publication, municipality_codes: Collection[str] | None
     order = {d.id: i for i, d in enumerate(pub.definitions)}
     genders = list(GENDERS.values())
     grouped: dict[tuple[str, str, str], list[dict]] = {}
-    for row in pub.rows.to_dict("records"):
-        if _exported(row, municipality_codes, years):
-            grouped.setdefault((row["indicator"], row["municipality"], row["period"]), []).append(_gender_value(row))
+    for row in exported_rows(pub, municipality_codes, years).to_dict("records"):
+        grouped.setdefault((row["indicator"], row["municipality"], row["period"]), []).append(_gender_value(row))
     keys = sorted(grouped, key=lambda key: (order[key[0]], key[1], key[2]))
     return {"values": [{"kpi": kpis[indicator], "municipality": code, "period": int(period),
                         "values": sorted(grouped[indicator, code, period], key=lambda c: genders.index(c["gender"]))}

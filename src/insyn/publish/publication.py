@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -18,9 +18,10 @@ import pandas as pd
 
 from insyn.disclosure.grid import every_row
 from insyn.disclosure.noise import METHOD, noise_applies
+from insyn.disclosure.releases import Earlier
 from insyn.disclosure.rules import DisclosureRules
 from insyn.disclosure.status import NEVER_PUBLISHED, is_hidden
-from insyn.disclosure.suppression import protect, row_keys
+from insyn.disclosure.suppression import protect
 from insyn.indicators.definitions import Definition, by_id, library
 from insyn.indicators.engine import DIMENSIONS
 from insyn.indicators.pooled import POOLED, with_pooled
@@ -217,7 +218,7 @@ InFull = Callable[[pd.DataFrame], pd.Series]
 def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None = None,
             workload: Workload | None = None, reference: ReferenceDate | None = None,
             cache_dir: Path | None = None, noise: Noise | None = None,
-            in_full: InFull | None = None, hidden_before: Collection[str] = frozenset()) -> Publication:
+            in_full: InFull | None = None, earlier: Earlier | None = None) -> Publication:
     """Pass the results through the disclosure layer and index what may be published, the
     workload (when given) as unit totals. Rows never to be published (a period the data do not
     yet cover, an unknown indicator) are left out. `reference` defaults to the shipped
@@ -231,17 +232,19 @@ def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None 
     knows those rows (insyn.disclosure.suppression.protect), so nothing of anybody else's
     becomes easier to work out.
 
-    `hidden_before` names the rows (`insyn.disclosure.suppression.row_keys`) an earlier
-    publication with holes of the same years hid (the store's ledger, insyn.disclosure.releases):
-    they stay hidden, so that the two publications cannot be read together."""
+    `earlier` is what earlier publications with holes of the same years hid and showed (the
+    store's ledger, insyn.disclosure.releases): what they hid stays hidden, and what they showed
+    unchanged is never hidden to protect another, so that the publications cannot be read
+    together."""
     reference = reference or load_workforce().reference_date
     if noise is None:
         # Which rows exist must say nothing: every code's row, zeros included (noise adds its own).
         # Three years pooled where a single year rests on too few (insyn.indicators.pooled).
         results = with_pooled(every_row(results.reset_index(drop=True), by_id(), strict=False), by_id())
         shown = in_full(results).to_numpy(dtype=bool) if in_full is not None else None
-        before = row_keys(results).isin(hidden_before).to_numpy() if hidden_before else None
-        protected = protect(results, rules, cache_dir=cache_dir, shown_in_full=shown, hidden_before=before)
+        hidden_before, shown_before = (earlier or Earlier()).masks(results)
+        protected = protect(results, rules, cache_dir=cache_dir, shown_in_full=shown, hidden_before=hidden_before,
+                            shown_before=shown_before)
     elif in_full is not None:
         raise ValueError("A noisy publication is for publishing; it has no rows shown in full.")
     else:  # exact unit load beside noisy counts would undo the noise: it is left out

@@ -26,7 +26,8 @@ from insyn.publish.cells import (
 from insyn.publish.publication import QUARTER, YEAR, Publication, UnitLoad, best_first
 from insyn.swedish import COUNT, day_and_month, format_percent, format_value, swedish_sort_key
 
-PERIOD_TYPE_LABELS = {YEAR: "år", QUARTER: "kvartal", "month": "månad", POOLED: "tre år tillsammans"}
+PERIOD_TYPE_LABELS = {YEAR: "år", POOLED: "tre år tillsammans", QUARTER: "kvartal", "month": "månad"}
+PERIOD_ORDER = {kind: i for i, kind in enumerate(PERIOD_TYPE_LABELS)}  # years, three years, quarters, months
 BREAKDOWN_LABELS = {"sex": "kön", "age_group": "åldersgrupp", "unit": "enhet"}
 CATEGORY_LABELS = {"source": "Anmälare", "programme": "Utbildningsprogram"}
 LONG_COLUMNS = ["Indikator", "Kommun", "Kommunkod", "Period", "Periodtyp", "Enhet", "Kön",
@@ -371,7 +372,7 @@ def long_rows(pub: Publication) -> list[dict]:
     municipality_order = {c: i for i, c in enumerate(pub.municipalities)}
     records = sorted(pub.index.values(), key=lambda r: (
         order[r["indicator"]], municipality_order[r["municipality"]],
-        r["period_type"] != YEAR, r["period"],
+        PERIOD_ORDER.get(r["period_type"], len(PERIOD_ORDER)), r["period"],
         *(r[d] is not None for d in DIMENSIONS), *((r[d] or "") for d in DIMENSIONS)))
     definitions = {d.id: d for d in pub.definitions}
     rows = []

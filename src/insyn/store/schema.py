@@ -62,10 +62,11 @@ BOOKKEEPING = {
     # both: insyn.disclosure.releases); one row per publication and year.
     "releases": """
         period VARCHAR, method VARCHAR, name VARCHAR, released_at TIMESTAMP""",
-    # The rows a publication with holes hid, by year (insyn.disclosure.releases): a later
-    # publication of the same year hides them again. One row per publication and hidden row.
-    "released_hidden": """
-        period VARCHAR, row_key VARCHAR, name VARCHAR""",
+    # What each publication with holes hid and showed, by year (insyn.disclosure.releases): a
+    # later publication of the same year hides again what was hidden and keeps shown what was
+    # shown unchanged. One row per row key, year and state (the figures shown).
+    "released_rows": """
+        period VARCHAR, row_key VARCHAR, hidden BOOLEAN, shown_values VARCHAR, name VARCHAR""",
     # Published figures imported in Kolada's shape (Riket, regions, peers; docs/kolada.md), one
     # per KPI, Kolada municipality id (0000 Riket), year and gender (T, K, M).
     "published_values": """

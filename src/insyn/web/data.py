@@ -17,6 +17,8 @@ from typing import TypeVar, cast
 
 import pandas as pd
 
+from insyn.disclosure.releases import Earlier
+from insyn.disclosure.suppression import Unrepublishable
 from insyn.errors import NoData, Unavailable
 from insyn.publish.publication import Publication, prepare
 from insyn.settings import Settings
@@ -44,7 +46,7 @@ class Snapshot:
     imported: pd.DataFrame  # published values imported in Kolada's shape
     staff: pd.DataFrame     # who is employed today (municipality, staff_id, unit, role): for bookings
     courses: pd.DataFrame   # the courses (course, name, programme) sessions can be of
-    hidden_before: frozenset[str]  # rows a publication with holes of these years hid (the ledger)
+    earlier: Earlier  # what publications with holes of these years hid and showed (the ledger)
 
 
 def _version(settings: Settings) -> tuple:
@@ -70,7 +72,7 @@ class Statistics:
     def _read(self) -> Snapshot:
         import duckdb
 
-        from insyn.disclosure.releases import hidden_before, published_years
+        from insyn.disclosure.releases import earlier_releases, published_years
         from insyn.indicators.engine import stored_results
         from insyn.publish.kolada import stored_published_values
         from insyn.workflows import store_for
@@ -85,7 +87,7 @@ class Statistics:
             return Snapshot(results, stored_workload(store), stored_published_values(store),
                             store.raw.execute(CURRENT_STAFF).df(),
                             store.raw.execute("SELECT course, name, programme FROM courses ORDER BY name").df(),
-                            frozenset(hidden_before(store, published_years(results.period))))
+                            earlier_releases(store, published_years(results.period)))
         finally:
             store.close()
 
@@ -119,12 +121,8 @@ class Statistics:
                 if view is not None:
                     self._views.move_to_end(scope.key)
                     return view
-            settings = self.settings
             started = time.perf_counter()
-            view = prepare(snapshot.results, settings.disclosure_rules(), workload=snapshot.workload,
-                           reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
-                           in_full=scope.in_full if scope.has_rows_in_full else None,
-                           hidden_before=snapshot.hidden_before)
+            view = self._prepare(snapshot, scope)
             log.info("Made the publication for the scope %s in %.1f s", " ".join(map(str, scope.key)),
                      time.perf_counter() - started)
             with self._lock:
@@ -133,6 +131,23 @@ class Statistics:
                 while len(self._views) > MAX_VIEWS:
                     self._views.popitem(last=False)
             return view
+
+    def _prepare(self, snapshot: Snapshot, scope: Scope) -> Publication:
+        settings = self.settings
+
+        def made(earlier: Earlier) -> Publication:
+            return prepare(snapshot.results, settings.disclosure_rules(), workload=snapshot.workload,
+                           reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
+                           in_full=scope.in_full if scope.has_rows_in_full else None, earlier=earlier)
+
+        try:
+            return made(snapshot.earlier)
+        except Unrepublishable:
+            # A new report of these years would be refused; the app, inside the organisation,
+            # still shows the data, hiding at least what the last report hid.
+            log.warning("The data have changed since a report of the same years in a way no new report could "
+                        "protect; the web app keeps only the report's hidden figures hidden")
+            return made(snapshot.earlier.hidden_only)
 
     def kept(self, scope: Scope, key: tuple, make: Callable[[], T]) -> T:
         """What `make` makes of the scope's publication (a page, say), made once and kept until

@@ -189,7 +189,8 @@ def _standing_row(s: Standing, areas: dict[str, str] | None = None) -> list:
     """One indicator's standing; with `areas`, its area's name too (for a table of all areas)."""
     unit = s.definition.unit
     area = [areas.get(s.definition.area, s.definition.area)] if areas else []
-    pooled = f"{s.pooled[1].text} ({s.pooled[0]})" if s.pooled else MISSING
+    has_pooled = s.pooled is not None and (s.pooled[1].value is not None or s.pooled[1].suppressed)
+    pooled = f"{s.pooled[1].text} ({s.pooled[0]})" if s.pooled and has_pooled else MISSING
     return [name_with_unit(s.definition), *area, s.year, s.cell, pooled, format_target(s.definition) or MISSING,
             Cell(s.median, unit) if s.median is not None else Cell(None, unit),
             place_text(s.place), s.change.label, s.reasons]
