@@ -18,7 +18,7 @@ from pathlib import Path
 
 # Lowest first. A stage is a subpackage of insyn or a top-level module.
 STAGES = (
-    ("__init__", "scrub", "errors", "logs", "config_files", "progress", "swedish", "spreadsheet"),
+    ("__init__", "scrub", "errors", "logs", "config_files", "progress", "swedish", "spreadsheet", "files"),
     ("model",),
     ("store",),
     ("ingest",),

@@ -61,7 +61,8 @@ def check_release(store, years: Iterable[str], method: str) -> None:
 
 def record_release(store, years: Iterable[str], method: str, name: str, rows: pd.DataFrame | None = None) -> None:
     """Record that `name` publishes the given years by `method`, and what it showed and hid of
-    them (`rows`: the result rows it publishes, with their status), in one transaction;
+    them (`rows`: the result rows it publishes, with their status; a publication with noise has
+    no rows in the ledger, its figures are not the data's), in one transaction;
     MixedMethods, and nothing recorded, when one of the years was published by another method.
     A row already recorded as it is now is not recorded again."""
     years = sorted(set(years))
@@ -69,7 +70,7 @@ def record_release(store, years: Iterable[str], method: str, name: str, rows: pd
     if not years:
         return
     ledger = pd.DataFrame(columns=["period", "row_key", "hidden", "shown_values", "name"])
-    if rows is not None and len(rows):
+    if method == SUPPRESSION and rows is not None and len(rows):  # noisy figures are not the data
         hidden = rows.status.map(is_hidden).astype(bool)
         ledger = pd.DataFrame({"period": [years_of(p)[-1] for p in rows.period.astype(str)],
                                "row_key": row_keys(rows).to_numpy(), "hidden": hidden.to_numpy(),

@@ -19,6 +19,7 @@ narrowed, from everything shown, to a range narrower than the protection width.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from insyn.disclosure.linked import protect as protect_linked
 from insyn.disclosure.rules import DisclosureRules
 from insyn.disclosure.status import NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY, is_hidden
 from insyn.errors import Conflict
+from insyn.files import write_atomically
 from insyn.indicators.definitions import Condition, Count, Definition, library
 from insyn.indicators.engine import CELL_KEY_COLUMNS, CONTRIBUTION_COLUMNS
 from insyn.indicators.kinds import subject_kind
@@ -364,13 +366,13 @@ def protect(results: pd.DataFrame, rules: DisclosureRules, definitions: list[Def
     before = [np.zeros(shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)[order]
               for mask, shape in ((hidden_before, len(results)), (shown_before, (len(results), 2)))]
     key = _cache_key(canonical, rules, known, *before)
-    status = _cached(cache_dir, key, lambda: _statuses(canonical, rules, known, *before))
+    status = _cached(cache_dir, key, lambda: _statuses(canonical, rules, known, *before), len(results))
     if shown_in_full is not None and shown_in_full.any():
         in_full = shown_in_full[order]
         reader = hashlib.sha256(np.packbits(in_full).tobytes()).hexdigest()[:16]
         published_status = status
         status = _cached(cache_dir, f"{key}-{reader}",
-                         lambda: _for_reader(canonical, rules, known, published_status, in_full))
+                         lambda: _for_reader(canonical, rules, known, published_status, in_full), len(results))
     status = status[np.argsort(order)]
     # What the layer reads but never publishes: how many records a sum adds and the largest,
     # and the cell keys (with them and the p-table anyone could take cell-key noise away).
@@ -408,14 +410,22 @@ def row_keys(results: pd.DataFrame) -> pd.Series:
     return _key_text(results).agg("|".join, axis=1)
 
 
-def _cached(cache_dir: Path | None, key: str, compute) -> np.ndarray:
+def _cached(cache_dir: Path | None, key: str, compute, rows: int) -> np.ndarray:
+    """The statuses of `rows` rows kept under the key, or computed (and kept); a kept file that
+    cannot be read or holds another number of statuses is computed again."""
     cached = cache_dir / f"disclosure-{key}.npy" if cache_dir else None
     if cached is not None and cached.exists():
-        return np.load(cached, allow_pickle=False)
+        try:
+            status = np.load(cached, allow_pickle=False)
+            if status.shape == (rows,) and status.dtype.kind == "U":
+                return status
+        except (OSError, ValueError, EOFError):
+            pass  # damaged: made again below
     status = compute()
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        np.save(cached, status, allow_pickle=False)
+        buffer = io.BytesIO()
+        np.save(buffer, status, allow_pickle=False)
+        write_atomically(cached, buffer.getvalue())
     return status
 
 

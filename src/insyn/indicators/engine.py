@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from insyn import model
+from insyn.files import write_atomically
 from insyn.indicators.deadlines import add_months, days_between
 from insyn.indicators.definitions import Condition, Count, Definition, SpellsSubject, Subjects, library
 from insyn.indicators.kinds import source_files, subject_kind
@@ -640,15 +641,26 @@ def cached_sql(store, name: str, parts: list, build: Callable[[], ir.Table],
     if key in _compiled:
         return _compiled[key]
     cached = cache_dir / f"{key}.sql" if cache_dir else None
-    if cached and cached.exists():
-        sql = cached.read_text(encoding="utf-8")
-    else:
+    sql = _read_sql(cached) if cached else None
+    if sql is None:
         sql = str(store.ibis.compile(build()))
         if cached:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            cached.write_text(sql, encoding="utf-8")
+            write_atomically(cached, sql + SQL_END)
     _compiled[key] = sql
     return sql
+
+
+# The last line of a cached SQL file: a file without it was cut short, and is made again.
+SQL_END = "\n-- insyn: end of the compiled query\n"
+
+
+def _read_sql(path: Path) -> str | None:
+    """The cached SQL, or None when there is none or it is damaged (cut short, not text)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text[:-len(SQL_END)] if text.endswith(SQL_END) and text[:-len(SQL_END)].strip() else None
 
 
 def compiled_sql(store, definitions: list[Definition], breakdowns: bool, quarters: bool,

@@ -24,6 +24,7 @@ from fastapi import Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from insyn.errors import InputError, InsynError, bug_id, bug_message, user_message
+from insyn.files import write_atomically
 from insyn.ingest.load import ExtractDateError, extract_date_of
 from insyn.ingest.profiles import PROFILE_FOLDER, ProfileError, available_profiles, load_profile
 from insyn.ingest.validate import SchemaError, Validated
@@ -110,11 +111,10 @@ def _municipalities(validated: list[Validated]) -> set[str]:
 
 
 def _save_report(folder: Path, tables: list[Table], notices: list[str], stage: str) -> None:
-    (folder / "report.json").write_text(json.dumps({
+    write_atomically(folder / "report.json", json.dumps({
         "stage": stage, "notices": notices,
         "tables": [{"id": t.id, "title": t.title, "columns": list(t.columns), "rows": [list(r) for r in t.rows],
-                    "caption": t.caption} for t in tables]},
-        ensure_ascii=False), encoding="utf-8")
+                    "caption": t.caption} for t in tables]}, ensure_ascii=False))
 
 
 def _load_report(folder: Path) -> tuple[str, list[str], list[Table]]:
@@ -130,8 +130,8 @@ def _extract_date(meta: dict) -> dt.date | None:
 
 
 def _save_progress(folder: Path, done: int, total: int, message: str) -> None:
-    (folder / PROGRESS).write_text(json.dumps({"done": done, "total": total, "message": message},
-                                              ensure_ascii=False), encoding="utf-8")
+    write_atomically(folder / PROGRESS, json.dumps({"done": done, "total": total, "message": message},
+                                                   ensure_ascii=False))
 
 
 def _load_in_background(settings: Settings, folder: Path, meta: dict, user: User, client: str,
@@ -265,7 +265,7 @@ async def upload(request: Request, viewer: Signed, filer: list[UploadFile], csrf
         names.append(name)
     meta = {"username": viewer.user.username, "files": names, "profile": profil, "table": tabell,
             "extract_date": extract_date.isoformat() if extract_date else None}
-    (folder / "upload.json").write_text(json.dumps(meta), encoding="utf-8")
+    write_atomically(folder / "upload.json", json.dumps(meta))
     check(settings, folder, meta, viewer)
     return RedirectResponse(f"/import/{token}", status_code=303)
 
