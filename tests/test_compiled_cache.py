@@ -21,7 +21,9 @@ def test_cached_sql_gives_the_same_results(tmp_path, store, key):
     files = list(cache.glob("indicators-*.sql"))
     assert len(files) == 1
     engine._compiled.clear()  # as a new process would: the SQL now comes from disk
-    files[0].write_text(files[0].read_text() + "\n-- read from disk\n")
+    sql = files[0].read_text()
+    assert sql.endswith(engine.SQL_END)  # a file without the end line was cut short: made again
+    files[0].write_text(sql[:-len(engine.SQL_END)] + "\n-- read from disk" + engine.SQL_END)
     second = engine.compute(store, cache_dir=cache)
     def ordered(frame):
         return frame.sort_values(list(frame.columns), na_position="first").reset_index(drop=True)

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from insyn.cli import app
 from insyn.files import write_atomically
+from insyn.indicators import engine
 
 
 def _insyn(data, *arguments):
@@ -18,6 +19,7 @@ def _insyn(data, *arguments):
 
 
 def test_damaged_caches_are_made_again(tmp_path):
+    engine._compiled.clear()  # as a new process: the compiled SQL is written to this folder's cache
     data = tmp_path / "data"
     assert _insyn(data, "demo").exit_code == 0
     caches = sorted((data / "cache").glob("*.sql")) + sorted((data / "cache").glob("disclosure-*.npy"))
