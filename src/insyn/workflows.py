@@ -223,7 +223,6 @@ def published_view(settings: Settings, results: pd.DataFrame, release: bool = Tr
     same years hid and showed (the store's ledger, insyn.disclosure.releases). Not for a release
     (the terminal's summary), a view that could not be released is made hiding what was hidden."""
     from insyn.disclosure.releases import Earlier
-    from insyn.disclosure.suppression import Unrepublishable
     from insyn.publish.publication import prepare
 
     earlier = Earlier()
@@ -233,12 +232,8 @@ def published_view(settings: Settings, results: pd.DataFrame, release: bool = Tr
             earlier = earlier_releases(store, published_years(results.period))
         finally:
             store.close()
-    try:
-        return prepare(results, settings.disclosure_rules(), cache_dir=settings.cache_dir, earlier=earlier)
-    except Unrepublishable:
-        if release:
-            raise
-        return prepare(results, settings.disclosure_rules(), cache_dir=settings.cache_dir, earlier=earlier.hidden_only)
+    return prepare(results, settings.disclosure_rules(), cache_dir=settings.cache_dir, earlier=earlier,
+                   release=release)
 
 
 def _record(settings: Settings, rows: pd.DataFrame, years: Sequence[str], method: str, name: str) -> None:

@@ -37,7 +37,7 @@ from insyn.files import write_atomically
 from insyn.indicators.definitions import Condition, Count, Definition, library
 from insyn.indicators.engine import CELL_KEY_COLUMNS, CONTRIBUTION_COLUMNS
 from insyn.indicators.kinds import subject_kind
-from insyn.indicators.pooled import POOLED, POOLED_YEARS, pooled_label
+from insyn.indicators.pooled import POOLED, in_windows, pooled_label
 
 BREAKDOWNS = ("unit", "sex", "age_group")
 ROW_KEY = ("indicator", "municipality", "period_type", "period", *BREAKDOWNS, "category")
@@ -255,10 +255,9 @@ class Linked:
         link(quarters, years, ["quantity", "municipality", "year", *dims])
         pooled = cells[cells.period_type == POOLED]
         if len(pooled):  # three years pooled are their years added up
-            last = years.year_total.astype(int)
-            windows = pd.concat([years.assign(window=(last + k).map(pooled_label)) for k in range(POOLED_YEARS)])
-            link(windows, pooled.rename(columns={"period": "window"}),
-                 ["quantity", "municipality", "window", *dims])
+            windows = in_windows(years, years.year_total.astype(int))
+            windows["window"] = windows.pop("last_year").map(pooled_label)
+            link(windows, pooled.rename(columns={"period": "window"}), ["quantity", "municipality", "window", *dims])
         return equations
 
     def _inequalities(self, definitions: dict[str, Definition]) -> list[tuple[int, int]]:

@@ -31,6 +31,12 @@ def pooled_label(last_year: int | str) -> str:
     return f"{int(last_year) - POOLED_YEARS + 1}{DASH}{int(last_year)}"
 
 
+def in_windows(yearly: pd.DataFrame, years: pd.Series) -> pd.DataFrame:
+    """Each yearly row once per three years pooled it falls in, with the window's last year
+    (`last_year`)."""
+    return pd.concat([yearly.assign(last_year=years + k) for k in range(POOLED_YEARS)])
+
+
 def years_of(period: str) -> list[str]:
     """The calendar years a period label covers: 2023–2025 → 2023, 2024, 2025; 2024-Q1 → 2024."""
     if DASH in period:
@@ -49,7 +55,7 @@ def with_pooled(results: pd.DataFrame, definitions: dict[str, Definition]) -> pd
     if yearly.empty:
         return results
     yearly = yearly.assign(year=yearly.period.astype(int))
-    windows = pd.concat([yearly.assign(last_year=yearly.year + k) for k in range(POOLED_YEARS)])
+    windows = in_windows(yearly, yearly.year)
     pooled = (windows.groupby(["indicator", "municipality", "last_year"])
               .agg(numerator=("numerator", "sum"), denominator=("denominator", "sum"), years=("year", "nunique"))
               .reset_index())

@@ -7,6 +7,7 @@ passing it.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from insyn.disclosure.noise import METHOD, noise_applies
 from insyn.disclosure.releases import Earlier
 from insyn.disclosure.rules import DisclosureRules
 from insyn.disclosure.status import NEVER_PUBLISHED, is_hidden
-from insyn.disclosure.suppression import protect
+from insyn.disclosure.suppression import Unrepublishable, protect
 from insyn.indicators.definitions import Definition, by_id, library
 from insyn.indicators.engine import DIMENSIONS
 from insyn.indicators.pooled import POOLED, with_pooled
@@ -32,6 +33,7 @@ from insyn.swedish import COUNT, swedish_sort_key
 from insyn.workforce.workload import Workload, unit_months
 
 DEFAULT_TITLE = "Insyn – uppföljning av den sociala barn- och ungdomsvården"
+log = logging.getLogger(__name__)
 YEAR, QUARTER = "year", "quarter"
 
 
@@ -218,7 +220,7 @@ InFull = Callable[[pd.DataFrame], pd.Series]
 def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None = None,
             workload: Workload | None = None, reference: ReferenceDate | None = None,
             cache_dir: Path | None = None, noise: Noise | None = None,
-            in_full: InFull | None = None, earlier: Earlier | None = None) -> Publication:
+            in_full: InFull | None = None, earlier: Earlier | None = None, release: bool = True) -> Publication:
     """Pass the results through the disclosure layer and index what may be published, the
     workload (when given) as unit totals. Rows never to be published (a period the data do not
     yet cover, an unknown indicator) are left out. `reference` defaults to the shipped
@@ -235,16 +237,29 @@ def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None 
     `earlier` is what earlier publications with holes of the same years hid and showed (the
     store's ledger, insyn.disclosure.releases): what they hid stays hidden, and what they showed
     unchanged is never hidden to protect another, so that the publications cannot be read
-    together."""
+    together. Where that cannot be done, a release (`release`) is refused (Unrepublishable); a
+    view that is no release (the terminal's summary, the web app) hides what was hidden."""
     reference = reference or load_workforce().reference_date
     if noise is None:
         # Which rows exist must say nothing: every code's row, zeros included (noise adds its own).
         # Three years pooled where a single year rests on too few (insyn.indicators.pooled).
         results = with_pooled(every_row(results.reset_index(drop=True), by_id(), strict=False), by_id())
         shown = in_full(results).to_numpy(dtype=bool) if in_full is not None else None
-        hidden_before, shown_before = (earlier or Earlier()).masks(results)
-        protected = protect(results, rules, cache_dir=cache_dir, shown_in_full=shown, hidden_before=hidden_before,
-                            shown_before=shown_before)
+        earlier = earlier or Earlier()
+
+        def protected_beside(before: Earlier) -> pd.DataFrame:
+            hidden_before, shown_before = before.masks(results)
+            return protect(results, rules, cache_dir=cache_dir, shown_in_full=shown, hidden_before=hidden_before,
+                           shown_before=shown_before)
+
+        try:
+            protected = protected_beside(earlier)
+        except Unrepublishable:
+            if release:
+                raise
+            log.warning("The data have changed since a report of the same years in a way no new report could "
+                        "protect; this view keeps only the report's hidden figures hidden")
+            protected = protected_beside(earlier.hidden_only)
     elif in_full is not None:
         raise ValueError("A noisy publication is for publishing; it has no rows shown in full.")
     else:  # exact unit load beside noisy counts would undo the noise: it is left out

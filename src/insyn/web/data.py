@@ -18,7 +18,6 @@ from typing import TypeVar, cast
 import pandas as pd
 
 from insyn.disclosure.releases import Earlier
-from insyn.disclosure.suppression import Unrepublishable
 from insyn.errors import NoData, Unavailable
 from insyn.publish.publication import Publication, prepare
 from insyn.settings import Settings
@@ -122,7 +121,11 @@ class Statistics:
                     self._views.move_to_end(scope.key)
                     return view
             started = time.perf_counter()
-            view = self._prepare(snapshot, scope)
+            settings = self.settings
+            view = prepare(snapshot.results, settings.disclosure_rules(), workload=snapshot.workload,
+                           reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
+                           in_full=scope.in_full if scope.has_rows_in_full else None, earlier=snapshot.earlier,
+                           release=False)
             log.info("Made the publication for the scope %s in %.1f s", " ".join(map(str, scope.key)),
                      time.perf_counter() - started)
             with self._lock:
@@ -131,23 +134,6 @@ class Statistics:
                 while len(self._views) > MAX_VIEWS:
                     self._views.popitem(last=False)
             return view
-
-    def _prepare(self, snapshot: Snapshot, scope: Scope) -> Publication:
-        settings = self.settings
-
-        def made(earlier: Earlier) -> Publication:
-            return prepare(snapshot.results, settings.disclosure_rules(), workload=snapshot.workload,
-                           reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
-                           in_full=scope.in_full if scope.has_rows_in_full else None, earlier=earlier)
-
-        try:
-            return made(snapshot.earlier)
-        except Unrepublishable:
-            # A new report of these years would be refused; the app, inside the organisation,
-            # still shows the data, hiding at least what the last report hid.
-            log.warning("The data have changed since a report of the same years in a way no new report could "
-                        "protect; the web app keeps only the report's hidden figures hidden")
-            return made(snapshot.earlier.hidden_only)
 
     def kept(self, scope: Scope, key: tuple, make: Callable[[], T]) -> T:
         """What `make` makes of the scope's publication (a page, say), made once and kept until
