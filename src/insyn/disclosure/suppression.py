@@ -31,7 +31,7 @@ from insyn.disclosure.grid import SIDES
 from insyn.disclosure.linked import Equation, LinkedTables, Range, attack, components
 from insyn.disclosure.linked import protect as protect_linked
 from insyn.disclosure.rules import DisclosureRules
-from insyn.disclosure.status import NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY, is_hidden
+from insyn.disclosure.status import HIDDEN, NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY, is_hidden
 from insyn.errors import Conflict
 from insyn.files import write_atomically
 from insyn.indicators.definitions import Condition, Count, Definition, library
@@ -338,6 +338,9 @@ class Linked:
         return ranges
 
 
+IN_FULL_ONLY = "in_full_only"  # the column of rows shown to a reader in full that everyone else sees hidden
+
+
 def protect(results: pd.DataFrame, rules: DisclosureRules, definitions: list[Definition] | None = None,
             cache_dir: Path | None = None, shown_in_full: np.ndarray | None = None,
             hidden_before: np.ndarray | None = None, shown_before: np.ndarray | None = None) -> pd.DataFrame:
@@ -349,7 +352,8 @@ def protect(results: pd.DataFrame, rules: DisclosureRules, definitions: list[Def
 
     `shown_in_full` (a mask over the rows) is for a reader inside the organisation who may see
     some rows unprotected, their own units' say: those rows are shown, and the rest is protected
-    against a reader who knows them (`_for_reader`). Never for publishing.
+    against a reader who knows them (`_for_reader`). Never for publishing. The column
+    IN_FULL_ONLY marks the rows shown that everyone else sees hidden.
 
     `hidden_before` (a mask over the rows) marks the rows an earlier publication of the same
     years hid, and `shown_before` (rows × numerator, denominator) the figures it showed as they
@@ -366,18 +370,22 @@ def protect(results: pd.DataFrame, rules: DisclosureRules, definitions: list[Def
               for mask, shape in ((hidden_before, len(results)), (shown_before, (len(results), 2)))]
     key = _cache_key(canonical, rules, known, *before)
     status = _cached(cache_dir, key, lambda: _statuses(canonical, rules, known, *before), len(results))
+    public = status
     if shown_in_full is not None and shown_in_full.any():
         in_full = shown_in_full[order]
         reader = hashlib.sha256(np.packbits(in_full).tobytes()).hexdigest()[:16]
         published_status = status
         status = _cached(cache_dir, f"{key}-{reader}",
                          lambda: _for_reader(canonical, rules, known, published_status, in_full), len(results))
-    status = status[np.argsort(order)]
+    back = np.argsort(order)
+    status, public = status[back], public[back]
     # What the layer reads but never publishes: how many records a sum adds and the largest,
     # and the cell keys (with them and the p-table anyone could take cell-key noise away).
     published = results.drop(columns=[*CONTRIBUTION_COLUMNS, *CELL_KEY_COLUMNS], errors="ignore")
     published["status"] = status
     hidden = published.status.map(is_hidden).to_numpy(dtype=bool)
+    # Shown to this reader only (their own rows): never a figure everyone else is compared with.
+    published[IN_FULL_ONLY] = ~hidden & np.isin(public, list(HIDDEN))
     populations = published.indicator.isin([i for i, d in known.items()
                                             if d.denominator is not None and d.denominator.population])
     # A population is public (SCB's statistics): it stays beside a hidden count.

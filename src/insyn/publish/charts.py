@@ -67,9 +67,10 @@ def _reference_anchor(x: float, left: float, right: float) -> str:
 
 def bar_chart(bars: list[Bar], chart_id: str, title: str, description: str, unit: str,
               target: float | None = None, target_label: str = "",
-              median: float | None = None) -> Markup:
+              median: float | None = None, median_label: str = "Median") -> Markup:
     """Horizontal bars in the given order, each value written in a column to the right (".."
-    and "–" where there is no published value). Dashed line: the target; solid: the median."""
+    and "–" where there is no published value). Dashed line: the target; solid: the median,
+    labelled `median_label` ("Median av 4 av 13 kommuner")."""
     values = [b.cell.value for b in bars if b.cell.value is not None]
     maximum = _scale_maximum(values + [v for v in (target, median) if v is not None], unit)
     # Long labels widen the chart rather than run off its left edge.
@@ -107,7 +108,7 @@ def bar_chart(bars: list[Bar], chart_id: str, title: str, description: str, unit
         x = x_of(median)
         body.append(f'<line class="median" x1="{x:.1f}" y1="{MARGIN - 2}" x2="{x:.1f}" '
                     f'y2="{bottom + 6}"/>')
-        body.append(_text(x, bottom + 18, f"Regionens median {format_value(median, unit)}",
+        body.append(_text(x, bottom + 18, f"{median_label} {format_value(median, unit)}",
                           "reference", _reference_anchor(x, left, right)))
     return _svg(chart_id, width, height, title, description, body, "chart bar-chart")
 

@@ -22,7 +22,7 @@ from insyn.disclosure.noise import METHOD, noise_applies
 from insyn.disclosure.releases import Earlier
 from insyn.disclosure.rules import DisclosureRules
 from insyn.disclosure.status import NEVER_PUBLISHED, is_hidden
-from insyn.disclosure.suppression import Unrepublishable, protect
+from insyn.disclosure.suppression import IN_FULL_ONLY, Unrepublishable, protect
 from insyn.indicators.definitions import Definition, by_id, library
 from insyn.indicators.engine import DIMENSIONS
 from insyn.indicators.pooled import POOLED, with_pooled
@@ -106,6 +106,19 @@ class Publication:
     def cell(self, definition: Definition, municipality: str, period: str, **dimensions) -> Cell:
         return value_cell(definition, self.row(definition, municipality, period, **dimensions))
 
+    def public_cell(self, definition: Definition, municipality: str, period: str, **dimensions) -> Cell:
+        """The cell as everyone sees it: hidden where only this reader sees it (their own rows in
+        full), so that every reader compares with the same figures."""
+        row = self.row(definition, municipality, period, **dimensions)
+        if row is not None and row.get(IN_FULL_ONLY):
+            return Cell(None, definition.unit, suppressed=True)
+        return value_cell(definition, row)
+
+    def shown_in_full_only(self, definition: Definition, municipality: str, period: str, **dimensions) -> bool:
+        """Whether the reader sees the figure only because it is their own (everyone else sees "..")."""
+        row = self.row(definition, municipality, period, **dimensions)
+        return bool(row is not None and row.get(IN_FULL_ONLY))
+
     @cached_property
     def _dimension_values(self) -> dict[tuple, set]:
         found: dict[tuple, set] = {}
@@ -125,13 +138,14 @@ class Publication:
         return self._dimension_values.get((definition.id, municipality, period, dimension), set())
 
     def published_values(self, definition: Definition, year: str, among: tuple[str, ...]) -> list[float]:
-        """The published totals of the municipalities `among` in the year, best first (highest
-        first when the indicator has no better direction). Kept: the web app asks for the same
-        comparison group again and again, and a publication never changes."""
+        """The totals of the municipalities `among` in the year as published to everyone (never a
+        reader's own figure seen in full), best first (highest first when the indicator has no
+        better direction). Kept: the web app asks for the same comparison group again and again,
+        and a publication never changes."""
         key = (definition.id, year, among)
         found = self._published_values.get(key)
         if found is None:
-            values = (self.cell(definition, code, year).value for code in among)
+            values = (self.public_cell(definition, code, year).value for code in among)
             found = sorted((v for v in values if v is not None), key=lambda v: best_first(definition, v))
             self._published_values[key] = found
         return found
@@ -264,6 +278,8 @@ def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None 
         raise ValueError("A noisy publication is for publishing; it has no rows shown in full.")
     else:  # exact unit load beside noisy counts would undo the noise: it is left out
         protected, workload = with_noise(results, noise), None
+    if IN_FULL_ONLY not in protected:
+        protected = protected.assign(**{IN_FULL_ONLY: False})
     published = _as_python(protected[protected.status != NEVER_PUBLISHED]).reset_index(drop=True)
     shares = published[published.indicator == UNIT_LOAD_INDICATOR]
     hidden_units = {(r.municipality, r.unit, r.period) for r in shares.itertuples()

@@ -46,7 +46,7 @@ from insyn.publish.views import (
     unit_loads,
     years_text,
 )
-from insyn.swedish import format_date, format_value
+from insyn.swedish import format_date
 
 
 @dataclass(frozen=True)
@@ -241,10 +241,10 @@ def _indicator_section(pub: Publication, definition: Definition, level: int) -> 
     if target:
         description += f" Mål: {target}."
     if ranked.median is not None:
-        description += f" Regionens median: {format_value(ranked.median, definition.unit)}."
+        description += f" Regionens median: {ranked.group.text(definition.unit)}."
     chart = charts.bar_chart(bars, f"diagram-{definition.id}", f"{definition.name} {year}",
                              description, definition.unit, definition.target, target,
-                             ranked.median)
+                             ranked.median, f"Regionens {ranked.group.basis}")
     return section(ranking=ranked, chart=chart)
 
 

@@ -139,11 +139,41 @@ class RankedEntry:
 
 
 @dataclass(frozen=True)
+class GroupMedian:
+    """The median of a group's figures as published to everyone, and how many it rests on: the
+    same for every reader, never with a reader's own figure seen in full mixed in."""
+
+    value: float | None
+    count: int  # municipalities with a published figure
+    of: int  # municipalities in the group
+
+    @property
+    def basis(self) -> str:
+        """"median av 4 av 13 kommuner"."""
+        return f"median av {self.count} av {self.of} {'kommun' if self.of == 1 else 'kommuner'}"
+
+    def text(self, unit: str) -> str:
+        """"41,2 % (median av 4 av 13 kommuner)", or "–" without a published figure."""
+        if self.value is None:
+            return f"{MISSING} (inget publicerat värde av {self.of})"
+        return f"{format_value(self.value, unit)} ({self.basis})"
+
+
+def group_median(pub: Publication, definition: Definition, year: str, among: Collection[str]) -> GroupMedian:
+    values = pub.published_values(definition, year, tuple(among))
+    return GroupMedian(statistics.median(values) if values else None, len(values), len(tuple(among)))
+
+
+@dataclass(frozen=True)
 class Ranking:
     definition: Definition
     year: str
     entries: list[RankedEntry]
-    median: float | None
+    group: GroupMedian
+
+    @property
+    def median(self) -> float | None:
+        return self.group.value
 
     @property
     def order_text(self) -> str:
@@ -154,7 +184,7 @@ class Ranking:
 
 def ranking(pub: Publication, definition: Definition, year: str) -> Ranking:
     """Every municipality's total for the year, best value first (highest when no direction);
-    suppressed and missing last. The median is of the published values."""
+    suppressed and missing last. The median is of the values published to everyone."""
     entries = []
     for code in pub.municipalities:
         row = pub.row(definition, code, year)
@@ -162,7 +192,6 @@ def ranking(pub: Publication, definition: Definition, year: str) -> Ranking:
         entries.append(RankedEntry(code, pub.name(code), value_cell(definition, row),
                                    count_cell(row, "numerator") if row else empty,
                                    count_cell(row, "denominator") if row else empty))
-    published = [e.cell.value for e in entries if e.cell.value is not None]
 
     def order(entry: RankedEntry) -> tuple:
         value = entry.cell.value
@@ -170,17 +199,17 @@ def ranking(pub: Publication, definition: Definition, year: str) -> Ranking:
                 swedish_sort_key(entry.name))
 
     entries.sort(key=order)
-    return Ranking(definition, year, entries, statistics.median(published) if published else None)
+    return Ranking(definition, year, entries, group_median(pub, definition, year, pub.municipalities))
 
 
 def place(pub: Publication, definition: Definition, municipality: str,
           year: str, among: Collection[str] | None = None) -> tuple[int, int] | None:
     """(place, of how many) among municipalities with a published value (of `among`, by default
     all); 1 is the best. None when the indicator has no better direction or the municipality no
-    published value."""
+    value published to everyone (its own figure seen in full is not placed among the others')."""
     if definition.higher_is_better is None:
         return None
-    own = pub.cell(definition, municipality, year).value
+    own = pub.public_cell(definition, municipality, year).value
     if own is None:
         return None
     published = pub.published_values(definition, year, tuple(among or pub.municipalities))

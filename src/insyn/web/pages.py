@@ -9,7 +9,6 @@ indicators and its categories without code of its own here.
 from __future__ import annotations
 
 import functools
-import statistics
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -22,25 +21,25 @@ from insyn.indicators.definitions import Definition, area_funnels, area_names
 from insyn.model.codes import label
 from insyn.model.municipalities import municipalities, regions
 from insyn.publish import charts
-from insyn.publish.cells import MISSING, PERCENTAGE_POINTS, Cell
+from insyn.publish.cells import MISSING, Cell
 from insyn.publish.kolada import NATIONAL, STATUS_LEGEND, Comparison, comparisons, county_of, kolada_names, newest
 from insyn.publish.layout import report_layout
 from insyn.publish.notes import legend
 from insyn.publish.publication import Publication
+from insyn.publish.standing import Standing, n_text, standings
 from insyn.publish.views import (
     category_label,
     category_table_of,
     coverage_tables_of,
     format_target,
+    group_median,
     load_month,
     name_with_unit,
-    place,
-    place_text,
     ranking,
     trend,
     unit_loads,
 )
-from insyn.swedish import COUNT, format_number, swedish_sort_key
+from insyn.swedish import COUNT, swedish_sort_key
 from insyn.web.tables import Row, Table, count
 
 SEX_LABELS = {"female": "Flickor", "male": "Pojkar"}
@@ -109,95 +108,19 @@ def municipality_choice(pub: Publication, chosen: str) -> Choice:
 
 # --- Översikt ------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Change:
-    """Latest year against the year before, in words as well as an arrow."""
-
-    arrow: str
-    text: str
-    worse: bool
-
-    @staticmethod
-    def between(definition: Definition, before: Cell, now: Cell) -> Change:
-        if before.value is None or now.value is None:
-            return Change("", MISSING, False)
-        difference = now.value - before.value
-        unit = PERCENTAGE_POINTS if definition.unit == "%" else definition.unit
-        amount = f"{'+' if difference > 0 else '−' if difference < 0 else '±'}{format_number(abs(difference))} {unit}"
-        if abs(difference) < 0.05:
-            return Change("→", f"oförändrat ({amount})", False)
-        up = difference > 0
-        if definition.higher_is_better is None:
-            return Change("▲" if up else "▼", f"{'ökat' if up else 'minskat'} {amount}", False)
-        better = up == definition.higher_is_better
-        return Change("▲" if up else "▼", f"{'bättre' if better else 'sämre'}, {amount}", not better)
-
-    @property
-    def label(self) -> str:
-        return f"{self.arrow} {self.text}".strip()
-
-
-@dataclass(frozen=True)
-class Standing:
-    """One indicator for one municipality in its latest year: against target, peers and last year."""
-
-    definition: Definition
-    year: str
-    cell: Cell
-    median: float | None
-    place: tuple[int, int] | None
-    change: Change
-    pooled: tuple[str, Cell] | None  # the latest three years pooled, for an indicator pooled
-
-    @property
-    def worse_than_median(self) -> bool:
-        if self.cell.value is None or self.median is None or self.definition.higher_is_better is None:
-            return False
-        return (self.cell.value < self.median) if self.definition.higher_is_better else (self.cell.value > self.median)
-
-    @property
-    def attention(self) -> int:
-        """2 for a missed target, 1 each for worse than the region's median and than last year."""
-        return 2 * self.cell.misses_target + self.worse_than_median + self.change.worse
-
-    @property
-    def reasons(self) -> str:
-        found = [text for flag, text in ((self.cell.misses_target, "når inte målet"),
-                                         (self.worse_than_median, "sämre än jämförelsegruppens median"),
-                                         (self.change.worse, "sämre än året innan")) if flag]
-        return ", ".join(found) or MISSING
-
-
-def standings(pub: Publication, municipality: str, peers: tuple[str, ...]) -> list[Standing]:
-    """Every indicator's standing for the municipality, its median and place among `peers`."""
-    found = []
-    for definition in pub.summary_definitions:
-        year = pub.latest_year(definition)
-        if year is None:
-            continue
-        values = pub.published_values(definition, year, peers)
-        earlier = [y for y in pub.years if y < year]
-        before = pub.cell(definition, municipality, earlier[-1]) if earlier else Cell(None, definition.unit)
-        now = pub.cell(definition, municipality, year)
-        found.append(Standing(definition, year, now, statistics.median(values) if values else None,
-                              place(pub, definition, municipality, year, peers),
-                              Change.between(definition, before, now), pub.pooled(definition, municipality)))
-    return found
-
-
 def _standing_row(s: Standing, areas: dict[str, str] | None = None) -> list:
     """One indicator's standing; with `areas`, its area's name too (for a table of all areas)."""
     unit = s.definition.unit
     area = [areas.get(s.definition.area, s.definition.area)] if areas else []
     has_pooled = s.pooled is not None and (s.pooled[1].value is not None or s.pooled[1].suppressed)
     pooled = f"{s.pooled[1].text} ({s.pooled[0]})" if s.pooled and has_pooled else MISSING
-    return [name_with_unit(s.definition), *area, s.year, s.cell, pooled, format_target(s.definition) or MISSING,
-            Cell(s.median, unit) if s.median is not None else Cell(None, unit),
-            place_text(s.place), s.change.label, s.reasons]
+    return [name_with_unit(s.definition), *area, s.year, s.cell, n_text(s.n), pooled,
+            format_target(s.definition) or MISSING, Cell(s.median.value, unit),
+            f"{s.median.count} av {s.median.of}", s.place_text, s.change.label, s.reasons]
 
 
-STANDING_COLUMNS = ["Indikator", "År", "Värde", "Tre år tillsammans", "Mål", "Jämförelsegruppens median",
-                    "Placering", "Jämfört med året innan", "Behöver uppmärksamhet"]
+STANDING_COLUMNS = ["Indikator", "År", "Värde", "n", "Tre år tillsammans", "Mål", "Jämförelsegruppens median",
+                    "Kommuner i medianen", "Placering", "Jämfört med året innan", "Behöver uppmärksamhet"]
 
 
 def peer_group(pub: Publication, municipality: str, asked: str | None) -> Group:
@@ -226,9 +149,10 @@ def overview_page(pub: Publication, municipality: str, group: str | None, notes:
     sections = [Section(
         "Behöver uppmärksamhet först", "uppmarksamhet",
         "De indikatorer där kommunen inte når målet, ligger sämre till än jämförelsegruppens median eller "
-        "har blivit sämre sedan året innan, de allvarligaste först." if attention else
-        "Ingen indikator når inte målet, ligger sämre än jämförelsegruppens median eller har blivit sämre "
-        "sedan året innan.",
+        "har blivit sämre sedan året innan, de allvarligaste först. En skillnad räknas bara när den är "
+        "större än slumpen kan ge för antalet den bygger på (n)." if attention else
+        "Ingen indikator når inte målet, och ingen ligger sämre än jämförelsegruppens median eller har blivit "
+        "sämre sedan året innan med mer än slumpen kan ge för antalet den bygger på (n).",
         [Table("uppmarksamhet", f"Behöver uppmärksamhet – {name}",
                [STANDING_COLUMNS[0], "Område", *STANDING_COLUMNS[1:]],
                [_standing_row(s, areas) for s in attention])] if attention else [])]
@@ -237,8 +161,10 @@ def overview_page(pub: Publication, municipality: str, group: str | None, notes:
         if rows:
             sections.append(Section(area_name, f"omrade-{area}", tables=[Table(
                 f"oversikt-{area}", f"{area_name} – {name}", STANDING_COLUMNS, rows,
-                caption=f"Senaste året med data för varje indikator; medianen och placeringen räknas bland "
-                        f"{group_name.lower()} ({len(peers)} kommuner) med ett publicerat värde.")]))
+                caption=f"Senaste året med data för varje indikator. Medianen och placeringen räknas bland "
+                        f"{group_name.lower()} ({len(peers)} kommuner) med ett värde som är publicerat för "
+                        "alla; ett eget värde som bara ni ser räknas inte in. n: antalet ärenden, barn "
+                        "eller personer värdet bygger på.")]))
     kolada = kolada_overview_section(pub, municipality, imported, own)
     if kolada:
         sections.append(kolada)
@@ -438,23 +364,19 @@ def comparison_page(pub: Publication, indicator: str | None, group: str | None, 
     if chosen_group is None:
         raise NotFound(f"Jämförelsegruppen {group} finns inte.")
     group_id, group_name, codes = chosen_group
-    rows: list[Row] = []
-    by_year: dict[str, list[float]] = {y: [] for y in pub.years}
-    for code in sorted(codes, key=lambda c: swedish_sort_key(pub.name(c))):
-        cells = trend(pub, chosen, code)
-        rows.append([pub.name(code), *cells])
-        for year, cell in zip(pub.years, cells, strict=True):
-            if cell.value is not None:
-                by_year[year].append(cell.value)
-    rows.append(["Median (publicerade värden)",
-                 *(Cell(statistics.median(v) if v else None, chosen.unit) for v in by_year.values())])
+    rows: list[Row] = [[pub.name(code), *trend(pub, chosen, code)]
+                       for code in sorted(codes, key=lambda c: swedish_sort_key(pub.name(c)))]
+    medians = {year: group_median(pub, chosen, year, codes) for year in pub.years}
+    rows.append(["Median (publicerade värden)", *(Cell(m.value, chosen.unit) for m in medians.values())])
+    rows.append(["Antal kommuner i medianen", *(f"{m.count} av {m.of}" for m in medians.values())])
     latest = pub.latest_year(chosen)
     entries = [e for e in ranking(pub, chosen, latest).entries if e.municipality in codes] if latest else []
     bars = [charts.Bar(e.name, e.cell) for e in entries]
-    median = statistics.median(by_year[latest]) if latest and by_year.get(latest) else None
+    median = medians[latest] if latest else None
     chart = charts.bar_chart(bars, f"jamforelse-{chosen.id}", f"{chosen.name} {latest}, {group_name}",
                              "; ".join(f"{b.label}: {b.cell.text}" for b in bars), chosen.unit,
-                             chosen.target, format_target(chosen), median) if bars else None
+                             chosen.target, format_target(chosen), median.value if median else None,
+                             f"Gruppens {median.basis}" if median else "Median") if bars else None
     return Page(
         f"Jämförelse – {chosen.name}",
         "En indikator för kommunerna i en region eller ett län, år för år. Små tal visas inte enligt "
