@@ -277,15 +277,23 @@ def report(
         help="Med --brus dp: årets totala ε, som alla utgåvor av samma år delar.")] = None,
     indicators: Annotated[list[str] | None, typer.Option(
         "--indikator", help="Med --brus dp: indikator (id) i tabellen, årstal per kommun; upprepa för fler.")] = None,
+    municipality: Annotated[str | None, typer.Option(
+        "--kommun", help="Kommunkod: skriv kommunbladet (en till två A4-sidor, HTML och PDF) för nämnden i stället.")
+    ] = None,
 ) -> None:
-    """Skriv HTML-rapporten och Excelfilen (med röjandekontroll) från de beräknade indikatorerna."""
+    """Skriv HTML-rapporten och Excelfilen (med röjandekontroll) från de beräknade indikatorerna,
+    eller med --kommun kommunbladet för en kommun."""
     from insyn.workflows import NoiseChoice, write_report
 
     choice = NoiseChoice(noise, epsilon, release, budget, tuple(indicators or ())) if noise else None
     try:
-        paths = write_report(_settings(), out, choice)
+        paths = write_report(_settings(), out, choice, municipality)
     except InsynError as exc:  # no data, a bad noise choice, an overspent privacy budget
         raise _fail(f"{exc}\nIngen rapport har skrivits.") from exc
+    if municipality:
+        console.print(f"Kommunblad (HTML): {paths['html']}")
+        console.print(f"Kommunblad (PDF):  {paths['pdf']}")
+        return
     console.print(f"Rapport: {paths['html']}")
     console.print(f"Excel:   {paths['excel']}")
 

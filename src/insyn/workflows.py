@@ -156,13 +156,30 @@ class NoiseChoice:
     indicators: tuple[str, ...] = ()
 
 
-def write_report(settings: Settings, out_dir: Path | None = None,
-                 noise: NoiseChoice | None = None) -> dict[str, Path]:
+def write_report(settings: Settings, out_dir: Path | None = None, noise: NoiseChoice | None = None,
+                 municipality: str | None = None) -> dict[str, Path]:
+    """The report and the workbook, or with `municipality` its brief (insyn.publish.brief), written
+    to out_dir (by default the output folder's folder of the day)."""
     results = stored_indicators(settings)
     if results.empty:
         raise NoData("Det finns inga indikatorer att rapportera: importera data först "
                           "(insyn import) eller kör insyn demo.")
-    return _publish_stored(settings, out_dir or settings.output_dir / dt.date.today().isoformat(), noise)[1]
+    out_dir = out_dir or settings.output_dir / dt.date.today().isoformat()
+    if municipality is None:
+        return _publish_stored(settings, out_dir, noise)[1]
+    from insyn.publish.brief import write_brief
+
+    if municipality not in set(results.municipality):
+        raise NotFound(f"Kommunen {municipality} finns inte i underlaget.")
+    return _publish_stored(settings, out_dir, noise, write=lambda pub, folder, imported: write_brief(
+        pub, municipality, folder, imported))[1]
+
+
+def only_synthetic(store: Store) -> bool:
+    """Whether everything in the store came from the demo's invented data."""
+    imports, others = store.raw.execute(
+        "SELECT count(*), count(*) FILTER (WHERE profile IS DISTINCT FROM ?) FROM imports", [DEMO_PROFILE]).fetchone()
+    return imports > 0 and others == 0
 
 
 def _noise_function(choice: NoiseChoice | None, store: Store, table: str):
@@ -191,10 +208,11 @@ def _noise_function(choice: NoiseChoice | None, store: Store, table: str):
 
 
 def _publish_stored(settings: Settings, out_dir: Path, noise: NoiseChoice | None = None,
-                    released: bool = True) -> tuple[Publication, dict[str, Path]]:
-    """The stored results and workload, published to out_dir: (publication, written paths).
-    A release (`released`, not the demo's invented data) is recorded in the store's ledger with
-    its years and method before anything is written; differential privacy spends its ε there."""
+                    released: bool = True, write: Writer | None = None) -> tuple[Publication, dict[str, Path]]:
+    """The stored results and workload, published to out_dir by `write` (by default the report
+    and the workbook): (publication, written paths). A release (`released`, not the demo's
+    invented data) is recorded in the store's ledger with its years and method before anything
+    is written; differential privacy spends its ε there."""
     from insyn.indicators.engine import stored_results
     from insyn.publish import prepare, publish
     from insyn.publish.kolada import stored_published_values
@@ -209,13 +227,19 @@ def _publish_stored(settings: Settings, out_dir: Path, noise: NoiseChoice | None
         publication = prepare(results, settings.disclosure_rules(), workload=workload,
                               reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
                               noise=_noise_function(noise, store, name),
-                              earlier=earlier_releases(store, published_years(results.period)))
+                              earlier=earlier_releases(store, published_years(results.period)),
+                              synthetic=only_synthetic(store))
     finally:
         store.close()
     if released:
         _record(settings, publication.rows, published_years(publication.rows.period),
                 noise.method if noise else SUPPRESSION, name)
-    return publication, publish(publication, out_dir, imported=imported)
+    if write is None:
+        return publication, publish(publication, out_dir, imported=imported)
+    return publication, write(publication, out_dir, imported)
+
+
+Writer = Callable[[Publication, Path, pd.DataFrame], dict[str, Path]]
 
 
 def published_view(settings: Settings, results: pd.DataFrame, release: bool = True) -> Publication:

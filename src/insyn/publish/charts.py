@@ -30,6 +30,22 @@ class Bar:
     cell: Cell
 
 
+# How each kind of mark is painted, as SVG presentation attributes rather than CSS, so that a
+# chart looks the same wherever it is drawn: a browser, a PDF renderer (WeasyPrint paints inline
+# SVG without the page's stylesheet), an image viewer.
+INK, BAR, TARGET, BAND = "#1b1f24", "#3b7bbf", "#b3261e", "#f6f8fa"
+PAINT = {
+    "band": f'fill="{BAND}"',
+    "bar": f'fill="{BAR}"',
+    "axis": f'stroke="{INK}" stroke-width="1"',
+    "target": f'stroke="{TARGET}" stroke-width="2" stroke-dasharray="6 4"',
+    "median": f'stroke="{INK}" stroke-width="1.5"',
+    "line": f'fill="none" stroke="{BAR}" stroke-width="2"',
+    "point": f'fill="{BAR}"',
+    "tick": f'stroke="{TARGET}" stroke-width="2"',
+}
+
+
 def _svg(chart_id: str, width: float, height: float, title: str, description: str,
          body: list[str], css_class: str) -> Markup:
     return Markup(
@@ -89,24 +105,24 @@ def bar_chart(bars: list[Bar], chart_id: str, title: str, description: str, unit
         top = MARGIN + i * ROW_HEIGHT + (ROW_HEIGHT - BAR_HEIGHT) / 2
         baseline = top + BAR_HEIGHT / 2 + 4.5
         if i % 2:
-            body.append(f'<rect class="band" x="0" y="{MARGIN + i * ROW_HEIGHT}" '
+            body.append(f'<rect class="band" {PAINT["band"]} x="0" y="{MARGIN + i * ROW_HEIGHT}" '
                         f'width="{width}" height="{ROW_HEIGHT}"/>')
         body.append(_text(label_width, baseline, bar.label, "label", "end"))
         body.append(_text(width - 6, baseline, bar.cell.text,
                           "value" if bar.cell.value is not None else "value muted", "end"))
         if bar.cell.value is not None:
-            body.append(f'<rect class="bar" x="{left}" y="{top:.1f}" '
+            body.append(f'<rect class="bar" {PAINT["bar"]} x="{left}" y="{top:.1f}" '
                         f'width="{x_of(bar.cell.value) - left:.1f}" height="{BAR_HEIGHT}"/>')
-    body.append(f'<line class="axis" x1="{left}" y1="{MARGIN - 4}" x2="{left}" y2="{bottom}"/>')
+    body.append(f'<line class="axis" {PAINT["axis"]} x1="{left}" y1="{MARGIN - 4}" x2="{left}" y2="{bottom}"/>')
     if target is not None:
         x = x_of(target)
-        body.append(f'<line class="target" x1="{x:.1f}" y1="{MARGIN - 6}" x2="{x:.1f}" '
+        body.append(f'<line class="target" {PAINT["target"]} x1="{x:.1f}" y1="{MARGIN - 6}" x2="{x:.1f}" '
                     f'y2="{bottom + 2}"/>')
         body.append(_text(x, MARGIN - 10, f"Mål {target_label}", "reference",
                           _reference_anchor(x, left, right)))
     if median is not None:
         x = x_of(median)
-        body.append(f'<line class="median" x1="{x:.1f}" y1="{MARGIN - 2}" x2="{x:.1f}" '
+        body.append(f'<line class="median" {PAINT["median"]} x1="{x:.1f}" y1="{MARGIN - 2}" x2="{x:.1f}" '
                     f'y2="{bottom + 6}"/>')
         body.append(_text(x, bottom + 18, f"{median_label} {format_value(median, unit)}",
                           "reference", _reference_anchor(x, left, right)))
@@ -143,7 +159,7 @@ def trend_chart(years: list[str], cells: list[Cell], chart_id: str, title: str) 
         if cell.value is None:
             if len(segment) > 1:
                 coordinates = " ".join(f"{x:.1f},{y:.1f}" for x, y in segment)
-                body.append(f'<polyline class="line" points="{coordinates}"/>')
+                body.append(f'<polyline class="line" {PAINT["line"]} points="{coordinates}"/>')
             segment = []
             continue
         segment.append(point(i, cell.value))
@@ -154,7 +170,7 @@ def trend_chart(years: list[str], cells: list[Cell], chart_id: str, title: str) 
             body.append(_text(x, (top + bottom) / 2 + 4, cell.text, "point-value muted", "middle"))
             continue
         x, y = point(i, cell.value)
-        body.append(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3"/>')
+        body.append(f'<circle class="point" {PAINT["point"]} cx="{x:.1f}" cy="{y:.1f}" r="3"/>')
         body.append(_text(x, y - 6, cell.text, "point-value", "middle"))
     description = "; ".join(f"{year}: {cell.text}" for year, cell in zip(years, cells, strict=True))
     return _svg(chart_id, width, TREND_HEIGHT, title, description or MISSING, body,
@@ -173,10 +189,10 @@ def row_bars(cells: list[Cell], unit: str, reference: float | None = None,
         return width * min(max(value, 0), maximum) / maximum
 
     tick = ("" if reference is None else
-            f'<line class="reference" x1="{length(reference):.1f}" y1="0" '
+            f'<line class="reference" {PAINT["tick"]} x1="{length(reference):.1f}" y1="0" '
             f'x2="{length(reference):.1f}" y2="12"/>')
     return [Markup("") if cell.value is None else Markup(
         f'<svg class="row-bar" aria-hidden="true" viewBox="0 0 {width} 12" width="{width}" '
-        f'height="12"><rect class="track" width="{width}" height="12"/>'
-        f'<rect class="bar" width="{length(cell.value):.1f}" height="12"/>{tick}</svg>')
+        f'height="12"><rect class="track" {PAINT["band"]} width="{width}" height="12"/>'
+        f'<rect class="bar" {PAINT["bar"]} width="{length(cell.value):.1f}" height="12"/>{tick}</svg>')
         for cell in cells]

@@ -89,6 +89,8 @@ class Publication:
     # earlier).
     pooled_period: str | None = None
     latest_pooled: dict[str, str] = field(default_factory=dict)
+    # Made from the demo's invented data only: every page, sheet and download says so.
+    synthetic: bool = False
     _published_values: dict[tuple, list[float]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -234,7 +236,8 @@ InFull = Callable[[pd.DataFrame], pd.Series]
 def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None = None,
             workload: Workload | None = None, reference: ReferenceDate | None = None,
             cache_dir: Path | None = None, noise: Noise | None = None,
-            in_full: InFull | None = None, earlier: Earlier | None = None, release: bool = True) -> Publication:
+            in_full: InFull | None = None, earlier: Earlier | None = None, release: bool = True,
+            synthetic: bool = False) -> Publication:
     """Pass the results through the disclosure layer and index what may be published, the
     workload (when given) as unit totals. Rows never to be published (a period the data do not
     yet cover, an unknown indicator) are left out. `reference` defaults to the shipped
@@ -252,7 +255,10 @@ def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None 
     store's ledger, insyn.disclosure.releases): what they hid stays hidden, and what they showed
     unchanged is never hidden to protect another, so that the publications cannot be read
     together. Where that cannot be done, a release (`release`) is refused (Unrepublishable); a
-    view that is no release (the terminal's summary, the web app) hides what was hidden."""
+    view that is no release (the terminal's summary, the web app) hides what was hidden.
+
+    `synthetic`: the results are of invented data (insyn demo); everything made of the
+    publication carries the label that says so."""
     reference = reference or load_workforce().reference_date
     if noise is None:
         # Which rows exist must say nothing: every code's row, zeros included (noise adds its own).
@@ -302,7 +308,7 @@ def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None 
                        reference=reference,
                        noise=protected[METHOD].iloc[0] if noise is not None and len(protected) else None,
                        pooled_period=max(pooled.period, default=None),
-                       latest_pooled=pooled.groupby("indicator").period.max().to_dict())
+                       latest_pooled=pooled.groupby("indicator").period.max().to_dict(), synthetic=synthetic)
 
 
 Noise = Callable[[pd.DataFrame], pd.DataFrame]

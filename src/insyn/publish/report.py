@@ -174,7 +174,7 @@ def write_report(pub: Publication, path: Path, title: str = DEFAULT_TITLE,
 
 def render_report(pub: Publication, title: str = DEFAULT_TITLE, imported: pd.DataFrame | None = None) -> str:
     areas = [_area_section(pub, area) for area in pub.areas]
-    return _environment().get_template("report.html.j2").render(
+    return environment().get_template("report.html.j2").render(
         title=title,
         made=format_date(pub.made),
         years=years_text(pub.years),
@@ -192,7 +192,7 @@ def render_report(pub: Publication, title: str = DEFAULT_TITLE, imported: pd.Dat
 
 
 @cache
-def _environment() -> Environment:
+def environment() -> Environment:
     return Environment(loader=PackageLoader("insyn.publish", "templates"), autoescape=True,
                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 

@@ -78,7 +78,7 @@ class Change:
 
     @property
     def chance_text(self) -> str:
-        return {True: BEYOND_CHANCE, False: WITHIN_CHANCE}.get(self.beyond_chance, "")
+        return "" if self.beyond_chance is None else BEYOND_CHANCE if self.beyond_chance else WITHIN_CHANCE
 
     @property
     def label(self) -> str:
@@ -135,8 +135,9 @@ class Standing:
         return MISSING if self.place is None else f"plats {self.place[0]} av {self.place[1]}"
 
     def sentence(self, municipality_name: str) -> str:
-        """What changed, in one sentence of plain Swedish, and whether it is more than chance."""
-        name, unit = self.definition.name, self.definition.unit
+        """What changed, in plain Swedish, and whether it is more than chance (under a heading
+        that names the indicator)."""
+        unit = self.definition.unit
         if self.cell.value is None:
             hidden = "visas inte: för få" if self.cell.suppressed else "saknas"
             return f"{self.year} {hidden} för {municipality_name}."
@@ -148,11 +149,11 @@ class Standing:
             told = "Det är samma som året innan."
         else:
             moved = {"bättre": "blev bättre", "sämre": "blev sämre", "ökat": "ökade", "minskat": "minskade"}
-            chance = {True: ", mer än slumpen förklarar", False: ", men inom vad slumpen kan ge"}.get(
-                change.beyond_chance, "")
+            chance = f", men {WITHIN_CHANCE}" if change.beyond_chance is False else (
+                f", {BEYOND_CHANCE}" if change.beyond_chance else "")
             told = f"Det {moved[change.direction]} med {change.amount.lstrip('+−±')} sedan året innan{chance}."
         target = " Målet nås inte." if self.cell.misses_target else ""
-        return f"{name}: {now}. {told}{target}"
+        return f"{now}. {told}{target}"
 
 
 def standings(pub: Publication, municipality: str, peers: Collection[str]) -> list[Standing]:

@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from insyn.errors import user_message
 from insyn.web import accounts, audit, security
 from insyn.web.accounts import TooManyAttempts
 from insyn.web.deps import Signed, State, render
 
-REPORT_CSS = Path(str(resources.files("insyn.publish").joinpath("templates", "report.css")))
+# The report's stylesheet, with the charts' colours and marks it shares with the municipal brief.
+REPORT_CSS = [Path(str(resources.files("insyn.publish").joinpath("templates", name)))
+              for name in ("charts.css", "report.css")]
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -76,7 +78,7 @@ def start(viewer: Signed):
 
 @router.get("/stil/rapport.css", include_in_schema=False)
 def report_css():
-    return FileResponse(REPORT_CSS, media_type="text/css")
+    return Response("\n".join(path.read_text(encoding="utf-8") for path in REPORT_CSS), media_type="text/css")
 
 
 def _local(path: str) -> str:
