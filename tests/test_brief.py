@@ -13,8 +13,8 @@ import pytest
 from test_publish import RULES, VIMMERBY, YEARS, build_results
 
 from insyn.indicators.definitions import area_headlines, by_id
-from insyn.publish.brief import SYNTHETIC_LABEL, write_brief
-from insyn.publish.publication import prepare
+from insyn.publish.brief import write_brief
+from insyn.publish.publication import SYNTHETIC_LABEL, prepare
 from insyn.publish.views import name_with_unit
 
 ARTIFACTS = Path(__file__).parent.parent / "test-results"

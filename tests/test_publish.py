@@ -742,5 +742,5 @@ def test_bar_chart_makes_room_for_its_longest_label():
     label_x = float(re.search(r'<text x="([\d.]+)"[^>]*class="label">' + long, svg).group(1))
     assert label_x >= LABEL_CHARACTER_WIDTH * len(long)
     width = float(re.search(r'viewBox="0 0 (\d+)', svg).group(1))
-    bar_x = float(re.search(r'<rect class="bar" x="([\d.]+)"', svg).group(1))
+    bar_x = float(re.search(r'<rect class="bar" [^>]*x="([\d.]+)"', svg).group(1))
     assert label_x < bar_x < width

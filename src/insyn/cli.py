@@ -494,16 +494,31 @@ def extract(
 
 @app.command()
 def export(
-    fmt: Annotated[Literal["kolada"], typer.Option("--format", help="kolada: JSON som Koladas API.")],
+    fmt: Annotated[Literal["kolada", "tabell"], typer.Option(
+        "--format", help="kolada: JSON som Koladas API; tabell: allt publicerat som en lång tabell "
+                         "(.csv eller .xlsx).")],
     out: Annotated[Path | None, typer.Option("--ut", help="Fil att skriva (annars till terminalen).")] = None,
     municipalities: Annotated[list[str] | None, typer.Option(
         "--kommun", help="Kommunkod; kan anges flera gånger (standard: alla).")] = None,
     years: Annotated[str, typer.Option("--ar", help="År, t.ex. 2024 eller 2022-2024 (standard: alla).")] = "",
 ) -> None:
     """Exportera de publicerade årsvärdena per kommun (totalt, flickor, pojkar) som JSON i Koladas
-    format. Allt har passerat röjandekontrollen: ett dolt värde har status .. och inget värde."""
+    format, eller (--format tabell) allt publicerat som en lång tabell för analys: en rad per
+    värde, kommunkod som text, tal som tal. Allt har passerat röjandekontrollen: ett dolt värde
+    har inget värde och status dold."""
     from insyn.publish.kolada import to_json
-    from insyn.workflows import export_kolada
+    from insyn.workflows import export_kolada, export_table
+
+    if fmt == "tabell":
+        if out is None or municipalities or years:
+            raise _fail("--format tabell skriver allt publicerat till en fil: ange --ut publicerat.xlsx eller .csv "
+                        "(utan --kommun och --ar; filtrera i tabellen).")
+        try:
+            written = export_table(_settings(), out)
+        except InsynError as exc:
+            raise _fail(str(exc)) from exc
+        console.print(f"Tabellen skriven till {written}", markup=False)
+        return
 
     document = export_kolada(_settings(), municipalities, _parse_years(years) if years else None)
     if out is None:

@@ -249,15 +249,16 @@ def published_view(settings: Settings, results: pd.DataFrame, release: bool = Tr
     from insyn.disclosure.releases import Earlier
     from insyn.publish.publication import prepare
 
-    earlier = Earlier()
+    earlier, synthetic = Earlier(), False
     if settings.database_path.exists():
         store = store_for(settings, read_only=True)
         try:
             earlier = earlier_releases(store, published_years(results.period))
+            synthetic = only_synthetic(store)
         finally:
             store.close()
     return prepare(results, settings.disclosure_rules(), cache_dir=settings.cache_dir, earlier=earlier,
-                   release=release)
+                   release=release, synthetic=synthetic)
 
 
 def _record(settings: Settings, rows: pd.DataFrame, years: Sequence[str], method: str, name: str) -> None:
@@ -454,6 +455,23 @@ def export_kolada(settings: Settings, municipalities: Sequence[str] | None = Non
             [str(y) for y in years] if years else list(publication.years), SUPPRESSION,
             f"Kolada-export {dt.date.today().isoformat()}")
     return export_document(publication, municipalities, years)
+
+
+def export_table(settings: Settings, path: Path) -> Path:
+    """Everything published as one long table for an analyst (insyn.publish.analyst), CSV or
+    Excel by the path's suffix: a release, recorded in the store's ledger."""
+    from insyn.publish.analyst import write_analyst_table
+
+    if path.suffix.lower() not in (".csv", ".xlsx"):
+        raise InputError(f"{path.name}: tabellen skrivs som .csv eller .xlsx.")
+    results = stored_indicators(settings)
+    if results.empty:
+        raise NoData("Det finns inga indikatorer att exportera: importera data först "
+                     "(insyn import) eller kör insyn demo.")
+    publication = published_view(settings, results)
+    _record(settings, publication.rows, list(publication.years), SUPPRESSION,
+            f"tabell {path.name} {dt.date.today().isoformat()}")
+    return write_analyst_table(publication, path)
 
 
 def import_published(settings: Settings, paths: Sequence[Path]) -> list:

@@ -22,13 +22,11 @@ from insyn.publish import charts
 from insyn.publish.cells import MISSING, Cell
 from insyn.publish.kolada import NATIONAL, comparisons
 from insyn.publish.notes import legend
-from insyn.publish.publication import Publication
+from insyn.publish.publication import SYNTHETIC_LABEL, Publication
 from insyn.publish.report import environment
 from insyn.publish.standing import Standing, n_text, standings
 from insyn.publish.views import format_target, name_with_unit, trend, years_text
 from insyn.swedish import format_date
-
-SYNTHETIC_LABEL = "Syntetiska data – inga verkliga uppgifter"
 
 
 class BriefUnavailable(InsynError):

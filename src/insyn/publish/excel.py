@@ -18,7 +18,7 @@ from insyn.publish.cells import MISSES_TARGET_MARK, Cell
 from insyn.publish.kolada import STATUS_LEGEND, Comparison, comparisons
 from insyn.publish.layout import SheetPlan, report_layout
 from insyn.publish.notes import legend, notes, unit_load_note
-from insyn.publish.publication import DEFAULT_TITLE, Publication
+from insyn.publish.publication import DEFAULT_TITLE, SYNTHETIC_LABEL, Publication
 from insyn.publish.views import (
     LONG_COLUMNS,
     category_table,
@@ -41,6 +41,7 @@ PERCENT_FORMAT = '0.0" %"'
 DECIMAL_FORMAT = "#,##0.0"
 NO_WORKLOAD = "Underlaget har ingen arbetstyngd: den beräknas ur personal och ärenden med handläggare."
 MISS_FILL = "#FDECEB"
+SYNTHETIC_COLOUR = "#B3261E"
 MIN_WIDTH, MAX_WIDTH, WRAPPED_WIDTH = 8, 48, 70
 HEADER_WIDTH = 18  # columns of tables whose long headers wrap
 LINE_HEIGHT = 15
@@ -88,9 +89,22 @@ def write_workbook(pub: Publication, path: Path, title: str = DEFAULT_TITLE,
         _write_sheet(sheet, plan, pub, formats, title)
     compared = comparisons(pub, imported)
     if compared:
-        _comparison_sheet(workbook.add_worksheet(COMPARISON_SHEET), compared, pub, formats)
+        sheets.append(workbook.add_worksheet(COMPARISON_SHEET))
+        _comparison_sheet(sheets[-1], compared, pub, formats)
+    if pub.synthetic:
+        _label_synthetic(workbook, sheets)
     workbook.close()
     return path
+
+
+def _label_synthetic(workbook: xlsxwriter.Workbook, sheets: list[Worksheet]) -> None:
+    """Every sheet of invented data says so: on its top row beside the table (so that a table
+    still starts at A1 for whoever reads it in), on its tab and on every printed page."""
+    label = workbook.add_format({"bold": True, "font_color": SYNTHETIC_COLOUR})
+    for sheet in sheets:
+        sheet.write_string(0, (sheet.dim_colmax or 0) + 2, SYNTHETIC_LABEL, label)
+        sheet.set_tab_color(SYNTHETIC_COLOUR)
+        sheet.set_header(f"&C&\"Bold\"{SYNTHETIC_LABEL}")
 
 
 def _write_sheet(sheet: Worksheet, plan: SheetPlan, pub: Publication, formats: Formats, title: str) -> None:

@@ -33,6 +33,7 @@ from insyn.swedish import COUNT, swedish_sort_key
 from insyn.workforce.workload import Workload, unit_months
 
 DEFAULT_TITLE = "Insyn – uppföljning av den sociala barn- och ungdomsvården"
+SYNTHETIC_LABEL = "Syntetiska data – inga verkliga uppgifter"  # on everything made from the demo's data
 log = logging.getLogger(__name__)
 YEAR, QUARTER = "year", "quarter"
 

@@ -21,7 +21,7 @@ from insyn.publish.cells import MISSES_TARGET_MARK, Cell
 from insyn.publish.kolada import STATUS_LEGEND, comparisons, newest
 from insyn.publish.layout import ThemePlan, report_layout
 from insyn.publish.notes import Note, legend, notes, unit_load_note
-from insyn.publish.publication import DEFAULT_TITLE, Publication, UnitLoad, month_start
+from insyn.publish.publication import DEFAULT_TITLE, SYNTHETIC_LABEL, Publication, UnitLoad, month_start
 from insyn.publish.views import (
     Category,
     CategoryTable,
@@ -188,6 +188,7 @@ def render_report(pub: Publication, title: str = DEFAULT_TITLE, imported: pd.Dat
         legend=legend(pub),
         definitions=definition_rows(pub.definitions),
         mark=MISSES_TARGET_MARK,
+        synthetic=SYNTHETIC_LABEL if pub.synthetic else "",
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import statistics
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 from insyn.disclosure.status import READER_LABELS, is_hidden
@@ -30,6 +30,7 @@ PERIOD_TYPE_LABELS = {YEAR: "år", POOLED: "tre år tillsammans", QUARTER: "kvar
 PERIOD_ORDER = {kind: i for i, kind in enumerate(PERIOD_TYPE_LABELS)}  # years, three years, quarters, months
 BREAKDOWN_LABELS = {"sex": "kön", "age_group": "åldersgrupp", "unit": "enhet"}
 CATEGORY_LABELS = {"source": "Anmälare", "programme": "Utbildningsprogram"}
+DIMENSION_HEADERS = {"unit": "Enhet", "sex": "Kön", "age_group": "Åldersgrupp", "category": "Kategori"}
 LONG_COLUMNS = ["Indikator", "Kommun", "Kommunkod", "Period", "Periodtyp", "Enhet", "Kön",
                 "Åldersgrupp", "Kategori", "Täljare", "Nämnare", "Värde", "Status"]
 
@@ -395,8 +396,9 @@ def _dimension_label(name: str, value: str | None, definition: Definition) -> st
     return label(name, value)
 
 
-def long_rows(pub: Publication) -> list[dict]:
-    """Every published row, with Swedish headers (LONG_COLUMNS); counts and values as Cells."""
+def long_records(pub: Publication) -> Iterator[tuple[Definition, dict, dict[str, str]]]:
+    """Every published row in order (indicator, municipality, period type, period, breakdowns):
+    its definition, the row, and its breakdowns in words under their Swedish headers."""
     order = {d.id: i for i, d in enumerate(pub.definitions)}
     municipality_order = {c: i for i, c in enumerate(pub.municipalities)}
     records = sorted(pub.index.values(), key=lambda r: (
@@ -404,25 +406,26 @@ def long_rows(pub: Publication) -> list[dict]:
         PERIOD_ORDER.get(r["period_type"], len(PERIOD_ORDER)), r["period"],
         *(r[d] is not None for d in DIMENSIONS), *((r[d] or "") for d in DIMENSIONS)))
     definitions = {d.id: d for d in pub.definitions}
-    rows = []
     for r in records:
         definition = definitions[r["indicator"]]
-        rows.append({
-            "Indikator": definition.name,
-            "Kommun": pub.name(r["municipality"]),
-            "Kommunkod": r["municipality"],
-            "Period": r["period"],
-            "Periodtyp": PERIOD_TYPE_LABELS.get(r["period_type"], r["period_type"]),
-            "Enhet": _dimension_label("unit", r["unit"], definition),
-            "Kön": _dimension_label("sex", r["sex"], definition),
-            "Åldersgrupp": _dimension_label("age_group", r["age_group"], definition),
-            "Kategori": _dimension_label("category", r["category"], definition),
-            "Täljare": count_cell(r, "numerator"),
-            "Nämnare": count_cell(r, "denominator"),
-            "Värde": value_cell(definition, r, against_target=False),
-            "Status": READER_LABELS[r["status"]],
-        })
-    return rows
+        yield definition, r, {header: _dimension_label(name, r[name], definition)
+                              for name, header in DIMENSION_HEADERS.items()}
+
+
+def long_rows(pub: Publication) -> list[dict]:
+    """Every published row, with Swedish headers (LONG_COLUMNS); counts and values as Cells."""
+    return [{
+        "Indikator": definition.name,
+        "Kommun": pub.name(r["municipality"]),
+        "Kommunkod": r["municipality"],
+        "Period": r["period"],
+        "Periodtyp": PERIOD_TYPE_LABELS.get(r["period_type"], r["period_type"]),
+        **labels,
+        "Täljare": count_cell(r, "numerator"),
+        "Nämnare": count_cell(r, "denominator"),
+        "Värde": value_cell(definition, r, against_target=False),
+        "Status": READER_LABELS[r["status"]],
+    } for definition, r, labels in long_records(pub)]
 
 
 def definition_rows(definitions: Iterable[Definition]) -> list[dict[str, str]]:

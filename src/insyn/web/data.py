@@ -19,9 +19,9 @@ import pandas as pd
 
 from insyn.disclosure.releases import Earlier
 from insyn.errors import NoData, Unavailable
-from insyn.publish.publication import Publication, prepare
+from insyn.publish.publication import InFull, Publication, prepare
 from insyn.settings import Settings
-from insyn.web.scope import Scope
+from insyn.web.scope import PUBLISHED, Scope
 from insyn.workforce.workload import Workload
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class Snapshot:
     staff: pd.DataFrame     # who is employed today (municipality, staff_id, unit, role): for bookings
     courses: pd.DataFrame   # the courses (course, name, programme) sessions can be of
     earlier: Earlier  # what publications with holes of these years hid and showed (the ledger)
+    synthetic: bool  # all of it from the demo's invented data
 
 
 def _version(settings: Settings) -> tuple:
@@ -67,6 +68,7 @@ class Statistics:
         self._kept: OrderedDict[tuple, object] = OrderedDict()
         self._generation = 0  # of the snapshot: what is kept was made from this one
         self._building: dict[tuple, threading.Lock] = {}
+        self._synthetic: tuple[tuple, bool] | None = None  # (the store's version, whether it is the demo's)
 
     def _read(self) -> Snapshot:
         import duckdb
@@ -74,7 +76,7 @@ class Statistics:
         from insyn.disclosure.releases import earlier_releases, published_years
         from insyn.indicators.engine import stored_results
         from insyn.publish.kolada import stored_published_values
-        from insyn.workflows import store_for
+        from insyn.workflows import only_synthetic, store_for
         from insyn.workforce.workload import stored_workload
 
         try:
@@ -86,7 +88,7 @@ class Statistics:
             return Snapshot(results, stored_workload(store), stored_published_values(store),
                             store.raw.execute(CURRENT_STAFF).df(),
                             store.raw.execute("SELECT course, name, programme FROM courses ORDER BY name").df(),
-                            earlier_releases(store, published_years(results.period)))
+                            earlier_releases(store, published_years(results.period)), only_synthetic(store))
         finally:
             store.close()
 
@@ -108,29 +110,61 @@ class Statistics:
                 self._generation += 1
             return self._snapshot
 
+    def synthetic(self) -> bool:
+        """Whether the data are the demo's invented data only, for the label every page and
+        download carries: one small query per change of the store, not the snapshot's read."""
+        import duckdb
+
+        from insyn.workflows import only_synthetic, store_for
+
+        if not self.settings.database_path.exists():
+            return False
+        version = _version(self.settings)
+        with self._lock:
+            if self._synthetic is not None and self._synthetic[0] == version:
+                return self._synthetic[1]
+        try:
+            store = store_for(self.settings, read_only=True)
+        except (duckdb.IOException, duckdb.ConnectionException):  # an import is running: as it was
+            return self._synthetic is not None and self._synthetic[1]
+        try:
+            synthetic = only_synthetic(store)
+        finally:
+            store.close()
+        with self._lock:
+            self._synthetic = (version, synthetic)
+        return synthetic
+
     def publication(self, scope: Scope) -> Publication:
         """The user's view: as published, with their own municipality or units in full. Built once
         per scope: a second request for the same scope waits for the first one's build."""
+        return self._view(scope.key, scope.in_full if scope.has_rows_in_full else None)
+
+    def published(self) -> Publication:
+        """The view everyone outside the organisation would have: nobody's figures in full (for
+        what leaves the app for a nämnd, such as the municipal brief)."""
+        return self._view(PUBLISHED, None)
+
+    def _view(self, key: tuple, in_full: InFull | None) -> Publication:
         snapshot = self.snapshot()
         with self._lock:
-            building = self._building.setdefault(scope.key, threading.Lock())
+            building = self._building.setdefault(key, threading.Lock())
         with building:
             with self._lock:
-                view = self._views.get(scope.key)
+                view = self._views.get(key)
                 if view is not None:
-                    self._views.move_to_end(scope.key)
+                    self._views.move_to_end(key)
                     return view
             started = time.perf_counter()
             settings = self.settings
             view = prepare(snapshot.results, settings.disclosure_rules(), workload=snapshot.workload,
                            reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
-                           in_full=scope.in_full if scope.has_rows_in_full else None, earlier=snapshot.earlier,
-                           release=False)
-            log.info("Made the publication for the scope %s in %.1f s", " ".join(map(str, scope.key)),
+                           in_full=in_full, earlier=snapshot.earlier, release=False, synthetic=snapshot.synthetic)
+            log.info("Made the publication for the scope %s in %.1f s", " ".join(map(str, key)),
                      time.perf_counter() - started)
             with self._lock:
                 if self._snapshot is snapshot:  # not made from a store that has changed since
-                    self._views[scope.key] = view
+                    self._views[key] = view
                 while len(self._views) > MAX_VIEWS:
                     self._views.popitem(last=False)
             return view

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from insyn.publish.publication import SYNTHETIC_LABEL
 from insyn.web import audit, security
 from insyn.web.accounts import Session, User
 from insyn.web.appstate import APP_STATE_FILE, connect
@@ -61,5 +62,6 @@ def render(request: Request, template: str, viewer: Viewer | None, status_code: 
     return state.templates.TemplateResponse(request, template, {
         "viewer": viewer, "scope": viewer.scope if viewer else None,
         "csrf": viewer.session.csrf_token if viewer else None, "path": request.url.path,
-        "menu": state.pages.menu(viewer.user if viewer else None), **context},
+        "menu": state.pages.menu(viewer.user if viewer else None),
+        "synthetic": SYNTHETIC_LABEL if state.statistics.synthetic() else "", **context},
         status_code=status_code)

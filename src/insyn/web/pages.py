@@ -43,6 +43,10 @@ from insyn.swedish import COUNT, swedish_sort_key
 from insyn.web.tables import Row, Table, count
 
 SEX_LABELS = {"female": "Flickor", "male": "Pojkar"}
+BRIEF_ADDRESS = "/oversikt/kommunblad"  # the municipal brief (insyn.publish.brief), as published
+BRIEF_FORMATS = ("pdf", "html")
+TABLE_ADDRESS = "/jamforelse/allt-publicerat"  # everything published as one long table (insyn.publish.analyst)
+TABLE_FORMATS = ("xlsx", "csv")
 ATTENTION_SHOWN = 5
 
 
@@ -79,6 +83,7 @@ class Page:
     sections: Sequence[Section] = ()
     notes: Sequence[str] = field(default_factory=tuple)
     forms: Mapping[str, object] = field(default_factory=dict)  # what a page's own template needs besides tables
+    downloads: Sequence[tuple[str, str]] = ()  # (label, address) of files made from the page's choices
 
     def table(self, table_id: str) -> Table:
         for section in self.sections:
@@ -173,7 +178,9 @@ def overview_page(pub: Publication, municipality: str, group: str | None, notes:
                 "mot året innan.",
                 [municipality_choice(pub, municipality),
                  Choice("grupp", "Jämför med", [(g[0], g[1]) for g in groups(pub) if municipality in g[2]], group_id)],
-                sections, notes)
+                sections, notes,
+                downloads=[(f"Kommunblad för nämnden, {fmt.upper()}", f"{BRIEF_ADDRESS}.{fmt}?kommun={municipality}")
+                           for fmt in BRIEF_FORMATS])
 
 
 # --- an area's page ------------------------------------------------------------------------------
@@ -388,7 +395,8 @@ def comparison_page(pub: Publication, indicator: str | None, group: str | None, 
                         ["Kommun", *pub.years], rows)],
                  [chart] if chart else []),
          *filter(None, [kolada_comparison_section(pub, chosen, codes, group_name, imported, own)])],
-        notes)
+        notes, downloads=[(f"allt publicerat som en tabell ({'Excel' if fmt == 'xlsx' else 'CSV'})",
+                           f"{TABLE_ADDRESS}.{fmt}") for fmt in TABLE_FORMATS])
 
 
 # --- Kolada's figures beside the own ---------------------------------------------------------------

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
+from insyn.publish.publication import SYNTHETIC_LABEL
 from insyn.web import pages
 from insyn.web.accounts import Role, User
 from insyn.web.deps import Signed, Viewer, render
@@ -153,7 +154,8 @@ class PageRouter(APIRouter):
             page, _ = made(request, viewer)
             table = page.table(table_id)
             viewer.log("download", target=f"{request.url.path}?{request.url.query}".rstrip("?"), detail=table.title)
-            body = xlsx_bytes(table, page.title) if fmt == "xlsx" else csv_bytes(table)
+            label = SYNTHETIC_LABEL if request.app.state.statistics.synthetic() else ""
+            body = xlsx_bytes(table, page.title, label) if fmt == "xlsx" else csv_bytes(table, label)
             return Response(body, media_type=XLSX_TYPE if fmt == "xlsx" else CSV_TYPE, headers={
                 "Content-Disposition": f"attachment; filename=\"{table_id}.{fmt}\""})
 

@@ -4,14 +4,21 @@ shared: made once per publication and kept (insyn.web.registry.PageRouter.table_
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from fastapi import Request
+from fastapi.responses import Response
 
 from insyn.indicators.definitions import area_names
+from insyn.publish.analyst import write_analyst_table
+from insyn.publish.brief import pdf_bytes, render_brief
 from insyn.web import pages
 from insyn.web.accounts import Role
-from insyn.web.deps import Viewer
+from insyn.web.deps import Signed, Viewer
 from insyn.web.registry import MenuPage, PageRouter
 from insyn.web.scope import STATISTICS_ROLES
+from insyn.web.tables import CSV_TYPE, XLSX_TYPE
 
 IN_FULL_NOTE = {
     Role.MUNICIPALITY: "Den egna kommunen visas i sin helhet, utan dolda tal, för intern uppföljning: "
@@ -64,3 +71,45 @@ def comparison(request: Request, viewer: Viewer) -> pages.Page:
 router.table_page(OVERVIEW, build=overview, shared=True)
 router.table_page(*AREAS, build=area, shared=True)
 router.table_page(COMPARISON, build=comparison, shared=True)
+
+
+@router.get(pages.BRIEF_ADDRESS + ".{fmt}")
+def brief(request: Request, viewer: Signed, fmt: str):
+    """The municipal brief for a nämnd, as published to everyone (nobody's figures in full: it
+    leaves the app), kept until the store changes."""
+    OVERVIEW.require(viewer)
+    if fmt not in pages.BRIEF_FORMATS:
+        raise pages.NotFound("Kommunbladet finns som PDF och HTML.")
+    statistics = request.app.state.statistics
+    pub = statistics.published()
+    municipality = pages.chosen_municipality(pub, request.query_params.get("kommun"), viewer.user.municipality)
+
+    def make() -> bytes:
+        html = render_brief(pub, municipality, imported_values(request))
+        return pdf_bytes(html) if fmt == "pdf" else html.encode("utf-8")
+
+    body = statistics.kept(viewer.scope, ("kommunblad", municipality, fmt), make)
+    viewer.log("download", target=f"{pages.BRIEF_ADDRESS}.{fmt}?kommun={municipality}",
+               detail=f"Kommunblad {pub.name(municipality)}")
+    media = "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8"
+    return Response(body, media_type=media, headers={
+        "Content-Disposition": f"attachment; filename=\"kommunblad-{municipality}.{fmt}\""})
+
+
+@router.get(pages.TABLE_ADDRESS + ".{fmt}")
+def published_table(request: Request, viewer: Signed, fmt: str):
+    """Everything published as one long table for an analyst, as published to everyone."""
+    COMPARISON.require(viewer)
+    if fmt not in pages.TABLE_FORMATS:
+        raise pages.NotFound("Tabellen finns som Excel (xlsx) och CSV.")
+    statistics = request.app.state.statistics
+    pub = statistics.published()
+
+    def make() -> bytes:
+        with tempfile.TemporaryDirectory() as folder:
+            return write_analyst_table(pub, Path(folder) / f"publicerat.{fmt}").read_bytes()
+
+    body = statistics.kept(viewer.scope, ("allt-publicerat", fmt), make)
+    viewer.log("download", target=f"{pages.TABLE_ADDRESS}.{fmt}", detail="Allt publicerat som en tabell")
+    return Response(body, media_type=XLSX_TYPE if fmt == "xlsx" else CSV_TYPE, headers={
+        "Content-Disposition": f"attachment; filename=\"publicerat.{fmt}\""})

@@ -24,6 +24,7 @@ from insyn.web.accounts import Role, User
 STATISTICS_ROLES = frozenset(Role) - {Role.CASEWORKER}
 IMPORT_ROLES = frozenset({Role.ADMINISTRATOR, Role.ANALYST, Role.MUNICIPALITY})
 AUDIT_LOG_ROLES = frozenset({Role.ADMINISTRATOR})
+PUBLISHED = ("publicerat",)  # the scope key of the view as published, nobody's figures in full
 
 
 class Forbidden(errors.Forbidden):
@@ -62,7 +63,7 @@ class Scope:
             return ("kommun", self.user.municipality)
         if self.role == Role.UNIT_MANAGER:
             return ("enhet", self.user.municipality, self.user.units)
-        return ("publicerat",)
+        return PUBLISHED
 
     def in_full(self, frame: pd.DataFrame) -> pd.Series:
         """Rows of results or unit load (by municipality and unit) the user sees unprotected."""

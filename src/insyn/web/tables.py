@@ -50,8 +50,9 @@ def text(value: Value) -> str:
 _FORMATS = {"%": '0.0" %"', **dict.fromkeys(WHOLE_NUMBER_UNITS, "#,##0")}
 
 
-def xlsx_bytes(table: Table, heading: str) -> bytes:
-    """One sheet: heading, caption, the table with real numbers (hidden cells as ".."), the notes."""
+def xlsx_bytes(table: Table, heading: str, label: str = "") -> bytes:
+    """One sheet: heading, caption, `label` (that the data are synthetic, say), the table with
+    real numbers (hidden cells as ".."), the notes."""
     buffer = io.BytesIO()
     with xlsxwriter.Workbook(buffer, {"in_memory": True, **XLSX_OPTIONS}) as book:
         sheet = book.add_worksheet(table.title[:31].translate(str.maketrans("[]:*?/\\", "()     ")))
@@ -64,6 +65,8 @@ def xlsx_bytes(table: Table, heading: str) -> bytes:
         sheet.write(1, 0, table.title, bold)
         if table.caption:
             sheet.write(2, 0, table.caption)
+        if label:
+            sheet.write(3, 0, label, book.add_format({"bold": True, "font_color": "#B3261E"}))
         first = 4
         sheet.write_row(first, 0, list(table.columns), header)
         for r, row in enumerate(table.rows, start=first + 1):
@@ -86,13 +89,17 @@ def xlsx_bytes(table: Table, heading: str) -> bytes:
     return buffer.getvalue()
 
 
-def csv_bytes(table: Table) -> bytes:
-    """Semicolon-separated with decimal comma and a byte order mark, as Swedish Excel opens it."""
+LABEL_COLUMN = "Uppgifter"  # a CSV file's column for its `label`: no line above the header
+
+
+def csv_bytes(table: Table, label: str = "") -> bytes:
+    """Semicolon-separated with decimal comma and a byte order mark, as Swedish Excel opens it;
+    with `label` (that the data are synthetic, say) in a last column of every row."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(table.columns)
+    writer.writerow([*table.columns, *([LABEL_COLUMN] if label else [])])
     for row in table.rows:
-        writer.writerow([_csv_value(v) for v in row])
+        writer.writerow([*(_csv_value(v) for v in row), *([label] if label else [])])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
