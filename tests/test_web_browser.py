@@ -257,3 +257,62 @@ def test_insyn_serve_takes_the_client_address_from_a_trusted_proxy_only(web_data
         assert _failed_login(base, "203.0.113.9") == 401
     where = {e.client for e in audit_entries(data.data_dir, action="login_failed")}
     assert where == ({"203.0.113.9"} if trusted else {"127.0.0.1"})
+
+
+# --- the nämnd's picture (issue 17) ------------------------------------------------------------
+
+def _pdf_text(path: Path) -> str:
+    out = subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True, text=True).stdout
+    return " ".join(out.split())
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils (pdftotext) is not installed")
+def test_the_municipal_brief_downloads_from_the_overview(page: Page, served, web_users, tmp_path):
+    base, _ = served
+    log_in(page, base, web_users[Role.MUNICIPALITY].username)
+    page.goto(f"{base}/oversikt")
+    saved = {}
+    for fmt in ("PDF", "HTML"):
+        with page.expect_download() as arrived:
+            page.locator(".page-downloads").get_by_role("link", name=f"Kommunblad för nämnden, {fmt}").click()
+        saved[fmt] = tmp_path / arrived.value.suggested_filename
+        arrived.value.save_as(saved[fmt])
+    assert saved["PDF"].name == "kommunblad-0884.pdf" and saved["PDF"].read_bytes().startswith(b"%PDF")
+    text = _pdf_text(saved["PDF"])
+    assert "Barn och unga och personalen – Vimmerby" in text and "median av" in text
+    html = saved["HTML"].read_text(encoding="utf-8")
+    assert "Barn och unga och personalen – Vimmerby" in html
+    assert "Syntetiska data" not in text  # the test folder's data are imported, not the demo's
+
+
+def test_the_overview_reads_at_820_pixels_without_sideways_scrolling(page: Page, served, web_users):
+    base, _ = served
+    page.set_viewport_size({"width": 820, "height": 900})
+    log_in(page, base, web_users[Role.MUNICIPALITY].username)
+    for path in ("/oversikt", "/omrade/arendeflode", "/jamforelse"):
+        page.goto(base + path)
+        widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1], (path, widths)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.goto(f"{base}/oversikt")
+    page.screenshot(path=str(ARTIFACTS / "oversikt-820.png"), full_page=True)
+
+
+def test_demo_data_say_so_on_every_page_and_download(page: Page, web_data, web_users, tmp_path):
+    import duckdb
+
+    data = copy_data_folder(web_data, tmp_path / "data")
+    with duckdb.connect(str(data.settings.database_path)) as con:  # as if `insyn demo` had imported it
+        con.execute("UPDATE imports SET profile = 'demo'")
+    with serving(data.data_dir) as base:
+        log_in(page, base, web_users[Role.ANALYST].username)
+        for path in ("/oversikt", "/omrade/personal", "/jamforelse", "/kompetens", "/import"):
+            page.goto(base + path)
+            expect(page.get_by_role("note")).to_have_text("Syntetiska data – inga verkliga uppgifter")
+        page.goto(f"{base}/jamforelse")
+        with page.expect_download() as arrived:
+            page.locator(".downloads").first.get_by_role("link", name="CSV").click()
+        saved = tmp_path / "jamforelse.csv"
+        arrived.value.save_as(saved)
+        frame = pd.read_csv(saved, sep=";", encoding="utf-8-sig")
+        assert (frame["Uppgifter"] == "Syntetiska data – inga verkliga uppgifter").all()

@@ -1010,3 +1010,25 @@ def test_scbs_population_download_can_be_uploaded_and_loaded(import_site):
     assert loaded.status_code == 303 and wait_for_import(data.data_dir, token) == "loaded"
     assert store_count(data.settings, "SELECT count(*) FROM populations WHERE municipality = '0884' "
                                       "AND year = 2019 AND age_from = 17") == 1
+
+
+# --- what leaves the app for a nämnd or an analyst is as published (issue 17) ----------------
+
+def test_the_brief_and_the_long_table_are_as_published_for_every_reader(role_clients, web_data):
+    """A municipality sees its own figures in full on its pages; the brief and the long table
+    leave the app, so they are the published view, the same for every reader."""
+    bodies = {}
+    for role in (Role.MUNICIPALITY, Role.ANALYST):
+        brief = role_clients[role].get("/oversikt/kommunblad.html?kommun=0884")
+        table = role_clients[role].get("/jamforelse/allt-publicerat.csv")
+        assert brief.status_code == table.status_code == 200
+        assert "attachment" in brief.headers["content-disposition"]
+        bodies[role] = (brief.text, table.content)
+    assert bodies[Role.MUNICIPALITY] == bodies[Role.ANALYST]
+    frame = pd.read_csv(io.BytesIO(bodies[Role.ANALYST][1]), sep=";", decimal=",", encoding="utf-8-sig",
+                        dtype={"Kommunkod": str})
+    assert "0884" in set(frame.Kommunkod) and pd.api.types.is_float_dtype(frame["Värde"])
+    for role in (Role.CASEWORKER,):
+        assert role_clients[role].get("/oversikt/kommunblad.pdf?kommun=0884").status_code == 403
+        assert role_clients[role].get("/jamforelse/allt-publicerat.xlsx").status_code == 403
+    assert role_clients[Role.ANALYST].get("/oversikt/kommunblad.doc?kommun=0884").status_code == 404
