@@ -111,3 +111,16 @@ def test_dropping_zeros_keeps_the_value(value, decimals, least):
     assert float(text.replace(",", ".")) == float(full.replace(",", "."))
     shown = len(text.partition(",")[2])
     assert shown >= min(least, decimals) and (shown <= least or not text.endswith("0"))
+
+
+def test_a_count_of_full_time_equivalents_keeps_its_decimal():
+    # 2 consultants' FTE of 8.8 is 22.7 %: "2 av 9" would give 22.2 %, so 8.8 is shown as "8,8".
+    assert format_value(8.8, "antal") == "8,8"
+    assert format_value(2.0, "antal") == "2"
+    assert format_value(1234.0, "antal") == "1\u202f234"
+    from insyn.publish.cells import Cell
+    from insyn.web.tables import Table, csv_bytes
+
+    body = csv_bytes(Table("t", "T", ["Kommun", "Årsarbetare"], [["Vimmerby", Cell(8.8, "antal")],
+                                                                 ["Ale", Cell(12.0, "antal")]])).decode("utf-8-sig")
+    assert "Vimmerby;8,8" in body and "Ale;12\r" in body

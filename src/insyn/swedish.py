@@ -46,9 +46,20 @@ def decimal_comma(value: float) -> str:
     return str(value).replace(".", ",")
 
 
+def is_whole(value: float) -> bool:
+    return float(value).is_integer()
+
+
+def shown_whole(value: float, unit: str) -> bool:
+    """Whether a value is written without decimals: a count that is whole. A count of full-time
+    equivalents (6,3 årsarbetare) keeps its decimal, so that the parts shown give the value."""
+    return unit in WHOLE_NUMBER_UNITS and is_whole(value)
+
+
 def format_value(value: float, unit: str) -> str:
-    """A value as users read it: "92,3 %", "187,4", "1 234" for counts of things or people."""
-    if unit in WHOLE_NUMBER_UNITS:
+    """A value as users read it: "92,3 %", "187,4", "1 234" for counts of things or people,
+    "6,3" for a count of full-time equivalents."""
+    if shown_whole(value, unit):
         return format_number(value, 0)
     if unit == "%":
         return f"{format_number(value)}{UNIT_SPACE}%"

@@ -33,7 +33,7 @@ from insyn.publish.views import (
     years_text,
 )
 from insyn.spreadsheet import XLSX_OPTIONS
-from insyn.swedish import WHOLE_NUMBER_UNITS, format_date
+from insyn.swedish import WHOLE_NUMBER_UNITS, format_date, shown_whole
 
 COMPARISON_SHEET = "Jämförelsevärden (Kolada)"  # only when published values were imported
 WHOLE_NUMBER_FORMAT = "#,##0"
@@ -124,7 +124,8 @@ def _write_cell(sheet: Worksheet, row: int, column: int, cell: Cell, formats: Fo
     if cell.suppressed:
         sheet.write_string(row, column, cell.text, formats.suppressed)
     elif cell.value is not None:
-        sheet.write_number(row, column, cell.value, formats.number(cell.unit, cell.misses_target))
+        unit = cell.unit if shown_whole(cell.value, cell.unit) or cell.unit not in WHOLE_NUMBER_UNITS else "decimal"
+        sheet.write_number(row, column, cell.value, formats.number(unit, cell.misses_target))
 
 
 def _width(values: list[str]) -> int:

@@ -15,7 +15,7 @@ import xlsxwriter
 
 from insyn.publish.cells import MISSES_TARGET_MARK, Cell
 from insyn.spreadsheet import XLSX_OPTIONS, neutralised
-from insyn.swedish import COUNT, WHOLE_NUMBER_UNITS, decimal_comma, format_number
+from insyn.swedish import COUNT, WHOLE_NUMBER_UNITS, decimal_comma, format_number, shown_whole
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -75,7 +75,8 @@ def xlsx_bytes(table: Table, heading: str, label: str = "") -> bytes:
                     if value.value is None:
                         sheet.write_string(r, c, value.text, right)
                     else:
-                        sheet.write_number(r, c, value.value, formats.get(value.unit, decimal))
+                        whole = shown_whole(value.value, value.unit) or value.unit not in WHOLE_NUMBER_UNITS
+                        sheet.write_number(r, c, value.value, formats.get(value.unit, decimal) if whole else decimal)
                 elif isinstance(value, int | float):
                     sheet.write_number(r, c, value)
                 elif value is not None:
@@ -107,7 +108,7 @@ def _csv_value(value: Value) -> str:
     if isinstance(value, Cell):
         if value.value is None:
             return value.text
-        decimals = 0 if value.unit in WHOLE_NUMBER_UNITS else 1
+        decimals = 0 if shown_whole(value.value, value.unit) else 1
         return format_number(value.value, decimals, thousands="")
     if isinstance(value, float):
         return decimal_comma(value)
