@@ -214,3 +214,12 @@ def test_configure_copies_the_files_and_a_broken_one_changes_nothing(demo):
     store = open_store(data_dir / "insyn.duckdb", read_only=True)
     assert (store.count("workload_monthly"), store.count("indicator_results")) == before
     store.close()
+
+
+def test_the_terminal_help_is_swedish():
+    for args in (["--help"], ["status", "--help"], ["report", "--help"], ["users", "--help"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, args
+        assert "Användning:" in result.output and "Visa den här hjälpen och avsluta." in result.output
+        assert "Show this message" not in result.output and "Usage:" not in result.output
+    assert "finns inte" in CliRunner().invoke(app, ["finns-inte"]).output

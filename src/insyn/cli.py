@@ -12,11 +12,12 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
+from insyn import cli_swedish
 from insyn.errors import InsynError, bug_id, bug_message, user_message
 from insyn.logs import TOLD_USER, configure_cli, reset_cli
 from insyn.progress import console, steps
 from insyn.settings import Settings
-from insyn.swedish import format_count, format_number
+from insyn.swedish import count_of, format_count, format_number
 
 try:
     from typer import TyperException as _UsageError  # recent Typer, with its own copy of click
@@ -25,6 +26,9 @@ except ImportError:  # pragma: no cover (Typer on click)
 
 log = logging.getLogger(__name__)
 _TYPERS_OWN = (typer.Exit, typer.Abort, _UsageError)  # exit codes, Ctrl+C, bad options: Typer handles them
+
+
+cli_swedish.install()
 
 
 class _Face(TyperGroup):
@@ -44,6 +48,11 @@ class _Face(TyperGroup):
                       extra=TOLD_USER)
             raise _fail(bug_message(error_id)) from error
 
+
+# The store's own tables besides the canonical ones, as `insyn status` names them.
+STORE_TABLE_LABELS = {"quarantine": "karantän (rader med fel)", "quality_warnings": "datakvalitetsvarningar",
+                      "indicator_results": "beräknade indikatorer", "workload_monthly": "arbetstyngd per månad",
+                      "workload_unassigned": "ärenden utan handläggare"}
 
 app = typer.Typer(
     cls=_Face,
@@ -114,7 +123,7 @@ def demo(
         result = run_demo(settings, seed=seed, out_dir=out, progress=advance)
     imported = sum(f.rows_loaded for f in result.import_result.files)
     console.print(*_summary_tables(result.publication, "Demoregionen"))
-    console.print(f"{format_count(imported, thousands=' ')} rader importerade till {settings.database_path}")
+    console.print(f"{count_of(imported, 'rad', 'rader')} importerade till {settings.database_path}", markup=False)
     console.print(f"Rapport: {result.published['html']}")
     console.print(f"Excel:   {result.published['excel']}")
     console.print(f"[bold]Allt finns i {result.out_dir}[/]")
@@ -261,7 +270,7 @@ def indicators(
         order = ["indicator", "municipality", "period", "numerator", "denominator", "value",
                  "period_type", "unit", "sex", "age_group", "category", "complete"]
         neutralised_frame(results[order].sort_values(["indicator", "municipality", "period"])).to_csv(csv, index=False)
-        console.print(f"{len(results)} rader skrivna till {csv} "
+        console.print(f"{count_of(len(results), 'rad', 'rader')} skrivna till {csv} "
                       "(ej röjandekontrollerade: lämna inte ut filen)")
 
 
@@ -311,10 +320,11 @@ def status() -> None:
     try:
         table = Table(title=f"Datalager {settings.database_path}")
         table.add_column("Tabell")
+        table.add_column("Namn i lagret")
         table.add_column("Rader", justify="right")
-        for name in (*TABLES, "quarantine", "quality_warnings", "indicator_results",
-                     "workload_monthly", "workload_unassigned"):
-            table.add_row(name, format_count(store.count(name), thousands=" "))
+        labels = {name: t.label for name, t in TABLES.items()} | STORE_TABLE_LABELS
+        for name, label in labels.items():
+            table.add_row(label, name, format_count(store.count(name), thousands=" "))
         console.print(table)
         extracts = store.extract_dates()
         for name in sorted({t for _, t in extracts}):
@@ -351,7 +361,7 @@ def problems(
         if counts.empty:
             console.print(f"{name}: inga rader")
             continue
-        table = Table(title=f"{name}: {len(tables[name])} rader")
+        table = Table(title=f"{name}: {count_of(len(tables[name]), 'rad', 'rader')}")
         table.add_column("Antal", justify="right")
         table.add_column("Fel" if name == QUARANTINE_SHEET else "Varning")
         for reason, n in counts.items():
@@ -559,7 +569,7 @@ def copy_tables(
     finally:
         store.close()
     for name, rows in counts.items():
-        console.print(f"{name}: {format_count(rows, thousands=' ')} rader")
+        console.print(f"{name}: {count_of(rows, 'rad', 'rader')}")
 
 
 @app.command()

@@ -66,6 +66,11 @@ def format_value(value: float, unit: str) -> str:
     return format_number(value)
 
 
+def count_of(value: int, singular: str, plural: str) -> str:
+    """A count with its noun in the right number: "1 rad", "2 rader", "1 234 rader"."""
+    return f"{format_count(value)} {singular if value == 1 else plural}"
+
+
 def format_percent(value: float, decimals: int = 1) -> str:
     """A share with its sign: 100 -> "100 %" (decimals 0), 92.34 -> "92,3 %"."""
     return f"{format_number(value, decimals)}{UNIT_SPACE}%"

@@ -25,7 +25,7 @@ from insyn.publish.cells import MISSING, Cell
 from insyn.publish.kolada import NATIONAL, STATUS_LEGEND, Comparison, comparisons, county_of, kolada_names, newest
 from insyn.publish.layout import report_layout
 from insyn.publish.notes import legend
-from insyn.publish.publication import Publication
+from insyn.publish.publication import Publication, month_start
 from insyn.publish.standing import Standing, n_text, standings
 from insyn.publish.views import (
     category_label,
@@ -39,7 +39,7 @@ from insyn.publish.views import (
     trend,
     unit_loads,
 )
-from insyn.swedish import COUNT, swedish_sort_key
+from insyn.swedish import COUNT, format_date, swedish_sort_key
 from insyn.web.tables import Row, Table, count
 
 SEX_LABELS = {"female": "Flickor", "male": "Pojkar"}
@@ -289,10 +289,11 @@ def coverage_section(pub: Publication, definition: Definition, municipality: str
 def unit_load_section(pub: Publication, municipality: str) -> Section | None:
     month = load_month(pub)
     loads = [u for u in unit_loads(pub, month) if u.municipality == municipality] if month else []
-    if not loads:
+    if not loads or month is None:
         return None
     return Section("Arbetstyngd per enhet", "arbetstyngd-enhet",
-                   f"Mätningen den 1:a {month}: enhetens poäng mot summan av handläggarnas normer.",
+                   f"Mätningen den {format_date(month_start(month))}: enhetens poäng mot summan av "
+                   "handläggarnas normer.",
                    [Table("arbetstyngd-enhet", f"Arbetstyngd per enhet {month} – {pub.name(municipality)}",
                           ["Enhet", "Handläggare", "Över normen", "Arbetstyngd"],
                           [[u.unit, u.caseworkers, u.over_norm, u.load] for u in loads])])
