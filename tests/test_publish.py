@@ -379,8 +379,9 @@ def test_workbook_number_formats_and_suppressed_cells(workbook):
     for row in long.iter_rows(min_row=2):
         if isinstance(row[value].value, float):
             formats.setdefault(row[indicator].value, set()).add(row[value].number_format)
-        if isinstance(row[numerator].value, (int, float)):
-            assert row[numerator].number_format == "#,##0"
+        if isinstance(row[numerator].value, (int, float)):  # a count of FTE keeps its decimal (6,3)
+            whole = float(row[numerator].value).is_integer()
+            assert row[numerator].number_format == ("#,##0" if whole else "#,##0.0")
     assert formats[percent_name] == {'0.0" %"'}
     assert formats[rate_name] == {"#,##0.0"}
     dots = [c for sheet in workbook.worksheets for row in sheet.iter_rows() for c in row
@@ -744,3 +745,16 @@ def test_bar_chart_makes_room_for_its_longest_label():
     width = float(re.search(r'viewBox="0 0 (\d+)', svg).group(1))
     bar_x = float(re.search(r'<rect class="bar" [^>]*x="([\d.]+)"', svg).group(1))
     assert label_x < bar_x < width
+
+
+def test_trend_lines_stand_on_zero():
+    """An amount's line starts at zero: 40,0 then 40,7 is nearly flat, 10 then 40 climbs."""
+    from insyn.publish.charts import trend_chart
+
+    def heights(values):
+        svg = str(trend_chart(["2024", "2025"], [Cell(v, "%") for v in values], "t", "t"))
+        return [float(y) for y in re.findall(r'<circle[^>]*cy="([\d.]+)"', svg)]
+
+    flat, steep = heights([40.0, 40.7]), heights([10.0, 40.0])
+    assert abs(flat[0] - flat[1]) < 1.0
+    assert steep[0] - steep[1] > 25

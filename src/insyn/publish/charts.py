@@ -21,7 +21,6 @@ BAR_HEIGHT = 16
 MARGIN = 24
 TREND_STEP = 62
 TREND_HEIGHT = 74
-MIN_TREND_SPAN = 0.25  # of the largest value
 
 
 @dataclass(frozen=True)
@@ -130,17 +129,12 @@ def bar_chart(bars: list[Bar], chart_id: str, title: str, description: str, unit
 
 
 def _trend_range(values: list[float]) -> tuple[float, float]:
-    """The vertical range: the values' own, widened to at least a quarter of their size so that
-    a change from 40,0 to 40,7 does not look like a swing from bottom to top."""
+    """The vertical range: from zero (or the lowest value, if below) to the highest, so that a
+    line's height is the amount itself and a change from 40,0 to 40,7 looks as small as it is."""
     if not values:
         return 0.0, 1.0
-    low, high = min(values), max(values)
-    span = max(high - low, MIN_TREND_SPAN * max(abs(low), abs(high))) or 1.0
-    middle = (low + high) / 2
-    low, high = middle - span / 2, middle + span / 2
-    if low < 0 <= min(values):
-        low, high = 0.0, span
-    return low, high
+    low, high = min(0.0, min(values)), max(values)
+    return low, high if high > low else low + 1.0
 
 
 def trend_chart(years: list[str], cells: list[Cell], chart_id: str, title: str) -> Markup:
