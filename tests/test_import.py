@@ -391,3 +391,60 @@ def test_a_failing_recompute_undoes_the_import(tmp_path, store, key):
         import_files(store, [write_csv(tmp_path / "b.csv", EVENT_COLUMNS, good_rows("K2", P2))], key,
                      before_commit=failing_compute)
     assert snapshot(store) == before
+
+
+STAFF_COLUMNS = ["municipality", "staff_id", "unit", "role", "employment", "start_date"]
+
+
+def test_personnummer_as_employee_id_is_pseudonymised_and_still_joins(tmp_path, store, key):
+    """The attack: an HR export that uses the personnummer as employee id, and a case export that
+    names the caseworker by it in another form (ten digits, a space), put clear numbers in the
+    store. Every form of one number is one pseudonym, so staff and cases still join; a ten-digit
+    case number whose date does not exist is no identity number and stays as it is."""
+    worker, other = pnr("19800101", "123"), pnr("19751224", "246")
+    staff = write_csv(tmp_path / "personal.csv", STAFF_COLUMNS, [
+        dict(municipality="1480", staff_id=worker, unit="Mottagning", role="socialsekreterare",
+             employment="tillsvidare", start_date="2020-01-01"),
+        dict(municipality="1480", staff_id=other.replace("-", ""), unit=f"Enhet {other}",
+             role="enhetschef", employment="tillsvidare", start_date="2020-01-01")])
+    rows = [dict(r, caseworker_id=worker[2:].replace("-", " ")) for r in good_rows("2024001234")]
+    rows += [dict(r, caseworker_id=other[2:]) for r in good_rows(f"K-{worker}", P2)]
+    events = write_csv(tmp_path / "arenden.csv", EVENT_COLUMNS, rows)
+    path = tmp_path / "insyn.duckdb"
+    on_disk = open_store(path)
+    import_files(on_disk, [staff, events], key)
+    joined = on_disk.raw.execute("SELECT e.case_id = '2024001234', s.role FROM events e "
+                                 "JOIN staff s ON e.caseworker_id = s.staff_id ORDER BY 1, 2").fetchall()
+    stored = str([on_disk.raw.execute(f"SELECT * FROM {t}").fetchall() for t in ("events", "staff", "quarantine")])
+    on_disk.close()
+    assert joined == [(False, "enhetschef"), (False, "enhetschef"), (True, "socialsekreterare"),
+                      (True, "socialsekreterare")]
+    assert "2024001234" in stored
+    file = path.read_bytes().decode("latin-1")
+    for number in (worker, other):
+        digits = number.replace("-", "")
+        for form in (number, digits, number[2:], digits[2:], number[2:].replace("-", " ")):
+            assert form not in stored and form not in file, form
+
+
+def test_headers_with_a_number_in_any_form_reach_no_message_or_record(tmp_path, store, key):
+    """The attack: personnummer as column headers, one with a space separator, and an unknown
+    code of a thousand characters. Neither header reaches a notice, a message or the quarantine,
+    and the long value is not quoted whole."""
+    spaced = P2[2:].replace("-", " ")
+    path = tmp_path / "e.csv"
+    long_code = "x" * 900
+    rows = good_rows() + [dict(good_rows("K2", P2)[0], event=long_code)]
+    write_csv(path, [*EVENT_COLUMNS, P1, spaced], rows)
+    result = import_files(store, [path], key)
+    validated = result.files[0].validated
+    texts = validated.notices + validated.messages()
+    texts.append(str(store.raw.execute("SELECT column_name, reason FROM quarantine").fetchall()))
+    with pytest.raises(SchemaError) as error:
+        import_files(store, [write_csv(tmp_path / "x.csv", ["municipality", spaced], [{}])], key)
+    texts.append(str(error.value))
+    assert any("[borttaget]" in t for t in validated.notices)
+    assert not any(long_code[:100] in t for t in texts)
+    texts.append(str(store.raw.execute("SELECT record FROM quarantine").fetchall()))  # the row, as imported
+    for form in (P1, P1.replace("-", ""), spaced, P2, P2[2:]):
+        assert not any(form in t for t in texts), form
