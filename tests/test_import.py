@@ -20,6 +20,7 @@ from insyn.store import open_store
 
 P1 = pnr("20120315", "123")
 P2 = pnr("20080601", "242")
+STAFF_COLUMNS = ["municipality", "staff_id", "unit", "role", "employment", "start_date"]
 BAD_CHECKSUM = P1[:-1] + str((int(P1[-1]) + 1) % 10)
 
 
@@ -195,12 +196,18 @@ def test_no_clear_personal_identity_number_anywhere(tmp_path, key, caplog, capsy
         dict(good_rows("K7", IVO_RESERVE)[0], municipality="9999"),  # reserve number, other error
         dict(good_rows("K8", lost_zero)[0], municipality="9999"),
     ]
+    # The HR export's employee id and the case export's caseworker are a personnummer.
+    worker = pnr("19800101", "123")
+    rows = [dict(r, caseworker_id=worker) for r in rows]
     path = write_csv(tmp_path / "e.csv", EVENT_COLUMNS, rows)
+    staff = write_csv(tmp_path / "s.csv", STAFF_COLUMNS, [
+        dict(municipality="1480", staff_id=worker.replace("-", ""), unit="Mottagning", role="socialsekreterare",
+             employment="tillsvidare", start_date="2020-01-01")])
     data_dir = tmp_path / "data"
-    output = CliRunner().invoke(app, ["--data-dir", str(data_dir), "import", str(path)])
+    output = CliRunner().invoke(app, ["--data-dir", str(data_dir), "import", str(path), str(staff)])
     assert output.exit_code == 0, output.output
     assert "rad 10, kolumn 'person_id'" in output.output
-    clear = [P1, P2, bad_person, UNKNOWN_DATE, RESERVE, IVO_RESERVE]
+    clear = [P1, P2, bad_person, UNKNOWN_DATE, RESERVE, IVO_RESERVE, worker]
     forms = {form for p in clear for form in (p, p.replace("-", ""), p[2:], p[2:].replace("-", ""))}
     forms.add(lost_zero)
     texts = [output.output, caplog.text, capsys.readouterr().out]
@@ -208,7 +215,9 @@ def test_no_clear_personal_identity_number_anywhere(tmp_path, key, caplog, capsy
         if file.is_file():
             texts.append(file.read_bytes().decode("latin-1"))
     store = open_store(data_dir / "insyn.duckdb", read_only=True)
-    for table in ("events", "quarantine", "imports", "quality_warnings", "indicator_results"):
+    assert store.raw.execute("SELECT count(*) FROM workload_monthly").fetchall()[0][0] > 0
+    for table in ("events", "staff", "quarantine", "imports", "quality_warnings", "indicator_results",
+                  "workload_monthly"):
         texts.append(str(store.raw.execute(f"SELECT * FROM {table}").fetchall()))
     store.close()
     for text in texts:
@@ -366,7 +375,9 @@ def test_reader_quirks(tmp_path, store, key):
     # UTF-8 file whose 64 KiB encoding sample ends in the middle of an 'ä'.
     header = "Kommun;Ärende-ID;Personnummer;Händelse;Datum;Anmälare\n".encode()
     filler_length = 65535 - len(header) - len(b"1480;K")
-    filler = b"1480;F;;;;" + b"x" * (filler_length - 11) + b"\n"  # six columns
+    line = b"1480;F;;;;" + b"x" * 989 + b"\n"  # six columns, values within the reader's limit
+    filler = line * (filler_length // len(line))
+    filler += b"1480;F;;;;" + b"x" * (filler_length - len(filler) - 11) + b"\n"
     cut = tmp_path / "cut.csv"
     cut.write_bytes(header + filler + f"1480;Kä;{P1};Anmälan;2024-01-02;Skola\n".encode())
     assert cut.read_bytes()[65535:65537] == "ä".encode()
@@ -391,9 +402,6 @@ def test_a_failing_recompute_undoes_the_import(tmp_path, store, key):
         import_files(store, [write_csv(tmp_path / "b.csv", EVENT_COLUMNS, good_rows("K2", P2))], key,
                      before_commit=failing_compute)
     assert snapshot(store) == before
-
-
-STAFF_COLUMNS = ["municipality", "staff_id", "unit", "role", "employment", "start_date"]
 
 
 def test_personnummer_as_employee_id_is_pseudonymised_and_still_joins(tmp_path, store, key):
