@@ -155,3 +155,12 @@ def test_identity_numbers_in_what_a_reader_refuses_are_not_repeated(tmp_path, st
     number = pnr("19800101", "123").replace("-", " ")
     path = staff_file(tmp_path, f"{HEADER.strip()};{number}\n".encode() + ROW.format(unit="A\0").encode())
     assert number not in refused(store, key, path)
+
+
+def test_a_parquet_string_that_is_not_utf8_is_refused(tmp_path, store, key):
+    """Found by the fuzz test: Parquet does not check its strings when read, and a flipped bit
+    ended in an Arrow traceback in validation."""
+    path = tmp_path / "personal.parquet"
+    pq.write_table(pa.table({"municipality": ["1480"], "staff_id": ["S1"]}), path, compression="none")
+    path.write_bytes(path.read_bytes().replace(b"S1", b"S\xff", 1))
+    assert "kunde inte läsas som text" in refused(store, key, path)

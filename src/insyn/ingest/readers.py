@@ -265,9 +265,11 @@ def _read_parquet(path: Path) -> pa.Table:
         raise ReadError(f"{path.name}: kolumnen '{shorten(nested[0])}' håller listor eller strukturer, "
                         "inte ett värde per rad")
     try:
-        return pa.Table.from_arrays([_as_text(column) for column in table.columns], names=table.column_names)
+        text = pa.Table.from_arrays([_as_text(column) for column in table.columns], names=table.column_names)
+        text.validate(full=True)  # Parquet does not check that its strings are UTF-8 when read
     except pa.ArrowException as exc:
         raise ReadError(f"{path.name}: kunde inte läsas som text ({type(exc).__name__})") from None
+    return text
 
 
 def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
