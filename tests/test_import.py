@@ -20,6 +20,7 @@ from insyn.store import open_store
 
 P1 = pnr("20120315", "123")
 P2 = pnr("20080601", "242")
+STAFF_COLUMNS = ["municipality", "staff_id", "unit", "role", "employment", "start_date"]
 BAD_CHECKSUM = P1[:-1] + str((int(P1[-1]) + 1) % 10)
 
 
@@ -195,12 +196,18 @@ def test_no_clear_personal_identity_number_anywhere(tmp_path, key, caplog, capsy
         dict(good_rows("K7", IVO_RESERVE)[0], municipality="9999"),  # reserve number, other error
         dict(good_rows("K8", lost_zero)[0], municipality="9999"),
     ]
+    # The HR export's employee id and the case export's caseworker are a personnummer.
+    worker = pnr("19800101", "123")
+    rows = [dict(r, caseworker_id=worker) for r in rows]
     path = write_csv(tmp_path / "e.csv", EVENT_COLUMNS, rows)
+    staff = write_csv(tmp_path / "s.csv", STAFF_COLUMNS, [
+        dict(municipality="1480", staff_id=worker.replace("-", ""), unit="Mottagning", role="socialsekreterare",
+             employment="tillsvidare", start_date="2020-01-01")])
     data_dir = tmp_path / "data"
-    output = CliRunner().invoke(app, ["--data-dir", str(data_dir), "import", str(path)])
+    output = CliRunner().invoke(app, ["--data-dir", str(data_dir), "import", str(path), str(staff)])
     assert output.exit_code == 0, output.output
     assert "rad 10, kolumn 'person_id'" in output.output
-    clear = [P1, P2, bad_person, UNKNOWN_DATE, RESERVE, IVO_RESERVE]
+    clear = [P1, P2, bad_person, UNKNOWN_DATE, RESERVE, IVO_RESERVE, worker]
     forms = {form for p in clear for form in (p, p.replace("-", ""), p[2:], p[2:].replace("-", ""))}
     forms.add(lost_zero)
     texts = [output.output, caplog.text, capsys.readouterr().out]
@@ -208,7 +215,9 @@ def test_no_clear_personal_identity_number_anywhere(tmp_path, key, caplog, capsy
         if file.is_file():
             texts.append(file.read_bytes().decode("latin-1"))
     store = open_store(data_dir / "insyn.duckdb", read_only=True)
-    for table in ("events", "quarantine", "imports", "quality_warnings", "indicator_results"):
+    assert store.raw.execute("SELECT count(*) FROM workload_monthly").fetchall()[0][0] > 0
+    for table in ("events", "staff", "quarantine", "imports", "quality_warnings", "indicator_results",
+                  "workload_monthly"):
         texts.append(str(store.raw.execute(f"SELECT * FROM {table}").fetchall()))
     store.close()
     for text in texts:
@@ -366,7 +375,9 @@ def test_reader_quirks(tmp_path, store, key):
     # UTF-8 file whose 64 KiB encoding sample ends in the middle of an 'ä'.
     header = "Kommun;Ärende-ID;Personnummer;Händelse;Datum;Anmälare\n".encode()
     filler_length = 65535 - len(header) - len(b"1480;K")
-    filler = b"1480;F;;;;" + b"x" * (filler_length - 11) + b"\n"  # six columns
+    line = b"1480;F;;;;" + b"x" * 989 + b"\n"  # six columns, values within the reader's limit
+    filler = line * (filler_length // len(line))
+    filler += b"1480;F;;;;" + b"x" * (filler_length - len(filler) - 11) + b"\n"
     cut = tmp_path / "cut.csv"
     cut.write_bytes(header + filler + f"1480;Kä;{P1};Anmälan;2024-01-02;Skola\n".encode())
     assert cut.read_bytes()[65535:65537] == "ä".encode()
@@ -391,3 +402,57 @@ def test_a_failing_recompute_undoes_the_import(tmp_path, store, key):
         import_files(store, [write_csv(tmp_path / "b.csv", EVENT_COLUMNS, good_rows("K2", P2))], key,
                      before_commit=failing_compute)
     assert snapshot(store) == before
+
+
+def test_personnummer_as_employee_id_is_pseudonymised_and_still_joins(tmp_path, store, key):
+    """The attack: an HR export that uses the personnummer as employee id, and a case export that
+    names the caseworker by it in another form (ten digits, a space), put clear numbers in the
+    store. Every form of one number is one pseudonym, so staff and cases still join; a ten-digit
+    case number whose date does not exist is no identity number and stays as it is."""
+    worker, other = pnr("19800101", "123"), pnr("19751224", "246")
+    staff = write_csv(tmp_path / "personal.csv", STAFF_COLUMNS, [
+        dict(municipality="1480", staff_id=worker, unit="Mottagning", role="socialsekreterare",
+             employment="tillsvidare", start_date="2020-01-01"),
+        dict(municipality="1480", staff_id=other.replace("-", ""), unit=f"Enhet {other}",
+             role="enhetschef", employment="tillsvidare", start_date="2020-01-01")])
+    rows = [dict(r, caseworker_id=worker[2:].replace("-", " ")) for r in good_rows("2024001234")]
+    rows += [dict(r, caseworker_id=other[2:]) for r in good_rows(f"K-{worker}", P2)]
+    events = write_csv(tmp_path / "arenden.csv", EVENT_COLUMNS, rows)
+    path = tmp_path / "insyn.duckdb"
+    on_disk = open_store(path)
+    import_files(on_disk, [staff, events], key)
+    joined = on_disk.raw.execute("SELECT e.case_id = '2024001234', s.role FROM events e "
+                                 "JOIN staff s ON e.caseworker_id = s.staff_id ORDER BY 1, 2").fetchall()
+    stored = str([on_disk.raw.execute(f"SELECT * FROM {t}").fetchall() for t in ("events", "staff", "quarantine")])
+    on_disk.close()
+    assert joined == [(False, "enhetschef"), (False, "enhetschef"), (True, "socialsekreterare"),
+                      (True, "socialsekreterare")]
+    assert "2024001234" in stored
+    file = path.read_bytes().decode("latin-1")
+    for number in (worker, other):
+        digits = number.replace("-", "")
+        for form in (number, digits, number[2:], digits[2:], number[2:].replace("-", " ")):
+            assert form not in stored and form not in file, form
+
+
+def test_headers_with_a_number_in_any_form_reach_no_message_or_record(tmp_path, store, key):
+    """The attack: personnummer as column headers, one with a space separator, and an unknown
+    code of a thousand characters. Neither header reaches a notice, a message or the quarantine,
+    and the long value is not quoted whole."""
+    spaced = P2[2:].replace("-", " ")
+    path = tmp_path / "e.csv"
+    long_code = "x" * 900
+    rows = good_rows() + [dict(good_rows("K2", P2)[0], event=long_code)]
+    write_csv(path, [*EVENT_COLUMNS, P1, spaced], rows)
+    result = import_files(store, [path], key)
+    validated = result.files[0].validated
+    texts = validated.notices + validated.messages()
+    texts.append(str(store.raw.execute("SELECT column_name, reason FROM quarantine").fetchall()))
+    with pytest.raises(SchemaError) as error:
+        import_files(store, [write_csv(tmp_path / "x.csv", ["municipality", spaced], [{}])], key)
+    texts.append(str(error.value))
+    assert any("[borttaget]" in t for t in validated.notices)
+    assert not any(long_code[:100] in t for t in texts)
+    texts.append(str(store.raw.execute("SELECT record FROM quarantine").fetchall()))  # the row, as imported
+    for form in (P1, P1.replace("-", ""), spaced, P2, P2[2:]):
+        assert not any(form in t for t in texts), form

@@ -79,7 +79,8 @@ def validate_files(paths: Sequence[Path], key: bytes, profile: Profile | None = 
     for path in paths:
         if progress:
             progress(f"Läser och kontrollerar {path.name}")
-        results.append(validate(read_export(path), path, profile, table, key, extract_date=extract_date))
+        raw = read_export(path, profile.encoding if profile else None)
+        results.append(validate(raw, path, profile, table, key, extract_date=extract_date))
     return results
 
 

@@ -59,6 +59,8 @@ class ParsedIds:
     birth_month: pa.Array  # int8, null where invalid or not known
     sex: pa.Array  # "male" / "female", null where invalid
     kind: pa.Array  # PERSONNUMMER, SAMORDNINGSNUMMER or RESERVNUMMER; null where invalid
+    # Well-formed with a birth date that exists, valid or not: a typo of a real number is one too.
+    date_exists: np.ndarray
 
 
 def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
@@ -153,4 +155,5 @@ def parse(values: pa.Array, today: dt.date | None = None) -> ParsedIds:
         birth_month=pa.array(month, pa.int8(), mask=~(valid_np & month_known)),
         sex=pc.if_else(valid, sex, null_string),
         kind=pc.if_else(valid, pa.array(kind, pa.string()), null_string),
+        date_exists=wellformed & date_ok,
     )

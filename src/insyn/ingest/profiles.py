@@ -15,6 +15,7 @@ the data folder (``<data dir>/profiler/*.yaml``), each by its file name without 
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 from collections.abc import Mapping
 from importlib import resources
@@ -25,6 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from insyn.errors import InputError
+from insyn.ingest.readers import ENCODINGS
 from insyn.model.codes import codes
 from insyn.model.tables import OUTCOME_CODES, TABLES, Column
 
@@ -68,7 +70,22 @@ class Profile(BaseModel):
     # The export holds ids the municipality made for children without a complete number: a
     # person id not shaped like an identity number is taken as one (docs/import-format.md).
     temporary_ids: bool = False
+    # The text encoding of the export's CSV files, when it is not detected right (docs/import-format.md).
+    encoding: str | None = None
     tables: dict[str, TableMapping] = Field(default_factory=dict)
+
+    @field_validator("encoding")
+    @classmethod
+    def _readable_encoding(cls, encoding: str | None) -> str | None:
+        if encoding is None:
+            return None
+        try:
+            name = codecs.lookup(encoding).name
+        except LookupError:
+            name = ""
+        if name not in ENCODINGS:
+            raise ValueError(f"teckenkodningen '{encoding}' kan inte läsas (kända: {', '.join(ENCODINGS)})")
+        return name
 
     @field_validator("tables")
     @classmethod

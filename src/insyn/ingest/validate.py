@@ -25,9 +25,16 @@ from insyn.ingest.readers import ROW_NUMBER
 from insyn.model.codes import codes
 from insyn.model.municipalities import municipalities
 from insyn.model.tables import OUTCOME_CODES, TABLES, Column, Table
-from insyn.scrub import scrub
+from insyn.scrub import IDENTITY_SHAPE, scrub, shorten
 
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+SHOWN_HEADERS = 20  # a message about a file's headers names at most this many
+# A free-text id holding an identity number, whole or within: the first one's birth-number
+# date, century and last four (what personnummer.parse reads), whatever the separator.
+_ID_WITHIN = rf"(?i)(?:^|\D)(?P<id>{IDENTITY_SHAPE}|\d{{9}})(?:\D|$)"
+# What an id with an identity number is pseudonymised as (docs/privacy.md): apart from the
+# pseudonyms of person_id, with the same key.
+ID_PSEUDONYM_PREFIX = "id:"
 EARLIEST_DATE = dt.date(1900, 1, 1)
 
 
@@ -85,7 +92,7 @@ def resolve_columns(headers: list[str], profile: Profile | None, table_name: str
         missing = [c for c in table.required if c not in mapping.values()]
         fits.append((len(missing), -len(mapping), table, mapping, missing))
     _, _, table, mapping, missing = min(fits, key=lambda fit: fit[:2])
-    shown = scrub(", ".join(headers))
+    shown = ", ".join(shorten(h) for h in headers[:SHOWN_HEADERS]) + (", …" if len(headers) > SHOWN_HEADERS else "")
     if not set(headers) & set(mapping):
         raise SchemaError(
             f"{file.name}: inga kända kolumnrubriker ({shown}). Saknar filen rubrikrad, eller "
@@ -131,7 +138,8 @@ class _Checker:
                           if isinstance(mask, pa.Array | pa.ChunkedArray) else mask, dtype=bool)
         if not mask.any():
             return
-        self.problems.append(Problem(mask, self.row_numbers[mask], self.headers.get(column, column), reason))
+        self.problems.append(Problem(mask, self.row_numbers[mask], shorten(self.headers.get(column, column)),
+                                     reason))
         self.bad |= mask
 
 
@@ -213,7 +221,7 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
     row_numbers = raw[ROW_NUMBER].to_numpy()
     n = raw.num_rows
     value_maps = profile.tables[table.name].values if profile and table.name in profile.tables else {}
-    notices = [f"{file.name}: kolumnen '{h}' känns inte igen och läses inte in"
+    notices = [f"{file.name}: kolumnen '{shorten(h)}' känns inte igen och läses inte in"
                for h in headers if h not in mapping] + constant_notices
 
     text: dict[str, pa.Array] = {}
@@ -235,8 +243,8 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
         values = text[column.name]
         if column.required:
             check.fail(pc.is_null(values), column.name, "värde saknas")
-        if column.kind in ("text",):
-            typed[column.name] = values
+        if column.kind == "text":
+            typed[column.name] = _per_distinct(values, lambda v: _without_identity_numbers(v, key, today))
         elif column.kind == "code":
             values = pc.utf8_lower(values)
             typed[column.name] = values
@@ -299,7 +307,7 @@ def _fail_unknown(check: _Checker, values: pa.Array, unknown: pa.Array, column: 
     for value in pc.unique(bad_values).to_pylist()[:20]:
         mask = unknown_np & np.asarray(pc.fill_null(pc.equal(values, value), False).to_numpy(zero_copy_only=False))
         hint = f" (tillåtna: {', '.join(allowed)})" if allowed else ""
-        check.fail(mask, column, scrub(f"{what} '{value}'{hint}"))
+        check.fail(mask, column, f"{what} '{shorten(value)}'{hint}")
     rest = unknown_np & ~check.bad
     check.fail(rest, column, what)
 
@@ -350,6 +358,28 @@ def _person_columns(values: pa.Array, municipality: pa.Array, temporary: pa.Arra
         "sex": pc.if_else(temporary, nothing.cast(pa.string()), pc.take(parsed.sex, indices)),
         "id_kind": pc.if_else(temporary, pa.scalar(personnummer.TEMPORARY), pc.take(parsed.kind, indices)),
     }
+
+
+def _without_identity_numbers(values: pa.Array, key: bytes | None, today: dt.date) -> pa.Array:
+    """A free-text id (case_id, unit, staff_id, ...) that holds an identity number is replaced by
+    its pseudonym: an HR export with the personnummer as staff id, say. Whole numbers are keyed
+    in their canonical form, so 19800101-1234 in one file and 8001011234 in another stay one
+    employee; a number within other text keys the value as written. Only a number whose date
+    exists counts: a ten-digit case number such as 2024001234 is left as it is. Call it on
+    distinct values."""
+    found = pc.struct_field(pc.extract_regex(values, _ID_WITHIN), "id")
+    if not pc.any(pc.is_valid(found)).as_py():
+        return values
+    parsed = personnummer.parse(pc.replace_substring(found, " ", "-"), today)
+    identity = pa.array(parsed.date_exists)  # a typo of a real number is kept out as carefully
+    if not parsed.date_exists.any():
+        return values
+    if key is None:
+        raise ValueError("a pseudonymisation key is needed to import identity numbers in id columns")
+    whole = pc.and_(pc.equal(pc.utf8_length(found), pc.utf8_length(values)), pc.is_valid(parsed.canonical))
+    keyed = pc.binary_join_element_wise(ID_PSEUDONYM_PREFIX, pc.if_else(whole, parsed.canonical, values), "")
+    return pc.if_else(identity, pseudonymise(pc.if_else(identity, keyed, pa.scalar(None, pa.string())), key),
+                      values)
 
 
 def _check_conditional(table: Table, typed: dict[str, pa.Array], check: _Checker) -> None:
