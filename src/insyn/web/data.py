@@ -18,9 +18,10 @@ from typing import TypeVar, cast
 import pandas as pd
 
 from insyn.disclosure.releases import Earlier
-from insyn.errors import NoData, Unavailable
+from insyn.errors import NoData
 from insyn.publish.publication import Publication, prepare
 from insyn.settings import Settings
+from insyn.store import StoreBusy
 from insyn.web.scope import Scope
 from insyn.workforce.workload import Workload
 
@@ -32,10 +33,6 @@ CURRENT_STAFF = """
     SELECT DISTINCT municipality, staff_id, unit, role FROM staff
     WHERE start_date <= current_date AND (end_date IS NULL OR end_date >= current_date)
     ORDER BY municipality, unit, staff_id"""
-
-
-class StoreBusy(Unavailable):
-    """The store is locked by a running import: the page can be shown again in a moment."""
 
 
 @dataclass(frozen=True)
@@ -69,18 +66,13 @@ class Statistics:
         self._building: dict[tuple, threading.Lock] = {}
 
     def _read(self) -> Snapshot:
-        import duckdb
-
         from insyn.disclosure.releases import earlier_releases, published_years
         from insyn.indicators.engine import stored_results
         from insyn.publish.kolada import stored_published_values
         from insyn.workflows import store_for
         from insyn.workforce.workload import stored_workload
 
-        try:
-            store = store_for(self.settings, read_only=True)
-        except (duckdb.IOException, duckdb.ConnectionException) as error:  # another process's or our own import
-            raise StoreBusy("Datalagret används just nu av en import. Ladda om sidan om en stund.") from error
+        store = store_for(self.settings, read_only=True)  # StoreBusy while an import writes
         try:
             results = stored_results(store)
             return Snapshot(results, stored_workload(store), stored_published_values(store),

@@ -154,8 +154,6 @@ def _load_in_background(settings: Settings, folder: Path, meta: dict, user: User
                         statistics: Statistics) -> None:
     """Load a checked upload (in one transaction, as `insyn import`), writing progress for the
     report page; then keep the report, delete the files and log what was done."""
-    import duckdb
-
     from insyn.workflows import run_import
 
     _, notices, before = _load_report(folder)
@@ -172,10 +170,6 @@ def _load_in_background(settings: Settings, folder: Path, meta: dict, user: User
             profile = load_profile(meta["profile"], settings.data_dir) if meta["profile"] else None
             result = run_import(settings, [folder / n for n in meta["files"]], profile,
                                 meta["table"] or None, progress=progress, extract_date=_extract_date(meta))
-        except duckdb.IOException:
-            _save_report(folder, before, ["Datalagret används av en annan import just nu. Inget har lästs in; "
-                                          "försök igen om en stund.", *notices], FAILED)
-            return
         except Exception as error:  # the user reads why, and nothing was loaded (one transaction)
             if isinstance(error, InsynError | ProfileError | SchemaError):  # the last two: until they are InsynErrors
                 message = user_message(error)

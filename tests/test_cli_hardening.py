@@ -1,0 +1,52 @@
+"""The command line against a busy store, hostile values in files and a permissive umask (issue 18).
+Each test is the attack, which today's Insyn must refuse."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import EVENT_COLUMNS, pnr, write_csv
+from typer.testing import CliRunner
+
+from insyn.cli import app
+from insyn.settings import Settings
+from insyn.store import StoreBusy, open_store
+
+runner = CliRunner()
+
+
+def insyn(data_dir: Path, *args: str):
+    return runner.invoke(app, ["--data-dir", str(data_dir), *args])
+
+
+def events_file(folder: Path, unit: str = "Mottagning") -> Path:
+    return write_csv(folder / "arenden.csv", EVENT_COLUMNS, [
+        dict(municipality="1480", case_id="K1", person_id=pnr("20120315", "123"), event="report",
+             date="2024-01-02", unit=unit, source="skola")])
+
+
+@pytest.mark.slow
+def test_a_second_import_while_the_store_is_written_is_told_so_in_swedish(tmp_path):
+    """A second concurrent import ended in DuckDB's traceback ("Could not set lock …")."""
+    data_dir = tmp_path / "data"
+    first = insyn(data_dir, "import", str(events_file(tmp_path)))
+    assert first.exit_code == 0, first.output
+    database = Settings(data_dir=data_dir).database_path
+    holder = subprocess.Popen(  # another process writing: it holds DuckDB's lock until told to stop
+        [sys.executable, "-c", f"import duckdb, sys; con = duckdb.connect({str(database)!r}); print('ja', flush=True); "
+                               "sys.stdin.read()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ja"
+        result = insyn(data_dir, "import", str(events_file(tmp_path)))
+        with pytest.raises(StoreBusy):
+            open_store(database, read_only=True)
+    finally:
+        holder.communicate("", timeout=30)
+    assert result.exit_code == 1
+    assert "Fel: Datalagret används av en annan process just nu" in result.output
+    assert "Inget har lästs in." in result.output
+    assert "Traceback" not in result.output and "lock" not in result.output and str(database) not in result.output
+    assert insyn(data_dir, "import", str(events_file(tmp_path))).exit_code == 0, "free again"
