@@ -50,3 +50,15 @@ def test_a_second_import_while_the_store_is_written_is_told_so_in_swedish(tmp_pa
     assert "Inget har lästs in." in result.output
     assert "Traceback" not in result.output and "lock" not in result.output and str(database) not in result.output
     assert insyn(data_dir, "import", str(events_file(tmp_path))).exit_code == 0, "free again"
+
+
+def test_values_from_files_print_as_they_are_never_as_rich_markup(tmp_path):
+    """A code or a file name in Rich's markup made a clickable link (or vanished) in the terminal."""
+    planted = "[link=http://evil.example]x[/link]"
+    bad = write_csv(tmp_path / "[red]arenden.csv", EVENT_COLUMNS, [
+        dict(municipality="1480", case_id="K1", person_id=pnr("20120315", "123"), event="report",
+             date="2024-01-02", source=planted)])
+    result = insyn(tmp_path / "data", "import", "--strict", str(bad))
+    assert result.exit_code == 1
+    assert f"'{planted}'" in result.output and "[red]arenden.csv" in result.output
+    assert "Fel: Importen avbröts (--strict)" in result.output
