@@ -3,6 +3,8 @@ Each test is the attack, which today's Insyn must refuse."""
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +64,34 @@ def test_values_from_files_print_as_they_are_never_as_rich_markup(tmp_path):
     assert result.exit_code == 1
     assert f"'{planted}'" in result.output and "[red]arenden.csv" in result.output
     assert "Fel: Importen avbröts (--strict)" in result.output
+
+
+@pytest.mark.slow
+def test_everything_in_the_data_folder_is_owner_only_whatever_the_umask(tmp_path):
+    """Uploads with clear personnummer, app.sqlite3 (password hashes, sessions, the audit log) and
+    insyn.duckdb were 0644 in 0755 folders under the usual umask 022."""
+    from webapp import UserSpec, add_users, client, hidden_field, login
+
+    from insyn.web.accounts import Role
+    from insyn.web.app import create_app
+
+    started_with = os.umask(0o022)
+    try:
+        data_dir = tmp_path / "data"
+        assert insyn(data_dir, "import", str(events_file(tmp_path))).exit_code == 0
+        os.umask(0o022)  # as if the server were started on its own
+        app = create_app(Settings(data_dir=data_dir))
+        add_users(data_dir, [UserSpec("admin", Role.ADMINISTRATOR)])
+        browser = client(app)
+        assert login(browser, "admin").status_code == 303
+        response = browser.post("/import", data={"csrf": hidden_field(browser.get("/import").text, "csrf")},
+                                files={"filer": ("arenden.csv", events_file(tmp_path).read_bytes(), "text/csv")})
+        assert response.status_code == 303, response.text
+        assert browser.get("/oversikt").status_code in (200, 404)  # the statistics read, caches written
+    finally:
+        os.umask(started_with)
+    found = [data_dir, *data_dir.rglob("*")]
+    assert any(p.name == "app.sqlite3" for p in found) and any(p.parent.name == "uppladdningar" for p in found)
+    loose = [(str(p.relative_to(tmp_path)), oct(stat.S_IMODE(p.stat().st_mode))) for p in found
+             if stat.S_IMODE(p.stat().st_mode) & 0o077]
+    assert loose == []

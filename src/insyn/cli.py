@@ -13,6 +13,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from insyn.errors import InsynError, bug_id, bug_message, user_message
+from insyn.files import owner_only
 from insyn.logs import TOLD_USER, configure_cli, reset_cli
 from insyn.progress import console, steps
 from insyn.settings import Settings
@@ -63,6 +64,7 @@ def main(
     )] = None,
 ) -> None:
     state["settings"] = settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    owner_only(settings.data_dir)
     configure_cli(settings.data_dir)
     ctx.call_on_close(reset_cli)
 

@@ -28,6 +28,7 @@ from jinja2 import Environment, FileSystemLoader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from insyn.errors import InsynError, bug_id, bug_message, user_message
+from insyn.files import owner_only
 from insyn.settings import Settings
 from insyn.web import (
     accounts,
@@ -128,6 +129,7 @@ def create_app(settings: Settings, secure_cookies: bool = True,
                        limits={routes_import.IMPORT.path: routes_import.MAX_UPLOAD_BYTES})
     app.add_middleware(CatchBugs)  # inside the security headers, so that a 500 page has them too
     app.add_middleware(security.SecurityHeaders, https=secure_cookies)
+    owner_only(settings.data_dir)
     open_app_state(settings.data_dir).close()
     app.state.settings = settings
     app.state.statistics = Statistics(settings)
