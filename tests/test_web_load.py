@@ -18,7 +18,7 @@ pytest_plugins = ["webapp"]
 pytestmark = pytest.mark.slow
 
 PAGE_BOUND = 2.0  # seconds (docs/web.md)
-COPIES = 80  # of the test folder's events: about 120 MB, a check of several seconds
+COPIES = 150  # of the test folder's events: about 225 MB, a check of several seconds
 
 
 def signed_in(base: str, username: str) -> httpx.Client:
