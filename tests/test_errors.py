@@ -38,8 +38,8 @@ def test_error_classes_keep_their_builtin_bases_and_statuses():
     from insyn.ingest.scb import ScbFileError
     from insyn.publish.extract import ExtractError
     from insyn.publish.kolada import KoladaFileError
+    from insyn.store import StoreBusy
     from insyn.web import pages, scope
-    from insyn.web.data import StoreBusy
     from insyn.workflows import StoreInUse
 
     for error in (ReadError, ScbFileError, ImportRejected, ExtractDateError, KoladaFileError, ExtractError,

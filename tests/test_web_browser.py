@@ -7,19 +7,14 @@ screenshot is kept in test-results/ (or $INSYN_ARTIFACTS).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -27,7 +22,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
-from webapp import PASSWORD, audit_entries, copy_data_folder
+from webapp import PASSWORD, audit_entries, copy_data_folder, serving
 
 from insyn.indicators.definitions import area_names
 from insyn.web.accounts import Role
@@ -63,38 +58,6 @@ def browser_type_launch_args(browser_type_launch_args):
         pytest.fail(f"Chromium saknas ({CHROMIUM}): apt-get install chromium (.ci/run gör det), "
                     "eller sätt INSYN_CHROMIUM.")
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serving(data_dir: Path, *options: str) -> Iterator[str]:
-    """`insyn serve` in its own process on the data folder; yields its base url."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-c", "from insyn.cli import app; app()", "--data-dir", str(data_dir),
-         "serve", "--port", str(port), *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/logga-in", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"insyn serve startade inte:\n{server.stdout.read()}")
-            time.sleep(0.2)
-    try:
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ Fixtures:
 - ``role_clients`` (session): one logged-in TestClient per role, for tests that only read;
 - ``client_as`` (function): a TestClient logged in through the real login form as a user name.
 
+``serving(data_dir)`` runs `insyn serve` in its own process, for tests against the real server.
+
 Mind the shared login rate limit: five failed logins from one client address lock that
 address out for 15 minutes for every test after it. A test that fails logins on purpose uses
 its own address (``client(app, address="10.0.0.7")``) and its own user.
@@ -22,13 +24,18 @@ its own address (``client(app, address="10.0.0.7")``) and its own user.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import re
 import shutil
+import socket
 import sqlite3
+import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -257,6 +264,38 @@ def client_as(web_app) -> Iterator[Callable[[str], TestClient]]:
     yield make
     for browser in opened:
         browser.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(data_dir: Path, *options: str) -> Iterator[str]:
+    """`insyn serve` in its own process on the data folder; yields its base url."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from insyn.cli import app; app()", "--data-dir", str(data_dir),
+         "serve", "--port", str(port), *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/logga-in", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"insyn serve startade inte:\n{server.stdout.read()}")
+            time.sleep(0.2)
+    try:
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
 
 
 def wait_for_import(data_dir: Path, token: str, timeout: float = 120) -> str:

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 
 from insyn import cli_swedish
 from insyn.errors import InsynError, bug_id, bug_message, user_message
+from insyn.files import owner_only
 from insyn.logs import TOLD_USER, configure_cli, reset_cli
 from insyn.progress import console, steps
 from insyn.settings import Settings
@@ -72,6 +73,7 @@ def main(
     )] = None,
 ) -> None:
     state["settings"] = settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    owner_only(settings.data_dir)
     configure_cli(settings.data_dir)
     ctx.call_on_close(reset_cli)
 
@@ -82,8 +84,17 @@ def _settings() -> Settings:
 
 def _fail(message: str) -> typer.Exit:
     """Print an error message (scrubbed of personnummer) and end with exit code 1."""
-    console.print(f"[bold red]Fel:[/] {escape(user_message(message))}")
+    console.print(_styled("Fel:", "bold red", f" {user_message(message)}"))
     return typer.Exit(code=1)
+
+
+def _styled(label: str, style: str, rest: str = "") -> Text:
+    """`label` in `style`, then `rest` plain (the console reads no markup: insyn.progress)."""
+    return Text.assemble((label, style), rest)
+
+
+def _notice(text: str) -> Text:
+    return _styled("Obs:", "yellow", f" {text}")
 
 
 def _summary_tables(publication, title: str) -> list[Table]:
@@ -126,7 +137,7 @@ def demo(
     console.print(f"{count_of(imported, 'rad', 'rader')} importerade till {settings.database_path}", markup=False)
     console.print(f"Rapport: {result.published['html']}")
     console.print(f"Excel:   {result.published['excel']}")
-    console.print(f"[bold]Allt finns i {result.out_dir}[/]")
+    console.print(f"Allt finns i {result.out_dir}", style="bold")
 
 
 @app.command()
@@ -224,18 +235,18 @@ def import_(
         _print_problems(v, show)
     console.print(summary)
     if result.extract_date is None and any(f.validated.table.name != "populations" for f in result.files):
-        console.print(f"[yellow]Obs:[/] {MISSING_EXTRACT_DATE[0].upper()}{MISSING_EXTRACT_DATE[1:]}")
+        console.print(_notice(f"{MISSING_EXTRACT_DATE[0].upper()}{MISSING_EXTRACT_DATE[1:]}"))
     if result.quality_warnings:
-        console.print(f"[yellow]{result.quality_warnings} datakvalitetsvarningar[/] för de importerade "
-                      "ärendena (se insyn status).")
+        console.print(_styled(f"{result.quality_warnings} datakvalitetsvarningar", "yellow",
+                              " för de importerade ärendena (se insyn status)."))
 
 
 def _print_problems(validated, show: int) -> None:
     for notice in validated.notices:
-        console.print(f"[yellow]Obs:[/] {notice}")
+        console.print(_notice(notice))
     messages = validated.messages()
     for line in messages[:show]:
-        console.print(f"[red]{line}[/]", highlight=False)
+        console.print(line, style="red", highlight=False)
     if len(messages) > show:
         console.print(f"… och {len(messages) - show} fel till i {validated.file.name}")
 
@@ -335,7 +346,7 @@ def status() -> None:
             "SELECT message, count(*) AS n FROM quality_warnings GROUP BY message ORDER BY n DESC"
         ).fetchall()
         for message, n in warnings:
-            console.print(f"[yellow]{n}[/] ärenden: {message}")
+            console.print(_styled(str(n), "yellow", f" ärenden: {message}"))
     finally:
         store.close()
 
@@ -491,15 +502,14 @@ def extract(
     levels = ", ".join(f"{q['column']} ({q['level_name']})" for q in report["quasi_identifiers"])
     console.print(f"Kvasiidentifierare: {levels or 'inga'}")
     if not report["within_limit"]:
-        console.print(f"[yellow]Obs:[/] mer än {_shown('', report['max_suppressed_percent'])} % av raderna togs bort "
-                      "(se riskrapporten).")
+        console.print(_notice(f"mer än {_shown('', report['max_suppressed_percent'])} % av raderna togs bort "
+                              "(se riskrapporten)."))
     for table in report["tables"]:
         if table["rows_dropped_percent"] > report["max_suppressed_percent"]:
-            console.print(f"[yellow]Obs:[/] {_shown('', table['rows_dropped_percent'])} % av raderna i "
-                          f"{table['table']} togs bort. Ett eget uttag av tabellen kan behålla fler rader på en "
-                          "grövre nivå.")
+            console.print(_notice(f"{_shown('', table['rows_dropped_percent'])} % av raderna i {table['table']} "
+                                  "togs bort. Ett eget uttag av tabellen kan behålla fler rader på en grövre nivå."))
     console.print(report["key"]["text"])
-    console.print(f"[bold]Uttag, datakatalog och riskrapport i {result.out_dir}[/]")
+    console.print(f"Uttag, datakatalog och riskrapport i {result.out_dir}", style="bold")
 
 
 @app.command()
@@ -613,8 +623,8 @@ def serve(
     con = open_app_state(settings.data_dir)
     try:
         if not list_users(con):
-            console.print("[yellow]Det finns inga användare ännu.[/] Skapa en administratör först:\n"
-                          "  insyn users add admin --roll administrator")
+            console.print(_styled("Det finns inga användare ännu.", "yellow", " Skapa en administratör först:\n"
+                                  "  insyn users add admin --roll administrator"))
     finally:
         con.close()
     os.environ["INSYN_DATA_DIR"] = str(settings.data_dir)

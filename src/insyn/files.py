@@ -13,6 +13,18 @@ import os
 import tempfile
 from pathlib import Path
 
+OWNER_ONLY_UMASK = 0o077
+
+
+def owner_only(data_dir: Path) -> None:
+    """From now on this process creates files for its owner only (0600, folders 0700), whatever
+    the umask it was started with — the store, the app state, uploads, caches, logs, reports —
+    and the data folder itself is made owner-only. Called by every entry point (the CLI,
+    insyn.web.app.create_app) before anything is written."""
+    os.umask(OWNER_ONLY_UMASK)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+
 
 def write_atomically(path: Path, data: bytes | str) -> None:
     """Write `data` (text as UTF-8) to `path` all at once, readable by the owner only."""

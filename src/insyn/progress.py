@@ -7,13 +7,15 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-console = Console()
+# No text printed is read as Rich markup: values from files (a unit named "[link=…]x[/link]")
+# print as they are, and the few styled words carry their style (`style=`, rich.text.Text).
+console = Console(markup=False)
 
 
 @contextmanager
 def steps(total: int):
     """A progress bar of `total` steps; yields `advance(description)`."""
-    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+    with Progress(SpinnerColumn(), TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                   console=console, transient=False) as progress:
         task = progress.add_task("Startar", total=total)

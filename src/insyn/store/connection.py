@@ -14,7 +14,13 @@ import pandas as pd
 import pyarrow as pa
 from ibis.backends.duckdb import Backend
 
+from insyn.errors import Unavailable
 from insyn.store.schema import create_statements
+
+
+class StoreBusy(Unavailable):
+    """The store file is locked by another process (an import, a report, insyn serve reading)
+    or opened otherwise by this one: try again in a moment."""
 
 
 @dataclass
@@ -86,7 +92,14 @@ def open_store(path: Path | None, read_only: bool = False) -> Store:
         backend = ibis.duckdb.connect()
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
-        backend = ibis.duckdb.connect(str(path), read_only=read_only)
+        try:
+            backend = ibis.duckdb.connect(str(path), read_only=read_only)
+        except (duckdb.IOException, duckdb.ConnectionException) as error:
+            if isinstance(error, duckdb.IOException) and "lock" not in str(error).lower():
+                raise
+            # DuckDB's message names the file's path and the other process: not for the user.
+            raise StoreBusy("Datalagret används av en annan process just nu (till exempel en import). "
+                            "Försök igen om en stund.") from error
     if not read_only:
         for statement in create_statements():
             backend.con.execute(statement)

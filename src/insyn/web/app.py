@@ -13,20 +13,22 @@ middleware, the error pages, the static files and the routers, in menu order.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Request
+import anyio
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from insyn.errors import InsynError, bug_id, bug_message, user_message
+from insyn.files import owner_only
 from insyn.settings import Settings
 from insyn.web import (
     accounts,
@@ -94,15 +96,40 @@ _BUG_PAGE = """<!doctype html>
 """
 
 
+# What Starlette's and FastAPI's own refusals say (the request-size limits: security.MAX_FORM_BYTES,
+# routes_import.MAX_UPLOAD_BYTES).
+HTTP_ERRORS = {
+    400: ("Felaktig begäran", "Begäran kunde inte läsas. Gå tillbaka och försök igen."),
+    404: ("Finns inte", "Sidan finns inte."),
+    405: ("Går inte", "Sidan kan inte användas så."),
+    413: ("För stor", "Det som skickades är större än vad sidan tar emot. Skicka mindre filer eller "
+                      "färre åt gången."),
+}
+
+
 def create_app(settings: Settings, secure_cookies: bool = True,
                extra_pages: Sequence[APIRouter] = ()) -> FastAPI:
     """The app over the data folder of `settings`. `secure_cookies` False only for plain HTTP
     on another host than localhost (browsers accept secure cookies from http://127.0.0.1).
     `extra_pages`: more routers (insyn.web.registry.PageRouter), included after the app's own,
     their menu pages at the end of the menu."""
-    app = FastAPI(title="Insyn", docs_url=None, redoc_url=None, openapi_url=None)
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        """While the app runs, old uploads are swept every hour (routes_import.sweep_uploads)."""
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(routes_import.sweep_uploads, settings)
+            yield
+            tasks.cancel_scope.cancel()
+
+    app = FastAPI(title="Insyn", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan,
+                  form_limits={"max_part_size": security.MAX_FIELD_BYTES, "max_fields": security.MAX_FORM_FIELDS},
+                  dependencies=[Depends(security.single_query_values)])
+    # No body read before login, and every body bounded while it is read.
+    app.add_middleware(security.RequestBodies, data_dir=settings.data_dir,
+                       limits={routes_import.IMPORT.path: routes_import.MAX_UPLOAD_BYTES})
     app.add_middleware(CatchBugs)  # inside the security headers, so that a 500 page has them too
     app.add_middleware(security.SecurityHeaders, https=secure_cookies)
+    owner_only(settings.data_dir)
     open_app_state(settings.data_dir).close()
     app.state.settings = settings
     app.state.statistics = Statistics(settings)
@@ -120,15 +147,15 @@ def create_app(settings: Settings, secure_cookies: bool = True,
         try:
             session = accounts.find_session(con, request.cookies.get(security.SESSION_COOKIE))
             shown = Viewer(session, Scope(session.user), con, security.client(request)) if session else None
-            if status == 403 and shown:
-                shown.log("denied", target=request.url.path, detail=message)
+            if status == 403 and shown:  # the log (not the page) says what was asked, query included
+                shown.log("denied", target=f"{request.url.path}?{request.url.query}".rstrip("?"), detail=message)
             return render(request, "error.html.j2", shown, status, heading=heading, message=message)
         finally:
             con.close()
 
     @app.exception_handler(security.LoginRequired)
     def login_required(request: Request, _):
-        return RedirectResponse(f"/logga-in?nasta={quote(request.url.path)}", status_code=303)
+        return security.login_redirect(request.url.path)
 
     @app.exception_handler(InsynError)
     def expected_error(request: Request, error: InsynError):
@@ -150,11 +177,10 @@ def create_app(settings: Settings, secure_cookies: bool = True,
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(request: Request, error: StarletteHTTPException):
-        if error.status_code == 404:
-            return error_page(request, 404, "Finns inte", "Sidan finns inte.")
-        if error.status_code == 405:
-            return error_page(request, 405, "Går inte", "Sidan kan inte användas så.")
-        return error_page(request, error.status_code, "Fel", str(error.detail))
+        """Starlette's and FastAPI's own refusals, in Swedish; never their detail, which may
+        repeat the request."""
+        heading, message = HTTP_ERRORS.get(error.status_code, HTTP_ERRORS[400])
+        return error_page(request, error.status_code, heading, message)
 
     for router in (*ROUTERS, *extra_pages):
         registry.install(app, router)

@@ -18,9 +18,10 @@ from typing import TypeVar, cast
 import pandas as pd
 
 from insyn.disclosure.releases import Earlier
-from insyn.errors import NoData, Unavailable
+from insyn.errors import NoData
 from insyn.publish.publication import InFull, Publication, prepare
 from insyn.settings import Settings
+from insyn.store import StoreBusy
 from insyn.web.scope import PUBLISHED, Scope
 from insyn.workforce.workload import Workload
 
@@ -32,10 +33,6 @@ CURRENT_STAFF = """
     SELECT DISTINCT municipality, staff_id, unit, role FROM staff
     WHERE start_date <= current_date AND (end_date IS NULL OR end_date >= current_date)
     ORDER BY municipality, unit, staff_id"""
-
-
-class StoreBusy(Unavailable):
-    """The store is locked by a running import: the page can be shown again in a moment."""
 
 
 @dataclass(frozen=True)
@@ -71,18 +68,13 @@ class Statistics:
         self._synthetic: tuple[tuple, bool] | None = None  # (the store's version, whether it is the demo's)
 
     def _read(self) -> Snapshot:
-        import duckdb
-
         from insyn.disclosure.releases import earlier_releases, published_years
         from insyn.indicators.engine import stored_results
         from insyn.publish.kolada import stored_published_values
         from insyn.workflows import only_synthetic, store_for
         from insyn.workforce.workload import stored_workload
 
-        try:
-            store = store_for(self.settings, read_only=True)
-        except (duckdb.IOException, duckdb.ConnectionException) as error:  # another process's or our own import
-            raise StoreBusy("Datalagret används just nu av en import. Ladda om sidan om en stund.") from error
+        store = store_for(self.settings, read_only=True)  # StoreBusy while an import writes
         try:
             results = stored_results(store)
             return Snapshot(results, stored_workload(store), stored_published_values(store),
@@ -113,8 +105,6 @@ class Statistics:
     def synthetic(self) -> bool:
         """Whether the data are the demo's invented data only, for the label every page and
         download carries: one small query per change of the store, not the snapshot's read."""
-        import duckdb
-
         from insyn.workflows import only_synthetic, store_for
 
         if not self.settings.database_path.exists():
@@ -125,7 +115,7 @@ class Statistics:
                 return self._synthetic[1]
         try:
             store = store_for(self.settings, read_only=True)
-        except (duckdb.IOException, duckdb.ConnectionException):  # an import is running: as it was
+        except StoreBusy:  # an import is running: as it was
             return self._synthetic is not None and self._synthetic[1]
         try:
             synthetic = only_synthetic(store)

@@ -90,7 +90,7 @@ class Page:
             for table in section.tables:
                 if table.id == table_id:
                     return table
-        raise NotFound(f"Tabellen {table_id} finns inte på sidan.")
+        raise NotFound("Tabellen finns inte på sidan.")
 
 
 def legend_lines(pub: Publication, in_full_note: str = "") -> tuple[str, ...]:
@@ -103,7 +103,7 @@ def chosen_municipality(pub: Publication, asked: str | None, own: str | None) ->
     if asked is None:
         return own if own in pub.municipalities else pub.municipalities[0]
     if asked not in pub.municipalities:
-        raise NotFound(f"Kommunen {asked} finns inte i underlaget.")
+        raise NotFound("Kommunen finns inte i underlaget.")
     return asked
 
 
@@ -135,7 +135,7 @@ def peer_group(pub: Publication, municipality: str, asked: str | None) -> Group:
     if asked is not None:
         chosen = next((g for g in found if g[0] == asked), None)
         if chosen is None:
-            raise NotFound(f"Jämförelsegruppen {asked} finns inte för {pub.name(municipality)}.")
+            raise NotFound(f"Jämförelsegruppen finns inte för {pub.name(municipality)}.")
         return chosen
     if len(pub.municipalities) <= MANY:
         return found[0]
@@ -303,7 +303,7 @@ def area_page(pub: Publication, area: str, municipality: str, notes: Sequence[st
               extra: Sequence[Section] = ()) -> Page:
     names = area_names()
     if area not in names:
-        raise NotFound(f"Området {area} finns inte.")
+        raise NotFound("Området finns inte.")
     sections = []
     funnel = funnel_section(pub, area, municipality)
     if funnel:
@@ -366,11 +366,11 @@ def comparison_page(pub: Publication, indicator: str | None, group: str | None, 
         raise NotFound("Underlaget har inga publicerade indikatorer ännu.")
     chosen = next((d for d in definitions if d.id == indicator), None) if indicator else definitions[0]
     if chosen is None:
-        raise NotFound(f"Indikatorn {indicator} finns inte i underlaget.")
+        raise NotFound("Indikatorn finns inte i underlaget.")
     found = groups(pub)
     chosen_group = next((g for g in found if g[0] == (group or ALL)), None)
     if chosen_group is None:
-        raise NotFound(f"Jämförelsegruppen {group} finns inte.")
+        raise NotFound("Jämförelsegruppen finns inte.")
     group_id, group_name, codes = chosen_group
     rows: list[Row] = [[pub.name(code), *trend(pub, chosen, code)]
                        for code in sorted(codes, key=lambda c: swedish_sort_key(pub.name(c)))]

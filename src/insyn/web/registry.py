@@ -149,7 +149,7 @@ class PageRouter(APIRouter):
 
         def download(request: Request, viewer: Signed, table_id: str, fmt: str):
             if fmt not in ("xlsx", "csv"):
-                raise pages.NotFound(f"Okänt filformat {fmt} (xlsx eller csv).")
+                raise pages.NotFound("Okänt filformat (xlsx eller csv).")
             record.require(viewer)
             page, _ = made(request, viewer)
             table = page.table(table_id)

@@ -31,6 +31,9 @@ from insyn.web.tables import Row, Table
 KIND_LABELS = {Kind.PLACES: "Platser", Kind.WORKPLACE: "Hel arbetsplats"}
 STATUS_LABELS = {Status.BOOKED: "Bokad", Status.WAITING: "Väntelista", Status.CANCELLED: "Avbokad"}
 ATTENDANCE_FOLDER = "narvaro"  # attendance files imported as trainings, kept as the record of what was sent
+# SQLite's integers have 64 bits: a larger number in a form is a bad request (400), not an overflow.
+LARGEST_INTEGER = 2**63 - 1
+FormInteger = Annotated[int, Form(ge=1, le=LARGEST_INTEGER)]
 
 
 def _when(moment: dt.datetime) -> str:
@@ -68,6 +71,12 @@ def bookable_staff(request: Request, viewer: Viewer) -> list[tuple[str, str, str
     staff = staff[staff.municipality == user.municipality]
     return [(r.municipality, r.unit, r.staff_id) for r in staff.itertuples()
             if viewer.scope.books_for(r.municipality, r.unit)]
+
+
+def units_in_data(request: Request, municipality: str) -> set[str]:
+    """The municipality's units with staff today: the only units a session can be booked for."""
+    staff = request.app.state.statistics.snapshot().staff
+    return set(staff[staff.municipality == municipality].unit.dropna())
 
 
 def _unit_staff(request: Request) -> dict[tuple[str, str], list[str]]:
@@ -114,8 +123,8 @@ def competence_page(request: Request, viewer: Viewer) -> Page:
                            booking_rows)])],
         forms={"notice": notice, "upcoming": upcoming, "bookings": mine, "titles": titles, "now": now,
                "staff": bookable_staff(request, viewer),
-               "units": sorted({unit for _, unit, _ in bookable_staff(request, viewer)}
-                               | set(viewer.user.units)) if viewer.user.role != Role.CASEWORKER else [],
+               "units": sorted({unit for _, unit, _ in bookable_staff(request, viewer)})
+               if viewer.user.role != Role.CASEWORKER else [],
                "planned": [s for s in planned if s.session.starts <= now and not s.session.cancelled],
                "unit_staff": _unit_staff(request) if viewer.scope.plans_sessions else {},
                "courses": request.app.state.statistics.snapshot().courses.to_dict("records")
@@ -135,9 +144,12 @@ def _form_text(form: FormData, name: str) -> str | None:
 
 def _form_session(form: FormData) -> int:
     try:
-        return int(_form_text(form, "tillfalle") or "")
+        chosen = int(_form_text(form, "tillfalle") or "")
     except ValueError:
-        raise InputError("Välj ett tillfälle.") from None
+        chosen = 0
+    if not 1 <= chosen <= LARGEST_INTEGER:
+        raise InputError("Välj ett tillfälle.")
+    return chosen
 
 
 COMPETENCE = MenuPage("/kompetens", "Kompetens och bokning", set(Role))
@@ -173,12 +185,15 @@ async def book_places(request: Request, viewer: Signed):
 
 
 @router.post("/kompetens/boka-arbetsplats")
-def book_workplace(viewer: Signed, csrf: Annotated[str, Form()], tillfalle: Annotated[int, Form()],
+def book_workplace(request: Request, viewer: Signed, csrf: Annotated[str, Form()], tillfalle: FormInteger,
                    enhet: Annotated[str, Form()]):
     viewer.check_csrf(csrf)
     viewer.scope.require(viewer.user.municipality is not None
-                         and viewer.scope.books_for(viewer.user.municipality, enhet), f"att boka för enheten {enhet}")
+                         and viewer.scope.books_for(viewer.user.municipality, enhet), "att boka för den enheten")
     municipality = viewer.user.own_municipality
+    if enhet not in units_in_data(request, municipality):  # an invented unit would take a real one's place
+        return back(viewer, error=True, message="Enheten finns inte bland de importerade enheterna med personal i "
+                                                "din kommun.")
     try:
         made = bookings.book_workplace(viewer.con, tillfalle, municipality, enhet, viewer.user.username)
     except BookingError as error:
@@ -189,7 +204,7 @@ def book_workplace(viewer: Signed, csrf: Annotated[str, Form()], tillfalle: Anno
 
 
 @router.post("/kompetens/avboka")
-def cancel(viewer: Signed, csrf: Annotated[str, Form()], bokning: Annotated[int, Form()]):
+def cancel(viewer: Signed, csrf: Annotated[str, Form()], bokning: FormInteger):
     viewer.check_csrf(csrf)
     found = [b for b in _visible_bookings(viewer) if b.id == bokning]
     user = viewer.user
@@ -208,7 +223,8 @@ def cancel(viewer: Signed, csrf: Annotated[str, Form()], bokning: Annotated[int,
 @router.post("/kompetens/tillfallen")
 def create(request: Request, viewer: Signed, csrf: Annotated[str, Form()], kurs: Annotated[str, Form()],
            titel: Annotated[str, Form()], typ: Annotated[str, Form()], datum: Annotated[str, Form()],
-           tid: Annotated[str, Form()], plats: Annotated[str, Form()], kapacitet: Annotated[int, Form()],
+           tid: Annotated[str, Form()], plats: Annotated[str, Form()],
+           kapacitet: Annotated[int, Form(le=LARGEST_INTEGER)],
            kommun: Annotated[str, Form()] = ""):
     viewer.check_csrf(csrf)
     viewer.scope.require(viewer.scope.plans_sessions, "att lägga upp utbildningstillfällen")

@@ -7,6 +7,7 @@ upload area until they are loaded or discarded, and an upload older than a day i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -19,9 +20,11 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import anyio
 import pyarrow.compute as pc
 from fastapi import Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from insyn.errors import InputError, InsynError, bug_id, bug_message, user_message
 from insyn.files import write_atomically
@@ -41,7 +44,8 @@ from insyn.web.tables import CSV_TYPE, XLSX_TYPE, Row, Table, csv_bytes, xlsx_by
 
 UPLOAD_FOLDER = "uppladdningar"
 UPLOAD_LIFETIME_SECONDS = 24 * 3600
-MAX_UPLOAD_BYTES = 1 << 30
+UPLOAD_SWEEP_SECONDS = 3600  # how often old uploads are looked for
+MAX_UPLOAD_BYTES = 1 << 30  # one upload's whole request, all its files together (security.RequestBodies)
 ERRORS_SHOWN = 200
 SUMMARY_COLUMNS = ["Fil", "Tabell", "Rader", "Godkända", "Med fel (till karantän)"]
 ERROR_COLUMNS = ["Fil", "Rad", "Kolumn", "Fel"]
@@ -72,8 +76,20 @@ def remove_old_uploads(settings: Settings, now: float | None = None) -> None:
     folder = _uploads(settings)
     now = now or time.time()
     for upload in folder.iterdir() if folder.exists() else ():
-        if now - upload.stat().st_mtime > UPLOAD_LIFETIME_SECONDS:
-            shutil.rmtree(upload, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):  # removed meanwhile (another server process)
+            if now - upload.stat().st_mtime > UPLOAD_LIFETIME_SECONDS:
+                shutil.rmtree(upload, ignore_errors=True)
+
+
+async def sweep_uploads(settings: Settings, every: float = UPLOAD_SWEEP_SECONDS) -> None:
+    """Removes old uploads now and every `every` seconds, for the app's lifetime (app.lifespan):
+    an upload nobody loads or discards is gone after a day, whether or not anyone opens Import."""
+    while True:
+        try:
+            await run_in_threadpool(remove_old_uploads, settings)
+        except Exception as error:  # the next round tries again; the app goes on
+            log.error("Could not remove old uploads", exc_info=error)
+        await anyio.sleep(every)
 
 
 def _upload_dir(settings: Settings, token: str, username: str) -> Path:
@@ -138,8 +154,6 @@ def _load_in_background(settings: Settings, folder: Path, meta: dict, user: User
                         statistics: Statistics) -> None:
     """Load a checked upload (in one transaction, as `insyn import`), writing progress for the
     report page; then keep the report, delete the files and log what was done."""
-    import duckdb
-
     from insyn.workflows import run_import
 
     _, notices, before = _load_report(folder)
@@ -156,10 +170,6 @@ def _load_in_background(settings: Settings, folder: Path, meta: dict, user: User
             profile = load_profile(meta["profile"], settings.data_dir) if meta["profile"] else None
             result = run_import(settings, [folder / n for n in meta["files"]], profile,
                                 meta["table"] or None, progress=progress, extract_date=_extract_date(meta))
-        except duckdb.IOException:
-            _save_report(folder, before, ["Datalagret används av en annan import just nu. Inget har lästs in; "
-                                          "försök igen om en stund.", *notices], FAILED)
-            return
         except Exception as error:  # the user reads why, and nothing was loaded (one transaction)
             if isinstance(error, InsynError | ProfileError | SchemaError):  # the last two: until they are InsynErrors
                 message = user_message(error)
@@ -212,15 +222,15 @@ def validate(settings: Settings, folder: Path, meta: dict):
 
 @router.page(IMPORT)
 def import_form(request: Request, viewer: Signed):
-    settings = request.app.state.settings
-    remove_old_uploads(settings)
-    return render(request, "import.html.j2", viewer, **choices(settings))
+    return render(request, "import.html.j2", viewer, **choices(request.app.state.settings))
 
 
 @router.post("/import", response_class=HTMLResponse)
-async def upload(request: Request, viewer: Signed, filer: list[UploadFile], csrf: Annotated[str, Form()],
-                 profil: Annotated[str, Form()] = "", tabell: Annotated[str, Form()] = "",
-                 uttagsdatum: Annotated[str, Form()] = ""):
+def upload(request: Request, viewer: Signed, filer: list[UploadFile], csrf: Annotated[str, Form()],
+           profil: Annotated[str, Form()] = "", tabell: Annotated[str, Form()] = "",
+           uttagsdatum: Annotated[str, Form()] = ""):
+    """A plain function, so that FastAPI runs it in a worker thread: validating a large file takes
+    seconds (or minutes) that the server goes on answering others in."""
     viewer.check_csrf(csrf)
     require(viewer)
     settings = request.app.state.settings
@@ -232,7 +242,7 @@ async def upload(request: Request, viewer: Signed, filer: list[UploadFile], csrf
         return render(request, "import.html.j2", viewer, 400, error=message.removesuffix(" Inget har lästs in."),
                       **choices(settings))
     if profil and profil not in available_profiles(settings.data_dir):
-        raise pages.NotFound(f"Profilen {profil} finns inte.")
+        raise pages.NotFound("Profilen finns inte.")
     try:  # a profile of the data folder that does not load is refused here, with why
         if profil:
             load_profile(profil, settings.data_dir)
@@ -241,32 +251,37 @@ async def upload(request: Request, viewer: Signed, filer: list[UploadFile], csrf
         return render(request, "import.html.j2", viewer, 400, **choices(settings),
                       error=f"{shown}. Rätta profilen och försök igen.")
     if tabell and tabell not in TABLES:
-        raise pages.NotFound(f"Tabellen {tabell} finns inte.")
+        raise pages.NotFound("Tabellen finns inte.")
     files = [f for f in filer if f.filename]
     if not files:
         return render(request, "import.html.j2", viewer, 400, error="Välj minst en fil.", **choices(settings))
     token = secrets.token_urlsafe(24)
     folder = _uploads(settings) / token
-    folder.mkdir(parents=True)
-    names = []
-    for upload_file in files:
-        name = _safe_name(upload_file.filename)
-        while name in names:
-            name = f"_{name}"
-        written = 0
-        with (folder / name).open("wb") as out:
-            while block := await upload_file.read(1 << 20):
-                written += len(block)
-                if written > MAX_UPLOAD_BYTES:
-                    shutil.rmtree(folder, ignore_errors=True)
-                    return render(request, "import.html.j2", viewer, 413, **choices(settings),
-                                  error=f"{name} är större än {MAX_UPLOAD_BYTES >> 20} MB.")
-                out.write(block)
-        names.append(name)
-    meta = {"username": viewer.user.username, "files": names, "profile": profil, "table": tabell,
-            "extract_date": extract_date.isoformat() if extract_date else None}
-    write_atomically(folder / "upload.json", json.dumps(meta))
-    check(settings, folder, meta, viewer)
+    try:
+        folder.mkdir(parents=True)
+        names: list[str] = []
+        for upload_file in files:
+            name = _safe_name(upload_file.filename)
+            while name in names:
+                name = f"_{name}"
+            with (folder / name).open("wb") as out:
+                shutil.copyfileobj(upload_file.file, out)
+            names.append(name)
+        meta = {"username": viewer.user.username, "files": names, "profile": profil, "table": tabell,
+                "extract_date": extract_date.isoformat() if extract_date else None}
+        write_atomically(folder / "upload.json", json.dumps(meta))
+        check(settings, folder, meta, viewer)
+    except Exception as error:
+        # A bug (or a full disk): the files, with clear personnummer, go at once; the owner never
+        # learns this upload's token to discard it.
+        shutil.rmtree(folder, ignore_errors=True)
+        error_id = bug_id()
+        log.error("Unexpected error %s while checking an upload", error_id, exc_info=error)
+        viewer.log("import_validate", target=", ".join(_safe_name(f.filename) for f in files),
+                   detail=f"fel-id {error_id}: filerna togs bort")
+        return render(request, "import.html.j2", viewer, 400, **choices(settings),
+                      error=f"Filerna kunde inte kontrolleras: {bug_message(error_id)} De uppladdade filerna har "
+                            "tagits bort; inget har lästs in.")
     return RedirectResponse(f"/import/{token}", status_code=303)
 
 
@@ -314,7 +329,7 @@ def report_download(request: Request, viewer: Signed, token: str, table_id: str,
     folder = _upload_dir(request.app.state.settings, token, viewer.user.username)
     table = pages.Page("Import", sections=[pages.Section("", "", tables=_load_report(folder)[2])]).table(table_id)
     if fmt not in ("xlsx", "csv"):
-        raise pages.NotFound(f"Okänt filformat {fmt} (xlsx eller csv).")
+        raise pages.NotFound("Okänt filformat (xlsx eller csv).")
     viewer.log("download", target=f"/import/{token}/{table_id}", detail=table.title)
     body = xlsx_bytes(table, "Import") if fmt == "xlsx" else csv_bytes(table)
     return Response(body, media_type=XLSX_TYPE if fmt == "xlsx" else CSV_TYPE,

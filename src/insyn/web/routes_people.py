@@ -47,7 +47,7 @@ def caseworkers_page(request: Request, viewer) -> Page:
     allowed = scope.caseworker_units(municipality, units) if municipality else []
     asked = request.query_params.get("enhet")
     scope.require(bool(allowed) and (asked is None or asked in allowed),
-                  f"arbetstyngden per handläggare{f' i enheten {asked}' if asked else ''}: den visas bara för "
+                  f"arbetstyngden per handläggare{' i den enheten' if asked else ''}: den visas bara för "
                   "enhetens egen chef")
     unit = asked or allowed[0]
     frame = frame[frame.unit == unit]
@@ -56,7 +56,7 @@ def caseworkers_page(request: Request, viewer) -> Page:
         raise pages.NotFound(f"Ingen arbetstyngd beräknad för {unit}.")
     month = request.query_params.get("manad") or months[0]
     if month not in months:
-        raise pages.NotFound(f"Ingen mätning för {month} (finns: {', '.join(months[:6])} …).")
+        raise pages.NotFound(f"Ingen mätning för den månaden (finns: {', '.join(months[:6])} …).")
     rows = frame[frame.period == month].sort_values("load_ratio", ascending=False)
     viewer.log("read_caseworkers", target=f"{municipality} {unit} {month}", detail=f"{len(rows)} handläggare")
     records = rows.astype(object).where(rows.notna(), None).to_dict("records")
@@ -96,7 +96,7 @@ def _date(text: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text) if text else None
     except ValueError:
-        raise pages.NotFound(f"Ogiltigt datum {text} (ÅÅÅÅ-MM-DD).") from None
+        raise pages.NotFound("Ogiltigt datum (ÅÅÅÅ-MM-DD).") from None
 
 
 def audit_log_page(request: Request, viewer) -> Page:
@@ -104,7 +104,7 @@ def audit_log_page(request: Request, viewer) -> Page:
     q = request.query_params
     action = q.get("handelse") or None
     if action and action not in audit.ACTIONS:
-        raise pages.NotFound(f"Okänd händelse {action}.")
+        raise pages.NotFound("Okänd händelse.")
     found = audit.entries(viewer.con, username=q.get("anvandare") or None, action=action,
                           since=_date(q.get("fran")), until=_date(q.get("till")), text=q.get("sok") or None)
     users = [u.username for u in list_users(viewer.con)]
