@@ -30,7 +30,7 @@ STAGES = (
     ("synth",),
     ("workflows",),
     ("web",),
-    ("cli",),
+    ("cli", "cli_swedish"),
     ("devtools",),
 )
 PACKAGE = Path(__file__).resolve().parents[1]
