@@ -111,7 +111,7 @@ def test_problems_lists_and_exports_every_rejected_row_and_warning(tmp_path):
     assert insyn(tmp_path, "import", "--show", "3", str(path)).exit_code == 0
     result = insyn(tmp_path, "problems", "--excel", str(tmp_path / "fel.xlsx"))
     assert result.exit_code == 0, result.output
-    assert "Karantän: 15 rader" in result.output and "Datakvalitet: 1 rader" in result.output
+    assert "Karantän: 15 rader" in result.output and "Datakvalitet: 1 rad" in result.output
     workbook = openpyxl.load_workbook(tmp_path / "fel.xlsx")
     quarantine = list(workbook["Karantän"].iter_rows(values_only=True))
     assert quarantine[0][:5] == ("Fil", "Tabell", "Rad", "Kolumn", "Fel")

@@ -134,7 +134,7 @@ def demo(
         result = run_demo(settings, seed=seed, out_dir=out, progress=advance)
     imported = sum(f.rows_loaded for f in result.import_result.files)
     console.print(*_summary_tables(result.publication, "Demoregionen"))
-    console.print(f"{count_of(imported, 'rad', 'rader')} importerade till {settings.database_path}", markup=False)
+    console.print(f"{count_of(imported, 'rad', 'rader', ' ')} importerade till {settings.database_path}", markup=False)
     console.print(f"Rapport: {result.published['html']}")
     console.print(f"Excel:   {result.published['excel']}")
     console.print(f"Allt finns i {result.out_dir}", style="bold")
@@ -331,11 +331,11 @@ def status() -> None:
     try:
         table = Table(title=f"Datalager {settings.database_path}")
         table.add_column("Tabell")
-        table.add_column("Namn i lagret")
         table.add_column("Rader", justify="right")
+        table.add_column("Innehåll")
         labels = {name: t.label for name, t in TABLES.items()} | STORE_TABLE_LABELS
         for name, label in labels.items():
-            table.add_row(label, name, format_count(store.count(name), thousands=" "))
+            table.add_row(name, format_count(store.count(name), thousands=" "), label)
         console.print(table)
         extracts = store.extract_dates()
         for name in sorted({t for _, t in extracts}):
@@ -579,7 +579,7 @@ def copy_tables(
     finally:
         store.close()
     for name, rows in counts.items():
-        console.print(f"{name}: {count_of(rows, 'rad', 'rader')}")
+        console.print(f"{name}: {count_of(rows, 'rad', 'rader', ' ')}")
 
 
 @app.command()

@@ -66,9 +66,9 @@ def format_value(value: float, unit: str) -> str:
     return format_number(value)
 
 
-def count_of(value: int, singular: str, plural: str) -> str:
+def count_of(value: int, singular: str, plural: str, thousands: str = THOUSANDS_SEPARATOR) -> str:
     """A count with its noun in the right number: "1 rad", "2 rader", "1 234 rader"."""
-    return f"{format_count(value)} {singular if value == 1 else plural}"
+    return f"{format_count(value, thousands)} {singular if value == 1 else plural}"
 
 
 def format_percent(value: float, decimals: int = 1) -> str:
