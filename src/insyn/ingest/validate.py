@@ -363,9 +363,9 @@ def _person_columns(values: pa.Array, municipality: pa.Array, temporary: pa.Arra
 def _without_identity_numbers(values: pa.Array, key: bytes | None, today: dt.date) -> pa.Array:
     """A free-text id (case_id, unit, staff_id, ...) that holds an identity number is replaced by
     its pseudonym: an HR export with the personnummer as staff id, say. Whole numbers are keyed
-    in their canonical form, so 19800101-1234 in one file and 8001011234 in another stay one
+    in their canonical form, so ÅÅÅÅMMDD-NNNN in one file and ÅÅMMDDNNNN in another stay one
     employee; a number within other text keys the value as written. Only a number whose date
-    exists counts: a ten-digit case number such as 2024001234 is left as it is. Call it on
+    exists counts: a ten-digit case number whose first six digits are no date is left as it is. Call it on
     distinct values."""
     found = pc.struct_field(pc.extract_regex(values, _ID_WITHIN), "id")
     if not pc.any(pc.is_valid(found)).as_py():

@@ -43,7 +43,6 @@ class Snapshot:
     staff: pd.DataFrame     # who is employed today (municipality, staff_id, unit, role): for bookings
     courses: pd.DataFrame   # the courses (course, name, programme) sessions can be of
     earlier: Earlier  # what publications with holes of these years hid and showed (the ledger)
-    synthetic: bool  # all of it from the demo's invented data
 
 
 def _version(settings: Settings) -> tuple:
@@ -71,7 +70,7 @@ class Statistics:
         from insyn.disclosure.releases import earlier_releases, published_years
         from insyn.indicators.engine import stored_results
         from insyn.publish.kolada import stored_published_values
-        from insyn.workflows import only_synthetic, store_for
+        from insyn.workflows import store_for
         from insyn.workforce.workload import stored_workload
 
         store = store_for(self.settings, read_only=True)  # StoreBusy while an import writes
@@ -80,7 +79,7 @@ class Statistics:
             return Snapshot(results, stored_workload(store), stored_published_values(store),
                             store.raw.execute(CURRENT_STAFF).df(),
                             store.raw.execute("SELECT course, name, programme FROM courses ORDER BY name").df(),
-                            earlier_releases(store, published_years(results.period)), only_synthetic(store))
+                            earlier_releases(store, published_years(results.period)))
         finally:
             store.close()
 
@@ -149,7 +148,7 @@ class Statistics:
             settings = self.settings
             view = prepare(snapshot.results, settings.disclosure_rules(), workload=snapshot.workload,
                            reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
-                           in_full=in_full, earlier=snapshot.earlier, release=False, synthetic=snapshot.synthetic)
+                           in_full=in_full, earlier=snapshot.earlier, release=False, synthetic=self.synthetic())
             log.info("Made the publication for the scope %s in %.1f s", " ".join(map(str, key)),
                      time.perf_counter() - started)
             with self._lock:
