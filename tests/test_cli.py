@@ -4,6 +4,8 @@ real DuckDB store in a temporary data directory."""
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -223,3 +225,20 @@ def test_the_terminal_help_is_swedish():
         assert "Användning:" in result.output and "Visa den här hjälpen och avsluta." in result.output
         assert "Show this message" not in result.output and "Usage:" not in result.output
     assert "finns inte" in CliRunner().invoke(app, ["finns-inte"]).output
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["report", "--bogus"], "Fel: Flaggan --bogus finns inte."),
+    (["import"], "Fel: Argument saknas: 'files'."),
+    (["demo", "--seed", "x"], "Fel: Ogiltigt värde för '--seed': ange ett heltal."),
+    (["report", "--brus", "y"], "Fel: Ogiltigt värde för '--brus': 'y' är inte ett av 'cellnyckel', 'dp'."),
+    (["report", "a", "b"], "Fel: Oväntade argument (a b)"),
+    (["import", "--format"], "Fel: Flaggan '--format' kräver ett värde."),
+])
+def test_a_mistyped_command_is_answered_in_swedish_in_a_plain_terminal(args, expected):
+    """As a user's terminal shows it (a process of its own, no colours): Click's own lines too."""
+    shown = subprocess.run([sys.executable, "-c", "from insyn.cli import app; app(prog_name='insyn')", *args],
+                           capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "TERM": "dumb"}, timeout=120)
+    assert shown.returncode == 2
+    assert expected in shown.stderr
+    assert "Error" not in shown.stderr and "Try " not in shown.stderr and "Usage" not in shown.stderr

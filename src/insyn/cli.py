@@ -303,11 +303,12 @@ def report(
 ) -> None:
     """Skriv HTML-rapporten och Excelfilen (med röjandekontroll) från de beräknade indikatorerna,
     eller med --kommun kommunbladet för en kommun."""
-    from insyn.workflows import NoiseChoice, write_report
+    from insyn.workflows import BRIEF_STEPS, REPORT_STEPS, NoiseChoice, write_report
 
     choice = NoiseChoice(noise, epsilon, release, budget, tuple(indicators or ())) if noise else None
     try:
-        paths = write_report(_settings(), out, choice, municipality)
+        with steps(BRIEF_STEPS if municipality else REPORT_STEPS) as advance:
+            paths = write_report(_settings(), out, choice, municipality, progress=advance)
     except InsynError as exc:  # no data, a bad noise choice, an overspent privacy budget
         raise _fail(f"{exc}\nIngen rapport har skrivits.") from exc
     if municipality:

@@ -11,6 +11,7 @@ is imported, are set again. Messages not in the table stay in English.
 from __future__ import annotations
 
 import importlib
+import re
 
 SWEDISH = {
     "Usage:": "Användning:",
@@ -74,8 +75,47 @@ PANEL_TITLES = {"ARGUMENTS_PANEL_TITLE": "Arguments", "OPTIONS_PANEL_TITLE": "Op
                 "COMMANDS_PANEL_TITLE": "Commands", "ERRORS_PANEL_TITLE": "Error", "ABORTED_TEXT": "Aborted."}
 
 
+# What Typer's copy of Click (and Pydantic, which Typer's newer versions check values with) write
+# without gettext, by pattern: each is rewritten wherever it occurs in a message or a line shown.
+WRITTEN_IN = (
+    (r"^Error: ", "Fel: "),
+    (r"^Try '(.+)' for help\.", r"Skriv '\1' för hjälp."),
+    (r"No such option: (\S+)", r"Flaggan \1 finns inte."),
+    (r"\(Possible options: (.+)\)", r"(Möjliga flaggor: \1)"),
+    (r"Did you mean (.+)\?", r"Menade du \1?"),
+    (r"Missing argument (.+)\.", r"Argument saknas: \1."),
+    (r"Missing option (.+)\.", r"Flagga saknas: \1."),
+    (r"Missing parameter:? (.+?)\.?$", r"Parameter saknas: \1."),
+    (r"Invalid value for (.+?): ", r"Ogiltigt värde för \1: "),
+    (r"Invalid value: ", "Ogiltigt värde: "),
+    (r"Option (.+) requires an argument\.", r"Flaggan \1 kräver ett värde."),
+    (r"Option (.+) requires (\d+) arguments\.", r"Flaggan \1 kräver \2 värden."),
+    (r"\[OPTIONS\]", "[FLAGGOR]"),
+    (r"COMMAND \[ARGS\]\.\.\.", "KOMMANDO [ARGUMENT]..."),
+    (r"Got unexpected extra arguments? ?(?:\(s\))? \((.+)\)", r"Oväntade argument (\1)"),
+    (r"Value error, ", ""),
+    (r"Input should be a valid integer.*", "ange ett heltal."),
+    (r"Input should be a valid number.*", "ange ett tal."),
+    (r"Input should be a valid (date|datetime).*", "ange ett datum (ÅÅÅÅ-MM-DD)."),
+    (r"Input should be a valid boolean.*", "ange ja eller nej."),
+    (r"(.+) is not one of (.+)\.", r"\1 är inte ett av \2."),
+    (r"Value (.+) is not a valid (.+)\.", r"\1 är inte ett giltigt värde (\2)."),
+    (r"\b(?:File|Directory|Path) ('.+') does not exist\.", r"\1 finns inte."),
+)
+
+
 def swedish(message: str) -> str:
     return SWEDISH.get(message, message)
+
+
+def swedish_written(text: str) -> str:
+    """`text` with every pattern of WRITTEN_IN rewritten, line by line."""
+    lines = []
+    for line in text.split("\n"):
+        for pattern, replacement in WRITTEN_IN:
+            line = re.sub(pattern, replacement, line)
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def swedish_plural(singular: str, plural: str, n: int) -> str:
@@ -100,6 +140,7 @@ def install() -> None:
         setattr(rich_utils, constant, swedish(english))
     _translate_written_in(_first("typer._click.core", "click.core"),
                           _first("typer._click.formatting", "click.formatting"))
+    _translate_errors(_first("typer._click.exceptions", "click.exceptions"))
 
 
 def _first(*names: str):
@@ -126,8 +167,30 @@ def _translate_written_in(core, formatting) -> None:
         return option
 
     def swedish_usage(self, prog, args="", prefix=None):
-        return write_usage(self, prog, args, f"{swedish('Usage:')} " if prefix is None else prefix)
+        return write_usage(self, prog, swedish_written(args), f"{swedish('Usage:')} " if prefix is None else prefix)
 
     get_help_option.swedish = True  # type: ignore[attr-defined]
     core.Command.get_help_option = get_help_option
     formatting.HelpFormatter.write_usage = swedish_usage
+
+
+def _translate_errors(exceptions) -> None:
+    """The error lines Click writes itself ("Error: …", "Try … for help.") and the messages its
+    exceptions make (shown plain, or in Typer's panel), through swedish_written."""
+    if getattr(exceptions.echo, "swedish", False):
+        return
+    echo = exceptions.echo
+
+    def swedish_echo(message=None, *args, **kwargs):
+        return echo(swedish_written(message) if isinstance(message, str) else message, *args, **kwargs)
+
+    swedish_echo.swedish = True  # type: ignore[attr-defined]
+    exceptions.echo = swedish_echo
+    for exception in vars(exceptions).values():
+        if isinstance(exception, type) and "format_message" in vars(exception):
+            made = exception.format_message
+
+            def format_message(self, made=made):
+                return swedish_written(made(self))
+
+            exception.format_message = format_message

@@ -156,23 +156,34 @@ class NoiseChoice:
     indicators: tuple[str, ...] = ()
 
 
+REPORT_STEPS = 4  # read, protect, the report, the workbook
+BRIEF_STEPS = 3  # read, protect, the brief
+
+
 def write_report(settings: Settings, out_dir: Path | None = None, noise: NoiseChoice | None = None,
-                 municipality: str | None = None) -> dict[str, Path]:
+                 municipality: str | None = None, progress: Progress = None) -> dict[str, Path]:
     """The report and the workbook, or with `municipality` its brief (insyn.publish.brief), written
-    to out_dir (by default the output folder's folder of the day)."""
+    to out_dir (by default the output folder's folder of the day); `progress` is told each of
+    REPORT_STEPS (BRIEF_STEPS) as it starts."""
+    notify = progress or (lambda _: None)
+    notify("Läser de beräknade indikatorerna")
     results = stored_indicators(settings)
     if results.empty:
         raise NoData("Det finns inga indikatorer att rapportera: importera data först "
                           "(insyn import) eller kör insyn demo.")
     out_dir = out_dir or settings.output_dir / dt.date.today().isoformat()
     if municipality is None:
-        return _publish_stored(settings, out_dir, noise)[1]
+        return _publish_stored(settings, out_dir, noise, progress=notify)[1]
     from insyn.publish.brief import write_brief
 
     if municipality not in set(results.municipality):
         raise NotFound(f"Kommunen {municipality} finns inte i underlaget.")
-    return _publish_stored(settings, out_dir, noise, write=lambda pub, folder, imported: write_brief(
-        pub, municipality, folder, imported))[1]
+
+    def brief(pub: Publication, folder: Path, imported: pd.DataFrame) -> dict[str, Path]:
+        notify("Skriver kommunbladet (HTML och PDF)")
+        return write_brief(pub, municipality, folder, imported)
+
+    return _publish_stored(settings, out_dir, noise, write=brief, progress=notify)[1]
 
 
 def only_synthetic(store: Store) -> bool:
@@ -208,7 +219,8 @@ def _noise_function(choice: NoiseChoice | None, store: Store, table: str):
 
 
 def _publish_stored(settings: Settings, out_dir: Path, noise: NoiseChoice | None = None,
-                    released: bool = True, write: Writer | None = None) -> tuple[Publication, dict[str, Path]]:
+                    released: bool = True, write: Writer | None = None,
+                    progress: Progress = None) -> tuple[Publication, dict[str, Path]]:
     """The stored results and workload, published to out_dir by `write` (by default the report
     and the workbook): (publication, written paths). A release (`released`, not the demo's
     invented data) is recorded in the store's ledger with its years and method before anything
@@ -219,6 +231,8 @@ def _publish_stored(settings: Settings, out_dir: Path, noise: NoiseChoice | None
     from insyn.workforce.workload import stored_workload
 
     name = f"rapport {out_dir.name}"
+    if progress:
+        progress("Röjandekontroll: döljer tal som kan röja enskilda")
     spends = noise is not None and noise.method == "dp"
     store = store_for(settings, read_only=not spends)
     try:
@@ -235,7 +249,7 @@ def _publish_stored(settings: Settings, out_dir: Path, noise: NoiseChoice | None
         _record(settings, publication.rows, published_years(publication.rows.period),
                 noise.method if noise else SUPPRESSION, name)
     if write is None:
-        return publication, publish(publication, out_dir, imported=imported)
+        return publication, publish(publication, out_dir, imported=imported, progress=progress)
     return publication, write(publication, out_dir, imported)
 
 

@@ -89,8 +89,12 @@ def record_release(store, years: Iterable[str], method: str, name: str, rows: pd
 
 def shown_values(rows: pd.DataFrame) -> pd.Series:
     """Numerator, denominator and value of each row as one text: the same for the same figures."""
-    return rows[["numerator", "denominator", "value"]].astype(float).apply(
-        lambda column: column.map(lambda v: "" if pd.isna(v) else f"{v:.6f}")).agg("|".join, axis=1)
+    def fixed(column: str) -> np.ndarray:
+        values = rows[column].astype(float).to_numpy()
+        return np.where(np.isnan(values), "", np.char.mod("%.6f", np.nan_to_num(values))).astype(object)
+
+    numerator, denominator, value = (fixed(c) for c in ("numerator", "denominator", "value"))
+    return pd.Series(numerator + "|" + denominator + "|" + value, index=rows.index)
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ class Earlier:
         if not self.hidden and not self.shown:
             return np.zeros(len(rows), dtype=bool), known
         keys = row_keys(rows).to_numpy()
-        hidden = np.isin(keys, list(self.hidden))
+        hidden = pd.Series(keys).isin(list(self.hidden)).to_numpy()
         earlier: dict[str, list[list[str]]] = {}
         for key, values in self.shown:
             earlier.setdefault(key, []).append(values.split("|"))

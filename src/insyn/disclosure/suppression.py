@@ -414,7 +414,9 @@ def _canonical_order(results: pd.DataFrame) -> np.ndarray:
 def row_keys(results: pd.DataFrame) -> pd.Series:
     """One text per row naming what it is (indicator, municipality, period, breakdowns, category),
     the same for the same row in any publication: what the releases ledger keeps."""
-    return _key_text(results).agg("|".join, axis=1)
+    text = _key_text(results)
+    first, *rest = text.columns
+    return text[first].str.cat([text[k] for k in rest], sep="|").astype(object)
 
 
 def _cached(cache_dir: Path | None, key: str, compute, rows: int) -> np.ndarray:

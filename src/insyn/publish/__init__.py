@@ -5,6 +5,7 @@ totals).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -17,11 +18,13 @@ __all__ = ["DEFAULT_TITLE", "Publication", "prepare", "publish", "write_report",
 
 
 def publish(pub: Publication, out_dir: Path, title: str = DEFAULT_TITLE,
-            imported: pd.DataFrame | None = None) -> dict[str, Path]:
+            imported: pd.DataFrame | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Path]:
     """Write out_dir/rapport.html and out_dir/insyn.xlsx; return their paths. `imported`
-    (published values read with insyn import --format kolada) adds the comparison with them."""
+    (published values read with insyn import --format kolada) adds the comparison with them;
+    `progress` is told as each file is begun."""
     out_dir = Path(out_dir)
-    return {
-        "html": write_report(pub, out_dir / "rapport.html", title, imported),
-        "excel": write_workbook(pub, out_dir / "insyn.xlsx", title, imported),
-    }
+    notify = progress or (lambda _: None)
+    notify("Skriver rapporten (HTML)")
+    html = write_report(pub, out_dir / "rapport.html", title, imported)
+    notify("Skriver Excelfilen")
+    return {"html": html, "excel": write_workbook(pub, out_dir / "insyn.xlsx", title, imported)}
