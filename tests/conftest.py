@@ -3,6 +3,8 @@ rules (docs/testing.md)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -92,3 +94,18 @@ def store():
     s = open_store(None)
     yield s
     s.close()
+
+
+# Debian's Chromium for Playwright (pytest-playwright's `page` fixture), for the browser tests
+# and the printed report's.
+CHROMIUM = os.environ.get("INSYN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium saknas ({CHROMIUM}): apt-get install chromium (.ci/run gör det), "
+                    "eller sätt INSYN_CHROMIUM.")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}

@@ -30,9 +30,6 @@ from insyn.web.accounts import Role
 pytest_plugins = ["webapp"]
 pytestmark = pytest.mark.browser  # Chromium through Playwright (slow too: tests/conftest.py)
 
-CHROMIUM = os.environ.get("INSYN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(os.environ.get("INSYN_ARTIFACTS", "test-results"))
 AREAS = list(area_names().values())
 STATISTICS = ["Översikt", *AREAS, "Jämförelse"]
@@ -50,14 +47,6 @@ ALL_PAGES = {"/oversikt": "Översikt", "/jamforelse": "Jämförelse",
 PAGE_FOR_LINK = {"Översikt": "/oversikt", "Jämförelse": "/jamforelse", "Handläggare": "/personal/handlaggare",
                  "Mitt arbete": "/mitt-arbete", "Import": "/import", "Logg": "/logg", "Användare": "/anvandare",
                  "Kompetens och bokning": "/kompetens"}
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium saknas ({CHROMIUM}): apt-get install chromium (.ci/run gör det), "
-                    "eller sätt INSYN_CHROMIUM.")
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
 @pytest.fixture(scope="module")
