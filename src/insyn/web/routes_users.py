@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from insyn.errors import NoData, user_message
@@ -43,6 +43,14 @@ STATUS_LABELS = {True: "aktiv", False: "inaktiverad"}
 Text = Annotated[str, Form()]
 
 router = PageRouter()
+
+
+def _administrator(viewer: Signed) -> None:
+    """403 (logged) for every other role, before a form's fields are even looked at."""
+    USERS.require(viewer)
+
+
+ADMINISTRATOR_ONLY = [Depends(_administrator)]
 
 
 def _organisations(request: Request) -> dict[str, Organisation]:
@@ -125,10 +133,13 @@ def _user_named(viewer: Viewer, username: str) -> User:
         raise pages.NotFound("Användaren finns inte.") from None
 
 
-def _back(viewer: Viewer, address: str, message: str, error: bool = False) -> RedirectResponse:
+def _back(viewer: Viewer, path: str, message: str, error: bool = False, municipality: str = "",
+          anchor: str = "") -> RedirectResponse:
+    """To the page of the form, for the municipality the form was for (a known one only), with the
+    message and at the form's `anchor`."""
     token = flash.leave(viewer.con, viewer.user.username, user_message(message), error)
-    joiner = "&" if "?" in address else "?"
-    return RedirectResponse(f"{address}{joiner}besked={token}", status_code=303)
+    chosen = f"kommun={municipality}&" if municipality in municipality_codes() else ""
+    return RedirectResponse(f"{path}?{chosen}besked={token}{'#' + anchor if anchor else ''}", status_code=303)
 
 
 def _role(value: str) -> Role:
@@ -144,57 +155,53 @@ def _shown_once(request: Request, viewer: Viewer, user: User, password: str, don
                   user=user, password=password, done=done)
 
 
-@router.get("/anvandare/{username}", response_class=HTMLResponse)
+@router.get("/anvandare/{username}", response_class=HTMLResponse, dependencies=ADMINISTRATOR_ONLY)
 def user_page(request: Request, viewer: Signed, username: str):
-    USERS.require(viewer)
     user = _user_named(viewer, username)
     return render(request, "anvandare_andra.html.j2", viewer, page=Page(f"Användaren {user.username}"),
                   user=user, status=STATUS_LABELS[user.active],
+                  municipality_name=municipality_names().get(user.municipality or "", ""),
                   form=_scope_form(request, _chosen_municipality(request, user.municipality)),
                   notice=flash.take(viewer.con, viewer.user.username, request.query_params.get("besked")))
 
 
-@router.post("/anvandare")
+@router.post("/anvandare", dependencies=ADMINISTRATOR_ONLY)
 def create(request: Request, viewer: Signed, csrf: Text, anvandarnamn: Text, roll: Text,
            namn: Text = "", kommun: Text = "", personal_id: Text = "",
            losenord: Text = "", enhet: Annotated[list[str] | None, Form()] = None):
-    USERS.require(viewer)
     viewer.check_csrf(csrf)
-    here = f"/anvandare?kommun={kommun}#ny" if kommun in municipality_codes() else "/anvandare#ny"
     password = losenord or generated_password()
     try:
         made = add_user(viewer.con, anvandarnamn, password, _role(roll), display_name=namn.strip() or None,
                         municipality=kommun or None, units=tuple(enhet or ()), staff_id=personal_id.strip() or None,
                         known=_known(request, kommun or None))
     except AccountError as error:
-        return _back(viewer, here, f"Användaren skapades inte: {error}", error=True)
+        return _back(viewer, "/anvandare", f"Användaren skapades inte: {error}", True, kommun, "ny")
     viewer.log("user_create", target=made.username, detail=_scope_text(made))
     if not losenord:
         return _shown_once(request, viewer, made, password, f"Användaren {made.username} är skapad.")
-    return _back(viewer, "/anvandare", f"Användaren {made.username} är skapad.")
+    return _back(viewer, "/anvandare", f"Användaren {made.username} är skapad.", municipality=kommun, anchor="ny")
 
 
-@router.post("/anvandare/{username}/andra")
+@router.post("/anvandare/{username}/andra", dependencies=ADMINISTRATOR_ONLY)
 def change(request: Request, viewer: Signed, username: str, csrf: Text, roll: Text, namn: Text = "",
            kommun: Text = "", personal_id: Text = "",
            enhet: Annotated[list[str] | None, Form()] = None):
-    USERS.require(viewer)
     viewer.check_csrf(csrf)
     user = _user_named(viewer, username)
-    here = f"/anvandare/{user.username}" + (f"?kommun={kommun}" if kommun in municipality_codes() else "")
     try:
         changed = change_user(viewer.con, user.username, _role(roll), display_name=namn,
                               municipality=kommun or None, units=tuple(enhet or ()),
                               staff_id=personal_id.strip() or None, known=_known(request, kommun or None))
     except AccountError as error:
-        return _back(viewer, here, f"Ändringen sparades inte: {error}", error=True)
+        return _back(viewer, f"/anvandare/{user.username}", f"Ändringen sparades inte: {error}", True, kommun,
+                     "andra")
     viewer.log("user_change", target=user.username, detail=f"{_scope_text(user)} → {_scope_text(changed)}")
     return _back(viewer, f"/anvandare/{user.username}", f"Ändringen av {user.username} är sparad.")
 
 
-@router.post("/anvandare/{username}/inaktivera")
+@router.post("/anvandare/{username}/inaktivera", dependencies=ADMINISTRATOR_ONLY)
 def deactivate(viewer: Signed, username: str, csrf: Text):
-    USERS.require(viewer)
     viewer.check_csrf(csrf)
     user = _user_named(viewer, username)
     try:
@@ -206,9 +213,8 @@ def deactivate(viewer: Signed, username: str, csrf: Text):
                  f"{user.username} är inaktiverad: kan inte logga in, och är utloggad överallt.")
 
 
-@router.post("/anvandare/{username}/aktivera")
+@router.post("/anvandare/{username}/aktivera", dependencies=ADMINISTRATOR_ONLY)
 def reactivate(viewer: Signed, username: str, csrf: Text):
-    USERS.require(viewer)
     viewer.check_csrf(csrf)
     user = _user_named(viewer, username)
     reactivate_user(viewer.con, user.username)
@@ -216,9 +222,8 @@ def reactivate(viewer: Signed, username: str, csrf: Text):
     return _back(viewer, f"/anvandare/{user.username}", f"{user.username} kan logga in igen.")
 
 
-@router.post("/anvandare/{username}/losenord")
+@router.post("/anvandare/{username}/losenord", dependencies=ADMINISTRATOR_ONLY)
 def new_password(request: Request, viewer: Signed, username: str, csrf: Text, losenord: Text = ""):
-    USERS.require(viewer)
     viewer.check_csrf(csrf)
     user = _user_named(viewer, username)
     password = losenord or generated_password()
