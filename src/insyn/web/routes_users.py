@@ -114,7 +114,8 @@ def users_page(request: Request, viewer: Viewer) -> Page:
     return Page(
         "Användare",
         "Vem som kan logga in, med vilken roll och för vilken kommun, vilka enheter eller vilket personal-id. "
-        "En inaktiverad användare kan inte logga in, men namnet finns kvar i loggen. Varje ändring loggas.",
+        "Välj ett användarnamn för att ändra roll och behörighet, sätta nytt lösenord eller inaktivera. En "
+        "inaktiverad användare kan inte logga in, men namnet finns kvar i loggen. Varje ändring loggas.",
         sections=[Section("Användare", "anvandare", tables=[Table(
             "anvandare", "Användare", ["Användarnamn", "Namn", "Roll", "Kommun", "Enheter", "Personal-id", "Status"],
             rows)])],
