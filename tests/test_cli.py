@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from insyn.cli import app
 from insyn.model.municipalities import region_municipalities
 from insyn.store import open_store
+from insyn.swedish import swedish_sort_key
 
 pytestmark = pytest.mark.slow  # docs/testing.md
 
@@ -242,3 +243,26 @@ def test_a_mistyped_command_is_answered_in_swedish_in_a_plain_terminal(args, exp
     assert shown.returncode == 2
     assert expected in shown.stderr
     assert "Error" not in shown.stderr and "Try " not in shown.stderr and "Usage" not in shown.stderr
+
+
+def test_users_add_refuses_a_unit_or_staff_id_that_is_not_in_the_data(demo):
+    data_dir, _ = demo
+    with (data_dir / "ut" / "data" / "staff.csv").open(encoding="utf-8") as f:
+        vimmerby = [row for row in csv.DictReader(f) if row["municipality"] == "0884"]
+    unit, staff_id = vimmerby[0]["unit"], vimmerby[0]["staff_id"]
+    units = sorted({row["unit"] for row in vimmerby}, key=swedish_sort_key)
+    password = {"INSYN_LOSENORD": "ett-långt-lösenord"}
+
+    def add(*args: str):
+        return runner.invoke(app, ["--data-dir", str(data_dir), "users", "add", *args], env=password)
+
+    wrong_unit = add("eva", "--roll", "enhetschef", "--kommun", "0884", "--enhet", unit, "--enhet", "Mottagnig")
+    assert wrong_unit.exit_code == 1
+    assert (f"Fel: Enheten Mottagnig finns inte i underlaget för Vimmerby (enheter: {', '.join(units)})."
+            in " ".join(wrong_unit.output.split()))
+    wrong_id = add("hugo", "--roll", "handlaggare", "--kommun", "0884", "--personal-id", "0884-S9999")
+    assert wrong_id.exit_code == 1
+    assert "Fel: Personal-id 0884-S9999 finns inte i underlaget för Vimmerby." in " ".join(wrong_id.output.split())
+    assert "eva" not in insyn(data_dir, "users", "list").output
+    assert add("eva", "--roll", "enhetschef", "--kommun", "0884", "--enhet", unit).exit_code == 0
+    assert add("hugo", "--roll", "handlaggare", "--kommun", "0884", "--personal-id", staff_id).exit_code == 0

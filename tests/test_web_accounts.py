@@ -11,6 +11,7 @@ from insyn.cli import app as cli
 from insyn.web import accounts
 from insyn.web.accounts import AccountError, Role, TooManyAttempts
 from insyn.web.appstate import open_app_state
+from insyn.workforce.organisation import Organisation
 
 PASSWORD = "ett-långt-lösenord"
 
@@ -101,6 +102,7 @@ def test_one_address_spraying_many_user_names_is_locked(con):
 
 def test_sessions_are_stored_as_hashes_and_end_with_the_user(con):
     user = accounts.add_user(con, "anna", PASSWORD, "administrator")
+    accounts.add_user(con, "bo", PASSWORD, "administrator")  # the last administrator cannot go
     token = accounts.start_session(con, user, "127.0.0.1")
     assert con.execute("SELECT count(*) FROM sessions WHERE token_hash = ?", [token]).fetchone()[0] == 0
     session = accounts.find_session(con, token)
@@ -121,15 +123,110 @@ def test_an_expired_session_is_gone(con):
 def test_the_users_commands(tmp_path):
     runner = CliRunner()
     base = ["--data-dir", str(tmp_path)]
-    added = runner.invoke(cli, [*base, "users", "add", "hanna", "--roll", "handlaggare", "--kommun", "0884",
-                                "--personal-id", "0884-S0011", "--namn", "Hanna Handläggare"],
-                          env={"INSYN_LOSENORD": PASSWORD})
+    added = runner.invoke(cli, [*base, "users", "add", "hanna", "--roll", "kommun", "--kommun", "0884",
+                                "--namn", "Hanna Hansson"], env={"INSYN_LOSENORD": PASSWORD})
     assert added.exit_code == 0, added.output
-    assert "Skapade hanna (Handläggare)" in added.output
+    assert "Skapade hanna (Kommun (ledning, socialchef))" in added.output
     refused = runner.invoke(cli, [*base, "users", "add", "x", "--roll", "chef"], env={"INSYN_LOSENORD": PASSWORD})
     assert refused.exit_code == 1 and "Okänd roll chef" in refused.output
+    # Nothing imported: no staff id is in the data (tests/test_cli.py tries one against the demo's).
+    refused = runner.invoke(cli, [*base, "users", "add", "bertil.b", "--roll", "handlaggare", "--kommun", "0884",
+                                  "--personal-id", "0884-S0011"], env={"INSYN_LOSENORD": PASSWORD})
+    assert refused.exit_code == 1 and "Personal-id 0884-S0011 finns inte i underlaget för Vimmerby" in refused.output
     listed = runner.invoke(cli, [*base, "users", "list"])
-    assert "hanna" in listed.output and "0884-S0011" in listed.output
+    assert "hanna" in listed.output and "Hanna Hansson" in listed.output and "bertil.b" not in listed.output
     removed = runner.invoke(cli, [*base, "users", "remove", "hanna"])
     assert removed.exit_code == 0 and "kan inte längre logga in" in removed.output
     assert "hanna" not in runner.invoke(cli, [*base, "users", "list"]).output
+
+
+# --- what an administrator does (the Användare page; tests/test_web_users.py for the routes) ----------
+
+VIMMERBY = Organisation("0884", ("Mottagning", "Utredning"), frozenset({"0884-S0011", "0884-S0012"}))
+
+
+def test_units_and_staff_ids_must_be_the_municipalitys_in_the_data(con):
+    with pytest.raises(AccountError, match=r"^Enheten Utredningen finns inte i underlaget för Vimmerby "
+                                           r"\(enheter: Mottagning, Utredning\)\.$"):
+        accounts.add_user(con, "eva", PASSWORD, "enhetschef", municipality="0884", units=("Mottagning", "Utredningen"),
+                          known=VIMMERBY)
+    with pytest.raises(AccountError, match=r"^Personal-id 0884-S0099 finns inte i underlaget för Vimmerby\.$"):
+        accounts.add_user(con, "hugo", PASSWORD, "handlaggare", municipality="0884", staff_id="0884-S0099",
+                          known=VIMMERBY)
+    with pytest.raises(AccountError, match="inga enheter har importerats"):
+        accounts.add_user(con, "eva", PASSWORD, "enhetschef", municipality="0860", units=("Mottagning",),
+                          known=Organisation("0860"))
+    assert accounts.list_users(con, include_inactive=True) == []
+    made = accounts.add_user(con, "hugo", PASSWORD, "handlaggare", municipality="0884", staff_id="0884-S0012",
+                             known=VIMMERBY)
+    assert made.staff_id == "0884-S0012"
+
+
+def test_units_belong_to_unit_managers_and_staff_ids_to_caseworkers(con):
+    with pytest.raises(AccountError, match="Bara en enhetschef har enheter"):
+        accounts.add_user(con, "karl", PASSWORD, "kommun", municipality="0884", units=("Mottagning",))
+    with pytest.raises(AccountError, match="Bara en handläggare har ett personal-id"):
+        accounts.add_user(con, "eva", PASSWORD, "enhetschef", municipality="0884", units=("Mottagning",),
+                          staff_id="0884-S0011")
+
+
+def test_a_change_is_checked_like_a_new_user_and_holds_in_the_running_session(con):
+    accounts.add_user(con, "eva", PASSWORD, "enhetschef", municipality="0884", units=("Mottagning",), known=VIMMERBY)
+    token = accounts.start_session(con, accounts.find_user(con, "eva"), "127.0.0.1")
+    with pytest.raises(AccountError, match="Enheten Öppenvård finns inte"):
+        accounts.change_user(con, "eva", "enhetschef", display_name="Eva", municipality="0884",
+                             units=("Öppenvård",), known=VIMMERBY)
+    changed = accounts.change_user(con, "eva", "handlaggare", display_name=" Eva Ek ", municipality="0884",
+                                   staff_id="0884-S0011", known=VIMMERBY)
+    assert (changed.display_name, changed.role, changed.units, changed.staff_id) == (
+        "Eva Ek", Role.CASEWORKER, (), "0884-S0011")
+    assert accounts.find_session(con, token).user == changed
+
+
+def test_deactivated_users_are_listed_as_such_and_can_come_back(con):
+    accounts.add_user(con, "anna", PASSWORD, "administrator")
+    accounts.add_user(con, "karl", PASSWORD, "kommun", municipality="0884")
+    accounts.deactivate_user(con, "karl", by="anna")
+    assert [u.username for u in accounts.list_users(con)] == ["anna"]
+    assert [(u.username, u.active) for u in accounts.list_users(con, include_inactive=True)] == [
+        ("anna", True), ("karl", False)]
+    accounts.reactivate_user(con, "karl")
+    assert accounts.authenticate(con, "karl", PASSWORD, "127.0.0.1").username == "karl"
+
+
+def test_an_administrator_cannot_go_alone_or_remove_the_last_one(con):
+    accounts.add_user(con, "anna", PASSWORD, "administrator")
+    accounts.add_user(con, "bo", PASSWORD, "administrator")
+    with pytest.raises(AccountError, match="^Du kan inte inaktivera dig själv.$"):
+        accounts.deactivate_user(con, "anna", by="anna")
+    accounts.deactivate_user(con, "bo", by="anna")
+    with pytest.raises(AccountError, match="anna är den enda aktiva administratören"):
+        accounts.deactivate_user(con, "anna")
+    with pytest.raises(AccountError, match="anna är den enda aktiva administratören"):
+        accounts.change_user(con, "anna", "analytiker", display_name="Anna")
+    assert accounts.find_user(con, "anna").role == Role.ADMINISTRATOR
+    accounts.reactivate_user(con, "bo")  # with another administrator, anna may become an analyst
+    assert accounts.change_user(con, "anna", "analytiker", display_name="Anna").role == Role.ANALYST
+
+
+def test_a_new_password_ends_the_users_sessions(con):
+    user = accounts.add_user(con, "karl", PASSWORD, "kommun", municipality="0884")
+    token = accounts.start_session(con, user, "127.0.0.1")
+    with pytest.raises(AccountError, match="minst 10 tecken"):
+        accounts.set_password(con, "karl", "kort")
+    assert accounts.find_session(con, token) is not None
+    accounts.set_password(con, "karl", "ett-annat-lösenord")
+    assert accounts.find_session(con, token) is None
+    assert accounts.authenticate(con, "karl", PASSWORD, "127.0.0.1") is None
+    assert accounts.authenticate(con, "karl", "ett-annat-lösenord", "127.0.0.1").username == "karl"
+    with pytest.raises(AccountError, match="Användaren nils finns inte"):
+        accounts.set_password(con, "nils", "ett-annat-lösenord")
+
+
+def test_a_generated_password_is_long_and_unambiguous():
+    made = {accounts.generated_password() for _ in range(50)}
+    assert len(made) == 50
+    for password in made:
+        groups = password.split("-")
+        assert len(groups) == 4 and all(len(g) == 4 for g in groups) and len(password) >= accounts.MIN_PASSWORD_LENGTH
+        assert not set(password) & set("lo01")

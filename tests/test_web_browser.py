@@ -57,10 +57,10 @@ def served(web_data, web_users, tmp_path_factory):
         yield base, data
 
 
-def log_in(page: Page, base: str, username: str) -> None:
+def log_in(page: Page, base: str, username: str, password: str = PASSWORD) -> None:
     page.goto(f"{base}/logga-in")
     page.get_by_label("Användarnamn").fill(username)
-    page.get_by_label("Lösenord").fill(PASSWORD)
+    page.get_by_label("Lösenord").fill(password)
     page.get_by_role("button", name="Logga in").click()
     expect(page.get_by_role("button", name="Logga ut")).to_be_visible()
 
@@ -268,3 +268,62 @@ def test_demo_data_say_so_on_every_page_and_download(page: Page, web_data, web_u
         arrived.value.save_as(saved)
         frame = pd.read_csv(saved, sep=";", encoding="utf-8-sig")
         assert (frame["Uppgifter"] == "Syntetiska data – inga verkliga uppgifter").all()
+
+
+# --- users from the web (issue 19) -------------------------------------------------------------
+
+def test_an_administrator_makes_a_user_and_a_wrong_unit_is_refused(page: Page, served, web_users):
+    base, data = served
+    unit = data.units("0884")[0]
+    log_in(page, base, web_users[Role.ADMINISTRATOR].username)
+    page.goto(f"{base}/anvandare")
+    page.get_by_label("Kommun").select_option(label="Vimmerby (0884)")  # the form is remade for Vimmerby
+    page.wait_for_url(re.compile(r"/anvandare\?kommun=0884"))
+    form = page.locator("#ny-anvandare")
+
+    def fill(username: str) -> None:
+        form.get_by_label("Användarnamn").fill(username)
+        form.get_by_label("Namn", exact=True).fill("Nora Ny")
+        form.get_by_label("Roll").select_option(label="Enhetschef")
+        form.get_by_label(unit, exact=True).check()
+        form.get_by_label("Lösenord").fill(PASSWORD)
+
+    # A unit the data do not have, as a page made before a new import renamed the unit would send it.
+    fill("nora.ny")
+    form.get_by_label(unit, exact=True).evaluate("box => { box.value = 'Mottagnig' }")
+    form.get_by_role("button", name="Skapa användaren").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Användaren skapades inte: Enheten Mottagnig finns inte i underlaget för Vimmerby (enheter: ")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "anvandare-fel-enhet.png"), full_page=True)
+    expect(page.locator("#tabell-anvandare tbody tr", has_text="nora.ny")).to_have_count(0)
+
+    fill("nora.ny")
+    form.get_by_role("button", name="Skapa användaren").click()
+    expect(page.get_by_role("status")).to_have_text("Användaren nora.ny är skapad.")
+    row = page.locator("#tabell-anvandare tbody tr", has_text="nora.ny")
+    expect(row).to_contain_text("Enhetschef")
+    expect(row).to_contain_text(unit)
+    page.screenshot(path=str(ARTIFACTS / "anvandare.png"), full_page=True)
+    page.set_viewport_size({"width": 820, "height": 900})
+    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], widths
+    page.screenshot(path=str(ARTIFACTS / "anvandare-820.png"), full_page=True)
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden]), select, button')]
+        .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.innerText.trim())
+        .map(e => e.outerHTML)""")
+    assert unlabelled == []
+    row.get_by_role("link", name="nora.ny").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Användaren nora.ny")
+    page.screenshot(path=str(ARTIFACTS / "anvandare-andra.png"), full_page=True)
+    page.get_by_role("button", name="Sätt nytt lösenord").click()  # empty: one is made and shown once
+    expect(page.get_by_role("status")).to_have_text("nora.ny har fått ett nytt lösenord och är utloggad överallt.")
+    password = page.locator("#losenord-visat").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "anvandare-losenord.png"), full_page=True)
+
+    page.get_by_role("button", name="Logga ut").click()
+    log_in(page, base, "nora.ny", password)
+    menu = page.get_by_role("navigation", name="Huvudmeny")
+    assert menu.get_by_role("link").all_inner_texts() == NAV[Role.UNIT_MANAGER]
+    page.goto(f"{base}/personal/handlaggare")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Arbetstyngd per handläggare – {unit}")

@@ -656,16 +656,20 @@ def users_add(
     units: Annotated[list[str] | None, typer.Option("--enhet", help="Enhet (enhetschef; kan upprepas).")] = None,
     staff_id: Annotated[str | None, typer.Option("--personal-id", help="Handläggarens personal-id.")] = None,
 ) -> None:
-    """Skapa en användare (lösenordet sparas som Argon2-hash)."""
+    """Skapa en användare (lösenordet sparas som Argon2-hash). Enheter och personal-id måste finnas
+    bland de importerade uppgifterna för kommunen."""
     from insyn.web.accounts import Role, add_user
     from insyn.web.appstate import open_app_state
+    from insyn.workflows import organisation
 
     if role not in {r.value for r in Role}:
         raise _fail(f"Okänd roll {role} (välj {', '.join(r.value for r in Role)}).")
-    con = open_app_state(_settings().data_dir)
+    settings = _settings()
+    known = organisation(settings, municipality) if municipality and (units or staff_id) else None
+    con = open_app_state(settings.data_dir)
     try:
         user = add_user(con, username, password, role, display_name=name, municipality=municipality,
-                        units=tuple(units or ()), staff_id=staff_id)  # AccountError: an InsynError
+                        units=tuple(units or ()), staff_id=staff_id, known=known)  # AccountError: an InsynError
     finally:
         con.close()
     console.print(f"Skapade {user.username} ({user.role_label}).")

@@ -31,6 +31,7 @@ from insyn.ingest.pseudonymise import load_or_create_key
 from insyn.publish.publication import Publication
 from insyn.settings import Settings
 from insyn.store import Store, open_store
+from insyn.workforce.organisation import Organisation, organisations
 
 Progress = Callable[[str], None] | None
 log = logging.getLogger(__name__)
@@ -411,6 +412,18 @@ def workload_what_if(settings: Settings, municipality: str, unit: str, month: st
     try:  # what_if raises NotFound for a missing unit, case or caseworker
         return what_if(store, workforce, workload, municipality, unit, first_day, extra_fte, extra_level,
                        move_case, to_staff, settings.cache_dir)
+    finally:
+        store.close()
+
+
+def organisation(settings: Settings, municipality: str) -> Organisation:
+    """The municipality's units and staff ids in the store (none without a store): what a user
+    made on the command line may be given. The web app reads the same from its snapshot."""
+    if not settings.database_path.exists():
+        return Organisation(municipality)
+    store = store_for(settings, read_only=True)
+    try:
+        return organisations(store).get(municipality, Organisation(municipality))
     finally:
         store.close()
 

@@ -18,8 +18,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from insyn.errors import Forbidden, InputError, InsynError
-from insyn.model.municipalities import municipality_codes
+from insyn.model.municipalities import municipality_codes, municipality_names
 from insyn.web.appstate import write_transaction
+from insyn.workforce.organisation import Organisation
 
 SESSION_LIFETIME = dt.timedelta(hours=8)
 # Login limits, within FAILURE_WINDOW. An address that fails MAX_FAILURES times for one user
@@ -35,6 +36,10 @@ SLOWDOWN_START = dt.timedelta(seconds=2)
 SLOWDOWN_MAX = dt.timedelta(seconds=60)
 MIN_PASSWORD_LENGTH = 10
 MAX_USERNAME_LENGTH = 64  # longer is refused when a user is made, cut when a try is recorded
+# A generated password: four groups of four from letters and digits that cannot be mistaken for
+# each other (no l/1, o/0), about 80 bits.
+GENERATED_PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+GENERATED_PASSWORD_GROUPS = 4
 
 
 class Role(StrEnum):
@@ -52,6 +57,10 @@ ROLE_LABELS = {
     Role.UNIT_MANAGER: "Enhetschef",
     Role.CASEWORKER: "Handläggare",
 }
+
+
+# The roles that belong to one municipality (and need one); the others see every municipality.
+MUNICIPAL_ROLES = frozenset({Role.MUNICIPALITY, Role.UNIT_MANAGER, Role.CASEWORKER})
 
 
 class AccountError(InputError):
@@ -79,6 +88,7 @@ class User:
     municipality: str | None
     units: tuple[str, ...]
     staff_id: str | None
+    active: bool = True
 
     @property
     def role_label(self) -> str:
@@ -110,7 +120,7 @@ def _now() -> dt.datetime:
 
 def _user(row: sqlite3.Row) -> User:
     return User(row["username"], row["display_name"], Role(row["role"]), row["municipality"],
-                tuple(u for u in row["units"].split("\n") if u), row["staff_id"])
+                tuple(u for u in row["units"].split("\n") if u), row["staff_id"], bool(row["active"]))
 
 
 def check_user(role: Role, municipality: str | None, units: tuple[str, ...], staff_id: str | None) -> None:
@@ -118,28 +128,66 @@ def check_user(role: Role, municipality: str | None, units: tuple[str, ...], sta
     caseworker's; units for the unit manager; a staff id for the caseworker."""
     if municipality is not None and municipality not in municipality_codes():
         raise AccountError(f"Okänd kommunkod {municipality} (fyra siffror, t.ex. 0884).")
-    if role in (Role.MUNICIPALITY, Role.UNIT_MANAGER, Role.CASEWORKER) and municipality is None:
+    if role in MUNICIPAL_ROLES and municipality is None:
         raise AccountError(f"Rollen {ROLE_LABELS[role].lower()} kräver en kommun (--kommun).")
-    if role in (Role.ADMINISTRATOR, Role.ANALYST) and municipality is not None:
+    if role not in MUNICIPAL_ROLES and municipality is not None:
         raise AccountError(f"Rollen {ROLE_LABELS[role].lower()} gäller alla kommuner: ange ingen kommun.")
     if role == Role.UNIT_MANAGER and not units:
         raise AccountError("En enhetschef behöver minst en enhet (--enhet).")
     if role == Role.CASEWORKER and not staff_id:
         raise AccountError("En handläggare behöver sitt personal-id (--personal-id).")
+    if role != Role.UNIT_MANAGER and units:
+        raise AccountError("Bara en enhetschef har enheter.")
+    if role != Role.CASEWORKER and staff_id:
+        raise AccountError("Bara en handläggare har ett personal-id.")
+
+
+def check_in_data(known: Organisation, units: tuple[str, ...], staff_id: str | None) -> None:
+    """The units and the staff id must be the municipality's in the imported data: a typo would
+    otherwise give a unit manager an empty unit, or a caseworker nobody's load."""
+    name = municipality_names().get(known.municipality, known.municipality)
+    for unit in units:
+        if unit not in known.units:
+            raise AccountError(f"Enheten {unit} finns inte i underlaget för {name} " + (
+                f"(enheter: {', '.join(known.units)})." if known.units
+                else "(inga enheter har importerats för kommunen)."))
+    if staff_id and staff_id not in known.staff_ids:
+        raise AccountError(f"Personal-id {staff_id} finns inte i underlaget för {name}.")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Lösenordet måste ha minst {MIN_PASSWORD_LENGTH} tecken.")
+
+
+def generated_password() -> str:
+    return "-".join("".join(secrets.choice(GENERATED_PASSWORD_ALPHABET) for _ in range(4))
+                    for _ in range(GENERATED_PASSWORD_GROUPS))
+
+
+def _check_scope(role: Role, municipality: str | None, units: tuple[str, ...], staff_id: str | None,
+                 known: Organisation | None) -> None:
+    """check_user, and with `known` (the municipality's organisation in the data, which both the
+    command line and the web app give) check_in_data too."""
+    check_user(role, municipality, units, staff_id)
+    if known is not None:
+        check_in_data(known, units, staff_id)
 
 
 def add_user(con: sqlite3.Connection, username: str, password: str, role: Role | str, *,
              display_name: str | None = None, municipality: str | None = None,
-             units: tuple[str, ...] = (), staff_id: str | None = None) -> User:
+             units: tuple[str, ...] = (), staff_id: str | None = None,
+             known: Organisation | None = None) -> User:
+    """A new active user; `known` is the municipality's organisation in the data, which its units
+    and staff id must be part of (insyn.workforce.organisation)."""
     role = Role(role)
     username = username.strip().lower()
     if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
         raise AccountError("Användarnamnet får bara innehålla bokstäver, siffror, punkt, bindestreck och understreck.")
     if len(username) > MAX_USERNAME_LENGTH:
         raise AccountError(f"Användarnamnet får ha högst {MAX_USERNAME_LENGTH} tecken.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Lösenordet måste ha minst {MIN_PASSWORD_LENGTH} tecken.")
-    check_user(role, municipality, units, staff_id)
+    _check_password(password)
+    _check_scope(role, municipality, units, staff_id, known)
     try:
         con.execute(
             "INSERT INTO users (username, display_name, password_hash, role, municipality, units, staff_id, "
@@ -156,15 +204,67 @@ def find_user(con: sqlite3.Connection, username: str) -> User | None:
     return _user(row) if row else None
 
 
-def list_users(con: sqlite3.Connection) -> list[User]:
-    return [_user(r) for r in con.execute("SELECT * FROM users WHERE active = 1 ORDER BY username")]
+def list_users(con: sqlite3.Connection, include_inactive: bool = False) -> list[User]:
+    where = "" if include_inactive else " WHERE active = 1"
+    return [_user(r) for r in con.execute(f"SELECT * FROM users{where} ORDER BY username")]
 
 
-def deactivate_user(con: sqlite3.Connection, username: str) -> None:
-    """Deactivated users keep their name in the audit log, and lose every session at once."""
+def any_user(con: sqlite3.Connection, username: str) -> User:
+    """The user, active or not; AccountError when there is none of that name."""
+    row = con.execute("SELECT * FROM users WHERE username = ?", [username]).fetchone()
+    if row is None:
+        raise AccountError(f"Användaren {username} finns inte.")
+    return _user(row)
+
+
+def _keep_an_administrator(con: sqlite3.Connection, user: User) -> None:
+    """Refuses to take away the last active administrator (inside the caller's write transaction)."""
+    others = con.execute("SELECT count(*) FROM users WHERE role = ? AND active = 1 AND username != ?",
+                         [Role.ADMINISTRATOR.value, user.username]).fetchone()[0]
+    if user.role == Role.ADMINISTRATOR and user.active and not others:
+        raise AccountError(f"{user.username} är den enda aktiva administratören: det måste finnas minst en.")
+
+
+def change_user(con: sqlite3.Connection, username: str, role: Role | str, *, display_name: str,
+                municipality: str | None = None, units: tuple[str, ...] = (), staff_id: str | None = None,
+                known: Organisation | None = None) -> User:
+    """A user's new name, role and scope (as add_user checks them). Their sessions go on: every
+    request reads the user anew, so the new scope holds from the next page."""
+    role = Role(role)
+    _check_scope(role, municipality, units, staff_id, known)
     with write_transaction(con):
-        if not con.execute("UPDATE users SET active = 0 WHERE username = ?", [username]).rowcount:
-            raise AccountError(f"Användaren {username} finns inte.")
+        user = any_user(con, username)
+        if role != Role.ADMINISTRATOR:
+            _keep_an_administrator(con, user)
+        con.execute("UPDATE users SET display_name = ?, role = ?, municipality = ?, units = ?, staff_id = ? "
+                    "WHERE username = ?", [display_name.strip() or username, role.value, municipality,
+                                           "\n".join(units), staff_id, username])
+    return any_user(con, username)
+
+
+def deactivate_user(con: sqlite3.Connection, username: str, by: str | None = None) -> None:
+    """Deactivated users keep their name in the audit log, and lose every session at once. `by`,
+    the administrator doing it, cannot deactivate themselves; nobody the last active administrator."""
+    if by == username:
+        raise AccountError("Du kan inte inaktivera dig själv.")
+    with write_transaction(con):
+        _keep_an_administrator(con, any_user(con, username))
+        con.execute("UPDATE users SET active = 0 WHERE username = ?", [username])
+        con.execute("DELETE FROM sessions WHERE username = ?", [username])
+
+
+def reactivate_user(con: sqlite3.Connection, username: str) -> None:
+    """The user may log in again, with the password they had."""
+    any_user(con, username)
+    con.execute("UPDATE users SET active = 1 WHERE username = ?", [username])
+
+
+def set_password(con: sqlite3.Connection, username: str, password: str) -> None:
+    """A new password (set by an administrator); the user's sessions end, as after a theft."""
+    _check_password(password)
+    with write_transaction(con):
+        any_user(con, username)
+        con.execute("UPDATE users SET password_hash = ? WHERE username = ?", [_hasher.hash(password), username])
         con.execute("DELETE FROM sessions WHERE username = ?", [username])
 
 

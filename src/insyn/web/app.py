@@ -5,7 +5,7 @@ and the pages are built as Tables (insyn.web.pages) so that each downloads as Ex
 with the same scope. Row-level reads and every change go to the audit log.
 
 The routes are in APIRouter modules (routes_auth, routes_pages, routes_people, routes_bookings,
-routes_import); the menu pages among them carry their record of the page registry
+routes_import, routes_users); the menu pages among them carry their record of the page registry
 (insyn.web.registry), which makes both the menu and their access check. create_app wires the
 middleware, the error pages, the static files and the routers, in menu order.
 """
@@ -38,6 +38,7 @@ from insyn.web import (
     routes_import,
     routes_pages,
     routes_people,
+    routes_users,
     security,
 )
 from insyn.web.appstate import APP_STATE_FILE, connect, open_app_state
@@ -53,7 +54,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     routes_people.caseload_router,  # Handläggare, Mitt arbete
     routes_bookings.router,         # Kompetens och bokning
     routes_import.router,           # Import
-    routes_people.admin_router,     # Logg, Användare
+    routes_people.admin_router,     # Logg
+    routes_users.router,            # Användare
 )
 
 log = logging.getLogger(__name__)

@@ -29,6 +29,11 @@ ACTIONS = {
     "booking": "Bokade",
     "booking_cancel": "Avbokade",
     "attendance": "Registrerade närvaro",
+    "user_create": "Skapade användare",
+    "user_change": "Ändrade användare",
+    "user_deactivate": "Inaktiverade användare",
+    "user_reactivate": "Återaktiverade användare",
+    "user_password": "Satte nytt lösenord",
     "denied": "Nekad åtkomst",
 }
 

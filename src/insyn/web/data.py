@@ -23,6 +23,7 @@ from insyn.publish.publication import InFull, Publication, prepare
 from insyn.settings import Settings
 from insyn.store import StoreBusy
 from insyn.web.scope import PUBLISHED, Scope
+from insyn.workforce.organisation import Organisation
 from insyn.workforce.workload import Workload
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class Snapshot:
     imported: pd.DataFrame  # published values imported in Kolada's shape
     staff: pd.DataFrame     # who is employed today (municipality, staff_id, unit, role): for bookings
     courses: pd.DataFrame   # the courses (course, name, programme) sessions can be of
+    organisations: dict[str, Organisation]  # each municipality's units and staff ids: for users' scopes
     earlier: Earlier  # what publications with holes of these years hid and showed (the ledger)
 
 
@@ -71,6 +73,7 @@ class Statistics:
         from insyn.indicators.engine import stored_results
         from insyn.publish.kolada import stored_published_values
         from insyn.workflows import store_for
+        from insyn.workforce.organisation import organisations
         from insyn.workforce.workload import stored_workload
 
         store = store_for(self.settings, read_only=True)  # StoreBusy while an import writes
@@ -79,7 +82,7 @@ class Statistics:
             return Snapshot(results, stored_workload(store), stored_published_values(store),
                             store.raw.execute(CURRENT_STAFF).df(),
                             store.raw.execute("SELECT course, name, programme FROM courses ORDER BY name").df(),
-                            earlier_releases(store, published_years(results.period)))
+                            organisations(store), earlier_releases(store, published_years(results.period)))
         finally:
             store.close()
 

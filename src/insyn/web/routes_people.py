@@ -1,5 +1,5 @@
 """Pages about people: each caseworker's load (for their own unit manager), the caseworker's own
-caseload, the audit log and the users (for administrators). Every read here is of row-level data
+caseload and the audit log (the users are routes_users'). Every read here is of row-level data
 and goes to the audit log."""
 
 from __future__ import annotations
@@ -123,26 +123,14 @@ def audit_log_page(request: Request, viewer) -> Page:
               e.client or MISSING, e.action_label, e.target, e.detail] for e in found])])])
 
 
-def users_page(request: Request, viewer) -> Page:
-    viewer.scope.require(viewer.user.role == Role.ADMINISTRATOR, "användarna")
-    rows = [[u.username, u.display_name, u.role_label, u.municipality or MISSING, ", ".join(u.units) or MISSING,
-             u.staff_id or MISSING] for u in list_users(viewer.con)]
-    return Page("Användare", "Användare skapas och tas bort med kommandot insyn users (se docs/web.md).",
-                sections=[Section("Användare", "anvandare", tables=[Table(
-                    "anvandare", "Användare", ["Användarnamn", "Namn", "Roll", "Kommun", "Enheter", "Personal-id"],
-                    rows)])])
-
-
 CASEWORKERS = MenuPage("/personal/handlaggare", "Handläggare", {Role.UNIT_MANAGER},
                        "arbetstyngden per handläggare: den visas bara för enhetens egen chef")
 OWN_CASELOAD = MenuPage("/mitt-arbete", "Mitt arbete", {Role.CASEWORKER}, "egen arbetstyngd")
 AUDIT_LOG = MenuPage("/logg", "Logg", AUDIT_LOG_ROLES, "loggen")
-USERS = MenuPage("/anvandare", "Användare", {Role.ADMINISTRATOR}, "användarna")
 
-# Two routers, for the menu's order: the caseload pages after the statistics, the administrator's last.
+# Two routers, for the menu's order: the caseload pages after the statistics, the log near the end.
 caseload_router = PageRouter()
 caseload_router.table_page(CASEWORKERS, build=caseworkers_page)
 caseload_router.table_page(OWN_CASELOAD, build=own_caseload_page)
 admin_router = PageRouter()
 admin_router.table_page(AUDIT_LOG, build=audit_log_page)
-admin_router.table_page(USERS, build=users_page)
