@@ -81,14 +81,14 @@ def test_sessions_open_to_a_municipality_by_start(con):
     own = new_session(con, title="Vimmerby", municipality="0884")
     other = new_session(con, title="Växjö", municipality="0780", starts=STARTS - dt.timedelta(days=1))
     cancelled = new_session(con, title="Inställt")
-    bk.cancel_session(con, cancelled.id, "fou.anna", now=NOW)
+    bk.cancel_session(con, cancelled.id, "fou.anna", "Kursledaren är sjuk", now=NOW)
 
     assert [s.session.title for s in bk.sessions(con, municipality="0884")] == ["Vimmerby", "Senare"]
     assert [s.session.id for s in bk.sessions(con)] == [other.id, own.id, later.id]
     assert [s.session.title for s in bk.sessions(con, municipality="0780", from_time=STARTS)] == ["Senare"]
     assert bk.session(con, cancelled.id).session.cancelled is True
     with pytest.raises(BookingError, match="redan inställt"):
-        bk.cancel_session(con, cancelled.id, "fou.anna", now=NOW)
+        bk.cancel_session(con, cancelled.id, "fou.anna", "Kursledaren är sjuk", now=NOW)
 
 
 def test_places_fill_then_waiting_list_in_order(con):
@@ -173,7 +173,7 @@ def test_a_session_of_one_municipality_refuses_another(con):
 
 def test_cancelled_or_started_sessions_take_no_bookings(con):
     cancelled = new_session(con)
-    bk.cancel_session(con, cancelled.id, "fou.anna", now=NOW)
+    bk.cancel_session(con, cancelled.id, "fou.anna", "Kursledaren är sjuk", now=NOW)
     with pytest.raises(BookingError, match="Tillfället är inställt"):
         bk.book_places(con, cancelled.id, [person("A")], "chef.eva", now=NOW)
 
@@ -185,8 +185,49 @@ def test_cancelled_or_started_sessions_take_no_bookings(con):
     with pytest.raises(BookingError, match="redan börjat och kan inte avbokas"):
         bk.cancel(con, a.id, "chef.eva", now=STARTS)
     with pytest.raises(BookingError, match="redan börjat och kan inte ställas in"):
-        bk.cancel_session(con, s.id, "fou.anna", now=STARTS)
+        bk.cancel_session(con, s.id, "fou.anna", "Kursledaren är sjuk", now=STARTS)
     assert statuses(con, s.id) == [("A", "bokad")]
+
+
+def test_a_cancelled_session_leaves_the_lists_and_tells_everyone_booked(con):
+    s = new_session(con, capacity=1, title="MHFA i Vimmerby")
+    workplace = new_session(con, kind="arbetsplats", capacity=1, course="VNR-1", programme="vnr", title="VNR-träff")
+    kept = new_session(con, title="Kvar")
+    a, b = bk.book_places(con, s.id, [person("A"), person("B")], "chef.eva", now=NOW)  # B waits
+    (c,) = bk.book_places(con, s.id, [person("C")], "chef.eva", now=NOW)
+    bk.cancel(con, c.id, "chef.eva", now=NOW)  # cancelled before: not told
+    bk.book_places(con, kept.id, [person("A")], "chef.eva", now=NOW)
+    bk.book_workplace(con, workplace.id, "0884", "Barn och unga", "chef.eva", now=NOW)
+
+    with pytest.raises(BookingError, match="Ange varför"):
+        bk.cancel_session(con, s.id, "fou.anna", "  ", now=NOW)
+    told = bk.cancel_session(con, s.id, "fou.anna", " Kursledaren\n är sjuk ", now=NOW)
+    bk.cancel_session(con, workplace.id, "fou.anna", "Lokalen är upptagen", now=NOW + dt.timedelta(hours=1))
+
+    assert [(t.staff_id, t.status) for t in told] == [("A", "bokad"), ("B", "vantelista")]
+    assert [(x.session_id, x.staff_id) for x in bk.bookings(con, include_cancelled=True)] == [(kept.id, "A")]
+    notice = bk.CancelledNotice(s.id, "MHFA i Vimmerby", STARTS, "Stadshuset, sal 2", "Kursledaren är sjuk", NOW)
+    assert bk.notices_for(con, "0884", "A", now=NOW) == [notice]
+    assert notice.message == ("Utbildningstillfället MHFA i Vimmerby den 2025-03-10 kl. 09:00 är inställt. "
+                              "Orsak: Kursledaren är sjuk")
+    assert [n.session_id for n in bk.notices_for(con, "0884", "B", now=NOW)] == [s.id]
+    assert bk.notices_for(con, "0884", "C", now=NOW) == []
+    assert bk.notices_for(con, "0780", "A", now=NOW) == []  # the same id in another municipality
+    # The workplace's staff are told too, the newest cancellation first.
+    assert [n.session_id for n in bk.notices_for(con, "0884", "A", ["Barn och unga"], now=NOW)] == [
+        workplace.id, s.id]
+    assert [n.session_id for n in bk.notices_for(con, "0884", "X", ["Barn och unga"], now=NOW)] == [workplace.id]
+    assert bk.notices_for(con, "0884", "X", ["Vuxen"], now=NOW) == []
+
+    bk.dismiss_notice(con, s.id, "0884", "A", now=NOW)
+    bk.dismiss_notice(con, s.id, "0884", "A", now=NOW)
+    bk.dismiss_notice(con, 999, "0884", "A", now=NOW)  # no such session: nothing
+    assert bk.notices_for(con, "0884", "A", now=NOW) == []
+    assert [n.session_id for n in bk.notices_for(con, "0884", "B", now=NOW)] == [s.id]
+    # Undismissed, a notice stays for NOTICE_DAYS after the cancellation.
+    last = NOW + dt.timedelta(days=bk.NOTICE_DAYS)
+    assert [n.session_id for n in bk.notices_for(con, "0884", "B", now=last)] == [s.id]
+    assert bk.notices_for(con, "0884", "B", now=last + dt.timedelta(seconds=1)) == []
 
 
 def test_place_attendance_becomes_canonical_trainings_rows(con):
