@@ -65,7 +65,8 @@ def read_name_list(path: Path, shown_name: str | None = None) -> list[NameRow]:
     if missing:
         raise NameListError(f"{label}: kolumnen {' och '.join(repr(c) for c in missing)} saknas "
                             f"(namnlistan ska ha kolumnerna '{STAFF_ID_COLUMN}' och '{NAME_COLUMN}').")
-    rows, seen = [], {}
+    rows: list[NameRow] = []
+    seen: dict[str, int] = {}
     for row, staff_id, name in zip(table[ROW_NUMBER].to_pylist(), table[headers[STAFF_ID_COLUMN]].to_pylist(),
                                    table[headers[NAME_COLUMN]].to_pylist(), strict=True):
         staff_id, name = (staff_id or "").strip(), " ".join((name or "").split())

@@ -26,7 +26,7 @@ from insyn.model.codes import label
 from insyn.model.municipalities import municipality_names
 from insyn.model.tables import TRAININGS
 from insyn.publish.cells import MISSING
-from insyn.swedish import swedish_sort_key
+from insyn.swedish import count_of, swedish_sort_key
 from insyn.web import bookings, flash, names
 from insyn.web.accounts import Role
 from insyn.web.bookings import BookingError, Kind, Status
@@ -281,10 +281,11 @@ def cancel_session(viewer: Signed, csrf: Annotated[str, Form()], tillfalle: Form
         told = bookings.cancel_session(viewer.con, tillfalle, viewer.user.username, orsak)
     except BookingError as error:
         return back(viewer, error=True, message=f"Tillfället ställdes inte in: {error}")
-    viewer.log("session_cancel", target=f"tillfälle {tillfalle}",
-               detail=f"{target.title} {_when(target.starts)}: {len(told)} bokningar")
-    return back(viewer, f"Tillfället {target.title} den {target.starts:%Y-%m-%d} är inställt. "
-                        f"{len(told)} bokningar berörs; de bokade ser det på sin sida Mitt arbete.")
+    affected = count_of(len(told), "bokning", "bokningar")
+    viewer.log("session_cancel", target=f"tillfälle {tillfalle}", detail=f"{target.title} {_when(target.starts)}: "
+                                                                          f"{affected}")
+    return back(viewer, f"Tillfället {target.title} den {target.starts:%Y-%m-%d} är inställt. {affected} berörs; "
+                        "de bokade ser det på sin sida Mitt arbete.")
 
 
 @router.post("/kompetens/namnlista")
