@@ -1,4 +1,5 @@
-"""Training sessions and bookings (insyn.web.bookings) over a real SQLite file."""
+"""Training sessions and bookings (insyn.web.bookings) over a real SQLite file, and cancelling a
+session on the web (the routes of insyn.web.routes_bookings)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,15 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from webapp import OWN, app_state, audit_since, copy_data_folder, hidden_field, last_audit_id, logged_in
 
 from insyn.model.tables import TRAININGS
 from insyn.web import bookings as bk
+from insyn.web.accounts import Role
+from insyn.web.app import create_app
 from insyn.web.bookings import BookingError
+
+pytest_plugins = ["webapp"]
 
 NOW = dt.datetime(2025, 3, 3, 8, 0)
 STARTS = dt.datetime(2025, 3, 10, 9, 0)
@@ -81,14 +87,14 @@ def test_sessions_open_to_a_municipality_by_start(con):
     own = new_session(con, title="Vimmerby", municipality="0884")
     other = new_session(con, title="Växjö", municipality="0780", starts=STARTS - dt.timedelta(days=1))
     cancelled = new_session(con, title="Inställt")
-    bk.cancel_session(con, cancelled.id, "fou.anna", now=NOW)
+    bk.cancel_session(con, cancelled.id, "fou.anna", "Kursledaren är sjuk", now=NOW)
 
     assert [s.session.title for s in bk.sessions(con, municipality="0884")] == ["Vimmerby", "Senare"]
     assert [s.session.id for s in bk.sessions(con)] == [other.id, own.id, later.id]
     assert [s.session.title for s in bk.sessions(con, municipality="0780", from_time=STARTS)] == ["Senare"]
     assert bk.session(con, cancelled.id).session.cancelled is True
     with pytest.raises(BookingError, match="redan inställt"):
-        bk.cancel_session(con, cancelled.id, "fou.anna", now=NOW)
+        bk.cancel_session(con, cancelled.id, "fou.anna", "Kursledaren är sjuk", now=NOW)
 
 
 def test_places_fill_then_waiting_list_in_order(con):
@@ -173,7 +179,7 @@ def test_a_session_of_one_municipality_refuses_another(con):
 
 def test_cancelled_or_started_sessions_take_no_bookings(con):
     cancelled = new_session(con)
-    bk.cancel_session(con, cancelled.id, "fou.anna", now=NOW)
+    bk.cancel_session(con, cancelled.id, "fou.anna", "Kursledaren är sjuk", now=NOW)
     with pytest.raises(BookingError, match="Tillfället är inställt"):
         bk.book_places(con, cancelled.id, [person("A")], "chef.eva", now=NOW)
 
@@ -185,8 +191,49 @@ def test_cancelled_or_started_sessions_take_no_bookings(con):
     with pytest.raises(BookingError, match="redan börjat och kan inte avbokas"):
         bk.cancel(con, a.id, "chef.eva", now=STARTS)
     with pytest.raises(BookingError, match="redan börjat och kan inte ställas in"):
-        bk.cancel_session(con, s.id, "fou.anna", now=STARTS)
+        bk.cancel_session(con, s.id, "fou.anna", "Kursledaren är sjuk", now=STARTS)
     assert statuses(con, s.id) == [("A", "bokad")]
+
+
+def test_a_cancelled_session_leaves_the_lists_and_tells_everyone_booked(con):
+    s = new_session(con, capacity=1, title="MHFA i Vimmerby")
+    workplace = new_session(con, kind="arbetsplats", capacity=1, course="VNR-1", programme="vnr", title="VNR-träff")
+    kept = new_session(con, title="Kvar")
+    a, b = bk.book_places(con, s.id, [person("A"), person("B")], "chef.eva", now=NOW)  # B waits
+    (c,) = bk.book_places(con, s.id, [person("C")], "chef.eva", now=NOW)
+    bk.cancel(con, c.id, "chef.eva", now=NOW)  # cancelled before: not told
+    bk.book_places(con, kept.id, [person("A")], "chef.eva", now=NOW)
+    bk.book_workplace(con, workplace.id, "0884", "Barn och unga", "chef.eva", now=NOW)
+
+    with pytest.raises(BookingError, match="Ange varför"):
+        bk.cancel_session(con, s.id, "fou.anna", "  ", now=NOW)
+    told = bk.cancel_session(con, s.id, "fou.anna", " Kursledaren\n är sjuk ", now=NOW)
+    bk.cancel_session(con, workplace.id, "fou.anna", "Lokalen är upptagen", now=NOW + dt.timedelta(hours=1))
+
+    assert [(t.staff_id, t.status) for t in told] == [("A", "bokad"), ("B", "vantelista")]
+    assert [(x.session_id, x.staff_id) for x in bk.bookings(con, include_cancelled=True)] == [(kept.id, "A")]
+    notice = bk.CancelledNotice(s.id, "MHFA i Vimmerby", STARTS, "Stadshuset, sal 2", "Kursledaren är sjuk", NOW)
+    assert bk.notices_for(con, "0884", "A", now=NOW) == [notice]
+    assert notice.message == ("Utbildningstillfället MHFA i Vimmerby den 2025-03-10 kl. 09:00 är inställt. "
+                              "Orsak: Kursledaren är sjuk")
+    assert [n.session_id for n in bk.notices_for(con, "0884", "B", now=NOW)] == [s.id]
+    assert bk.notices_for(con, "0884", "C", now=NOW) == []
+    assert bk.notices_for(con, "0780", "A", now=NOW) == []  # the same id in another municipality
+    # The workplace's staff are told too, the newest cancellation first.
+    assert [n.session_id for n in bk.notices_for(con, "0884", "A", ["Barn och unga"], now=NOW)] == [
+        workplace.id, s.id]
+    assert [n.session_id for n in bk.notices_for(con, "0884", "X", ["Barn och unga"], now=NOW)] == [workplace.id]
+    assert bk.notices_for(con, "0884", "X", ["Vuxen"], now=NOW) == []
+
+    bk.dismiss_notice(con, s.id, "0884", "A", now=NOW)
+    bk.dismiss_notice(con, s.id, "0884", "A", now=NOW)
+    bk.dismiss_notice(con, 999, "0884", "A", now=NOW)  # no such session: nothing
+    assert bk.notices_for(con, "0884", "A", now=NOW) == []
+    assert [n.session_id for n in bk.notices_for(con, "0884", "B", now=NOW)] == [s.id]
+    # Undismissed, a notice stays for NOTICE_DAYS after the cancellation.
+    last = NOW + dt.timedelta(days=bk.NOTICE_DAYS)
+    assert [n.session_id for n in bk.notices_for(con, "0884", "B", now=last)] == [s.id]
+    assert bk.notices_for(con, "0884", "B", now=last + dt.timedelta(seconds=1)) == []
 
 
 def test_place_attendance_becomes_canonical_trainings_rows(con):
@@ -344,3 +391,81 @@ def test_any_booking_sequence_keeps_the_places_and_the_queue_consistent(tmp_path
         assert sorted(b.staff_id for b in bk.bookings(con, session_id=s.id) if b.status == "bokad") == sorted(held)
         assert [b.staff_id for b in bk.waiting_list(con, s.id)] == waiting
     con.close()
+
+
+# --- on the web: cancelling a session, the notices on Mitt arbete, the municipality chosen by name ---
+
+@pytest.fixture(scope="module")
+def booked_site(web_data, web_users, tmp_path_factory):
+    """A copy of the data folder with a session on which the caseworker holds a place, and its app."""
+    data = copy_data_folder(web_data, tmp_path_factory.mktemp("installa") / "data")
+    with app_state(data.data_dir) as con:
+        made = new_session(con, title="MHFA som ställs in", municipality=OWN,
+                           starts=dt.datetime.now().replace(microsecond=0) + dt.timedelta(days=21))
+        bk.book_places(con, made.id, [(OWN, "Barn och unga", web_users[Role.CASEWORKER].staff_id)], "enhetschef")
+    return data, create_app(data.settings), made
+
+
+def own_trainings_section(html: str) -> str:
+    return html[html.index('id="mina-utbildningar"'):]
+
+
+def test_only_planners_cancel_a_session_and_the_booked_are_told_on_mitt_arbete(booked_site, web_users):
+    data, web, made = booked_site
+    caseworker = logged_in(web, web_users[Role.CASEWORKER].username)
+    assert "MHFA som ställs in" in own_trainings_section(caseworker.get("/mitt-arbete").text)
+    for role in (Role.MUNICIPALITY, Role.UNIT_MANAGER, Role.CASEWORKER):
+        browser = logged_in(web, web_users[role].username)
+        csrf = hidden_field(browser.get("/kompetens").text, "csrf")
+        response = browser.post("/kompetens/installa", data={"csrf": csrf, "tillfalle": str(made.id), "orsak": "x"})
+        assert response.status_code == 403 and "Ingen åtkomst" in response.text
+    analyst = logged_in(web, web_users[Role.ANALYST].username)
+    page = analyst.get("/kompetens").text
+    assert 'action="/kompetens/installa"' in page
+    csrf = hidden_field(page, "csrf")
+    refused = analyst.post("/kompetens/installa", data={"csrf": csrf, "tillfalle": str(made.id), "orsak": " "},
+                           follow_redirects=True)
+    assert "Tillfället ställdes inte in: Ange varför tillfället ställs in." in refused.text
+    with app_state(data.data_dir) as con:
+        assert bk.session(con, made.id).session.cancelled is False
+
+    before = last_audit_id(data.data_dir)
+    done = analyst.post("/kompetens/installa", data={"csrf": csrf, "tillfalle": str(made.id),
+                                                    "orsak": "Kursledaren är sjuk"}, follow_redirects=True)
+    day = f"{made.starts:%Y-%m-%d}"
+    assert (f"Tillfället MHFA som ställs in den {day} är inställt. 1 bokning berörs; de bokade ser det på sin "
+            "sida Mitt arbete.") in done.text
+    (entry,) = audit_since(data.data_dir, before, action="session_cancel")
+    assert (entry.username, entry.target) == ("analytiker", f"tillfälle {made.id}")
+
+    own = own_trainings_section(caseworker.get("/mitt-arbete").text)
+    assert (f"Utbildningstillfället MHFA som ställs in den {day} kl. {made.starts:%H:%M} är inställt. "
+            "Orsak: Kursledaren är sjuk") in own
+    assert "Du är inte bokad på något kommande utbildningstillfälle" in own  # gone from the bookings
+    assert "MHFA som ställs in" not in caseworker.get("/kompetens").text
+    for role in (Role.UNIT_MANAGER, Role.ANALYST):
+        response = logged_in(web, web_users[role].username).post(
+            "/mitt-arbete/meddelanden/dolj", data={"csrf": csrf, "tillfalle": str(made.id)})
+        assert response.status_code == 403
+    csrf = hidden_field(caseworker.get("/mitt-arbete").text, "csrf")
+    dismissed = caseworker.post("/mitt-arbete/meddelanden/dolj", data={"csrf": csrf, "tillfalle": str(made.id)})
+    assert (dismissed.status_code, dismissed.headers["location"]) == (303, "/mitt-arbete")
+    assert "MHFA som ställs in" not in caseworker.get("/mitt-arbete").text
+
+
+def test_a_session_is_for_a_municipality_chosen_by_name(booked_site, web_users):
+    data, web, _ = booked_site
+    admin = logged_in(web, web_users[Role.ADMINISTRATOR].username)
+    page = admin.get("/kompetens").text
+    assert f'<option value="{OWN}">Vimmerby</option>' in page and 'name="kommun" pattern' not in page
+    csrf = hidden_field(page, "csrf")
+    course = web.state.statistics.snapshot().courses.course.iloc[0]
+    fields = {"csrf": csrf, "kurs": course, "titel": "Bara Vimmerby", "typ": "platser", "tid": "09:00",
+              "datum": (dt.date.today() + dt.timedelta(days=10)).isoformat(), "plats": "Stadshuset", "kapacitet": "5"}
+    for other in ("0780", "9999"):  # Växjö is of the region, but has no staff in the data
+        refused = admin.post("/kompetens/tillfallen", data=fields | {"kommun": other}, follow_redirects=True)
+        assert "kommunen finns inte bland kommunerna med personal i underlaget" in refused.text
+    made = admin.post("/kompetens/tillfallen", data=fields | {"kommun": OWN}, follow_redirects=True)
+    assert "Tillfället Bara Vimmerby är upplagt." in made.text
+    with app_state(data.data_dir) as con:
+        assert [s.session.municipality for s in bk.sessions(con) if s.session.title == "Bara Vimmerby"] == [OWN]

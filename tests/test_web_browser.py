@@ -22,15 +22,17 @@ import openpyxl
 import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
-from webapp import PASSWORD, audit_entries, copy_data_folder, serving
+from webapp import PASSWORD, app_state, audit_entries, copy_data_folder, serving
 
 from insyn.indicators.definitions import area_names
+from insyn.web import bookings
 from insyn.web.accounts import Role
 
 pytest_plugins = ["webapp"]
 pytestmark = pytest.mark.browser  # Chromium through Playwright (slow too: tests/conftest.py)
 
 ARTIFACTS = Path(os.environ.get("INSYN_ARTIFACTS", "test-results"))
+SHOTS = ARTIFACTS / "kompetens"  # the Kompetens and Mitt arbete pages, to look at
 AREAS = list(area_names().values())
 STATISTICS = ["Översikt", *AREAS, "Jämförelse"]
 NAV = {
@@ -166,6 +168,73 @@ def test_book_a_place_and_cancel_it(page: Page, served, web_users):
     expect(page.get_by_role("status")).to_have_text("Avbokad. Platsen gick till den första på väntelistan.")
     expect(rows.filter(has_text="Avbokad")).to_have_count(1)
     expect(rows.filter(has_text="Väntelista")).to_have_count(0)
+
+
+def test_a_cancelled_session_leaves_the_booked_caseworkers_page_with_a_notice(page: Page, served, web_users):
+    base, data = served
+    caseworker = web_users[Role.CASEWORKER]
+    starts = (dt.datetime.now() + dt.timedelta(days=15)).replace(hour=13, minute=0, second=0, microsecond=0)
+    with app_state(data.data_dir) as con:
+        made = bookings.create_session(con, course="MHFA-1", course_name="MHFA", programme="mhfa",
+                                       title="MHFA som ställs in", kind="platser", starts=starts, place="Stadshuset",
+                                       capacity=3, municipality=None, created_by="admin")
+        bookings.book_places(con, made.id, [(caseworker.municipality, "Barn och unga", caseworker.staff_id)],
+                             "enhetschef")
+    own = page.locator("section.own-trainings")
+    log_in(page, base, caseworker.username)
+    page.goto(f"{base}/mitt-arbete")
+    expect(own.locator(".own-bookings li", has_text="MHFA som ställs in")).to_have_count(1)
+    page.get_by_role("button", name="Logga ut").click()
+
+    log_in(page, base, web_users[Role.ADMINISTRATOR].username)
+    page.goto(f"{base}/kompetens")
+    form = page.locator("#installa")
+    form.get_by_label("Tillfälle").select_option(label=next(
+        t for t in form.locator("option").all_inner_texts() if "MHFA som ställs in" in t))
+    form.get_by_label("Orsak (visas för de bokade)").fill("Kursledaren är sjuk")
+    page.once("dialog", lambda dialog: dialog.accept())
+    form.get_by_role("button", name="Ställ in").click()
+    expect(page.get_by_role("status")).to_contain_text("MHFA som ställs in")
+    expect(page.get_by_role("status")).to_contain_text("är inställt. 1 bokning berörs")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "kompetens-administrator.png"), full_page=True)
+    page.get_by_role("button", name="Logga ut").click()
+
+    log_in(page, base, caseworker.username)
+    page.goto(f"{base}/mitt-arbete")
+    expect(own.get_by_role("status")).to_have_text(
+        f"Utbildningstillfället MHFA som ställs in den {starts:%Y-%m-%d} kl. 13:00 är inställt. "
+        "Orsak: Kursledaren är sjuk")
+    expect(own.locator(".own-bookings li", has_text="MHFA som ställs in")).to_have_count(0)
+    page.screenshot(path=str(SHOTS / "mitt-arbete-installt.png"), full_page=True)
+    page.goto(f"{base}/kompetens")
+    expect(page.locator("#tabell-bokningar tbody tr", has_text="MHFA som ställs in")).to_have_count(0)
+    page.goto(f"{base}/mitt-arbete")
+    own.get_by_role("button", name="Ta bort meddelandet").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mitt arbete")
+    expect(own.get_by_role("status")).to_have_count(0)
+
+
+def test_a_manager_uploads_a_name_list_and_books_by_name(page: Page, served, web_users, tmp_path):
+    base, data = served
+    manager = web_users[Role.UNIT_MANAGER]
+    with app_state(data.data_dir) as con:
+        bookings.create_session(con, course="MHFA-1", course_name="MHFA", programme="mhfa", title="MHFA med namn",
+                                kind="platser", starts=dt.datetime.now() + dt.timedelta(days=16), place="Stadshuset",
+                                capacity=3, municipality=None, created_by="admin")
+    log_in(page, base, manager.username)
+    page.goto(f"{base}/kompetens")
+    people = page.locator("#boka-platser").get_by_role("checkbox")
+    first = people.first.get_attribute("value")
+    names = tmp_path / "namnlista.csv"
+    names.write_text(f"personal-id;namn\n{first};Alma Andersson\n", encoding="utf-8")
+    upload = page.locator("#namnlista-form")
+    upload.get_by_label("Namnlista").set_input_files(str(names))
+    upload.get_by_role("button", name="Läs in namnlistan").click()
+    expect(page.get_by_role("status")).to_have_text("Namnlistan är inläst: 1 namn.")
+    expect(page.locator("#boka-platser label", has_text=f"Alma Andersson ({first})")).to_have_count(1)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "kompetens-enhetschef.png"), full_page=True)
 
 
 def test_a_download_arrives_and_opens_as_excel(page: Page, served, web_users, tmp_path):

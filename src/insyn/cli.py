@@ -706,3 +706,39 @@ def users_remove(username: Annotated[str, typer.Argument(help="Användarnamn")])
     finally:
         con.close()
     console.print(f"{username} kan inte längre logga in.")
+
+
+names_app = typer.Typer(help="Den lokala namnlistan (personal-id → namn) som chefer bokar sin personal med.",
+                        no_args_is_help=True)
+users_app.add_typer(names_app, name="names")
+
+
+@names_app.command("import")
+def names_import(
+    file: Annotated[Path, typer.Argument(help="CSV- eller Excelfil med kolumnerna personal-id och namn.")],
+    municipality: Annotated[str, typer.Option("--kommun", help="Kommunkod (fyra siffror) för personalen.")],
+) -> None:
+    """Läs in kommunens namnlista (ersätter den som fanns). Namnen sparas bara i webbappens tillstånd,
+    aldrig i datalagret, en export eller ett uttag."""
+    from insyn.web.appstate import open_app_state
+    from insyn.web.data import current_staff
+    from insyn.web.names import read_name_list, replace_names
+    from insyn.workflows import store_for
+
+    settings = _settings()
+    rows = read_name_list(file)  # NameListError: an InsynError
+    store = store_for(settings, read_only=True)
+    try:
+        staff = current_staff(store)
+    finally:
+        store.close()
+    staff = staff[staff.municipality == municipality]
+    if staff.empty:
+        raise _fail(f"Kommun {municipality} har ingen personal i underlaget.")
+    con = open_app_state(settings.data_dir)
+    try:
+        count = replace_names(con, municipality, rows, staff.groupby("staff_id").unit.agg(set).to_dict(), None,
+                              "terminalen", file.name)
+    finally:
+        con.close()
+    console.print(f"Namnlistan för {municipality} är inläst: {count_of(count, 'namn', 'namn')}.")

@@ -188,9 +188,9 @@ def _translate_errors(exceptions) -> None:
     exceptions.echo = swedish_echo
     for exception in vars(exceptions).values():
         if isinstance(exception, type) and "format_message" in vars(exception):
-            made = exception.format_message
+            made = vars(exception)["format_message"]
 
             def format_message(self, made=made):
                 return swedish_written(made(self))
 
-            exception.format_message = format_message
+            exception.format_message = format_message  # type: ignore[attr-defined]

@@ -1,5 +1,5 @@
 """The web app's own state (users, sessions, login attempts, the audit log, training sessions and
-bookings) in one SQLite file beside the DuckDB store.
+bookings, the local name list) in one SQLite file beside the DuckDB store.
 
 SQLite in WAL mode lets several server processes read while one writes, and a short busy
 timeout makes concurrent writers wait rather than fail; DuckDB, by contrast, allows one
@@ -71,10 +71,10 @@ def connect(path: Path) -> sqlite3.Connection:
 
 def open_app_state(data_dir: Path) -> sqlite3.Connection:
     """The data folder's app state, created on first use."""
-    from insyn.web import bookings, flash
+    from insyn.web import bookings, flash, names
 
     con = connect(data_dir / APP_STATE_FILE)
-    con.executescript(SCHEMA + bookings.SCHEMA + flash.SCHEMA)
+    con.executescript(SCHEMA + bookings.SCHEMA + flash.SCHEMA + names.SCHEMA)
     return con
 
 

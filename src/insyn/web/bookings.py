@@ -6,6 +6,10 @@ session held at the unit). When the places are taken, bookings go on a waiting l
 cancelled place goes to the first on it. Attendance recorded after a session becomes rows of
 the canonical `trainings` table (`completions`), which the web layer imports as usual.
 
+A planner can cancel a whole session (`cancel_session`, with a reason): its bookings leave every
+list, and each person booked (or of a unit that booked it) gets a notice (`notices_for`) until they
+dismiss it or NOTICE_DAYS have passed.
+
 Every function that reads and then writes does it in one `BEGIN IMMEDIATE` transaction
 (appstate.write_transaction): it holds SQLite's write lock from its first read, so server
 processes booking the last place at the same moment are served one after the other and
@@ -68,7 +72,21 @@ CREATE UNIQUE INDEX IF NOT EXISTS bookings_one_active_place ON bookings (session
 CREATE UNIQUE INDEX IF NOT EXISTS bookings_one_active_workplace ON bookings (session_id, municipality, unit)
     WHERE parent_id IS NULL AND staff_id IS NULL AND status != 'avbokad';
 CREATE UNIQUE INDEX IF NOT EXISTS bookings_attendees ON bookings (parent_id, staff_id) WHERE parent_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS session_cancellations (
+    session_id INTEGER PRIMARY KEY REFERENCES training_sessions(id),
+    reason TEXT NOT NULL,
+    cancelled_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dismissed_notices (
+    session_id INTEGER NOT NULL REFERENCES training_sessions(id),
+    municipality TEXT NOT NULL,
+    staff_id TEXT NOT NULL,
+    dismissed_at TEXT NOT NULL,
+    PRIMARY KEY (session_id, municipality, staff_id)
+);
 """
+# How long a cancelled session's notice stays on the Mitt arbete page of those booked, undismissed.
+NOTICE_DAYS = 30
 
 
 class Kind(StrEnum):
@@ -111,6 +129,23 @@ class SessionSummary:
     @property
     def free(self) -> int:
         return max(0, self.session.capacity - self.booked)
+
+
+@dataclass(frozen=True)
+class CancelledNotice:
+    """A session someone was booked on (a place, or their unit's workplace booking) was cancelled."""
+
+    session_id: int
+    title: str
+    starts: dt.datetime
+    place: str
+    reason: str
+    cancelled_at: dt.datetime
+
+    @property
+    def message(self) -> str:
+        return (f"Utbildningstillfället {self.title} den {self.starts:%Y-%m-%d} kl. {self.starts:%H:%M} är inställt."
+                f" Orsak: {self.reason}")
 
 
 @dataclass(frozen=True)
@@ -198,10 +233,14 @@ def create_session(con: sqlite3.Connection, *, course: str, course_name: str, pr
     return session(con, _inserted_id(cursor)).session
 
 
-def cancel_session(con: sqlite3.Connection, session_id: int, cancelled_by: str,
-                   now: dt.datetime | None = None) -> None:
-    """A cancelled session is hidden from `sessions` and takes no bookings; its bookings are kept
-    as they were, so that the bookers' lists can show what was cancelled."""
+def cancel_session(con: sqlite3.Connection, session_id: int, cancelled_by: str, reason: str,
+                   now: dt.datetime | None = None) -> list[Booking]:
+    """A cancelled session is hidden from `sessions` and `bookings` and takes no bookings. Its
+    bookings are kept as they were, for the notices of those booked; they are returned (the
+    places and the waiting list, not yet cancelled)."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise BookingError("Ange varför tillfället ställs in.")
     now = now or _now()
     with write_transaction(con):
         target = session(con, session_id).session
@@ -211,6 +250,40 @@ def cancel_session(con: sqlite3.Connection, session_id: int, cancelled_by: str,
             raise BookingError("Tillfället har redan börjat och kan inte ställas in.")
         con.execute("UPDATE training_sessions SET cancelled = 1, cancelled_by = ? WHERE id = ?",
                     [cancelled_by, session_id])
+        con.execute("INSERT INTO session_cancellations (session_id, reason, cancelled_at) VALUES (?, ?, ?)",
+                    [session_id, reason, _text(now)])
+        rows = con.execute("SELECT * FROM bookings WHERE session_id = ? AND parent_id IS NULL "
+                           "AND status != 'avbokad' ORDER BY id", [session_id])
+        return [_booking(r) for r in rows]
+
+
+def notices_for(con: sqlite3.Connection, municipality: str, staff_id: str, units: Collection[str] = (),
+                now: dt.datetime | None = None) -> list[CancelledNotice]:
+    """The cancelled sessions a person was booked on — a place of their own, or a workplace
+    booking of one of their `units` — that they have not dismissed, cancelled within the last
+    NOTICE_DAYS; the newest cancellation first."""
+    since = (now or _now()) - dt.timedelta(days=NOTICE_DAYS)
+    units = list(units)
+    rows = con.execute(
+        "SELECT DISTINCT s.id, s.title, s.starts, s.place, c.reason, c.cancelled_at "
+        "FROM training_sessions s JOIN session_cancellations c ON c.session_id = s.id "
+        "JOIN bookings b ON b.session_id = s.id AND b.parent_id IS NULL AND b.status != 'avbokad' "
+        "AND b.municipality = ? "
+        f"AND (b.staff_id = ? OR (b.staff_id IS NULL AND b.unit IN ({', '.join('?' * len(units))}))) "
+        "WHERE c.cancelled_at >= ? AND NOT EXISTS (SELECT 1 FROM dismissed_notices d WHERE d.session_id = s.id "
+        "AND d.municipality = ? AND d.staff_id = ?) ORDER BY c.cancelled_at DESC, s.id",
+        [municipality, staff_id, *units, _text(since), municipality, staff_id])
+    return [CancelledNotice(r["id"], r["title"], dt.datetime.fromisoformat(r["starts"]), r["place"], r["reason"],
+                            dt.datetime.fromisoformat(r["cancelled_at"])) for r in rows]
+
+
+def dismiss_notice(con: sqlite3.Connection, session_id: int, municipality: str, staff_id: str,
+                   now: dt.datetime | None = None) -> None:
+    """The person has read that the session is cancelled; dismissing twice, or a session that
+    does not exist, changes nothing."""
+    con.execute("INSERT OR IGNORE INTO dismissed_notices (session_id, municipality, staff_id, dismissed_at) "
+                "SELECT id, ?, ?, ? FROM training_sessions WHERE id = ?",
+                [municipality, staff_id, _text(now or _now()), session_id])
 
 
 def sessions(con: sqlite3.Connection, *, municipality: str | None = None,
@@ -347,9 +420,10 @@ def waiting_list(con: sqlite3.Connection, session_id: int) -> list[Booking]:
 def bookings(con: sqlite3.Connection, *, municipality: str | None = None, units: Collection[str] | None = None,
              staff_id: str | None = None, session_id: int | None = None,
              include_cancelled: bool = False) -> list[Booking]:
-    """Bookings matching every filter given, by session start and booking order. An empty
-    `units` matches nothing (a unit manager without units), unlike None, which matches all."""
-    where, params = ["b.parent_id IS NULL"], []
+    """Bookings of sessions not cancelled matching every filter given, by session start and
+    booking order. An empty `units` matches nothing (a unit manager without units), unlike None,
+    which matches all."""
+    where, params = ["b.parent_id IS NULL", "s.cancelled = 0"], []
     for column, value in (("municipality", municipality), ("staff_id", staff_id), ("session_id", session_id)):
         if value is not None:
             where.append(f"b.{column} = ?")

@@ -21,7 +21,7 @@ from insyn.disclosure.releases import Earlier
 from insyn.errors import NoData
 from insyn.publish.publication import InFull, Publication, prepare
 from insyn.settings import Settings
-from insyn.store import StoreBusy
+from insyn.store import Store, StoreBusy
 from insyn.web.scope import PUBLISHED, Scope
 from insyn.workforce.organisation import Organisation
 from insyn.workforce.workload import Workload
@@ -34,6 +34,11 @@ CURRENT_STAFF = """
     SELECT DISTINCT municipality, staff_id, unit, role FROM staff
     WHERE start_date <= current_date AND (end_date IS NULL OR end_date >= current_date)
     ORDER BY municipality, unit, staff_id"""
+
+
+def current_staff(store: Store) -> pd.DataFrame:
+    """Who is employed today (municipality, staff_id, unit, role), from an open store."""
+    return store.raw.execute(CURRENT_STAFF).df()
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ class Statistics:
         try:
             results = stored_results(store)
             return Snapshot(results, stored_workload(store), stored_published_values(store),
-                            store.raw.execute(CURRENT_STAFF).df(),
+                            current_staff(store),
                             store.raw.execute("SELECT course, name, programme FROM courses ORDER BY name").df(),
                             organisations(store), earlier_releases(store, published_years(results.period)))
         finally:

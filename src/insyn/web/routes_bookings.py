@@ -1,26 +1,33 @@
-"""Kompetens och bokning: training sessions, places and workplace sessions booked by managers,
-cancelling, the waiting list, and attendance that becomes training statistics.
+"""Kompetens och bokning: training sessions, places and workplace sessions booked by managers
+(their own people by name, from the local name list), cancelling a booking or a whole session,
+the waiting list, and attendance that becomes training statistics.
 
-The booking rules are in insyn.web.bookings; here is who may do what (insyn.web.scope) and the
-import of recorded attendance as ordinary `trainings` rows, so that the training-coverage
-indicators count it.
+The booking rules are in insyn.web.bookings and the name list in insyn.web.names; here is who may
+do what (insyn.web.scope), the import of recorded attendance as ordinary `trainings` rows, so that
+the training-coverage indicators count it, and the caseworker's own trainings and notices of
+cancelled sessions (`own_trainings`), shown on Mitt arbete.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import Form, Request
+from fastapi import Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
 from insyn.errors import InputError, user_message
 from insyn.model.codes import label
+from insyn.model.municipalities import municipality_names
 from insyn.model.tables import TRAININGS
 from insyn.publish.cells import MISSING
-from insyn.web import bookings, flash
+from insyn.swedish import count_of, swedish_sort_key
+from insyn.web import bookings, flash, names
 from insyn.web.accounts import Role
 from insyn.web.bookings import BookingError, Kind, Status
 from insyn.web.deps import Signed, Viewer
@@ -73,6 +80,20 @@ def bookable_staff(request: Request, viewer: Viewer) -> list[tuple[str, str, str
             if viewer.scope.books_for(r.municipality, r.unit)]
 
 
+def municipalities_in_data(request: Request) -> list[tuple[str, str]]:
+    """(code, name) of the municipalities with staff in the data, by name: those a session can be for."""
+    named = municipality_names()
+    codes = set(request.app.state.statistics.snapshot().staff.municipality)
+    return sorted(((c, named.get(c, c)) for c in codes), key=lambda item: swedish_sort_key(item[1]))
+
+
+def staff_units(request: Request, municipality: str) -> dict[str, set[str]]:
+    """Each staff id of the municipality in the data today, with its units."""
+    staff = request.app.state.statistics.snapshot().staff
+    staff = staff[staff.municipality == municipality]
+    return {staff_id: set(group.unit) for staff_id, group in staff.groupby("staff_id")}
+
+
 def units_in_data(request: Request, municipality: str) -> set[str]:
     """The municipality's units with staff today: the only units a session can be booked for."""
     staff = request.app.state.statistics.snapshot().staff
@@ -103,6 +124,9 @@ def competence_page(request: Request, viewer: Viewer) -> Page:
                      {True: "Ja", False: "Nej", None: MISSING}[b.attended], b.booked_by] for b in mine]
     planned = bookings.sessions(viewer.con, municipality=None) if viewer.scope.plans_sessions else []
     notice = flash.take(viewer.con, viewer.user.username, request.query_params.get("besked"))
+    staff = bookable_staff(request, viewer)
+    shown = names.shown_names(viewer.con, viewer.scope, staff)
+    labels = {staff_id: names.labelled(shown.get((m, staff_id)), staff_id) for m, _, staff_id in staff}
     return Page(
         "Kompetens och bokning",
         "Utbildningstillfällen i regionen: kurser med platser (t.ex. MHFA eller Yrkesresans kursdagar) och "
@@ -122,9 +146,9 @@ def competence_page(request: Request, viewer: Viewer) -> Page:
                            ["Tid", "Tillfälle", "Kommun", "Enhet", "Personal-id", "Status", "Närvarande", "Bokad av"],
                            booking_rows)])],
         forms={"notice": notice, "upcoming": upcoming, "bookings": mine, "titles": titles, "now": now,
-               "staff": bookable_staff(request, viewer),
-               "units": sorted({unit for _, unit, _ in bookable_staff(request, viewer)})
-               if viewer.user.role != Role.CASEWORKER else [],
+               "staff": staff, "labels": labels,
+               "units": sorted({unit for _, unit, _ in staff}) if viewer.user.role != Role.CASEWORKER else [],
+               "municipalities": municipalities_in_data(request) if viewer.scope.plans_sessions else [],
                "planned": [s for s in planned if s.session.starts <= now and not s.session.cancelled],
                "unit_staff": _unit_staff(request) if viewer.scope.plans_sessions else {},
                "courses": request.app.state.statistics.snapshot().courses.to_dict("records")
@@ -231,6 +255,9 @@ def create(request: Request, viewer: Signed, csrf: Annotated[str, Form()], kurs:
     courses = {c["course"]: c for c in request.app.state.statistics.snapshot().courses.to_dict("records")}
     if kurs not in courses:
         return back(viewer, error=True, message=f"Kursen {kurs} finns inte bland de importerade kurserna.")
+    if kommun and kommun not in dict(municipalities_in_data(request)):
+        return back(viewer, error=True, message="Tillfället skapades inte: kommunen finns inte bland kommunerna med "
+                                                "personal i underlaget.")
     try:
         starts = dt.datetime.fromisoformat(f"{datum}T{tid}")
         made = bookings.create_session(
@@ -241,6 +268,82 @@ def create(request: Request, viewer: Signed, csrf: Annotated[str, Form()], kurs:
         return back(viewer, error=True, message=f"Tillfället skapades inte: {error}")
     viewer.log("session_create", target=f"tillfälle {made.id}", detail=f"{made.title} {_when(made.starts)}")
     return back(viewer, f"Tillfället {made.title} är upplagt.")
+
+
+@router.post("/kompetens/installa")
+def cancel_session(viewer: Signed, csrf: Annotated[str, Form()], tillfalle: FormInteger,
+                   orsak: Annotated[str, Form(max_length=500)] = ""):
+    """A planner cancels a whole session; everyone booked is told on their Mitt arbete page."""
+    viewer.check_csrf(csrf)
+    viewer.scope.require(viewer.scope.plans_sessions, "att ställa in utbildningstillfällen")
+    try:
+        target = bookings.session(viewer.con, tillfalle).session
+        told = bookings.cancel_session(viewer.con, tillfalle, viewer.user.username, orsak)
+    except BookingError as error:
+        return back(viewer, error=True, message=f"Tillfället ställdes inte in: {error}")
+    affected = count_of(len(told), "bokning", "bokningar")
+    viewer.log("session_cancel", target=f"tillfälle {tillfalle}", detail=f"{target.title} {_when(target.starts)}: "
+                                                                          f"{affected}")
+    return back(viewer, f"Tillfället {target.title} den {target.starts:%Y-%m-%d} är inställt. {affected} berörs; "
+                        "de bokade ser det på sin sida Mitt arbete.")
+
+
+@router.post("/kompetens/namnlista")
+def import_names(request: Request, viewer: Signed, fil: UploadFile, csrf: Annotated[str, Form()],
+                 kommun: Annotated[str, Form()] = ""):
+    """An administrator replaces a municipality's name list; a unit manager the names of their
+    own units' staff. The file is read from a temporary folder removed at once."""
+    viewer.check_csrf(csrf)
+    user = viewer.user
+    viewer.scope.require(viewer.scope.imports_names, "att läsa in en namnlista")
+    municipality = kommun if user.role == Role.ADMINISTRATOR else user.own_municipality
+    if municipality not in dict(municipalities_in_data(request)):
+        return back(viewer, error=True, message="Välj en kommun med personal i underlaget.")
+    shown_name = Path(fil.filename or "").name or "namnlista"
+    try:
+        with tempfile.TemporaryDirectory(dir=request.app.state.settings.data_dir) as folder:
+            path = Path(folder) / f"namnlista{Path(shown_name).suffix.lower()}"
+            path.write_bytes(fil.file.read())
+            rows = names.read_name_list(path, shown_name)
+        count = names.replace_names(viewer.con, municipality, rows, staff_units(request, municipality),
+                                    None if user.role == Role.ADMINISTRATOR else user.units, user.username,
+                                    shown_name)
+    except InputError as error:
+        return back(viewer, error=True, message=f"Namnlistan lästes inte in: {error}")
+    units = "" if user.role == Role.ADMINISTRATOR else f", enheterna {', '.join(user.units)}"
+    viewer.log("names_import", target=f"namnlista {municipality}", detail=f"{count} namn{units}")
+    return back(viewer, f"Namnlistan är inläst: {count} namn.")
+
+
+@dataclass(frozen=True)
+class OwnTrainings:
+    """A caseworker's notices of cancelled sessions and their own bookings still to come."""
+
+    notices: list[bookings.CancelledNotice]
+    booked: list[tuple[bookings.TrainingSession, bookings.Booking]]
+
+
+def own_trainings(request: Request, viewer: Viewer) -> OwnTrainings:
+    """What the section "Mina utbildningar" of Mitt arbete shows (template mina_utbildningar.html.j2)."""
+    user = viewer.user
+    viewer.scope.require(user.role == Role.CASEWORKER and bool(user.staff_id), "egna utbildningar")
+    municipality, staff_id = user.own_municipality, user.staff_id or ""
+    units = staff_units(request, municipality).get(staff_id, set())
+    now = dt.datetime.now()
+    booked = [(bookings.session(viewer.con, b.session_id).session, b)
+              for b in bookings.bookings(viewer.con, municipality=municipality, staff_id=staff_id)]
+    return OwnTrainings(bookings.notices_for(viewer.con, municipality, staff_id, units, now),
+                        [(s, b) for s, b in booked if s.starts > now])
+
+
+@router.post("/mitt-arbete/meddelanden/dolj")
+def dismiss_notice(viewer: Signed, csrf: Annotated[str, Form()], tillfalle: FormInteger):
+    viewer.check_csrf(csrf)
+    user = viewer.user
+    viewer.scope.require(user.role == Role.CASEWORKER and bool(user.staff_id), "egna meddelanden")
+    bookings.dismiss_notice(viewer.con, tillfalle, user.own_municipality, user.staff_id or "")
+    viewer.log("notice_dismiss", target=f"tillfälle {tillfalle}")
+    return RedirectResponse("/mitt-arbete", status_code=303)
 
 
 @router.post("/kompetens/narvaro")

@@ -16,6 +16,7 @@ from insyn.web import audit, pages
 from insyn.web.accounts import ROLE_LABELS, Role, list_users
 from insyn.web.pages import Choice, Page, Section
 from insyn.web.registry import MenuPage, PageRouter
+from insyn.web.routes_bookings import own_trainings
 from insyn.web.scope import AUDIT_LOG_ROLES
 from insyn.web.tables import Table, count
 
@@ -89,7 +90,8 @@ def own_caseload_page(request: Request, viewer) -> Page:
             "min-arbetstyngd", f"Arbetstyngd för {user.display_name}",
             ["Månad", "Enhet", "Ärenden", "Poäng", "Norm (poäng)", "Arbetstyngd", "Månader över normen i följd"],
             [[r["period"], r["unit"], count(r["cases"]), _number(r["points"]), _number(r["norm_points"]),
-              _percent(r["load_ratio"]), count(r["months_over_norm"])] for r in records])])])
+              _percent(r["load_ratio"]), count(r["months_over_norm"])] for r in records])])],
+        forms={"trainings": own_trainings(request, viewer)})
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -131,6 +133,6 @@ AUDIT_LOG = MenuPage("/logg", "Logg", AUDIT_LOG_ROLES, "loggen")
 # Two routers, for the menu's order: the caseload pages after the statistics, the log near the end.
 caseload_router = PageRouter()
 caseload_router.table_page(CASEWORKERS, build=caseworkers_page)
-caseload_router.table_page(OWN_CASELOAD, build=own_caseload_page)
+caseload_router.table_page(OWN_CASELOAD, build=own_caseload_page, template="mitt_arbete_body.html.j2")
 admin_router = PageRouter()
 admin_router.table_page(AUDIT_LOG, build=audit_log_page)

@@ -7,6 +7,9 @@
   figures, its own municipality's figures only;
 - unit manager: its own units in full, including each caseworker's load; the rest as published;
 - caseworker: their own caseload and bookings, nothing else.
+
+A name from the local name list (insyn.web.names) is shown only to the person themselves and to
+their own unit manager (`sees_name_of`); everyone else sees the staff id.
 """
 
 from __future__ import annotations
@@ -106,6 +109,23 @@ class Scope:
         if self.role == Role.UNIT_MANAGER:
             return municipality == self.user.municipality and unit in self.user.units
         return False
+
+    def sees_name_of(self, municipality: str, units: Collection[str], staff_id: str) -> bool:
+        """Whether the user may see the name of the person with this staff id, whose units in the
+        data are `units`: the person themselves, or a unit manager of one of those units."""
+        if municipality != self.user.municipality:
+            return False
+        if self.role == Role.CASEWORKER:
+            return staff_id == self.user.staff_id
+        if self.role == Role.UNIT_MANAGER:
+            return any(unit in self.user.units for unit in units)
+        return False
+
+    @property
+    def imports_names(self) -> bool:
+        """Imports a local name list: an administrator for any municipality's staff, a unit
+        manager for their own units' staff."""
+        return self.role in (Role.ADMINISTRATOR, Role.UNIT_MANAGER)
 
     @property
     def imports_shared_tables(self) -> bool:
