@@ -364,9 +364,9 @@ def test_workload_per_caseworker_on_the_first_of_the_month(dataset):
 
     frame = compute_workload(dataset, load_workforce(), load_workload()).caseworkers
     # 1 Nov 2024, default weights: S1 holds a (investigation 10); S5 holds b (foster home 8 +
-    # open care 5); K1 f (HVB 10); S7 g (open care 5); S3 c (awaiting assessment 2).
+    # open care 5); K1 f (HVB 10); S7 g (open care 5); S3 c (awaiting assessment 12).
     expected = {"S1": (1, 10, 150), "S5": (1, 13, 100), "K1": (1, 10, 150), "S7": (1, 5, 125),
-                "S3": (1, 2, 125), "S2": (0, 0, 150), "S4": (0, 0, 75)}
+                "S3": (1, 12, 125), "S2": (0, 0, 150), "S4": (0, 0, 75)}
     for staff_id, (cases, points, norm) in expected.items():
         row = caseworker_month(frame, staff_id, "2024-11")
         assert (row.cases, row.points, row.norm_points) == (cases, points, norm), staff_id
@@ -535,7 +535,7 @@ def test_a_future_degree_two_posts_at_once_and_a_report_taken_up_the_same_day(tm
     assert value(results, "intern_rorlighet")[0] == pytest.approx(1.0 + 0.5)
     assert value(results, "introduktion_inom_3_manader")[1] == 5
     # x's reports were both taken up on 5 September: S3 holds only c on 1 November.
-    assert caseworker_month(frame, "S3", "2024-11").points == 2
+    assert caseworker_month(frame, "S3", "2024-11").points == 12
 
 
 def test_work_held_by_another_role_and_a_unit_without_caseworkers(tmp_path, store):

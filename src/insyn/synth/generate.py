@@ -49,6 +49,7 @@ import yaml
 from insyn.errors import InputError
 from insyn.model.codes import codes
 from insyn.model.tables import TABLES
+from insyn.model.workforce_config import load_workload
 from insyn.synth.personnummer import personal_numbers, with_other_ids
 
 # Every canonical table but the populations, which are reference data shipped with Insyn.
@@ -112,15 +113,16 @@ def generate(municipalities: pd.DataFrame, years: list[int], seed: int = 1,
     events = _case_events(rng, cases, interventions, children, munis, window, cal)
 
     notify("Personal, omsättning och handläggare", 0.5)
-    posts = _posts(cases, interventions, munis, window, cal)
+    points = _Points.shipped()
+    posts = _posts(cases, interventions, munis, window, points, cal)
     staff = _employments(rng, posts, munis, window, cal)
-    caseworker = _assign_caseworkers(rng, events, cases, staff, munis, window, cal)
+    caseworker = _assign_caseworkers(rng, events, cases, interventions, staff, munis, window, points, cal)
     events, caseworker = _distinct(events, caseworker)
 
     notify("Utbildningar, mentorskap och skattad arbetsbelastning", 0.7)
     trainings = _trainings(rng, staff, munis, window, cal)
     mentorships = _mentorships(rng, staff, munis, window, cal)
-    ratings = _workload_ratings(rng, events, caseworker, cases, interventions, staff, window, cal)
+    ratings = _workload_ratings(rng, events, caseworker, cases, interventions, staff, window, points, cal)
 
     notify("Tabeller", 0.85)
     staff_ids = _staff_ids(staff, munis)
@@ -218,6 +220,70 @@ def _uniform_days(rng: np.random.Generator, low: np.ndarray, high: np.ndarray) -
     return low + np.floor(rng.random(low.size) * (high - low + 1)).astype(np.int64)
 
 
+# --- workload points ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Points:
+    """The workload measure's weights and norms (insyn/model/workload.yaml), which the generator
+    sizes posts to and deals cases by, so that units sit around their norm as Insyn measures it."""
+
+    assessment: float  # a case awaiting its initial assessment
+    investigation: float
+    intervention: np.ndarray  # by intervention code
+    norm_below_years: np.ndarray  # each level's upper bound in years since the degree but the last's
+    norm_points: np.ndarray  # each level's norm per FTE
+    missing_exam_norm: float
+    typical_norm: float  # the middle level's norm, which posts are sized against
+
+    @classmethod
+    def shipped(cls) -> _Points:
+        config = load_workload()
+        norms = {n.level: n.points for n in config.norms}
+        return cls(assessment=config.weights.forhandsbedomning, investigation=config.weights.utredning,
+                   intervention=np.array([config.weights.insats[kind] for kind in _INTERVENTIONS]),
+                   norm_below_years=np.array([n.below_years for n in config.norms[:-1]]),
+                   norm_points=np.array([n.points for n in config.norms]),
+                   missing_exam_norm=norms[config.missing_exam_year_level],
+                   typical_norm=float(np.median([n.points for n in config.norms])))
+
+    def norm(self, years_since_degree: np.ndarray, exam_known: np.ndarray) -> np.ndarray:
+        """The norm per FTE of caseworkers with this experience."""
+        level = np.searchsorted(self.norm_below_years, np.maximum(years_since_degree, 0), side="right")
+        return np.where(exam_known, self.norm_points[level], self.missing_exam_norm)
+
+
+def _case_points(cases: pd.DataFrame, interventions: pd.DataFrame,
+                 days: np.ndarray, points: _Points) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(case, index into the sorted `days`, points) of the work ongoing in each case on each of
+    `days`: awaiting its initial assessment, under investigation, each intervention running."""
+    investigated = np.flatnonzero(cases["investigated"].to_numpy())
+    live = np.flatnonzero(~cases["stock"].to_numpy())
+    kind = interventions["kind"].to_numpy()
+    row, at = _days_within(
+        np.concatenate([cases["investigation_start"].to_numpy()[investigated], interventions["start"].to_numpy(),
+                        cases["first_report"].to_numpy()[live]]),
+        np.concatenate([cases["investigation_end"].to_numpy()[investigated] - 1, interventions["end"].to_numpy() - 1,
+                        cases["assessed"].to_numpy()[live] - 1]), days)
+    case = np.concatenate([investigated, interventions["case"].to_numpy(), live])[row]
+    weight = np.concatenate([np.full(investigated.size, points.investigation), points.intervention[kind],
+                             np.full(live.size, points.assessment)])[row]
+    work, inverse = np.unique(case * days.size + at, return_inverse=True)
+    case, at = np.divmod(work, days.size)
+    return case, at, np.bincount(inverse, weights=weight, minlength=work.size)
+
+
+def _latest_events(events: pd.DataFrame, case: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """The row of each case's latest event on or before the day (-1: none); events come in case
+    and date order."""
+    event_case, event_date = events["case"].to_numpy(), events["date"].to_numpy()
+    first_date = min(event_date.min(initial=0), day.min(initial=0))
+    span = max(event_date.max(initial=0), day.max(initial=0)) - first_date + 1
+    latest = np.searchsorted(event_case * span + event_date - first_date, case * span + day - first_date,
+                             side="right") - 1
+    return np.where((latest >= 0) & (event_case[np.maximum(latest, 0)] == case), latest, -1)
+
+
 # --- weighted draws -----------------------------------------------------------------------
 
 
@@ -254,8 +320,7 @@ class _Municipalities:
     tenure_factor: np.ndarray
     consultant_share: np.ndarray
     part_time_share: np.ndarray
-    open_cases_per_fte: np.ndarray
-    open_assessments_per_fte: np.ndarray
+    planned_load: np.ndarray  # the share of the norm its posts are sized for
     training_factor: np.ndarray
     yrkesresan: np.ndarray
     mentor_share: np.ndarray
@@ -297,12 +362,11 @@ def _municipality_variation(r: np.random.Generator, cal: dict) -> dict:
         "investigate": ia["investigate"] + r.uniform(-1, 1) * ia["investigate_spread"],
         "over_four_months": _beta(r, inv["over_four_months_mean"],
                                   inv["over_four_months_concentration"]),
-        # The tenure factor is drawn before the open cases per FTE, which follow it.
+        # The tenure factor is drawn before the planned load, which follows it.
         "tenure_factor": (tenure_factor := r.lognormal(0.0, staff["turnover_sigma"])),
         "consultant_share": r.uniform(*staff["consultant_fte_share"]) if uses_consultants else 0.0,
         "part_time_share": r.uniform(*staff["part_time_share"]),
-        "open_cases_per_fte": _open_cases_per_fte(r, tenure_factor, staff),
-        "open_assessments_per_fte": r.uniform(*staff["open_assessments_per_fte"]),
+        "planned_load": _planned_load(r, tenure_factor, staff),
         "training_factor": r.uniform(*cal["training"]["municipality_factor"]),
         "yrkesresan": r.random() < cal["training"]["yrkesresan_municipality_share"],
         "mentor_share": r.uniform(*cal["mentoring"]["share"]),
@@ -315,8 +379,9 @@ def _beta(r: np.random.Generator, mean: float, concentration: float) -> float:
     return r.beta(mean * concentration, (1 - mean) * concentration)
 
 
-def _open_cases_per_fte(r: np.random.Generator, tenure_factor: float, cal: dict) -> float:
-    """Open cases per caseworker FTE, higher where tenure is shorter (turnover higher).
+def _planned_load(r: np.random.Generator, tenure_factor: float, cal: dict) -> float:
+    """The share of the workload norm a municipality's posts are sized for, higher where tenure
+    is shorter (turnover higher).
 
     How much shorter the municipality's tenure is, as a z-score of its factor, mixed with noise
     of its own to the calibrated correlation, and mapped through the normal distribution onto
@@ -325,7 +390,7 @@ def _open_cases_per_fte(r: np.random.Generator, tenure_factor: float, cal: dict)
     correlation = cal["load_turnover_correlation"]
     shorter_tenure = -np.log(tenure_factor) / cal["turnover_sigma"]
     score = correlation * shorter_tenure + np.sqrt(1 - correlation**2) * r.standard_normal()
-    low, high = cal["open_cases_per_fte"]
+    low, high = cal["planned_load"]
     return low + (high - low) * NormalDist().cdf(score)
 
 
@@ -778,8 +843,9 @@ def _event_rows(event: str, case: np.ndarray, date: np.ndarray, phase: np.ndarra
 
 
 def _posts(cases: pd.DataFrame, interventions: pd.DataFrame, munis: _Municipalities,
-           window: _Window, cal: dict) -> pd.DataFrame:
-    """Caseworker posts per unit, enough for the unit's average open cases; one chief each."""
+           window: _Window, points: _Points, cal: dict) -> pd.DataFrame:
+    """Caseworker posts per unit, enough for the unit's average workload points at the
+    municipality's planned share of the norm; one chief each."""
     staff_cal = cal["staff"]
     muni = cases["muni"].to_numpy()
     live = ~cases["stock"].to_numpy()
@@ -787,23 +853,28 @@ def _posts(cases: pd.DataFrame, interventions: pd.DataFrame, munis: _Municipalit
     n_units = len(munis.units)
 
     def open_load(m: np.ndarray, phase: np.ndarray, start: np.ndarray,
-                  end: np.ndarray) -> np.ndarray:
+                  end: np.ndarray, weight: np.ndarray | float) -> np.ndarray:
         days = np.maximum(np.minimum(end, window.last) - np.maximum(start, window.first) + 1, 0)
         slot = m * n_units + munis.unit_of[m, phase]
-        return np.bincount(slot, weights=days, minlength=len(munis) * n_units) / window.days
+        return np.bincount(slot, weights=days * weight, minlength=len(munis) * n_units) / window.days
 
-    intake = open_load(muni[live], np.full(int(live.sum()), _PHASE["intake"]),
-                       cases["first_report"].to_numpy()[live], cases["assessed"].to_numpy()[live])
     inv = cases["investigated"].to_numpy()
-    held = (open_load(muni[inv], cases["investigation_phase"].to_numpy()[inv],
-                      cases["investigation_start"].to_numpy()[inv],
-                      cases["investigation_end"].to_numpy()[inv])
-            + open_load(iv_muni, interventions["phase"].to_numpy(),
-                        interventions["start"].to_numpy(), interventions["end"].to_numpy()))
+    held = (open_load(muni[live], np.full(int(live.sum()), _PHASE["intake"]),
+                      cases["first_report"].to_numpy()[live], cases["assessed"].to_numpy()[live],
+                      points.assessment)
+            + open_load(muni[inv], cases["investigation_phase"].to_numpy()[inv],
+                        cases["investigation_start"].to_numpy()[inv],
+                        cases["investigation_end"].to_numpy()[inv], points.investigation)
+            + open_load(iv_muni, interventions["phase"].to_numpy(), interventions["start"].to_numpy(),
+                        interventions["end"].to_numpy(), points.intervention[interventions["kind"].to_numpy()]))
     slot_muni = np.repeat(np.arange(len(munis)), n_units)
     fte_per_post = 1 - munis.part_time_share * (1 - np.mean(staff_cal["part_time_fte"]))
-    fte = (intake / munis.open_assessments_per_fte[slot_muni]
-           + held / munis.open_cases_per_fte[slot_muni])
+    # The phase each unit slot serves (a unit serving several: the first of them).
+    slot_phase = np.zeros(len(munis) * n_units, dtype=np.int64)
+    for phase in reversed(range(len(_PHASES))):
+        slot_phase[np.arange(len(munis)) * n_units + munis.unit_of[:, phase]] = phase
+    by_phase = np.array([staff_cal["planned_load_by_phase"][phase] for phase in _PHASES])
+    fte = held / (munis.planned_load[slot_muni] * by_phase[slot_phase] * points.typical_norm)
     caseworkers = np.maximum(np.ceil(fte / fte_per_post[slot_muni]),
                              staff_cal["min_caseworkers_per_unit"]).astype(np.int64)
     seniors = np.round(caseworkers * staff_cal["share_senior_posts"]).astype(np.int64)
@@ -996,42 +1067,147 @@ class _Roster:
 
 
 def _assign_caseworkers(rng: np.random.Generator, events: pd.DataFrame, cases: pd.DataFrame,
-                        staff: pd.DataFrame, munis: _Municipalities, window: _Window,
-                        cal: dict) -> np.ndarray:
+                        interventions: pd.DataFrame, staff: pd.DataFrame, munis: _Municipalities,
+                        window: _Window, points: _Points, cal: dict) -> np.ndarray:
     """The employment responsible for each event (-1: none recorded).
 
-    A case keeps its caseworker in a unit while that person is employed there; events are
-    spread over the unit's caseworkers in proportion to their FTE. Events before the burn-in
-    (of stock cases) carry none: the staff table holds only people employed in the period.
+    Each unit's manager deals work on the first of every month, by workload points against the
+    norm (workload.yaml) as Insyn measures them: the cases coming to the unit that month, those
+    of caseworkers who have left, and, from a caseworker over the norm `move_after_months`
+    months in a row, enough cases to bring them down to `move_down_to` of it. Each goes to a
+    caseworker employed all month in proportion to their room under the norm, with noise. A case
+    stays with its caseworker in a unit while they are there; an event names the case's
+    caseworker that month, or someone in the unit that day when they have gone. Events before
+    the flow starts (of stock cases) name the case's first caseworker when they were employed
+    then, else nobody: the staff table holds only people employed in the period.
     """
+    assign_cal = cal["assignment"]
     n_units = len(munis.units)
-    holds_cases = staff["role"].to_numpy() != _CHEF
-    employment = np.flatnonzero(holds_cases)
-    roster = _Roster(employment, (staff["muni"].to_numpy() * n_units
-                                  + staff["unit"].to_numpy())[employment],
-                     staff["start"].to_numpy()[employment], staff["end"].to_numpy()[employment],
-                     window.flow_start, window.last)
-    case = events["case"].to_numpy()
-    unit = events["unit"].to_numpy()
-    day = events["date"].to_numpy()
-    group = cases["muni"].to_numpy()[case] * n_units + unit
-    fte, start, end = (staff[c].to_numpy() for c in ("fte", "start", "end"))
+    n_groups = len(munis) * n_units
+    case, day = events["case"].to_numpy(), events["date"].to_numpy()
+    keys, event_key = np.unique(case * n_units + events["unit"].to_numpy(), return_inverse=True)
+    key_group = cases["muni"].to_numpy()[keys // n_units] * n_units + keys % n_units
+    days = _month_firsts(window.flow_start, window.last)
+    event_month = np.searchsorted(days, day, side="right") - 1
+    by_month = np.argsort(event_month, kind="stable")
+    event_bounds = np.searchsorted(event_month[by_month], np.arange(days.size + 1))
 
-    drawn = roster.draw(rng, group, day)
-    for _ in range(3):  # redraw in proportion to FTE
-        redraw = (drawn >= 0) & (rng.random(drawn.size) > fte[drawn])
-        drawn[redraw] = roster.draw(rng, group[redraw], day[redraw])
+    # The points of each case's work on each first of the month, with the unit its latest event
+    # names then.
+    work_case, work_month, work_points = _case_points(cases, interventions, days, points)
+    latest = _latest_events(events, work_case, days[work_month] - 1)
+    known = latest >= 0
+    work_key, work_month, work_points = event_key[latest[known]], work_month[known], work_points[known]
+    work_latest = latest[known]
+    by_work_month = np.argsort(work_month, kind="stable")
+    work_bounds = np.searchsorted(work_month[by_work_month], np.arange(days.size + 1))
+    # What a case is expected to weigh when it is dealt before it has been measured.
+    held_months = np.bincount(work_key, minlength=keys.size)
+    key_points = np.where(held_months > 0, np.bincount(work_key, work_points, keys.size)
+                          / np.maximum(held_months, 1), points.assessment)
+    # Each case's events in date order, to find the next one after a day.
+    key_order = np.lexsort((day, event_key))
+    span = window.last + 1 - window.flow_start
+    key_days = event_key[key_order] * span + np.maximum(day[key_order] - window.flow_start, 0)
 
-    order = np.lexsort((day, unit, case))  # events of a case in a unit, in date order
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = (case[order][1:] != case[order][:-1]) | (unit[order][1:] != unit[order][:-1])
-    first_event = order[np.maximum.accumulate(np.where(first, np.arange(order.size), 0))]
-    responsible = np.empty_like(drawn)
-    responsible[order] = drawn[first_event]
-    still_there = (responsible >= 0) & (start[responsible] <= day) & (end[responsible] >= day)
-    assigned = np.where(still_there, responsible, drawn)
-    assigned[rng.random(assigned.size) < cal["staff"]["missing_caseworker_share"]] = -1
-    return assigned
+    member = np.flatnonzero(staff["role"].to_numpy() != _CHEF)
+    group = (staff["muni"].to_numpy() * n_units + staff["unit"].to_numpy())[member]
+    start, end, fte, degree = (staff[c].to_numpy()[member] for c in ("start", "end", "fte", "degree_day"))
+    exam_known = staff["exam_year_known"].to_numpy()[member]
+
+    holder = np.full(keys.size, -1)  # member index
+    first_holder = np.full(keys.size, -1)
+    assigned = np.full(day.size, -1)
+    over_months = np.zeros(member.size, dtype=np.int64)
+    for m, first in enumerate(days):
+        month_end = days[m + 1] - 1 if m + 1 < days.size else window.last
+        employed, whole_month = (start <= first) & (end >= first), (start <= first) & (end >= month_end)
+        capacity = fte * points.norm((first - degree) / DAYS_PER_YEAR, exam_known)
+        work = by_work_month[work_bounds[m]:work_bounds[m + 1]]
+        month_events = by_month[event_bounds[m]:event_bounds[m + 1]]
+        # What the manager means each to hold, and what the data show them holding: a case
+        # handed over shows from its next event.
+        held, shown = holder[work_key[work]], assigned[work_latest[work]]
+        load = np.bincount(held[held >= 0], work_points[work][held >= 0], minlength=member.size)
+        seen = np.bincount(shown[shown >= 0], work_points[work][shown >= 0], minlength=member.size)
+        leaving = (shown >= 0) & (held != shown)
+        handed_over = np.bincount(shown[leaving], work_points[work][leaving], minlength=member.size)
+        over_months = np.where(employed & (seen > capacity), over_months + 1, 0)
+
+        active = np.unique(np.concatenate([work_key[work], event_key[month_events]]))
+        gone = holder[active] < 0
+        gone[~gone] = ~employed[holder[active][~gone]]
+        # From a caseworker long over the norm, the cases whose next event comes first (a case
+        # handed over shows from its next event: the export has no hand-over) until the rest
+        # are within `move_down_to` of the norm.
+        crowded = ((over_months >= assign_cal["move_after_months"])[np.maximum(held, 0)] & (held >= 0)
+                   & (held == shown))
+        moving = work[crowded]
+        if moving.size:
+            nxt = np.searchsorted(key_days, work_key[moving] * span + first - window.flow_start,
+                                  side="left")
+            next_key = event_key[key_order[np.minimum(nxt, key_order.size - 1)]]
+            soon = np.where((nxt < key_order.size) & (next_key == work_key[moving]),
+                            day[key_order[np.minimum(nxt, key_order.size - 1)]], window.last + 1)
+            who = holder[work_key[moving]]
+            order = np.lexsort((soon, who))
+            moving, who = moving[order], who[order]
+            before = np.cumsum(work_points[moving]) - work_points[moving]
+            run_start = np.r_[True, who[1:] != who[:-1]]
+            carried = before - np.maximum.accumulate(np.where(run_start, before, 0))
+            moving = moving[carried < seen[who] - handed_over[who] - assign_cal["move_down_to"] * capacity[who]]
+            np.subtract.at(load, holder[work_key[moving]], work_points[moving])
+        dealt = np.unique(np.concatenate([active[gone], work_key[moving]]))
+        # Room up to the level the unit would reach with everyone equally loaded (never less
+        # than `min_room` of the norm), so that nobody is filled far past the others.
+        staffed = np.where(whole_month, capacity, 0.0)
+        coming = np.bincount(key_group[dealt], key_points[dealt], minlength=n_groups)
+        level = ((np.bincount(group, np.where(whole_month, load, 0.0), minlength=n_groups) + coming)
+                 / np.maximum(np.bincount(group, staffed, minlength=n_groups), 1e-9))[group]
+        room = np.maximum(level * staffed - load, assign_cal["min_room"] * staffed)
+        weight = room * rng.lognormal(0.0, assign_cal["room_noise_sigma"], member.size)
+        taken = _deal(rng, key_group[dealt], key_points[dealt], group, weight)
+        holder[dealt] = np.where(taken >= 0, taken, -1)
+        first_holder[dealt] = np.where(first_holder[dealt] < 0, holder[dealt], first_holder[dealt])
+        assigned[month_events] = holder[event_key[month_events]]
+
+    employment = np.where(assigned >= 0, member[np.maximum(assigned, 0)], -1)
+    there = (assigned >= 0) & (start[np.maximum(assigned, 0)] <= day) & (end[np.maximum(assigned, 0)] >= day)
+    roster = _Roster(member, group, start, end, window.flow_start, window.last)
+    stand_in = np.flatnonzero(~there)
+    employment[stand_in] = roster.draw(rng, key_group[event_key[stand_in]], day[stand_in])
+    # Events before the flow starts name the case's first caseworker if they were employed then.
+    before = np.flatnonzero(day < window.flow_start)
+    earlier = first_holder[event_key[before]]
+    known = (earlier >= 0) & (start[np.maximum(earlier, 0)] <= day[before])
+    employment[before] = np.where(known, member[np.maximum(earlier, 0)], -1)
+    employment[rng.random(employment.size) < cal["staff"]["missing_caseworker_share"]] = -1
+    return employment
+
+
+def _deal(rng: np.random.Generator, item_group: np.ndarray, item_points: np.ndarray,
+          member_group: np.ndarray, member_weight: np.ndarray) -> np.ndarray:
+    """Each item to a member of its group (-1: the group has no member of positive weight): the
+    group's members share its items' points in proportion to their weights, the items in random
+    order laid end to end over the members' shares."""
+    members = np.flatnonzero(member_weight > 0)
+    members = members[np.argsort(member_group[members], kind="stable")]
+    groups, first, count = np.unique(member_group[members], return_index=True, return_counts=True)
+    at = np.minimum(np.searchsorted(groups, item_group), max(groups.size - 1, 0))
+    result = np.full(item_group.size, -1)
+    if not groups.size:
+        return result
+    items = np.flatnonzero(groups[at] == item_group)
+    items = items[np.lexsort((rng.random(items.size), at[items]))]
+    share = np.bincount(at[items], item_points[items], minlength=groups.size)
+    member_at = np.repeat(np.arange(groups.size), count)
+    weight = member_weight[members]
+    quota = weight / np.bincount(member_at, weight, minlength=groups.size)[member_at] * share[member_at]
+    middle = np.cumsum(item_points[items]) - item_points[items] / 2
+    pick = np.clip(np.searchsorted(np.cumsum(quota), middle, side="right"),
+                   first[at[items]], first[at[items]] + count[at[items]] - 1)
+    result[items] = members[pick]
+    return result
 
 
 def _distinct(events: pd.DataFrame, caseworker: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
@@ -1119,10 +1295,10 @@ def _mentorships(rng: np.random.Generator, staff: pd.DataFrame, munis: _Municipa
 # --- workload ratings ---------------------------------------------------------------------
 
 
-def _month_firsts(window: _Window) -> np.ndarray:
-    """The first day of each month of the data."""
-    months = np.arange(np.datetime64(window.first, "D").astype("datetime64[M]"),
-                       np.datetime64(window.last, "D").astype("datetime64[M]") + 1)
+def _month_firsts(first: int, last: int) -> np.ndarray:
+    """The first day of each month from the month of `first` to that of `last`."""
+    months = np.arange(np.datetime64(first, "D").astype("datetime64[M]"),
+                       np.datetime64(last, "D").astype("datetime64[M]") + 1)
     return months.astype("datetime64[D]").astype(np.int64)
 
 
@@ -1138,59 +1314,31 @@ def _days_within(start: np.ndarray, end: np.ndarray,
 
 def _held_load(events: pd.DataFrame, caseworker: np.ndarray, cases: pd.DataFrame,
                interventions: pd.DataFrame, staff: pd.DataFrame, days: np.ndarray,
-               cal: dict) -> np.ndarray:
-    """(person, day) the load each person (staff["person"]) holds on each of `days`, in
-    typical caseloads.
-
-    A case is held by the person on its latest event on or before the day (events come in case
-    and date order): while it is under investigation or intervention it counts as a share of a
-    typical caseload, while it awaits its initial assessment as a share of a typical intake
-    load. Typical is the middle of the calibrated range for all municipalities alike, so that
-    where posts carry more cases the load shows it.
-    """
-    staff_cal = cal["staff"]
-    investigated = np.flatnonzero(cases["investigated"].to_numpy())
-    row, at = _days_within(
-        np.concatenate([cases["investigation_start"].to_numpy()[investigated],
-                        interventions["start"].to_numpy()]),
-        np.concatenate([cases["investigation_end"].to_numpy()[investigated],
-                        interventions["end"].to_numpy()]), days)
-    ongoing = np.sort(np.concatenate([investigated, interventions["case"].to_numpy()])[row]
-                      * days.size + at)
-    ongoing = ongoing[np.diff(ongoing, prepend=-1) > 0]  # once when two interventions overlap
-    live = np.flatnonzero(~cases["stock"].to_numpy())
-    row, at = _days_within(cases["first_report"].to_numpy()[live],
-                           cases["assessed"].to_numpy()[live] - 1, days)
-    awaiting = live[row] * days.size + at
-    weight = np.repeat([1 / np.mean(staff_cal["open_cases_per_fte"]),
-                        1 / np.mean(staff_cal["open_assessments_per_fte"])],
-                       [ongoing.size, awaiting.size])
-    case, day = np.divmod(np.concatenate([ongoing, awaiting]), days.size)
-
-    event_case, event_date = events["case"].to_numpy(), events["date"].to_numpy()
-    first_date = event_date.min(initial=days[0])
-    span = event_date.max(initial=days[-1]) - first_date + 1
-    latest = np.searchsorted(event_case * span + event_date - first_date,
-                             case * span + days[day] - first_date, side="right") - 1
-    holder = np.where((latest >= 0) & (event_case[np.maximum(latest, 0)] == case),
-                      caseworker[np.maximum(latest, 0)], -1)
-    person = staff["person"].to_numpy()[holder]
+               points: _Points) -> np.ndarray:
+    """(person, day) the workload points each person (staff["person"]) holds on each of `days`,
+    as a share of the typical norm: a case is held by the person on its latest event on or
+    before the day, as Insyn measures it. Typical is the middle level's norm for everyone
+    alike, so that where posts carry more the load shows it."""
+    case, day, held = _case_points(cases, interventions, days, points)
+    latest = _latest_events(events, case, days[day])
+    holder = np.where(latest >= 0, caseworker[np.maximum(latest, 0)], -1)
     known = holder >= 0
-    return np.bincount(person[known] * days.size + day[known], weights=weight[known],
+    person = staff["person"].to_numpy()[holder[known]]
+    return np.bincount(person * days.size + day[known], weights=held[known] / points.typical_norm,
                        minlength=len(staff) * days.size).reshape(len(staff), days.size)
 
 
 def _workload_ratings(rng: np.random.Generator, events: pd.DataFrame, caseworker: np.ndarray,
                       cases: pd.DataFrame, interventions: pd.DataFrame, staff: pd.DataFrame,
-                      window: _Window, cal: dict) -> pd.DataFrame:
+                      window: _Window, points: _Points, cal: dict) -> pd.DataFrame:
     """Employed caseworkers' (not consultants') monthly workload rating and flexitime balance.
 
     Each month most caseworkers employed on its first day respond; both figures rise with the
     load they hold that day per FTE, and newly graduated caseworkers rate a little higher.
     """
     rating_cal = cal["workload_ratings"]
-    days = _month_firsts(window)
-    load = _held_load(events, caseworker, cases, interventions, staff, days, cal)
+    days = _month_firsts(window.first, window.last)
+    load = _held_load(events, caseworker, cases, interventions, staff, days, points)
     raters = np.flatnonzero((staff["role"].to_numpy() != _CHEF)
                             & (staff["employment"].to_numpy() != _EMPLOYMENT["konsult"]))
     row, month = _days_within(staff["start"].to_numpy()[raters], staff["end"].to_numpy()[raters],
