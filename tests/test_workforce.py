@@ -347,6 +347,8 @@ def test_editing_the_weights_changes_the_workload(dataset, tmp_path):
     results = compute(dataset, [definition], workload=load_workload(edited))
     # Norm 10 per FTE: S1 holds a (12 points), S5 holds b (8 + 5); K1's f is 10, not over.
     assert value(results, "andel_over_norm")[:2] == (2, 7)
+    # A copy made before the self-rating section existed takes the shipped one.
+    assert load_workload(edited).self_rating == load_workload().self_rating
 
 
 # --- workload month by month -----------------------------------------------------------------

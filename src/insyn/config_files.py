@@ -36,13 +36,22 @@ def resolve(data_dir: Path | None, package: str, name: str) -> Path:
     return own if own and own.exists() else shipped(package, name)
 
 
-def load_model(path: Path, model: type[BaseModel]):
+def _read_yaml(path: Path):
     try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: inte giltig YAML ({error})") from None
     except OSError as error:
         raise ConfigError(f"{path}: kan inte läsas ({error.strerror})") from None
+
+
+def load_model(path: Path, model: type[BaseModel], sections_from: Path | None = None):
+    """The file as `model`; a top-level section it lacks is taken from `sections_from` (the
+    shipped file), so that a data folder's copy made before a section existed still loads."""
+    content = _read_yaml(path)
+    if sections_from is not None and sections_from != path and isinstance(content, dict):
+        shipped = _read_yaml(sections_from) or {}
+        content = {**{k: v for k, v in shipped.items() if k not in content}, **content}
     try:
         return model.model_validate(content)
     except ValidationError as error:

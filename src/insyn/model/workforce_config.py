@@ -94,10 +94,38 @@ class Weights(Strict):
         return value
 
 
+class ScaleStep(Strict):
+    value: int
+    label: str
+
+
+class SelfRating(Strict):
+    """The caseworker's own monthly rating (Mitt arbete): the question, its scale (the values the
+    workload_ratings table accepts), from which value a month counts as over the norm, the
+    flexitime question, and how many days into the next month a rating can still be changed."""
+
+    question: str
+    scale: list[ScaleStep]
+    over_norm_from: int
+    flex_question: str
+    open_days_after_month: Annotated[int, Field(ge=0, le=31)]
+
+    @model_validator(mode="after")
+    def _scale_within_table(self):
+        values = [step.value for step in self.scale]
+        if not values or values != sorted(set(values)) or values[0] < 1 or values[-1] > 5:
+            raise ValueError("self_rating.scale: stigande värden, vart och ett från 1 till 5")
+        if self.over_norm_from not in values:
+            raise ValueError("self_rating.over_norm_from: ska vara ett av skalans värden")
+        return self
+
+
 class WorkloadConfig(Strict):
     weights: Weights
     norms: list[Norm]
     missing_exam_year_level: str
+    self_rating: SelfRating
+    alert_months: Annotated[int, Field(ge=1)]
 
     @model_validator(mode="after")
     def _norm_ladder(self):
@@ -141,4 +169,4 @@ def load_workforce(path: Path | None = None) -> WorkforceConfig:
 
 
 def load_workload(path: Path | None = None) -> WorkloadConfig:
-    return load_model(path or shipped(WORKLOAD_FILE), WorkloadConfig)
+    return load_model(path or shipped(WORKLOAD_FILE), WorkloadConfig, sections_from=shipped(WORKLOAD_FILE))
