@@ -38,6 +38,7 @@ from insyn.web import (
     routes_import,
     routes_pages,
     routes_people,
+    routes_team,
     routes_users,
     security,
 )
@@ -51,7 +52,8 @@ PACKAGE_DIR = Path(str(resources.files("insyn.web")))
 ROUTERS: tuple[APIRouter, ...] = (
     routes_auth.router,
     routes_pages.router,            # Översikt, the areas, Jämförelse
-    routes_people.caseload_router,  # Handläggare, Mitt arbete
+    routes_team.router,             # Handläggare
+    routes_people.caseload_router,  # Mitt arbete
     routes_bookings.router,         # Kompetens och bokning
     routes_import.router,           # Import
     routes_people.admin_router,     # Logg

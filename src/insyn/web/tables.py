@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import pandas as pd
 import xlsxwriter
 
 from insyn.publish.cells import MISSES_TARGET_MARK, Cell
@@ -117,3 +119,12 @@ def _csv_value(value: Value) -> str:
 
 def count(value: float | None) -> Cell:
     return Cell(value, COUNT)
+
+
+def percent_cell(share) -> Cell:
+    """A share (0.93) as a percentage cell; missing or not finite is empty."""
+    return Cell(100 * share if share is not None and math.isfinite(share) else None, "%")
+
+
+def number_cell(value, unit: str = "") -> Cell:
+    return Cell(None if value is None or pd.isna(value) else float(value), unit)
