@@ -309,22 +309,24 @@ def test_unit_manager_sees_each_caseworker_of_their_own_unit(role_clients, web_d
     unit = user.units[0]
     browser = role_clients[UNIT_MANAGER]
     month, staff = _unit_staff(web_data, unit)
+    first = str(pd.Period(month, "M") - 11)
     before = last_audit_id(web_data.data_dir)
-    table = tables_of(html_of(browser.get("/personal/handlaggare")))["handlaggare"]
-    assert sorted(r[0] for r in table[1:]) == staff and len(staff) >= 3
-    earlier, earlier_staff = _unit_staff(web_data, unit, sorted(set(web_data.caseworkers.period))[0])
-    table = tables_of(html_of(browser.get(f"/personal/handlaggare?enhet={unit}&manad={earlier}")))["handlaggare"]
-    assert sorted(r[0] for r in table[1:]) == earlier_staff
+    page = html_of(browser.get("/personal/handlaggare"))
+    table = tables_of(page)["handlaggare"]
+    assert sorted(r[0] for r in table[1:-1]) == staff and len(staff) >= 3
+    assert table[-1][0] == "Enheten totalt"
+    assert page.count('class="chart load-chart"') == len(staff) + 1  # twelve months each, and the unit's
     reads = audit_since(web_data.data_dir, before, action="read_caseworkers")
-    assert [(e.username, e.client, e.target) for e in reversed(reads)] == [
-        (user.username, "testclient", f"{OWN} {unit} {month}"),
-        (user.username, "testclient", f"{OWN} {unit} {earlier}")]
-    # The own unit's download opens in Excel and holds the ids the page shows.
+    assert [(e.username, e.client, e.target) for e in reads] == [(user.username, "testclient",
+                                                                 f"{OWN} {unit} {first}–{month}")]
+    # The own unit's download opens in Excel and holds the ids the page shows, the twelve months
+    # as text where the page has its chart.
     book = xlsx_rows(browser.get("/personal/handlaggare/tabell/handlaggare.xlsx").content)
-    assert book[4][0] == "Personal-id"
+    assert book[4][0] == "Handläggare" and book[4][7] == "Senaste tolv månaderna"
     assert sorted(r[0] for r in book[5:] if r[0] and str(r[0]).startswith(f"{OWN}-")) == staff
+    assert all(str(r[7]).startswith(f"{first}: ") for r in book[5:5 + len(staff)])
     rows = csv_rows(browser.get("/personal/handlaggare/tabell/handlaggare.csv").content)
-    assert sorted(r[0] for r in rows[1:]) == staff
+    assert sorted(r[0] for r in rows[1:-1]) == staff and rows[-1][0] == "Enheten totalt"
 
 
 def test_unit_manager_cannot_read_another_units_caseworkers(role_clients, web_data, web_users):
@@ -355,16 +357,9 @@ def test_unit_manager_cannot_reach_a_unit_of_the_same_name_in_another_municipali
     _, own_staff = _unit_staff(web_data, unit)
     for municipality in elsewhere:
         response = browser.get(f"/personal/handlaggare?enhet={unit}&kommun={municipality}")
-        ids = sorted(r[0] for r in tables_of(html_of(response))["handlaggare"][1:])
+        ids = sorted(r[0] for r in tables_of(html_of(response))["handlaggare"][1:-1])
         assert ids == own_staff
         assert not [s for s in web_data.staff_ids(municipality) if s in response.text]
-
-
-def test_unit_manager_unknown_month_is_not_found(role_clients):
-    response = role_clients[UNIT_MANAGER].get("/personal/handlaggare?manad=2099-01")
-    assert response.status_code == 404 and "Ingen mätning för den månaden" in response.text
-    assert "2099-01" not in response.text
-    assert "<table" not in response.text
 
 
 # --- in full against as published -----------------------------------------------------------------
@@ -760,7 +755,8 @@ def test_reads_downloads_and_sessions_are_logged_with_user_client_and_target(web
                                  & (web_data.caseworkers.unit == manager.units[0])].period.max()
     assert [(e.action, e.username, e.role, e.client, e.target) for e in entries] == [
         ("login", manager.username, "enhetschef", "10.1.1.1", ""),
-        ("read_caseworkers", manager.username, "enhetschef", "10.1.1.1", f"{OWN} {manager.units[0]} {month}"),
+        ("read_caseworkers", manager.username, "enhetschef", "10.1.1.1",
+         f"{OWN} {manager.units[0]} {pd.Period(month, 'M') - 11}–{month}"),
         ("download", manager.username, "enhetschef", "10.1.1.1",
          f"/omrade/personal/tabell/antal_anstallda-ar.csv?kommun={OWN}"),
         ("logout", manager.username, "enhetschef", "10.1.1.1", ""),

@@ -416,6 +416,26 @@ def workload_what_if(settings: Settings, municipality: str, unit: str, month: st
         store.close()
 
 
+def team_workload(settings: Settings, municipality: str, unit: str, months: int = 12):
+    """A unit manager's view of one unit (insyn.workforce.team.TeamView, None without workload)
+    and its latest month's caseworkers and case points, for the what-if (workload.unit_month):
+    read from the store now, so the latest ratings are in it. Rows name employees."""
+    from insyn.workforce.team import team_view
+    from insyn.workforce.workload import unit_month
+
+    workload = settings.workload_config()
+    store = store_for(settings, read_only=True)  # StoreBusy while an import writes
+    try:
+        team = team_view(store, workload, municipality, unit, months)
+        if team is None:
+            return None, None
+        month = dt.date.fromisoformat(f"{team.latest}-01")
+        return team, unit_month(store, settings.workforce_config(), workload, municipality, unit, month,
+                                settings.cache_dir)
+    finally:
+        store.close()
+
+
 def organisation(settings: Settings, municipality: str) -> Organisation:
     """The municipality's units and staff ids in the store (none without a store): what a user
     made on the command line may be given. The web app reads the same from its snapshot."""

@@ -190,3 +190,34 @@ def row_bars(cells: list[Cell], unit: str, reference: float | None = None,
         f'height="12"><rect class="track" {PAINT["band"]} width="{width}" height="12"/>'
         f'<rect class="bar" {PAINT["bar"]} width="{length(cell.value):.1f}" height="12"/>{tick}</svg>')
         for cell in cells]
+
+
+LOAD_STEP, LOAD_HEIGHT, LOAD_TOP = 12, 34, 1.6  # px per month; height; the top of the scale (160 %)
+
+
+def load_sparkline(months: list[str], loads: list[float | None], chart_id: str, title: str) -> Markup:
+    """A caseworker's load month by month as a small line against the norm (the dashed line at
+    100 %); a load above the scale's top is drawn at the top, a month out of post is a gap, a
+    month over the norm a red point. The description lists every month's load."""
+    width = LOAD_STEP * max(len(months), 2)
+
+    def y_of(load: float) -> float:
+        return LOAD_HEIGHT - 2 - (LOAD_HEIGHT - 4) * min(max(load, 0.0), LOAD_TOP) / LOAD_TOP
+
+    body = [f'<line class="target" stroke="{TARGET}" stroke-width="1" stroke-dasharray="3 2" x1="0" x2="{width}" '
+            f'y1="{y_of(1.0):.1f}" y2="{y_of(1.0):.1f}"/>']
+    segment: list[str] = []
+    for i, load in enumerate([*loads, None]):
+        if load is None or not math.isfinite(load):
+            if len(segment) > 1:
+                body.append(f'<polyline class="line" fill="none" stroke="{BAR}" stroke-width="1.5" '
+                            f'points="{" ".join(segment)}"/>')
+            segment = []
+            continue
+        x, y = LOAD_STEP * (i + 0.5), y_of(load)
+        segment.append(f"{x:.1f},{y:.1f}")
+        paint = f'fill="{TARGET}"' if load > 1 else PAINT["point"]
+        body.append(f'<circle class="point" {paint} cx="{x:.1f}" cy="{y:.1f}" r="{2.5 if load > 1 else 1.5}"/>')
+    description = "; ".join(f"{month}: {'–' if load is None else format_value(100 * load, '%')}"
+                            for month, load in zip(months, loads, strict=True))
+    return _svg(chart_id, width, LOAD_HEIGHT, title, description, body, "chart load-chart")

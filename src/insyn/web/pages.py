@@ -61,6 +61,7 @@ class Section:
     text: str = ""
     tables: Sequence[Table] = ()
     charts: Sequence[Markup] = ()
+    form: str = ""  # a template rendered before the tables (with the page's context)
 
 
 @dataclass(frozen=True)

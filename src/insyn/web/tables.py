@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import xlsxwriter
+from markupsafe import Markup
 
 from insyn.publish.cells import MISSES_TARGET_MARK, Cell
 from insyn.spreadsheet import XLSX_OPTIONS, neutralised
@@ -22,7 +23,17 @@ from insyn.swedish import COUNT, WHOLE_NUMBER_UNITS, decimal_comma, format_numbe
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
 
-Value = Cell | str | int | float | None
+@dataclass(frozen=True)
+class Shown:
+    """What the page shows (`html`: a small chart, a person's name with their id) and a download
+    holds instead (`plain`: the values, the id alone) — so that a name from the local name list
+    never leaves the page (docs/web.md, Names)."""
+
+    html: Markup
+    plain: Cell | str | int | float | None
+
+
+Value = Cell | Shown | str | int | float | None
 Row = list[Value]
 
 
@@ -43,7 +54,9 @@ class Table:
 
 
 def text(value: Value) -> str:
-    """As the page shows it: "92,3 %", "..", "–"."""
+    """As the page shows it: "92,3 %", "..", "–" (a Shown value as its download holds it)."""
+    if isinstance(value, Shown):
+        return text(value.plain)
     if isinstance(value, Cell):
         return value.text + (f" {MISSES_TARGET_MARK}" if value.misses_target else "")
     return "" if value is None else str(value)
@@ -73,6 +86,7 @@ def xlsx_bytes(table: Table, heading: str, label: str = "") -> bytes:
         sheet.write_row(first, 0, list(table.columns), header)
         for r, row in enumerate(table.rows, start=first + 1):
             for c, value in enumerate(row):
+                value = value.plain if isinstance(value, Shown) else value
                 if isinstance(value, Cell):
                     if value.value is None:
                         sheet.write_string(r, c, value.text, right)
@@ -107,6 +121,8 @@ def csv_bytes(table: Table, label: str = "") -> bytes:
 
 
 def _csv_value(value: Value) -> str:
+    if isinstance(value, Shown):
+        return _csv_value(value.plain)
     if isinstance(value, Cell):
         if value.value is None:
             return value.text

@@ -201,11 +201,10 @@ class WhatIf:
     caseworkers: pd.DataFrame
 
 
-def what_if(store, workforce: WorkforceConfig, workload: WorkloadConfig, municipality: str, unit: str,
-            month: dt.date, extra_fte: float = 0.0, extra_level: str | None = None,
-            move_case: str | None = None, to_staff: str | None = None, cache_dir: Path | None = None) -> WhatIf:
-    """How a unit's load in a month changes with more caseworker FTE (at the norm of
-    `extra_level`, default the most experienced) and/or one case moved to another caseworker."""
+def unit_month(store, workforce: WorkforceConfig, workload: WorkloadConfig, municipality: str, unit: str,
+               month: dt.date, cache_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A unit's caseworkers in a month (by staff_id) and the points of every case of the
+    municipality in it (case_id, unit, caseworker_id, points): what `what_if` changes."""
     month = month.replace(day=1)
     periods = month_periods(store, workforce, municipality, month)
     if periods.empty:
@@ -214,13 +213,30 @@ def what_if(store, workforce: WorkforceConfig, workload: WorkloadConfig, municip
     caseworkers = caseworkers[caseworkers["unit"] == unit].set_index("staff_id")
     if caseworkers.empty:
         raise NotFound(f"Enheten {unit} i kommun {municipality} har inga handläggare i {month:%Y-%m}.")
+    return caseworkers, cases
+
+
+def what_if(store, workforce: WorkforceConfig, workload: WorkloadConfig, municipality: str, unit: str,
+            month: dt.date, extra_fte: float = 0.0, extra_level: str | None = None,
+            move_case: str | None = None, to_staff: str | None = None, cache_dir: Path | None = None) -> WhatIf:
+    """How a unit's load in a month changes with more caseworker FTE (at the norm of
+    `extra_level`, default the most experienced) and/or one case moved to another caseworker."""
+    caseworkers, cases = unit_month(store, workforce, workload, municipality, unit, month, cache_dir)
+    return scenario(workload, caseworkers, cases, f"{month:%Y-%m}", extra_fte, extra_level, move_case, to_staff)
+
+
+def scenario(workload: WorkloadConfig, caseworkers: pd.DataFrame, cases: pd.DataFrame, month: str,
+             extra_fte: float = 0.0, extra_level: str | None = None, move_case: str | None = None,
+             to_staff: str | None = None) -> WhatIf:
+    """`what_if` on a unit month already read (unit_month): nothing is read or saved."""
+    unit = caseworkers["unit"].iloc[0]
     after = caseworkers.copy()
     if move_case:
         moved = cases[cases["case_id"] == move_case]
         if moved.empty:
-            raise NotFound(f"Ärendet {move_case} har inget pågående arbete i {month:%Y-%m}.")
+            raise NotFound(f"Ärendet {move_case} har inget pågående arbete i {month}.")
         if to_staff not in after.index:
-            raise NotFound(f"{to_staff} är inte handläggare på {unit} i {month:%Y-%m}.")
+            raise NotFound(f"{to_staff} är inte handläggare på {unit} i {month}.")
         points = moved["points"].sum()
         holder = moved["caseworker_id"].iloc[0]
         if holder in after.index:

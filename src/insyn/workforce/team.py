@@ -1,0 +1,99 @@
+"""A unit manager's view of their unit: each caseworker's load against their norm over the last
+months, the unit's total, the work nobody in post holds, and the alerts — a caseworker over the
+norm `alert_months` months in a row by points, or by their own rating (workload.yaml).
+
+Read from the store on each call, not from a cache: a rating saved a moment ago is in it. Rows
+name employees: for the unit's own manager only (docs/privacy.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from insyn.model.workforce_config import WorkloadConfig
+from insyn.workforce.workload import Workload, unit_months
+
+
+@dataclass(frozen=True)
+class Alert:
+    staff_id: str
+    by_points: int   # months in a row over the norm by points, up to the latest month (0: none)
+    by_rating: int   # months in a row rated at or over the rating's norm, up to the latest rating
+
+    def text(self, alert_months: int) -> str:
+        said = []
+        if self.by_points >= alert_months:
+            said.append(f"över normen i {self.by_points} månader i följd")
+        if self.by_rating >= alert_months:
+            said.append(f"skattar sin belastning som för hög i {self.by_rating} månader i följd")
+        return " och ".join(said)
+
+
+@dataclass(frozen=True)
+class TeamView:
+    """One unit over `months`: its caseworkers' months (CASEWORKER_COLUMNS, ratings as stored in
+    workload_ratings now), the unit's months (unit_months), the latest month's unassigned work,
+    and the alerts of the caseworkers in post in the latest month."""
+
+    municipality: str
+    unit: str
+    months: list[str]           # oldest first
+    caseworkers: pd.DataFrame
+    units: pd.DataFrame
+    unassigned: pd.DataFrame
+    alerts: list[Alert]
+
+    @property
+    def latest(self) -> str:
+        return self.months[-1]
+
+
+def team_view(store, workload: WorkloadConfig, municipality: str, unit: str, months: int = 12) -> TeamView | None:
+    """The unit's last `months` months of workload (None when it has none)."""
+    latest = store.raw.execute("SELECT max(period) FROM workload_monthly WHERE municipality = ? AND unit = ?",
+                               [municipality, unit]).fetchone()[0]
+    if latest is None:
+        return None
+    window = [str(p) for p in pd.period_range(end=pd.Period(latest, "M"), periods=months, freq="M")]
+    caseworkers = store.raw.execute(
+        "SELECT * EXCLUDE (rating, flex_hours) FROM workload_monthly WHERE municipality = ? AND unit = ? "
+        "AND period >= ? ORDER BY staff_id, period", [municipality, unit, window[0]]).df()
+    ratings = store.raw.execute(
+        "SELECT staff_id, strftime(month, '%Y-%m') AS period, rating, flex_hours FROM workload_ratings "
+        "WHERE municipality = ? AND staff_id IN (SELECT DISTINCT staff_id FROM workload_monthly "
+        "WHERE municipality = ? AND unit = ? AND period >= ?) ORDER BY staff_id, month",
+        [municipality, municipality, unit, window[0]]).df()
+    caseworkers = caseworkers.merge(ratings, on=["staff_id", "period"], how="left")
+    unassigned = store.raw.execute(
+        "SELECT * FROM workload_unassigned WHERE municipality = ? AND unit = ? AND period >= ?",
+        [municipality, unit, window[0]]).df()
+    in_post = sorted(caseworkers.loc[caseworkers.period == latest, "staff_id"])
+    alerts = [Alert(staff_id, _points_run(caseworkers, staff_id, latest),
+                    _rating_run(ratings, staff_id, latest, workload.self_rating.over_norm_from))
+              for staff_id in in_post]
+    return TeamView(municipality, unit, window, caseworkers, unit_months(Workload(caseworkers, unassigned)),
+                    unassigned[unassigned.period == latest],
+                    [a for a in alerts if max(a.by_points, a.by_rating) >= workload.alert_months])
+
+
+def _points_run(caseworkers: pd.DataFrame, staff_id: str, latest: str) -> int:
+    row = caseworkers[(caseworkers.staff_id == staff_id) & (caseworkers.period == latest)]
+    return int(row.months_over_norm.iloc[0]) if len(row) else 0
+
+
+def _rating_run(ratings: pd.DataFrame, staff_id: str, latest: str, over_from: int) -> int:
+    """Months in a row rated `over_from` or more, ending at the person's latest rating — if that
+    is of the latest month of the data or later, or of the month before (a month is rated when
+    it is over): an older run is not news."""
+    own = ratings[ratings.staff_id == staff_id].sort_values("period")
+    if own.empty or pd.Period(own.period.iloc[-1], "M") < pd.Period(latest, "M") - 1:
+        return 0
+    run, expected = 0, None
+    for period, rating in zip(reversed(own.period.tolist()), reversed(own.rating.tolist()), strict=True):
+        month = pd.Period(period, "M")
+        if (expected is not None and month != expected) or pd.isna(rating) or rating < over_from:
+            break
+        run, expected = run + 1, month - 1
+    return run

@@ -1,0 +1,124 @@
+"""The unit manager's page (insyn.web.routes_team) through the real app, on a copy of the test
+data folder: the alerts follow the ratings stored now, the what-if shows the changed load and
+saves nothing, and the names of the local name list are shown to the manager but never leave
+the page in a download."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+from webapp import OWN, copy_data_folder, logged_in, tables_of, xlsx_rows
+
+from insyn.web.app import create_app
+from insyn.web.appstate import open_app_state
+from insyn.workflows import store_for
+
+pytest_plugins = ["webapp"]
+
+
+@pytest.fixture(scope="module")
+def folder(web_data, web_users, tmp_path_factory):
+    return copy_data_folder(web_data, tmp_path_factory.mktemp("enhetschef") / "data")
+
+
+@pytest.fixture(scope="module")
+def manager(folder):
+    browser = logged_in(create_app(folder.settings), "enhetschef")
+    yield browser
+    browser.close()
+
+
+def _unit_now(folder, unit: str) -> tuple[str, pd.DataFrame]:
+    store = store_for(folder.settings, read_only=True)
+    try:
+        frame = store.raw.execute("SELECT * FROM workload_monthly WHERE municipality = ? AND unit = ?",
+                                  [OWN, unit]).df()
+    finally:
+        store.close()
+    latest = frame.period.max()
+    return latest, frame[frame.period == latest].set_index("staff_id")
+
+
+def _stored(folder) -> pd.DataFrame:
+    store = store_for(folder.settings, read_only=True)
+    try:
+        return store.raw.execute("SELECT * FROM workload_monthly ORDER BY ALL").df()
+    finally:
+        store.close()
+
+
+def _unit(web_users) -> str:
+    return next(spec for spec in web_users.specs.values() if spec.username == "enhetschef").units[0]
+
+
+def test_the_what_if_shows_the_changed_load_and_saves_nothing(manager, folder, web_users):
+    unit = _unit(web_users)
+    latest, now = _unit_now(folder, unit)
+    stored_before = _stored(folder)
+    page = manager.get("/personal/handlaggare").text
+    # A case held by the most loaded caseworker, moved to the least loaded.
+    heaviest, lightest = now.load_ratio.idxmax(), now.load_ratio.idxmin()
+    option = re.search(rf'<option value="([^"]+)">[^<]* – {re.escape(heaviest)}, (\d+) poäng</option>', page)
+    assert option, "the case list names each case's caseworker and its points"
+    case, points = option.group(1), float(option.group(2))
+    asked = manager.get("/personal/handlaggare", params={"enhet": unit, "arende": case, "till": lightest,
+                                                          "extra": "1", "niva": "ny"})
+    assert asked.status_code == 200
+    tables = tables_of(asked.text)
+    # The unit: one more caseworker at the level "ny" adds its norm of 100 points (workload.yaml).
+    [_, before, after] = tables["vad-hander-om"]
+    norm = now.norm_points.sum()
+    assert before[0] == "nu" and after[0] == "efter ändringen"
+    assert _number(before[3]) == pytest.approx(norm, abs=0.05)
+    assert _number(after[3]) == pytest.approx(norm + 100, abs=0.05)
+    assert _number(after[4]) == pytest.approx(100 * now.points.sum() / (norm + 100), abs=0.05)
+    touched = {row[0]: row for row in tables["vad-hander-om-handlaggare"][1:]}
+    assert _number(touched[heaviest][2]) == pytest.approx(now.points[heaviest] - points, abs=0.05)
+    assert _number(touched[lightest][2]) == pytest.approx(now.points[lightest] + points, abs=0.05)
+    assert "ingenting sparas" in asked.text
+    pd.testing.assert_frame_equal(_stored(folder), stored_before)
+    assert latest in asked.text
+
+
+def test_a_rating_stored_now_raises_the_alert(manager, folder, web_users):
+    unit = _unit(web_users)
+    latest, now = _unit_now(folder, unit)
+    calm = now.index[now.months_over_norm == 0][0]
+    assert "Larm" in manager.get("/personal/handlaggare").text
+    before = tables_of(manager.get("/personal/handlaggare").text).get("larm", [[]])
+    assert calm not in [row[0] for row in before[1:]]
+    # Rated "för hög" (4) the latest three months, as if on Mitt arbete: the next view has the alert.
+    months = [(pd.Period(latest, "M") - k).start_time.date() for k in range(3)]
+    store = store_for(folder.settings)
+    try:
+        store.raw.execute("DELETE FROM workload_ratings WHERE municipality = ? AND staff_id = ?", [OWN, calm])
+        store.raw.executemany("INSERT INTO workload_ratings (municipality, staff_id, month, rating, flex_hours) "
+                              "VALUES (?, ?, ?, 4, 10.0)", [(OWN, calm, m) for m in months])
+    finally:
+        store.close()
+    alerts = {row[0]: row for row in tables_of(manager.get("/personal/handlaggare").text)["larm"][1:]}
+    assert calm in alerts
+    assert alerts[calm][2] == "3" and "skattar sin belastning som för hög i 3 månader i följd" in alerts[calm][3]
+
+
+def test_names_are_shown_to_the_manager_and_never_downloaded(manager, folder, web_users):
+    unit = _unit(web_users)
+    _, now = _unit_now(folder, unit)
+    person = now.index[0]
+    con = open_app_state(folder.settings.data_dir)  # as an imported list keeps it (tests/test_names.py)
+    try:
+        con.execute("INSERT INTO staff_names VALUES (?, ?, 'Ingrid Testsson', 'admin', '2026-01-01')", [OWN, person])
+    finally:
+        con.close()
+    page = manager.get("/personal/handlaggare").text
+    assert f"Ingrid Testsson ({person})" in page
+    for fmt in ("xlsx", "csv"):
+        body = manager.get(f"/personal/handlaggare/tabell/handlaggare.{fmt}").content
+        text = " ".join(str(c) for row in xlsx_rows(body) for c in row) if fmt == "xlsx" else body.decode("utf-8-sig")
+        assert person in text and "Ingrid" not in text and "Testsson" not in text
+
+
+def _number(text: str) -> float:
+    return float(text.replace("\u00a0", "").replace(" ", "").replace("%", "").replace(",", "."))
