@@ -108,3 +108,14 @@ def test_a_stale_rating_run_is_no_alert(store):
                       "SELECT ?, staff_id, CAST(period || '-01' AS DATE), rating, flex_hours FROM september", [M])
     [alert] = team_view(store, load_workload(), M, UNIT).alerts
     assert (alert.staff_id, alert.by_rating) == ("F", 4)
+
+
+def test_months_rated_after_the_workload_extend_the_view(store):
+    """The workload is as of the last import, a rating as of today: the view runs to the latest
+    rating, and a run of ratings up to it is an alert."""
+    _write(store, {"G": [0.8] * 10}, {"G": {"2025-11": 4, "2025-12": 5, "2026-01": 4}})
+    team = team_view(store, load_workload(), M, UNIT, months=3)
+    assert team.latest == "2025-10"
+    assert team.months == ["2025-08", "2025-09", "2025-10", "2025-11", "2025-12", "2026-01"]
+    [alert] = team.alerts
+    assert (alert.staff_id, alert.by_points, alert.by_rating) == ("G", 0, 3)

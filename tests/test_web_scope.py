@@ -319,10 +319,10 @@ def test_unit_manager_sees_each_caseworker_of_their_own_unit(role_clients, web_d
     reads = audit_since(web_data.data_dir, before, action="read_caseworkers")
     assert [(e.username, e.client, e.target) for e in reads] == [(user.username, "testclient",
                                                                  f"{OWN} {unit} {first}–{month}")]
-    # The own unit's download opens in Excel and holds the ids the page shows, the twelve months
+    # The own unit's download opens in Excel and holds the ids the page shows, the months
     # as text where the page has its chart.
     book = xlsx_rows(browser.get("/personal/handlaggare/tabell/handlaggare.xlsx").content)
-    assert book[4][0] == "Handläggare" and book[4][7] == "Senaste tolv månaderna"
+    assert book[4][0] == "Handläggare" and book[4][7] == "Månad för månad"
     assert sorted(r[0] for r in book[5:] if r[0] and str(r[0]).startswith(f"{OWN}-")) == staff
     assert all(str(r[7]).startswith(f"{first}: ") for r in book[5:5 + len(staff)])
     rows = csv_rows(browser.get("/personal/handlaggare/tabell/handlaggare.csv").content)

@@ -98,8 +98,15 @@ def test_a_rating_stored_now_raises_the_alert(manager, folder, web_users):
                               "VALUES (?, ?, ?, 4, 10.0)", [(OWN, calm, m) for m in months])
     finally:
         store.close()
-    alerts = {row[0]: row for row in tables_of(manager.get("/personal/handlaggare").text)["larm"][1:]}
+    page = manager.get("/personal/handlaggare").text
+    alerts = {row[0]: row for row in tables_of(page)["larm"][1:]}
     assert calm in alerts
+    # …and in the caseworker's months: three red squares under the line (and their description).
+    table = page[page.index('id="tabell-handlaggare"'):]
+    row = table[table.index(f"<th scope=\"row\">{calm}</th>"):]
+    row = row[:row.index("</tr>")]
+    assert row.count('<rect class="rating" fill="#b3261e"') == 3
+    assert f"{latest}: " in row and ", skattning 4" in row
     assert alerts[calm][2] == "3" and "skattar sin belastning som för hög i 3 månader i följd" in alerts[calm][3]
 
 

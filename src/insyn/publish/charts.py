@@ -192,17 +192,21 @@ def row_bars(cells: list[Cell], unit: str, reference: float | None = None,
         for cell in cells]
 
 
-LOAD_STEP, LOAD_HEIGHT, LOAD_TOP = 12, 34, 1.6  # px per month; height; the top of the scale (160 %)
+LOAD_STEP, LOAD_HEIGHT, LOAD_TOP = 12, 40, 1.6  # px per month; height; the top of the scale (160 %)
+RATING_STRIP = 7  # px under the line for the month's own rating
 
 
-def load_sparkline(months: list[str], loads: list[float | None], chart_id: str, title: str) -> Markup:
+def load_sparkline(months: list[str], loads: list[float | None], chart_id: str, title: str,
+                   ratings: list[float | None] | None = None, rating_over: float | None = None) -> Markup:
     """A caseworker's load month by month as a small line against the norm (the dashed line at
-    100 %); a load above the scale's top is drawn at the top, a month out of post is a gap, a
-    month over the norm a red point. The description lists every month's load."""
+    100 %); a load above the scale's top is drawn at the top, a month without a measurement is a
+    gap, a month over the norm a red point. Under it, with `ratings`, a square for each month the
+    person rated: red from `rating_over`, grey below. The description lists every month."""
     width = LOAD_STEP * max(len(months), 2)
+    line_height = LOAD_HEIGHT - RATING_STRIP
 
     def y_of(load: float) -> float:
-        return LOAD_HEIGHT - 2 - (LOAD_HEIGHT - 4) * min(max(load, 0.0), LOAD_TOP) / LOAD_TOP
+        return line_height - 2 - (line_height - 4) * min(max(load, 0.0), LOAD_TOP) / LOAD_TOP
 
     body = [f'<line class="target" stroke="{TARGET}" stroke-width="1" stroke-dasharray="3 2" x1="0" x2="{width}" '
             f'y1="{y_of(1.0):.1f}" y2="{y_of(1.0):.1f}"/>']
@@ -218,6 +222,16 @@ def load_sparkline(months: list[str], loads: list[float | None], chart_id: str, 
         segment.append(f"{x:.1f},{y:.1f}")
         paint = f'fill="{TARGET}"' if load > 1 else PAINT["point"]
         body.append(f'<circle class="point" {paint} cx="{x:.1f}" cy="{y:.1f}" r="{2.5 if load > 1 else 1.5}"/>')
-    description = "; ".join(f"{month}: {'–' if load is None else format_value(100 * load, '%')}"
-                            for month, load in zip(months, loads, strict=True))
+    rated = ratings or [None] * len(months)
+    for i, rating in enumerate(rated):
+        if rating is not None and math.isfinite(rating):
+            high = rating_over is not None and rating >= rating_over
+            body.append(f'<rect class="rating" fill="{TARGET if high else "#8a939d"}" x="{LOAD_STEP * i + 2}" '
+                        f'y="{LOAD_HEIGHT - RATING_STRIP + 1}" width="{LOAD_STEP - 4}" height="{RATING_STRIP - 2}"/>')
+
+    def month_text(month: str, load: float | None, rating: float | None) -> str:
+        said = f"{month}: {'–' if load is None else format_value(100 * load, '%')}"
+        return said + (f", skattning {rating:.0f}" if rating is not None and math.isfinite(rating) else "")
+
+    description = "; ".join(month_text(*m) for m in zip(months, loads, rated, strict=True))
     return _svg(chart_id, width, LOAD_HEIGHT, title, description, body, "chart load-chart")

@@ -79,7 +79,7 @@ def caseworkers_page(request: Request, viewer) -> Page:
         "medarbetare: de visas bara för enhetens chef, och varje visning loggas.",
         [Choice("enhet", "Enhet", [(u, u) for u in allowed], unit)],
         [_alerts_section(team, shown, workload.alert_months),
-         _caseworkers_section(team, shown),
+         _caseworkers_section(team, shown, workload.self_rating.over_norm_from),
          _unit_section(team),
          _unassigned_section(team),
          _what_if_section(form, result, shown)],
@@ -105,44 +105,54 @@ def _alerts_section(team: TeamView, shown, alert_months: int) -> Section:
          "Larm"], rows)] if rows else [])
 
 
-def _caseworkers_section(team: TeamView, shown) -> Section:
+def _months_chart(team: TeamView, chart_id: str, title: str, loads: dict[str, float],
+                  ratings: dict[str, float], rating_over: int) -> Shown:
+    """The months of the view as a small chart on the page, as text in a download."""
+    load_list = [None if pd.isna(v := loads.get(m, float("nan"))) else float(v) for m in team.months]
+    rating_list = [None if pd.isna(v := ratings.get(m, float("nan"))) else float(v) for m in team.months]
+    chart = load_sparkline(team.months, load_list, chart_id, title, rating_list, rating_over)
+    plain = "; ".join(f"{m}: {'–' if load is None else format_value(100 * load, '%')}"
+                      + ("" if rating is None else f", skattning {rating:.0f}")
+                      for m, load, rating in zip(team.months, load_list, rating_list, strict=True))
+    return Shown(chart, plain)
+
+
+def _caseworkers_section(team: TeamView, shown, rating_over: int) -> Section:
     frame, latest = team.caseworkers, team.latest
-    rows = []
+    span = f"{team.months[0]}–{team.months[-1]}"
+    rows: list[Row] = []
     now = frame[frame.period == latest].sort_values("load_ratio", ascending=False)
     for r in now.astype(object).where(now.notna(), None).to_dict("records"):
-        own = frame[frame.staff_id == r["staff_id"]].set_index("period")
-        loads = [own.load_ratio.get(m) if m in own.index else None for m in team.months]
-        loads = [None if v is None or pd.isna(v) else float(v) for v in loads]
-        chart = load_sparkline(team.months, loads, f"last-{r['staff_id']}", f"Arbetstyngd {team.months[0]}–{latest}")
-        plain = ", ".join(f"{m}: {'–' if v is None else format_value(100 * v, '%')}"
-                          for m, v in zip(team.months, loads, strict=True))
+        own = frame[frame.staff_id == r["staff_id"]]
+        rated = team.ratings[team.ratings.staff_id == r["staff_id"]]
+        chart = _months_chart(team, f"last-{r['staff_id']}", f"Arbetstyngd och egen skattning {span}",
+                              dict(zip(own.period, own.load_ratio, strict=True)),
+                              dict(zip(rated.period, rated.rating, strict=True)), rating_over)
+        last = rated.iloc[-1] if len(rated) else None
         rows.append([_person(r["staff_id"], shown, team.municipality), r["level"] or MISSING, number_cell(r["fte"]),
                      count(r["cases"]), number_cell(r["points"]), number_cell(r["norm_points"]),
-                     percent_cell(r["load_ratio"]), Shown(chart, plain), count(r["months_over_norm"]),
-                     number_cell(r["rating"]), number_cell(r["flex_hours"])])
+                     percent_cell(r["load_ratio"]), chart, count(r["months_over_norm"]),
+                     number_cell(None if last is None else last.rating), MISSING if last is None else last.period,
+                     number_cell(None if last is None else last.flex_hours)])
     total = team.units[team.units.period == latest]
     if len(total):
         t = total.iloc[0]
+        units = team.units
         rows.append([Shown(Markup("<strong>Enheten totalt</strong>"), "Enheten totalt"), MISSING,
                      number_cell(t.fte), count(t.cases), number_cell(t.points), number_cell(t.norm_points),
-                     percent_cell(t.load_ratio), _unit_chart(team), count(t.over_norm),
-                     number_cell(t.mean_rating), number_cell(t.mean_flex_hours)])
-    return Section("Handläggare", "handlaggare", f"Den första dagen i {latest}; kurvan visar de senaste tolv "
-                   "månaderna mot normen (streckad linje = 100 %, röd punkt = över normen). Sista raden: enheten "
+                     percent_cell(t.load_ratio),
+                     _months_chart(team, "last-enheten", f"Enhetens arbetstyngd {span}",
+                                   dict(zip(units.period, units.load_ratio, strict=True)),
+                                   dict(zip(units.period, units.mean_rating, strict=True)), rating_over),
+                     count(t.over_norm), number_cell(t.mean_rating), latest, number_cell(t.mean_flex_hours)])
+    return Section("Handläggare", "handlaggare", f"Arbetstyngden den första dagen i {latest}. Kurvan visar "
+                   f"{span} mot normen (streckad linje = 100 %, röd punkt = över normen); rutorna under den de "
+                   f"månader hen har skattat sin belastning (röd = {rating_over} eller mer). Sista raden: enheten "
                    "som helhet (poängen mot normerna sammanlagt; antal över normen; medel av skattning och flex).",
                    tables=[Table("handlaggare", f"Arbetstyngd per handläggare, {team.unit}, {latest}",
                                  ["Handläggare", "Nivå", "Sysselsättning", "Ärenden", "Poäng", "Norm (poäng)",
-                                  "Arbetstyngd", "Senaste tolv månaderna", "Månader över normen i följd",
-                                  "Egen skattning", "Flex (timmar)"], rows)])
-
-
-def _unit_chart(team: TeamView) -> Shown:
-    units = team.units.set_index("period")
-    loads = [float(units.load_ratio[m]) if m in units.index and pd.notna(units.load_ratio[m]) else None
-             for m in team.months]
-    chart = load_sparkline(team.months, loads, "last-enheten", f"Enhetens arbetstyngd {team.months[0]}–{team.latest}")
-    return Shown(chart, ", ".join(f"{m}: {'–' if v is None else format_value(100 * v, '%')}"
-                                  for m, v in zip(team.months, loads, strict=True)))
+                                  "Arbetstyngd", "Månad för månad", "Månader över normen i följd",
+                                  "Senaste egna skattning", "Skattad månad", "Flex (timmar)"], rows)])
 
 
 def _unit_section(team: TeamView) -> Section:

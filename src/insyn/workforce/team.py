@@ -33,21 +33,22 @@ class Alert:
 
 @dataclass(frozen=True)
 class TeamView:
-    """One unit over `months`: its caseworkers' months (CASEWORKER_COLUMNS, ratings as stored in
+    """One unit: its caseworkers' months (CASEWORKER_COLUMNS, ratings as stored in
     workload_ratings now), the unit's months (unit_months), the latest month's unassigned work,
-    and the alerts of the caseworkers in post in the latest month."""
+    the ratings of its caseworkers (staff_id, period, rating, flex_hours), and the alerts of the
+    caseworkers in post in the latest month of the workload (`latest`). `months` are the
+    workload's last months and, when caseworkers have rated months after it (the workload is as
+    of the last import, a rating as of today), the months up to the latest rating."""
 
     municipality: str
     unit: str
+    latest: str
     months: list[str]           # oldest first
     caseworkers: pd.DataFrame
     units: pd.DataFrame
     unassigned: pd.DataFrame
+    ratings: pd.DataFrame
     alerts: list[Alert]
-
-    @property
-    def latest(self) -> str:
-        return self.months[-1]
 
 
 def team_view(store, workload: WorkloadConfig, municipality: str, unit: str, months: int = 12) -> TeamView | None:
@@ -56,25 +57,28 @@ def team_view(store, workload: WorkloadConfig, municipality: str, unit: str, mon
                                [municipality, unit]).fetchone()[0]
     if latest is None:
         return None
-    window = [str(p) for p in pd.period_range(end=pd.Period(latest, "M"), periods=months, freq="M")]
+    first = str(pd.Period(latest, "M") - (months - 1))
     caseworkers = store.raw.execute(
         "SELECT * EXCLUDE (rating, flex_hours) FROM workload_monthly WHERE municipality = ? AND unit = ? "
-        "AND period >= ? ORDER BY staff_id, period", [municipality, unit, window[0]]).df()
+        "AND period >= ? ORDER BY staff_id, period", [municipality, unit, first]).df()
     ratings = store.raw.execute(
         "SELECT staff_id, strftime(month, '%Y-%m') AS period, rating, flex_hours FROM workload_ratings "
         "WHERE municipality = ? AND staff_id IN (SELECT DISTINCT staff_id FROM workload_monthly "
-        "WHERE municipality = ? AND unit = ? AND period >= ?) ORDER BY staff_id, month",
-        [municipality, municipality, unit, window[0]]).df()
+        "WHERE municipality = ? AND unit = ? AND period >= ?) AND month >= CAST(? AS DATE) "
+        "ORDER BY staff_id, month",
+        [municipality, municipality, unit, first, f"{first}-01"]).df()
     caseworkers = caseworkers.merge(ratings, on=["staff_id", "period"], how="left")
     unassigned = store.raw.execute(
         "SELECT * FROM workload_unassigned WHERE municipality = ? AND unit = ? AND period >= ?",
-        [municipality, unit, window[0]]).df()
+        [municipality, unit, first]).df()
+    last = max([latest, *ratings.period])
+    window = [str(p) for p in pd.period_range(pd.Period(first, "M"), pd.Period(last, "M"), freq="M")]
     in_post = sorted(caseworkers.loc[caseworkers.period == latest, "staff_id"])
     alerts = [Alert(staff_id, _points_run(caseworkers, staff_id, latest),
                     _rating_run(ratings, staff_id, latest, workload.self_rating.over_norm_from))
               for staff_id in in_post]
-    return TeamView(municipality, unit, window, caseworkers, unit_months(Workload(caseworkers, unassigned)),
-                    unassigned[unassigned.period == latest],
+    return TeamView(municipality, unit, latest, window, caseworkers,
+                    unit_months(Workload(caseworkers, unassigned)), unassigned[unassigned.period == latest], ratings,
                     [a for a in alerts if max(a.by_points, a.by_rating) >= workload.alert_months])
 
 
