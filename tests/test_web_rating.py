@@ -165,3 +165,42 @@ def test_a_saved_rating_keeps_the_statistics_pages(site, web_users):
     ratings = statistics.snapshot().ratings  # while the snapshot holds the new rating
     own = ratings[(ratings.staff_id == web_users[Role.CASEWORKER].staff_id) & (ratings.month == THIS_MONTH)]
     assert own[["rating", "flex_hours"]].values.tolist() == [[3, -2.5]]
+
+
+# --- in a real browser ---------------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_in_the_browser_a_caseworker_rates_a_month_and_sees_it(page, web_data, web_users, tmp_path):
+    from playwright.sync_api import expect
+    from test_web_browser import ARTIFACTS, log_in
+    from webapp import serving
+
+    from insyn.web.data import current_staff
+
+    data = copy_data_folder(web_data, tmp_path / "data")
+    store = store_for(data.settings, read_only=True)
+    try:
+        employed = set(current_staff(store).query("municipality == @OWN").staff_id)
+    finally:
+        store.close()
+    staff_id = next(s for s in web_data.staff_ids(OWN) if s in employed)  # in post today, with a load
+    add_users(data.data_dir, [UserSpec("handl1", Role.CASEWORKER, OWN, staff_id=staff_id)])
+    with serving(data.data_dir) as base:
+        log_in(page, base, "handl1")
+        page.goto(f"{base}/mitt-arbete", timeout=120_000)
+        form = page.locator(f"#skatta-{THIS_MONTH:%Y-%m}")
+        form.get_by_label("4 För hög – något fick vänta").check()
+        form.get_by_label("Ditt flexsaldo vid månadens slut").fill("-3,5")
+        form.get_by_role("button", name=f"Spara skattningen för {THIS_MONTH_NAME}").click()
+
+        expect(page.get_by_role("status")).to_have_text(f"Din skattning för {THIS_MONTH_NAME} är sparad.")
+        form = page.locator(f"#skatta-{THIS_MONTH:%Y-%m}")
+        expect(form.get_by_label("4 För hög – något fick vänta")).to_be_checked()
+        expect(form.get_by_label("Ditt flexsaldo vid månadens slut")).to_have_value("-3,5")
+        newest = page.locator("#tabell-min-arbetstyngd tbody tr").first
+        expect(newest.locator("th, td").first).to_have_text(f"{THIS_MONTH:%Y-%m}")
+        expect(newest).to_contain_text("4")
+        expect(newest).to_contain_text("3,5")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "mitt-arbete-skattning.png"), full_page=True)
+    assert stored_ratings(data) == [(staff_id, THIS_MONTH, 4, -3.5)]

@@ -102,11 +102,11 @@ def _cases_table(request: Request, municipality: str, staff_id: str, month: str 
     except StoreBusy:
         return Table("mina-arenden", title, columns, [], "Ärendena kan inte visas just nu: data läses in. "
                      "Ladda om sidan om en stund.")
-    rows = [[case_id, label("case_phase", phase), label("intervention", intervention) or MISSING,
-             count(points)] for case_id, phase, intervention, points in work.itertuples(index=False)]
+    rows = [[case_id, label("case_phase", phase),
+             MISSING if pd.isna(intervention) else label("intervention", intervention), count(points)]
+            for case_id, phase, intervention, points in work.itertuples(index=False)]
     return Table("mina-arenden", title, columns, rows,
-                 "Arbetet som pågår i ärendena du har den första dagen i månaden, med poängen det ger "
-                 "(workload.yaml). Ärende-id som i datalagret.")
+                 "Arbetet som pågår den första dagen i månaden i de ärenden du har, och poängen det ger.")
 
 
 def own_caseload_page(request: Request, viewer) -> Page:
@@ -141,8 +141,8 @@ def own_caseload_page(request: Request, viewer) -> Page:
                           count(r["norm_points"]), percent_cell(r["load_ratio"]),
                           count(r["months_over_norm"]), count(r["rating"]), number_cell(r["flex_hours"])]
                          for r in records],
-                        notes=("Egen skattning: " + ", ".join(f"{s.value} {s.label.lower()}" for s in scale) + ".",
-                               "En tom rad i poängen: månaden finns inte i de inlästa uppgifterna än."))],
+                        "Egen skattning: " + ", ".join(f"{s.value} {s.label.lower()}" for s in scale)
+                        + ". En månad utan poäng finns inte i de inlästa uppgifterna än.")],
                     charts=_load_chart(history, staff_id)),
             Section("Mina ärenden", "arenden", tables=[cases])],
         forms={"trainings": own_trainings(request, viewer),
