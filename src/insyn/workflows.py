@@ -436,6 +436,33 @@ def team_workload(settings: Settings, municipality: str, unit: str, months: int 
         store.close()
 
 
+def rate_month(settings: Settings, municipality: str, staff_id: str, month: dt.date, rating: int | str | None,
+               flex_hours: float | str | None, today: dt.date | None = None) -> dict:
+    """A caseworker's own rating of a month, stored (insyn.workforce.ratings.record_rating).
+    StoreBusy while another process writes the store."""
+    from insyn.workforce.ratings import record_rating
+
+    config = settings.workload_config()
+    store = store_for(settings)
+    try:
+        return record_rating(store, config, municipality, staff_id, month, rating, flex_hours,
+                             today or dt.date.today())
+    finally:
+        store.close()
+
+
+def own_cases(settings: Settings, municipality: str, staff_id: str, month: dt.date) -> pd.DataFrame:
+    """The work in one caseworker's cases on the first of a month (workload.caseworker_cases)."""
+    from insyn.workforce.workload import caseworker_cases
+
+    workforce, workload = settings.workforce_config(), settings.workload_config()
+    store = store_for(settings, read_only=True)
+    try:
+        return caseworker_cases(store, workforce, workload, municipality, staff_id, month, settings.cache_dir)
+    finally:
+        store.close()
+
+
 def organisation(settings: Settings, municipality: str) -> Organisation:
     """The municipality's units and staff ids in the store (none without a store): what a user
     made on the command line may be given. The web app reads the same from its snapshot."""

@@ -208,9 +208,12 @@ def _parse_number(text: pa.Array, to: pa.DataType) -> tuple[pa.Array, pa.Array]:
 
 def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
              table_name: str | None = None, key: bytes | None = None,
-             today: dt.date | None = None, extract_date: dt.date | None = None) -> Validated:
+             today: dt.date | None = None, extract_date: dt.date | None = None,
+             ids_as_stored: bool = False) -> Validated:
     """Typed, pseudonymised good rows and the rejected ones. Nothing may be dated after the
-    export was taken (`extract_date`; without it, after today), except planned dates."""
+    export was taken (`extract_date`; without it, after today), except planned dates.
+    `ids_as_stored`: the free-text ids are the store's own already (a row made in the app from
+    an account's staff id), so they are not pseudonymised a second time."""
     today = today or dt.date.today()
     latest, too_late = ((extract_date, f"datum efter uttagsdatum {extract_date.isoformat()}") if extract_date
                         else (today, "datum i framtiden"))
@@ -243,7 +246,9 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
         values = text[column.name]
         if column.required:
             check.fail(pc.is_null(values), column.name, "värde saknas")
-        if column.kind == "text":
+        if column.kind == "text" and ids_as_stored:
+            typed[column.name] = values
+        elif column.kind == "text":
             typed[column.name] = _per_distinct(values, lambda v: _without_identity_numbers(v, key, today))
         elif column.kind == "code":
             values = pc.utf8_lower(values)

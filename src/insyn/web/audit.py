@@ -21,6 +21,7 @@ ACTIONS = {
     "logout": "Utloggning",
     "read_caseworkers": "Läste arbetstyngd per handläggare",
     "read_own_caseload": "Läste egen arbetstyngd",
+    "rate_month": "Skattade arbetsbelastning",
     "read_import_report": "Läste valideringsrapport",
     "download": "Laddade ner tabell",
     "import_validate": "Validerade importfil",

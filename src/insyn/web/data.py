@@ -13,6 +13,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar, cast
 
 import pandas as pd
@@ -24,6 +25,7 @@ from insyn.settings import Settings
 from insyn.store import Store, StoreBusy
 from insyn.web.scope import PUBLISHED, Scope
 from insyn.workforce.organisation import Organisation
+from insyn.workforce.ratings import RATING_COLUMNS
 from insyn.workforce.workload import Workload
 
 log = logging.getLogger(__name__)
@@ -50,13 +52,35 @@ class Snapshot:
     courses: pd.DataFrame   # the courses (course, name, programme) sessions can be of
     organisations: dict[str, Organisation]  # each municipality's units and staff ids: for users' scopes
     earlier: Earlier  # what publications with holes of these years hid and showed (the ledger)
+    ratings: pd.DataFrame   # the caseworkers' own ratings (workload_ratings), months beyond the workload's too
+
+    def same_statistics(self, other: Snapshot) -> bool:
+        """Whether everything besides the caseworkers' ratings is the same: what publications and
+        kept pages are made from (a rating saved on Mitt arbete changes nothing of them)."""
+        def without_ratings(snapshot: Snapshot) -> tuple:
+            caseworkers = snapshot.workload.caseworkers.drop(columns=list(RATING_COLUMNS), errors="ignore")
+            frames = (snapshot.results, caseworkers, snapshot.workload.unassigned, snapshot.imported,
+                      snapshot.staff, snapshot.courses)
+            return (*map(_fingerprint, frames), snapshot.organisations, snapshot.earlier)
+
+        return without_ratings(self) == without_ratings(other)
 
 
-def _version(settings: Settings) -> tuple:
-    """Changes whenever the store or an editable rules file does."""
-    files = [settings.database_path, *(settings.data_dir / n for n in ("disclosure.yaml", "workforce.yaml",
-                                                                      "workload.yaml"))]
-    return tuple((f.stat().st_mtime_ns, f.stat().st_size) if f.exists() else None for f in files)
+def _fingerprint(frame: pd.DataFrame) -> tuple:
+    """The frame's columns, dtypes and rows whatever their order (a store read without ORDER BY
+    may return them in another)."""
+    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return tuple(frame.columns), tuple(map(str, frame.dtypes)), len(frame), int(rows.sum(dtype="uint64"))
+
+
+def _version(settings: Settings) -> tuple[tuple, tuple]:
+    """(the store's, the editable rules files') versions: change whenever the store or a rules
+    file does."""
+    def stamp(f: Path) -> tuple | None:
+        return (f.stat().st_mtime_ns, f.stat().st_size) if f.exists() else None
+
+    rules = (settings.data_dir / n for n in ("disclosure.yaml", "workforce.yaml", "workload.yaml"))
+    return (stamp(settings.database_path),), tuple(map(stamp, rules))
 
 
 class Statistics:
@@ -79,6 +103,7 @@ class Statistics:
         from insyn.publish.kolada import stored_published_values
         from insyn.workflows import store_for
         from insyn.workforce.organisation import organisations
+        from insyn.workforce.ratings import ratings_of
         from insyn.workforce.workload import stored_workload
 
         store = store_for(self.settings, read_only=True)  # StoreBusy while an import writes
@@ -87,27 +112,35 @@ class Statistics:
             return Snapshot(results, stored_workload(store), stored_published_values(store),
                             current_staff(store),
                             store.raw.execute("SELECT course, name, programme FROM courses ORDER BY name").df(),
-                            organisations(store), earlier_releases(store, published_years(results.period)))
+                            organisations(store), earlier_releases(store, published_years(results.period)),
+                            ratings_of(store))
         finally:
             store.close()
 
     def snapshot(self) -> Snapshot:
+        return self._current()[0]
+
+    def _current(self) -> tuple[Snapshot, int]:
+        """The snapshot, read anew when the store has changed, and the generation of what is
+        kept: a new one only when the statistics have changed, not the ratings alone."""
         with self._lock:
             version = _version(self.settings) if self.settings.database_path.exists() else None
             if version is None:
                 raise NoData("Det finns inga data ännu: importera data (sidan Import) eller kör insyn demo.")
             if version != self._version or self._snapshot is None:
                 try:
-                    self._snapshot = self._read()
+                    snapshot = self._read()
                 except StoreBusy:
                     if self._snapshot is None:
                         raise
-                    return self._snapshot  # the previous state, until the import is done
-                self._version = version
-                self._views.clear()
-                self._kept.clear()
-                self._generation += 1
-            return self._snapshot
+                    return self._snapshot, self._generation  # the previous state, until the import is done
+                rules_changed = self._version is None or version[1] != self._version[1]
+                if self._snapshot is None or rules_changed or not snapshot.same_statistics(self._snapshot):
+                    self._views.clear()
+                    self._kept.clear()
+                    self._generation += 1
+                self._snapshot, self._version = snapshot, version
+            return self._snapshot, self._generation
 
     def synthetic(self) -> bool:
         """Whether the data are the demo's invented data only, for the label every page and
@@ -143,7 +176,7 @@ class Statistics:
         return self._view(PUBLISHED, None)
 
     def _view(self, key: tuple, in_full: InFull | None) -> Publication:
-        snapshot = self.snapshot()
+        snapshot, generation = self._current()
         with self._lock:
             building = self._building.setdefault(key, threading.Lock())
         with building:
@@ -160,7 +193,7 @@ class Statistics:
             log.info("Made the publication for the scope %s in %.1f s", " ".join(map(str, key)),
                      time.perf_counter() - started)
             with self._lock:
-                if self._snapshot is snapshot:  # not made from a store that has changed since
+                if self._generation == generation:  # not made from statistics that have changed since
                     self._views[key] = view
                 while len(self._views) > MAX_VIEWS:
                     self._views.popitem(last=False)
@@ -169,10 +202,9 @@ class Statistics:
     def kept(self, scope: Scope, key: tuple, make: Callable[[], T]) -> T:
         """What `make` makes of the scope's publication (a page, say), made once and kept until
         the store changes. `key` must hold everything besides the publication that it depends on."""
-        self.snapshot()  # forgets what was kept if the store has changed
+        _, generation = self._current()  # forgets what was kept if the statistics have changed
         full_key = (scope.key, *key)
         with self._lock:
-            generation = self._generation
             if full_key in self._kept:
                 self._kept.move_to_end(full_key)
                 return cast(T, self._kept[full_key])  # kept by `make` of this same key

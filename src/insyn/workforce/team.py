@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from insyn.model.workforce_config import WorkloadConfig
+from insyn.workforce.ratings import ratings_of
 from insyn.workforce.workload import Workload, unit_months
 
 
@@ -61,12 +62,10 @@ def team_view(store, workload: WorkloadConfig, municipality: str, unit: str, mon
     caseworkers = store.raw.execute(
         "SELECT * EXCLUDE (rating, flex_hours) FROM workload_monthly WHERE municipality = ? AND unit = ? "
         "AND period >= ? ORDER BY staff_id, period", [municipality, unit, first]).df()
-    ratings = store.raw.execute(
-        "SELECT staff_id, strftime(month, '%Y-%m') AS period, rating, flex_hours FROM workload_ratings "
-        "WHERE municipality = ? AND staff_id IN (SELECT DISTINCT staff_id FROM workload_monthly "
-        "WHERE municipality = ? AND unit = ? AND period >= ?) AND month >= CAST(? AS DATE) "
-        "ORDER BY staff_id, month",
-        [municipality, municipality, unit, first, f"{first}-01"]).df()
+    stored = ratings_of(store, municipality, sorted(set(caseworkers.staff_id)))
+    ratings = pd.DataFrame({"staff_id": stored.staff_id, "period": pd.to_datetime(stored.month).dt.strftime("%Y-%m"),
+                            "rating": stored.rating, "flex_hours": stored.flex_hours})
+    ratings = ratings[ratings.period >= first].sort_values(["staff_id", "period"], ignore_index=True)
     caseworkers = caseworkers.merge(ratings, on=["staff_id", "period"], how="left")
     unassigned = store.raw.execute(
         "SELECT * FROM workload_unassigned WHERE municipality = ? AND unit = ? AND period >= ?",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,12 +25,15 @@ from insyn.errors import InputError, NotFound
 from insyn.indicators.definitions import Subjects
 from insyn.indicators.engine import bound_relations, build_subjects, cached_sql, place, store_sources
 from insyn.indicators.periods import PERIODS_SCHEMA, coverage, governing
+from insyn.indicators.subjects import Sources
 from insyn.model.workforce_config import WorkforceConfig, WorkloadConfig
+from insyn.workforce.ratings import ratings_of
 from insyn.workforce.subjects import CaseworkerLoadsSubject, placed_weighted_work
 
 CASEWORKER_COLUMNS = ["municipality", "period", "unit", "staff_id", "role", "employment", "fte", "level",
                       "cases", "points", "norm_points", "load_ratio", "months_over_norm", "rating",
                       "flex_hours"]
+CASE_WORK_COLUMNS = ["case_id", "phase", "intervention", "points"]
 UNASSIGNED_COLUMNS = ["municipality", "period", "unit", "reason", "cases", "points"]
 NO_CASEWORKER = "utan handläggare"
 NOT_IN_POST = "handläggaren inte i tjänst"
@@ -82,10 +86,10 @@ def _case_points(sources) -> ir.Table:
 WORK_TABLE = "insyn_workload_work"
 
 
-def _frames(store, periods: pd.DataFrame, workforce: WorkforceConfig, workload: WorkloadConfig,
-            cache_dir: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(caseworker months, case points) for the periods. The placed and weighted case work,
-    which both read, is computed once into a temporary table."""
+def _queries(store, periods: pd.DataFrame, workforce: WorkforceConfig, workload: WorkloadConfig,
+             cache_dir: Path | None, builds: dict[str, Callable[[Sources], ir.Table]]) -> list[pd.DataFrame]:
+    """One frame per build (by its cache name) for the periods. The placed and weighted case
+    work, which they all read, is computed once into a temporary table."""
     with bound_relations(store, periods, workforce, workload):
         work_sql = cached_sql(store, "workload-work", [],
                               lambda: placed_weighted_work(store_sources(store), store.table("insyn_periods")),
@@ -99,10 +103,38 @@ def _frames(store, periods: pd.DataFrame, workforce: WorkforceConfig, workload: 
                 sql = cached_sql(store, name, [], expression, cache_dir)
                 return store.raw.sql(sql).to_arrow_table().to_pandas()
 
-            return query("workload-caseworkers", _caseworker_months), query("workload-cases", _case_points)
+            return [query(name, build) for name, build in builds.items()]
         finally:
             with contextlib.suppress(duckdb.TransactionException):  # see bound_relations
                 store.raw.execute(f"DROP TABLE IF EXISTS {WORK_TABLE}")
+
+
+def _frames(store, periods: pd.DataFrame, workforce: WorkforceConfig, workload: WorkloadConfig,
+            cache_dir: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(caseworker months, case points) for the periods."""
+    caseworkers, cases = _queries(store, periods, workforce, workload, cache_dir,
+                                  {"workload-caseworkers": _caseworker_months, "workload-cases": _case_points})
+    return caseworkers, cases
+
+
+def _case_work(sources) -> ir.Table:
+    """Each piece of weighted work per case and month, with the case's unit and caseworker."""
+    work = sources.weighted_work
+    return work.select("municipality", "period", "case_id", "unit", "caseworker_id", "phase", "intervention",
+                       "points")
+
+
+def caseworker_cases(store, workforce: WorkforceConfig, workload: WorkloadConfig, municipality: str,
+                     staff_id: str, month: dt.date, cache_dir: Path | None = None) -> pd.DataFrame:
+    """The work in the cases one caseworker holds on the first of a month, as their load counts
+    it: case id (as stored), phase, intervention and points, one row per piece of work."""
+    periods = month_periods(store, workforce, municipality, month.replace(day=1))
+    if periods.empty:
+        return pd.DataFrame(columns=CASE_WORK_COLUMNS)
+    (work,) = _queries(store, periods, workforce, workload, cache_dir, {"workload-case-work": _case_work})
+    work = work[(work["municipality"] == municipality) & (work["caseworker_id"] == staff_id)]
+    return work.sort_values(["case_id", "phase", "intervention"], na_position="first")[CASE_WORK_COLUMNS] \
+        .reset_index(drop=True)
 
 
 def compute_workload(store, workforce: WorkforceConfig, workload: WorkloadConfig,
@@ -133,7 +165,7 @@ def _with_months_over_norm(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _with_ratings(store, frame: pd.DataFrame) -> pd.DataFrame:
-    ratings = store.raw.execute("SELECT municipality, staff_id, month, rating, flex_hours FROM workload_ratings").df()
+    ratings = ratings_of(store)
     ratings["period"] = pd.to_datetime(ratings.pop("month")).dt.strftime("%Y-%m")
     return frame.merge(ratings, on=["municipality", "staff_id", "period"], how="left")
 
