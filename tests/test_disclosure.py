@@ -27,7 +27,7 @@ from insyn.config_files import ConfigError
 from insyn.disclosure.grid import every_row
 from insyn.disclosure.linked import Equation, LinkedTables, _heuristic, protect
 from insyn.disclosure.noise import cell_key_noise, noise_applies
-from insyn.disclosure.releases import published_years
+from insyn.disclosure.releases import published_years, shown_values
 from insyn.disclosure.rules import DisclosureRules, load_rules
 from insyn.disclosure.status import (
     HIDDEN_LABEL,
@@ -835,3 +835,16 @@ def test_a_condition_implies_or_excludes_another_only_where_every_subject_agrees
         assert all(_holds(second, v) for v in values if _holds(first, v))
     if first is not None and first.excludes(second):
         assert not any(_holds(first, v) and _holds(second, v) for v in values)
+
+
+@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.none()), min_size=1, max_size=20))
+def test_the_ledgers_shown_figures_are_each_cells_fixed_point_text(values):
+    """The ledger compares figures as text (releases.shown_values): six decimals, empty when
+    missing, "inf" as Python writes it — made column-wise, the same as cell by cell."""
+    rows = pd.DataFrame({"numerator": values, "denominator": values[::-1], "value": 1.5}, dtype=float)
+
+    def cell(v: float) -> str:
+        return "" if pd.isna(v) else f"{v:.6f}"
+
+    assert list(shown_values(rows)) == [f"{cell(n)}|{cell(d)}|1.500000"
+                                        for n, d in zip(rows.numerator, rows.denominator, strict=True)]

@@ -124,9 +124,6 @@ def test_a_name_is_shown_only_to_the_person_and_their_own_unit_manager(con):
                    user(Role.UNIT_MANAGER, "0780", ("Vuxen",)), user(Role.CASEWORKER, "0780", staff_id="S1")):
         assert names.shown_names(con, nobody, people) == {}
 
-    assert names.display_name_for(con, manager, "0884", ["Barn och unga", "Vuxen"], "S2") == "Bo Ås"
-    assert names.display_name_for(con, manager, "0884", ["Barn och unga"], "S1") == "S1"
-    assert names.display_name_for(con, user(Role.CASEWORKER, staff_id="S1"), "0884", [], "S1") == "Anna Berg"
     assert (names.labelled("Bo Ås", "S2"), names.labelled(None, "S3")) == ("Bo Ås (S2)", "S3")
 
 

@@ -119,3 +119,19 @@ def test_months_rated_after_the_workload_extend_the_view(store):
     assert team.months == ["2025-08", "2025-09", "2025-10", "2025-11", "2025-12", "2026-01"]
     [alert] = team.alerts
     assert (alert.staff_id, alert.by_points, alert.by_rating) == ("G", 0, 3)
+
+
+def test_a_caseworker_who_moved_brings_no_ratings_from_the_other_unit(store):
+    """P worked in Mottagning January–June and in Utredning July–October, rating every month 5:
+    Utredning's manager sees the four months P rated there, Mottagning's manager the six."""
+    _write(store, {"P": [0.8] * 6 + [0.0] * 4}, {}, unit="Mottagning")
+    _write(store, {"P": [0.0] * 6 + [0.8] * 4}, {"P": {m: 5 for m in MONTHS}})
+    store.raw.execute("DELETE FROM workload_monthly WHERE staff_id = 'P' AND "
+                      "((unit = 'Mottagning' AND period > '2025-06') OR (unit = ? AND period <= '2025-06'))", [UNIT])
+    here = team_view(store, load_workload(), M, UNIT)
+    assert list(here.ratings.period) == MONTHS[6:]
+    [alert] = here.alerts
+    assert (alert.staff_id, alert.by_rating) == ("P", 4)
+    there = team_view(store, load_workload(), M, "Mottagning")
+    assert list(there.ratings.period) == MONTHS[:6] and there.latest == "2025-10"  # the data's end
+    assert there.alerts == []  # P is not in Mottagning in October

@@ -125,6 +125,23 @@ def test_names_are_shown_to_the_manager_and_never_downloaded(manager, folder, we
         body = manager.get(f"/personal/handlaggare/tabell/handlaggare.{fmt}").content
         text = " ".join(str(c) for row in xlsx_rows(body) for c in row) if fmt == "xlsx" else body.decode("utf-8-sig")
         assert person in text and "Ingrid" not in text and "Testsson" not in text
+    # The what-if names the person in its form and its result; its tables are not for download.
+    other = next(s for s in now.index if s != person)
+    asked = manager.get("/personal/handlaggare", params={"enhet": unit, "extra": "1"}).text
+    assert f'<option value="{person}">Ingrid Testsson ({person})</option>' in asked
+    assert "/tabell/vad-hander-om" not in asked
+    assert manager.get("/personal/handlaggare/tabell/vad-hander-om.csv", params={"enhet": unit}).status_code == 404
+    assert other in asked
+    # Nothing the app wrote to the data folder (store, logs, audit) holds the name but the list.
+    for path in folder.settings.data_dir.rglob("*"):
+        if path.is_file() and path.name != "app.sqlite3":
+            assert b"Testsson" not in path.read_bytes(), path
+    con = open_app_state(folder.settings.data_dir)
+    try:
+        logged = con.execute("SELECT group_concat(target || detail, ' ') FROM audit_log").fetchone()[0]
+    finally:
+        con.close()
+    assert "Testsson" not in logged and "handläggare" in logged
 
 
 def _number(text: str) -> float:

@@ -91,7 +91,9 @@ def shown_values(rows: pd.DataFrame) -> pd.Series:
     """Numerator, denominator and value of each row as one text: the same for the same figures."""
     def fixed(column: str) -> np.ndarray:
         values = rows[column].astype(float).to_numpy()
-        return np.where(np.isnan(values), "", np.char.mod("%.6f", np.nan_to_num(values))).astype(object)
+        finite = np.char.mod("%.6f", np.where(np.isfinite(values), values, 0.0))
+        return np.select([np.isnan(values), np.isinf(values)], ["", np.where(values > 0, "inf", "-inf")],
+                         finite).astype(object)
 
     numerator, denominator, value = (fixed(c) for c in ("numerator", "denominator", "value"))
     return pd.Series(numerator + "|" + denominator + "|" + value, index=rows.index)

@@ -229,9 +229,14 @@ def load_sparkline(months: list[str], loads: list[float | None], chart_id: str, 
             body.append(f'<rect class="rating" fill="{TARGET if high else "#8a939d"}" x="{LOAD_STEP * i + 2}" '
                         f'y="{LOAD_HEIGHT - RATING_STRIP + 1}" width="{LOAD_STEP - 4}" height="{RATING_STRIP - 2}"/>')
 
+    description = load_months_text(months, loads, rated)
+    return _svg(chart_id, width, LOAD_HEIGHT, title, description, body, "chart load-chart")
+
+
+def load_months_text(months: list[str], loads: list[float | None], ratings: list[float | None]) -> str:
+    """The months of a load chart in words: "2025-10: 93,0 %, skattning 4; 2025-11: –"."""
     def month_text(month: str, load: float | None, rating: float | None) -> str:
         said = f"{month}: {'–' if load is None else format_value(100 * load, '%')}"
         return said + (f", skattning {rating:.0f}" if rating is not None and math.isfinite(rating) else "")
 
-    description = "; ".join(month_text(*m) for m in zip(months, loads, rated, strict=True))
-    return _svg(chart_id, width, LOAD_HEIGHT, title, description, body, "chart load-chart")
+    return "; ".join(month_text(*m) for m in zip(months, loads, ratings, strict=True))

@@ -122,14 +122,6 @@ def shown_names(con: sqlite3.Connection, scope: Scope, people: Iterable[Person])
     return _visible_names(con, scope, units)
 
 
-def display_name_for(con: sqlite3.Connection, scope: Scope, municipality: str, units: Collection[str],
-                     staff_id: str) -> str:
-    """The person's name when the user may see it and the list has it, else their staff id.
-    `units` are the person's units in the data."""
-    key = (municipality, staff_id)
-    return _visible_names(con, scope, {key: units}).get(key, staff_id)
-
-
 def _visible_names(con: sqlite3.Connection, scope: Scope,
                    units: Mapping[tuple[str, str], Collection[str]]) -> dict[tuple[str, str], str]:
     visible = {key for key, of in units.items() if scope.sees_name_of(key[0], of, key[1])}

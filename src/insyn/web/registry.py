@@ -153,6 +153,8 @@ class PageRouter(APIRouter):
             record.require(viewer)
             page, _ = made(request, viewer)
             table = page.table(table_id)
+            if not table.downloadable:
+                raise pages.NotFound("Tabellen finns inte på sidan.")
             viewer.log("download", target=f"{request.url.path}?{request.url.query}".rstrip("?"), detail=table.title)
             label = SYNTHETIC_LABEL if request.app.state.statistics.synthetic() else ""
             body = xlsx_bytes(table, page.title, label) if fmt == "xlsx" else csv_bytes(table, label)

@@ -19,8 +19,8 @@ from markupsafe import Markup, escape
 
 from insyn.errors import InsynError
 from insyn.publish.cells import MISSING
-from insyn.publish.charts import load_sparkline
-from insyn.swedish import format_number, format_value, swedish_sort_key
+from insyn.publish.charts import load_months_text, load_sparkline
+from insyn.swedish import format_number, swedish_sort_key
 from insyn.web import names, pages
 from insyn.web.accounts import Role
 from insyn.web.pages import Choice, Page, Section
@@ -42,6 +42,7 @@ class WhatIfForm:
     unit: str
     month: str
     levels: list[tuple[str, str]]
+    extra_fte: tuple[str, ...]
     cases: list[tuple[str, str]]
     caseworkers: list[tuple[str, str]]
     asked: dict[str, str]
@@ -73,13 +74,13 @@ def caseworkers_page(request: Request, viewer) -> Page:
     viewer.log("read_caseworkers", target=f"{municipality} {unit} {team.months[0]}–{team.latest}",
                detail=f"{len(people)} handläggare" + (", vad händer om" if result is not None else ""))
     return Page(
-        f"Arbetstyngd – {unit}",
+        f"Arbetstyngd per handläggare – {unit}",
         "Varje handläggares ärenden och poäng den första dagen i varje månad, mot normen för hens erfarenhet och "
         "sysselsättningsgrad, de senaste tolv månaderna, bredvid hens egen skattning. Uppgifterna gäller enskilda "
         "medarbetare: de visas bara för enhetens chef, och varje visning loggas.",
         [Choice("enhet", "Enhet", [(u, u) for u in allowed], unit)],
         [_alerts_section(team, shown, workload.alert_months),
-         _caseworkers_section(team, shown, workload.self_rating.over_norm_from),
+         _caseworkers_section(team, shown, workload),
          _unit_section(team),
          _unassigned_section(team),
          _what_if_section(form, result, shown)],
@@ -111,14 +112,13 @@ def _months_chart(team: TeamView, chart_id: str, title: str, loads: dict[str, fl
     load_list = [None if pd.isna(v := loads.get(m, float("nan"))) else float(v) for m in team.months]
     rating_list = [None if pd.isna(v := ratings.get(m, float("nan"))) else float(v) for m in team.months]
     chart = load_sparkline(team.months, load_list, chart_id, title, rating_list, rating_over)
-    plain = "; ".join(f"{m}: {'–' if load is None else format_value(100 * load, '%')}"
-                      + ("" if rating is None else f", skattning {rating:.0f}")
-                      for m, load, rating in zip(team.months, load_list, rating_list, strict=True))
-    return Shown(chart, plain)
+    return Shown(chart, load_months_text(team.months, load_list, rating_list))
 
 
-def _caseworkers_section(team: TeamView, shown, rating_over: int) -> Section:
+def _caseworkers_section(team: TeamView, shown, workload) -> Section:
     frame, latest = team.caseworkers, team.latest
+    rating_over = workload.self_rating.over_norm_from
+    levels = {norm.level: norm.label for norm in workload.norms}
     span = f"{team.months[0]}–{team.months[-1]}"
     rows: list[Row] = []
     now = frame[frame.period == latest].sort_values("load_ratio", ascending=False)
@@ -129,7 +129,8 @@ def _caseworkers_section(team: TeamView, shown, rating_over: int) -> Section:
                               dict(zip(own.period, own.load_ratio, strict=True)),
                               dict(zip(rated.period, rated.rating, strict=True)), rating_over)
         last = rated.iloc[-1] if len(rated) else None
-        rows.append([_person(r["staff_id"], shown, team.municipality), r["level"] or MISSING, number_cell(r["fte"]),
+        rows.append([_person(r["staff_id"], shown, team.municipality), levels.get(r["level"], MISSING),
+                     number_cell(r["fte"]),
                      count(r["cases"]), number_cell(r["points"]), number_cell(r["norm_points"]),
                      percent_cell(r["load_ratio"]), chart, count(r["months_over_norm"]),
                      number_cell(None if last is None else last.rating), MISSING if last is None else last.period,
@@ -144,11 +145,11 @@ def _caseworkers_section(team: TeamView, shown, rating_over: int) -> Section:
                      _months_chart(team, "last-enheten", f"Enhetens arbetstyngd {span}",
                                    dict(zip(units.period, units.load_ratio, strict=True)),
                                    dict(zip(units.period, units.mean_rating, strict=True)), rating_over),
-                     count(t.over_norm), number_cell(t.mean_rating), latest, number_cell(t.mean_flex_hours)])
+                     None, number_cell(t.mean_rating), latest, number_cell(t.mean_flex_hours)])
     return Section("Handläggare", "handlaggare", f"Arbetstyngden den första dagen i {latest}. Kurvan visar "
                    f"{span} mot normen (streckad linje = 100 %, röd punkt = över normen); rutorna under den de "
                    f"månader hen har skattat sin belastning (röd = {rating_over} eller mer). Sista raden: enheten "
-                   "som helhet (poängen mot normerna sammanlagt; antal över normen; medel av skattning och flex).",
+                   "som helhet (årsarbetare, ärenden och poäng sammanlagt mot normerna; medel av skattning och flex).",
                    tables=[Table("handlaggare", f"Arbetstyngd per handläggare, {team.unit}, {latest}",
                                  ["Handläggare", "Nivå", "Sysselsättning", "Ärenden", "Poäng", "Norm (poäng)",
                                   "Arbetstyngd", "Månad för månad", "Månader över normen i följd",
@@ -188,7 +189,7 @@ def _what_if_form(request: Request, team: TeamView, workload, caseworkers: pd.Da
     people = sorted(caseworkers.index, key=lambda s: swedish_sort_key(label(s)))
     q = request.query_params
     return WhatIfForm(team.municipality, team.unit, team.latest, [(n.level, n.label) for n in workload.norms],
-                      case_options, [(s, label(s)) for s in people],
+                      EXTRA_FTE, case_options, [(s, label(s)) for s in people],
                       {k: q.get(k, "") for k in ("extra", "niva", "arende", "till")})
 
 
@@ -201,9 +202,12 @@ def _what_if(workload, caseworkers: pd.DataFrame, cases: pd.DataFrame, form: Wha
         return None
     if move and asked["till"] not in {s for s, _ in form.caseworkers}:
         return "Välj vem ärendet ska flyttas till."
+    if move and asked["till"] in set(cases.loc[cases.case_id == move, "caseworker_id"]):
+        return "Ärendet har redan den handläggaren: välj en annan."
+    level = asked["niva"] if asked["niva"] in {value for value, _ in form.levels} else None
     try:
-        return scenario(workload, caseworkers, cases, form.month, float(extra or 0), asked["niva"] or None,
-                        move or None, asked["till"] or None)
+        return scenario(workload, caseworkers, cases, form.month, float(extra or 0), level, move or None,
+                        asked["till"] or None)
     except InsynError as exc:
         return str(exc)
 
@@ -220,11 +224,11 @@ def _what_if_section(form: WhatIfForm, result: WhatIf | str | None, shown) -> Se
                 number_cell(r.points_after), percent_cell(r.load_before), percent_cell(r.load_after)]
                for r in result.caseworkers.itertuples()]
     tables = [Table("vad-hander-om", f"{form.unit} {form.month}: nu och efter ändringen",
-                    ["", "Årsarbetare", "Poäng", "Norm (poäng)", "Arbetstyngd"], unit)]
+                    ["", "Årsarbetare", "Poäng", "Norm (poäng)", "Arbetstyngd"], unit, downloadable=False)]
     if touched:
         tables.append(Table("vad-hander-om-handlaggare", "Berörda handläggare",
                             ["Handläggare", "Poäng nu", "Poäng efter", "Arbetstyngd nu", "Arbetstyngd efter"],
-                            touched))
+                            touched, downloadable=False))
     return Section("Vad händer om …", "vad-hander-om", text, tables=tables, form="team_what_if.html.j2")
 
 

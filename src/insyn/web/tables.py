@@ -45,6 +45,7 @@ class Table:
     rows: Sequence[Sequence[Value]]
     caption: str = ""           # what the table shows, for the page and the file
     notes: Sequence[str] = field(default_factory=tuple)  # legend lines, repeated in the file
+    downloadable: bool = True   # False: a computed view (a what-if) that the page's choices cannot make again
 
     @property
     def numeric(self) -> list[bool]:

@@ -53,26 +53,38 @@ class TeamView:
 
 
 def team_view(store, workload: WorkloadConfig, municipality: str, unit: str, months: int = 12) -> TeamView | None:
-    """The unit's last `months` months of workload (None when it has none)."""
-    latest = store.raw.execute("SELECT max(period) FROM workload_monthly WHERE municipality = ? AND unit = ?",
-                               [municipality, unit]).fetchone()[0]
+    """The unit's last `months` months of workload up to the municipality's latest (None when the
+    unit has none in them)."""
+    # The municipality's latest month (the data's end), not the unit's: a month rated after it
+    # belongs to the unit the person was in then.
+    latest = store.raw.execute("SELECT max(period) FROM workload_monthly WHERE municipality = ?",
+                               [municipality]).fetchone()[0]
     if latest is None:
         return None
     first = str(pd.Period(latest, "M") - (months - 1))
     caseworkers = store.raw.execute(
         "SELECT * EXCLUDE (rating, flex_hours) FROM workload_monthly WHERE municipality = ? AND unit = ? "
         "AND period >= ? ORDER BY staff_id, period", [municipality, unit, first]).df()
+    if caseworkers.empty:
+        return None
     stored = ratings_of(store, municipality, sorted(set(caseworkers.staff_id)))
     ratings = pd.DataFrame({"staff_id": stored.staff_id, "period": pd.to_datetime(stored.month).dt.strftime("%Y-%m"),
                             "rating": stored.rating, "flex_hours": stored.flex_hours})
-    ratings = ratings[ratings.period >= first].sort_values(["staff_id", "period"], ignore_index=True)
+    # A rating belongs to the unit the person worked in that month: months of the workload in this
+    # unit, and the months after the workload's last for those in post here then. Someone who came
+    # from another unit brings no rating of theirs from there.
+    here = set(zip(caseworkers.staff_id, caseworkers.period, strict=True))
+    in_post_now = set(caseworkers.loc[caseworkers.period == latest, "staff_id"])
+    kept = [(staff_id, period) in here or (period > latest and staff_id in in_post_now)
+            for staff_id, period in zip(ratings.staff_id, ratings.period, strict=True)]
+    ratings = ratings[kept].sort_values(["staff_id", "period"], ignore_index=True)
     caseworkers = caseworkers.merge(ratings, on=["staff_id", "period"], how="left")
     unassigned = store.raw.execute(
         "SELECT * FROM workload_unassigned WHERE municipality = ? AND unit = ? AND period >= ?",
         [municipality, unit, first]).df()
     last = max([latest, *ratings.period])
     window = [str(p) for p in pd.period_range(pd.Period(first, "M"), pd.Period(last, "M"), freq="M")]
-    in_post = sorted(caseworkers.loc[caseworkers.period == latest, "staff_id"])
+    in_post = sorted(in_post_now)
     alerts = [Alert(staff_id, _points_run(caseworkers, staff_id, latest),
                     _rating_run(ratings, staff_id, latest, workload.self_rating.over_norm_from))
               for staff_id in in_post]
