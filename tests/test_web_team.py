@@ -5,6 +5,7 @@ the page in a download."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pandas as pd
@@ -146,3 +147,94 @@ def test_names_are_shown_to_the_manager_and_never_downloaded(manager, folder, we
 
 def _number(text: str) -> float:
     return float(text.replace("\u00a0", "").replace(" ", "").replace("%", "").replace(",", "."))
+
+
+# --- in a real browser ---------------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_in_the_browser_a_rating_reaches_the_managers_trend_and_alert(page, web_data, web_users, tmp_path):
+    """A caseworker in post rates the open months "för hög" on Mitt arbete (the month before them
+    came in a file); their unit manager sees the ratings in the caseworker's chart and the alert,
+    and the what-if's changed load without anything saved; the manager of another unit and
+    another caseworker get 403."""
+    from playwright.sync_api import expect
+    from test_web_browser import ARTIFACTS, log_in
+    from webapp import UserSpec, add_users, serving
+
+    from insyn.settings import Settings
+    from insyn.swedish import MONTHS
+    from insyn.web.accounts import Role
+    from insyn.web.data import current_staff
+    from insyn.workforce.ratings import open_months
+
+    data = copy_data_folder(web_data, tmp_path / "data")
+    unit = _unit(web_users)
+    latest, now = _unit_now(data, unit)
+    store = store_for(data.settings, read_only=True)
+    try:
+        employed = set(current_staff(store).query("municipality == @OWN").staff_id)
+    finally:
+        store.close()
+    staff_id = next(s for s in now.index if s in employed and now.months_over_norm[s] == 0)
+    other_unit = next(u for u in web_data.units(OWN) if u != unit)
+    add_users(data.data_dir, [UserSpec("handl1", Role.CASEWORKER, OWN, staff_id=staff_id),
+                              UserSpec("handl2", Role.CASEWORKER, OWN, staff_id=next(s for s in employed
+                                                                                     if s != staff_id)),
+                              UserSpec("chef2", Role.UNIT_MANAGER, OWN, units=(other_unit,))])
+    months = open_months(Settings(data_dir=data.data_dir).workload_config(), dt.date.today())
+    earlier = [(months[-1] - dt.timedelta(days=1)).replace(day=1)]
+    if len(months) == 1:  # after the tenth: one more month from the file, for a run of three
+        earlier.append((earlier[0] - dt.timedelta(days=1)).replace(day=1))
+    store = store_for(data.settings)
+    try:  # as an imported workload_ratings file would hold them
+        store.raw.executemany("INSERT INTO workload_ratings (municipality, staff_id, month, rating, flex_hours) "
+                              "VALUES (?, ?, ?, 5, 20.0)", [(OWN, staff_id, m) for m in earlier])
+    finally:
+        store.close()
+    before = _stored(data)
+    with serving(data.data_dir) as base:
+        log_in(page, base, "handl1")
+        page.goto(f"{base}/mitt-arbete", timeout=120_000)
+        for month in months:
+            name = f"{MONTHS[month.month - 1]} {month.year}"
+            form = page.locator(f"#skatta-{month:%Y-%m}")
+            form.get_by_label("4 För hög – något fick vänta").check()
+            form.get_by_label("Ditt flexsaldo vid månadens slut").fill("12")
+            form.get_by_role("button", name=f"Spara skattningen för {name}").click()
+            expect(page.get_by_role("status")).to_have_text(f"Din skattning för {name} är sparad.")
+        page.get_by_role("button", name="Logga ut").click()
+
+        log_in(page, base, "enhetschef")
+        page.goto(f"{base}/personal/handlaggare", timeout=120_000)
+        alert = page.locator("#tabell-larm tbody tr", has_text=staff_id)
+        expect(alert).to_contain_text("skattar sin belastning som för hög i 3 månader i följd")
+        row = page.locator("#tabell-handlaggare tbody tr", has_text=staff_id)
+        for month in months:  # beyond the imported workload: the load a gap, the rating a red square
+            expect(row).to_contain_text(f"{month:%Y-%m}: –, skattning 4")
+        for month in earlier:
+            expect(row).to_contain_text(f"{month:%Y-%m}: –, skattning 5")
+        assert row.locator('rect.rating[fill="#b3261e"]').count() >= 3
+        expect(row).to_contain_text(f"{months[0]:%Y-%m}")  # the latest rating's month
+        page.locator("#om-extra").select_option("1")
+        page.locator("#om-niva").select_option(label="Ny")
+        page.get_by_role("button", name="Räkna").click()
+        result = page.locator("#tabell-vad-hander-om")
+        expect(result).to_contain_text("efter ändringen")
+        norm = now.norm_points.sum() + 100
+        expect(result.locator("tbody tr").nth(1)).to_contain_text(f"{norm:,.1f}".replace(",", "\u00a0")
+                                                                  .replace(".", ","))
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "enhetschef-arbetstyngd.png"), full_page=True)
+        page.get_by_role("button", name="Logga ut").click()
+
+        for username in ("chef2", "handl2"):
+            log_in(page, base, username)
+            response = page.goto(f"{base}/personal/handlaggare?enhet={unit}")
+            assert response is not None and response.status == 403, username
+            expect(page.locator("body")).not_to_contain_text(staff_id)
+            page.get_by_role("button", name="Logga ut").click()
+    after = _stored(data)
+    rated = after.rating.notna() & before.rating.isna()  # what the ratings wrote, and nothing else
+    pd.testing.assert_frame_equal(after[~rated].drop(columns=["rating", "flex_hours"]),
+                                  before[~rated].drop(columns=["rating", "flex_hours"]))
+    assert latest in set(after.period)
