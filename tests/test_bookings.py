@@ -469,3 +469,14 @@ def test_a_session_is_for_a_municipality_chosen_by_name(booked_site, web_users):
     assert "Tillfället Bara Vimmerby är upplagt." in made.text
     with app_state(data.data_dir) as con:
         assert [s.session.municipality for s in bk.sessions(con) if s.session.title == "Bara Vimmerby"] == [OWN]
+
+
+def test_a_role_that_may_not_is_refused_before_its_form_is_read(role_clients):
+    """A form with nothing in it from a role without the right is 403, not a complaint about
+    the missing fields (422): the right is checked before any field is looked at."""
+    from insyn.web.accounts import Role
+
+    for role, path in ((Role.MUNICIPALITY, "/kompetens/installa"), (Role.CASEWORKER, "/kompetens/installa"),
+                       (Role.ANALYST, "/kompetens/namnlista"), (Role.MUNICIPALITY, "/kompetens/namnlista"),
+                       (Role.UNIT_MANAGER, "/mitt-arbete/meddelanden/dolj")):
+        assert role_clients[role].post(path, data={}).status_code == 403, (role, path)

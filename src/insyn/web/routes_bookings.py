@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Form, Request, UploadFile
+from fastapi import Depends, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
@@ -270,12 +270,25 @@ def create(request: Request, viewer: Signed, csrf: Annotated[str, Form()], kurs:
     return back(viewer, f"Tillfället {made.title} är upplagt.")
 
 
-@router.post("/kompetens/installa")
+def _plans_sessions(viewer: Signed) -> None:
+    """403 (logged) before a form's fields are read: a wrong role with a broken form is still 403."""
+    viewer.scope.require(viewer.scope.plans_sessions, "att ställa in utbildningstillfällen")
+
+
+def _imports_names(viewer: Signed) -> None:
+    viewer.scope.require(viewer.scope.imports_names, "att läsa in en namnlista")
+
+
+def _own_notices(viewer: Signed) -> None:
+    user = viewer.user
+    viewer.scope.require(user.role == Role.CASEWORKER and bool(user.staff_id), "egna meddelanden")
+
+
+@router.post("/kompetens/installa", dependencies=[Depends(_plans_sessions)])
 def cancel_session(viewer: Signed, csrf: Annotated[str, Form()], tillfalle: FormInteger,
                    orsak: Annotated[str, Form(max_length=500)] = ""):
     """A planner cancels a whole session; everyone booked is told on their Mitt arbete page."""
     viewer.check_csrf(csrf)
-    viewer.scope.require(viewer.scope.plans_sessions, "att ställa in utbildningstillfällen")
     try:
         target = bookings.session(viewer.con, tillfalle).session
         told = bookings.cancel_session(viewer.con, tillfalle, viewer.user.username, orsak)
@@ -288,14 +301,13 @@ def cancel_session(viewer: Signed, csrf: Annotated[str, Form()], tillfalle: Form
                         "de bokade ser det på sin sida Mitt arbete.")
 
 
-@router.post("/kompetens/namnlista")
+@router.post("/kompetens/namnlista", dependencies=[Depends(_imports_names)])
 def import_names(request: Request, viewer: Signed, fil: UploadFile, csrf: Annotated[str, Form()],
                  kommun: Annotated[str, Form()] = ""):
     """An administrator replaces a municipality's name list; a unit manager the names of their
     own units' staff. The file is read from a temporary folder removed at once."""
     viewer.check_csrf(csrf)
     user = viewer.user
-    viewer.scope.require(viewer.scope.imports_names, "att läsa in en namnlista")
     municipality = kommun if user.role == Role.ADMINISTRATOR else user.own_municipality
     if municipality not in dict(municipalities_in_data(request)):
         return back(viewer, error=True, message="Välj en kommun med personal i underlaget.")
@@ -336,11 +348,10 @@ def own_trainings(request: Request, viewer: Viewer) -> OwnTrainings:
                         [(s, b) for s, b in booked if s.starts > now])
 
 
-@router.post("/mitt-arbete/meddelanden/dolj")
+@router.post("/mitt-arbete/meddelanden/dolj", dependencies=[Depends(_own_notices)])
 def dismiss_notice(viewer: Signed, csrf: Annotated[str, Form()], tillfalle: FormInteger):
     viewer.check_csrf(csrf)
     user = viewer.user
-    viewer.scope.require(user.role == Role.CASEWORKER and bool(user.staff_id), "egna meddelanden")
     bookings.dismiss_notice(viewer.con, tillfalle, user.own_municipality, user.staff_id or "")
     viewer.log("notice_dismiss", target=f"tillfälle {tillfalle}")
     return RedirectResponse("/mitt-arbete", status_code=303)
