@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INSYN_")
 
     data_dir: Path = Field(default_factory=default_data_dir)
+    # How much memory DuckDB may use for the store (INSYN_MEMORY_LIMIT, DuckDB's syntax: "4GB",
+    # "512MB"); what does not fit spills to `spill_dir` on disk instead of failing.
+    memory_limit: str = "4GB"
 
     @property
     def database_path(self) -> Path:
@@ -31,6 +34,11 @@ class Settings(BaseSettings):
     @property
     def key_path(self) -> Path:
         return self.data_dir / "pseudonymisation.key"
+
+    @property
+    def spill_dir(self) -> Path:
+        """Where DuckDB writes what does not fit in `memory_limit` (emptied by DuckDB itself)."""
+        return self.data_dir / "spill"
 
     @property
     def cache_dir(self) -> Path:

@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 
 
 def store_for(settings: Settings, read_only: bool = False) -> Store:
-    return open_store(settings.database_path, read_only=read_only)
+    return open_store(settings.database_path, read_only=read_only, memory_limit=settings.memory_limit,
+                      spill_dir=settings.spill_dir)
 
 
 def run_import(settings: Settings, paths: Sequence[Path], profile: str | Profile | None = None,

@@ -86,8 +86,10 @@ class Store:
         self.ibis.disconnect()
 
 
-def open_store(path: Path | None, read_only: bool = False) -> Store:
-    """Open (and create if needed) the store at `path`; None gives an in-memory store."""
+def open_store(path: Path | None, read_only: bool = False, memory_limit: str | None = None,
+               spill_dir: Path | None = None) -> Store:
+    """Open (and create if needed) the store at `path`; None gives an in-memory store. With
+    `memory_limit` DuckDB keeps within it, spilling to `spill_dir` what does not fit."""
     if path is None:
         backend = ibis.duckdb.connect()
     else:
@@ -100,6 +102,11 @@ def open_store(path: Path | None, read_only: bool = False) -> Store:
             # DuckDB's message names the file's path and the other process: not for the user.
             raise StoreBusy("Datalagret används av en annan process just nu (till exempel en import). "
                             "Försök igen om en stund.") from error
+    if memory_limit:
+        backend.con.execute("SET memory_limit = ?", [memory_limit])
+    if spill_dir is not None:
+        spill_dir.mkdir(parents=True, exist_ok=True)
+        backend.con.execute("SET temp_directory = ?", [str(spill_dir)])
     if not read_only:
         for statement in create_statements():
             backend.con.execute(statement)
