@@ -73,3 +73,23 @@ def test_a_hidden_figure_stays_hidden_in_the_brief(brief):
 def test_the_brief_is_self_contained(brief):
     html = brief["html"].read_text(encoding="utf-8")
     assert "http://" not in html and "https://" not in html and "<script" not in html
+
+
+def test_report_and_brief_tell_their_steps_as_they_begin(tmp_path):
+    """insyn report's progress (workflows.write_report): each of REPORT_STEPS (BRIEF_STEPS) is
+    told once, in order, before its work — and the files are there at the end."""
+    from helpers import settings_with_results
+
+    from insyn.workflows import BRIEF_STEPS, REPORT_STEPS, write_report
+
+    settings = settings_with_results(tmp_path / "data", build_results(["1480", VIMMERBY], YEARS))
+    told: list[str] = []
+    paths = write_report(settings, tmp_path / "rapport", progress=told.append)
+    assert told == ["Läser de beräknade indikatorerna", "Röjandekontroll: döljer tal som kan röja enskilda",
+                    "Skriver rapporten (HTML)", "Skriver Excelfilen"]
+    assert len(told) == REPORT_STEPS and all(p.exists() for p in paths.values())
+    told.clear()
+    paths = write_report(settings, tmp_path / "blad", municipality=VIMMERBY, progress=told.append)
+    assert told == ["Läser de beräknade indikatorerna", "Röjandekontroll: döljer tal som kan röja enskilda",
+                    "Skriver kommunbladet (HTML och PDF)"]
+    assert len(told) == BRIEF_STEPS and paths["pdf"].exists()
