@@ -11,6 +11,7 @@ import json
 import os
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 import pytest
@@ -72,8 +73,15 @@ def send_asgi(app: FastAPI, path: str, chunks: Iterable[bytes], headers: dict[st
              "scheme": "https", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
              "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
              "client": ("10.0.9.9", 50000), "server": ("testserver", 443)}
-    anyio.run(app, scope, receive, send)
+    run_apart(app, scope, receive, send)
     return sent
+
+
+def run_apart(func, *args) -> None:
+    """anyio.run in a thread of its own: Playwright's sync API (a browser test earlier in this
+    process) leaves an event loop running in this one."""
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(anyio.run, func, *args).result()
 
 
 def session_cookie(browser: TestClient) -> str:
@@ -273,5 +281,5 @@ def test_the_sweep_repeats(tmp_path, monkeypatch):
         with anyio.move_on_after(0.5):
             await routes_import.sweep_uploads(Settings(data_dir=tmp_path), every=0.1)
 
-    anyio.run(sweep_a_while)
+    run_apart(sweep_a_while)
     assert len(rounds) >= 3

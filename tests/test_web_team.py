@@ -167,6 +167,7 @@ def test_in_the_browser_a_rating_reaches_the_managers_trend_and_alert(page, web_
     from insyn.web.data import current_staff
     from insyn.workforce.ratings import open_months
 
+    page.set_default_timeout(120_000)  # the first statistics page after a login builds the publication
     data = copy_data_folder(web_data, tmp_path / "data")
     unit = _unit(web_users)
     latest, now = _unit_now(data, unit)

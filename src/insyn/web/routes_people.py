@@ -73,8 +73,9 @@ def _open_months(config: WorkloadConfig, ratings: pd.DataFrame, today: dt.date) 
 def _history(load: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:
     """The latest months with points or a rating, newest first: the load of each (from the
     workload) beside the rating (from the ratings, which also reach months the data do not)."""
-    rated = ratings.assign(period=[f"{m:%Y-%m}" for m in ratings.month])[["period", "rating", "flex_hours"]]
-    months = load.drop(columns=list(RATING_COLUMNS)).merge(rated, on="period", how="outer")
+    periods = pd.Series([f"{m:%Y-%m}" for m in ratings.month], index=ratings.index, dtype=object)
+    rated = ratings.assign(period=periods)[["period", "rating", "flex_hours"]]  # text even when none
+    months = load.drop(columns=list(RATING_COLUMNS)).astype({"period": object}).merge(rated, on="period", how="outer")
     return months.sort_values("period", ascending=False).head(MONTHS_SHOWN).reset_index(drop=True)
 
 
