@@ -157,7 +157,7 @@ def _load_in_background(settings: Settings, folder: Path, meta: dict, user: User
     from insyn.workflows import run_import
 
     _, notices, before = _load_report(folder)
-    total, done = 2 * len(meta["files"]) + 1, 0
+    total, done = 2 * len(meta["files"]) + 2, 0  # each file's two, the recompute and the protection
 
     def progress(message: str) -> None:
         nonlocal done
@@ -181,7 +181,7 @@ def _load_in_background(settings: Settings, folder: Path, meta: dict, user: User
             audit.record(con, "import_load", user=user, client=client, target=", ".join(meta["files"]),
                          detail=f"misslyckades: {message}")
             return
-        statistics.invalidate()
+        statistics.refresh()  # the new publications made before the report says loaded; readers get the old meanwhile
         validated = [f.validated for f in result.files]
         loaded = {f.validated.file.name: (f.rows_loaded, f.rows_replaced) for f in result.files}
         _save_report(folder, _report_tables(validated, loaded), [n for v in validated for n in v.notices], LOADED)
