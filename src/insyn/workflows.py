@@ -41,6 +41,12 @@ def store_for(settings: Settings, read_only: bool = False) -> Store:
     return open_store(settings.database_path, read_only=read_only)
 
 
+def import_steps(files: int) -> int:
+    """How many progress steps `run_import` reports: reading and loading each file, the
+    recompute and the web's protection."""
+    return 2 * files + 2
+
+
 def run_import(settings: Settings, paths: Sequence[Path], profile: str | Profile | None = None,
                table: str | None = None, strict: bool = False, compute: bool = True,
                progress: Progress = None, extract_date: dt.date | None = None) -> ImportResult:

@@ -154,10 +154,10 @@ def _load_in_background(settings: Settings, folder: Path, meta: dict, user: User
                         statistics: Statistics) -> None:
     """Load a checked upload (in one transaction, as `insyn import`), writing progress for the
     report page; then keep the report, delete the files and log what was done."""
-    from insyn.workflows import run_import
+    from insyn.workflows import import_steps, run_import
 
     _, notices, before = _load_report(folder)
-    total, done = 2 * len(meta["files"]) + 2, 0  # each file's two, the recompute and the protection
+    total, done = import_steps(len(meta["files"])), 0
 
     def progress(message: str) -> None:
         nonlocal done
@@ -338,6 +338,8 @@ def report_download(request: Request, viewer: Signed, token: str, table_id: str,
 
 @router.post("/import/{token}/las-in")
 def load(request: Request, viewer: Signed, token: str, csrf: Annotated[str, Form()]):
+    from insyn.workflows import import_steps
+
     viewer.check_csrf(csrf)
     require(viewer)
     folder = _upload_dir(request.app.state.settings, token, viewer.user.username)
@@ -346,7 +348,7 @@ def load(request: Request, viewer: Signed, token: str, csrf: Annotated[str, Form
         raise pages.NotFound("Uppladdningen kan inte läsas in: se valideringsrapporten.")
     meta = json.loads((folder / "upload.json").read_text(encoding="utf-8"))
     _save_report(folder, tables, notices, LOADING)
-    _save_progress(folder, 0, 2 * len(meta["files"]) + 1, "Startar importen")
+    _save_progress(folder, 0, import_steps(len(meta["files"])), "Startar importen")
     state = request.app.state
     threading.Thread(target=_load_in_background, name=f"import-{token[:8]}", daemon=True,
                      args=(state.settings, folder, meta, viewer.user, viewer.client, state.statistics)).start()
