@@ -210,10 +210,10 @@ def import_(
         return
     from insyn.ingest.load import MISSING_EXTRACT_DATE, ExtractDateError, ImportRejected
     from insyn.ingest.profiles import load_profile
-    from insyn.workflows import run_import
+    from insyn.workflows import import_steps, run_import
 
     try:
-        with steps(2 * len(files) + 1) as advance:
+        with steps(import_steps(len(files))) as advance:
             mapping = load_profile(profile, _settings().data_dir) if profile else None  # also <data dir>/profiler
             result = run_import(_settings(), files, mapping, table, strict, progress=advance,
                                 extract_date=extract_date.date() if extract_date else None)

@@ -42,6 +42,12 @@ def store_for(settings: Settings, read_only: bool = False) -> Store:
                       spill_dir=settings.spill_dir)
 
 
+def import_steps(files: int) -> int:
+    """How many progress steps `run_import` reports: reading and loading each file, the
+    recompute and the web's protection."""
+    return 2 * files + 2
+
+
 def run_import(settings: Settings, paths: Sequence[Path], profile: str | Profile | None = None,
                table: str | None = None, strict: bool = False, compute: bool = True,
                progress: Progress = None, extract_date: dt.date | None = None) -> ImportResult:
@@ -53,6 +59,9 @@ def run_import(settings: Settings, paths: Sequence[Path], profile: str | Profile
         if progress:
             progress("Beräknar indikatorer och arbetstyngd")
         replace_derived(store, settings)
+        if progress:
+            progress(WEB_PROTECTION_STEP)
+        protect_for_web(store, settings)
 
     # A bad profile or workforce file fails before the store opens.
     mapping = load_profile(profile) if isinstance(profile, str | Path) else profile
@@ -91,12 +100,35 @@ def replace_derived(store: Store, settings: Settings) -> pd.DataFrame:
     return results
 
 
+WEB_PROTECTION_STEP = "Röjandekontroll för webben"
+
+
+def protect_for_web(store: Store, settings: Settings) -> None:
+    """Compute, in the caller's transaction, the disclosure statuses of the stored results as
+    published, which the web app's views and the terminal's summary start from. They are kept in
+    the cache folder under the key their `prepare` reads (the same results, rules and earlier
+    releases), so that no reader waits for the LP after an import. A municipality's own view
+    (its figures in full) audits only its own rows again, about a second at first request."""
+    from insyn.indicators.engine import stored_results
+    from insyn.publish.publication import protected_results
+
+    started = time.perf_counter()
+    results = stored_results(store)
+    if results.empty:
+        return
+    earlier = earlier_releases(store, published_years(results.period))
+    protected_results(results, settings.disclosure_rules(), settings.cache_dir, earlier=earlier, release=False)
+    log.info("Protected the published view of %d result(s) in %.1f s", len(results), time.perf_counter() - started)
+
+
 def compute_indicators(settings: Settings) -> pd.DataFrame:
     """Recompute the indicators and workload (after editing workforce.yaml or workload.yaml, say)."""
     store = store_for(settings)
     try:
         with store.transaction():
-            return replace_derived(store, settings)
+            results = replace_derived(store, settings)
+            protect_for_web(store, settings)
+            return results
     finally:
         store.close()
 

@@ -262,25 +262,7 @@ def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None 
     publication carries the label that says so."""
     reference = reference or load_workforce().reference_date
     if noise is None:
-        # Which rows exist must say nothing: every code's row, zeros included (noise adds its own).
-        # Three years pooled where a single year rests on too few (insyn.indicators.pooled).
-        results = with_pooled(every_row(results.reset_index(drop=True), by_id(), strict=False), by_id())
-        shown = in_full(results).to_numpy(dtype=bool) if in_full is not None else None
-        earlier = earlier or Earlier()
-
-        def protected_beside(before: Earlier) -> pd.DataFrame:
-            hidden_before, shown_before = before.masks(results)
-            return protect(results, rules, cache_dir=cache_dir, shown_in_full=shown, hidden_before=hidden_before,
-                           shown_before=shown_before)
-
-        try:
-            protected = protected_beside(earlier)
-        except Unrepublishable:
-            if release:
-                raise
-            log.warning("The data have changed since a report of the same years in a way no new report could "
-                        "protect; this view keeps only the report's hidden figures hidden")
-            protected = protected_beside(earlier.hidden_only)
+        protected = protected_results(results, rules, cache_dir, in_full, earlier, release)
     elif in_full is not None:
         raise ValueError("A noisy publication is for publishing; it has no rows shown in full.")
     else:  # exact unit load beside noisy counts would undo the noise: it is left out
@@ -310,6 +292,34 @@ def prepare(results: pd.DataFrame, rules: DisclosureRules, made: dt.date | None 
                        noise=protected[METHOD].iloc[0] if noise is not None and len(protected) else None,
                        pooled_period=max(pooled.period, default=None),
                        latest_pooled=pooled.groupby("indicator").period.max().to_dict(), synthetic=synthetic)
+
+
+def protected_results(results: pd.DataFrame, rules: DisclosureRules, cache_dir: Path | None = None,
+                      in_full: InFull | None = None, earlier: Earlier | None = None,
+                      release: bool = True) -> pd.DataFrame:
+    """The results as `prepare` publishes them with holes, before they are indexed: every code's
+    row, three years pooled, protected (see `prepare` for `in_full`, `earlier` and `release`).
+    The import calls it ahead of the web app, so that the statuses the app's `prepare` needs are
+    already kept in `cache_dir` under the same key."""
+    # Which rows exist must say nothing: every code's row, zeros included (noise adds its own).
+    # Three years pooled where a single year rests on too few (insyn.indicators.pooled).
+    results = with_pooled(every_row(results.reset_index(drop=True), by_id(), strict=False), by_id())
+    shown = in_full(results).to_numpy(dtype=bool) if in_full is not None else None
+    earlier = earlier or Earlier()
+
+    def protected_beside(before: Earlier) -> pd.DataFrame:
+        hidden_before, shown_before = before.masks(results)
+        return protect(results, rules, cache_dir=cache_dir, shown_in_full=shown, hidden_before=hidden_before,
+                       shown_before=shown_before)
+
+    try:
+        return protected_beside(earlier)
+    except Unrepublishable:
+        if release:
+            raise
+        log.warning("The data have changed since a report of the same years in a way no new report could "
+                    "protect; this view keeps only the report's hidden figures hidden")
+        return protected_beside(earlier.hidden_only)
 
 
 Noise = Callable[[pd.DataFrame], pd.DataFrame]

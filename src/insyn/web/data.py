@@ -2,7 +2,9 @@
 the store and kept in memory, and one Publication per scope (insyn.web.scope) made from them.
 
 The DuckDB store is opened read-only only while reading, so that `insyn import` (or the app's
-own import) can write to it between requests.
+own import) can write to it between requests. While an import writes, and then while the
+publications of the changed statistics are made (in the background), readers get the previous
+ones, whole: a reader never waits for a new publication, nor sees half of one.
 """
 
 from __future__ import annotations
@@ -95,6 +97,9 @@ class Statistics:
         self._kept: OrderedDict[tuple, object] = OrderedDict()
         self._generation = 0  # of the snapshot: what is kept was made from this one
         self._building: dict[tuple, threading.Lock] = {}
+        self._in_full: dict[tuple, InFull | None] = {}  # of each scope asked for: to make its view again
+        self._pending: tuple | None = None  # the store's version whose publications are being made
+        self._rebuilding: threading.Thread | None = None
         self._synthetic: tuple[tuple, bool] | None = None  # (the store's version, whether it is the demo's)
 
     def _read(self) -> Snapshot:
@@ -122,25 +127,61 @@ class Statistics:
 
     def _current(self) -> tuple[Snapshot, int]:
         """The snapshot, read anew when the store has changed, and the generation of what is
-        kept: a new one only when the statistics have changed, not the ratings alone."""
+        kept: a new one only when the statistics have changed, not the ratings alone. Changed
+        statistics are served once the publications of the scopes in use are made from them
+        (`_rebuild`, in the background); until then the previous snapshot and publications are."""
         with self._lock:
             version = _version(self.settings) if self.settings.database_path.exists() else None
             if version is None:
                 raise NoData("Det finns inga data ännu: importera data (sidan Import) eller kör insyn demo.")
-            if version != self._version or self._snapshot is None:
-                try:
-                    snapshot = self._read()
-                except StoreBusy:
-                    if self._snapshot is None:
-                        raise
-                    return self._snapshot, self._generation  # the previous state, until the import is done
-                rules_changed = self._version is None or version[1] != self._version[1]
-                if self._snapshot is None or rules_changed or not snapshot.same_statistics(self._snapshot):
-                    self._views.clear()
-                    self._kept.clear()
-                    self._generation += 1
-                self._snapshot, self._version = snapshot, version
+            if self._snapshot is not None and version in (self._version, self._pending):
+                return self._snapshot, self._generation
+            try:
+                snapshot = self._read()
+            except StoreBusy:
+                if self._snapshot is None:
+                    raise
+                return self._snapshot, self._generation  # the previous state, until the import is done
+            if self._snapshot is None:
+                self._snapshot, self._version, self._generation = snapshot, version, self._generation + 1
+            elif (self._version is not None and version[1] == self._version[1]
+                  and snapshot.same_statistics(self._snapshot)):
+                self._snapshot, self._version = snapshot, version  # the ratings alone: nothing to make again
+            else:
+                self._pending = version
+                in_use = [(key, self._in_full.get(key)) for key in dict.fromkeys([PUBLISHED, *self._views])]
+                self._rebuilding = threading.Thread(target=self._rebuild, args=(snapshot, version, in_use),
+                                                    name="insyn-publications", daemon=True)
+                self._rebuilding.start()
             return self._snapshot, self._generation
+
+    def _rebuild(self, snapshot: Snapshot, version: tuple, in_use: list[tuple[tuple, InFull | None]]) -> None:
+        """Make the publications of the scopes in use from the changed snapshot, then serve them
+        and it in place of the previous ones, all at once (what a failure leaves unmade is made
+        by the first request that needs it)."""
+        started, views = time.perf_counter(), OrderedDict[tuple, Publication]()
+        try:
+            for key, in_full in in_use:
+                views[key] = self._prepare(snapshot, in_full)
+        finally:
+            with self._lock:
+                if self._pending == version:  # not overtaken by a later change of the store
+                    self._snapshot, self._version, self._pending = snapshot, version, None
+                    self._views, self._kept = views, OrderedDict()
+                    self._generation += 1
+            log.info("Made %d publication(s) of the changed statistics in %.1f s", len(views),
+                     time.perf_counter() - started)
+
+    def refresh(self) -> None:
+        """Read the store again and make the publications in use from it before returning, while
+        readers get the previous ones: after the app's own import, in its background job."""
+        with self._lock:
+            self._version = None  # read again, whatever the store's file says
+        self._current()
+        with self._lock:
+            rebuilding = self._rebuilding
+        if rebuilding is not None:
+            rebuilding.join()
 
     def synthetic(self) -> bool:
         """Whether the data are the demo's invented data only, for the label every page and
@@ -186,18 +227,22 @@ class Statistics:
                     self._views.move_to_end(key)
                     return view
             started = time.perf_counter()
-            settings = self.settings
-            view = prepare(snapshot.results, settings.disclosure_rules(), workload=snapshot.workload,
-                           reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
-                           in_full=in_full, earlier=snapshot.earlier, release=False, synthetic=self.synthetic())
+            view = self._prepare(snapshot, in_full)
             log.info("Made the publication for the scope %s in %.1f s", " ".join(map(str, key)),
                      time.perf_counter() - started)
             with self._lock:
+                self._in_full[key] = in_full
                 if self._generation == generation:  # not made from statistics that have changed since
                     self._views[key] = view
                 while len(self._views) > MAX_VIEWS:
                     self._views.popitem(last=False)
             return view
+
+    def _prepare(self, snapshot: Snapshot, in_full: InFull | None) -> Publication:
+        settings = self.settings
+        return prepare(snapshot.results, settings.disclosure_rules(), workload=snapshot.workload,
+                       reference=settings.workforce_config().reference_date, cache_dir=settings.cache_dir,
+                       in_full=in_full, earlier=snapshot.earlier, release=False, synthetic=self.synthetic())
 
     def kept(self, scope: Scope, key: tuple, make: Callable[[], T]) -> T:
         """What `make` makes of the scope's publication (a page, say), made once and kept until
@@ -215,7 +260,3 @@ class Statistics:
                 while len(self._kept) > MAX_KEPT:
                     self._kept.popitem(last=False)
         return made
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._version = None

@@ -19,6 +19,7 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from insyn.errors import InputError, user_message
@@ -379,9 +380,9 @@ async def attendance(request: Request, viewer: Signed):
         writer = csv.DictWriter(out, fieldnames=[c.name for c in TRAININGS.columns])
         writer.writeheader()
         writer.writerows(rows)
-    if rows:
-        run_import(settings, [path], table=TRAININGS.name)
-        request.app.state.statistics.invalidate()
+    if rows:  # in a worker thread: the import protects the published view, and other readers go on meanwhile
+        await run_in_threadpool(run_import, settings, [path], table=TRAININGS.name)
+        await run_in_threadpool(request.app.state.statistics.refresh)
     viewer.log("attendance", target=f"tillfälle {session_id}", detail=f"{len(present)} närvarande")
     return back(viewer, f"Närvaron är registrerad: {len(rows)} genomförda utbildningar räknas in i "
                         "utbildningstäckningen.")

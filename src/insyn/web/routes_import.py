@@ -154,10 +154,10 @@ def _load_in_background(settings: Settings, folder: Path, meta: dict, user: User
                         statistics: Statistics) -> None:
     """Load a checked upload (in one transaction, as `insyn import`), writing progress for the
     report page; then keep the report, delete the files and log what was done."""
-    from insyn.workflows import run_import
+    from insyn.workflows import import_steps, run_import
 
     _, notices, before = _load_report(folder)
-    total, done = 2 * len(meta["files"]) + 1, 0
+    total, done = import_steps(len(meta["files"])), 0
 
     def progress(message: str) -> None:
         nonlocal done
@@ -181,7 +181,7 @@ def _load_in_background(settings: Settings, folder: Path, meta: dict, user: User
             audit.record(con, "import_load", user=user, client=client, target=", ".join(meta["files"]),
                          detail=f"misslyckades: {message}")
             return
-        statistics.invalidate()
+        statistics.refresh()  # the new publications made before the report says loaded; readers get the old meanwhile
         validated = [f.validated for f in result.files]
         loaded = {f.validated.file.name: (f.rows_loaded, f.rows_replaced) for f in result.files}
         _save_report(folder, _report_tables(validated, loaded), [n for v in validated for n in v.notices], LOADED)
@@ -338,6 +338,8 @@ def report_download(request: Request, viewer: Signed, token: str, table_id: str,
 
 @router.post("/import/{token}/las-in")
 def load(request: Request, viewer: Signed, token: str, csrf: Annotated[str, Form()]):
+    from insyn.workflows import import_steps
+
     viewer.check_csrf(csrf)
     require(viewer)
     folder = _upload_dir(request.app.state.settings, token, viewer.user.username)
@@ -346,7 +348,7 @@ def load(request: Request, viewer: Signed, token: str, csrf: Annotated[str, Form
         raise pages.NotFound("Uppladdningen kan inte läsas in: se valideringsrapporten.")
     meta = json.loads((folder / "upload.json").read_text(encoding="utf-8"))
     _save_report(folder, tables, notices, LOADING)
-    _save_progress(folder, 0, 2 * len(meta["files"]) + 1, "Startar importen")
+    _save_progress(folder, 0, import_steps(len(meta["files"])), "Startar importen")
     state = request.app.state
     threading.Thread(target=_load_in_background, name=f"import-{token[:8]}", daemon=True,
                      args=(state.settings, folder, meta, viewer.user, viewer.client, state.statistics)).start()
