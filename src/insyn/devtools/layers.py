@@ -24,6 +24,7 @@ STAGES = (
     ("ingest",),
     ("indicators",),
     ("workforce",),
+    ("forecast",),
     ("disclosure",),
     ("settings",),
     ("publish",),

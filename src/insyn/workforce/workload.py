@@ -124,6 +124,25 @@ def _case_work(sources) -> ir.Table:
                        "points")
 
 
+def _work_counts(sources) -> ir.Table:
+    """Per unit, month, phase and intervention: the pieces of case work ongoing and their points."""
+    work = sources.weighted_work
+    return work.group_by(["municipality", "unit", "period", "phase", "intervention"]).aggregate(
+        work=work.count(), points=work.points.sum())
+
+
+def case_work_months(store, workforce: WorkforceConfig, workload: WorkloadConfig,
+                     cache_dir: Path | None = None) -> pd.DataFrame:
+    """The case work ongoing on the first day of every month of the staff data, as the workload
+    counts it, per unit, phase and intervention: municipality, unit, period, phase, intervention,
+    work (pieces of work) and points. For the caseload's history (insyn.forecast)."""
+    periods = month_periods(store, workforce)
+    if periods.empty:
+        return pd.DataFrame(columns=["municipality", "unit", "period", "phase", "intervention", "work", "points"])
+    (work,) = _queries(store, periods, workforce, workload, cache_dir, {"workload-work-counts": _work_counts})
+    return work
+
+
 def caseworker_cases(store, workforce: WorkforceConfig, workload: WorkloadConfig, municipality: str,
                      staff_id: str, month: dt.date, cache_dir: Path | None = None) -> pd.DataFrame:
     """The work in the cases one caseworker holds on the first of a month, as their load counts
