@@ -4,6 +4,8 @@ backtest and the baseline; the staffing arithmetic worked by hand for one unit."
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -161,3 +163,67 @@ def test_no_recruitment_when_the_staff_carries_the_need():
     caseload = np.full((20, 12, 3), 5.0)
     result = staffing(caseload, Weights(12, 10, 6), UnitStaff(5.0, 125, 0.1), 24300, 3, [0.8, 0.95])
     assert result.recruit_by is None and result.first_short is None
+
+
+# From the store: five years of two small municipalities of one county, with a trend and a shock.
+STORE_YEARS = [2021, 2022, 2023, 2024, 2025]
+SHOCK_YEAR = 2023
+
+
+@pytest.fixture(scope="module")
+def drifted_store(tmp_path_factory):
+    from insyn.ingest.load import import_files
+    from insyn.model.municipalities import region_municipalities
+    from insyn.model.workforce_config import load_workforce, load_workload
+    from insyn.store import open_store
+    from insyn.synth.generate import Drift, generate, write_tables
+    from insyn.workforce.workload import replace_workload
+
+    chosen = region_municipalities("demo").query("municipality_code in ['0884', '0860']")
+    tables = generate(chosen, STORE_YEARS, seed=21, drift=Drift(0.08, SHOCK_YEAR, 1.4))
+    files = write_tables(tables, tmp_path_factory.mktemp("drift"), fmt="parquet")
+    store = open_store(None)
+    import_files(store, files, b"k" * 32, extract_date=dt.date(max(STORE_YEARS), 12, 31))
+    replace_workload(store, load_workforce(), load_workload())
+    yield store
+    store.close()
+
+
+@pytest.mark.slow
+def test_the_generator_drifts_and_the_history_shows_it(drifted_store):
+    from insyn.forecast.history import store_history
+    from insyn.model.workforce_config import load_workforce, load_workload
+
+    stored = store_history(drifted_store, CONFIG, load_workforce(), load_workload())
+    history = stored.history
+    assert set(history.measure) == {m.id for m in CONFIG.measures}
+    assert history.month.min() == 2021 * 12 and history.month.max() == 2025 * 12 + 11
+    totals = history[(history.unit == "") & (history.measure == "reports")]
+    yearly = totals.groupby(totals.month // 12)["value"].sum()
+    # The shock year stands out; the years after it are above the years before it (the trend).
+    assert yearly[SHOCK_YEAR] > 1.2 * yearly[SHOCK_YEAR - 1]
+    assert yearly[2025] > yearly[2021] * 1.1
+    units = history[history.unit != ""].groupby(["municipality", "month", "measure"])["value"].sum()
+    whole = history[history.unit == ""].set_index(["municipality", "month", "measure"])["value"]
+    assert (units <= whole.reindex(units.index)).all()  # a unit's counts are part of the municipality's
+
+
+@pytest.mark.slow
+def test_a_municipalitys_outlook_from_the_store(drifted_store):
+    from insyn.forecast.outlook import outlook
+    from insyn.model.workforce_config import load_workforce, load_workload
+
+    result = outlook(drifted_store, CONFIG, load_workforce(), load_workload(), "0884")
+    assert result.origin == 2025 * 12 + 11
+    whole = result.forecast[result.forecast.unit == ""]
+    assert set(whole.measure) == {m.id for m in CONFIG.measures}
+    assert (whole.groupby("measure").size() == CONFIG.horizon_months).all()
+    assert (whole.lower_95 <= whole.lower_80).all() and (whole.upper_80 <= whole.upper_95).all()
+    assert set(result.verdicts.unit) >= {""} and result.verdicts.beats_baseline.notna().all()
+    assert list(result.errors.horizon.unique()) == list(range(1, 13))
+    assert result.staffing and set(result.staffing) <= set(result.units())
+    for plan in result.staffing.values():
+        months = plan.result.months
+        assert len(months) == CONFIG.horizon_months and (months.need_fte >= 0).all()
+        if plan.result.recruit_by is not None:
+            assert plan.result.recruit_by == plan.result.first_short - CONFIG.recruitment_lead_months

@@ -27,7 +27,9 @@ def pools(codes) -> dict[str, str]:
 
 
 def complete_months(store) -> dict[str, tuple[int, int]]:
-    """Per municipality: the first and last month (month_index) its case data cover in full."""
+    """Per municipality: the first and last month (month_index) its case data cover — from the
+    month of the first report (an export window starts with a month; its first report need not
+    come on the first) to the last month the data cover in full."""
     covered = coverage(store.ibis, store.table("events"), store.table("staff"),
                        extract_dates=store.extract_dates())
     spans = {}
@@ -35,7 +37,7 @@ def complete_months(store) -> dict[str, tuple[int, int]]:
         if "events" not in sources:
             continue
         judged = governing(sources)
-        first = judged.first.year * MONTHS_PER_YEAR + judged.first.month - 1 + (judged.first.day > 1)
+        first = judged.first.year * MONTHS_PER_YEAR + judged.first.month - 1
         end = judged.end
         last_day = (pd.Timestamp(end) + pd.offsets.MonthEnd(0)).date()
         last = end.year * MONTHS_PER_YEAR + end.month - 1 - (end != last_day)

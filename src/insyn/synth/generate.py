@@ -87,14 +87,32 @@ def calibration() -> dict:
         return yaml.safe_load(f)
 
 
+@dataclass(frozen=True)
+class Drift:
+    """A change in first reports over the years, for forecasts to find: a trend (a share more
+    each year than the one before, from the first year) and a shock (one year's reports times a
+    factor). No drift is the calibrated steady state."""
+
+    trend_per_year: float = 0.0
+    shock_year: int | None = None
+    shock_factor: float = 1.0
+
+    def factor(self, days: np.ndarray, first: int) -> np.ndarray:
+        """The multiplier of each day's first reports (days since 1970-01-01)."""
+        year = days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+        first_year = int(np.datetime64(first, "D").astype("datetime64[Y]").astype(np.int64)) + 1970
+        shocked = np.where(year == self.shock_year, self.shock_factor, 1.0)
+        return (1 + self.trend_per_year) ** np.maximum(year - first_year, 0) * shocked
+
+
 def generate(municipalities: pd.DataFrame, years: list[int], seed: int = 1,
-             progress: Progress | None = None) -> dict[str, pd.DataFrame]:
+             progress: Progress | None = None, drift: Drift | None = None) -> dict[str, pd.DataFrame]:
     """The canonical tables for these municipalities, from the first to the last of `years`.
 
     `municipalities` has municipality_code, municipality, population_0_17, population_0_20
     and population_total. Returns events, staff, courses, trainings, mentorships and
     workload_ratings with the column names of insyn.model.tables; dates are datetime64, months
-    text (YYYY-MM), missing values null.
+    text (YYYY-MM), missing values null. `drift` adds a trend and a shock to the first reports.
     """
     if municipalities.empty or not years:
         raise InputError("Syntetiska data behöver minst en kommun och ett år.")
@@ -106,7 +124,7 @@ def generate(municipalities: pd.DataFrame, years: list[int], seed: int = 1,
 
     notify("Barn, anmälningar och ärendeförlopp", 0.0)
     children = _Children()
-    flow, flow_interventions = _case_flow(rng, children, munis, window, cal)
+    flow, flow_interventions = _case_flow(rng, children, munis, window, cal, drift or Drift())
     notify("Insatser som började före perioden", 0.3)
     earlier = _earlier_interventions(rng, children, flow, flow_interventions, munis, window, cal)
     cases, interventions = _cases_in_data([(flow, flow_interventions), earlier], window)
@@ -427,15 +445,16 @@ class _Children:
 
 
 def _case_flow(rng: np.random.Generator, children: _Children, munis: _Municipalities,
-               window: _Window, cal: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+               window: _Window, cal: dict, drift: Drift) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Children reported for the first time from the start of the burn-in: their cases, the
     cases of their re-reports, and the interventions of all these cases."""
     flow_years = (window.last - window.flow_start + 1) / DAYS_PER_YEAR
+    drifted = drift.factor(np.arange(window.flow_start, window.last + 1), window.first)
     expected = (cal["children"]["new_per_1000_0_17"] / 1000 * munis.children
-                * munis.report_factor * flow_years)
+                * munis.report_factor * flow_years * drifted.mean())
     muni = np.repeat(np.arange(len(munis)), rng.poisson(expected))
     first_report = _report_days(rng, muni.size, window.flow_start, window.last,
-                                cal["children"]["month_weights"])
+                                cal["children"]["month_weights"], drifted)
     age_weights = np.asarray(cal["children"]["first_report_age_weights"], dtype=float)
     age = rng.choice(age_weights.size, muni.size, p=age_weights / age_weights.sum())
     # Just under a year's spread of birthdays, so that the age stays `age` on the report day.
@@ -471,10 +490,10 @@ def _concat_cases(parts: list[tuple[pd.DataFrame, pd.DataFrame]]
 
 
 def _report_days(rng: np.random.Generator, n: int, first: int, last: int,
-                 month_weights: list[float]) -> np.ndarray:
+                 month_weights: list[float], drifted: np.ndarray) -> np.ndarray:
     days = np.arange(first, last + 1)
     month = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12
-    weight = np.asarray(month_weights, dtype=float)[month]
+    weight = np.asarray(month_weights, dtype=float)[month] * drifted
     return days[rng.choice(days.size, n, p=weight / weight.sum())]
 
 
