@@ -174,6 +174,19 @@ def test_a_broken_profile_and_a_forced_table_say_what_is_wrong(tmp_path):
     assert result.exit_code == 1 and "kolumner saknas för tabellen staff" in result.output
 
 
+def test_prognos_shows_the_year_ahead_the_backtest_and_when_to_recruit(demo):
+    data_dir, _ = demo
+    result = insyn(data_dir, "prognos", "--kommun", "0884", "--enhet", "Utredning", "--ledtid", "2")
+    assert result.exit_code == 0, result.output
+    shown = " ".join(result.output.split())
+    assert "Prognos Utredning, kommun 0884" in shown and "Pågående utredningar" in shown
+    assert "Prövad i efterhand på egen historik" in shown and "samma månad förra året" in shown
+    assert "Utredning: " in shown and ("Rekrytera" in shown or "personalen räcker" in shown)
+    assert "ledtid 2 månader" in shown or "personalen räcker" in shown
+    unknown = insyn(data_dir, "prognos", "--kommun", "0884", "--enhet", "Ingen sådan", "--utan-efterhand")
+    assert unknown.exit_code == 1 and "Mottagning" in unknown.output
+
+
 def test_workload_shows_a_units_caseworkers_and_a_what_if(demo, tmp_path):
     data_dir, _ = demo
     ambiguous = insyn(data_dir, "workload")

@@ -461,6 +461,54 @@ def workload(
 
 
 @app.command()
+def prognos(
+    municipality: Annotated[str, typer.Option("--kommun", help="Kommunkod.")],
+    unit: Annotated[str | None, typer.Option("--enhet", help="Enhet (standard: hela kommunen).")] = None,
+    lead_months: Annotated[int | None, typer.Option(
+        "--ledtid", min=0, max=24, help="Månader från beslut om rekrytering till ny handläggare i tjänst "
+        "(standard: forecast.yaml, 3).")] = None,
+    backtest: Annotated[bool, typer.Option(
+        "--efterhand/--utan-efterhand", help="Pröva prognosen i efterhand på egen historik.")] = True,
+) -> None:
+    """Prognos för de kommande tolv månaderna: anmälningar, förhandsbedömningar, inledda
+    utredningar, pågående utredningar och insatser, med 80- och 95-procentsintervall; hur väl
+    prognosen gått i efterhand mot samma månad förra året; och bemanningsbehovet per enhet med
+    månaden att rekrytera senast."""
+    from insyn.publish.forecast import count_text, error_sentence, month_name, series_view, staffing_sentence
+    from insyn.workflows import forecast_outlook
+
+    settings = _settings()
+    config, rules = settings.forecast_config(), settings.disclosure_rules()
+    result = forecast_outlook(settings, municipality, lead_months, backtest)
+    shown_unit = unit or ""
+    if unit and unit not in result.units():
+        raise _fail(f"kommun {municipality} har ingen enhet {unit} (finns: {', '.join(result.units())})")
+    views = [series_view(result, shown_unit, m.id, m.label) for m in config.shown]
+    views = [v for v in views if len(v.forecast)]
+    where = f"{unit}, kommun {municipality}" if unit else f"kommun {municipality}"
+    table = Table(title=f"Prognos {where}: median (95 % intervall)",
+                  caption=f"Senaste kända månad {month_name(result.origin)}. Färre än "
+                          f"{rules.count_threshold} visas inte (röjandekontroll).")
+    table.add_column("Månad", no_wrap=True)
+    for view in views:
+        table.add_column(view.label, justify="right")
+    for h in range(config.horizon_months):
+        month = month_name(result.origin + h + 1)
+        table.add_row(month, *[f"{count_text(v.forecast.iloc[h]['median'], rules)} "
+                               f"({count_text(v.forecast.iloc[h]['lower_95'], rules)}–"
+                               f"{count_text(v.forecast.iloc[h]['upper_95'], rules)})" for v in views])
+    console.print(table)
+    if backtest:
+        for view in views:
+            console.print(f"{view.label}: {error_sentence(view)}", markup=False)
+    plans = [result.staffing[unit]] if unit and unit in result.staffing else list(result.staffing.values())
+    if plans:
+        console.print(Text("Bemanning", style="bold"))
+    for plan in plans:
+        console.print(staffing_sentence(plan, result.lead_months), markup=False)
+
+
+@app.command()
 def extract(
     tables: Annotated[str, typer.Option("--tabeller", help="Tabeller, kommaseparerade (t.ex. events,staff).")],
     out: Annotated[Path, typer.Option("--ut", help="Ny (eller tom) katalog för uttaget.")],
@@ -586,8 +634,8 @@ def copy_tables(
 @app.command()
 def configure() -> None:
     """Kopiera workforce.yaml (mätdag, utbildningsmål), workload.yaml (vikter och normer för
-    arbetstyngd) och disclosure.yaml (röjandekontroll) till datakatalogen, för att redigera. Kör
-    sedan insyn indicators --recompute."""
+    arbetstyngd), disclosure.yaml (röjandekontroll) och forecast.yaml (prognos, ledtid för
+    rekrytering) till datakatalogen, för att redigera. Kör sedan insyn indicators --recompute."""
     from insyn.workflows import copy_editable_files
 
     settings = _settings()

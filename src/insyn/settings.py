@@ -61,6 +61,12 @@ class Settings(BaseSettings):
 
         return load_workload(resolve(self.data_dir, WORKLOAD_FILE))
 
+    def forecast_config(self):
+        """forecast.yaml (horizon, intervals, recruitment lead time): the data folder's copy, else the default."""
+        from insyn.forecast.config import load_forecast
+
+        return load_forecast(self.data_dir)
+
     def disclosure_rules(self):
         """disclosure.yaml (what may be published): the data folder's copy, else the default."""
         from insyn.disclosure.rules import resolve_rules

@@ -469,6 +469,23 @@ def team_workload(settings: Settings, municipality: str, unit: str, months: int 
         store.close()
 
 
+def forecast_outlook(settings: Settings, municipality: str, lead_months: int | None = None,
+                     with_backtest: bool = True):
+    """A municipality's forecast, backtest and staffing need (insyn.forecast.outlook.Outlook),
+    with forecast.yaml's recruitment lead time or `lead_months`. StoreBusy while an import writes."""
+    from insyn.forecast.outlook import outlook
+
+    config = settings.forecast_config()
+    if lead_months is not None:
+        config = config.model_copy(update={"recruitment_lead_months": lead_months})
+    store = store_for(settings, read_only=True)
+    try:
+        return outlook(store, config, settings.workforce_config(), settings.workload_config(), municipality,
+                       settings.cache_dir, with_backtest)
+    finally:
+        store.close()
+
+
 def rate_month(settings: Settings, municipality: str, staff_id: str, month: dt.date, rating: int | str | None,
                flex_hours: float | str | None, today: dt.date | None = None) -> dict:
     """A caseworker's own rating of a month, stored (insyn.workforce.ratings.record_rating).
@@ -509,16 +526,18 @@ def organisation(settings: Settings, municipality: str) -> Organisation:
 
 
 def copy_editable_files(settings: Settings) -> list[Path]:
-    """Copy workforce.yaml, workload.yaml and disclosure.yaml into the data folder for the
-    municipality to edit (existing copies are kept)."""
+    """Copy workforce.yaml, workload.yaml, disclosure.yaml and forecast.yaml into the data folder
+    for the municipality to edit (existing copies are kept)."""
     from insyn.config_files import copy_defaults
     from insyn.disclosure.rules import PACKAGE as DISCLOSURE
     from insyn.disclosure.rules import RULES_FILE
+    from insyn.forecast.config import FORECAST_FILE
+    from insyn.forecast.config import PACKAGE as FORECAST
     from insyn.model.workforce_config import PACKAGE as WORKFORCE
     from insyn.model.workforce_config import WORKFORCE_FILE, WORKLOAD_FILE
 
     return copy_defaults(settings.data_dir, {WORKFORCE_FILE: WORKFORCE, WORKLOAD_FILE: WORKFORCE,
-                                             RULES_FILE: DISCLOSURE})
+                                             RULES_FILE: DISCLOSURE, FORECAST_FILE: FORECAST})
 
 
 def write_extract(settings: Settings, out_dir: Path, tables: Sequence[str], columns: Sequence[str] | None,
