@@ -154,7 +154,8 @@ def forecast_chart(view: SeriesView, chart_id: str, levels: list[float], rules: 
 
 def _line(months, values, x, y, rules: DisclosureRules, paint: str, css_class: str) -> list[str]:
     """A polyline, broken where a value is hidden."""
-    parts, segment = [], []
+    parts: list[str] = []
+    segment: list[str] = []
     for month, value in [*zip(months, values, strict=True), (None, None)]:
         if value is None or hidden(value, rules):
             if len(segment) > 1:
