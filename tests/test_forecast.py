@@ -145,7 +145,7 @@ def test_staffing_worked_by_hand():
     caseload[:, 3:, 1] = 30
     weights = Weights(awaiting=12, investigation=10, intervention=6)
     staff = UnitStaff(fte_now=5.0, norm_per_fte=125, annual_turnover=0.25, fixed_term_ends={origin + 6: 1.0})
-    result = staffing(caseload, weights, staff, origin, lead_months=3, levels=[0.8, 0.95])
+    result = staffing(caseload, weights, staff, origin, levels=[0.8, 0.95])
     months = result.months.set_index("month")
     assert months.loc[origin + 1, "points"] == 500 and months.loc[origin + 4, "points"] == 600
     assert months.loc[origin + 1, "need_fte"] == pytest.approx(4.0)
@@ -154,15 +154,15 @@ def test_staffing_worked_by_hand():
     assert months.loc[origin + 4, "available_fte"] == pytest.approx(4.680, abs=1e-3)
     assert months.loc[origin + 5, "available_fte"] == pytest.approx(5.0 - 4.0 * (1 - np.exp(-0.25 * 5 / 12)))
     assert months.loc[origin + 6, "available_fte"] == pytest.approx(5.0 - 1.0 - 4.0 * (1 - np.exp(-0.125)))
-    assert result.first_short == origin + 4 and result.recruit_by == origin + 1
+    assert result.first_short == origin + 4 and result.recruit_by(3) == origin + 1
     assert result.shortfall[0] == pytest.approx(4.8 - 4.680, abs=1e-3)
     assert months.loc[origin + 3, "chance_short"] == 0 and months.loc[origin + 4, "chance_short"] == 1
 
 
 def test_no_recruitment_when_the_staff_carries_the_need():
     caseload = np.full((20, 12, 3), 5.0)
-    result = staffing(caseload, Weights(12, 10, 6), UnitStaff(5.0, 125, 0.1), 24300, 3, [0.8, 0.95])
-    assert result.recruit_by is None and result.first_short is None
+    result = staffing(caseload, Weights(12, 10, 6), UnitStaff(5.0, 125, 0.1), 24300, [0.8, 0.95])
+    assert result.recruit_by(3) is None and result.first_short is None
 
 
 # From the store: five years of two small municipalities of one county, with a trend and a shock.
@@ -225,5 +225,6 @@ def test_a_municipalitys_outlook_from_the_store(drifted_store):
     for plan in result.staffing.values():
         months = plan.result.months
         assert len(months) == CONFIG.horizon_months and (months.need_fte >= 0).all()
-        if plan.result.recruit_by is not None:
-            assert plan.result.recruit_by == plan.result.first_short - CONFIG.recruitment_lead_months
+        if plan.result.first_short is not None:
+            lead = CONFIG.recruitment_lead_months
+            assert plan.result.recruit_by(result.lead_months) == plan.result.first_short - lead

@@ -48,7 +48,7 @@ class Outlook:
     errors: pd.DataFrame       # the backtest per unit, measure and month ahead (empty without one)
     verdicts: pd.DataFrame     # the backtest per series: model against baseline
     staffing: dict[str, UnitStaffing]
-    lead_months: int
+    lead_months: int           # the recruitment lead time (another: dataclasses.replace)
 
     def units(self) -> list[str]:
         return sorted(set(self.history["unit"]) - {""})
@@ -99,10 +99,10 @@ def _caseload(draws: dict, pool: str, municipality: str, unit: str, config: Fore
 def outlook_of(stored: StoreHistory, staff: dict[str, UnitStaff], config: ForecastConfig,
                workload: WorkloadConfig, municipality: str, with_backtest: bool = True) -> Outlook:
     """The outlook from a history already read."""
-    history = stored.history
-    own = history[history["municipality"] == municipality]
+    own = stored.history[stored.history["municipality"] == municipality]
     if own.empty:
         raise NotFound(f"Ingen historik för kommun {municipality} att göra en prognos av.")
+    history = stored.history[stored.history["pool"] == own["pool"].iloc[0]]  # what its seasonal shape needs
     origin = int(own["month"].max())
     predicted = forecast(history, config, keep_draws=True, municipality=municipality)
     rows = backtest(history, config, municipality=municipality) if with_backtest else pd.DataFrame()
@@ -118,8 +118,7 @@ def outlook_of(stored: StoreHistory, staff: dict[str, UnitStaff], config: Foreca
         unit_weights = Weights(weights.forhandsbedomning, weights.utredning, mix)
         caseload = _caseload(predicted.draws, pool, municipality, unit, config, shape)
         plans[unit] = UnitStaffing(unit, unit_staff_now, unit_weights,
-                                   staffing(caseload, unit_weights, unit_staff_now, origin,
-                                            config.recruitment_lead_months, config.interval_levels))
+                                   staffing(caseload, unit_weights, unit_staff_now, origin, config.interval_levels))
     return Outlook(municipality, origin, own, predicted.table, seasonal_naive(own, config.horizon_months),
                    errors, judged, plans, config.recruitment_lead_months)
 

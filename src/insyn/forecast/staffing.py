@@ -55,17 +55,19 @@ class Weights:
 
 @dataclass
 class Staffing:
-    """A unit's months ahead (`months`: need and staff), and its recruit-by month (None when the
-    need stays within the staff)."""
+    """A unit's months ahead (`months`: need and staff) and the first month short (None when
+    the need stays within the staff)."""
 
     months: pd.DataFrame
     first_short: int | None
-    recruit_by: int | None
     shortfall: tuple[float, float, float] | None  # median and 80 % interval in FTE, the first month short
 
+    def recruit_by(self, lead_months: int) -> int | None:
+        """The month to recruit by: the first month short less the recruitment lead time."""
+        return None if self.first_short is None else self.first_short - lead_months
 
-def staffing(caseload: np.ndarray, weights: Weights, staff: UnitStaff, origin: int, lead_months: int,
-             levels: list[float]) -> Staffing:
+
+def staffing(caseload: np.ndarray, weights: Weights, staff: UnitStaff, origin: int, levels: list[float]) -> Staffing:
     """`caseload`: draws × horizon × 3 (awaiting, investigations, interventions) of one unit."""
     points = weights.points(caseload[..., 0], caseload[..., 1], caseload[..., 2])
     need = points / staff.norm_per_fte
@@ -78,9 +80,8 @@ def staffing(caseload: np.ndarray, weights: Weights, staff: UnitStaff, origin: i
     frame["chance_short"] = (need > available).mean(axis=0)
     short = np.flatnonzero(frame["need_fte"].to_numpy() > available)
     if not short.size:
-        return Staffing(frame, None, None, None)
+        return Staffing(frame, None, None)
     first = int(short[0])
     gap = need[:, first] - available[first]
     lower, median, upper = np.quantile(gap, [0.1, 0.5, 0.9])
-    return Staffing(frame, int(months[first]), int(months[first]) - lead_months,
-                    (float(median), float(lower), float(upper)))
+    return Staffing(frame, int(months[first]), (float(median), float(lower), float(upper)))

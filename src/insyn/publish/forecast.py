@@ -178,16 +178,17 @@ def _description(view: SeriesView, rules: DisclosureRules) -> str:
 def staffing_sentence(plan: UnitStaffing, lead_months: int) -> str:
     """When and by how much the unit's need exceeds its staff, and when to recruit."""
     result = plan.result
-    if result.recruit_by is None or result.first_short is None or result.shortfall is None:
+    recruit_by = result.recruit_by(lead_months)
+    if recruit_by is None or result.first_short is None or result.shortfall is None:
         top = result.months["need_fte"].max()
         return (f"{plan.unit}: personalen räcker hela året enligt prognosen (behovet högst "
                 f"{format_number(top, 1)} årsarbetare mot {format_number(result.months['available_fte'].min(), 1)} "
                 "i tjänst som lägst).")
     median, lower, upper = result.shortfall
     chance = result.months.set_index("month").loc[result.first_short, "chance_short"]
-    recruit = month_name(result.recruit_by)
+    recruit = month_name(recruit_by)
     first_month = int(result.months["month"].iloc[0])
-    when = ("redan nu — ledtiden har gått" if result.recruit_by < first_month
+    when = ("redan nu — ledtiden har gått" if recruit_by < first_month
             else f"senast i {recruit}")
     missing = "under 0,1" if median < 0.05 else format_number(median, 1)
     return (f"{plan.unit}: från {month_name(result.first_short)} räcker personalen inte — det fattas "

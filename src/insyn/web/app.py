@@ -35,6 +35,7 @@ from insyn.web import (
     registry,
     routes_auth,
     routes_bookings,
+    routes_forecast,
     routes_import,
     routes_pages,
     routes_people,
@@ -52,6 +53,7 @@ PACKAGE_DIR = Path(str(resources.files("insyn.web")))
 ROUTERS: tuple[APIRouter, ...] = (
     routes_auth.router,
     routes_pages.router,            # Översikt, the areas, Jämförelse
+    routes_forecast.router,         # Prognos
     routes_team.router,             # Handläggare
     routes_people.caseload_router,  # Mitt arbete
     routes_bookings.router,         # Kompetens och bokning
