@@ -71,7 +71,6 @@ def forecast_page(request: Request, viewer) -> Page:
     if unit != WHOLE and unit not in units:
         raise pages.NotFound(f"{names.get(municipality, municipality)} har ingen enhet {unit} att visa.")
     where = f"{unit}, {names.get(municipality, municipality)}" if unit else names.get(municipality, municipality)
-    viewer.log("read_forecast", target=f"{municipality} {unit or 'hela kommunen'}")
     views = [series_view(result, unit, m.id, m.label) for m in config.shown]
     views = [v for v in views if len(v.forecast)]
     unit_options = ([] if viewer.user.role == Role.UNIT_MANAGER else [(WHOLE, "Hela kommunen")]) + [
