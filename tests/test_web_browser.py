@@ -35,7 +35,7 @@ pytestmark = pytest.mark.browser  # Chromium through Playwright (slow too: tests
 ARTIFACTS = Path(os.environ.get("INSYN_ARTIFACTS", "test-results"))
 SHOTS = ARTIFACTS / "kompetens"  # the Kompetens and Mitt arbete pages, to look at
 AREAS = list(area_names().values())
-STATISTICS = ["Översikt", *AREAS, "Jämförelse"]
+STATISTICS = ["Översikt", *AREAS, "Jämförelse", "Prognos"]
 NAV = {
     Role.ADMINISTRATOR: [*STATISTICS, "Kompetens och bokning", "Import", "Logg", "Användare"],
     Role.ANALYST: [*STATISTICS, "Kompetens och bokning", "Import"],
@@ -83,6 +83,27 @@ def test_each_role_sees_exactly_its_pages(page: Page, served, web_users, role):
         else:
             assert shown == "Ingen åtkomst", (role, path, shown)
             assert page.get_by_role("alert").inner_text().startswith("Din roll")
+
+
+def test_prognos_for_a_municipality_and_a_unit(page: Page, served, web_users):
+    """The page Prognos: the chart, the intervals in words and the month to recruit by, for the
+    whole municipality and then one unit chosen in the form."""
+    base, data = served
+    log_in(page, base, web_users[Role.MUNICIPALITY].username)
+    page.goto(f"{base}/prognos", timeout=180_000)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Prognos – Vimmerby")
+    expect(page.locator("svg.forecast-chart").first).to_be_visible()
+    expect(page.get_by_role("table", name=re.compile("Bemanning per enhet"))).to_contain_text("Rekrytera senast")
+    unit = "Utredning" if "Utredning" in data.units("0884") else data.units("0884")[0]
+    page.get_by_label("Enhet").select_option(unit)
+    page.get_by_role("button", name="Visa").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Prognos – {unit}, Vimmerby")
+    body = page.locator("main").inner_text()
+    assert re.search(r"med 80 % sannolikhet .+, med 95 % sannolikhet ", body)
+    assert re.search(r"Rekrytera (senast i [a-zäö]+ \d{4}|redan nu)|personalen räcker hela året", body)
+    assert page.locator("svg.forecast-chart polygon.band").count() >= 2
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "prognos.png"), full_page=True)
 
 
 def test_overview_in_swedish_from_no_other_host(page: Page, served, web_users):
