@@ -30,6 +30,7 @@ from insyn.forecast.config import ForecastConfig
 SERIES = ["pool", "municipality", "unit", "measure"]
 HISTORY_COLUMNS = [*SERIES, "month", "value"]
 MONTHS_PER_YEAR = 12
+STOCK_CEILING = 3.0  # the most a simulated caseload may be, times the most it has been
 
 
 def interval_columns(levels: list[float]) -> list[tuple[float, str, str]]:
@@ -132,7 +133,10 @@ def stock_draws(values: np.ndarray, months: np.ndarray, season: Season, config: 
         paths = np.asarray(fit.simulate(horizon, repetitions=draws, error="add", anchor="end",
                                         rng=rng)).reshape(horizon, draws).T
     ahead = months[-1] + np.arange(1, horizon + 1)
-    return np.maximum(np.rint(np.expm1(np.minimum(paths + season.effect[ahead % MONTHS_PER_YEAR], 30))), 0)
+    # A short or jumpy history can give a smoother wild residuals; no caseload is taken to
+    # more than treble the most it has been within a year.
+    ceiling = np.log1p(STOCK_CEILING * values.max())
+    return np.maximum(np.rint(np.expm1(np.minimum(paths + season.effect[ahead % MONTHS_PER_YEAR], ceiling))), 0)
 
 
 DRAWS = {"flow": flow_draws, "stock": stock_draws}

@@ -74,14 +74,14 @@ def series_view(result: Outlook, unit: str, measure: str, label: str) -> SeriesV
 
 
 def interval_sentence(view: SeriesView, levels: list[float], rules: DisclosureRules, horizon: int = 1) -> str:
-    """ "April 2026: 52 anmälningar väntas; med 80 % sannolikhet 45–60, med 95 % 38–67." """
+    """ "April 2026: anmälningar väntas bli 52; med 80 % sannolikhet 45–60, med 95 % sannolikhet 38–67." """
     if view.forecast.empty:
         return f"{view.label}: för kort historik för en prognos."
     row = view.forecast.iloc[horizon - 1]
     bounds = [f"med {round(level * 100)} % sannolikhet {count_text(row[lo], rules)}–{count_text(row[hi], rules)}"
               for level, lo, hi in interval_columns(levels)]
-    return (f"{month_name(int(row['month'])).capitalize()}: {count_text(row['median'], rules)} "
-            f"({view.label.lower()}) väntas; {', '.join(bounds)}.")
+    return (f"{month_name(int(row['month'])).capitalize()}: {view.label.lower()} väntas bli "
+            f"{count_text(row['median'], rules)}; {', '.join(bounds)}.")
 
 
 def error_sentence(view: SeriesView) -> str:
