@@ -215,9 +215,20 @@ def write_report(settings: Settings, out_dir: Path | None = None, noise: NoiseCh
 
     def brief(pub: Publication, folder: Path, imported: pd.DataFrame) -> dict[str, Path]:
         notify("Skriver kommunbladet (HTML och PDF)")
-        return write_brief(pub, municipality, folder, imported)
+        return write_brief(pub, municipality, folder, imported, _brief_forecast(settings, municipality))
 
     return _publish_stored(settings, out_dir, noise, write=brief, progress=notify)[1]
+
+
+def _brief_forecast(settings: Settings, municipality: str) -> list:
+    """The brief's forecast of the headline measures; none where the history is too short."""
+    from insyn.publish.forecast import brief_forecast
+
+    try:
+        result = forecast_outlook(settings, municipality)
+    except NotFound:
+        return []
+    return brief_forecast(result, settings.forecast_config(), settings.disclosure_rules())
 
 
 def only_synthetic(store: Store) -> bool:

@@ -10,6 +10,7 @@ hidden for the municipality shows ".." and the three years pooled beside it wher
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,7 +92,17 @@ def brief_areas(pub: Publication, municipality: str, imported: pd.DataFrame | No
     return areas
 
 
-def render_brief(pub: Publication, municipality: str, imported: pd.DataFrame | None = None) -> str:
+@dataclass(frozen=True)
+class BriefForecast:
+    """A headline measure's year ahead on the brief: its chart and its intervals in words."""
+
+    label: str
+    chart: Markup
+    text: str
+
+
+def render_brief(pub: Publication, municipality: str, imported: pd.DataFrame | None = None,
+                 forecast: Sequence[BriefForecast] = ()) -> str:
     if municipality not in pub.municipalities:
         raise NotFound(f"Kommunen {municipality} finns inte i underlaget.")
     areas = brief_areas(pub, municipality, imported)
@@ -99,7 +110,7 @@ def render_brief(pub: Publication, municipality: str, imported: pd.DataFrame | N
     return environment().get_template("brief.html.j2").render(
         name=pub.name(municipality), code=municipality, made=format_date(pub.made), years=years_text(pub.years),
         region=len(pub.municipalities), areas=areas, attention=attention, legend=legend(pub),
-        synthetic=SYNTHETIC_LABEL if pub.synthetic else "")
+        synthetic=SYNTHETIC_LABEL if pub.synthetic else "", forecast=forecast)
 
 
 def pdf_bytes(html: str) -> bytes:
@@ -113,11 +124,12 @@ def pdf_bytes(html: str) -> bytes:
 
 
 def write_brief(pub: Publication, municipality: str, out_dir: Path,
-                imported: pd.DataFrame | None = None) -> dict[str, Path]:
-    """Write out_dir/kommunblad-<code>.html and .pdf; return their paths."""
+                imported: pd.DataFrame | None = None, forecast: Sequence[BriefForecast] = ()) -> dict[str, Path]:
+    """Write out_dir/kommunblad-<code>.html and .pdf; return their paths. `forecast`: the
+    headline measures' year ahead (insyn.publish.forecast.brief_forecast), when there is one."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    html = render_brief(pub, municipality, imported)
+    html = render_brief(pub, municipality, imported, forecast)
     paths = {"html": out_dir / f"kommunblad-{municipality}.html", "pdf": out_dir / f"kommunblad-{municipality}.pdf"}
     paths["html"].write_text(html, encoding="utf-8")
     paths["pdf"].write_bytes(pdf_bytes(html))

@@ -195,3 +195,22 @@ def staffing_sentence(plan: UnitStaffing, lead_months: int) -> str:
             f"{missing} årsarbetare (80 %: {format_number(max(lower, 0.0), 1)}–"
             f"{format_number(upper, 1)}; risk för underskott {format_number(100 * chance, 0)} %). "
             f"Rekrytera {when} (ledtid {lead_months} månader).")
+
+
+HEADLINE_MEASURES = ("reports", "open_interventions")  # the brief's: the inflow and the caseload
+
+
+def brief_forecast(result: Outlook, config, rules: DisclosureRules) -> list:
+    """The headline measures' year ahead for the brief (insyn.publish.brief.BriefForecast)."""
+    from insyn.publish.brief import BriefForecast
+
+    shown = []
+    for measure in HEADLINE_MEASURES:
+        label = config.measure(measure).label
+        view = series_view(result, "", measure, label)
+        if len(view.forecast):
+            shown.append(BriefForecast(label, forecast_chart(view, f"kort-prognos-{measure}", config.interval_levels,
+                                                             rules),
+                                       f"{interval_sentence(view, config.interval_levels, rules)} "
+                                       f"{error_sentence(view)}"))
+    return shown
