@@ -89,7 +89,9 @@ def intervention_points(work: pd.DataFrame, last: int, months: int = MONTHS_PER_
     """Per (municipality, unit) and per municipality (unit ""): the mean points of an ongoing
     intervention over the last `months` months up to `last` — the unit's own mix of kinds."""
     work = work[work["phase"] == "insats"]
-    work = work[[last - months < month_index(p) <= last for p in work["period"]]]
+    recent = pd.Series([last - months < month_index(p) <= last for p in work["period"]], index=work.index,
+                       dtype=bool)
+    work = work[recent]
     by_unit = work.groupby(["municipality", "unit"], dropna=False)[["points", "work"]].sum()
     by_municipality = work.groupby("municipality")[["points", "work"]].sum()
     means = {(code, unit if isinstance(unit, str) else ""): row.points / row.work
