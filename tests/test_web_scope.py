@@ -64,6 +64,7 @@ ACCESS: dict[str, set[Role]] = {
     "/oversikt": STATISTICS,
     **{f"/omrade/{area}": STATISTICS for area in AREAS},
     "/jamforelse": STATISTICS,
+    "/prognos": STATISTICS,
     "/personal/handlaggare": {UNIT_MANAGER},
     "/mitt-arbete": {CASEWORKER},
     "/kompetens": set(Role),
