@@ -194,7 +194,7 @@ def staffing_sentence(plan: UnitStaffing, lead_months: int) -> str:
     return (f"{plan.unit}: från {month_name(result.first_short)} räcker personalen inte — det fattas "
             f"{missing} årsarbetare (80 %: {format_number(max(lower, 0.0), 1)}–"
             f"{format_number(upper, 1)}; risk för underskott {format_number(100 * chance, 0)} %). "
-            f"Rekrytera {when} (ledtid {lead_months} månader).")
+            f"Rekrytera {when} (ledtid {lead_months} {'månad' if lead_months == 1 else 'månader'}).")
 
 
 HEADLINE_MEASURES = ("reports", "open_interventions")  # the brief's: the inflow and the caseload
