@@ -121,7 +121,7 @@ def import_files(store: Store, paths: Sequence[Path], key: bytes, profile: Profi
         else:
             for i, result in enumerate(validate_files(paths, key, profile, table, progress, extract_date)):
                 arrow[f"incoming_{i}"] = _stored_rows(result, import_id)
-                staged.append(Staged(result, f"incoming_{i}", result.clean.num_rows))
+                staged.append(Staged(result, f"incoming_{i}", f"incoming_{i}", result.clean.num_rows))
         results = [s.validated for s in staged]
         if strict and any(r.problems for r in results):
             raise ImportRejected(results)
@@ -161,13 +161,13 @@ def _stored_rows(result: Validated, import_id: str) -> pa.Table:
 
 def _load_one(connection, staged: Staged, rejected: str, import_id: str,
               profile: Profile | None, extract_date: dt.date | None) -> FileResult:
-    result, incoming = staged.validated, staged.incoming
+    result, incoming, keys = staged.validated, staged.incoming, staged.keys
     table = result.table
     key_match = " AND ".join(f"t.{k} = i.{k}" for k in table.key)
     # Rows of earlier imports are replaced; rows another file of this import just loaded are
     # not (two files of one import together are the export).
     replaced = connection.execute(
-        f"DELETE FROM {table.name} t USING (SELECT DISTINCT {', '.join(table.key)} FROM {incoming}) i "
+        f"DELETE FROM {table.name} t USING (SELECT DISTINCT {', '.join(table.key)} FROM {keys}) i "
         f"WHERE {key_match} AND t.import_id <> ?", [import_id]
     ).fetchall()[0][0]
     names = ", ".join(name for name, _ in stored_columns(table))
@@ -178,7 +178,7 @@ def _load_one(connection, staged: Staged, rejected: str, import_id: str,
         f"INSERT INTO {table.name} ({names}) SELECT {distinct} {names} FROM {incoming}").fetchall()[0][0]
     if table.name == "events":
         connection.execute(
-            f"INSERT INTO imported_cases SELECT DISTINCT municipality, case_id FROM {incoming}")
+            f"INSERT INTO imported_cases SELECT DISTINCT municipality, case_id FROM {keys}")
     # A file's quarantine (by its full path) is replaced by its latest import, so rows that
     # were fixed leave it.
     file = str(result.file.resolve())
@@ -195,7 +195,7 @@ def _load_one(connection, staged: Staged, rejected: str, import_id: str,
     if extract_date and "municipality" in {c.name for c in table.columns}:
         connection.execute(
             "INSERT INTO extracts (municipality, table_name, extract_date, import_id, recorded_at) "
-            f"SELECT DISTINCT municipality, ?, ?::DATE, ?, ?::TIMESTAMP FROM {incoming}",
+            f"SELECT DISTINCT municipality, ?, ?::DATE, ?, ?::TIMESTAMP FROM {keys}",
             [table.name, extract_date, import_id, dt.datetime.now()])
     return FileResult(validated=result, rows_loaded=loaded, rows_replaced=replaced, rows_valid=staged.rows_valid)
 

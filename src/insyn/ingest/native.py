@@ -56,13 +56,14 @@ _PARQUET_DATES = ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS")
 
 @dataclass
 class Staged:
-    """One file checked into the store's connection: `incoming` is a temporary table of the rows
-    to load as the store keeps them (plus their row number). `validated` has the file's problems,
-    quarantine and notices as the reference path gives them; its `clean` holds only the suspect
-    rows that passed."""
+    """One file checked, ready to load: `incoming` is a relation of its good rows as the store
+    keeps them, `keys` one of their key columns and municipality (cheaper to read where only those
+    are needed). `validated` has the file's problems, quarantine and notices; on the native path
+    its `clean` holds only the suspect rows that passed."""
 
     validated: Validated
     incoming: str
+    keys: str
     rows_valid: int
 
 
@@ -73,11 +74,10 @@ def quoted(name: str) -> str:
 def stage(connection: duckdb.DuckDBPyConnection, path: Path, key: bytes, import_id: str, name: str,
           profile: Profile | None = None, table_name: str | None = None,
           extract_date: dt.date | None = None, today: dt.date | None = None) -> Staged:
-    """Read, check and pseudonymise one file into the temporary table `name`; `name`_raw holds
-    the file as read until `drop_staged`."""
+    """Read, check and pseudonymise one file: `name` is then a view of its rows as the store
+    keeps them, over temporary tables that stay until `drop_staged`."""
     rules = Rules.of(profile, key, today, extract_date)
-    raw = f"{name}_raw"
-    headers, rows = _read(connection, path, profile, raw)
+    headers, rows = _read(connection, path, profile, f"{name}_raw")
     table, mapping = resolve_columns(headers, profile, table_name, path)
     header_of = {column: header for header, column in mapping.items()}
     constants = {header: value for header, (_, value) in (profile.constants_of(table.name) if profile else {}).items()
@@ -89,29 +89,27 @@ def stage(connection: duckdb.DuckDBPyConnection, path: Path, key: bytes, import_
         _refuse(path, encoding)
     checked = _Columns(connection, source, table, header_of, value_maps_of(profile, table), rules, name,
                        bool(profile and profile.temporary_ids), lambda: _refuse(path, encoding))
-    stored = [n for n, _ in stored_columns(table) if n != "import_id"]
-    connection.execute(
-        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {', '.join(checked.typed[c] + ' AS ' + c for c in stored)}, "
-        f"? AS import_id, r.{ROW_NUMBER}, {checked.bad} AS suspect FROM {source} r {checked.joins}",
-        [import_id]).fetchall()
-    _mark_across(connection, name, table, rules)
-    suspects = connection.sql(
+    suspects = checked.suspects(f"{name}_suspects")
+    reference = validate(connection.sql(
         f"SELECT {', '.join(quoted(h) for h in headers)}, {ROW_NUMBER} FROM {rows} "
-        f"WHERE {ROW_NUMBER} IN (SELECT {ROW_NUMBER} FROM {name} WHERE suspect) ORDER BY {ROW_NUMBER}").to_arrow_table()
-    reference = validate(suspects, path, profile, table_name, key, rules.today, extract_date)
-    connection.execute(f"DELETE FROM {name} WHERE suspect").fetchall()
+        f"WHERE {ROW_NUMBER} IN (SELECT {ROW_NUMBER} FROM {suspects}) ORDER BY {ROW_NUMBER}").to_arrow_table(),
+        path, profile, table_name, key, rules.today, extract_date)
+    stored = [n for n, _ in stored_columns(table) if n != "import_id"]
     passed = reference.clean.select(stored).append_column(
         "import_id", pa.array([import_id] * reference.clean.num_rows, pa.string()))
-    connection.register(f"{name}_passed", passed)
-    try:
-        connection.execute(f"INSERT INTO {name} BY NAME SELECT * FROM {name}_passed").fetchall()
-    finally:
-        connection.unregister(f"{name}_passed")
+    _materialise(connection, f"{name}_passed", passed)
+    good = f"r.{ROW_NUMBER} NOT IN (SELECT {ROW_NUMBER} FROM {suspects})"
+    for view, columns in ((name, stored), (f"{name}_keys", [c for c in stored if c in (*table.key, "municipality")])):
+        connection.execute(
+            f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {checked.select(columns)}, "
+            f"{_literal(import_id)} AS import_id FROM {source} r {checked.joins(columns)} WHERE {good} "
+            f"UNION ALL BY NAME SELECT {', '.join(columns)}, import_id FROM {name}_passed").fetchall()
     rows_read = connection.execute(f"SELECT count(*) FROM {rows}").fetchall()[0][0]
-    rows_valid = connection.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+    rejected = connection.execute(f"SELECT count(*) FROM {suspects}").fetchall()[0][0]
     validated = Validated(file=path, table=table, rows_read=rows_read, clean=reference.clean,
                           problems=reference.problems, quarantine=reference.quarantine, notices=reference.notices)
-    return Staged(validated=validated, incoming=name, rows_valid=rows_valid)
+    return Staged(validated=validated, incoming=name, keys=f"{name}_keys",
+                  rows_valid=rows_read - rejected + passed.num_rows)
 
 
 def drop_staged(connection: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -227,38 +225,84 @@ def _refuse(path: Path, encoding: str | None) -> NoReturn:
     raise RuntimeError(f"{path.name}: the reader accepted a value the import refused")
 
 
+def _materialise(connection, name: str, data: pa.Table) -> None:
+    connection.register(f"{name}_arrow", data)
+    try:
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow").fetchall()
+    finally:
+        connection.unregister(f"{name}_arrow")
+
+
+@dataclass
+class _Lookup:
+    """A column's (or the person's) distinct values with their verdicts, as a temporary table."""
+
+    table: str
+    on: str  # how it joins the rows `r`
+    typed: dict[str, str]  # stored column -> its SQL over the rows (joined or not)
+    bad: bool  # any value judged bad
+    joined: bool  # the typed SQL reads the lookup (else the value itself, cast)
+    unmatched: str = "true"  # whether a row it has no entry for is a suspect
+
+    def flag(self) -> str:
+        return f"coalesce({self.table}.bad, {self.unmatched})"
+
+    def join(self) -> str:
+        return f" LEFT JOIN {self.table} ON {self.on}"
+
+
 class _Columns:
-    """For each column, its distinct values checked once, as a temporary lookup table joined
-    to the rows: `typed` is each stored column's SQL, `bad` whether any value of a row is."""
+    """Each column's distinct values checked once into a lookup table. A column whose typed
+    values are its text cast to the stored type (ISO dates, known codes, ids without a number
+    in them) is read straight from the rows; the others, and the person's pseudonyms, are joined."""
 
     def __init__(self, connection, source: str, table: Table, header_of: dict[str, str],
                  value_maps: dict[str, dict[str, str]], rules: Rules, name: str, temporary_ids: bool,
                  refuse: Callable[[], NoReturn]):
         self.connection, self.source, self.header_of, self.rules = connection, source, header_of, rules
-        self.refuse = refuse
-        self.typed: dict[str, str] = {}
-        self.joins = ""
-        flags = []
-        person = person_column_of(table)
+        self.table, self.name, self.refuse = table, name, refuse
+        self.lookups: list[_Lookup] = []
+        sql_types = dict(stored_columns(table))
         for i, column in enumerate(table.columns):
             if column.kind == "person_id":
                 continue
-            lookup = f"{name}_lookup_{i}"
             header = header_of.get(column.name)
-            if header is None:  # a column the file lacks: null in every row, judged once
-                values = pa.nulls(1, pa.string())
-            else:
-                values = self._distinct([header])[0]
+            values = self._distinct([header])[0] if header else pa.nulls(1, pa.string())
             checker = Checker(header_of, np.arange(len(values)))
             typed = check_column(column, column_text(column, values, value_maps.get(column.name)), checker, rules)
-            self._lookup(lookup, {"v": values, "typed": typed, "bad": pa.array(checker.bad)})
-            on = f"{lookup}.v IS NOT DISTINCT FROM r.{quoted(header)}" if header else "true"
-            self.joins += f" LEFT JOIN {lookup} ON {on}"
-            self.typed[column.name] = f"{lookup}.typed"
-            flags.append(f"{lookup}.bad")
+            lookup = f"{name}_lookup_{i}"
+            _materialise(connection, lookup, pa.table({"v": values, "typed": typed, "bad": pa.array(checker.bad)}))
+            sql_type = sql_types[column.name]
+            direct = header is None or connection.execute(
+                f"SELECT coalesce(bool_and(typed IS NOT DISTINCT FROM TRY_CAST(v AS {sql_type})), true) "
+                f"FROM {lookup}").fetchall()[0][0]
+            self.lookups.append(_Lookup(
+                lookup, f"{lookup}.v IS NOT DISTINCT FROM r.{quoted(header)}" if header else "true",
+                {column.name: (f"TRY_CAST(r.{quoted(header)} AS {sql_type})" if header else f"NULL::{sql_type}")
+                 if direct else f"{lookup}.typed"}, bool(checker.bad.any()), not direct))
+        person = person_column_of(table)
         if person:
-            flags.append(self._person(table, person, value_maps, name, temporary_ids))
-        self.bad = " OR ".join(f"coalesce({f}, true)" for f in flags) or "false"
+            self.lookups.append(self._person(person, value_maps, temporary_ids))
+        self.lookups.append(self._across())
+
+    def select(self, columns: list[str]) -> str:
+        typed = {c: sql for lookup in self.lookups for c, sql in lookup.typed.items()}
+        return ", ".join(f"{typed[c]} AS {c}" for c in columns)
+
+    def joins(self, columns: list[str]) -> str:
+        return "".join(lookup.join() for lookup in self.lookups if lookup.joined and set(lookup.typed) & set(columns))
+
+    def suspects(self, name: str) -> str:
+        """A temporary table of the numbers of the rows with a value or a rule judged bad."""
+        bad = [lookup for lookup in self.lookups if lookup.bad]
+        if not bad:
+            self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({ROW_NUMBER} BIGINT)").fetchall()
+            return name
+        self.connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT DISTINCT r.{ROW_NUMBER} FROM {self.source} r "
+            f"{''.join(lookup.join() for lookup in bad)} "
+            f"WHERE {' OR '.join(lookup.flag() for lookup in bad)}").fetchall()
+        return name
 
     def _distinct(self, headers: list[str]) -> list[pa.Array]:
         columns = ", ".join(quoted(h) for h in headers)
@@ -268,16 +312,10 @@ class _Columns:
             self.refuse()
         return values
 
-    def _lookup(self, name: str, columns: dict[str, pa.Array]) -> None:
-        self.connection.register(f"{name}_arrow", pa.table(columns))
-        try:
-            self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow").fetchall()
-        finally:
-            self.connection.unregister(f"{name}_arrow")
-
-    def _person(self, table: Table, person: str, value_maps, name: str, temporary_ids: bool) -> str:
+    def _person(self, person: str, value_maps, temporary_ids: bool) -> _Lookup:
         """The person id judged and pseudonymised once per distinct id, municipality and
         temporary mark (a temporary id's pseudonym has its municipality in the key)."""
+        table = self.table
         involved = [person, "municipality", "temporary_number"]
         present = [c for c in involved if c in self.header_of]
         found = dict(zip(present, self._distinct([self.header_of[c] for c in present]), strict=True))
@@ -291,37 +329,29 @@ class _Columns:
         check_column(table.column(person), text[person], checker, self.rules)
         derived = person_columns(text[person], municipality, temporary, checker, person, self.rules.key,
                                  temporary_ids)
-        lookup = f"{name}_persons"
-        keys = {f"v{i}": found[c] for i, c in enumerate(present)}
-        self._lookup(lookup, {**keys, **derived, "bad": pa.array(checker.bad)})
+        lookup = f"{self.name}_persons"
+        _materialise(self.connection, lookup, pa.table(
+            {**{f"v{i}": found[c] for i, c in enumerate(present)}, **derived, "bad": pa.array(checker.bad)}))
         on = " AND ".join(f"{lookup}.v{i} IS NOT DISTINCT FROM r.{quoted(self.header_of[c])}"
                           for i, c in enumerate(present))
-        self.joins += f" LEFT JOIN {lookup} ON {on}"
-        for column in derived:
-            self.typed[column] = f"{lookup}.{column}"
-        return f"{lookup}.bad"
+        return _Lookup(lookup, on, {c: f"{lookup}.{c}" for c in derived}, bool(checker.bad.any()), True)
 
-
-def _mark_across(connection, name: str, table: Table, rules: Rules) -> None:
-    """Rows whose columns together break a rule (a report without its source, an end before
-    its start) become suspects: the rules are run on the distinct combinations of those columns."""
-    columns = across_columns(table)
-    if not columns:
-        return
-    listed = ", ".join(columns)
-    found = connection.sql(f"SELECT DISTINCT {listed} FROM {name} WHERE NOT suspect").to_arrow_table()
-    if not found.num_rows:
-        return
-    typed = {c: found[c].combine_chunks() for c in columns}
-    checker = Checker({}, np.arange(found.num_rows))
-    check_across_columns(table, typed, checker)
-    if not checker.bad.any():
-        return
-    bad = found.filter(pa.array(checker.bad))
-    connection.register(f"{name}_across", bad)
-    try:
-        on = " AND ".join(f"a.{c} IS NOT DISTINCT FROM {name}.{c}" for c in columns)
-        connection.execute(f"UPDATE {name} SET suspect = true FROM {name}_across a WHERE {on}").fetchall()
-    finally:
-        connection.unregister(f"{name}_across")
-
+    def _across(self) -> _Lookup:
+        """The rules that read several columns (a report without its source, an end before its
+        start), run on the distinct combinations of those columns' values: the bad ones."""
+        lookup = f"{self.name}_across"
+        columns = across_columns(self.table)
+        headers = [self.header_of[c] for c in columns if c in self.header_of]
+        keys = [f"r.{quoted(h)} AS v{i}" for i, h in enumerate(headers)]
+        found = self.connection.sql(
+            f"SELECT DISTINCT {', '.join([*keys, self.select(columns)])} FROM {self.source} r "
+            f"{self.joins(columns)}").to_arrow_table() if columns else pa.table({})
+        checker = Checker({}, np.arange(found.num_rows))
+        if columns and found.num_rows:
+            check_across_columns(self.table, {c: found[c].combine_chunks() for c in columns}, checker)
+        bad = found.filter(pa.array(checker.bad)).select([f"v{i}" for i in range(len(headers))]) \
+            if checker.bad.any() else pa.table({})
+        if bad.num_columns:
+            _materialise(self.connection, lookup, bad.append_column("bad", pa.array([True] * bad.num_rows)))
+        on = " AND ".join(f"{lookup}.v{i} IS NOT DISTINCT FROM r.{quoted(h)}" for i, h in enumerate(headers))
+        return _Lookup(lookup, on or "true", {}, bool(bad.num_columns), False, unmatched="false")
