@@ -4,8 +4,13 @@ row by row.
 
 Every column's distinct values are judged by the same functions `validate` uses (dates, codes,
 municipalities, numbers, ids in free text), and the personal identity numbers once per distinct
-number, municipality and temporary mark (their HMAC computed there, in memory: no number is
-written to any table). The verdicts are joined back to the rows in SQL. A row with any value
+number, municipality and temporary mark (their HMAC computed in memory, in a connection of its
+own). The verdicts are joined back to the rows in SQL. The file as read, clear numbers included,
+is held in temporary tables of the import's connection until it ends (as the reference path holds
+it in Arrow memory); no stored table ever receives a number. Those temporary tables are in
+memory, but past the store's memory limit DuckDB may spill them to its spill folder in the data
+folder for the import's duration — a known gap (docs/privacy.md's rule is that no clear value
+touches disk). A row with any value
 judged bad, or whose columns together break a rule, is a suspect: the suspects alone go through
 `validate` itself, so the quarantine and the messages are the reference path's, row by row and
 byte for byte (tests/test_native_import.py holds the two paths to that).
