@@ -69,6 +69,23 @@ def test_indicators_after_demo_exports_csv(demo, tmp_path):
     assert totals and all(0 <= float(r["value"]) <= 100 for r in totals)
 
 
+def test_indicators_for_more_municipalities_than_a_terminal_shows_say_so_and_protect_nothing(demo, tmp_path,
+                                                                                         monkeypatch):
+    import insyn.cli as cli
+    import insyn.workflows as workflows
+
+    def no_protection(*args, **kwargs):
+        raise AssertionError("no disclosure protection for a summary that is not shown")
+
+    data_dir, _ = demo
+    monkeypatch.setattr(cli, "TERMINAL_MUNICIPALITIES", 3)
+    monkeypatch.setattr(workflows, "published_view", no_protection)
+    result = insyn(data_dir, "indicators", "--csv", str(tmp_path / "r.csv"))
+    assert result.exit_code == 0, result.output
+    assert "för många för en sammanfattning i terminalen" in result.output
+    assert (tmp_path / "r.csv").exists()
+
+
 def test_report_and_status_after_demo(demo, tmp_path):
     data_dir, _ = demo
     result = insyn(data_dir, "report", "--out", str(tmp_path / "r"))

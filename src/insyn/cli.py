@@ -97,6 +97,11 @@ def _notice(text: str) -> Text:
     return _styled("Obs:", "yellow", f" {text}")
 
 
+# More municipalities than this make a summary no terminal shows: `insyn indicators` then says so
+# and computes no disclosure protection for it.
+TERMINAL_MUNICIPALITIES = 40
+
+
 def _summary_tables(publication, title: str) -> list[Table]:
     """The report's summary (Sammanfattning) in the terminal, one table per area with data and
     its headline indicators: the latest year, one line per municipality, through the
@@ -276,7 +281,12 @@ def indicators(
         raise _fail(f"{exc}\nInget har räknats om.") from exc
     if results.empty:
         raise _fail("inga data ännu: importera med insyn import eller kör insyn demo")
-    console.print(*_summary_tables(published_view(settings, results, release=False), "Indikatorer"))
+    shown = results["municipality"].nunique()
+    if shown <= TERMINAL_MUNICIPALITIES:
+        console.print(*_summary_tables(published_view(settings, results, release=False), "Indikatorer"))
+    else:  # no disclosure protection computed for a table no terminal can show
+        console.print(f"{count_of(shown, 'kommun', 'kommuner')}: för många för en sammanfattning i terminalen. "
+                      "Se insyn report, webbappen (insyn serve) eller --csv.")
     if csv:
         order = ["indicator", "municipality", "period", "numerator", "denominator", "value",
                  "period_type", "unit", "sex", "age_group", "category", "complete"]

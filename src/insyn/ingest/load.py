@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from insyn.errors import InputError
+from insyn.ingest.native import Staged, drop_staged, stage
 from insyn.ingest.profiles import Profile
 from insyn.ingest.quality import refresh_warnings
 from insyn.ingest.readers import read_export
@@ -48,11 +49,12 @@ class FileResult:
     validated: Validated
     rows_loaded: int
     rows_replaced: int
+    rows_valid: int  # the rows that passed validation
 
     @property
     def duplicates_dropped(self) -> int:
         """Identical rows in one file of a keyed table (not events) are one fact and load once."""
-        return self.validated.clean.num_rows - self.rows_loaded
+        return self.rows_valid - self.rows_loaded
 
 
 @dataclass
@@ -97,42 +99,55 @@ def import_files(store: Store, paths: Sequence[Path], key: bytes, profile: Profi
                  table: str | None = None, strict: bool = False,
                  progress: Progress | None = None,
                  before_commit: Callable[[], None] | None = None,
-                 extract_date: dt.date | None = None) -> ImportResult:
+                 extract_date: dt.date | None = None, native: bool = True) -> ImportResult:
     """Validate every file, then load them all in one transaction. `before_commit` runs inside
     that transaction after the load (the workflow recomputes the indicators there), so a
     failure anywhere leaves the store, results included, as it was. `extract_date` is the day
     the export was taken (else the profile's): no row may be dated after it, and it tells
-    which periods the export covers in full."""
+    which periods the export covers in full. `native`: DuckDB reads and checks the files
+    (ingest.native); without it they pass through Arrow in Python (`validate_files`), the
+    reference the native path is tested against."""
     paths = [Path(p) for p in paths]
     extract_date = extract_date_of(profile, extract_date)
-    results = validate_files(paths, key, profile, table, progress, extract_date)
-    if strict and any(r.problems for r in results):
-        raise ImportRejected(results)
     import_id = uuid.uuid4().hex
-    # Arrow tables are registered outside the transaction: a failed statement aborts it, and
-    # DuckDB then refuses everything but ROLLBACK, unregistering included.
-    arrow = {}
-    for i, result in enumerate(results):
-        arrow[f"incoming_{i}"] = _stored_rows(result, import_id)
-        arrow[f"rejected_{i}"] = result.quarantine
-    for name, data in arrow.items():
-        store.raw.register(name, data)
+    staged: list[Staged] = []
+    arrow: dict[str, pa.Table] = {}
     try:
+        if native:
+            for i, path in enumerate(paths):
+                if progress:
+                    progress(f"Läser och kontrollerar {path.name}")
+                staged.append(stage(store.raw, path, key, import_id, f"incoming_{i}", profile, table, extract_date))
+        else:
+            for i, result in enumerate(validate_files(paths, key, profile, table, progress, extract_date)):
+                arrow[f"incoming_{i}"] = _stored_rows(result, import_id)
+                staged.append(Staged(result, f"incoming_{i}", f"incoming_{i}", result.clean.num_rows))
+        results = [s.validated for s in staged]
+        if strict and any(r.problems for r in results):
+            raise ImportRejected(results)
+        # Arrow tables are registered outside the transaction: a failed statement aborts it, and
+        # DuckDB then refuses everything but ROLLBACK, unregistering included.
+        for i, result in enumerate(results):
+            arrow[f"rejected_{i}"] = result.quarantine
+        for name, data in arrow.items():
+            store.raw.register(name, data)
         loaded: list[FileResult] = []
         with store.transaction() as connection:
             connection.execute(
                 "CREATE OR REPLACE TEMP TABLE imported_cases (municipality VARCHAR, case_id VARCHAR)")
-            for i, result in enumerate(results):
+            for i, one in enumerate(staged):
                 if progress:
-                    progress(f"Läser in {result.file.name} i {result.table.name}")
-                loaded.append(_load_one(connection, result, f"incoming_{i}", f"rejected_{i}",
-                                        import_id, profile, extract_date))
+                    progress(f"Läser in {one.validated.file.name} i {one.validated.table.name}")
+                loaded.append(_load_one(connection, one, f"rejected_{i}", import_id, profile, extract_date))
             warnings = _refresh_quality(connection)
             if before_commit:
                 before_commit()
     finally:
         for name in arrow:
             store.raw.unregister(name)
+        if native:
+            for one in staged:
+                drop_staged(store.raw, one.incoming)
     return ImportResult(import_id=import_id, files=loaded, quality_warnings=warnings,
                         extract_date=extract_date)
 
@@ -144,14 +159,15 @@ def _stored_rows(result: Validated, import_id: str) -> pa.Table:
         "import_id", pa.array([import_id] * result.clean.num_rows, pa.string()))
 
 
-def _load_one(connection, result: Validated, incoming: str, rejected: str, import_id: str,
+def _load_one(connection, staged: Staged, rejected: str, import_id: str,
               profile: Profile | None, extract_date: dt.date | None) -> FileResult:
+    result, incoming, keys = staged.validated, staged.incoming, staged.keys
     table = result.table
     key_match = " AND ".join(f"t.{k} = i.{k}" for k in table.key)
     # Rows of earlier imports are replaced; rows another file of this import just loaded are
     # not (two files of one import together are the export).
     replaced = connection.execute(
-        f"DELETE FROM {table.name} t USING (SELECT DISTINCT {', '.join(table.key)} FROM {incoming}) i "
+        f"DELETE FROM {table.name} t USING (SELECT DISTINCT {', '.join(table.key)} FROM {keys}) i "
         f"WHERE {key_match} AND t.import_id <> ?", [import_id]
     ).fetchall()[0][0]
     names = ", ".join(name for name, _ in stored_columns(table))
@@ -162,7 +178,7 @@ def _load_one(connection, result: Validated, incoming: str, rejected: str, impor
         f"INSERT INTO {table.name} ({names}) SELECT {distinct} {names} FROM {incoming}").fetchall()[0][0]
     if table.name == "events":
         connection.execute(
-            f"INSERT INTO imported_cases SELECT DISTINCT municipality, case_id FROM {incoming}")
+            f"INSERT INTO imported_cases SELECT DISTINCT municipality, case_id FROM {keys}")
     # A file's quarantine (by its full path) is replaced by its latest import, so rows that
     # were fixed leave it.
     file = str(result.file.resolve())
@@ -179,9 +195,9 @@ def _load_one(connection, result: Validated, incoming: str, rejected: str, impor
     if extract_date and "municipality" in {c.name for c in table.columns}:
         connection.execute(
             "INSERT INTO extracts (municipality, table_name, extract_date, import_id, recorded_at) "
-            f"SELECT DISTINCT municipality, ?, ?::DATE, ?, ?::TIMESTAMP FROM {incoming}",
+            f"SELECT DISTINCT municipality, ?, ?::DATE, ?, ?::TIMESTAMP FROM {keys}",
             [table.name, extract_date, import_id, dt.datetime.now()])
-    return FileResult(validated=result, rows_loaded=loaded, rows_replaced=replaced)
+    return FileResult(validated=result, rows_loaded=loaded, rows_replaced=replaced, rows_valid=staged.rows_valid)
 
 
 def _refresh_quality(connection) -> int:

@@ -75,7 +75,15 @@ def read_export(path: Path, encoding: str | None = None) -> pa.Table:
     if ROW_NUMBER not in table.column_names:
         table = table.append_column(ROW_NUMBER, pa.array(range(FIRST_DATA_ROW, FIRST_DATA_ROW + table.num_rows),
                                                          pa.int64()))
-    names = [str(n).strip() for n in table.column_names]
+    names = checked_names(table.column_names, path)
+    table = table.rename_columns(names)
+    _check_values(table, path)
+    return table.filter(pc.invert(_all_null(table.drop_columns([ROW_NUMBER]))))
+
+
+def checked_names(column_names: list, path: Path) -> list[str]:
+    """The headers stripped; ReadError when they are too many, hold a NUL or repeat."""
+    names = [str(n).strip() for n in column_names]
     if len(names) > MAX_COLUMNS + 1:
         raise ReadError(f"{path.name}: fler än {MAX_COLUMNS} kolumner")
     if any("\0" in n for n in names):
@@ -83,9 +91,7 @@ def read_export(path: Path, encoding: str | None = None) -> pa.Table:
     duplicates = {shorten(n) for n in names if names.count(n) > 1}
     if duplicates:
         raise ReadError(f"{path.name}: kolumnrubriken {sorted(duplicates)} förekommer flera gånger")
-    table = table.rename_columns(names)
-    _check_values(table, path)
-    return table.filter(pc.invert(_all_null(table.drop_columns([ROW_NUMBER]))))
+    return names
 
 
 def _check_values(table: pa.Table, path: Path) -> None:
@@ -163,7 +169,8 @@ def _single_byte_encoding(data: bytes, path: Path) -> str:
     return best
 
 
-def _read_csv(path: Path, declared: str | None) -> pa.Table:
+def csv_layout(path: Path, declared: str | None) -> tuple[str, str, list[str]]:
+    """A CSV file's encoding (as `declared`, else detected), delimiter and stripped headers."""
     with path.open("rb") as f:
         raw = f.read(MAX_HEADER_BYTES)
         longer = bool(f.read(1))
@@ -181,6 +188,11 @@ def _read_csv(path: Path, declared: str | None) -> pa.Table:
     headers = [h.strip() for h in next(csv.reader([first_line], delimiter=delimiter))]
     if len(headers) > MAX_COLUMNS:
         raise ReadError(f"{path.name}: fler än {MAX_COLUMNS} kolumner")
+    return encoding, delimiter, headers
+
+
+def _read_csv(path: Path, declared: str | None) -> pa.Table:
+    encoding, delimiter, headers = csv_layout(path, declared)
     try:
         return _parse_csv(path, encoding, delimiter, headers)
     except pa.ArrowInvalid as exc:

@@ -124,7 +124,7 @@ def _codes_for(column: Column) -> list[str] | None:
     return codes(column.codes) if column.codes else None
 
 
-class _Checker:
+class Checker:
     """Accumulates the rows that fail each check, as boolean masks over the file's rows."""
 
     def __init__(self, headers: dict[str, str], row_numbers: np.ndarray):
@@ -206,6 +206,26 @@ def _parse_number(text: pa.Array, to: pa.DataType) -> tuple[pa.Array, pa.Array]:
     return pc.cast(as_float, to), unparseable
 
 
+@dataclass(frozen=True)
+class Rules:
+    """What every value of an import is checked against: the same for each row."""
+
+    key: bytes | None
+    today: dt.date
+    latest: dt.date  # nothing but planned dates after it
+    too_late: str  # the reason given for a date after `latest`
+    date_format: str | None
+    ids_as_stored: bool = False
+
+    @classmethod
+    def of(cls, profile: Profile | None, key: bytes | None, today: dt.date | None = None,
+           extract_date: dt.date | None = None, ids_as_stored: bool = False) -> Rules:
+        today = today or dt.date.today()
+        latest, too_late = ((extract_date, f"datum efter uttagsdatum {extract_date.isoformat()}") if extract_date
+                            else (today, "datum i framtiden"))
+        return cls(key, today, latest, too_late, profile.date_format if profile else None, ids_as_stored)
+
+
 def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
              table_name: str | None = None, key: bytes | None = None,
              today: dt.date | None = None, extract_date: dt.date | None = None,
@@ -214,84 +234,31 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
     export was taken (`extract_date`; without it, after today), except planned dates.
     `ids_as_stored`: the free-text ids are the store's own already (a row made in the app from
     an account's staff id), so they are not pseudonymised a second time."""
-    today = today or dt.date.today()
-    latest, too_late = ((extract_date, f"datum efter uttagsdatum {extract_date.isoformat()}") if extract_date
-                        else (today, "datum i framtiden"))
+    rules = Rules.of(profile, key, today, extract_date, ids_as_stored)
     headers = [n for n in raw.column_names if n != ROW_NUMBER]
     table, mapping = resolve_columns(headers, profile, table_name, file)
     raw, constant_notices = with_constants(raw, profile, table, mapping, file)
     header_of = {column: header for header, column in mapping.items()}
     row_numbers = raw[ROW_NUMBER].to_numpy()
     n = raw.num_rows
-    value_maps = profile.tables[table.name].values if profile and table.name in profile.tables else {}
+    value_maps = value_maps_of(profile, table)
     notices = [f"{file.name}: kolumnen '{shorten(h)}' känns inte igen och läses inte in"
                for h in headers if h not in mapping] + constant_notices
 
-    text: dict[str, pa.Array] = {}
-    for column in table.columns:
-        if column.name in header_of:
-            values = raw[header_of[column.name]].combine_chunks()
-            value_map = value_maps.get(column.name)
-            if column.kind in ("text", "person_id") and not value_map:
-                text[column.name] = _trim(values)  # mostly distinct values
-            else:
-                text[column.name] = _per_distinct(values, lambda v, m=value_map: _normalise(v, m))
-        else:
-            text[column.name] = pa.nulls(n, pa.string())
-    check = _Checker(header_of, row_numbers)
+    text = {column.name: column_text(column, raw[header_of[column.name]].combine_chunks(),
+                                     value_maps.get(column.name))
+            if column.name in header_of else pa.nulls(n, pa.string()) for column in table.columns}
+    check = Checker(header_of, row_numbers)
     typed: dict[str, pa.Array] = {}
-    person_column = None
-
     for column in table.columns:
-        values = text[column.name]
-        if column.required:
-            check.fail(pc.is_null(values), column.name, "värde saknas")
-        if column.kind == "text" and ids_as_stored:
+        values = check_column(column, text[column.name], check, rules)
+        if values is not None:
             typed[column.name] = values
-        elif column.kind == "text":
-            typed[column.name] = _per_distinct(values, lambda v: _without_identity_numbers(v, key, today))
-        elif column.kind == "code":
-            values = pc.utf8_lower(values)
-            typed[column.name] = values
-            allowed = _codes_for(column)
-            if allowed:
-                unknown = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, pa.array(allowed))))
-                _fail_unknown(check, values, unknown, column.name, allowed)
-        elif column.kind == "municipality":
-            typed[column.name] = _per_distinct(values, _municipality_codes)
-            unknown = pc.and_(pc.is_valid(values), pc.is_null(typed[column.name]))
-            _fail_unknown(check, values, unknown, column.name, None, what="okänd kommun")
-        elif column.kind in ("date", "month"):
-            date_format = profile.date_format if profile else None
-            parse = _parse_months if column.kind == "month" else _parse_dates
-            dates, unparseable = _per_distinct(values, lambda v, f=date_format, p=parse: p(v, f))
-            check.fail(unparseable, column.name, "ogiltig månad (ÅÅÅÅ-MM väntas)" if column.kind == "month"
-                       else "ogiltigt datum (ÅÅÅÅ-MM-DD väntas)")
-            if not column.planned:
-                check.fail(pc.greater(dates, pa.scalar(latest, pa.date32())), column.name, too_late)
-            check.fail(pc.less(dates, pa.scalar(EARLIEST_DATE, pa.date32())), column.name,
-                       "omöjligt datum (före 1900)")
-            typed[column.name] = dates
-        elif column.kind in ("int", "float"):
-            number, unparseable = _parse_number(values, pa.int64() if column.kind == "int" else pa.float64())
-            check.fail(unparseable, column.name, "inte ett tal" if column.kind == "float" else "inte ett heltal")
-            if column.minimum is not None:
-                check.fail(pc.less(number, column.minimum), column.name,
-                           f"får inte vara mindre än {column.minimum:g}")
-            if column.maximum is not None:
-                check.fail(pc.greater(number, column.maximum), column.name,
-                           f"får inte vara större än {column.maximum:g}")
-            typed[column.name] = number
-        elif column.kind == "person_id":
-            person_column = column.name
-
-    if person_column:
-        temporary = pc.equal(typed["temporary_number"], "ja")  # events: the only table with a person_id
-        typed.update(_person_columns(text[person_column], typed["municipality"], temporary, check,
-                                     person_column, key, bool(profile and profile.temporary_ids)))
-
-    _check_conditional(table, typed, check)
-    _check_table_rules(typed, check)
+    person = person_column_of(table)
+    if person:
+        typed.update(person_columns(text[person], typed["municipality"], typed["temporary_number"], check,
+                                    person, key, bool(profile and profile.temporary_ids)))
+    check_across_columns(table, typed, check)
 
     clean = pa.table(typed)
     good = pa.array(~check.bad)
@@ -302,7 +269,68 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
                      quarantine=quarantine, notices=notices)
 
 
-def _fail_unknown(check: _Checker, values: pa.Array, unknown: pa.Array, column: str,
+def value_maps_of(profile: Profile | None, table: Table) -> dict[str, dict[str, str]]:
+    """The profile's value mappings of the table's columns (column -> their value -> code)."""
+    return profile.tables[table.name].values if profile and table.name in profile.tables else {}
+
+
+def person_column_of(table: Table) -> str | None:
+    """The column holding personal identity numbers (events.person_id), if the table has one."""
+    return next((c.name for c in table.columns if c.kind == "person_id"), None)
+
+
+def column_text(column: Column, values: pa.Array, value_map: dict[str, str] | None) -> pa.Array:
+    """A column's values trimmed (empty is missing) and mapped through the profile's values."""
+    if column.kind in ("text", "person_id") and not value_map:
+        return _trim(values)  # mostly distinct values
+    return _per_distinct(values, lambda v: _normalise(v, value_map))
+
+
+def check_column(column: Column, values: pa.Array, check: Checker, rules: Rules) -> pa.Array | None:
+    """The column's typed values, every bad one told to `check`. Each value is judged on its own
+    (the person id, judged with its municipality by `person_columns`, gives None)."""
+    if column.required:
+        check.fail(pc.is_null(values), column.name, "värde saknas")
+    if column.kind == "text" and rules.ids_as_stored:
+        return values
+    if column.kind == "text":
+        return _per_distinct(values, lambda v: _without_identity_numbers(v, rules.key, rules.today))
+    if column.kind == "code":
+        values = pc.utf8_lower(values)
+        allowed = _codes_for(column)
+        if allowed:
+            unknown = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, pa.array(allowed))))
+            _fail_unknown(check, values, unknown, column.name, allowed)
+        return values
+    if column.kind == "municipality":
+        typed = _per_distinct(values, _municipality_codes)
+        unknown = pc.and_(pc.is_valid(values), pc.is_null(typed))
+        _fail_unknown(check, values, unknown, column.name, None, what="okänd kommun")
+        return typed
+    if column.kind in ("date", "month"):
+        parse = _parse_months if column.kind == "month" else _parse_dates
+        dates, unparseable = _per_distinct(values, lambda v: parse(v, rules.date_format))
+        check.fail(unparseable, column.name, "ogiltig månad (ÅÅÅÅ-MM väntas)" if column.kind == "month"
+                   else "ogiltigt datum (ÅÅÅÅ-MM-DD väntas)")
+        if not column.planned:
+            check.fail(pc.greater(dates, pa.scalar(rules.latest, pa.date32())), column.name, rules.too_late)
+        check.fail(pc.less(dates, pa.scalar(EARLIEST_DATE, pa.date32())), column.name,
+                   "omöjligt datum (före 1900)")
+        return dates
+    if column.kind in ("int", "float"):
+        number, unparseable = _parse_number(values, pa.int64() if column.kind == "int" else pa.float64())
+        check.fail(unparseable, column.name, "inte ett tal" if column.kind == "float" else "inte ett heltal")
+        if column.minimum is not None:
+            check.fail(pc.less(number, column.minimum), column.name,
+                       f"får inte vara mindre än {column.minimum:g}")
+        if column.maximum is not None:
+            check.fail(pc.greater(number, column.maximum), column.name,
+                       f"får inte vara större än {column.maximum:g}")
+        return number
+    return None
+
+
+def _fail_unknown(check: Checker, values: pa.Array, unknown: pa.Array, column: str,
                   allowed: list[str] | None, what: str = "okänd kod") -> None:
     """One problem per distinct unknown value, so the message can say which value."""
     unknown_np = np.asarray(pc.fill_null(unknown, False).to_numpy(zero_copy_only=False), dtype=bool)
@@ -330,8 +358,8 @@ def _municipality_codes(values: pa.Array) -> pa.Array:
     return pc.coalesce(by_code, by_name)
 
 
-def _person_columns(values: pa.Array, municipality: pa.Array, temporary: pa.Array, check: _Checker,
-                    column: str, key: bytes | None, temporary_ids: bool) -> dict[str, pa.Array]:
+def person_columns(values: pa.Array, municipality: pa.Array, temporary_number: pa.Array, check: Checker,
+                   column: str, key: bytes | None, temporary_ids: bool) -> dict[str, pa.Array]:
     """Validate and pseudonymise once per distinct number; derive birth year, month, sex and the
     kind of id. A municipality's temporary id (marked by the row's `temporary_number`, or any value
     not shaped like a number when the profile says `temporary_ids`) is pseudonymised with the
@@ -342,7 +370,7 @@ def _person_columns(values: pa.Array, municipality: pa.Array, temporary: pa.Arra
     parsed = personnummer.parse(encoded.dictionary)
     indices = encoded.indices
     reason = pc.take(parsed.reason, indices)
-    temporary = pc.fill_null(temporary, False)
+    temporary = pc.fill_null(pc.equal(temporary_number, "ja"), False)
     if temporary_ids:
         temporary = pc.or_(temporary, pc.fill_null(pc.equal(reason, "format"), False))
     temporary = pc.and_(temporary, pc.is_valid(values))
@@ -387,7 +415,25 @@ def _without_identity_numbers(values: pa.Array, key: bytes | None, today: dt.dat
                       values)
 
 
-def _check_conditional(table: Table, typed: dict[str, pa.Array], check: _Checker) -> None:
+def check_across_columns(table: Table, typed: dict[str, pa.Array], check: Checker) -> None:
+    """The rules that read several columns of a row (`across_columns` names them)."""
+    _check_conditional(table, typed, check)
+    _check_table_rules(typed, check)
+
+
+def across_columns(table: Table) -> list[str]:
+    """The columns `check_across_columns` reads, in the table's order."""
+    read = {name for column, (on, _) in table.conditional.items() for name in (column, on)}
+    if table.name == "events":
+        read |= {"event", "outcome"}
+    names = {c.name for c in table.columns}
+    for pair in (("start_date", "end_date"), ("age_from", "age_to")):
+        if set(pair) <= names:
+            read |= set(pair)
+    return [c.name for c in table.columns if c.name in read]
+
+
+def _check_conditional(table: Table, typed: dict[str, pa.Array], check: Checker) -> None:
     for column, (on, values) in table.conditional.items():
         applies = pc.is_in(typed[on], pa.array(values))
         check.fail(pc.and_(applies, pc.is_null(typed[column])), column,
@@ -402,7 +448,7 @@ def _check_conditional(table: Table, typed: dict[str, pa.Array], check: _Checker
                           what=f"okänt beslut för {event}")
 
 
-def _check_table_rules(typed: dict[str, pa.Array], check: _Checker) -> None:
+def _check_table_rules(typed: dict[str, pa.Array], check: Checker) -> None:
     if "end_date" in typed and "start_date" in typed:
         check.fail(pc.less(typed["end_date"], typed["start_date"]), "end_date",
                    "slutdatum före startdatum")
@@ -411,7 +457,7 @@ def _check_table_rules(typed: dict[str, pa.Array], check: _Checker) -> None:
                    "ålder till är lägre än ålder från")
 
 
-def _quarantine_rows(raw: pa.Table, check: _Checker, header_of: dict[str, str]) -> pa.Table:
+def _quarantine_rows(raw: pa.Table, check: Checker, header_of: dict[str, str]) -> pa.Table:
     """Rejected rows with their reasons. A record keeps only the columns that are imported,
     by their headers, without the personal identity number or anything shaped like one."""
     schema = pa.schema([("row_number", pa.int64()), ("column_name", pa.string()),
