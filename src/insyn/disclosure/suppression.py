@@ -512,7 +512,8 @@ def _statuses(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, De
     pieces.sort(key=len, reverse=True)  # the largest first: the pool's processes end together
     work = [(results.iloc[rows].reset_index(drop=True), hidden_before[rows], shown_before[rows]) for rows in pieces]
     protect_piece = functools.partial(_protect_piece, rules=rules, known=known)
-    workers = min(len(os.sched_getaffinity(0)), len(pieces))
+    # A daemonic process (a multiprocessing.Pool's worker) may not start processes of its own.
+    workers = 1 if multiprocessing.current_process().daemon else min(len(os.sched_getaffinity(0)), len(pieces))
     if workers > 1:
         # Spawned, not forked: the web app imports in a thread, and a fork copies other threads' locks.
         log.info("Protecting %d rows in %d pieces on %d processes", len(results), len(pieces), workers)
