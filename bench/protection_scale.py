@@ -12,8 +12,9 @@ peak memory are its own:
 - with --serial, the same protection again in one process (the statuses' cache emptied), for the
   ratio of the pool to one process.
 
-Peak memory is each process's peak resident set (`ru_maxrss`): the phase's own and, for the pool's
-processes, the largest of them; their sum bounds the phase's peak from above.
+Peak memory is the phase process's peak resident set (`ru_maxrss`). The pool's processes are not
+in it (a spawned child's `ru_maxrss` starts from its parent's at the fork, so it says nothing of
+its own); each holds one piece of the results at a time.
 
     python bench/protection_scale.py [--years 1,4,10] [--serial 1] [--memory-limit 4GB] [--out DIR]
 
@@ -39,9 +40,8 @@ LAST_YEAR = 2025
 
 
 def _peaks() -> dict[str, float]:
-    """Peak resident memory in MB of this process and of the largest child it has waited for."""
-    return {"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "children_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+    """Peak resident memory of this process, in MB."""
+    return {"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def phase_generate(folder: str, years: list[int], seed: int) -> dict:
@@ -155,8 +155,7 @@ def main() -> None:
         imported = found["import"]
         print(f"{count:>3} years: {found['generate']['events']:>11,} events, {imported['result_rows']:>9,} results; "
               f"import {imported['seconds']:7.1f} s, of it protection {imported['protection_seconds']:7.1f} s; "
-              f"first page {found['first_page']['seconds']:5.2f} s; peak {imported['peak_mb']:,.0f} MB "
-              f"+ pool {imported['children_peak_mb']:,.0f} MB"
+              f"first page {found['first_page']['seconds']:5.2f} s; peak {imported['peak_mb']:,.0f} MB"
               + (f"; protection in one process {found['serial_protection']['seconds']:.1f} s"
                  if "serial_protection" in found else ""))
 
