@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import os
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from typer.testing import CliRunner
 import insyn.publish as publish_package
 from insyn.cli import app
 from insyn.config_files import ConfigError
+from insyn.disclosure import suppression
 from insyn.disclosure.grid import every_row
 from insyn.disclosure.linked import Equation, LinkedTables, _heuristic, protect
 from insyn.disclosure.noise import cell_key_noise, noise_applies
@@ -43,6 +45,7 @@ from insyn.disclosure.suppression import Linked, Unrepublishable
 from insyn.disclosure.suppression import protect as protect_results
 from insyn.indicators.definitions import Condition, by_id, library
 from insyn.indicators.engine import RESULT_COLUMNS, compute
+from insyn.indicators.pooled import with_pooled
 from insyn.ingest.load import import_files
 from insyn.model.codes import codes
 from insyn.model.municipalities import region_municipalities
@@ -523,6 +526,24 @@ def test_the_same_results_get_the_same_hidden_cells_in_any_row_order(region_resu
 
 
 # --- one disclosure layer -------------------------------------------------------------------------
+
+
+def test_pieces_of_municipalities_protected_serially_or_in_a_pool_give_the_one_pattern(region_results,
+                                                                                         monkeypatch):
+    """The pieces (whole municipalities) are independent: protected all at once, one by one in
+    this process, or in a pool of processes, every row gets the same status."""
+    rows = with_pooled(every_row(region_results.reset_index(drop=True), by_id(), strict=False), by_id())
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("a pool needs two cores")
+    monkeypatch.setattr(suppression, "PIECE_ROWS", len(rows) + 1)  # one piece: all at once
+    whole = protect_results(rows, RULES).status
+    monkeypatch.setattr(suppression, "PIECE_ROWS", 1)  # a piece per municipality
+    assert len(suppression._pieces(rows.municipality.to_numpy(dtype=str))) == rows.municipality.nunique() > 1
+    in_pool = protect_results(rows, RULES).status  # in a pool of processes, one per core
+    monkeypatch.setattr(suppression.os, "sched_getaffinity", lambda pid: {0})  # one core: in this process
+    serial = protect_results(rows, RULES).status
+    assert (whole != PUBLISHABLE).sum() > 0 and (whole == SECONDARY).sum() > 0
+    assert serial.tolist() == in_pool.tolist() == whole.tolist()
 
 def _publishing_functions():
     for module in (publish_package.excel, publish_package.report, publish_package.kolada):

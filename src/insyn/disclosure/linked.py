@@ -24,12 +24,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 # Ranges are compared with this slack: the LP solver's answers are floating point.
 TOLERANCE = 1e-6
@@ -74,6 +75,10 @@ class LinkedTables:
         for i, (smaller, larger) in enumerate(self.inequalities):
             self.relations_of[smaller].append(("le", i))
             self.relations_of[larger].append(("le", i))
+        # The same, flat (one entry per cell of a row or relation): for the passes over all of them.
+        self._row_cells, self._row_of_cell = _flat(self.rows)
+        self._relation_cells, self._relation_of_cell = _flat(
+            [(e.total, *e.parts) for e in self.equations] + list(self.inequalities))
 
     def relation_cells(self, relation: tuple[str, int]) -> tuple[int, ...]:
         kind, i = relation
@@ -86,32 +91,33 @@ class LinkedTables:
 
     def visible_cells(self, hidden_rows: np.ndarray) -> np.ndarray:
         visible = self.known.copy()
-        for r, cells in enumerate(self.rows):
-            if not hidden_rows[r]:
-                visible[list(cells)] = True
+        visible[self._row_cells[~hidden_rows[self._row_of_cell]]] = True
         return visible
 
 
+def _flat(groups: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The cells of every group one after another, and the group of each."""
+    sizes = [len(group) for group in groups]
+    cells = np.fromiter((c for group in groups for c in group), dtype=np.int64, count=sum(sizes))
+    return cells, np.repeat(np.arange(len(groups)), sizes)
+
+
 def components(tables: LinkedTables, visible: np.ndarray) -> list[list[int]]:
-    """Hidden cells grouped so that no relation joins two groups: each can be attacked alone."""
-    parent = list(range(len(tables.values)))
-
-    def find(c: int) -> int:
-        while parent[c] != c:
-            parent[c] = parent[parent[c]]
-            c = parent[c]
-        return c
-
-    relations = [(tables.equations[i].total, *tables.equations[i].parts) for i in range(len(tables.equations))]
-    relations += tables.inequalities
-    for cells in relations:
-        hidden = [c for c in cells if not visible[c]]
-        for c in hidden[1:]:
-            parent[find(c)] = find(hidden[0])
-    groups: dict[int, list[int]] = defaultdict(list)
-    for hidden_cell in np.flatnonzero(~visible):
-        groups[find(int(hidden_cell))].append(int(hidden_cell))
-    return list(groups.values())
+    """Hidden cells grouped so that no relation joins two groups: each can be attacked alone.
+    Each group's cells ascending, the groups by their first cell."""
+    hidden = ~visible[tables._relation_cells]
+    cells, relation = tables._relation_cells[hidden], tables._relation_of_cell[hidden]
+    # Every hidden cell of a relation joined to the relation's first hidden cell.
+    found, first = np.unique(relation, return_index=True)
+    joined = cells[first][np.searchsorted(found, relation)]
+    size = len(tables.values)
+    graph = coo_matrix((np.ones(len(cells), dtype=np.int8), (joined, cells)), shape=(size, size))
+    labels = connected_components(graph, directed=False)[1]
+    hidden_cells = np.flatnonzero(~visible)
+    by_label = hidden_cells[np.argsort(labels[hidden_cells], kind="stable")]
+    starts = np.flatnonzero(np.r_[True, np.diff(labels[by_label]) != 0])
+    groups = np.split(by_label, starts[1:]) if len(by_label) else []
+    return [group.tolist() for group in sorted(groups, key=lambda group: group[0])]
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,14 @@ narrowed, from everything shown, to a range narrower than the protection width.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +44,7 @@ from insyn.indicators.engine import CELL_KEY_COLUMNS, CONTRIBUTION_COLUMNS
 from insyn.indicators.kinds import subject_kind
 from insyn.indicators.pooled import POOLED, in_windows, pooled_label
 
+log = logging.getLogger(__name__)
 BREAKDOWNS = ("unit", "sex", "age_group")
 ROW_KEY = ("indicator", "municipality", "period_type", "period", *BREAKDOWNS, "category")
 CELL_KEYS = ["quantity", "municipality", "period", "unit", "sex", "age_group", "category"]
@@ -488,8 +494,62 @@ def _as_published(results: pd.DataFrame, known: dict[str, Definition], rules: Di
     return linked
 
 
+# The results are protected in pieces of whole municipalities: no cell, row or relation crosses
+# a municipality (a cell is one quantity, municipality and period), so the pieces are independent
+# and their patterns are the one protecting all the rows at once gives (tests/test_disclosure.py
+# compares). A piece holds at least this many rows, because building its linked tables costs
+# about half a second whatever its size; with more than one piece, they are protected in a pool
+# of processes, one per core (starting them costs a few seconds: they import the stack).
+PIECE_ROWS = 20_000
+
+
 def _statuses(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, Definition],
               hidden_before: np.ndarray, shown_before: np.ndarray) -> np.ndarray:
+    """The statuses of every row, protected piece by piece (`_piece_statuses`): in this process,
+    or in a pool of processes when there are several pieces. The same pieces either way, so
+    the same statuses."""
+    pieces = _pieces(results.municipality.astype("string").fillna("").to_numpy(dtype=str))
+    pieces.sort(key=len, reverse=True)  # the largest first: the pool's processes end together
+    work = [(results.iloc[rows].reset_index(drop=True), hidden_before[rows], shown_before[rows]) for rows in pieces]
+    protect_piece = functools.partial(_protect_piece, rules=rules, known=known)
+    # A daemonic process (a multiprocessing.Pool's worker) may not start processes of its own.
+    workers = 1 if multiprocessing.current_process().daemon else min(len(os.sched_getaffinity(0)), len(pieces))
+    if workers > 1:
+        # Spawned, not forked: the web app imports in a thread, and a fork copies other threads' locks.
+        log.info("Protecting %d rows in %d pieces on %d processes", len(results), len(pieces), workers)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            found = list(pool.map(protect_piece, work))
+    else:
+        found = [protect_piece(piece) for piece in work]
+    status = np.full(len(results), PUBLISHABLE, dtype="U1")
+    for rows, piece_status in zip(pieces, found, strict=True):
+        status[rows] = piece_status
+    return status
+
+
+def _pieces(municipality: np.ndarray) -> list[np.ndarray]:
+    """The row positions of each piece: whole municipalities in code order, each piece at least
+    PIECE_ROWS rows (but the last)."""
+    counts = np.unique(municipality, return_counts=True)[1]
+    order = np.argsort(municipality, kind="stable")
+    pieces, start = [], 0
+    for end in np.cumsum(counts):
+        if end - start >= PIECE_ROWS or end == len(municipality):
+            pieces.append(np.sort(order[start:end]))
+            start = end
+    return pieces
+
+
+def _protect_piece(piece: tuple[pd.DataFrame, np.ndarray, np.ndarray], rules: DisclosureRules,
+                   known: dict[str, Definition]) -> np.ndarray:
+    results, hidden_before, shown_before = piece
+    return _piece_statuses(results, rules, known, hidden_before, shown_before)
+
+
+def _piece_statuses(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, Definition],
+                    hidden_before: np.ndarray, shown_before: np.ndarray) -> np.ndarray:
+    """The statuses of the rows of one piece (a municipality's, or any set of whole
+    municipalities'): primary suppression, then secondary proved by the LP."""
     never = ~results.indicator.isin(known).to_numpy()
     if "complete" in results:
         never |= ~results.complete.fillna(True).astype(bool).to_numpy()
