@@ -286,7 +286,9 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
             person_column = column.name
 
     if person_column:
-        temporary = pc.equal(typed["temporary_number"], "ja")  # events: the only table with a person_id
+        # Only events mark a municipality's temporary ids; other tables carry the numbers.
+        temporary = (pc.equal(typed["temporary_number"], "ja") if "temporary_number" in typed
+                     else pa.repeat(pa.scalar(False), n))
         typed.update(_person_columns(text[person_column], typed["municipality"], temporary, check,
                                      person_column, key, bool(profile and profile.temporary_ids)))
 
