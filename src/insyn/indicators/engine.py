@@ -758,8 +758,11 @@ def write_results(store, results: pd.DataFrame) -> None:
     """Replace the stored results (in the caller's transaction)."""
     store.raw.execute("DELETE FROM indicator_results")
     # By name: a store made before a column was added has it last (schema.ADDED_COLUMNS).
-    rows = pa.Table.from_pandas(results[RESULT_COLUMNS], preserve_index=False)  # noqa: F841 (read by DuckDB)
-    store.raw.execute("INSERT INTO indicator_results BY NAME SELECT * FROM rows")
+    store.raw.register("insyn_new_results", pa.Table.from_pandas(results[RESULT_COLUMNS], preserve_index=False))
+    try:
+        store.raw.execute("INSERT INTO indicator_results BY NAME SELECT * FROM insyn_new_results")
+    finally:
+        store.raw.unregister("insyn_new_results")
 
 
 def stored_results(store) -> pd.DataFrame:

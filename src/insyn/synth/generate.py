@@ -94,8 +94,8 @@ def generate(municipalities: pd.DataFrame, years: list[int], seed: int = 1,
 
     `municipalities` has municipality_code, municipality, population_0_17, population_0_20
     and population_total. Returns events, staff, courses, trainings, mentorships,
-    workload_ratings, care_prices and care_costs with the column names of insyn.model.tables; dates are datetime64, months
-    text (YYYY-MM), missing values null.
+    workload_ratings, care_prices and care_costs with the column names of insyn.model.tables;
+    dates are datetime64, months text (YYYY-MM), missing values null.
     """
     if municipalities.empty or not years:
         raise InputError("Syntetiska data behöver minst en kommun och ett år.")
