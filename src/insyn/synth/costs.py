@@ -31,7 +31,6 @@ def with_providers(events: pd.DataFrame, seed: int) -> pd.DataFrame:
     provider (HVB): each case's placements with one of the municipality's providers."""
     cal = cost_calibration()
     providers = cal["providers"]
-    priced = events["intervention"].isin(list(providers)).to_numpy()
     events = events.copy()
     chosen = np.full(len(events), None, dtype=object)
     for form, names in providers.items():
@@ -39,7 +38,7 @@ def with_providers(events: pd.DataFrame, seed: int) -> pd.DataFrame:
         # By the case, so a start and its end name the same provider.
         index = pd.util.hash_pandas_object(events.loc[rows, "case_id"], index=False).to_numpy() + seed
         chosen[rows] = np.asarray(names, dtype=object)[index % len(names)]
-    events["provider"] = pd.array(np.where(priced, chosen, None), dtype="str")
+    events["provider"] = pd.array(chosen, dtype="str")  # None for the forms priced without provider
     return events
 
 
