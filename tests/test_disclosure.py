@@ -624,6 +624,30 @@ def test_sums_are_judged_by_their_records_and_optionally_by_dominance():
     assert protect_results(dominated, strict).status.tolist() == [PRIMARY]  # one record is 90 %
 
 
+def _cost_row(total: float, contributors: int, largest: float, second: float) -> dict:
+    row = dict.fromkeys(RESULT_COLUMNS)
+    row.update(indicator="vardkostnad_per_invanare_0_20", municipality="0884", period="2025",
+               period_type="year", numerator=total, denominator=8000, value=total / 8000, complete=True,
+               numerator_contributors=contributors, numerator_largest=largest, numerator_second=second)
+    return row
+
+
+def test_costs_are_hidden_by_the_dominance_and_p_percent_rules():
+    # Shipped rules for the cost of care: (2, 85) dominance and p = 10 %.
+    spread = _cost_row(1_000_000, 8, 200_000, 180_000)  # two largest 38 %, rest 620 000
+    dominated = _cost_row(1_000_000, 8, 700_000, 200_000)  # two largest 90 %
+    narrow = _cost_row(1_000_000, 8, 480_000, 475_000)  # two largest 95.5 %, rest 45 000 < 48 000
+    statuses = [protect_results(pd.DataFrame([row]), RULES).status.iloc[0] for row in (spread, dominated, narrow)]
+    assert statuses == [PUBLISHABLE, PRIMARY, PRIMARY]
+    # p% alone: the rest, 60 000, is under 10 % of the largest, 700 000.
+    p_only = DisclosureRules(dominance=None, p_percent={"p": 10})
+    close, far = _cost_row(1_000_000, 8, 700_000, 240_000), _cost_row(1_000_000, 8, 500_000, 140_000)
+    assert protect_results(pd.DataFrame([close, far]).assign(municipality=["0884", "0860"]),
+                           p_only).status.tolist() == [PRIMARY, PUBLISHABLE]
+    # The same dominance does not reach FTE sums, which the shipped rules leave out.
+    assert protect_results(pd.DataFrame([_fte_row(10.0, 6, 9.0)]), RULES).status.tolist() == [PUBLISHABLE]
+
+
 def test_statuses_are_kept_for_the_same_results_and_rules_only(region_results, region_published, tmp_path):
     first = protect_results(region_results, RULES, cache_dir=tmp_path)
     assert first.status.tolist() == region_published.status.tolist()

@@ -331,7 +331,7 @@ TEN_POINT_NORMS = """
 weights:
   forhandsbedomning: 2
   utredning: 12
-  insats: {oppenvard: 5, kontaktperson: 3, familjehem: 8, hvb: 10, stodboende: 7, sis: 12, annan: 4}
+  insats: {oppenvard: 5, kontaktperson: 3, familjehem: 8, jourhem: 8, hvb: 10, stodboende: 7, sis: 12, annan: 4}
 norms:
   - {level: ny, label: Ny, below_years: 1, points: 10}
   - {level: van, label: Van, below_years: 3, points: 10}

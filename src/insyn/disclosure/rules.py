@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -14,8 +14,29 @@ PACKAGE = "insyn.disclosure"
 RULES_FILE = "disclosure.yaml"
 
 
-class Dominance(Strict):
+class SumRule(Strict):
+    """A rule for sums that applies to the sums of subjects of the kinds in `about` (all sums
+    when empty)."""
+
+    about: list[str] = Field(default_factory=list)
+
+    def applies_to(self, kind: str) -> bool:
+        return not self.about or kind in self.about
+
+
+class Dominance(SumRule):
+    """The (n, k) dominance rule: a sum is hidden when its `n` largest records (1 or 2) make
+    more than `percent` per cent of it."""
+
+    n: Literal[1, 2] = 1
     percent: Annotated[float, Field(gt=0, le=100)]
+
+
+class PPercent(SumRule):
+    """The p% rule: a sum is hidden when the second largest record's holder could estimate the
+    largest within `p` per cent: the sum less the two largest is under p % of the largest."""
+
+    p: Annotated[float, Field(gt=0, le=100)]
 
 
 class PublicFigures(Strict):
@@ -30,12 +51,18 @@ class PublicFigures(Strict):
     except_indicators: list[str] = Field(default_factory=list, alias="except")
 
 
+COST_KINDS = ["care_costs", "care_days", "priced_care_days"]
+
+
 class DisclosureRules(Strict):
     count_threshold: Annotated[int, Field(ge=1)] = 5
     denominator_threshold: Annotated[int, Field(ge=1)] = 10
     protection_width: Annotated[float | None, Field(gt=0)] = None
     sum_protection: Annotated[float, Field(gt=0)] = 1.0
-    dominance: Dominance | None = None
+    # As disclosure.yaml ships them: a data folder's file without these keys keeps the cost of
+    # care protected (`dominance: null` turns a rule off).
+    dominance: Dominance | None = Dominance(n=2, percent=85, about=COST_KINDS)
+    p_percent: PPercent | None = PPercent(p=10, about=COST_KINDS)
     public: list[PublicFigures] = Field(default_factory=list)
 
     @property

@@ -10,7 +10,7 @@ Cells of one quantity, municipality and year are linked by equations: a total is
 sex, age group, unit, category or quarter plus what those parts leave out.
 
 Primary suppression hides each row showing a small count (1 to count_threshold − 1), a sum of
-fewer records than that (or, optionally, one dominated by its largest record), and each share,
+fewer records than that (or one its largest records dominate: the (n, k) and p% rules), and each share,
 rate or median over fewer than denominator_threshold. Secondary suppression
 (`insyn.disclosure.linked.protect`) then hides further rows until no hidden small count can be
 narrowed, from everything shown, to a range narrower than the protection width.
@@ -35,7 +35,7 @@ from insyn.disclosure import linked as linked_module
 from insyn.disclosure.grid import SIDES
 from insyn.disclosure.linked import Equation, LinkedTables, Range, attack, components
 from insyn.disclosure.linked import protect as protect_linked
-from insyn.disclosure.rules import DisclosureRules
+from insyn.disclosure.rules import DisclosureRules, SumRule
 from insyn.disclosure.status import HIDDEN, NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY, is_hidden
 from insyn.errors import Conflict
 from insyn.files import write_atomically
@@ -93,7 +93,7 @@ class Linked:
         cells = shown.groupby("cell", sort=True).agg(
             **{k: (k, "first") for k in CELL_KEYS}, period_type=("period_type", "first"),
             value=("value", "first"), sum=("sum", "first"), contributors=("contributors", "max"),
-            largest=("largest", "max"))
+            largest=("largest", "max"), second=("second", "max"), kind=("kind", "first"))
         self.cells = cells.reset_index(drop=True)
         self.public_kind = self._public_kind()
         within, disjoint = self._nested(definitions)
@@ -150,6 +150,7 @@ class Linked:
         quantity = {i: _quantity(d, getattr(d, side)) for i, d in definitions.items()}
         of_all = {i for i, d in definitions.items() if d.category and d.category_shares == "of_all"}
         sums = {i for i, d in definitions.items() if getattr(d, side) is not None and getattr(d, side).sum}
+        kinds = {i: definitions[i].subjects_of(getattr(definitions[i], side)).kind for i in sums}
         frame = pd.DataFrame({
             "row": np.arange(len(results)),
             "indicator": results.indicator.to_numpy(),
@@ -162,6 +163,9 @@ class Linked:
             "sum": results.indicator.isin(sums).to_numpy(),
             "contributors": results.get(f"{side}_contributors", pd.Series(np.nan, index=results.index)).to_numpy(),
             "largest": results.get(f"{side}_largest", pd.Series(np.nan, index=results.index)).to_numpy(),
+            "second": results.get(f"{side}_second", pd.Series(np.nan, index=results.index)).to_numpy(),
+            # The kind of subject summed: the sum rules may apply to some kinds only.
+            "kind": results.indicator.map(kinds).to_numpy(),
         })
         return frame[frame.quantity.notna() & frame.value.notna()]
 
@@ -198,9 +202,7 @@ class Linked:
         # Results stored before sums carried their contributors: the sum itself is the count.
         records = cells.contributors.fillna(cells.value)
         few_records = cells["sum"] & (records > 0) & (records < rules.count_threshold)
-        dominated = (cells["sum"] & (cells.value > 0) & (cells.largest > cells.value * rules.dominance.percent / 100)
-                     if rules.dominance else False)
-        required = np.select([small_count, few_records | dominated], [rules.width, rules.sum_protection], 0.0)
+        required = np.select([small_count, few_records | self._dominated()], [rules.width, rules.sum_protection], 0.0)
         # A share over too few is hidden so that it cannot be read: its numerator must not be
         # recomputable from what is shown either (six of eight says two were not), whatever it is.
         shown = self.shown
@@ -208,6 +210,26 @@ class Linked:
         over_few = over_few[~cells["sum"].to_numpy()[over_few]]
         required[over_few] = np.maximum(required[over_few], rules.width)
         return required
+
+    def _dominated(self) -> np.ndarray:
+        """Sums the dominance rule or the p% rule hides (where they apply). A second largest
+        record unknown (results stored before it was kept) counts as none."""
+        cells, rules = self.cells, self.rules
+        largest, second = cells.largest.fillna(0.0), cells.second.fillna(0.0)
+        positive = (cells["sum"] & (cells.value > 0)).to_numpy()
+        hidden = np.zeros(len(cells), dtype=bool)
+        dominance, p_percent = rules.dominance, rules.p_percent
+        if dominance:
+            top = largest + (second if dominance.n == 2 else 0.0)
+            hidden |= self._of_kinds(dominance) & (top > cells.value * dominance.percent / 100).to_numpy()
+        if p_percent:
+            rest = cells.value - largest - second
+            hidden |= self._of_kinds(p_percent) & (rest < largest * p_percent.p / 100).to_numpy()
+        return positive & hidden
+
+    def _of_kinds(self, rule: SumRule) -> np.ndarray:
+        """The cells that are sums of a kind the rule applies to."""
+        return self.cells.kind.map(lambda kind: isinstance(kind, str) and rule.applies_to(kind)).to_numpy(dtype=bool)
 
     def _over_too_few(self) -> np.ndarray:
         """Rows of a share, rate or median over fewer than denominator_threshold (its

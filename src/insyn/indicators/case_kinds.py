@@ -3,6 +3,7 @@ through the entry point `insyn.subject_kinds` like any other package's kinds."""
 
 from __future__ import annotations
 
+from insyn.indicators.cost_kinds import KINDS as COST_KINDS
 from insyn.indicators.definitions import (
     ClosingsSubject,
     EventsSubject,
@@ -28,4 +29,5 @@ def register() -> None:
         SubjectKind("spells", SpellsSubject, spells, lambda spec: SPELL_PLACEMENTS[spec.at]),
         SubjectKind("closings", ClosingsSubject, closings_subjects, always("date"), first_per_child=True,
                     event_columns=PERSON | {"outcome", "intervention", "intervention_id"}),
+        *COST_KINDS,
     )

@@ -42,10 +42,11 @@ from insyn.model.codes import age_groups
 from insyn.model.municipalities import reference_populations
 from insyn.model.workforce_config import WorkforceConfig, WorkloadConfig, load_workforce, load_workload
 
-# For a sum (FTE, hours) the disclosure layer needs how many records it adds up and the largest
-# of them (the small-count and dominance rules); null for counts and populations.
+# For a sum (FTE, hours, kronor) the disclosure layer needs how many records it adds up and the
+# largest two of them (the small-count, dominance and p% rules); null for counts and populations.
 CONTRIBUTION_COLUMNS = ["numerator_contributors", "numerator_largest",
-                        "denominator_contributors", "denominator_largest"]
+                        "denominator_contributors", "denominator_largest",
+                        "numerator_second", "denominator_second"]
 # For a count, its cell key for the cell-key method (docs/noise.md): the fractional part of
 # the sum of the keys of the records it counts; null for sums and populations.
 CELL_KEY_COLUMNS = ["numerator_cellkey", "denominator_cellkey"]
@@ -109,6 +110,10 @@ def _periods_for(definition: Definition, periods: ir.Table, quarters: bool) -> i
         periods = periods.filter(periods.has_events)
     if "staff" in needs:
         periods = periods.filter(periods.has_staff)
+    if "costs" in needs:
+        periods = periods.filter(periods.has_costs)
+    if "prices" in needs:
+        periods = periods.filter(periods.has_prices)
     placements = _placements(definition)
     if "reference_date" in placements:  # a stock on a day the data do not reach is unknown
         periods = periods.filter(periods.reference_date <= periods.data_end)
@@ -515,9 +520,28 @@ def _uniform(part: ir.Table) -> ir.Table:
     return part.select(*KEYS, **columns)
 
 
+def _ranked_sums(definition: Definition, rows: ir.Table, counts: list[tuple[str, Count]],
+                 keys: list[str]) -> ir.Table:
+    """Each summed record's rank within the cell it is added to (`rank_<count>`: 0 the largest),
+    for the second largest: a category's numerator is a cell of its own, its denominator one of
+    every category when shares are of all."""
+    for name, count in counts:
+        if not count.sum:
+            continue
+        summed = rows[count.sum]
+        hit = rows[f"hit_{name}"] if f"hit_{name}" in rows.columns else None
+        contributing = summed.notnull() if hit is None else summed.notnull() & hit
+        own_cell = definition.category and (definition.category_shares == "within_category" or name == "numerator")
+        cell = ibis.window(group_by=[rows[k] for k in keys + (["category"] if own_cell else [])],
+                           order_by=[ibis.desc(contributing.cast("int32")), ibis.desc(summed)])
+        rows = rows.mutate(**{f"rank_{name}": ibis.row_number().over(cell)})
+    return rows
+
+
 def _aggregate(definition: Definition, rows: ir.Table, counts: list[tuple[str, Count]],
                keys: list[str]) -> ir.Table:
     measures = {}
+    rows = _ranked_sums(definition, rows, counts, keys)
     for name, count in counts:
         hit = rows[f"hit_{name}"] if f"hit_{name}" in rows.columns else None
         measures[name] = _measure(rows, count, hit)
@@ -526,6 +550,7 @@ def _aggregate(definition: Definition, rows: ir.Table, counts: list[tuple[str, C
             contributing = summed.notnull() if hit is None else summed.notnull() & hit
             measures[f"{name}_contributors"] = rows.count(where=contributing)
             measures[f"{name}_largest"] = summed.max(where=contributing)
+            measures[f"{name}_second"] = summed.max(where=contributing & (rows[f"rank_{name}"] == 1))
         else:
             measures[f"{name}_cellkey"] = _cell_key(rows[f"key_{name}"], hit)
     if definition.statistic is not None:
@@ -601,7 +626,8 @@ def store_sources(store) -> Sources:
                    programme_targets=store.table("insyn_programme_targets"),
                    workload_weights=store.table("insyn_workload_weights"),
                    workload_norms=store.table("insyn_workload_norms"),
-                   caseworker_roles=store.table("insyn_caseworker_roles"))
+                   caseworker_roles=store.table("insyn_caseworker_roles"),
+                   care_prices=store.table("care_prices"), care_costs=store.table("care_costs"))
 
 
 def _compiled_sources() -> str:
@@ -713,7 +739,8 @@ def compute(store, definitions: Iterable[Definition] | None = None, quarters: bo
     workload = workload or load_workload()
     periods = build_periods(store.ibis, store.table("events"), store.table("staff"), workforce,
                             period_types(definitions, quarters),
-                            extract_dates=store.extract_dates() if extract_dates is None else extract_dates)
+                            extract_dates=store.extract_dates() if extract_dates is None else extract_dates,
+                            care_costs=store.table("care_costs"), care_prices=store.table("care_prices"))
     with bound_relations(store, periods, workforce, workload):
         sql = compiled_sql(store, definitions, breakdowns, quarters, cache_dir)
         return store.query(sql)[RESULT_COLUMNS]
@@ -730,8 +757,12 @@ def replace_results(store, cache_dir: Path | None = None, workforce: WorkforceCo
 def write_results(store, results: pd.DataFrame) -> None:
     """Replace the stored results (in the caller's transaction)."""
     store.raw.execute("DELETE FROM indicator_results")
-    store.raw.from_arrow(pa.Table.from_pandas(results[RESULT_COLUMNS], preserve_index=False)) \
-        .insert_into("indicator_results")
+    # By name: a store made before a column was added has it last (schema.ADDED_COLUMNS).
+    store.raw.register("insyn_new_results", pa.Table.from_pandas(results[RESULT_COLUMNS], preserve_index=False))
+    try:
+        store.raw.execute("INSERT INTO indicator_results BY NAME SELECT * FROM insyn_new_results")
+    finally:
+        store.raw.unregister("insyn_new_results")
 
 
 def stored_results(store) -> pd.DataFrame:

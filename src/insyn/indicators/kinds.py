@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 ENTRY_POINT_GROUP = "insyn.subject_kinds"
 Placement = Literal["date", "overlap", "reference_date", "period_end"]
-Data = Literal["events", "staff"]
+Data = Literal["events", "staff", "costs", "prices"]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from insyn.model.workforce_config import WorkforceConfig
 PERIODS_SCHEMA = {"municipality": "string", "period": "string", "period_type": "string",
                   "period_start": "date", "period_end": "date", "reference_date": "date",
                   "data_end": "date", "complete": "boolean", "has_events": "boolean",
-                  "has_staff": "boolean"}
+                  "has_staff": "boolean", "has_costs": "boolean", "has_prices": "boolean"}
 # Without an extract date, a period counts as complete when the municipality's last recorded
 # date is at most this close to its end.
 COMPLETE_WITHIN = dt.timedelta(days=7)
@@ -111,20 +111,41 @@ def _spans(year: int, types: tuple[str, ...], workforce: WorkforceConfig):
             yield label, kind, start, end, end
 
 
+def cost_coverage(backend, care_costs: ir.Table | None,
+                  care_prices: ir.Table | None) -> tuple[dict[str, range], set[str]]:
+    """The years a municipality's cost ledger covers (from its first row's year to its last
+    row's), and the municipalities with a price list: cost indicators are computed only there,
+    so that a municipality without the data shows nothing rather than 0 kr."""
+    ledger: dict[str, range] = {}
+    if care_costs is not None:
+        spans = care_costs.group_by("municipality").aggregate(
+            first=care_costs.start_date.min(), last=care_costs.end_date.max())
+        ledger = {row["municipality"]: range(row["first"].year, row["last"].year + 1)
+                  for row in backend.to_pyarrow(spans).to_pylist()}
+    priced: set[str] = set()
+    if care_prices is not None:
+        priced = set(backend.to_pyarrow(care_prices.select("municipality").distinct())["municipality"].to_pylist())
+    return ledger, priced
+
+
 def build_periods(backend, events: ir.Table, staff: ir.Table, workforce: WorkforceConfig,
                   types: tuple[str, ...] = PERIOD_TYPES, today: dt.date | None = None,
-                  extract_dates: dict[tuple[str, str], dt.date] | None = None) -> pd.DataFrame:
+                  extract_dates: dict[tuple[str, str], dt.date] | None = None,
+                  care_costs: ir.Table | None = None, care_prices: ir.Table | None = None) -> pd.DataFrame:
     """The periods of `types` each municipality's data cover, flagged by which data cover them.
 
     `data_end` is the last day the data speak for (Covered.end), for indicators that need
-    follow-up time; `complete` whether the export covers the period to its last day.
+    follow-up time; `complete` whether the export covers the period to its last day. Cost data
+    (`care_costs`, `care_prices`) flag the periods of a municipality with case or staff data.
     """
+    ledger, priced = cost_coverage(backend, care_costs, care_prices)
     rows = []
     for municipality, sources in coverage(backend, events, staff, today, extract_dates).items():
         judged = governing(sources)
         years = {source: range(c.first.year, c.end.year + 1) for source, c in sources.items()}
         for year in sorted(set().union(*years.values())):
-            covered = (year in years.get("events", ()), year in years.get("staff", ()))
+            covered = (year in years.get("events", ()), year in years.get("staff", ()),
+                       year in ledger.get(municipality, ()), municipality in priced)
             rows += [(municipality, period, period_type, start, end, reference, judged.end,
                       judged.complete_through(end), *covered)
                      for period, period_type, start, end, reference in _spans(year, types, workforce)]

@@ -15,13 +15,13 @@ from insyn.indicators.definitions import Ongoing, PairsSubject, SpellsSubject, W
 
 PERIOD_KEYS = ["municipality", "period", "period_type"]  # what identifies a period of a municipality
 SUBJECT_COLUMNS = ["municipality", "case_id", "person_key", "birth_year", "birth_month", "sex",
-                   "unit", "caseworker_id", "source", "outcome", "intervention", "date",
+                   "unit", "caseworker_id", "source", "outcome", "intervention", "provider", "date",
                    "start_date", "end_date"]
 EVENT_TYPES = {"municipality": "string", "case_id": "string", "person_key": "string",
                "birth_year": "int16", "birth_month": "int8", "sex": "string", "unit": "string",
                "caseworker_id": "string", "source": "string", "outcome": "string",
                "intervention": "string", "intervention_id": "string", "extended_until": "date",
-               "unaccompanied": "string"}
+               "unaccompanied": "string", "provider": "string"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,9 @@ class Sources:
     workload_weights: ir.Table
     workload_norms: ir.Table
     caseworker_roles: ir.Table
+    # The cost data (docs/costs.md); absent where a caller computes no cost indicators.
+    care_prices: ir.Table | None = None
+    care_costs: ir.Table | None = None
     # Expressions built once and used wherever they are needed again (the same Python object
     # twice becomes one CTE in the SQL): subjects shared by definitions, the case work that
     # both caseload and workload read.

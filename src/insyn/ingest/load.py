@@ -163,7 +163,8 @@ def _load_one(connection, staged: Staged, rejected: str, import_id: str,
               profile: Profile | None, extract_date: dt.date | None) -> FileResult:
     result, incoming, keys = staged.validated, staged.incoming, staged.keys
     table = result.table
-    key_match = " AND ".join(f"t.{k} = i.{k}" for k in table.key)
+    # A key column may be empty (a price without a provider): empty matches empty.
+    key_match = " AND ".join(f"t.{k} IS NOT DISTINCT FROM i.{k}" for k in table.key)
     # Rows of earlier imports are replaced; rows another file of this import just loaded are
     # not (two files of one import together are the export).
     replaced = connection.execute(

@@ -330,7 +330,9 @@ class _Columns:
                 else pa.nulls(n, pa.string()) for c in involved}
         scratch = Checker(self.header_of, np.arange(n))  # these columns' own verdicts are their lookups'
         municipality = check_column(table.column("municipality"), text["municipality"], scratch, self.rules)
-        temporary = check_column(table.column("temporary_number"), text["temporary_number"], scratch, self.rules)
+        # Only events mark a municipality's temporary ids; other tables carry the numbers.
+        temporary = (check_column(table.column("temporary_number"), text["temporary_number"], scratch, self.rules)
+                     if any(c.name == "temporary_number" for c in table.columns) else text["temporary_number"])
         check_column(table.column(person), text[person], checker, self.rules)
         derived = person_columns(text[person], municipality, temporary, checker, person, self.rules.key,
                                  temporary_ids)

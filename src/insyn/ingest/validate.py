@@ -256,7 +256,9 @@ def validate(raw: pa.Table, file: Path, profile: Profile | None = None,
             typed[column.name] = values
     person = person_column_of(table)
     if person:
-        typed.update(person_columns(text[person], typed["municipality"], typed["temporary_number"], check,
+        # Only events mark a municipality's temporary ids; other tables carry the numbers.
+        temporary_number = typed.get("temporary_number", pa.nulls(n, pa.string()))
+        typed.update(person_columns(text[person], typed["municipality"], temporary_number, check,
                                     person, key, bool(profile and profile.temporary_ids)))
     check_across_columns(table, typed, check)
 

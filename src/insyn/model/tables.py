@@ -74,6 +74,9 @@ EVENTS = Table(
         # "ja": person_id is an id the municipality made for a child without a complete number
         # (unique only within the municipality; docs/import-format.md).
         Column("temporary_number", "code", codes="yes_no", label="tillfälligt id"),
+        # Who provides an intervention (utförare: a HVB, a foster-home agency): prices its care
+        # days by the provider's price in care_prices (docs/costs.md).
+        Column("provider", "text", label="utförare"),
     ),
     # Events are imported as whole case histories: a re-export of a case replaces it.
     key=("municipality", "case_id"),
@@ -175,6 +178,46 @@ WORKLOAD_RATINGS = Table(
     key=("municipality", "staff_id", "month"),
 )
 
+CARE_PRICES = Table(
+    name="care_prices",
+    label="vårdpriser",
+    columns=(
+        Column("municipality", "municipality", True, label="kommun"),
+        Column("intervention", "code", True, codes="intervention", label="insats"),
+        # Empty: the form's price for a placement whose provider the events do not name.
+        Column("provider", "text", label="utförare"),
+        Column("price_per_day", "float", True, label="pris per vårddygn", minimum=0.0, maximum=1_000_000.0),
+        Column("start_date", "date", True, label="giltig från", planned=True),
+        Column("end_date", "date", label="giltig till", planned=True),
+    ),
+    # A price of a form and provider from a day is replaced by a newer list (no provider is a key too).
+    key=("municipality", "intervention", "provider", "start_date"),
+)
+
+CARE_COSTS = Table(
+    name="care_costs",
+    label="vårdkostnader",
+    columns=(
+        Column("municipality", "municipality", True, label="kommun"),
+        Column("person_id", "person_id", True, label="personnummer"),
+        Column("case_id", "text", label="ärende-id"),
+        Column("intervention", "code", True, codes="intervention", label="insats"),
+        Column("provider", "text", label="utförare"),
+        Column("start_date", "date", True, label="från"),
+        Column("end_date", "date", True, label="till"),
+        # Credit notes are negative; a sum of a year's rows is the year's cost.
+        Column("amount", "float", True, label="belopp", minimum=-100_000_000.0, maximum=100_000_000.0),
+        # The ledger's own id of the row (verifikation): two rows alike in all else stay two.
+        Column("voucher", "text", label="verifikation"),
+    ),
+    # A ledger export of a period replaces the rows of that period: the same municipality,
+    # first and last day.
+    key=("municipality", "start_date", "end_date"),
+    derived=(("person_key", "VARCHAR"), ("birth_year", "SMALLINT"),
+             ("birth_month", "TINYINT"), ("sex", "VARCHAR"), ("id_kind", "VARCHAR")),
+)
+
 TABLES: dict[str, Table] = {
-    t.name: t for t in (EVENTS, STAFF, COURSES, TRAININGS, MENTORSHIPS, POPULATIONS, WORKLOAD_RATINGS)
+    t.name: t for t in (EVENTS, STAFF, COURSES, TRAININGS, MENTORSHIPS, POPULATIONS, WORKLOAD_RATINGS,
+                        CARE_PRICES, CARE_COSTS)
 }

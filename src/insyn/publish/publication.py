@@ -187,8 +187,11 @@ class Publication:
 
     @property
     def coverage_definitions(self) -> list[Definition]:
-        """Indicators whose every category has its own denominator (training programmes)."""
-        return [d for d in self.definitions if d.category and d.category_shares == "within_category"]
+        """Indicators whose every category is a share of its own counted denominator (training
+        programmes); not sums per category (care days, cost per child per form)."""
+        return [d for d in self.definitions if d.category and d.category_shares == "within_category"
+                and d.numerator is not None and d.numerator.sum is None
+                and d.denominator is not None and d.denominator.sum is None]
 
 
 def _as_python(frame: pd.DataFrame) -> pd.DataFrame:

@@ -42,6 +42,7 @@ BOOKKEEPING = {
         numerator DOUBLE, denominator DOUBLE, value DOUBLE, complete BOOLEAN,
         numerator_contributors DOUBLE, numerator_largest DOUBLE,
         denominator_contributors DOUBLE, denominator_largest DOUBLE,
+        numerator_second DOUBLE, denominator_second DOUBLE,
         numerator_cellkey DOUBLE, denominator_cellkey DOUBLE""",
     # Derived from the canonical tables at every import (insyn.workforce.workload); rows name
     # employees and are for their own managers only.
@@ -80,11 +81,13 @@ ADDED_COLUMNS = [("indicator_results", "complete", "BOOLEAN"),
                  ("imports", "extract_date", "DATE"),
                  ("events", "intervention_id", "VARCHAR"), ("events", "extended_until", "DATE"),
                  ("events", "unaccompanied", "VARCHAR"), ("events", "temporary_number", "VARCHAR"),
-                 ("events", "id_kind", "VARCHAR"), ("privacy_budget", "period", "VARCHAR"),
+                 ("events", "id_kind", "VARCHAR"),
+                 ("events", "provider", "VARCHAR"), ("privacy_budget", "period", "VARCHAR"),
                  *(("indicator_results", c, "DOUBLE") for c in (
                      "numerator_contributors", "numerator_largest",
                      "denominator_contributors", "denominator_largest",
-                     "numerator_cellkey", "denominator_cellkey"))]
+                     "numerator_cellkey", "denominator_cellkey",
+                     "numerator_second", "denominator_second"))]
 
 
 def create_statements() -> list[str]:

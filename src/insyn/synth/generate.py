@@ -50,6 +50,7 @@ from insyn.errors import InputError
 from insyn.model.codes import codes
 from insyn.model.tables import TABLES
 from insyn.model.workforce_config import load_workload
+from insyn.synth.costs import cost_tables
 from insyn.synth.personnummer import personal_numbers, with_other_ids
 
 # Every canonical table but the populations, which are reference data shipped with Insyn.
@@ -110,9 +111,10 @@ def generate(municipalities: pd.DataFrame, years: list[int], seed: int = 1,
     """The canonical tables for these municipalities, from the first to the last of `years`.
 
     `municipalities` has municipality_code, municipality, population_0_17, population_0_20
-    and population_total. Returns events, staff, courses, trainings, mentorships and
-    workload_ratings with the column names of insyn.model.tables; dates are datetime64, months
-    text (YYYY-MM), missing values null. `drift` adds a trend and a shock to the first reports.
+    and population_total. Returns events, staff, courses, trainings, mentorships,
+    workload_ratings, care_prices and care_costs with the column names of insyn.model.tables;
+    dates are datetime64, months text (YYYY-MM), missing values null. `drift` adds a trend
+    and a shock to the first reports.
     """
     if municipalities.empty or not years:
         raise InputError("Syntetiska data behöver minst en kommun och ett år.")
@@ -153,6 +155,7 @@ def generate(municipalities: pd.DataFrame, years: list[int], seed: int = 1,
         "mentorships": _mentorships_frame(mentorships, staff, staff_ids, munis, window),
         "workload_ratings": _workload_ratings_frame(ratings, staff, staff_ids, munis),
     }
+    tables |= cost_tables(tables["events"], years, seed)  # providers, price list and ledger
     notify("Klart", 1.0)
     return tables
 
@@ -1471,6 +1474,7 @@ def _events_frame(events: pd.DataFrame, caseworker: np.ndarray, cases: pd.DataFr
         "extended_until": _dates(extended_until, missing=extended_until < 0),
         "unaccompanied": pd.array(np.where(unaccompanied[child[case]], "ja", None), dtype="str"),
         "temporary_number": pd.array(np.where(temporary[child[case]], "ja", None), dtype="str"),
+        "provider": pd.array([None] * len(case), dtype="str"),  # set by insyn.synth.costs
     })
     return frame[_columns("events")]
 

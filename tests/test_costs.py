@@ -1,0 +1,253 @@
+"""The cost of care by hand (docs/costs.md): care days, the price list, the cost ledger.
+
+One child's care spans two years and two forms: a jourhem from 1 November 2024 to 15 December
+2024, then an HVB (Solgården) to 1 February 2025, whose price changes on 15 January 2025 and
+whose one invoice runs over the new year. Another child is in a familjehem from 1 March 2025,
+still at the extract date; a third has öppenvård in 2025. Imported through the real import
+path with an extract date; bad cost files are quarantined or, with --strict, refused whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from helpers import EVENT_COLUMNS, pnr, write_csv
+
+from insyn.indicators.engine import compute
+from insyn.ingest.load import ImportRejected, import_files
+from insyn.store import open_store
+
+pytestmark = pytest.mark.slow  # docs/testing.md
+
+GBG = "1480"
+EXTRACT_DATE = dt.date(2025, 12, 31)
+KEY = b"k" * 32
+A, B, C = pnr("20100601", "242"), pnr("20120110", "573"), pnr("20150301", "123")
+PRICE_COLUMNS = ["municipality", "intervention", "provider", "price_per_day", "start_date", "end_date"]
+COST_COLUMNS = ["municipality", "person_id", "intervention", "provider", "start_date", "end_date", "amount"]
+
+
+def ev(case, person, event, date, **extra):
+    return dict(municipality=GBG, case_id=case, person_id=person, event=event, date=date,
+                unit="Barn och unga", caseworker_id="S1", **extra)
+
+
+def placement(case, person, form, start, end, decision, provider=""):
+    rows = [ev(case, person, "intervention_start", start, intervention=form, intervention_id=decision,
+               provider=provider)]
+    if end:
+        rows.append(ev(case, person, "intervention_end", end, intervention=form, intervention_id=decision,
+                       provider=provider))
+    return rows
+
+
+EVENTS = [
+    ev("C1", A, "report", "2024-10-01", source="skola"),
+    *placement("C1", A, "jourhem", "2024-11-01", "2024-12-15", "J1"),
+    *placement("C1", A, "hvb", "2024-12-15", "2025-02-01", "H1", provider="Solgården"),
+    ev("C2", B, "report", "2025-02-01", source="polis"),
+    *placement("C2", B, "familjehem", "2025-03-01", None, "F1"),
+    ev("C3", C, "report", "2024-12-01", source="forskola"),
+    *placement("C3", C, "oppenvard", "2025-01-01", "2025-06-30", "O1"),
+]
+PRICES = [
+    dict(municipality=GBG, intervention="jourhem", provider="", price_per_day="1500", start_date="2024-01-01",
+         end_date=""),
+    dict(municipality=GBG, intervention="hvb", provider="Solgården", price_per_day="4000",
+         start_date="2024-01-01", end_date="2025-01-14"),
+    dict(municipality=GBG, intervention="hvb", provider="Solgården", price_per_day="4400",
+         start_date="2025-01-15", end_date=""),
+    # Another provider's price is not Solgården's.
+    dict(municipality=GBG, intervention="hvb", provider="", price_per_day="9999", start_date="2024-01-01",
+         end_date=""),
+    dict(municipality=GBG, intervention="familjehem", provider="", price_per_day="1000,50",
+         start_date="2023-01-01", end_date=""),
+]
+COSTS = [
+    dict(municipality=GBG, person_id=A, intervention="jourhem", provider="", start_date="2024-11-01",
+         end_date="2024-11-30", amount="45000"),
+    dict(municipality=GBG, person_id=A, intervention="jourhem", provider="", start_date="2024-12-01",
+         end_date="2024-12-14", amount="21000"),
+    # One invoice over the new year: 48 days, 17 of them in 2024.
+    dict(municipality=GBG, person_id=A, intervention="hvb", provider="Solgården", start_date="2024-12-15",
+         end_date="2025-01-31", amount="192000"),
+    dict(municipality=GBG, person_id=B, intervention="familjehem", provider="", start_date="2025-03-01",
+         end_date="2025-12-31", amount="300000"),
+    dict(municipality=GBG, person_id=C, intervention="oppenvard", provider="", start_date="2025-01-01",
+         end_date="2025-06-30", amount="60000"),
+]
+
+
+def write_all(folder):
+    return [
+        write_csv(folder / "handelser.csv", [*EVENT_COLUMNS, "intervention_id", "provider"], EVENTS),
+        write_csv(folder / "prislista.csv", PRICE_COLUMNS, PRICES),
+        write_csv(folder / "kostnader.csv", COST_COLUMNS, COSTS),
+        write_csv(folder / "befolkning.csv", ["municipality", "year", "age_from", "age_to", "population"],
+                  [dict(municipality=GBG, year=year, age_from=0, age_to=20, population=1000)
+                   for year in (2024, 2025)]),
+    ]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    store = open_store(None)
+    imported = import_files(store, write_all(tmp_path_factory.mktemp("costs")), KEY, extract_date=EXTRACT_DATE)
+    assert all(not f.validated.problems for f in imported.files)
+    assert {f.validated.table.name for f in imported.files} >= {"care_prices", "care_costs"}
+    frame = compute(store)
+    store.close()
+    return frame
+
+
+def value(results, indicator, period, **dims):
+    rows = results[(results.indicator == indicator) & (results.municipality == GBG) & (results.period == period)]
+    for dim in ("unit", "sex", "age_group", "category"):
+        rows = rows[rows[dim] == dims[dim]] if dim in dims else rows[rows[dim].isna()]
+    assert len(rows) == 1, f"{indicator} {period} {dims}: {len(rows)} rows"
+    r = rows.iloc[0]
+    return r.numerator, r.denominator, r.value
+
+
+def test_care_days_are_nights_per_form_and_year(results):
+    # Jourhem 1 Nov–15 Dec 2024: 30 + 14 nights. HVB 15 Dec 2024–1 Feb 2025: 17 in 2024, 31 in
+    # 2025. Familjehem from 1 March 2025, ongoing at the extract date: to 31 December, 306 nights.
+    assert value(results, "vardygn_per_form", "2024", category="jourhem") == pytest.approx((44, 61, 100 * 44 / 61))
+    assert value(results, "vardygn_per_form", "2024", category="hvb")[0] == 17
+    assert value(results, "vardygn_per_form", "2025", category="hvb")[0] == 31
+    assert value(results, "vardygn_per_form", "2025", category="familjehem")[0] == 306
+    # Öppenvård has no care days.
+    oppenvard = results[(results.indicator == "vardygn_per_form") & (results.category == "oppenvard")]
+    assert oppenvard.empty
+
+
+def test_hvb_share_of_care_days(results):
+    assert value(results, "vardygn_hvb_andel", "2024") == pytest.approx((17, 61, 100 * 17 / 61))
+    assert value(results, "vardygn_hvb_andel", "2025") == pytest.approx((31, 337, 100 * 31 / 337))
+
+
+def test_care_days_valued_at_the_price_of_each_day(results):
+    # Jourhem without provider: the form's price. HVB at Solgården: its own price, 4 000 to
+    # 14 January 2025, 4 400 from 15 January (not the 9 999 without provider).
+    assert value(results, "vardkostnad_prislista_per_vardygn", "2024", category="jourhem") == \
+        pytest.approx((44 * 1500, 44, 1500))
+    assert value(results, "vardkostnad_prislista_per_vardygn", "2024", category="hvb") == \
+        pytest.approx((17 * 4000, 17, 4000))
+    hvb_2025 = 14 * 4000 + 17 * 4400
+    assert value(results, "vardkostnad_prislista_per_vardygn", "2025", category="hvb") == \
+        pytest.approx((hvb_2025, 31, hvb_2025 / 31))
+    assert value(results, "vardkostnad_prislista_per_vardygn", "2025", category="familjehem") == \
+        pytest.approx((306 * 1000.5, 306, 1000.5))
+
+
+def test_ledger_cost_per_resident_and_per_child_placed(results):
+    # 2024: 45 000 + 21 000 + 192 000 × 17/48; 2025: 192 000 × 31/48 + 300 000 (öppenvård not
+    # out-of-home care). Children placed: A in 2024; A and B in 2025.
+    cost_2024, cost_2025 = 66_000 + 68_000, 124_000 + 300_000
+    assert value(results, "vardkostnad_per_invanare_0_20", "2024") == pytest.approx((cost_2024, 1000, 134))
+    assert value(results, "vardkostnad_per_invanare_0_20", "2025") == pytest.approx((cost_2025, 1000, 424))
+    assert value(results, "vardkostnad_per_placerat_barn", "2024") == pytest.approx((cost_2024, 1, cost_2024))
+    assert value(results, "vardkostnad_per_placerat_barn", "2025") == pytest.approx((cost_2025, 2, cost_2025 / 2))
+    assert value(results, "kostnad_hvb_andel", "2024") == pytest.approx((68_000, cost_2024, 100 * 68_000 / cost_2024))
+    assert value(results, "kostnad_hvb_andel", "2025") == pytest.approx((124_000, cost_2025, 100 * 124_000 / cost_2025))
+
+
+def test_early_against_late_cost_per_child_and_form(results):
+    assert value(results, "kostnad_per_barn_per_insats", "2025", category="oppenvard") == \
+        pytest.approx((60_000, 1, 60_000))
+    assert value(results, "kostnad_per_barn_per_insats", "2025", category="familjehem") == \
+        pytest.approx((300_000, 1, 300_000))
+    assert value(results, "kostnad_per_barn_per_insats", "2024", category="jourhem") == \
+        pytest.approx((66_000, 1, 66_000))
+
+
+def test_the_cost_that_follows_a_child_across_years(results):
+    # A's first cost was in 2024: A's 124 000 of 2025 follows from an earlier year.
+    total_2025 = 124_000 + 300_000 + 60_000
+    assert value(results, "kostnad_fran_tidigare_ar_andel", "2025") == \
+        pytest.approx((124_000, total_2025, 100 * 124_000 / total_2025))
+    assert value(results, "kostnad_fran_tidigare_ar_andel", "2024")[0] == 0
+
+
+def test_sums_carry_their_records_for_the_disclosure_rules(results):
+    rows = results[(results.indicator == "vardkostnad_per_invanare_0_20") & (results.period == "2025")
+                   & results.category.isna()]
+    row = rows.iloc[0]
+    # Two children in 2025 (A's HVB, B's familjehem); the largest 300 000, the next 124 000.
+    assert (row.numerator_contributors, row.numerator_largest, row.numerator_second) == (2, 300_000, 124_000)
+    # A's two jourhem invoices of 2024 are one child's cost of one form: one record.
+    jourhem = results[(results.indicator == "kostnad_per_barn_per_insats") & (results.period == "2024")
+                      & (results.category == "jourhem")].iloc[0]
+    assert (jourhem.numerator_contributors, jourhem.numerator_largest) == (1, 66_000)
+
+
+def test_a_municipality_without_a_ledger_shows_no_cost(tmp_path):
+    store = open_store(None)
+    events, *_ = write_all(tmp_path)
+    import_files(store, [events], KEY, extract_date=EXTRACT_DATE)
+    frame = compute(store)
+    store.close()
+    assert not frame.indicator.isin(["vardkostnad_per_invanare_0_20", "vardkostnad_prislista_per_vardygn"]).any()
+    assert value(frame, "vardygn_per_form", "2025", category="hvb")[0] == 31
+
+
+BAD_COSTS = [
+    COSTS[0],
+    dict(COSTS[1], amount="tjugo tusen"),
+    dict(COSTS[3], end_date="2025-02-01"),
+    dict(COSTS[4], intervention="skolskjuts"),
+]
+
+
+def test_bad_cost_rows_are_quarantined_with_file_row_and_column(tmp_path):
+    store = open_store(None)
+    path = write_csv(tmp_path / "kostnader.csv", COST_COLUMNS, BAD_COSTS)
+    imported = import_files(store, [path], KEY, extract_date=EXTRACT_DATE)
+    messages = imported.files[0].validated.messages()
+    assert imported.files[0].rows_loaded == 1
+    assert "kostnader.csv, rad 3, kolumn 'amount': inte ett tal" in messages
+    assert "kostnader.csv, rad 4, kolumn 'end_date': slutdatum före startdatum" in messages
+    assert any(m.startswith("kostnader.csv, rad 5, kolumn 'intervention': okänd kod 'skolskjuts'") for m in messages)
+    quarantined = store.raw.execute("SELECT row_number, column_name FROM quarantine ORDER BY 1").fetchall()
+    assert quarantined == [(3, "amount"), (4, "end_date"), (5, "intervention")]
+    assert not any(A in record for (record,) in store.raw.execute("SELECT record FROM quarantine").fetchall())
+    store.close()
+
+
+def test_bad_prices_are_quarantined(tmp_path):
+    store = open_store(None)
+    path = write_csv(tmp_path / "prislista.csv", PRICE_COLUMNS,
+                     [PRICES[0], dict(PRICES[1], price_per_day="-10"), dict(PRICES[2], start_date="2025-15-01")])
+    messages = import_files(store, [path], KEY, extract_date=EXTRACT_DATE).files[0].validated.messages()
+    assert messages == ["prislista.csv, rad 3, kolumn 'price_per_day': får inte vara mindre än 0",
+                        "prislista.csv, rad 4, kolumn 'start_date': ogiltigt datum (ÅÅÅÅ-MM-DD väntas)"]
+    store.close()
+
+
+def test_a_strict_import_of_a_cost_file_with_one_bad_row_changes_nothing(tmp_path):
+    store = open_store(None)
+    good = write_csv(tmp_path / "kostnader.csv", COST_COLUMNS, COSTS)
+    import_files(store, [good], KEY, extract_date=EXTRACT_DATE)
+    before = store.raw.execute("SELECT * FROM care_costs ORDER BY ALL").fetchall()
+    imports = store.raw.execute("SELECT count(*) FROM imports").fetchall()
+    bad = write_csv(tmp_path / "kostnader_ny.csv", COST_COLUMNS,
+                    [dict(row, amount="1") for row in COSTS[:-1]] + [dict(COSTS[-1], amount="x")])
+    with pytest.raises(ImportRejected):
+        import_files(store, [bad], KEY, strict=True, extract_date=EXTRACT_DATE)
+    assert store.raw.execute("SELECT * FROM care_costs ORDER BY ALL").fetchall() == before
+    assert store.raw.execute("SELECT count(*) FROM imports").fetchall() == imports
+    assert store.raw.execute("SELECT count(*) FROM quarantine").fetchall() == [(0,)]
+    store.close()
+
+
+def test_a_new_price_list_replaces_the_prices_of_the_same_form_provider_and_day(tmp_path):
+    store = open_store(None)
+    first = write_csv(tmp_path / "prislista.csv", PRICE_COLUMNS, PRICES)
+    import_files(store, [first], KEY, extract_date=EXTRACT_DATE)
+    newer = write_csv(tmp_path / "prislista_ny.csv", PRICE_COLUMNS, [dict(PRICES[0], price_per_day="1600")])
+    result = import_files(store, [newer], KEY, extract_date=EXTRACT_DATE)
+    assert result.files[0].rows_replaced == 1
+    prices = store.raw.execute("SELECT price_per_day FROM care_prices WHERE intervention = 'jourhem'").fetchall()
+    assert prices == [(1600.0,)]
+    store.close()
