@@ -54,6 +54,7 @@ IDENTIFIERS: dict[str, dict[str, str]] = {
     "trainings": {"staff_id": STAFF},
     "mentorships": {"mentor_id": STAFF, "mentee_id": STAFF},
     "workload_ratings": {"staff_id": STAFF},
+    "care_costs": {"person_key": PERSON, "case_id": CASE},
 }
 # Whom a table's rows are about: the persons counted for k-anonymity. Tables not named here
 # (courses, populations) hold no personal data and are written as stored.
@@ -63,6 +64,7 @@ SUBJECTS: dict[str, tuple[str, ...]] = {
     "trainings": ("staff_id",),
     "mentorships": ("mentor_id", "mentee_id"),
     "workload_ratings": ("staff_id",),
+    "care_costs": ("person_key",),
 }
 ENTITY_NAMES = {PERSON: "person", CASE: "ärende", STAFF: "anställd"}
 
