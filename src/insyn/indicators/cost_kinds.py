@@ -11,6 +11,7 @@ import ibis.expr.types as ir
 from insyn.indicators.deadlines import days_between
 from insyn.indicators.definitions import SpellsSubject, Strict
 from insyn.indicators.kinds import SubjectKind, always
+from insyn.indicators.portable import rounded
 from insyn.indicators.subjects import Sources, spells, without_right
 
 # The forms of out-of-home care (heldygnsinsatser) whose days are care days (vårddygn).
@@ -70,7 +71,7 @@ def care_days_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Ta
                                  prices.price_from < spans.care_until,
                                  prices.price_after > spans.care_from])
     days = nights(ibis.greatest(pieces.care_from, pieces.price_from), ibis.least(pieces.care_until, pieces.price_after))
-    valued = pieces.group_by(_SPELL_ROW).aggregate(list_cost=(days * pieces.price_per_day).sum().round(0),
+    valued = pieces.group_by(_SPELL_ROW).aggregate(list_cost=rounded((days * pieces.price_per_day).sum(), 0),
                                                    priced_days=days.sum().cast("float64"))
     joined = placed.left_join(valued, [placed[c].identical_to(valued[c]) for c in _SPELL_ROW])
     joined = without_right(joined)
@@ -108,7 +109,7 @@ def ledger_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Table
     # Whole kronor: sums of them are exact in any order, so totals equal their parts exactly
     # (the disclosure control's equations) on every backend.
     return placed.group_by(per_child).aggregate(
-        cost=placed.cost.sum().round(0), case_id=placed.case_id.min(), start_date=placed.start_date.min(),
+        cost=rounded(placed.cost.sum(), 0), case_id=placed.case_id.min(), start_date=placed.start_date.min(),
         end_date=placed.end_date.max(), date=placed.date.min(), reference_date=placed.reference_date.min())
 
 

@@ -31,6 +31,7 @@ from insyn.indicators.deadlines import add_months, days_between
 from insyn.indicators.definitions import Condition, Count, Definition, SpellsSubject, Subjects, library
 from insyn.indicators.kinds import source_files, subject_kind
 from insyn.indicators.periods import PERIOD_TYPES, PERIODS_SCHEMA, build_periods
+from insyn.indicators.portable import rounded
 from insyn.indicators.subjects import (
     EVENT_TYPES,
     PERIOD_KEYS,
@@ -470,9 +471,9 @@ def compile_definition(definition: Definition, sources: Sources, populations: ir
     # own order, different in the last bits; rounded, they are the same number on every backend
     # and never round differently when shown.
     result = result.mutate(indicator=ibis.literal(definition.id),
-                           value=value.cast("float64").round(MEASURE_DECIMALS),
-                           numerator=result.numerator.cast("float64").round(MEASURE_DECIMALS),
-                           denominator=result.denominator.cast("float64").round(MEASURE_DECIMALS))
+                           value=rounded(value, MEASURE_DECIMALS),
+                           numerator=rounded(result.numerator, MEASURE_DECIMALS),
+                           denominator=rounded(result.denominator, MEASURE_DECIMALS))
     if _placements(definition) <= {"reference_date", "period_end"}:
         # A stock is known once the data reach its day (_periods_for keeps only those).
         result = result.join(periods.select(*KEYS, complete=ibis.literal(True)), KEYS)
