@@ -86,7 +86,7 @@ def test_report_and_brief_tell_their_steps_as_they_begin(tmp_path):
     told: list[str] = []
     paths = write_report(settings, tmp_path / "rapport", progress=told.append)
     assert told == ["Läser de beräknade indikatorerna", "Röjandekontroll: döljer tal som kan röja enskilda",
-                    "Skriver rapporten (HTML)", "Skriver Excelfilen"]
+                    "Prognos för det kommande året", "Skriver rapporten (HTML)", "Skriver Excelfilen"]
     assert len(told) == REPORT_STEPS and all(p.exists() for p in paths.values())
     told.clear()
     paths = write_report(settings, tmp_path / "blad", municipality=VIMMERBY, progress=told.append)

@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from helpers import EVENT_COLUMNS, pnr, write_csv
+from markupsafe import escape
 from typer.testing import CliRunner
 
 from insyn.cli import app
@@ -203,6 +204,29 @@ def test_prognos_shows_the_year_ahead_the_backtest_and_when_to_recruit(demo):
     assert "ledtid 2 månader" in shown or "personalen räcker" in shown
     unknown = insyn(data_dir, "prognos", "--kommun", "0884", "--enhet", "Ingen sådan", "--utan-efterhand")
     assert unknown.exit_code == 1 and "Mottagning" in unknown.output
+
+
+def test_the_report_has_each_municipalitys_year_ahead_as_its_brief_has_it(demo):
+    """Each municipality's section of the report ends with the headline measures' forecast: the
+    charts, and the same sentences (the same figures) as the municipality's own outlook gives
+    its brief."""
+    from insyn.publish.forecast import headline_forecast
+    from insyn.settings import Settings
+    from insyn.workflows import forecast_outlook
+
+    data_dir, _ = demo
+    html = (data_dir / "ut" / "rapport.html").read_text(encoding="utf-8")
+    assert html.count("Prognos för det kommande året") == 16  # the demo region's municipalities
+    start = html.index('<section id="kommun-0884"')
+    section = html[start:html.index('<section id="kommun-', start + 1)]
+    settings = Settings(data_dir=data_dir)
+    own = headline_forecast(forecast_outlook(settings, "0884"), settings.forecast_config(),
+                            settings.disclosure_rules())
+    assert [item.label for item in own] == ["Anmälningar", "Pågående insatser"]
+    for item in own:
+        assert escape(item.text) in section
+    for measure in ("reports", "open_interventions"):
+        assert f'id="kommun-0884-prognos-{measure}-titel"' in section
 
 
 def test_workload_shows_a_units_caseworkers_and_a_what_if(demo, tmp_path):

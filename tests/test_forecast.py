@@ -77,6 +77,17 @@ def test_intervals_hold_about_their_share_of_held_out_months():
     assert 0.75 <= inside_80 <= 0.85
 
 
+def test_a_series_forecast_is_the_same_whichever_others_are_forecast_with_it():
+    """Each series draws from its own random stream: the page (one municipality), the report (all
+    of them) and the brief show the same figures."""
+    history = region(5)
+    alone = forecast(history, CONFIG, municipality="9902").table
+    together = forecast(history, CONFIG).table
+    assert len(alone) == CONFIG.horizon_months
+    pd.testing.assert_frame_equal(alone.reset_index(drop=True),
+                                  together[together.municipality == "9902"].reset_index(drop=True))
+
+
 def test_seasonal_naive_repeats_last_year():
     history = region(seed=3, years=3, levels=(50,))
     naive = seasonal_naive(history, 12)
@@ -228,3 +239,26 @@ def test_a_municipalitys_outlook_from_the_store(drifted_store):
         if plan.result.first_short is not None:
             lead = CONFIG.recruitment_lead_months
             assert plan.result.recruit_by(result.lead_months) == plan.result.first_short - lead
+
+
+@pytest.mark.slow
+def test_the_regional_outlooks_are_each_municipalitys_own(drifted_store):
+    """The report's forecasts (all municipalities at once, the whole municipality's headline
+    measures) are the figures of each municipality's own outlook."""
+    from insyn.forecast.history import store_history
+    from insyn.forecast.outlook import municipal_outlooks, outlook_of, unit_staff
+    from insyn.model.workforce_config import load_workforce, load_workload
+
+    stored = store_history(drifted_store, CONFIG, load_workforce(), load_workload())
+    measures = ["reports", "open_interventions"]
+    regional = municipal_outlooks(stored, CONFIG, measures)
+    assert set(regional) == {"0884", "0860"}
+    for municipality, result in regional.items():
+        origin = int(result.history.month.max())
+        own = outlook_of(stored, unit_staff(drifted_store, load_workforce(), load_workload(), municipality, origin),
+                         CONFIG, load_workload(), municipality)
+        for frame, mine in ((result.forecast, own.forecast), (result.verdicts, own.verdicts)):
+            mine = mine[(mine.unit == "") & mine.measure.isin(measures)]
+            assert set(frame.measure) == set(measures)
+            pd.testing.assert_frame_equal(frame.reset_index(drop=True), mine.reset_index(drop=True),
+                                          check_dtype=False)

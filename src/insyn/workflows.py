@@ -190,7 +190,7 @@ class NoiseChoice:
     indicators: tuple[str, ...] = ()
 
 
-REPORT_STEPS = 4  # read, protect, the report, the workbook
+REPORT_STEPS = 5  # read, protect, the forecast, the report, the workbook
 BRIEF_STEPS = 3  # read, protect, the brief
 
 
@@ -222,13 +222,13 @@ def write_report(settings: Settings, out_dir: Path | None = None, noise: NoiseCh
 
 def _brief_forecast(settings: Settings, municipality: str) -> list:
     """The brief's forecast of the headline measures; none where the history is too short."""
-    from insyn.publish.forecast import brief_forecast
+    from insyn.publish.forecast import headline_forecast
 
     try:
         result = forecast_outlook(settings, municipality)
     except NotFound:
         return []
-    return brief_forecast(result, settings.forecast_config(), settings.disclosure_rules())
+    return headline_forecast(result, settings.forecast_config(), settings.disclosure_rules())
 
 
 def only_synthetic(store: Store) -> bool:
@@ -294,8 +294,29 @@ def _publish_stored(settings: Settings, out_dir: Path, noise: NoiseChoice | None
         _record(settings, publication.rows, published_years(publication.rows.period),
                 noise.method if noise else SUPPRESSION, name)
     if write is None:
-        return publication, publish(publication, out_dir, imported=imported, progress=progress)
+        return publication, publish(publication, out_dir, imported=imported, progress=progress,
+                                    forecasts=_report_forecasts(settings, progress))
     return publication, write(publication, out_dir, imported)
+
+
+def _report_forecasts(settings: Settings, progress: Progress = None) -> dict[str, list]:
+    """Each municipality's year ahead of the headline measures, for the report
+    (insyn.publish.forecast.headline_forecast)."""
+    from insyn.forecast.history import store_history
+    from insyn.forecast.outlook import municipal_outlooks
+    from insyn.publish.forecast import HEADLINE_MEASURES, headline_forecast
+
+    if progress:
+        progress("Prognos för det kommande året")
+    config, rules = settings.forecast_config(), settings.disclosure_rules()
+    store = store_for(settings, read_only=True)
+    try:
+        stored = store_history(store, config, settings.workforce_config(), settings.workload_config(),
+                               settings.cache_dir)
+    finally:
+        store.close()
+    return {municipality: headline_forecast(result, config, rules, f"kommun-{municipality}")
+            for municipality, result in municipal_outlooks(stored, config, list(HEADLINE_MEASURES)).items()}
 
 
 Writer = Callable[[Publication, Path, pd.DataFrame], dict[str, Path]]

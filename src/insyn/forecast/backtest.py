@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from insyn.forecast.config import ForecastConfig
-from insyn.forecast.model import SERIES, forecast, interval_columns, seasonal_naive
+from insyn.forecast.model import SERIES, SeriesFilter, forecast, interval_columns, seasonal_naive
 
 
 def origins_of(history: pd.DataFrame, config: ForecastConfig, last: int | None = None) -> list[int]:
@@ -21,13 +21,14 @@ def origins_of(history: pd.DataFrame, config: ForecastConfig, last: int | None =
 
 
 def backtest(history: pd.DataFrame, config: ForecastConfig, origins: list[int] | None = None,
-             municipality: str | None = None) -> pd.DataFrame:
-    """One row per series (of `municipality`'s only, when given), origin and month ahead that has
-    come: the actual value, the model's mean and intervals, and the seasonal-naive forecast."""
+             municipality: str | None = None, only: SeriesFilter | None = None) -> pd.DataFrame:
+    """One row per series (of `municipality`'s only and those `only` keeps, when given), origin
+    and month ahead that has come: the actual value, the model's mean and intervals, and the
+    seasonal-naive forecast."""
     frames = []
     for origin in origins_of(history, config) if origins is None else origins:
         known = history[history["month"] <= origin]
-        predicted = forecast(known, config, draws=config.backtest_draws, municipality=municipality).table
+        predicted = forecast(known, config, draws=config.backtest_draws, municipality=municipality, only=only).table
         if predicted.empty:
             continue
         naive = seasonal_naive(known[known.set_index(SERIES).index.isin(

@@ -17,6 +17,7 @@ month - 1) and value, one row per series and month with no months missing.
 from __future__ import annotations
 
 import warnings
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,6 +143,27 @@ def stock_draws(values: np.ndarray, months: np.ndarray, season: Season, config: 
 DRAWS = {"flow": flow_draws, "stock": stock_draws}
 
 
+@dataclass(frozen=True)
+class SeriesFilter:
+    """The series of these units and measures (all of either when None)."""
+
+    units: frozenset[str] | None = None
+    measures: frozenset[str] | None = None
+
+    def of(self, history: pd.DataFrame) -> pd.DataFrame:
+        keep = np.ones(len(history), dtype=bool)
+        if self.units is not None:
+            keep &= history["unit"].isin(self.units).to_numpy()
+        if self.measures is not None:
+            keep &= history["measure"].isin(self.measures).to_numpy()
+        return history[keep]
+
+
+def series_random(seed: int, key: tuple) -> np.random.Generator:
+    """The random stream of one series: from the configured seed and the series' key."""
+    return np.random.default_rng([seed, zlib.crc32("\x1f".join(map(str, key)).encode())])
+
+
 @dataclass
 class Forecast:
     """Per series and month ahead: the mean, the median and the intervals (`table`); and, when
@@ -152,15 +174,20 @@ class Forecast:
 
 
 def forecast(history: pd.DataFrame, config: ForecastConfig, keep_draws: bool = False,
-             draws: int | None = None, municipality: str | None = None) -> Forecast:
-    """The next `horizon_months` of every series in `history` (of `municipality`'s only, when
-    given: the seasonal shapes still come from all of its pool) with at least
-    `min_history_months` months, from each series' last month (`draws` simulated futures,
-    default the configured number)."""
+             draws: int | None = None, municipality: str | None = None,
+             only: SeriesFilter | None = None) -> Forecast:
+    """The next `horizon_months` of every series in `history` (of `municipality`'s only, and
+    only those `only` keeps, when given: the seasonal shapes still come from all of the pool)
+    with at least `min_history_months` months, from each series' last month (`draws` simulated
+    futures, default the configured number). Each series draws from its own random stream, so a
+    series' forecast is the same whichever others are forecast with it."""
+    if only is not None and only.measures is not None:  # a shape is per measure: only those needed
+        history = history[history["measure"].isin(only.measures)]
     seasons = season_by_pool(history)
     if municipality is not None:
         history = history[history["municipality"] == municipality]
-    rng = np.random.default_rng(config.seed)
+    if only is not None:
+        history = only.of(history)
     draws = draws or config.draws
     horizon = config.horizon_months
     keys, origins, summaries, kept = [], [], [], {}
@@ -171,7 +198,7 @@ def forecast(history: pd.DataFrame, config: ForecastConfig, keep_draws: bool = F
         months = frame["month"].to_numpy()
         simulate = DRAWS[config.measure(key[3]).kind]
         futures = simulate(frame["value"].to_numpy(), months, seasons.get((key[0], key[3]), Season.flat()),
-                           config, rng, draws)
+                           config, series_random(config.seed, key), draws)
         if keep_draws:
             kept[key] = futures
         keys.append(key)

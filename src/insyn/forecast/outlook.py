@@ -19,7 +19,7 @@ from insyn.errors import NotFound
 from insyn.forecast.backtest import backtest, errors_by_horizon, verdicts
 from insyn.forecast.config import ForecastConfig
 from insyn.forecast.history import StoreHistory, store_history
-from insyn.forecast.model import MONTHS_PER_YEAR, SERIES, forecast, seasonal_naive
+from insyn.forecast.model import MONTHS_PER_YEAR, SERIES, SeriesFilter, forecast, seasonal_naive
 from insyn.forecast.staffing import Staffing, UnitStaff, Weights, staffing
 from insyn.model.workforce_config import WorkforceConfig, WorkloadConfig
 
@@ -132,3 +132,25 @@ def outlook(store, config: ForecastConfig, workforce: WorkforceConfig, workload:
         raise NotFound(f"Ingen historik för kommun {municipality} att göra en prognos av.")
     staff = unit_staff(store, workforce, workload, municipality, int(own["month"].max()))
     return outlook_of(stored, staff, config, workload, municipality, with_backtest)
+
+
+def municipal_outlooks(stored: StoreHistory, config: ForecastConfig, measures: list[str]) -> dict[str, Outlook]:
+    """Every municipality's outlook of these measures for the municipality as a whole — no units,
+    no staffing, no errors per month ahead — for the regional report. One forecast and one
+    backtest per pool; each series' figures are those of its municipality's own outlook
+    (`outlook_of`)."""
+    only = SeriesFilter(units=frozenset({""}), measures=frozenset(measures))
+    result = {}
+    for _, pool in stored.history.groupby("pool"):
+        history = only.of(pool)
+        predicted = forecast(pool, config, only=only).table
+        rows = backtest(pool, config, only=only)
+        judged = verdicts(rows, config) if len(rows) else pd.DataFrame(columns=[*SERIES, "beats_baseline"])
+        baseline = seasonal_naive(history, config.horizon_months)
+        for municipality, own in history.groupby("municipality"):
+            result[municipality] = Outlook(
+                municipality, int(own["month"].max()), own,
+                predicted[predicted["municipality"] == municipality],
+                baseline[baseline["municipality"] == municipality], pd.DataFrame(),
+                judged[judged["municipality"] == municipality], {}, config.recruitment_lead_months)
+    return result

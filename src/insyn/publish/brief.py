@@ -21,6 +21,7 @@ from insyn.errors import InsynError, NotFound
 from insyn.indicators.definitions import area_headlines, area_names
 from insyn.publish import charts
 from insyn.publish.cells import MISSING, Cell
+from insyn.publish.forecast import HeadlineForecast
 from insyn.publish.kolada import NATIONAL, comparisons
 from insyn.publish.notes import legend
 from insyn.publish.publication import SYNTHETIC_LABEL, Publication
@@ -92,17 +93,8 @@ def brief_areas(pub: Publication, municipality: str, imported: pd.DataFrame | No
     return areas
 
 
-@dataclass(frozen=True)
-class BriefForecast:
-    """A headline measure's year ahead on the brief: its chart and its intervals in words."""
-
-    label: str
-    chart: Markup
-    text: str
-
-
 def render_brief(pub: Publication, municipality: str, imported: pd.DataFrame | None = None,
-                 forecast: Sequence[BriefForecast] = ()) -> str:
+                 forecast: Sequence[HeadlineForecast] = ()) -> str:
     if municipality not in pub.municipalities:
         raise NotFound(f"Kommunen {municipality} finns inte i underlaget.")
     areas = brief_areas(pub, municipality, imported)
@@ -124,9 +116,9 @@ def pdf_bytes(html: str) -> bytes:
 
 
 def write_brief(pub: Publication, municipality: str, out_dir: Path,
-                imported: pd.DataFrame | None = None, forecast: Sequence[BriefForecast] = ()) -> dict[str, Path]:
+                imported: pd.DataFrame | None = None, forecast: Sequence[HeadlineForecast] = ()) -> dict[str, Path]:
     """Write out_dir/kommunblad-<code>.html and .pdf; return their paths. `forecast`: the
-    headline measures' year ahead (insyn.publish.forecast.brief_forecast), when there is one."""
+    headline measures' year ahead (insyn.publish.forecast.headline_forecast), when there is one."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     html = render_brief(pub, municipality, imported, forecast)

@@ -200,17 +200,27 @@ def staffing_sentence(plan: UnitStaffing, lead_months: int) -> str:
 HEADLINE_MEASURES = ("reports", "open_interventions")  # the brief's: the inflow and the caseload
 
 
-def brief_forecast(result: Outlook, config, rules: DisclosureRules) -> list:
-    """The headline measures' year ahead for the brief (insyn.publish.brief.BriefForecast)."""
-    from insyn.publish.brief import BriefForecast
+@dataclass(frozen=True)
+class HeadlineForecast:
+    """A headline measure's year ahead in the brief and the report: its chart and its
+    intervals and error in words."""
 
+    label: str
+    chart: Markup
+    text: str
+
+
+def headline_forecast(result: Outlook, config, rules: DisclosureRules, chart_prefix: str = "kort") -> list:
+    """The headline measures' year ahead for the municipality as a whole (HeadlineForecast);
+    none of a measure with too short a history. `chart_prefix` keeps the charts' ids apart
+    where several municipalities share a page."""
     shown = []
     for measure in HEADLINE_MEASURES:
         label = config.measure(measure).label
         view = series_view(result, "", measure, label)
         if len(view.forecast):
-            shown.append(BriefForecast(label, forecast_chart(view, f"kort-prognos-{measure}", config.interval_levels,
-                                                             rules),
-                                       f"{interval_sentence(view, config.interval_levels, rules)} "
-                                       f"{error_sentence(view)}"))
+            shown.append(HeadlineForecast(label, forecast_chart(view, f"{chart_prefix}-prognos-{measure}",
+                                                                config.interval_levels, rules),
+                                          f"{interval_sentence(view, config.interval_levels, rules)} "
+                                          f"{error_sentence(view)}"))
     return shown

@@ -7,6 +7,7 @@ notes (templates/om_statistiken.txt.j2).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
@@ -18,6 +19,7 @@ from markupsafe import Markup
 from insyn.indicators.definitions import Definition, area_names
 from insyn.publish import charts
 from insyn.publish.cells import MISSES_TARGET_MARK, Cell
+from insyn.publish.forecast import HeadlineForecast
 from insyn.publish.kolada import STATUS_LEGEND, comparisons, newest
 from insyn.publish.layout import ThemePlan, report_layout
 from insyn.publish.notes import Note, legend, notes, unit_load_note
@@ -160,20 +162,26 @@ class MunicipalitySection:
     trends: list[TrendTable]
     sexes: list[SexBreakdown]
     shares: list[SharesOfMunicipality]
+    forecast: Sequence[HeadlineForecast]  # the headline measures' year ahead (none without a history)
 
 
 def write_report(pub: Publication, path: Path, title: str = DEFAULT_TITLE,
-                 imported: pd.DataFrame | None = None) -> Path:
+                 imported: pd.DataFrame | None = None,
+                 forecasts: Mapping[str, Sequence[HeadlineForecast]] | None = None) -> Path:
     """Write the report of a publication (insyn.publish.publication.prepare) to `path`.
-    `imported` (stored published values, insyn.publish.kolada) adds the comparison with them."""
+    `imported` (stored published values, insyn.publish.kolada) adds the comparison with them;
+    `forecasts` each municipality's headline measures' year ahead
+    (insyn.publish.forecast.headline_forecast)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(pub, title, imported), encoding="utf-8")
+    path.write_text(render_report(pub, title, imported, forecasts), encoding="utf-8")
     return path
 
 
-def render_report(pub: Publication, title: str = DEFAULT_TITLE, imported: pd.DataFrame | None = None) -> str:
+def render_report(pub: Publication, title: str = DEFAULT_TITLE, imported: pd.DataFrame | None = None,
+                  forecasts: Mapping[str, Sequence[HeadlineForecast]] | None = None) -> str:
     areas = [_area_section(pub, area) for area in pub.areas]
+    forecasts = forecasts or {}
     return environment().get_template("report.html.j2").render(
         title=title,
         made=format_date(pub.made),
@@ -181,7 +189,8 @@ def render_report(pub: Publication, title: str = DEFAULT_TITLE, imported: pd.Dat
         year_list=list(pub.years), pooled_period=pub.pooled_period,
         municipalities=[pub.name(code) for code in pub.municipalities],
         areas=areas,
-        municipality_sections=[_municipality_section(pub, code, areas) for code in pub.municipalities],
+        municipality_sections=[_municipality_section(pub, code, areas, forecasts.get(code, ()))
+                               for code in pub.municipalities],
         notes=notes(pub),
         comparisons=newest(comparisons(pub, imported)),
         kolada_legend=STATUS_LEGEND,
@@ -301,8 +310,8 @@ def _shares(pub: Publication, definition: Definition, code: str) -> SharesOfMuni
                                 [Share(c, cell, bar) for (c, cell), bar in zip(present, bars, strict=True)])
 
 
-def _municipality_section(pub: Publication, code: str,
-                          areas: list[AreaSection]) -> MunicipalitySection:
+def _municipality_section(pub: Publication, code: str, areas: list[AreaSection],
+                          forecast: Sequence[HeadlineForecast]) -> MunicipalitySection:
     name = pub.name(code)
     trends = [TrendTable(area.name,
                          f"{name}: {area.name.lower()}, värde per år och placering bland kommunerna",
@@ -316,4 +325,5 @@ def _municipality_section(pub: Publication, code: str,
         sex_breakdown(pub, code),
         [shares for d in pub.category_definitions + pub.coverage_definitions
          if (shares := _shares(pub, d, code)) is not None],
+        forecast,
     )
