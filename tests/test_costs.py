@@ -122,6 +122,30 @@ def test_care_days_are_nights_per_form_and_year(results):
     assert oppenvard.empty
 
 
+def test_care_days_are_published_for_the_out_of_home_forms_only(results):
+    """The published table has a row (zeros included) for every form a care day can be of, and
+    none for öppenvård or kontaktperson, which have no care days; the cost per child has every
+    form of the ledger."""
+    from insyn.disclosure.grid import every_row
+    from insyn.indicators.cost_kinds import OUT_OF_HOME
+    from insyn.indicators.definitions import library
+
+    definitions = {d.id: d for d in library()}
+    published = every_row(results, definitions, strict=False)
+    for indicator, expected in (("vardygn_per_form", set(OUT_OF_HOME)),
+                                ("kostnad_per_barn_per_insats", set(definitions["kostnad_per_barn_per_insats"]
+                                                                     .category_codes()))):
+        rows = published[(published.indicator == indicator) & (published.municipality == GBG)
+                         & (published.period == "2025") & published.sex.isna() & published.age_group.isna()]
+        assert set(rows.category) == expected
+    assert "oppenvard" in definitions["kostnad_per_barn_per_insats"].category_codes()
+    # No jourhem in 2025: its row is there, at 0 care days.
+    jourhem = published[(published.indicator == "vardygn_per_form") & (published.category == "jourhem")
+                        & (published.period == "2025") & (published.municipality == GBG) & published.sex.isna()
+                        & published.age_group.isna()]
+    assert jourhem.numerator.tolist() == [0]
+
+
 def test_hvb_share_of_care_days(results):
     assert value(results, "vardygn_hvb_andel", "2024") == pytest.approx((17, 61, 100 * 17 / 61))
     assert value(results, "vardygn_hvb_andel", "2025") == pytest.approx((31, 337, 100 * 31 / 337))

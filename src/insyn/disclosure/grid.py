@@ -53,7 +53,7 @@ def every_row(results: pd.DataFrame, definitions: dict[str, Definition], strict:
                          else having.merge(values, how="cross"))
         cells = pd.concat(parts, ignore_index=True).reindex(columns=["indicator", *KEYS, "complete", *DIMENSIONS])
         if definition.category:
-            cells = cells.drop(columns="category").merge(pd.DataFrame({"category": codes(definition.category)}),
+            cells = cells.drop(columns="category").merge(pd.DataFrame({"category": definition.category_codes()}),
                                                          how="cross")
         cells = cells.astype(rows.dtypes[[*DIMENSIONS]].to_dict())
         grid = cells.merge(rows, how="outer", on=["indicator", *KEYS, *DIMENSIONS], indicator=True,

@@ -28,12 +28,18 @@ class CareDaysSubject(Strict):
 
     forms: list[str] = OUT_OF_HOME
 
+    def values_of(self, column: str) -> list[str] | None:
+        return self.forms if column == "intervention" else None
+
 
 class CareCostsSubject(Strict):
     """Rows of the cost ledger (care_costs) of these forms (all when empty), in every period they
     overlap, with the period's part of the amount as `cost`."""
 
     forms: list[str] = []
+
+    def values_of(self, column: str) -> list[str] | None:
+        return (self.forms or None) if column == "intervention" else None
 
 
 def care_spells(spec: CareDaysSubject, sources: Sources) -> ir.Table:

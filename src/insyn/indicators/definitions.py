@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from insyn.indicators.kinds import subject_kind, subject_kinds
+from insyn.model.codes import code_lists
 
 Breakdown = Literal["sex", "age_group", "unit"]
 PeriodType = Literal["year", "quarter", "month"]
@@ -22,6 +23,11 @@ PeriodType = Literal["year", "quarter", "month"]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    def values_of(self, column: str) -> list[str] | None:
+        """The only values the subjects can have in `column`, where the spec restricts them
+        (None: any of its code list's)."""
+        return None
 
 
 # --- subjects of case data (registered in case_kinds.py; staff data: insyn.workforce) ---------
@@ -321,6 +327,15 @@ class Definition(Strict):
     breakdowns: list[Breakdown] = []
     periods: list[PeriodType] = ["year", "quarter"]
     requires_followup_months: int | None = None
+
+    def category_codes(self) -> list[str]:
+        """The codes of the indicator's categories: its code list's, or only those its subjects
+        can have (care days are of out-of-home forms: no row of öppenvård at 0 %)."""
+        if self.category is None:
+            return []
+        restricted = self.subjects.spec.values_of(self.category) if isinstance(self.subjects.spec, Strict) else None
+        listed = list(code_lists().get(self.category, {}))
+        return [c for c in listed if c in restricted] if restricted else listed
 
     @model_validator(mode="after")
     def _consistent(self):

@@ -15,7 +15,7 @@ from insyn.disclosure.status import READER_LABELS, is_hidden
 from insyn.indicators.definitions import Definition, area_names
 from insyn.indicators.engine import DIMENSIONS
 from insyn.indicators.pooled import POOLED
-from insyn.model.codes import code_lists, label
+from insyn.model.codes import label
 from insyn.publish.cells import (
     MISSING,
     PERCENTAGE_POINTS,
@@ -281,7 +281,7 @@ def categories(pub: Publication, definition: Definition) -> list[Category]:
     """The code list's categories in its order, then any others found in the results."""
     if definition.category is None:
         return []
-    listed = list(code_lists().get(definition.category, {}))
+    listed = definition.category_codes()
     found = pub.dimension_values(definition, "category")
     codes = listed + sorted(found - set(listed))
     return [Category(code, label(definition.category, code)) for code in codes]
