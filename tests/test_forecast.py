@@ -135,6 +135,21 @@ def test_month_index_round_trip():
     assert month_text(month_index("2024-12")) == "2024-12"
 
 
+def _worked_unit():
+    """test_staffing_worked_by_hand's unit: (origin, UnitStaffing)."""
+    from insyn.forecast.outlook import UnitStaffing
+
+    origin = 2025 * 12 + 11  # December 2025; month 1 is January 2026
+    horizon, draws = 12, 50
+    caseload = np.zeros((draws, horizon, 3))
+    caseload[..., 0], caseload[..., 1], caseload[..., 2] = 10, 20, 30
+    caseload[:, 3:, 1] = 30
+    weights = Weights(awaiting=12, investigation=10, intervention=6)
+    staff = UnitStaff(fte_now=5.0, norm_per_fte=125, annual_turnover=0.25, fixed_term_ends={origin + 6: 1.0})
+    return origin, UnitStaffing("Utredning", staff, weights, staffing(caseload, weights, staff, origin,
+                                                                      levels=[0.8, 0.95]))
+
+
 def test_staffing_worked_by_hand():
     """One unit, a certain caseload (every draw the same) so the arithmetic can be followed.
 
@@ -149,14 +164,8 @@ def test_staffing_worked_by_hand():
       month 3: 5.0 − 4.0·(1 − e^(−1/16)) = 5.0 − 4.0·0.06059 = 4.758 ≥ 4.0: not short.
     So the unit is first short in month 4; with a three-month lead time, recruit by month 1.
     """
-    origin = 2025 * 12 + 11  # December 2025; month 1 is January 2026
-    horizon, draws = 12, 50
-    caseload = np.zeros((draws, horizon, 3))
-    caseload[..., 0], caseload[..., 1], caseload[..., 2] = 10, 20, 30
-    caseload[:, 3:, 1] = 30
-    weights = Weights(awaiting=12, investigation=10, intervention=6)
-    staff = UnitStaff(fte_now=5.0, norm_per_fte=125, annual_turnover=0.25, fixed_term_ends={origin + 6: 1.0})
-    result = staffing(caseload, weights, staff, origin, levels=[0.8, 0.95])
+    origin, plan = _worked_unit()
+    result = plan.result
     months = result.months.set_index("month")
     assert months.loc[origin + 1, "points"] == 500 and months.loc[origin + 4, "points"] == 600
     assert months.loc[origin + 1, "need_fte"] == pytest.approx(4.0)
@@ -168,6 +177,33 @@ def test_staffing_worked_by_hand():
     assert result.first_short == origin + 4 and result.recruit_by(3) == origin + 1
     assert result.shortfall[0] == pytest.approx(4.8 - 4.680, abs=1e-3)
     assert months.loc[origin + 3, "chance_short"] == 0 and months.loc[origin + 4, "chance_short"] == 1
+
+
+def test_a_shortfall_under_the_smallest_post_is_covered_not_recruited_for():
+    """The worked unit is short by 0.12 FTE from April 2026: under forecast.yaml's 0.5 the
+    sentence says so and gives no month to recruit by; with 0.1 it says to recruit by January
+    (April less three months' lead time)."""
+    from insyn.publish.forecast import staffing_sentence
+
+    _, plan = _worked_unit()
+    small = staffing_sentence(plan, 3, CONFIG.smallest_recruitment_fte)
+    assert CONFIG.smallest_recruitment_fte == 0.5
+    assert small.startswith("Utredning: från april 2026 räcker personalen inte — det fattas 0,1 årsarbetare")
+    assert "mindre än 0,5 årsarbetare" in small and "Rekrytera" not in small
+    large = staffing_sentence(plan, 3, 0.1)
+    assert large.endswith("Rekrytera senast i januari 2026 (ledtid 3 månader).")
+
+
+def test_intervals_in_words_never_show_a_small_count():
+    from insyn.disclosure.rules import DisclosureRules
+    from insyn.publish.forecast import interval_text
+
+    rules = DisclosureRules()
+    assert rules.count_threshold == 5
+    assert interval_text(38.2, 67.4, rules) == "38–67"
+    assert interval_text(0.0, 12.0, rules) == "högst 12" and interval_text(3.0, 12.0, rules) == "högst 12"
+    assert interval_text(0.4, 3.6, rules) == "färre än 5" and interval_text(0.0, 0.2, rules) == "0"
+    assert interval_text(980.0, 1234.0, rules) == "980–1\u202f234"  # a narrow no-break space
 
 
 def test_no_recruitment_when_the_staff_carries_the_need():

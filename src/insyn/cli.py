@@ -484,7 +484,14 @@ def prognos(
     utredningar, pågående utredningar och insatser, med 80- och 95-procentsintervall; hur väl
     prognosen gått i efterhand mot samma månad förra året; och bemanningsbehovet per enhet med
     månaden att rekrytera senast."""
-    from insyn.publish.forecast import count_text, error_sentence, month_name, series_view, staffing_sentence
+    from insyn.publish.forecast import (
+        count_text,
+        error_sentence,
+        interval_text,
+        month_name,
+        series_view,
+        staffing_sentence,
+    )
     from insyn.workflows import forecast_outlook
 
     settings = _settings()
@@ -504,9 +511,9 @@ def prognos(
         table.add_column(view.label, justify="right")
     for h in range(config.horizon_months):
         month = month_name(result.origin + h + 1)
-        table.add_row(month, *[f"{count_text(v.forecast.iloc[h]['median'], rules)} "
-                               f"({count_text(v.forecast.iloc[h]['lower_95'], rules)}–"
-                               f"{count_text(v.forecast.iloc[h]['upper_95'], rules)})" for v in views])
+        ahead = [v.forecast.iloc[h] for v in views]
+        table.add_row(month, *[f"{count_text(r['median'], rules)} "
+                               f"({interval_text(r['lower_95'], r['upper_95'], rules)})" for r in ahead])
     console.print(table)
     if backtest:
         for view in views:
@@ -515,7 +522,7 @@ def prognos(
     if plans:
         console.print(Text("Bemanning", style="bold"))
     for plan in plans:
-        console.print(staffing_sentence(plan, result.lead_months), markup=False)
+        console.print(staffing_sentence(plan, result.lead_months, result.smallest_recruitment_fte), markup=False)
 
 
 @app.command()

@@ -39,6 +39,7 @@ class ForecastConfig(Strict):
     seed: int
     backtest_draws: Annotated[int, Field(ge=100)]
     recruitment_lead_months: Annotated[int, Field(ge=0, le=24)]
+    smallest_recruitment_fte: Annotated[float, Field(ge=0, le=5)] = 0.5  # absent from older copies
     measures: list[Measure]
 
     @model_validator(mode="after")

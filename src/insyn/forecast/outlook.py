@@ -49,6 +49,7 @@ class Outlook:
     verdicts: pd.DataFrame     # the backtest per series: model against baseline
     staffing: dict[str, UnitStaffing]
     lead_months: int           # the recruitment lead time (another: dataclasses.replace)
+    smallest_recruitment_fte: float  # a shortfall below it is covered, not recruited for
 
     def units(self) -> list[str]:
         return sorted(set(self.history["unit"]) - {""})
@@ -120,7 +121,7 @@ def outlook_of(stored: StoreHistory, staff: dict[str, UnitStaff], config: Foreca
         plans[unit] = UnitStaffing(unit, unit_staff_now, unit_weights,
                                    staffing(caseload, unit_weights, unit_staff_now, origin, config.interval_levels))
     return Outlook(municipality, origin, own, predicted.table, seasonal_naive(own, config.horizon_months),
-                   errors, judged, plans, config.recruitment_lead_months)
+                   errors, judged, plans, config.recruitment_lead_months, config.smallest_recruitment_fte)
 
 
 def outlook(store, config: ForecastConfig, workforce: WorkforceConfig, workload: WorkloadConfig,
@@ -152,5 +153,6 @@ def municipal_outlooks(stored: StoreHistory, config: ForecastConfig, measures: l
                 municipality, int(own["month"].max()), own,
                 predicted[predicted["municipality"] == municipality],
                 baseline[baseline["municipality"] == municipality], pd.DataFrame(),
-                judged[judged["municipality"] == municipality], {}, config.recruitment_lead_months)
+                judged[judged["municipality"] == municipality], {}, config.recruitment_lead_months,
+                config.smallest_recruitment_fte)
     return result

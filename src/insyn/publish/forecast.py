@@ -39,6 +39,19 @@ def count_text(value: float, rules: DisclosureRules) -> str:
     return format_number(rounded, 0)
 
 
+def interval_text(lower: float, upper: float, rules: DisclosureRules) -> str:
+    """An interval as shown: "38–67"; "högst 12" where its lower end is 0 or under the count
+    threshold (not "0–färre än 5" nor a small count); "färre än 5" where all of it is."""
+    low, high = round(float(lower)), round(float(upper))
+    if high == 0:
+        return "0"
+    if rules.is_small(high):
+        return f"färre än {rules.count_threshold}"
+    if low == 0 or rules.is_small(low):
+        return f"högst {format_number(high, 0)}"
+    return f"{format_number(low, 0)}–{format_number(high, 0)}"
+
+
 def hidden(value: float, rules: DisclosureRules) -> bool:
     return rules.is_small(round(float(value)))
 
@@ -78,7 +91,7 @@ def interval_sentence(view: SeriesView, levels: list[float], rules: DisclosureRu
     if view.forecast.empty:
         return f"{view.label}: för kort historik för en prognos."
     row = view.forecast.iloc[horizon - 1]
-    bounds = [f"med {round(level * 100)} % sannolikhet {count_text(row[lo], rules)}–{count_text(row[hi], rules)}"
+    bounds = [f"med {round(level * 100)} % sannolikhet {interval_text(row[lo], row[hi], rules)}"
               for level, lo, hi in interval_columns(levels)]
     return (f"{month_name(int(row['month'])).capitalize()}: {view.label.lower()} väntas bli "
             f"{count_text(row['median'], rules)}; {', '.join(bounds)}.")
@@ -170,31 +183,42 @@ def _description(view: SeriesView, rules: DisclosureRules) -> str:
     said = [f"{month_name(int(m))}: {count_text(v, rules)}" for m, v in
             zip(view.history.tail(HISTORY_MONTHS)["month"], view.history.tail(HISTORY_MONTHS)["value"], strict=True)]
     ahead = [f"{month_name(int(r.month))}: {count_text(r.median, rules)} "
-             f"(95 %: {count_text(r.lower_95, rules)}–{count_text(r.upper_95, rules)})"
+             f"(95 %: {interval_text(r.lower_95, r.upper_95, rules)})"
              for r in view.forecast.itertuples()]
     return f"Utfall {'; '.join(said)}. Prognos {'; '.join(ahead)}."
 
 
-def staffing_sentence(plan: UnitStaffing, lead_months: int) -> str:
-    """When and by how much the unit's need exceeds its staff, and when to recruit."""
+def recruit_by(plan: UnitStaffing, lead_months: int, smallest_fte: float) -> int | None:
+    """The month to recruit by: none where the staff carries the need or the shortfall is under
+    `smallest_fte` (forecast.yaml's smallest_recruitment_fte)."""
     result = plan.result
-    recruit_by = result.recruit_by(lead_months)
-    if recruit_by is None or result.first_short is None or result.shortfall is None:
+    if result.shortfall is None or result.shortfall[0] < smallest_fte:
+        return None
+    return result.recruit_by(lead_months)
+
+
+def staffing_sentence(plan: UnitStaffing, lead_months: int, smallest_fte: float) -> str:
+    """When and by how much the unit's need exceeds its staff, and when to recruit (a shortfall
+    under `smallest_fte` is not a post to advertise)."""
+    result = plan.result
+    by = result.recruit_by(lead_months)
+    if by is None or result.first_short is None or result.shortfall is None:
         top = result.months["need_fte"].max()
         return (f"{plan.unit}: personalen räcker hela året enligt prognosen (behovet högst "
                 f"{format_number(top, 1)} årsarbetare mot {format_number(result.months['available_fte'].min(), 1)} "
                 "i tjänst som lägst).")
     median, lower, upper = result.shortfall
     chance = result.months.set_index("month").loc[result.first_short, "chance_short"]
-    recruit = month_name(recruit_by)
     first_month = int(result.months["month"].iloc[0])
-    when = ("redan nu — ledtiden har gått" if recruit_by < first_month
-            else f"senast i {recruit}")
+    when = "redan nu — ledtiden har gått" if by < first_month else f"senast i {month_name(by)}"
     missing = "under 0,1" if median < 0.05 else format_number(median, 1)
-    return (f"{plan.unit}: från {month_name(result.first_short)} räcker personalen inte — det fattas "
+    said = (f"{plan.unit}: från {month_name(result.first_short)} räcker personalen inte — det fattas "
             f"{missing} årsarbetare (80 %: {format_number(max(lower, 0.0), 1)}–"
-            f"{format_number(upper, 1)}; risk för underskott {format_number(100 * chance, 0)} %). "
-            f"Rekrytera {when} (ledtid {lead_months} {'månad' if lead_months == 1 else 'månader'}).")
+            f"{format_number(upper, 1)}; risk för underskott {format_number(100 * chance, 0)} %). ")
+    if recruit_by(plan, lead_months, smallest_fte) is None:
+        return said + (f"Det är mindre än {format_number(smallest_fte, 1)} årsarbetare: ändrad "
+                       "tjänstgöringsgrad eller fördelning av ärenden kan räcka; rekrytera om underskottet växer.")
+    return said + f"Rekrytera {when} (ledtid {lead_months} {'månad' if lead_months == 1 else 'månader'})."
 
 
 HEADLINE_MEASURES = ("reports", "open_interventions")  # the brief's: the inflow and the caseload

@@ -22,7 +22,9 @@ from insyn.publish.forecast import (
     error_sentence,
     forecast_chart,
     interval_sentence,
+    interval_text,
     month_name,
+    recruit_by,
     series_view,
     staffing_sentence,
 )
@@ -114,7 +116,7 @@ def _staffing_section(result, unit: str, units: list[str]) -> Section:
     if not plans:
         return Section("Bemanning och rekrytering", "bemanning",
                        "Inga handläggare i tjänst att räkna bemanningen på för det valda.")
-    text = " ".join(staffing_sentence(plan, result.lead_months) for plan in plans)
+    text = " ".join(staffing_sentence(plan, result.lead_months, result.smallest_recruitment_fte) for plan in plans)
     if unit:
         months = plans[0].result.months
         rows: list[Row] = [[month_name(int(r.month)), format_number(r.need_fte, 1),
@@ -138,9 +140,9 @@ def _staffing_section(result, unit: str, units: list[str]) -> Section:
 
 
 def _recruit_text(plan, result) -> str:
-    month = plan.result.recruit_by(result.lead_months)
+    month = recruit_by(plan, result.lead_months, result.smallest_recruitment_fte)
     if month is None:
-        return "–"
+        return "–" if plan.result.first_short is None else "ingen rekrytering (litet underskott)"
     return "redan nu" if month <= result.origin else month_name(month)
 
 
@@ -149,8 +151,7 @@ def _numbers_section(views, rules, where: str) -> Section:
     for view in views:
         for r in view.forecast.itertuples():
             rows.append([view.label, month_name(int(r.month)), count_text(r.median, rules),
-                         f"{count_text(r.lower_80, rules)}–{count_text(r.upper_80, rules)}",
-                         f"{count_text(r.lower_95, rules)}–{count_text(r.upper_95, rules)}"])
+                         interval_text(r.lower_80, r.upper_80, rules), interval_text(r.lower_95, r.upper_95, rules)])
     return Section("Prognosen i siffror", "siffror", tables=[Table(
         "prognos", f"Prognos, {where}", ["Mått", "Månad", "Median", "80 % intervall", "95 % intervall"], rows)])
 
