@@ -96,13 +96,13 @@ def test_a_reader_during_an_import_gets_the_previous_publication_whole(web_data,
             during.append(_read(reader))
         output = importing.stdout.read() if importing.stdout else ""
         assert importing.returncode == 0, output
+        new = _as_served_by_an_app_over(data.settings)
         after = []
         deadline = time.monotonic() + 300
-        while not after or after[-1] == previous:  # until the new publication is served
+        while not after or after[-1] != new:  # until the new publication is served whole
             assert time.monotonic() < deadline, "the new publication was not served within 300 s"
             after.append(_read(reader))
             time.sleep(0.2)
-    new = _as_served_by_an_app_over(data.settings)
 
     assert len(during) >= 3, f"the import took too short a time to read during it ({len(during)} reads)"
     assert new != previous  # the import changed what is published
@@ -114,4 +114,3 @@ def test_a_reader_during_an_import_gets_the_previous_publication_whole(web_data,
     assert None not in served, "a response neither the previous publication's nor the new one's"
     switched = [which for which in served if which != "both"]
     assert switched == sorted(switched, key=["previous", "new"].index), "the previous publication came back"
-    assert after[-1] == new
