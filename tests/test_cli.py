@@ -227,6 +227,10 @@ def test_the_report_has_each_municipalitys_year_ahead_as_its_brief_has_it(demo):
         assert escape(item.text) in section
     for measure in ("reports", "open_interventions"):
         assert f'id="kommun-0884-prognos-{measure}-titel"' in section
+    assert "Utfall (avrundat till 5-tal)" in section  # the months behind it, as published
+    # Beside noisy figures (--brus), no forecast: its months would tell what the noise hides.
+    from insyn.workflows import _report_forecasts
+    assert _report_forecasts(settings, exact=False) == {}
 
 
 def test_workload_shows_a_units_caseworkers_and_a_what_if(demo, tmp_path):

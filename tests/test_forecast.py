@@ -179,19 +179,54 @@ def test_staffing_worked_by_hand():
     assert months.loc[origin + 3, "chance_short"] == 0 and months.loc[origin + 4, "chance_short"] == 1
 
 
-def test_a_shortfall_under_the_smallest_post_is_covered_not_recruited_for():
-    """The worked unit is short by 0.12 FTE from April 2026: under forecast.yaml's 0.5 the
-    sentence says so and gives no month to recruit by; with 0.1 it says to recruit by January
-    (April less three months' lead time)."""
-    from insyn.publish.forecast import staffing_sentence
+def test_recruit_before_the_shortfall_reaches_a_post():
+    """The worked unit is short by 0.12 FTE from April 2026, 0.20 in May, and 1.27 in June when
+    the fixed-term post has ended (4.8 − 3.53): the shortfall reaches forecast.yaml's 0.5 FTE in
+    June, so with three months' lead time recruit by March — not "no need" because April's
+    shortfall is small. A unit whose shortfall stays under 0.5 all year is told so, with no month."""
+    from insyn.forecast.outlook import UnitStaffing
+    from insyn.publish.forecast import recruit_by, staffing_sentence
 
-    _, plan = _worked_unit()
-    small = staffing_sentence(plan, 3, CONFIG.smallest_recruitment_fte)
+    origin, plan = _worked_unit()
     assert CONFIG.smallest_recruitment_fte == 0.5
-    assert small.startswith("Utredning: från april 2026 räcker personalen inte — det fattas 0,1 årsarbetare")
-    assert "mindre än 0,5 årsarbetare" in small and "Rekrytera" not in small
-    large = staffing_sentence(plan, 3, 0.1)
-    assert large.endswith("Rekrytera senast i januari 2026 (ledtid 3 månader).")
+    assert recruit_by(plan, 3, 0.5) == origin + 3  # March 2026
+    said = staffing_sentence(plan, 3, 0.5)
+    assert said.startswith("Utredning: från april 2026 räcker personalen inte — det fattas 0,1 årsarbetare")
+    assert "I juni 2026 fattas 1,3 årsarbetare." in said
+    assert said.endswith("Rekrytera senast i mars 2026 (ledtid 3 månader).")
+    assert staffing_sentence(plan, 3, 0.1).endswith("Rekrytera senast i januari 2026 (ledtid 3 månader).")
+
+    # 5.0 FTE at a turnover of 0.05 a year against a need of 4.8 from the fourth month:
+    # 5.0 · e^(−0.05·h/12) falls under 4.8 at h = 10 (4.79) and is 4.76 at h = 12: 0.04 short.
+    caseload = np.zeros((50, 12, 3))
+    caseload[..., 0], caseload[..., 1], caseload[..., 2] = 10, 20, 30
+    caseload[:, 3:, 1] = 30
+    weights = Weights(awaiting=12, investigation=10, intervention=6)
+    staff = UnitStaff(fte_now=5.0, norm_per_fte=125, annual_turnover=0.05)
+    small = UnitStaffing("Mottagning", staff, weights, staffing(caseload, weights, staff, origin, [0.8, 0.95]))
+    assert small.result.first_short == origin + 10 and recruit_by(small, 3, 0.5) is None
+    said = staffing_sentence(small, 3, 0.5)
+    assert "mindre än 0,5 årsarbetare hela året" in said and "Rekrytera" not in said
+
+
+def test_the_history_is_published_rounded_and_small_counts_hidden():
+    """Monthly counts beside published quarters and years would subtract to a hidden figure:
+    the chart and its words show them rounded to disclosure.yaml's history_rounding (5); a count
+    of 1–4 stays "färre än 5" and out of the line."""
+    from insyn.disclosure.rules import DisclosureRules
+    from insyn.publish.forecast import SeriesView, forecast_chart, published_history
+
+    rules = DisclosureRules()
+    months = np.arange(FIRST, FIRST + 24)
+    values = [0, 3, 7, 12, 13, 18, 22, 27, 101, 102, 103, 4] * 2
+    view = SeriesView("Anmälningar", pd.DataFrame({"month": months, "value": values}),
+                      pd.DataFrame(columns=["month", "median", "lower_80", "upper_80", "lower_95", "upper_95"]),
+                      pd.DataFrame(columns=["month", "naive"]), True, None, None, None)
+    shown = published_history(view, rules)["value"].tolist()
+    assert shown[:12] == [0, 3, 5, 10, 15, 20, 20, 25, 100, 100, 105, 4]
+    chart = str(forecast_chart(view, "t", [0.8, 0.95], rules))
+    assert "januari 2020: 0; februari 2020: färre än 5; mars 2020: 5; april 2020: 10" in chart
+    assert "avrundat till 5-tal" in chart and ": 12;" not in chart and ": 101;" not in chart
 
 
 def test_intervals_in_words_never_show_a_small_count():

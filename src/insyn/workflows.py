@@ -295,19 +295,22 @@ def _publish_stored(settings: Settings, out_dir: Path, noise: NoiseChoice | None
                 noise.method if noise else SUPPRESSION, name)
     if write is None:
         return publication, publish(publication, out_dir, imported=imported, progress=progress,
-                                    forecasts=_report_forecasts(settings, progress))
+                                    forecasts=_report_forecasts(settings, noise is None, progress))
     return publication, write(publication, out_dir, imported)
 
 
-def _report_forecasts(settings: Settings, progress: Progress = None) -> dict[str, list]:
+def _report_forecasts(settings: Settings, exact: bool, progress: Progress = None) -> dict[str, list]:
     """Each municipality's year ahead of the headline measures, for the report
-    (insyn.publish.forecast.headline_forecast)."""
+    (insyn.publish.forecast.headline_forecast). None beside noisy figures (`exact` false): the
+    months behind a forecast, even rounded, would tell what the noise hides."""
     from insyn.forecast.history import store_history
     from insyn.forecast.outlook import municipal_outlooks
     from insyn.publish.forecast import HEADLINE_MEASURES, headline_forecast
 
     if progress:
         progress("Prognos för det kommande året")
+    if not exact:
+        return {}
     config, rules = settings.forecast_config(), settings.disclosure_rules()
     store = store_for(settings, read_only=True)
     try:

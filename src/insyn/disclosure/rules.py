@@ -56,6 +56,9 @@ COST_KINDS = ["care_costs", "care_days", "priced_care_days"]
 
 class DisclosureRules(Strict):
     count_threshold: Annotated[int, Field(ge=1)] = 5
+    # A forecast's monthly history is published rounded to a multiple of this (absent from older
+    # copies of disclosure.yaml: the shipped value).
+    history_rounding: Annotated[int, Field(ge=1)] = 5
     denominator_threshold: Annotated[int, Field(ge=1)] = 10
     protection_width: Annotated[float | None, Field(gt=0)] = None
     sum_protection: Annotated[float, Field(gt=0)] = 1.0

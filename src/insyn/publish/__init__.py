@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from insyn.publish.excel import write_workbook
-from insyn.publish.forecast import HeadlineForecast
 from insyn.publish.publication import DEFAULT_TITLE, Publication, prepare
 from insyn.publish.report import write_report
+
+if TYPE_CHECKING:  # statsmodels is imported only where a forecast is made
+    from insyn.publish.forecast import HeadlineForecast
 
 __all__ = ["DEFAULT_TITLE", "Publication", "prepare", "publish", "write_report", "write_workbook"]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from markupsafe import Markup
@@ -21,7 +22,6 @@ from insyn.errors import InsynError, NotFound
 from insyn.indicators.definitions import area_headlines, area_names
 from insyn.publish import charts
 from insyn.publish.cells import MISSING, Cell
-from insyn.publish.forecast import HeadlineForecast
 from insyn.publish.kolada import NATIONAL, comparisons
 from insyn.publish.notes import legend
 from insyn.publish.publication import SYNTHETIC_LABEL, Publication
@@ -29,6 +29,9 @@ from insyn.publish.report import environment
 from insyn.publish.standing import Standing, n_text, standings
 from insyn.publish.views import format_target, name_with_unit, trend, years_text
 from insyn.swedish import format_date
+
+if TYPE_CHECKING:  # statsmodels is imported only where a forecast is made
+    from insyn.publish.forecast import HeadlineForecast
 
 
 class BriefUnavailable(InsynError):

@@ -113,10 +113,21 @@ def error_sentence(view: SeriesView) -> str:
     return said + "."
 
 
+def published_history(view: SeriesView, rules: DisclosureRules) -> pd.DataFrame:
+    """The last two years (month, value) as published: each month rounded to a multiple of
+    `history_rounding`, so that months beside published quarters and years subtract to no
+    hidden figure; a small count is kept as it is, to be written "färre än N" and left out."""
+    history = view.history.tail(HISTORY_MONTHS)[["month", "value"]]
+    base = rules.history_rounding
+    rounded = (history["value"].astype(float) / base).round() * base
+    small = history["value"].map(lambda v: hidden(v, rules))
+    return history.assign(value=rounded.where(~small, history["value"].astype(float)))
+
+
 def forecast_chart(view: SeriesView, chart_id: str, levels: list[float], rules: DisclosureRules) -> Markup:
-    """History (the last two years) and the year ahead: the median as a line, the 80 % and 95 %
-    intervals as bands, the baseline dashed where the model did not beat it."""
-    history = view.history.tail(HISTORY_MONTHS)
+    """History (the last two years, as published) and the year ahead: the median as a line, the
+    80 % and 95 % intervals as bands, the baseline dashed where the model did not beat it."""
+    history = published_history(view, rules)
     ahead = view.forecast
     months = list(history["month"]) + list(ahead["month"])
     if not months:
@@ -180,44 +191,57 @@ def _line(months, values, x, y, rules: DisclosureRules, paint: str, css_class: s
 
 
 def _description(view: SeriesView, rules: DisclosureRules) -> str:
+    history = published_history(view, rules)
     said = [f"{month_name(int(m))}: {count_text(v, rules)}" for m, v in
-            zip(view.history.tail(HISTORY_MONTHS)["month"], view.history.tail(HISTORY_MONTHS)["value"], strict=True)]
+            zip(history["month"], history["value"], strict=True)]
     ahead = [f"{month_name(int(r.month))}: {count_text(r.median, rules)} "
              f"(95 %: {interval_text(r.lower_95, r.upper_95, rules)})"
              for r in view.forecast.itertuples()]
-    return f"Utfall {'; '.join(said)}. Prognos {'; '.join(ahead)}."
+    rounding = f" (avrundat till {rules.history_rounding}-tal)" if rules.history_rounding > 1 else ""
+    return f"Utfall{rounding} {'; '.join(said)}. Prognos {'; '.join(ahead)}."
+
+
+def short_by_a_post(plan: UnitStaffing, smallest_fte: float) -> int | None:
+    """The first month the median shortfall reaches `smallest_fte` (forecast.yaml's
+    smallest_recruitment_fte); none where it never does within the forecast."""
+    months = plan.result.months
+    reached = months[months["need_fte"] - months["available_fte"] >= max(smallest_fte, 1e-9)]
+    return int(reached["month"].iloc[0]) if len(reached) else None
 
 
 def recruit_by(plan: UnitStaffing, lead_months: int, smallest_fte: float) -> int | None:
-    """The month to recruit by: none where the staff carries the need or the shortfall is under
-    `smallest_fte` (forecast.yaml's smallest_recruitment_fte)."""
-    result = plan.result
-    if result.shortfall is None or result.shortfall[0] < smallest_fte:
-        return None
-    return result.recruit_by(lead_months)
+    """The month to recruit by: the lead time before the shortfall reaches `smallest_fte`; none
+    where the staff carries the need or the shortfall stays under it all year."""
+    month = short_by_a_post(plan, smallest_fte)
+    return None if month is None else month - lead_months
 
 
 def staffing_sentence(plan: UnitStaffing, lead_months: int, smallest_fte: float) -> str:
     """When and by how much the unit's need exceeds its staff, and when to recruit (a shortfall
     under `smallest_fte` is not a post to advertise)."""
     result = plan.result
-    by = result.recruit_by(lead_months)
-    if by is None or result.first_short is None or result.shortfall is None:
+    if result.first_short is None or result.shortfall is None:
         top = result.months["need_fte"].max()
         return (f"{plan.unit}: personalen räcker hela året enligt prognosen (behovet högst "
                 f"{format_number(top, 1)} årsarbetare mot {format_number(result.months['available_fte'].min(), 1)} "
                 "i tjänst som lägst).")
     median, lower, upper = result.shortfall
     chance = result.months.set_index("month").loc[result.first_short, "chance_short"]
-    first_month = int(result.months["month"].iloc[0])
-    when = "redan nu — ledtiden har gått" if by < first_month else f"senast i {month_name(by)}"
     missing = "under 0,1" if median < 0.05 else format_number(median, 1)
     said = (f"{plan.unit}: från {month_name(result.first_short)} räcker personalen inte — det fattas "
             f"{missing} årsarbetare (80 %: {format_number(max(lower, 0.0), 1)}–"
             f"{format_number(upper, 1)}; risk för underskott {format_number(100 * chance, 0)} %). ")
-    if recruit_by(plan, lead_months, smallest_fte) is None:
-        return said + (f"Det är mindre än {format_number(smallest_fte, 1)} årsarbetare: ändrad "
+    post = short_by_a_post(plan, smallest_fte)
+    if post is None:
+        return said + (f"Det är mindre än {format_number(smallest_fte, 1)} årsarbetare hela året: ändrad "
                        "tjänstgöringsgrad eller fördelning av ärenden kan räcka; rekrytera om underskottet växer.")
+    by = post - lead_months
+    first_month = int(result.months["month"].iloc[0])
+    when = "redan nu — ledtiden har gått" if by < first_month else f"senast i {month_name(by)}"
+    if post != result.first_short:
+        row = result.months.set_index("month").loc[post]
+        said += (f"I {month_name(post)} fattas {format_number(row['need_fte'] - row['available_fte'], 1)} "
+                 "årsarbetare. ")
     return said + f"Rekrytera {when} (ledtid {lead_months} {'månad' if lead_months == 1 else 'månader'})."
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -19,7 +20,6 @@ from markupsafe import Markup
 from insyn.indicators.definitions import Definition, area_names
 from insyn.publish import charts
 from insyn.publish.cells import MISSES_TARGET_MARK, Cell
-from insyn.publish.forecast import HeadlineForecast
 from insyn.publish.kolada import STATUS_LEGEND, comparisons, newest
 from insyn.publish.layout import ThemePlan, report_layout
 from insyn.publish.notes import Note, legend, notes, unit_load_note
@@ -49,6 +49,9 @@ from insyn.publish.views import (
     years_text,
 )
 from insyn.swedish import format_date
+
+if TYPE_CHECKING:  # statsmodels is imported only where a forecast is made
+    from insyn.publish.forecast import HeadlineForecast
 
 
 @dataclass(frozen=True)
