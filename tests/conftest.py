@@ -28,7 +28,7 @@ SLOW = {
     "test_case_flow_properties.py": ("test_assessments_pair_with_the_earliest_undecided_report",
                                      "test_interventions_pair_as_the_rule_says"),
     "test_compiled_cache.py": ("test_cached_sql_gives_the_same_results",),
-    "test_damaged_files.py": ("test_damaged_caches_are_made_again",),  # the demo, three times damaged
+    "test_damaged_files.py": ("test_damaged_protection_caches_are_made_again",),
     "test_disclosure.py": ("region_results",),  # the demo region, computed, protected and published
     "test_import.py": ("test_no_clear_personal_identity_number_anywhere",),
     "test_noise.py": ("changed", "test_the_same_results_get_the_same_noise"),
