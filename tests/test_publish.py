@@ -358,7 +358,8 @@ def test_workbook_sheets_headers_and_layout(workbook):
     sheets = report_layout().sheets
     assert workbook.sheetnames == [*sheets]
     assert sheets == ("Översikt", "Indikatorer", "Anmälare", "Personal och kompetens", "Personal per år",
-                      "Utbildning", "Arbetstyngd per enhet", "Vårdkostnader", "Definitioner", "Om statistiken")
+                      "Utbildning", "Arbetstyngd per enhet", "Vårdkostnader", "Statsbidrag",
+                      "Definitioner", "Om statistiken")
     long = workbook["Indikatorer"]
     assert [c.value for c in long[1]] == LONG_COLUMNS
     for name in sheets[:-1]:
@@ -465,7 +466,7 @@ def _value(frame: pd.DataFrame, indicator: str, municipality: str, period: str, 
 def test_every_indicator_of_a_themed_area_has_one_theme():
     layout = report_layout()
     themed = [area for area in layout.areas if layout.area(area).themes]
-    assert themed == ["personal", "vardkostnader"]
+    assert themed == ["personal", "vardkostnader", "statsbidrag"]
     for area in themed:
         assert sorted(layout.themed_indicators(area)) == sorted(d.id for d in library() if d.area == area)
 

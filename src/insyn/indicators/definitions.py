@@ -180,7 +180,8 @@ class Condition(Strict):
 
     within_days: int | None = None
     within_months: int | None = None
-    until: str = "date"  # the column within_days/within_months measure to, from start_date
+    until: str = "date"  # the column within_days/within_months measure to
+    since: str = "start_date"  # the column they measure from
     equals: dict[str, str] | None = None
     one_of: dict[str, list[str]] | None = None
     less_than: dict[str, float] | None = None

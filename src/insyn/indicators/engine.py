@@ -258,9 +258,9 @@ def _condition(t: ir.Table, condition: Condition | None,
         return t, None
     parts = []
     if condition.within_days is not None:
-        parts.append(days_between(t.start_date, t[condition.until]) <= condition.within_days)
+        parts.append(days_between(t[condition.since], t[condition.until]) <= condition.within_days)
     if condition.within_months is not None:
-        parts.append(t[condition.until] <= add_months(t.start_date, condition.within_months))
+        parts.append(t[condition.until] <= add_months(t[condition.since], condition.within_months))
     parts += [t[column] == value for column, value in (condition.equals or {}).items()]
     parts += [t[column].isin(values) for column, values in (condition.one_of or {}).items()]
     parts += [t[column] < value for column, value in (condition.less_than or {}).items()]
@@ -631,7 +631,8 @@ def store_sources(store) -> Sources:
                    workload_weights=store.table("insyn_workload_weights"),
                    workload_norms=store.table("insyn_workload_norms"),
                    caseworker_roles=store.table("insyn_caseworker_roles"),
-                   care_prices=store.table("care_prices"), care_costs=store.table("care_costs"))
+                   care_prices=store.table("care_prices"), care_costs=store.table("care_costs"),
+                   grants=store.table("grants"))
 
 
 def _compiled_sources() -> str:

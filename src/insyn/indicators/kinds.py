@@ -46,7 +46,7 @@ class SubjectKind:
     # Its rows are the events' own, so the columns a count's conditions and breakdowns read
     # come from the events; False where the rows are built from elsewhere (staff, case work).
     rows_from_events: bool = True
-    record: Literal["case_id", "staff_id"] = "case_id"  # what one subject row is about
+    record: Literal["case_id", "staff_id", "grant"] = "case_id"  # what one subject row is about
     # Whether every subject of the first spec is one of the second's (roles within roles, say):
     # nested counts are relations the disclosure control knows of. None: only equal specs.
     narrows: Callable[[Any, Any], bool] | None = None

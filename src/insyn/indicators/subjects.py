@@ -43,6 +43,8 @@ class Sources:
     # The cost data (docs/costs.md); absent where a caller computes no cost indicators.
     care_prices: ir.Table | None = None
     care_costs: ir.Table | None = None
+    # Grants that finance employments (docs/grants.md); absent: no employment has a grant's end.
+    grants: ir.Table | None = None
     # Expressions built once and used wherever they are needed again (the same Python object
     # twice becomes one CTE in the SQL): subjects shared by definitions, the case work that
     # both caseload and workload read.

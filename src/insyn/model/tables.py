@@ -109,6 +109,9 @@ STAFF = Table(
         Column("end_date", "date", label="slutdatum", planned=True),
         Column("fte", "float", label="sysselsättningsgrad", minimum=0.0, maximum=1.0),
         Column("exam_year", "int", label="examensår", minimum=1940, maximum=2100),
+        # The grant that pays for the employment (stimulansmedel, ESF, a named grant: as the
+        # grants table names it); empty when the municipality's own budget does (docs/grants.md).
+        Column("funding", "text", label="finansiering"),
     ),
     key=("municipality", "staff_id", "start_date"),
 )
@@ -217,7 +220,23 @@ CARE_COSTS = Table(
              ("birth_month", "TINYINT"), ("sex", "VARCHAR"), ("id_kind", "VARCHAR")),
 )
 
+GRANTS = Table(
+    name="grants",
+    label="statsbidrag",
+    columns=(
+        Column("municipality", "municipality", True, label="kommun"),
+        # The name employments give in their `funding` column.
+        Column("grant", "text", True, label="bidrag"),
+        Column("start_date", "date", True, label="från", planned=True),
+        Column("end_date", "date", True, label="till", planned=True),
+        Column("amount", "float", True, label="belopp", minimum=0.0, maximum=10_000_000_000.0),
+        Column("purpose", "text", label="syfte"),
+    ),
+    # A grant's decision for a period is replaced by a newer one from the same day.
+    key=("municipality", "grant", "start_date"),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t for t in (EVENTS, STAFF, COURSES, TRAININGS, MENTORSHIPS, POPULATIONS, WORKLOAD_RATINGS,
-                        CARE_PRICES, CARE_COSTS)
+                        CARE_PRICES, CARE_COSTS, GRANTS)
 }

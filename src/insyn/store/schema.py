@@ -83,6 +83,7 @@ ADDED_COLUMNS = [("indicator_results", "complete", "BOOLEAN"),
                  ("events", "unaccompanied", "VARCHAR"), ("events", "temporary_number", "VARCHAR"),
                  ("events", "id_kind", "VARCHAR"),
                  ("events", "provider", "VARCHAR"), ("privacy_budget", "period", "VARCHAR"),
+                 ("staff", "funding", "VARCHAR"),
                  *(("indicator_results", c, "DOUBLE") for c in (
                      "numerator_contributors", "numerator_largest",
                      "denominator_contributors", "denominator_largest",

@@ -51,6 +51,7 @@ from insyn.model.codes import codes
 from insyn.model.tables import TABLES
 from insyn.model.workforce_config import load_workload
 from insyn.synth.costs import cost_tables
+from insyn.synth.grants import grant_tables
 from insyn.synth.personnummer import personal_numbers, with_other_ids
 
 # Every canonical table but the populations, which are reference data shipped with Insyn.
@@ -112,7 +113,7 @@ def generate(municipalities: pd.DataFrame, years: list[int], seed: int = 1,
 
     `municipalities` has municipality_code, municipality, population_0_17, population_0_20
     and population_total. Returns events, staff, courses, trainings, mentorships,
-    workload_ratings, care_prices and care_costs with the column names of insyn.model.tables;
+    workload_ratings, care_prices, care_costs and grants with the column names of insyn.model.tables;
     dates are datetime64, months text (YYYY-MM), missing values null. `drift` adds a trend
     and a shock to the first reports.
     """
@@ -156,6 +157,7 @@ def generate(municipalities: pd.DataFrame, years: list[int], seed: int = 1,
         "workload_ratings": _workload_ratings_frame(ratings, staff, staff_ids, munis),
     }
     tables |= cost_tables(tables["events"], years, seed)  # providers, price list and ledger
+    tables |= grant_tables(tables["staff"], municipalities, years, seed)  # grants, funded posts
     notify("Klart", 1.0)
     return tables
 
@@ -1512,6 +1514,7 @@ def _staff_frame(staff: pd.DataFrame, staff_ids: pa.Array, munis: _Municipalitie
         "fte": staff["fte"].to_numpy(dtype=float),
         "exam_year": pd.arrays.IntegerArray(degree_year,
                                             mask=~staff["exam_year_known"].to_numpy()),
+        "funding": pd.array([None] * len(staff), dtype="string"),  # insyn.synth.grants marks the funded
     })
     return frame.sort_values(["municipality", "staff_id", "start_date"],
                              kind="stable").reset_index(drop=True)[_columns("staff")]

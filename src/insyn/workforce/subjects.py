@@ -18,6 +18,7 @@ from insyn.indicators.deadlines import days_between
 from insyn.indicators.definitions import Strict, Subjects
 from insyn.indicators.kinds import Data, SubjectKind, always
 from insyn.indicators.kinds import register as register_kinds
+from insyn.indicators.portable import rounded
 from insyn.indicators.subjects import (
     INTERVENTIONS,
     INVESTIGATIONS,
@@ -50,20 +51,22 @@ class CaseWorkSubject(Strict):
 
 
 class StaffFilter(Strict):
-    """Employments of these roles and forms of employment (all when empty)."""
+    """Employments of these roles and forms of employment (all when empty), and by `funding`:
+    `grant` those a grant pays for, `budget` the others (both when not given)."""
 
     roles: list[str] = []
     employment: list[str] = []
+    funding: Literal["grant", "budget"] | None = None
 
     def narrows(self, other: StaffFilter) -> bool:
         """Whether every employment this filter lets through, `other` lets through too."""
         def within(mine: list[str], theirs: list[str]) -> bool:
             return not theirs or bool(mine) and set(mine) <= set(theirs)
 
-        rest = {"roles", "employment"}
+        rest = {"roles", "employment", "funding"}
         same_rest = self.model_dump(exclude=rest) == other.model_dump(exclude=rest)
         return (type(self) is type(other) and same_rest and within(self.roles, other.roles)
-                and within(self.employment, other.employment))
+                and within(self.employment, other.employment) and other.funding in (None, self.funding))
 
 
 class EmploymentsSubject(StaffFilter):
@@ -103,8 +106,10 @@ class CaseworkerLoadsSubject(StaffFilter):
 # --- employments -------------------------------------------------------------------------------
 
 def employment_facts(sources: Sources) -> ir.Table:
-    """Every employment, with FTE (default 1), the person's first start in the municipality
-    and the start of their first mentorship as a mentee (built once per Sources)."""
+    """Every employment, with FTE (default 1), the person's first start in the municipality,
+    the start of their first mentorship as a mentee, `financing` (bidrag where a grant pays for
+    it, else ordinarie) and `funding_end`: the last day of its grant in the grants table (built
+    once per Sources)."""
     return sources.once("employment_facts", lambda: _employment_facts(sources))
 
 
@@ -117,8 +122,16 @@ def _employment_facts(sources: Sources) -> ir.Table:
         mentor_start=mentoring.start_date.min())
     facts = facts.left_join(mentored, [facts.municipality == mentored.municipality,
                                        facts.staff_id == mentored.mentee_id])
+    facts = facts.mutate(financing=ibis.cases((facts.funding.notnull(), "bidrag"), else_="ordinarie"))
+    if sources.grants is None:
+        facts = facts.mutate(funding_end=ibis.null().cast("date"))
+    else:
+        grants = sources.grants
+        ends = grants.group_by([grants.municipality, grants.grant]).aggregate(funding_end=grants.end_date.max())
+        facts = facts.left_join(ends, [facts.municipality == ends.municipality, facts.funding == ends.grant])
     return facts.select("municipality", "staff_id", "unit", "role", "employment", "fte", "exam_year",
-                        "first_start", "mentor_start", "start_date", "end_date")
+                        "first_start", "mentor_start", "start_date", "end_date", "funding", "financing",
+                        "funding_end")
 
 
 def _filtered(rows: ir.Table, spec: StaffFilter) -> ir.Table:
@@ -126,6 +139,8 @@ def _filtered(rows: ir.Table, spec: StaffFilter) -> ir.Table:
         rows = rows.filter(rows.role.isin(spec.roles))
     if spec.employment:
         rows = rows.filter(rows.employment.isin(spec.employment))
+    if spec.funding:
+        rows = rows.filter(rows.financing == ("bidrag" if spec.funding == "grant" else "ordinarie"))
     return rows
 
 
@@ -253,6 +268,29 @@ def programme_targets_at_period(placed: ir.Table, spec, sources: Sources, period
     paired = without_right(paired)
     return paired.mutate(completed_date=ibis.cases(
         (paired.first_completed <= paired.reference_date, paired.first_completed), else_=None))
+
+
+# --- grants --------------------------------------------------------------------------------
+
+class GrantsSubject(Strict):
+    """The grants table's decisions, in every period they overlap, with `amount_in_period`:
+    the part of the amount that falls in the period by days (both ends counted)."""
+
+
+def grant_rows(spec, sources: Sources) -> ir.Table:
+    grants = sources.grants
+    if grants is None:
+        raise ValueError("grants subjects need the store's grants table")
+    return grants.select("municipality", "grant", "purpose", "start_date", "end_date", "amount",
+                         unit=ibis.null().cast("string"))
+
+
+def grants_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Table) -> ir.Table:
+    first = ibis.greatest(placed.start_date, placed.period_start)
+    last = ibis.least(placed.end_date, placed.period_end)
+    share = (days_between(first, last) + 1).cast("float64") / (days_between(placed.start_date, placed.end_date) + 1)
+    # Whole kronor: totals then equal their parts exactly on every backend (as the cost ledger).
+    return placed.mutate(amount_in_period=rounded(placed.amount * share, 0))
 
 
 # --- mentorships ---------------------------------------------------------------------------
@@ -420,6 +458,8 @@ def register() -> None:
                     rows_from_events=False, record="staff_id"),
         SubjectKind("programme_targets", ProgrammeTargetsSubject, all_employments, always("reference_date"),
                     data=STAFF, at_period=programme_targets_at_period, rows_from_events=False, record="staff_id"),
+        SubjectKind("grants", GrantsSubject, grant_rows, always("overlap"), data=STAFF,
+                    at_period=grants_at_period, rows_from_events=False, record="grant"),
         SubjectKind("mentorships", MentorshipsSubject, mentorships, always("reference_date"), data=STAFF,
                     at_period=mentorships_at_period, rows_from_events=False, record="staff_id"),
         # Caseworkers, with the points of the cases they hold: both kinds of data.

@@ -1,0 +1,185 @@
+"""State grants by hand (docs/grants.md): employments a grant pays for, and the grants.
+
+Vimmerby has two grants: stimulansmedel for 2024 (600 000 kr) and for January–June 2025
+(300 000 kr: the grant ends mid-year), and an ESF project from 1 July 2024 to 31 March 2026
+(1 200 000 kr over 639 days). G1 and G2 are paid by the stimulansmedel (G2 half time, on a
+fixed-term contract that ends with the grant), G3 by ESF, U1 by a grant the grants table does
+not know; O1 and O2 by the ordinary budget (O2 leaves in August 2024), and the unit manager E1
+too. Imported through the real import path with an extract date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from helpers import EVENT_COLUMNS, pnr, write_csv
+
+from insyn.indicators.definitions import library
+from insyn.indicators.engine import compute
+from insyn.ingest.load import ImportRejected, import_files
+from insyn.store import open_store
+
+pytestmark = pytest.mark.slow  # docs/testing.md
+
+V = "0884"
+UNIT = "Barn och unga"
+EXTRACT_DATE = dt.date(2025, 12, 31)
+KEY = b"k" * 32
+SS, EC = "socialsekreterare", "enhetschef"
+STAFF_COLUMNS = ["municipality", "staff_id", "unit", "role", "employment", "start_date", "end_date", "fte",
+                 "exam_year", "funding"]
+GRANT_COLUMNS = ["municipality", "grant", "start_date", "end_date", "amount", "purpose"]
+
+
+def employment(staff_id, role, kind, start, end="", fte="1", exam="", funding=""):
+    return dict(municipality=V, staff_id=staff_id, unit=UNIT, role=role, employment=kind, start_date=start,
+                end_date=end, fte=fte, exam_year=exam, funding=funding)
+
+
+STAFF = [
+    employment("G1", SS, "tillsvidare", "2023-01-01", exam=2020, funding="Stimulansmedel"),
+    employment("G2", SS, "visstid", "2024-03-01", "2025-06-30", fte="0,5", exam=2024, funding="Stimulansmedel"),
+    employment("G3", SS, "tillsvidare", "2024-07-01", exam=2024, funding="ESF"),
+    employment("U1", SS, "tillsvidare", "2024-01-01", fte="0,8", exam=2010, funding="Okänt bidrag"),
+    employment("O1", SS, "tillsvidare", "2020-01-01", exam=2015),
+    employment("O2", SS, "tillsvidare", "2022-01-01", "2024-08-31", exam=2021),
+    employment("E1", EC, "tillsvidare", "2019-01-01", exam=2005),
+]
+GRANTS = [
+    dict(municipality=V, grant="Stimulansmedel", start_date="2024-01-01", end_date="2024-12-31", amount="600000",
+         purpose="Stärkt barn- och ungdomsvård"),
+    dict(municipality=V, grant="Stimulansmedel", start_date="2025-01-01", end_date="2025-06-30", amount="300000",
+         purpose="Stärkt barn- och ungdomsvård"),
+    dict(municipality=V, grant="ESF", start_date="2024-07-01", end_date="2026-03-31", amount="1200000",
+         purpose="Introduktion av nya socialsekreterare"),
+]
+EVENTS = [dict(municipality=V, case_id="A1", person_id=pnr("20120315", "123"), event="report", date=day,
+               source="skola", unit=UNIT) for day in ("2024-01-02", "2025-12-20")]
+
+
+def write_all(folder):
+    return [write_csv(folder / "personal.csv", STAFF_COLUMNS, STAFF),
+            write_csv(folder / "bidrag.csv", GRANT_COLUMNS, GRANTS),
+            write_csv(folder / "handelser.csv", EVENT_COLUMNS, EVENTS)]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    store = open_store(None)
+    imported = import_files(store, write_all(tmp_path_factory.mktemp("grants")), KEY, extract_date=EXTRACT_DATE)
+    assert all(not f.validated.problems for f in imported.files)
+    assert {f.validated.table.name for f in imported.files} == {"staff", "grants", "events"}
+    frame = compute(store)
+    store.close()
+    return frame
+
+
+def value(results, indicator, period, **dims):
+    rows = results[(results.indicator == indicator) & (results.municipality == V) & (results.period == period)]
+    for dim in ("unit", "sex", "age_group", "category"):
+        rows = rows[rows[dim] == dims[dim]] if dim in dims else rows[rows[dim].isna()]
+    assert len(rows) == 1, f"{indicator} {period} {dims}: {len(rows)} rows"
+    r = rows.iloc[0]
+    return r.numerator, r.denominator, r.value
+
+
+def test_every_grant_indicator_is_covered_here(results):
+    assert {d.id for d in library() if d.area == "statsbidrag"} <= set(results.indicator)
+
+
+def test_fte_paid_by_grants_and_their_share(results):
+    # 1 November 2024: G1 1.0, G2 0.5, G3 1.0 and U1 0.8 paid by grants (an unknown grant is a
+    # grant still); O1 and E1 1.0 each by the budget (O2 has left).
+    assert value(results, "arsarbetare_bidragsfinansierade", "2024")[0] == pytest.approx(3.3)
+    assert value(results, "andel_arsarbetare_bidragsfinansierade", "2024") == pytest.approx((3.3, 5.3, 100 * 3.3 / 5.3))
+    assert value(results, "andel_arsarbetare_bidragsfinansierade", "2024", unit=UNIT)[2] == pytest.approx(
+        100 * 3.3 / 5.3)
+    # 1 November 2025: G2 has left with her grant.
+    assert value(results, "andel_arsarbetare_bidragsfinansierade", "2025") == pytest.approx((2.8, 4.8, 100 * 2.8 / 4.8))
+
+
+def test_turnover_of_grant_funded_staff_against_the_rest(results):
+    # 2024: no grant-funded caseworker left. In the budget, O2 (1.0) left on 31 August: 1.0
+    # over O1's whole year and O2's 244 days of 366.
+    assert value(results, "personalomsattning_bidragsfinansierade", "2024")[0] == 0
+    assert value(results, "personalomsattning_ordinarie", "2024") == pytest.approx(
+        (1.0, 1 + 244 / 366, 100 / (1 + 244 / 366)))
+    # 2025: G2 (0.5) left when the stimulansmedel ended, after 181 days of 365; G1, G3 and U1
+    # worked the whole year. In the budget nobody left.
+    in_post = 1.0 + 0.5 * 181 / 365 + 1.0 + 0.8
+    assert value(results, "personalomsattning_bidragsfinansierade", "2025") == pytest.approx(
+        (0.5, in_post, 100 * 0.5 / in_post))
+    assert value(results, "personalomsattning_ordinarie", "2025") == pytest.approx((0, 1.0, 0))
+
+
+def test_experience_of_grant_funded_caseworkers_against_the_rest(results):
+    # 1 November 2024: G2 and G3 graduated in 2024 (0.34 years); G1 and U1 earlier. O1 in the
+    # budget since 2015. The unit manager is no caseworker.
+    assert value(results, "erfarenhet_under_1_ar_bidragsfinansierade", "2024") == pytest.approx((2, 4, 50))
+    assert value(results, "erfarenhet_under_1_ar_ordinarie", "2024") == pytest.approx((0, 1, 0))
+    assert value(results, "erfarenhet_under_1_ar_bidragsfinansierade", "2025") == pytest.approx((0, 3, 0))
+
+
+def test_staff_whose_grant_ends_within_six_months(results):
+    # 1 November 2024: the stimulansmedel run to 30 June 2025 and ESF to 31 March 2026, both
+    # after 1 May 2025; U1's grant has no end in the grants table.
+    assert value(results, "bidrag_upphor_inom_6_manader", "2024")[0] == 0
+    # 1 November 2025: G1's stimulansmedel ended on 30 June (G1 is still in post), G3's ESF
+    # ends on 31 March 2026, within six months (by 1 May 2026).
+    assert value(results, "bidrag_upphor_inom_6_manader", "2025")[0] == 2
+    assert value(results, "bidrag_upphor_inom_6_manader", "2025", unit=UNIT)[0] == 2
+
+
+def test_grant_per_fte_it_pays_for(results):
+    # 2024: the stimulansmedel's 600 000 and ESF's 184 days of 639 of 1 200 000 (345 539.9, whole
+    # kronor 345 540), over the FTE-years of G1 (1.0), G2 (0.5 × 306/366) and G3 (184/366);
+    # U1's grant is not in the grants table, so U1 is not among them.
+    grants_2024, fte_2024 = 600_000 + 345_540, 1 + 0.5 * 306 / 366 + 184 / 366
+    assert value(results, "bidrag_per_bidragsfinansierad_arsarbetare", "2024") == pytest.approx(
+        (grants_2024, fte_2024, grants_2024 / fte_2024))
+    # 2025: 300 000 and 365 days of ESF (685 446.0), over G1, G2 (0.5 × 181/365) and G3.
+    grants_2025, fte_2025 = 300_000 + 685_446, 2 + 0.5 * 181 / 365
+    assert value(results, "bidrag_per_bidragsfinansierad_arsarbetare", "2025") == pytest.approx(
+        (grants_2025, fte_2025, grants_2025 / fte_2025))
+
+
+def test_grant_funding_changes_no_workforce_figure(results):
+    """The funding column is new beside the workforce indicators: they count as before."""
+    assert value(results, "arsarbetare", "2024")[0] == pytest.approx(5.3)
+    assert value(results, "antal_anstallda", "2024")[0] == 6
+
+
+BAD_GRANTS = [
+    GRANTS[0],
+    dict(GRANTS[1], amount="trehundra tusen"),
+    dict(GRANTS[2], end_date="2024-01-01"),
+    dict(GRANTS[2], grant="", start_date="2026-01-01"),
+]
+
+
+def test_bad_grant_rows_are_quarantined_with_file_row_and_column(tmp_path):
+    store = open_store(None)
+    path = write_csv(tmp_path / "bidrag.csv", GRANT_COLUMNS, BAD_GRANTS)
+    imported = import_files(store, [path], KEY, extract_date=EXTRACT_DATE)
+    messages = imported.files[0].validated.messages()
+    assert imported.files[0].rows_loaded == 1
+    assert "bidrag.csv, rad 3, kolumn 'amount': inte ett tal" in messages
+    assert "bidrag.csv, rad 4, kolumn 'end_date': slutdatum före startdatum" in messages
+    assert any(m.startswith("bidrag.csv, rad 5, kolumn 'grant'") for m in messages)
+    quarantined = store.raw.execute("SELECT row_number, column_name FROM quarantine ORDER BY 1").fetchall()
+    assert quarantined == [(3, "amount"), (4, "end_date"), (5, "grant")]
+    store.close()
+
+
+def test_a_strict_import_of_a_grant_file_with_one_bad_row_changes_nothing(tmp_path):
+    store = open_store(None)
+    import_files(store, [write_csv(tmp_path / "bidrag.csv", GRANT_COLUMNS, GRANTS[:1])], KEY,
+                 extract_date=EXTRACT_DATE)
+    before = store.raw.execute("SELECT * FROM grants").fetchall()
+    with pytest.raises(ImportRejected):
+        import_files(store, [write_csv(tmp_path / "bidrag2.csv", GRANT_COLUMNS, BAD_GRANTS)], KEY,
+                     extract_date=EXTRACT_DATE, strict=True)
+    assert store.raw.execute("SELECT * FROM grants").fetchall() == before
+    assert store.raw.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)
+    store.close()
