@@ -51,3 +51,21 @@ def settings_with_results(data_dir: Path, results: pd.DataFrame) -> Settings:
     finally:
         store.close()
     return settings
+
+
+def result_row(results: pd.DataFrame, municipality: str, indicator: str, period: str, **dims) -> pd.Series:
+    """The one result row of the indicator, municipality and period with these breakdowns (the
+    others empty)."""
+    rows = results[(results.indicator == indicator) & (results.municipality == municipality)
+                   & (results.period == period)]
+    for dim in ("unit", "sex", "age_group", "category"):
+        rows = rows[rows[dim] == dims[dim]] if dim in dims else rows[rows[dim].isna()]
+    assert len(rows) == 1, f"{indicator} {period} {dims}: {len(rows)} rows"
+    return rows.iloc[0]
+
+
+def result_value(results: pd.DataFrame, municipality: str, indicator: str, period: str,
+                 **dims) -> tuple[float, float, float]:
+    """(numerator, denominator, value) of result_row."""
+    row = result_row(results, municipality, indicator, period, **dims)
+    return row.numerator, row.denominator, row.value

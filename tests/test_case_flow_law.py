@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from helpers import EVENT_COLUMNS, pnr, write_csv
+from helpers import EVENT_COLUMNS, pnr, result_row, write_csv
 
 from insyn.indicators.engine import compute
 from insyn.ingest.load import import_files
@@ -157,11 +157,7 @@ def results(tmp_path_factory):
 
 
 def row(results, indicator, period, **dims):
-    rows = results[(results.indicator == indicator) & (results.municipality == GBG) & (results.period == period)]
-    for dim in ("unit", "sex", "age_group", "category"):
-        rows = rows[rows[dim] == dims[dim]] if dim in dims else rows[rows[dim].isna()]
-    assert len(rows) == 1, f"{indicator} {period} {dims}: {len(rows)} rows"
-    return rows.iloc[0]
+    return result_row(results, GBG, indicator, period, **dims)
 
 
 def value(results, indicator, period, **dims):

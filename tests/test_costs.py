@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from helpers import EVENT_COLUMNS, pnr, write_csv
+from helpers import EVENT_COLUMNS, pnr, result_value, write_csv
 
 from insyn.indicators.engine import compute
 from insyn.ingest.load import ImportRejected, import_files
@@ -102,12 +102,7 @@ def results(tmp_path_factory):
 
 
 def value(results, indicator, period, **dims):
-    rows = results[(results.indicator == indicator) & (results.municipality == GBG) & (results.period == period)]
-    for dim in ("unit", "sex", "age_group", "category"):
-        rows = rows[rows[dim] == dims[dim]] if dim in dims else rows[rows[dim].isna()]
-    assert len(rows) == 1, f"{indicator} {period} {dims}: {len(rows)} rows"
-    r = rows.iloc[0]
-    return r.numerator, r.denominator, r.value
+    return result_value(results, GBG, indicator, period, **dims)
 
 
 def test_care_days_are_nights_per_form_and_year(results):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from helpers import EVENT_COLUMNS, pnr, write_csv
+from helpers import EVENT_COLUMNS, pnr, result_value, write_csv
 
 from insyn.indicators.definitions import library
 from insyn.indicators.engine import compute
@@ -76,12 +76,7 @@ def results(tmp_path_factory):
 
 
 def value(results, indicator, period, **dims):
-    rows = results[(results.indicator == indicator) & (results.municipality == V) & (results.period == period)]
-    for dim in ("unit", "sex", "age_group", "category"):
-        rows = rows[rows[dim] == dims[dim]] if dim in dims else rows[rows[dim].isna()]
-    assert len(rows) == 1, f"{indicator} {period} {dims}: {len(rows)} rows"
-    r = rows.iloc[0]
-    return r.numerator, r.denominator, r.value
+    return result_value(results, V, indicator, period, **dims)
 
 
 def test_every_grant_indicator_is_covered_here(results):

@@ -149,6 +149,29 @@ def _number(text: str) -> float:
     return float(text.replace("\u00a0", "").replace(" ", "").replace("%", "").replace(",", "."))
 
 
+def test_the_manager_sees_the_posts_whose_grant_ends_within_six_months(manager, folder, web_users):
+    """Worked from the exports: the unit's employments in post on the first day of the latest
+    month whose grant's last decision ends by six months later (or has ended) are listed, the
+    soonest first, and nobody else."""
+    unit = _unit(web_users)
+    latest, _ = _unit_now(folder, unit)
+    now = pd.Timestamp(f"{latest}-01")
+    staff, grants = folder.tables["staff"], folder.tables["grants"]
+    ends = grants[grants.municipality == OWN].groupby("grant").end_date.max()
+    in_post = staff[(staff.municipality == OWN) & (staff.unit == unit) & (staff.start_date <= now)
+                    & (staff.end_date.isna() | (staff.end_date >= now)) & staff.funding.notna()]
+    funding_end = in_post.funding.map(ends)
+    expected = in_post[funding_end <= now + pd.DateOffset(months=6)].assign(funding_end=funding_end)
+    assert len(expected), "the synthetic stimulansmedel end within six months of the data's last month"
+    page = manager.get("/personal/handlaggare", params={"enhet": unit})
+    assert page.status_code == 200
+    [header, *rows] = tables_of(page.text)["bidrag-upphor"]
+    assert header[:3] == ["Medarbetare", "Bidrag", "Bidragets sista dag"]
+    assert sorted(re.sub(r".*\((.+)\)$", r"\1", row[0]) for row in rows) == sorted(expected.staff_id)
+    assert {row[1] for row in rows} == set(expected.funding)
+    assert all(row[3] == "upphör" for row in rows)  # the last decision runs into next year
+
+
 # --- in a real browser ---------------------------------------------------------------------------
 
 @pytest.mark.browser
@@ -239,3 +262,4 @@ def test_in_the_browser_a_rating_reaches_the_managers_trend_and_alert(page, web_
     pd.testing.assert_frame_equal(after[~rated].drop(columns=["rating", "flex_hours"]),
                                   before[~rated].drop(columns=["rating", "flex_hours"]))
     assert latest in set(after.period)
+

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from helpers import EVENT_COLUMNS, pnr, write_csv
+from helpers import EVENT_COLUMNS, pnr, result_value, write_csv
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -163,12 +163,7 @@ def results(dataset):
 
 
 def value(results, indicator, period="2024", **dims):
-    rows = results[(results.indicator == indicator) & (results.municipality == V) & (results.period == period)]
-    for dim in ("unit", "sex", "age_group", "category"):
-        rows = rows[rows[dim] == dims[dim]] if dim in dims else rows[rows[dim].isna()]
-    assert len(rows) == 1, f"{indicator} {period} {dims}: {len(rows)} rows"
-    row = rows.iloc[0]
-    return row.numerator, row.denominator, row.value
+    return result_value(results, V, indicator, period, **dims)
 
 
 def test_every_workforce_indicator_is_covered_here(results):

@@ -504,6 +504,19 @@ def team_workload(settings: Settings, municipality: str, unit: str, months: int 
         store.close()
 
 
+def unit_funding_ending(settings: Settings, municipality: str, unit: str, on: dt.date):
+    """The unit's posts whose grant ends within the published count's months of `on`, or has
+    ended (insyn.workforce.funding), and those months. Rows name employees."""
+    from insyn.workforce.funding import funding_ending, notice_months
+
+    months = notice_months()
+    store = store_for(settings, read_only=True)  # StoreBusy while an import writes
+    try:
+        return funding_ending(store, municipality, unit, on, months), months
+    finally:
+        store.close()
+
+
 def forecast_outlook(settings: Settings, municipality: str, lead_months: int | None = None,
                      with_backtest: bool = True):
     """A municipality's forecast, backtest and staffing need (insyn.forecast.outlook.Outlook),

@@ -11,6 +11,7 @@ of row-level data about employees and goes to the audit log.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
@@ -20,13 +21,13 @@ from markupsafe import Markup, escape
 from insyn.errors import InsynError
 from insyn.publish.cells import MISSING
 from insyn.publish.charts import load_months_text, load_sparkline
-from insyn.swedish import format_number, swedish_sort_key
+from insyn.swedish import format_date, format_number, swedish_sort_key
 from insyn.web import names, pages
 from insyn.web.accounts import Role
 from insyn.web.pages import Choice, Page, Section
 from insyn.web.registry import MenuPage, PageRouter
 from insyn.web.tables import Row, Shown, Table, count, number_cell, percent_cell
-from insyn.workflows import team_workload
+from insyn.workflows import team_workload, unit_funding_ending
 from insyn.workforce.team import TeamView
 from insyn.workforce.workload import WhatIf, scenario
 
@@ -66,7 +67,9 @@ def caseworkers_page(request: Request, viewer) -> Page:
     if team is None:
         raise pages.NotFound(f"Ingen arbetstyngd beräknad för {unit}.")
     caseworkers, cases = latest
-    people = sorted(set(team.caseworkers.staff_id) | set(caseworkers.index))
+    now = dt.date.fromisoformat(f"{team.latest}-01")
+    ending, notice = unit_funding_ending(settings, municipality, unit, now)
+    people = sorted(set(team.caseworkers.staff_id) | set(caseworkers.index) | set(ending.staff_id))
     shown = names.shown_names(viewer.con, scope, [(municipality, unit, s) for s in people])
     scale = ", ".join(f"{step.value} = {step.label}" for step in workload.self_rating.scale)
     form = _what_if_form(request, team, workload, caseworkers, cases[cases.unit == unit], shown)
@@ -83,6 +86,7 @@ def caseworkers_page(request: Request, viewer) -> Page:
          _caseworkers_section(team, shown, workload),
          _unit_section(team),
          _unassigned_section(team),
+         _funding_section(ending, shown, municipality, unit, now, notice),
          _what_if_section(form, result, shown)],
         notes=["Arbetstyngd: poängen delade med normen (100 % = precis vid normen). Egen skattning: "
                f"{workload.self_rating.question} ({scale})."],
@@ -91,6 +95,27 @@ def caseworkers_page(request: Request, viewer) -> Page:
 
 def _person(staff_id: str, shown: dict[tuple[str, str], str], municipality: str) -> Shown:
     return Shown(escape(names.labelled(shown.get((municipality, staff_id)), staff_id)), staff_id)
+
+
+def _funding_section(ending: pd.DataFrame, shown, municipality: str, unit: str, now: dt.date,
+                     notice: int) -> Section:
+    """The unit's posts whose grant ends within `notice` months of `now`, or has ended."""
+    rows: list[Row] = []
+    for r in ending.itertuples():
+        last_day = pd.Timestamp(r.funding_end).date()
+        rows.append([_person(r.staff_id, shown, municipality), r.funding, format_date(last_day),
+                     "har upphört" if last_day < now else "upphör", number_cell(r.fte),
+                     MISSING if pd.isna(r.end_date) else format_date(pd.Timestamp(r.end_date).date())])
+    day = format_date(now)
+    text = (f"Medarbetare i tjänst {day} vars tjänst ett bidrag betalar, där bidraget enligt kommunens beslut "
+            f"upphör inom {notice} månader eller redan har upphört: tjänster som behöver annan finansiering "
+            "eller ett beslut." if rows else
+            f"Ingen medarbetare i {unit} har {day} en tjänst vars bidrag upphör inom {notice} månader eller "
+            "redan har upphört.")
+    return Section("Bidrag som upphör", "bidrag-upphor", text, tables=[Table(
+        "bidrag-upphor", f"Bidragsfinansierade tjänster som upphör, {unit}, {day}",
+        ["Medarbetare", "Bidrag", "Bidragets sista dag", "Läge", "Sysselsättning", "Anställningens slutdatum"],
+        rows)] if rows else [])
 
 
 def _alerts_section(team: TeamView, shown, alert_months: int) -> Section:
