@@ -116,6 +116,29 @@ def test_a_copy_that_fails_leaves_postgresql_as_it_was(web_data, postgres_url):
     assert open_backend(postgres_url).query("SELECT count(*) AS n FROM events").n[0] == before > 0
 
 
+def test_a_database_filled_before_a_column_was_added_takes_the_copy(web_data, postgres_url):
+    """A staff table made by an earlier version, without `funding`, gains the column."""
+    backend = open_backend(postgres_url)
+    try:
+        with backend.raw.cursor() as cursor:
+            cursor.execute('DROP TABLE IF EXISTS "staff"')
+            cursor.execute('CREATE TABLE "staff" ("municipality" TEXT, "staff_id" TEXT, "unit" TEXT, "role" TEXT, '
+                           '"employment" TEXT, "start_date" DATE, "end_date" DATE, "fte" DOUBLE PRECISION, '
+                           '"exam_year" INTEGER, "import_id" TEXT)')
+        backend.raw.commit()
+    finally:
+        backend.close()
+    source = store_for(web_data.settings, read_only=True)
+    try:
+        copied = copy_canonical_tables(source, postgres_url)
+        funded = source.raw.execute("SELECT count(*) FROM staff WHERE funding IS NOT NULL").fetchone()[0]
+    finally:
+        source.close()
+    assert copied["staff"] > 0 and funded > 0
+    found = open_backend(postgres_url).query('SELECT count(*) AS n FROM "staff" WHERE "funding" IS NOT NULL')
+    assert found.n[0] == funded
+
+
 def test_an_unknown_store_url_is_refused_in_swedish():
     with pytest.raises(BackendError, match="Okänd adress till datalager"):
         open_backend("mysql://localhost/insyn")

@@ -1,11 +1,12 @@
 """State grants by hand (docs/grants.md): employments a grant pays for, and the grants.
 
-Vimmerby has two grants: stimulansmedel for 2024 (600 000 kr) and for January–June 2025
-(300 000 kr: the grant ends mid-year), and an ESF project from 1 July 2024 to 31 March 2026
-(1 200 000 kr over 639 days). G1 and G2 are paid by the stimulansmedel (G2 half time, on a
-fixed-term contract that ends with the grant), G3 by ESF, U1 by a grant the grants table does
-not know; O1 and O2 by the ordinary budget (O2 leaves in August 2024), and the unit manager E1
-too. Imported through the real import path with an extract date.
+Vimmerby has two grants that pay for posts: stimulansmedel for 2024 (600 000 kr) and for
+January–June 2025 (300 000 kr: the grant ends mid-year), and an ESF project from 1 July 2024 to
+31 March 2026 (1 200 000 kr over 639 days); and a training grant that pays for none. G1 and G2
+are paid by the stimulansmedel (G2 half time, on a fixed-term contract that ends with the
+grant), G3 by ESF, U1 by a grant the grants table does not know; O1 and O2 by the ordinary
+budget (O2 leaves in August 2024), and the unit manager E1 too. Imported through the real
+import path with an extract date.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ GRANTS = [
          purpose="Stärkt barn- och ungdomsvård"),
     dict(municipality=V, grant="ESF", start_date="2024-07-01", end_date="2026-03-31", amount="1200000",
          purpose="Introduktion av nya socialsekreterare"),
+    # A grant that pays for no post: not in the grant per FTE.
+    dict(municipality=V, grant="Kompetenslyft", start_date="2024-01-01", end_date="2024-12-31", amount="250000",
+         purpose="Utbildning"),
 ]
 EVENTS = [dict(municipality=V, case_id="A1", person_id=pnr("20120315", "123"), event="report", date=day,
                source="skola", unit=UNIT) for day in ("2024-01-02", "2025-12-20")]
@@ -129,7 +133,8 @@ def test_staff_whose_grant_ends_within_six_months(results):
 def test_grant_per_fte_it_pays_for(results):
     # 2024: the stimulansmedel's 600 000 and ESF's 184 days of 639 of 1 200 000 (345 539.9, whole
     # kronor 345 540), over the FTE-years of G1 (1.0), G2 (0.5 × 306/366) and G3 (184/366);
-    # U1's grant is not in the grants table, so U1 is not among them.
+    # U1's grant is not in the grants table, so U1 is not among them, and the Kompetenslyft
+    # pays for no post, so its 250 000 are not either.
     grants_2024, fte_2024 = 600_000 + 345_540, 1 + 0.5 * 306 / 366 + 184 / 366
     assert value(results, "bidrag_per_bidragsfinansierad_arsarbetare", "2024") == pytest.approx(
         (grants_2024, fte_2024, grants_2024 / fte_2024))

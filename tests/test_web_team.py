@@ -150,26 +150,35 @@ def _number(text: str) -> float:
 
 
 def test_the_manager_sees_the_posts_whose_grant_ends_within_six_months(manager, folder, web_users):
-    """Worked from the exports: the unit's employments in post on the first day of the latest
-    month whose grant's last decision ends by six months later (or has ended) are listed, the
-    soonest first, and nobody else."""
+    """Three posts of the unit in post on the first day of the latest month are marked in the
+    store: one paid by a grant whose last decision ended before that day, one by a grant ending
+    within six months, one by a grant the grants table does not know. The first two are listed,
+    the one ending first first; nobody else."""
     unit = _unit(web_users)
     latest, _ = _unit_now(folder, unit)
-    now = pd.Timestamp(f"{latest}-01")
-    staff, grants = folder.tables["staff"], folder.tables["grants"]
-    ends = grants[grants.municipality == OWN].groupby("grant").end_date.max()
-    in_post = staff[(staff.municipality == OWN) & (staff.unit == unit) & (staff.start_date <= now)
-                    & (staff.end_date.isna() | (staff.end_date >= now)) & staff.funding.notna()]
-    funding_end = in_post.funding.map(ends)
-    expected = in_post[funding_end <= now + pd.DateOffset(months=6)].assign(funding_end=funding_end)
-    assert len(expected), "the synthetic stimulansmedel end within six months of the data's last month"
+    now = dt.date.fromisoformat(f"{latest}-01")
+    store = store_for(folder.settings)
+    try:
+        in_post = store.raw.execute(
+            "SELECT DISTINCT staff_id FROM staff WHERE municipality = ? AND unit = ? AND start_date <= ? "
+            "AND (end_date IS NULL OR end_date >= ?) ORDER BY staff_id", [OWN, unit, now, now]).fetchall()
+        ended, ending, unknown = (staff_id for (staff_id,) in in_post[:3])
+        store.raw.execute("UPDATE staff SET funding = NULL WHERE municipality = ?", [OWN])
+        store.raw.execute("INSERT INTO grants VALUES (?, 'Projekt A', ?, ?, 100000, NULL, 'test'), "
+                          "(?, 'Projekt B', ?, ?, 200000, NULL, 'test')",
+                          [OWN, now - dt.timedelta(days=400), now - dt.timedelta(days=1),
+                           OWN, now - dt.timedelta(days=100), now + dt.timedelta(days=150)])
+        for staff_id, grant in ((ended, "Projekt A"), (ending, "Projekt B"), (unknown, "Projekt okänt")):
+            store.raw.execute("UPDATE staff SET funding = ? WHERE municipality = ? AND staff_id = ?",
+                              [grant, OWN, staff_id])
+    finally:
+        store.close()
     page = manager.get("/personal/handlaggare", params={"enhet": unit})
     assert page.status_code == 200
     [header, *rows] = tables_of(page.text)["bidrag-upphor"]
-    assert header[:3] == ["Medarbetare", "Bidrag", "Bidragets sista dag"]
-    assert sorted(re.sub(r".*\((.+)\)$", r"\1", row[0]) for row in rows) == sorted(expected.staff_id)
-    assert {row[1] for row in rows} == set(expected.funding)
-    assert all(row[3] == "upphör" for row in rows)  # the last decision runs into next year
+    assert header[:4] == ["Medarbetare", "Bidrag", "Sista dag i beslutat bidrag", "Status"]
+    assert [(re.sub(r".*\((.+)\)$", r"\1", row[0]), row[1], row[3]) for row in rows] == [
+        (ended, "Projekt A", "har upphört"), (ending, "Projekt B", "upphör")]
 
 
 # --- in a real browser ---------------------------------------------------------------------------

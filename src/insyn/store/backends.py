@@ -253,11 +253,13 @@ def open_backend(url: str, spark=None) -> ComputeBackend:
 _POSTGRES_TYPES = {"VARCHAR": "TEXT", "DOUBLE": "DOUBLE PRECISION", "TINYINT": "SMALLINT"}
 
 
-def postgres_ddl(name: str) -> str:
-    """CREATE TABLE of a canonical table in PostgreSQL's types."""
-    columns = ", ".join(f'"{column}" {_POSTGRES_TYPES.get(kind, kind)}'
-                        for column, kind in stored_columns(TABLES[name]))
-    return f'CREATE TABLE IF NOT EXISTS "{name}" ({columns})'
+def postgres_ddl(name: str) -> list[str]:
+    """CREATE TABLE of a canonical table in PostgreSQL's types, and every column added to it
+    since (a database filled by an earlier version has the table without them)."""
+    columns = [(column, _POSTGRES_TYPES.get(kind, kind)) for column, kind in stored_columns(TABLES[name])]
+    listed = ", ".join(f'"{column}" {kind}' for column, kind in columns)
+    return [f'CREATE TABLE IF NOT EXISTS "{name}" ({listed})',
+            *(f'ALTER TABLE "{name}" ADD COLUMN IF NOT EXISTS "{column}" {kind}' for column, kind in columns)]
 
 
 def _postgres_type(kind: pa.DataType) -> str:
@@ -301,7 +303,8 @@ def _copy_to_postgres(source, url: str, batch_rows: int) -> dict[str, int]:
     with PostgresBackend(url) as target:
         with target.raw.transaction(), target.raw.cursor() as cursor:
             for name in CANONICAL:
-                cursor.execute(postgres_ddl(name))
+                for statement in postgres_ddl(name):
+                    cursor.execute(statement)
                 cursor.execute(f'TRUNCATE "{name}"')
                 reader = source.raw.sql(f"SELECT * FROM {name}").to_arrow_reader(batch_rows)
                 counts[name] = 0

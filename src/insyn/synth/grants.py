@@ -31,29 +31,28 @@ def grant_tables(staff: pd.DataFrame, municipalities: pd.DataFrame, years: list[
     ages = population_by_age()
     national = float((ages.loc[ages.age_to <= 20, "female"] + ages.loc[ages.age_to <= 20, "male"]).sum())
     per_resident = cal["national_amount"] / national
+    yearly = pd.Series((municipalities["population_0_20"] * per_resident).round().to_numpy(),
+                       index=municipalities["municipality_code"].to_numpy())
     rows = []
-    for code, residents in zip(municipalities["municipality_code"], municipalities["population_0_20"], strict=True):
-        yearly = round(residents * per_resident)
+    for code, amount in yearly.items():
         for year in years:
-            last = year == max(years)
-            extra = cal["last_decision_extra_months"] if last else 0
-            end = pd.Timestamp(year, 12, 31) + pd.DateOffset(months=extra)
+            extra = cal["last_decision_extra_months"] if year == max(years) else 0
             rows.append({"municipality": code, "grant": cal["grant"], "start_date": pd.Timestamp(year, 1, 1),
-                         "end_date": end, "amount": float(round(yearly * (12 + extra) / 12)),
-                         "purpose": cal["purpose"]})
+                         "end_date": pd.Timestamp(year, 12, 31) + pd.DateOffset(months=extra),
+                         "amount": float(round(amount * (12 + extra) / 12)), "purpose": cal["purpose"]})
     grants = pd.DataFrame(rows, columns=[c.name for c in TABLES["grants"].columns])
-    return {"staff": _funded(staff, grants, cal, seed), "grants": grants}
+    return {"staff": _funded(staff, grants, yearly, cal, seed), "grants": grants}
 
 
-def _funded(staff: pd.DataFrame, grants: pd.DataFrame, cal: dict, seed: int) -> pd.DataFrame:
+def _funded(staff: pd.DataFrame, grants: pd.DataFrame, yearly: pd.Series, cal: dict, seed: int) -> pd.DataFrame:
     """The staff with `funding` the grant's name on eligible employments drawn in random order
     until the FTE they hold over the grants' years (each weighted by its share of those years)
-    is what the yearly amount pays for at cost_per_fte."""
+    is what the municipality's `yearly` amount pays for at cost_per_fte."""
     rng = np.random.default_rng([seed, 22])
     first_day, last_day = grants["start_date"].min(), grants["end_date"].max()
-    yearly = grants[grants["end_date"].dt.month == 12].groupby("municipality")["amount"].mean()
+    # Days in post within the grants' years, both ends counted (none: -1 + 1).
     within = (staff["end_date"].fillna(last_day).clip(upper=last_day)
-              - staff["start_date"].clip(lower=first_day)).dt.days.clip(lower=0)
+              - staff["start_date"].clip(lower=first_day)).dt.days.clip(lower=-1) + 1
     held = (staff["fte"].fillna(1.0) * within / ((last_day - first_day).days + 1)).to_numpy()
     eligible = (staff["role"].isin(cal["roles"]) & staff["employment"].isin(cal["employment"])).to_numpy() & (held > 0)
     funded = np.zeros(len(staff), dtype=bool)

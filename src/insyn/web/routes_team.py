@@ -107,15 +107,17 @@ def _funding_section(ending: pd.DataFrame, shown, municipality: str, unit: str, 
                      "har upphört" if last_day < now else "upphör", number_cell(r.fte),
                      MISSING if pd.isna(r.end_date) else format_date(pd.Timestamp(r.end_date).date())])
     day = format_date(now)
-    text = (f"Medarbetare i tjänst {day} vars tjänst ett bidrag betalar, där bidraget enligt kommunens beslut "
-            f"upphör inom {notice} månader eller redan har upphört: tjänster som behöver annan finansiering "
-            "eller ett beslut." if rows else
-            f"Ingen medarbetare i {unit} har {day} en tjänst vars bidrag upphör inom {notice} månader eller "
-            "redan har upphört.")
+    text = (f"Medarbetare i tjänst {day} (den första dagen i datas senaste månad) i en anställning som enligt "
+            f"personalexporten betalas av ett bidrag, där kommunens sista beslut om bidraget tar slut inom {notice} "
+            "månader eller redan har tagit slut: tjänster som behöver annan finansiering eller ett nytt beslut. "
+            "Den publicerade statistiken räknar detsamma från mätdagen 1 november."
+            if rows else
+            f"Ingen medarbetare i {unit} är {day} i en tjänst där bidraget tar slut inom {notice} månader eller "
+            "redan har tagit slut.")
     return Section("Bidrag som upphör", "bidrag-upphor", text, tables=[Table(
-        "bidrag-upphor", f"Bidragsfinansierade tjänster som upphör, {unit}, {day}",
-        ["Medarbetare", "Bidrag", "Bidragets sista dag", "Läge", "Sysselsättning", "Anställningens slutdatum"],
-        rows)] if rows else [])
+        "bidrag-upphor", f"Tjänster där bidraget upphör, {unit}, {day}",
+        ["Medarbetare", "Bidrag", "Sista dag i beslutat bidrag", "Status", "Sysselsättning",
+         "Anställningens slutdatum"], rows)] if rows else [])
 
 
 def _alerts_section(team: TeamView, shown, alert_months: int) -> Section:

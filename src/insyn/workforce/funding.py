@@ -29,6 +29,8 @@ def funding_ending(store, municipality: str, unit: str, on: dt.date, months: int
     """Employments of the unit in post on `on` whose grant's end is on or before `on` plus
     `months` calendar months: staff_id, funding, funding_end, fte (default 1), end_date; the
     soonest end first. A funding the grants table does not know has no end and is not listed."""
+    if not _has_grants(store):
+        return pd.DataFrame(columns=["staff_id", "funding", "funding_end", "fte", "end_date"])
     limit = add_months_reference(on, months)
     return store.raw.execute("""
         WITH ends AS (SELECT municipality, "grant", max(end_date) AS funding_end FROM grants
@@ -38,3 +40,13 @@ def funding_ending(store, municipality: str, unit: str, on: dt.date, months: int
         WHERE s.municipality = ? AND s.unit = ? AND s.start_date <= ?
           AND (s.end_date IS NULL OR s.end_date >= ?) AND e.funding_end <= ?
         ORDER BY e.funding_end, s.staff_id""", [municipality, unit, on, on, limit]).df()
+
+
+def _has_grants(store) -> bool:
+    """Whether the store knows grants: one made by an earlier version and opened read-only (the
+    web app's) has neither the grants table nor staff.funding until an import upgrades it."""
+    found = store.raw.execute("""
+        SELECT count(*) FROM duckdb_columns()
+        WHERE (table_name = 'grants' AND column_name = 'grant') OR (table_name = 'staff' AND column_name = 'funding')
+        """).fetchone()[0]
+    return found == 2

@@ -273,14 +273,19 @@ def programme_targets_at_period(placed: ir.Table, spec, sources: Sources, period
 # --- grants --------------------------------------------------------------------------------
 
 class GrantsSubject(Strict):
-    """The grants table's decisions, in every period they overlap, with `amount_in_period`:
-    the part of the amount that falls in the period by days (both ends counted)."""
+    """The grants table's decisions of the grants some employment names in its `funding` (a
+    grant that pays for no post — a training project, say — is not among them), in every
+    period they overlap, with `amount_in_period`: the part of the amount that falls in the
+    period by days (both ends counted)."""
 
 
 def grant_rows(spec, sources: Sources) -> ir.Table:
     grants = sources.grants
     if grants is None:
         raise ValueError("grants subjects need the store's grants table")
+    staff = sources.staff
+    named = staff.filter(staff.funding.notnull()).select("municipality", grant=staff.funding).distinct()
+    grants = grants.semi_join(named, ["municipality", "grant"])
     return grants.select("municipality", "grant", "purpose", "start_date", "end_date", "amount",
                          unit=ibis.null().cast("string"))
 
