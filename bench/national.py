@@ -1,5 +1,6 @@
 """National-scale benchmark: generate, import and compute one year for all 290
-municipalities, and the same indicators by hand-written DuckDB SQL and by pandas, in one run.
+municipalities, and the same indicators by hand-written DuckDB SQL and by pandas, in one run;
+each area of the library (case flow, workforce, cost of care, state grants) timed apart.
 
 Each phase runs in a fresh process so its time and peak memory (RSS) are its own.
 Usage: python bench/national.py [--years 2025] [--seed 1] [--out bench/out]
@@ -184,6 +185,8 @@ def main() -> None:
     figures["engine_full"] = run(phase_engine, str(out), True, "arendeflode")
     figures["workforce_totals"] = run(phase_engine, str(out), False, "personal")
     figures["workforce_full"] = run(phase_engine, str(out), True, "personal")
+    figures["costs_full"] = run(phase_engine, str(out), True, "vardkostnader")
+    figures["grants_full"] = run(phase_engine, str(out), True, "statsbidrag")
     figures["library_full"] = run(phase_engine, str(out), True, None)
     figures["workload"] = run(phase_workload, str(out))
     figures["sql"] = run(phase_sql, str(out), years)
@@ -209,6 +212,7 @@ def main() -> None:
     c = figures["case_flow_totals"]
     wt, wf, lf, wl, pw = (figures[k] for k in ("workforce_totals", "workforce_full", "library_full", "workload",
                                                "pandas_workforce"))
+    cf, gf = figures["costs_full"], figures["grants_full"]
     print(f"\nNational benchmark, {len(years)} year(s), {g['rows']['events']:,} events, "
           f"{g['reports']:,} reports, {platform.processor() or platform.machine()}, {figures['machine']['cpus']} cores")
     print(f"{'phase':<52}{'seconds':>10}{'peak MB':>10}")
@@ -228,6 +232,8 @@ def main() -> None:
         ("workforce indicators, yearly totals", wt["seconds"], wt["peak_mb"]),
         ("workforce indicators, full (unit breakdowns)", wf["seconds"], wf["peak_mb"]),
         ("pandas, 4 workforce indicators (compute only)", pw["seconds"], pw["peak_mb"]),
+        (f"cost of care, full ({g['rows']['care_costs']:,} ledger rows)", cf["seconds"], cf["peak_mb"]),
+        (f"state grants, full ({g['rows']['grants']:,} decisions)", gf["seconds"], gf["peak_mb"]),
         ("whole library, full, first run (compiles)", lf["cold_seconds"], None),
         ("whole library, full (what an import computes)", lf["seconds"], lf["peak_mb"]),
         (f"workload, {wl['caseworker_months']:,} caseworker-months, first run", wl["cold_seconds"], None),
