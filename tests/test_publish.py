@@ -736,6 +736,32 @@ def test_generated_data_shows_training_gaps_that_match_the_results(generated):
             assert cells == pytest.approx((row.denominator, row.numerator, row.value, 100 - row.value, lacking))
 
 
+def test_generated_data_show_the_cost_per_child_of_every_form(generated):
+    """An indicator with a value per category of its own and no total (the cost per child per
+    form) is shown as one value per form and municipality, as published: not as '–'."""
+    results, _, _, paths = generated
+    definition = by_id()["kostnad_per_barn_per_insats"]
+    parser = Tables()
+    parser.feed(paths["html"].read_text(encoding="utf-8"))
+    [header, *rows] = parser.rows(f"{definition.name} 2024 per insatsform ({definition.unit})")
+    forms = definition.category_codes()
+    assert header == ["Kommun", *(label("intervention", code) for code in forms)]
+    published = prepare(results, RULES).rows
+    published = published[(published.indicator == definition.id) & (published.period == "2024")
+                           & published.unit.isna() & published.sex.isna() & published.age_group.isna()]
+    names = {"Vimmerby": VIMMERBY, "Kungsbacka": KUNGSBACKA}
+    assert sorted(row[0] for row in rows) == sorted(names)
+    shown_values = 0
+    for name, *cells in rows:
+        for code, text in zip(forms, cells, strict=True):
+            [row] = published[(published.municipality == names[name]) & (published.category == code)].itertuples()
+            expected = Cell(None if row.value != row.value else row.value, definition.unit,
+                            suppressed=is_hidden(row.status)).text
+            assert text == expected, (name, code)
+            shown_values += text not in ("..", "–")
+    assert shown_values > 0
+
+
 def test_bar_chart_makes_room_for_its_longest_label():
     """A label wider than the default label column widens the chart instead of running off its
     left edge: the label's right edge leaves room for as many characters as it has."""

@@ -193,6 +193,14 @@ class Publication:
                 and d.numerator is not None and d.numerator.sum is None
                 and d.denominator is not None and d.denominator.sum is None]
 
+    @property
+    def per_category_definitions(self) -> list[Definition]:
+        """Indicators with a value of its own per category and no total (the cost per child per
+        form, the list price per care day per form): shown as one value per category."""
+        coverage = self.coverage_definitions
+        return [d for d in self.definitions if d.category and d.category_shares == "within_category"
+                and d not in coverage]
+
 
 def _as_python(frame: pd.DataFrame) -> pd.DataFrame:
     """Missing values as None and numbers as floats, so rows read the same whatever the dtypes."""

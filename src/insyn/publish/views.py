@@ -29,7 +29,7 @@ from insyn.swedish import COUNT, day_and_month, format_percent, format_value, sw
 PERIOD_TYPE_LABELS = {YEAR: "år", POOLED: "tre år tillsammans", QUARTER: "kvartal", "month": "månad"}
 PERIOD_ORDER = {kind: i for i, kind in enumerate(PERIOD_TYPE_LABELS)}  # years, three years, quarters, months
 BREAKDOWN_LABELS = {"sex": "kön", "age_group": "åldersgrupp", "unit": "enhet"}
-CATEGORY_LABELS = {"source": "Anmälare", "programme": "Utbildningsprogram"}
+CATEGORY_LABELS = {"source": "Anmälare", "programme": "Utbildningsprogram", "intervention": "Insatsform"}
 DIMENSION_HEADERS = {"unit": "Enhet", "sex": "Kön", "age_group": "Åldersgrupp", "category": "Kategori"}
 LONG_COLUMNS = ["Indikator", "Kommun", "Kommunkod", "Period", "Periodtyp", "Enhet", "Kön",
                 "Åldersgrupp", "Kategori", "Täljare", "Nämnare", "Värde", "Status"]
@@ -270,6 +270,16 @@ class CategoryTable:
     year: str
     categories: list[Category]
     rows: list[CategoryRow]
+
+    @property
+    def label(self) -> str:
+        return category_label(self.definition)
+
+    @property
+    def of_a_total(self) -> bool:
+        """Whether the categories are shares of one total (shown beside them), or each has a
+        value of its own."""
+        return self.definition.category_shares == "of_all"
 
 
 def category_label(definition: Definition) -> str:

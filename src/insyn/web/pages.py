@@ -262,6 +262,8 @@ def funnel_section(pub: Publication, area: str, municipality: str) -> Section | 
 
 
 def category_section(pub: Publication, definition: Definition, municipality: str) -> Section | None:
+    """Each category's share of the municipality's total, or (a value per category of its own:
+    cost per child per form) each category's value."""
     table = category_table_of(pub, definition, [municipality])
     if table is None:
         return None
@@ -272,8 +274,8 @@ def category_section(pub: Publication, definition: Definition, municipality: str
                              "; ".join(f"{b.label}: {b.cell.text}" for b in bars), definition.unit)
     return Section(definition.name, definition.id, " ".join(definition.description.split()),
                    [Table(f"{definition.id}-kategori", f"{definition.name} {table.year} – {pub.name(municipality)}",
-                          [category_label(definition), "Andel"], rows,
-                          caption=f"Antal totalt: {row.total.text}")], [chart])
+                          [category_label(definition), "Andel" if table.of_a_total else name_with_unit(definition)],
+                          rows, caption=f"Antal totalt: {row.total.text}" if table.of_a_total else "")], [chart])
 
 
 def coverage_section(pub: Publication, definition: Definition, municipality: str) -> Section | None:
@@ -310,9 +312,9 @@ def area_page(pub: Publication, area: str, municipality: str, notes: Sequence[st
     if funnel:
         sections.append(funnel)
     for definition in (d for d in pub.definitions if d.area == area):
-        if definition.category and definition.category_shares == "of_all":
+        if definition in pub.category_definitions or definition in pub.per_category_definitions:
             section = category_section(pub, definition, municipality)
-        elif definition.category:
+        elif definition in pub.coverage_definitions:
             section = coverage_section(pub, definition, municipality)
         else:
             section = indicator_section(pub, definition, municipality)
