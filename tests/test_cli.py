@@ -157,9 +157,20 @@ def test_demo_never_mixes_with_real_imports(tmp_path):
 
 
 def test_demo_runs_again_in_its_own_store(demo):
+    """Run again, the demo replaces its own data: nothing is duplicated, nothing lost."""
     data_dir, _ = demo
+
+    def rows() -> dict[str, str]:
+        status = insyn(data_dir, "status").output
+        return {line.split("│")[1].strip(): line.split("│")[2].strip()
+                for line in status.splitlines() if line.startswith("│") and line.count("│") > 3}
+
+    before = rows()
     again = insyn(data_dir, "demo", "--out", str(data_dir / "ut2"))
     assert again.exit_code == 0, again.output
+    after = rows()
+    for table in ("events", "staff", "care_costs", "grants"):
+        assert after[table] == before[table] and int(after[table].replace(" ", "")) > 0, table
 
 
 def test_generate_writes_files_that_import_cleanly(tmp_path):

@@ -32,7 +32,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 from urllib.parse import urlparse
 
 import ibis
@@ -154,6 +154,8 @@ class SparkBackend(ClosesOnExit):
     url: str
     session: Any = None  # a pyspark.sql.SparkSession (pyspark is an optional dependency)
     ibis: ibis.BaseBackend = field(init=False)
+    # The engine computes the library one area per statement here (engine._statements).
+    statement_per_area: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         parsed = urlparse(self.url)
