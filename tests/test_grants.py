@@ -144,6 +144,22 @@ def test_grant_per_fte_it_pays_for(results):
         (grants_2025, fte_2025, grants_2025 / fte_2025))
 
 
+def test_a_unit_figure_is_one_cell_wherever_it_is_published(results):
+    """The disclosure control knows a figure by what it counts: the grant-funded FTE of a unit
+    is the same cell in the FTE indicator and in the share's numerator, so it is hidden in both
+    or neither. The pairs that split a total (grant-funded and budget) have no unit rows."""
+    from insyn.disclosure.suppression import _quantity
+    from insyn.indicators.definitions import by_id
+
+    definitions = by_id()
+    fte, share = definitions["arsarbetare_bidragsfinansierade"], definitions["andel_arsarbetare_bidragsfinansierade"]
+    assert _quantity(fte, fte.numerator) == _quantity(share, share.numerator)
+    pairs = ["personalomsattning_bidragsfinansierade", "personalomsattning_ordinarie",
+             "erfarenhet_under_1_ar_bidragsfinansierade", "erfarenhet_under_1_ar_ordinarie"]
+    assert results[results.indicator.isin(pairs)].unit.isna().all()
+    assert results[results.indicator.isin(pairs)].indicator.nunique() == 4
+
+
 def test_grant_funding_changes_no_workforce_figure(results):
     """The funding column is new beside the workforce indicators: they count as before."""
     assert value(results, "arsarbetare", "2024")[0] == pytest.approx(5.3)
@@ -183,3 +199,17 @@ def test_a_strict_import_of_a_grant_file_with_one_bad_row_changes_nothing(tmp_pa
     assert store.raw.execute("SELECT * FROM grants").fetchall() == before
     assert store.raw.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)
     store.close()
+
+
+def test_a_store_made_before_grants_lists_no_ending_grant():
+    """The web app opens a store read-only: one made by an earlier version has neither the
+    grants table nor staff.funding until an import upgrades it, and the manager's list is empty."""
+    from insyn.workforce.funding import funding_ending
+
+    store = open_store(None)
+    try:
+        store.raw.execute("DROP TABLE grants")
+        store.raw.execute("ALTER TABLE staff DROP COLUMN funding")
+        assert funding_ending(store, V, UNIT, dt.date(2025, 11, 1), 6).empty
+    finally:
+        store.close()

@@ -733,7 +733,8 @@ def compute(store, definitions: Iterable[Definition] | None = None, quarters: bo
             breakdowns: bool = True, cache_dir: Path | None = None,
             workforce: WorkforceConfig | None = None, workload: WorkloadConfig | None = None,
             extract_dates: dict[tuple[str, str], dt.date] | None = None) -> pd.DataFrame:
-    """All result rows of the given definitions (default: the whole library) in one query;
+    """All result rows of the given definitions (default: the whole library) in one query (one
+    per area where the backend asks for it: `_statements`);
     without quarters and breakdowns only the yearly totals per municipality. The workforce
     and workload files default to the shipped ones; the extract dates (municipality, table) ->
     day to the ones the store recorded."""

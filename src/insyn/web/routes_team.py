@@ -19,9 +19,10 @@ from fastapi import Request
 from markupsafe import Markup, escape
 
 from insyn.errors import InsynError
+from insyn.model.workforce_config import ReferenceDate
 from insyn.publish.cells import MISSING
 from insyn.publish.charts import load_months_text, load_sparkline
-from insyn.swedish import format_date, format_number, swedish_sort_key
+from insyn.swedish import day_and_month, format_date, format_number, swedish_sort_key
 from insyn.web import names, pages
 from insyn.web.accounts import Role
 from insyn.web.pages import Choice, Page, Section
@@ -86,7 +87,7 @@ def caseworkers_page(request: Request, viewer) -> Page:
          _caseworkers_section(team, shown, workload),
          _unit_section(team),
          _unassigned_section(team),
-         _funding_section(ending, shown, municipality, unit, now, notice),
+         _funding_section(ending, shown, municipality, unit, now, notice, settings.workforce_config().reference_date),
          _what_if_section(form, result, shown)],
         notes=["Arbetstyngd: poängen delade med normen (100 % = precis vid normen). Egen skattning: "
                f"{workload.self_rating.question} ({scale})."],
@@ -98,7 +99,7 @@ def _person(staff_id: str, shown: dict[tuple[str, str], str], municipality: str)
 
 
 def _funding_section(ending: pd.DataFrame, shown, municipality: str, unit: str, now: dt.date,
-                     notice: int) -> Section:
+                     notice: int, reference: ReferenceDate) -> Section:
     """The unit's posts whose grant ends within `notice` months of `now`, or has ended."""
     rows: list[Row] = []
     for r in ending.itertuples():
@@ -107,10 +108,11 @@ def _funding_section(ending: pd.DataFrame, shown, municipality: str, unit: str, 
                      "har upphört" if last_day < now else "upphör", number_cell(r.fte),
                      MISSING if pd.isna(r.end_date) else format_date(pd.Timestamp(r.end_date).date())])
     day = format_date(now)
-    text = (f"Medarbetare i tjänst {day} (den första dagen i datas senaste månad) i en anställning som enligt "
+    text = (f"Medarbetare i tjänst {day} (den första dagen i den senaste månaden med data) i en anställning som enligt "
             f"personalexporten betalas av ett bidrag, där kommunens sista beslut om bidraget tar slut inom {notice} "
             "månader eller redan har tagit slut: tjänster som behöver annan finansiering eller ett nytt beslut. "
-            "Den publicerade statistiken räknar detsamma från mätdagen 1 november."
+            "Den publicerade statistiken räknar detsamma från mätdagen "
+            f"{day_and_month(reference.month, reference.day)}."
             if rows else
             f"Ingen medarbetare i {unit} är {day} i en tjänst där bidraget tar slut inom {notice} månader eller "
             "redan har tagit slut.")

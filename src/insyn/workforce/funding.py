@@ -47,6 +47,7 @@ def _has_grants(store) -> bool:
     web app's) has neither the grants table nor staff.funding until an import upgrades it."""
     found = store.raw.execute("""
         SELECT count(*) FROM duckdb_columns()
-        WHERE (table_name = 'grants' AND column_name = 'grant') OR (table_name = 'staff' AND column_name = 'funding')
+        WHERE database_name = current_database() AND schema_name = 'main'
+          AND ((table_name = 'grants' AND column_name = 'grant') OR (table_name = 'staff' AND column_name = 'funding'))
         """).fetchone()[0]
     return found == 2
