@@ -179,7 +179,8 @@ def test_generate_writes_files_that_import_cleanly(tmp_path):
     assert result.exit_code == 0, result.output
     files = sorted((tmp_path / "exporter").glob("*.csv"))
     assert [f.name for f in files] == ["care_costs.csv", "care_prices.csv", "courses.csv", "events.csv",
-                                       "mentorships.csv", "staff.csv", "trainings.csv", "workload_ratings.csv"]
+                                       "grants.csv", "mentorships.csv", "staff.csv", "trainings.csv",
+                                       "workload_ratings.csv"]
     imported = insyn(tmp_path, "import", *map(str, files))
     assert imported.exit_code == 0, imported.output
     assert "rad " not in imported.output  # no row was rejected
@@ -188,6 +189,7 @@ def test_generate_writes_files_that_import_cleanly(tmp_path):
             for line in status.output.splitlines() if line.startswith("│")}
     assert int(rows["events"].replace(" ", "")) > 1000 and rows["quarantine"] == "0"
     assert int(rows["care_costs"].replace(" ", "")) > 0 and int(rows["care_prices"].replace(" ", "")) > 0
+    assert int(rows["grants"].replace(" ", "")) > 0
 
 
 def test_a_broken_profile_and_a_forced_table_say_what_is_wrong(tmp_path):
