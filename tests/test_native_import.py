@@ -194,3 +194,17 @@ def test_rows_spoiled_at_random_give_the_same_quarantine_and_messages(tmp_path_f
         rows[index][column] = value
     path = write_csv(tmp_path_factory.mktemp("spoiled") / "spoiled.csv", [*EVENT_COLUMNS, "temporary_number"], rows)
     assert_same([path], extract_date=EXTRACT_DATE)
+
+
+def test_a_column_without_a_header_is_read_alike(tmp_path):
+    """A column with an empty header cannot be named in SQL (the fuzz test found it): the native
+    path reads such a file as the reference does, with or without a blank line in it."""
+    header = '"municipality","staff_id","unit","role","employment","start_date",""\n'
+    row = '"0884","S{}","U","socialsekreterare","tillsvidare",2024-01-01,"x"\n'
+    plain = tmp_path / "personal.csv"
+    plain.write_text(header + row.format(1) + row.format(2), encoding="utf-8")
+    blank = tmp_path / "personal_tom_rad.csv"
+    blank.write_text(header + row.format(1) + "\n" + row.format(2), encoding="utf-8")
+    for path in (plain, blank):
+        found = assert_same([path])
+        assert len(found["staff"]) == 2

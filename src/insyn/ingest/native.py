@@ -72,6 +72,10 @@ class Staged:
     rows_valid: int
 
 
+# The name in SQL of a column without a header (and its position).
+UNNAMED = "insyn_namnlos_"
+
+
 def quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -95,10 +99,13 @@ def stage(connection: duckdb.DuckDBPyConnection, path: Path, key: bytes, import_
     checked = _Columns(connection, source, table, header_of, value_maps_of(profile, table), rules, name,
                        bool(profile and profile.temporary_ids), lambda: _refuse(path, encoding))
     suspects = checked.suspects(f"{name}_suspects")
-    reference = validate(connection.sql(
+    suspect_rows = connection.sql(
         f"SELECT {', '.join(quoted(h) for h in headers)}, {ROW_NUMBER} FROM {rows} "
-        f"WHERE {ROW_NUMBER} IN (SELECT {ROW_NUMBER} FROM {suspects}) ORDER BY {ROW_NUMBER}").to_arrow_table(),
-        path, profile, table_name, key, rules.today, extract_date)
+        f"WHERE {ROW_NUMBER} IN (SELECT {ROW_NUMBER} FROM {suspects}) ORDER BY {ROW_NUMBER}").to_arrow_table()
+    # Columns without a header get their empty names back, so the messages are the reference's.
+    suspect_rows = suspect_rows.rename_columns(
+        ["" if name.startswith(UNNAMED) else name for name in suspect_rows.column_names])
+    reference = validate(suspect_rows, path, profile, table_name, key, rules.today, extract_date)
     stored = [n for n, _ in stored_columns(table) if n != "import_id"]
     passed = reference.clean.select(stored).append_column(
         "import_id", pa.array([import_id] * reference.clean.num_rows, pa.string()))
@@ -136,6 +143,8 @@ def _read(connection, path: Path, profile: Profile | None, raw: str) -> tuple[li
     hold a value, with their numbers as the reference reader gives them."""
     encoding = profile.encoding if profile else None
     read = duckdb_source(path, encoding)
+    if read is not None and "" in read[1]:
+        read = None  # a column without a header cannot be named in SQL: read as the reference does
     if read is not None:
         select, headers = read
         try:
@@ -152,6 +161,8 @@ def _read(connection, path: Path, profile: Profile | None, raw: str) -> tuple[li
             read = None  # a blank line or a line break within quotes: DuckDB and pyarrow number rows apart
     if read is None:
         table = read_export(path, encoding)  # raises the reader's message where it has one
+        # A column without a header is no column of the import (it is named for SQL only).
+        table = table.rename_columns([name or f"{UNNAMED}{i}" for i, name in enumerate(table.column_names)])
         headers = [n for n in table.column_names if n != ROW_NUMBER]
         connection.register(f"{raw}_arrow", table)
         try:
