@@ -99,15 +99,20 @@ def ledger_rows(spec: CareCostsSubject, sources: Sources) -> ir.Table:
                        date=rows.start_date, unit=ibis.null().cast("string"))
 
 
+def share_in_period(placed: ir.Table) -> ir.FloatingValue:
+    """The part of a row from `start_date` to `end_date` (both days counted) that falls in its
+    period, by days: how a ledger row or a grant decision is shared between periods."""
+    first = ibis.greatest(placed.start_date, placed.period_start)
+    last = ibis.least(placed.end_date, placed.period_end)
+    return (days_between(first, last) + 1).cast("float64") / (days_between(placed.start_date, placed.end_date) + 1)
+
+
 def ledger_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Table) -> ir.Table:
     """One row per child, form and period: the period's part of each ledger row's amount, by
     its days (both ends counted: a ledger row covers its first and last day), added up. So a sum
     adds up children's costs, not invoices, and the disclosure rules count and weigh children
     (per form). `earlier_years` marks a child whose costs began in a year before the period's."""
-    first = ibis.greatest(placed.start_date, placed.period_start)
-    last = ibis.least(placed.end_date, placed.period_end)
-    share = (days_between(first, last) + 1).cast("float64") / (days_between(placed.start_date, placed.end_date) + 1)
-    placed = placed.mutate(cost=placed.amount * share,
+    placed = placed.mutate(cost=placed.amount * share_in_period(placed),
                            earlier_years=ibis.cases((placed.first_cost_date.year() < placed.period_start.year(), "ja"),
                                                     else_="nej"))
     per_child = ["municipality", "period", "period_type", "period_start", "period_end", "data_end", "person_key",

@@ -201,6 +201,12 @@ class Publication:
         return [d for d in self.definitions if d.category and d.category_shares == "within_category"
                 and d not in coverage]
 
+    @property
+    def category_table_definitions(self) -> list[Definition]:
+        """Indicators shown as a table of their categories: shares of one total or values of
+        their own (category_table)."""
+        return self.category_definitions + self.per_category_definitions
+
 
 def _as_python(frame: pd.DataFrame) -> pd.DataFrame:
     """Missing values as None and numbers as floats, so rows read the same whatever the dtypes."""

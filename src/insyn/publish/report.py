@@ -240,7 +240,7 @@ def _indicator_section(pub: Publication, definition: Definition, level: int) -> 
     target = format_target(definition)
     section = partial(IndicatorSection, definition, f"indikator-{definition.id}",
                       name_with_unit(definition), level, target, year)
-    if definition in pub.category_definitions or definition in pub.per_category_definitions:
+    if definition in pub.category_table_definitions:
         return section(categories=category_table(pub, definition))
     if definition in pub.coverage_definitions:
         return section(programmes=[Programme(t, charts.row_bars([r.coverage for r in t.rows], "%"))

@@ -312,7 +312,7 @@ def area_page(pub: Publication, area: str, municipality: str, notes: Sequence[st
     if funnel:
         sections.append(funnel)
     for definition in (d for d in pub.definitions if d.area == area):
-        if definition in pub.category_definitions or definition in pub.per_category_definitions:
+        if definition in pub.category_table_definitions:
             section = category_section(pub, definition, municipality)
         elif definition in pub.coverage_definitions:
             section = coverage_section(pub, definition, municipality)

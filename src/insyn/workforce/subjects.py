@@ -14,6 +14,7 @@ from typing import Literal
 import ibis
 import ibis.expr.types as ir
 
+from insyn.indicators.cost_kinds import share_in_period
 from insyn.indicators.deadlines import days_between
 from insyn.indicators.definitions import Strict, Subjects
 from insyn.indicators.kinds import Data, SubjectKind, always
@@ -291,11 +292,8 @@ def grant_rows(spec, sources: Sources) -> ir.Table:
 
 
 def grants_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Table) -> ir.Table:
-    first = ibis.greatest(placed.start_date, placed.period_start)
-    last = ibis.least(placed.end_date, placed.period_end)
-    share = (days_between(first, last) + 1).cast("float64") / (days_between(placed.start_date, placed.end_date) + 1)
     # Whole kronor: totals then equal their parts exactly on every backend (as the cost ledger).
-    return placed.mutate(amount_in_period=rounded(placed.amount * share, 0))
+    return placed.mutate(amount_in_period=rounded(placed.amount * share_in_period(placed), 0))
 
 
 # --- mentorships ---------------------------------------------------------------------------
