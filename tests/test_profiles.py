@@ -79,7 +79,8 @@ def test_a_value_map_to_a_code_not_in_the_code_list_is_refused_naming_it(tmp_pat
             "annan_myndighet, ovrig)") in message
     # an outcome takes the codes of every event with one
     assert ("profilen 'min', tabell events, kolumn outcome: 'Utreds' översätts till 'investigat', som inte finns "
-            "i kodlistan (tillåtna: investigate, no_investigation, transfer, intervention, no_intervention)") in message
+            "i kodlistan (tillåtna: investigate, no_investigation, transfer, intervention, no_intervention, "
+            "granted, refused)") in message
     assert "Skola" not in message and "Inleds ej" not in message
     assert "Chef" not in message  # codes are matched without regard to case, as the import does
 

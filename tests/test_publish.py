@@ -66,14 +66,15 @@ def _indicator_rows(definition, code: str, m: int, year: str, y: int) -> list[di
     if definition.category and definition.category_shares == "within_category":
         # Each programme has its own target group; the first lacks 3 people (a small count).
         rows = []
-        for k, programme in enumerate(codes(definition.category)):
+        for k, programme in enumerate(definition.category_codes()):
             targeted = 24 + 6 * k + 3 * m + 2 * y
             rows.append(_share(i, code, year, targeted - 3 if k == 0 else targeted // 2, targeted,
                                category=programme))
         return rows
     if definition.category:
-        sources = codes(definition.category)
-        counts = [40 + 13 * k + 7 * m + 5 * y for k in range(len(sources))]
+        sources = definition.category_codes()
+        # (+ the number of categories: with two, 52 of 117 would be 4/9, a planted small share.)
+        counts = [40 + 13 * k + 7 * m + 5 * y + len(sources) for k in range(len(sources))]
         return [_share(i, code, year, n, sum(counts), category=s)
                 for s, n in zip(sources, counts, strict=True)]
     if definition.statistic:
@@ -358,7 +359,7 @@ def test_workbook_sheets_headers_and_layout(workbook):
     sheets = report_layout().sheets
     assert workbook.sheetnames == [*sheets]
     assert sheets == ("Översikt", "Indikatorer", "Anmälare", "Personal och kompetens", "Personal per år",
-                      "Utbildning", "Arbetstyngd per enhet", "Vårdkostnader", "Statsbidrag",
+                      "Utbildning", "Arbetstyngd per enhet", "Vårdkostnader", "Statsbidrag", "Samverkan",
                       "Definitioner", "Om statistiken")
     long = workbook["Indikatorer"]
     assert [c.value for c in long[1]] == LONG_COLUMNS
@@ -466,7 +467,7 @@ def _value(frame: pd.DataFrame, indicator: str, municipality: str, period: str, 
 def test_every_indicator_of_a_themed_area_has_one_theme():
     layout = report_layout()
     themed = [area for area in layout.areas if layout.area(area).themes]
-    assert themed == ["personal", "vardkostnader", "statsbidrag"]
+    assert themed == ["personal", "samverkan", "vardkostnader", "statsbidrag"]
     for area in themed:
         assert sorted(layout.themed_indicators(area)) == sorted(d.id for d in library() if d.area == area)
 

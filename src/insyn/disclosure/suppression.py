@@ -148,6 +148,10 @@ class Linked:
     @staticmethod
     def _side(results: pd.DataFrame, definitions: dict[str, Definition], side: str) -> pd.DataFrame:
         quantity = {i: _quantity(d, getattr(d, side)) for i, d in definitions.items()}
+        # A subject in several categories (a SIP meeting's organisations): the category cells do
+        # not add up to a total, so they are cells of their own, in no equation with one.
+        quantity |= {i: f"{quantity[i]}|overlapping categories" for i, d in definitions.items()
+                     if side == "numerator" and d.overlapping_categories and quantity[i]}
         of_all = {i for i, d in definitions.items() if d.category and d.category_shares == "of_all"}
         sums = {i for i, d in definitions.items() if getattr(d, side) is not None and getattr(d, side).sum}
         kinds = {i: definitions[i].subjects_of(getattr(definitions[i], side)).kind for i in sums}

@@ -15,7 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from insyn.indicators.kinds import subject_kind, subject_kinds
-from insyn.model.codes import code_lists
+from insyn.model.codes import codes
+from insyn.model.tables import EVENTS, OUTCOME_CODES
 
 Breakdown = Literal["sex", "age_group", "unit"]
 PeriodType = Literal["year", "quarter", "month"]
@@ -32,8 +33,15 @@ class Strict(BaseModel):
 
 # --- subjects of case data (registered in case_kinds.py; staff data: insyn.workforce) ---------
 
+def event_names(event: str | list[str]) -> list[str]:
+    """The events a spec names: one, or a list of them (the SIP meetings, held or followed up)."""
+    return [event] if isinstance(event, str) else list(event)
+
+
 class EventsSubject(Strict):
-    event: str
+    """Each row of `event` (or of any of a list of events)."""
+
+    event: str | list[str]
 
 
 class Ongoing(Strict):
@@ -155,10 +163,11 @@ class FollowedBy(Strict):
 
 
 class WithEvent(Strict):
-    """The subject's case has an `event` from the subject's start date to its reference date —
-    and, with `lasting: column`, one whose `column` (a date) is on or after the reference date."""
+    """The subject's case has an `event` (or one of a list) from the subject's start date to its
+    reference date — and, with `lasting: column`, one whose `column` (a date) is on or after the
+    reference date."""
 
-    event: str
+    event: str | list[str]
     lasting: str | None = None
 
 
@@ -329,13 +338,30 @@ class Definition(Strict):
     periods: list[PeriodType] = ["year", "quarter"]
     requires_followup_months: int | None = None
 
+    def category_code_list(self) -> str:
+        """The code list the categories come from: the column's own, or for an event's outcome
+        that of the event the subjects are (a police assistance request's answer, say)."""
+        assert self.category is not None
+        if self.category == "outcome":
+            event = getattr(self.subjects.spec, "event", None)
+            if isinstance(event, str) and event in OUTCOME_CODES:
+                return OUTCOME_CODES[event]
+        return self.category
+
+    @property
+    def overlapping_categories(self) -> bool:
+        """Whether a subject can be in several categories at once (the organisations at a SIP
+        meeting): then the categories do not add up to the total."""
+        return self.category is not None and any(
+            c.name == self.category and c.kind == "codes" for c in EVENTS.columns)
+
     def category_codes(self) -> list[str]:
         """The codes of the indicator's categories: its code list's, or only those its subjects
         can have (care days are of out-of-home forms: no row of öppenvård at 0 %)."""
         if self.category is None:
             return []
         restricted = self.subjects.spec.values_of(self.category) if isinstance(self.subjects.spec, Strict) else None
-        listed = list(code_lists().get(self.category, {}))
+        listed = codes(self.category_code_list())
         return [c for c in listed if c in restricted] if restricted else listed
 
     @model_validator(mode="after")
@@ -350,6 +376,8 @@ class Definition(Strict):
             raise ValueError(f"{self.id}: a statistic needs a denominator (the subjects counted)")
         if self.category and any(c.subjects for c in self.counts()):
             raise ValueError(f"{self.id}: a category needs numerator and denominator over the same subjects")
+        if self.overlapping_categories and (self.category_shares != "of_all" or any(c.sum for c in self.counts())):
+            raise ValueError(f"{self.id}: a subject in several categories is counted, with category_shares: of_all")
         populations = [c for c in self.counts() if c.population]
         if populations and self.breakdowns:
             raise ValueError(f"{self.id}: population counts have no breakdowns")

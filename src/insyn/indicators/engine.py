@@ -28,7 +28,7 @@ import pyarrow as pa
 from insyn import model
 from insyn.files import write_atomically
 from insyn.indicators.deadlines import add_months, days_between
-from insyn.indicators.definitions import Condition, Count, Definition, SpellsSubject, Subjects, library
+from insyn.indicators.definitions import Condition, Count, Definition, SpellsSubject, Subjects, event_names, library
 from insyn.indicators.kinds import source_files, subject_kind
 from insyn.indicators.periods import PERIOD_TYPES, PERIODS_SCHEMA, build_periods
 from insyn.indicators.portable import rounded
@@ -327,7 +327,7 @@ def _with_event(t: ir.Table, spec, events: ir.Table) -> tuple[ir.Table, ir.Boole
     key = ["municipality", "case_id", "start_date", "reference_date"]
     name = _column_for("with", spec)
     spans = t.select(*key).distinct()
-    found = events.filter(events.event == spec.event)
+    found = events.filter(events.event.isin(event_names(spec.event)))
     found = found.select("municipality", "case_id", found_date="date",
                          lasting=found[spec.lasting] if spec.lasting else ibis.null().cast("date"))
     conditions = [spans.municipality == found.municipality, spans.case_id == found.case_id,
@@ -541,8 +541,37 @@ def _ranked_sums(definition: Definition, rows: ir.Table, counts: list[tuple[str,
 
 def _aggregate(definition: Definition, rows: ir.Table, counts: list[tuple[str, Count]],
                keys: list[str]) -> ir.Table:
-    measures = {}
     rows = _ranked_sums(definition, rows, counts, keys)
+    measures = _measures(definition, rows, counts)
+    # A sum, and the cell key of a count, of no records is 0.
+    empty = [name if count.sum else f"{name}_cellkey" for name, count in counts]
+    if definition.category is None or definition.category_shares == "within_category":
+        by = keys + (["category"] if definition.category else [])
+        aggregated = rows.group_by(by).aggregate(**measures)
+        return aggregated.mutate(**{column: aggregated[column].fill_null(0) for column in empty})
+    # A category's share is of all subjects in the group, whatever their category. A subject in
+    # several categories (a SIP meeting's organisations, "bup;skola") counts in each of them.
+    if definition.overlapping_categories:
+        each = rows.mutate(category=rows.category.split(";").unnest())
+        counted_measures = _measures(definition, each, counts)
+    else:
+        each, counted_measures = rows, measures
+    sides = {name: {m: e for m, e in measures.items() if m.startswith(name)} for name, _ in counts}
+    counted = each.group_by(keys + ["category"]).aggregate(
+        **{m: e for m, e in counted_measures.items() if m.startswith("numerator")})
+    totals = rows.group_by(keys).aggregate(**sides["denominator"])
+    # The keys are never null here (_prepared's rows have them; a breakdown's nulls are filtered
+    # out before): a plain equality join, which PostgreSQL can hash (IS NOT DISTINCT FROM made it
+    # a nested loop, some 40 s of a national year).
+    joined = counted.join(totals, keys)
+    joined = joined.select(*keys, "category", *sides["numerator"], *sides["denominator"])
+    return joined.mutate(**{column: joined[column].fill_null(0) for column in empty})
+
+
+def _measures(definition: Definition, rows: ir.Table, counts: list[tuple[str, Count]]) -> dict[str, ir.Value]:
+    """What each count adds up over `rows` (with `_ranked_sums`' ranks), its contributions and
+    cell key, and the statistic."""
+    measures = {}
     for name, count in counts:
         hit = rows[f"hit_{name}"] if f"hit_{name}" in rows.columns else None
         measures[name] = _measure(rows, count, hit)
@@ -561,22 +590,7 @@ def _aggregate(definition: Definition, rows: ir.Table, counts: list[tuple[str, C
         if "hit_denominator" in rows.columns:
             values = ibis.cases((rows["hit_denominator"], values), else_=None)
         measures["statistic_value"] = values.median().cast("float64")
-    # A sum, and the cell key of a count, of no records is 0.
-    empty = [name if count.sum else f"{name}_cellkey" for name, count in counts]
-    if definition.category is None or definition.category_shares == "within_category":
-        by = keys + (["category"] if definition.category else [])
-        aggregated = rows.group_by(by).aggregate(**measures)
-        return aggregated.mutate(**{column: aggregated[column].fill_null(0) for column in empty})
-    # A category's share is of all subjects in the group, whatever their category.
-    sides = {name: {m: e for m, e in measures.items() if m.startswith(name)} for name, _ in counts}
-    counted = rows.group_by(keys + ["category"]).aggregate(**sides["numerator"])
-    totals = rows.group_by(keys).aggregate(**sides["denominator"])
-    # The keys are never null here (_prepared's rows have them; a breakdown's nulls are filtered
-    # out before): a plain equality join, which PostgreSQL can hash (IS NOT DISTINCT FROM made it
-    # a nested loop, some 40 s of a national year).
-    joined = counted.join(totals, keys)
-    joined = joined.select(*keys, "category", *sides["numerator"], *sides["denominator"])
-    return joined.mutate(**{column: joined[column].fill_null(0) for column in empty})
+    return measures
 
 
 def population_bands(store_populations: ir.Table, reference: ir.Table) -> ir.Table:

@@ -11,17 +11,18 @@ from dataclasses import dataclass, field
 import ibis
 import ibis.expr.types as ir
 
-from insyn.indicators.definitions import Ongoing, PairsSubject, SpellsSubject, WaitsSubject
+from insyn.indicators.definitions import Ongoing, PairsSubject, SpellsSubject, WaitsSubject, event_names
 
 PERIOD_KEYS = ["municipality", "period", "period_type"]  # what identifies a period of a municipality
 SUBJECT_COLUMNS = ["municipality", "case_id", "person_key", "birth_year", "birth_month", "sex",
-                   "unit", "caseworker_id", "source", "outcome", "intervention", "provider", "date",
-                   "start_date", "end_date"]
+                   "unit", "caseworker_id", "source", "outcome", "intervention", "provider", "organisations",
+                   "legal_basis", "date", "start_date", "end_date"]
 EVENT_TYPES = {"municipality": "string", "case_id": "string", "person_key": "string",
                "birth_year": "int16", "birth_month": "int8", "sex": "string", "unit": "string",
                "caseworker_id": "string", "source": "string", "outcome": "string",
                "intervention": "string", "intervention_id": "string", "extended_until": "date",
-               "unaccompanied": "string", "provider": "string"}
+               "unaccompanied": "string", "provider": "string", "organisations": "string",
+               "legal_basis": "string"}
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def as_subjects(t: ir.Table, **columns) -> ir.Table:
 
 def events_subjects(spec, sources: Sources) -> ir.Table:
     events = sources.events
-    return as_subjects(events.filter(events.event == spec.event))
+    return as_subjects(events.filter(events.event.isin(event_names(spec.event))))
 
 
 def pairs_subjects(spec: PairsSubject, sources: Sources) -> ir.Table:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -285,7 +286,20 @@ def column_text(column: Column, values: pa.Array, value_map: dict[str, str] | No
     """A column's values trimmed (empty is missing) and mapped through the profile's values."""
     if column.kind in ("text", "person_id") and not value_map:
         return _trim(values)  # mostly distinct values
+    if column.kind == "codes":
+        return _per_distinct(values, lambda v: _normalise_each(v, value_map))
     return _per_distinct(values, lambda v: _normalise(v, value_map))
+
+
+def _normalise_each(values: pa.Array, mapping: dict[str, str] | None) -> pa.Array:
+    """A value of several codes ("Skola; BUP") as its codes, each trimmed and mapped through the
+    profile's values, lower-cased, without repeats, sorted and joined by ";" ("bup;skola")."""
+    lowered = {k.strip().lower(): v for k, v in (mapping or {}).items()}
+    out = []
+    for value in values.to_pylist():
+        parts = [p.strip().lower() for p in re.split("[;,]", value or "") if p.strip()]
+        out.append(";".join(sorted({lowered.get(p, p).lower() for p in parts})) or None)
+    return pa.array(out, pa.string())
 
 
 def check_column(column: Column, values: pa.Array, check: Checker, rules: Rules) -> pa.Array | None:
@@ -303,6 +317,13 @@ def check_column(column: Column, values: pa.Array, check: Checker, rules: Rules)
         if allowed:
             unknown = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, pa.array(allowed))))
             _fail_unknown(check, values, unknown, column.name, allowed)
+        return values
+    if column.kind == "codes":
+        allowed = _codes_for(column) or []
+        first_unknown = _per_distinct(values, lambda v: pa.array(
+            [None if value is None else next((c for c in value.split(";") if c not in allowed), None)
+             for value in v.to_pylist()], pa.string()))
+        _fail_unknown(check, first_unknown, pc.is_valid(first_unknown), column.name, allowed)
         return values
     if column.kind == "municipality":
         typed = _per_distinct(values, _municipality_codes)

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 # How a column's text is read and checked (insyn.ingest.validate) and stored (insyn.store.schema).
-ColumnKind = Literal["text", "code", "date", "month", "int", "float", "municipality", "person_id"]
+# "codes": several codes of one list in one value, separated by ";" or "," (stored sorted, ";").
+ColumnKind = Literal["text", "code", "codes", "date", "month", "int", "float", "municipality", "person_id"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Table:
         return [c.name for c in self.columns if c.required]
 
 
-_EVENT_WITH_OUTCOME = ("initial_assessment", "investigation_end")
+_EVENT_WITH_OUTCOME = ("initial_assessment", "investigation_end", "police_assistance_answered")
 _EVENT_WITH_INTERVENTION = ("intervention_start", "intervention_end")
 
 EVENTS = Table(
@@ -77,6 +78,10 @@ EVENTS = Table(
         # Who provides an intervention (utförare: a HVB, a foster-home agency): prices its care
         # days by the provider's price in care_prices (docs/costs.md).
         Column("provider", "text", label="utförare"),
+        # The organisations that took part in a SIP meeting (docs/collaboration.md).
+        Column("organisations", "codes", codes="organisations", label="deltagande organisationer"),
+        # The law a request for police assistance is made under.
+        Column("legal_basis", "code", codes="legal_basis", label="lagrum"),
     ),
     # Events are imported as whole case histories: a re-export of a case replaces it.
     key=("municipality", "case_id"),
@@ -85,6 +90,7 @@ EVENTS = Table(
         "outcome": ("event", _EVENT_WITH_OUTCOME),
         "intervention": ("event", _EVENT_WITH_INTERVENTION),
         "extended_until": ("event", ("investigation_extended",)),
+        "legal_basis": ("event", ("police_assistance_requested",)),
     },
     derived=(("person_key", "VARCHAR"), ("birth_year", "SMALLINT"),
              ("birth_month", "TINYINT"), ("sex", "VARCHAR"),
@@ -94,7 +100,8 @@ EVENTS = Table(
 
 # Outcome codes depend on the event.
 OUTCOME_CODES = {"initial_assessment": "initial_assessment_outcome",
-                 "investigation_end": "investigation_outcome"}
+                 "investigation_end": "investigation_outcome",
+                 "police_assistance_answered": "police_assistance_outcome"}
 
 STAFF = Table(
     name="staff",

@@ -80,7 +80,8 @@ DERIVED = {
 # Written only when asked for by name: with the birth year it narrows a person down a lot.
 ON_REQUEST = ("birth_month",)
 DEFAULT_QUASI_IDENTIFIERS = ("birth_year", "birth_month", "sex", "municipality")
-KIND_NAMES = {"text": "text", "code": "kod", "municipality": "kommunkod", "date": "datum",
+KIND_NAMES = {"text": "text", "code": "kod", "codes": "koder (flera, åtskilda med ;)",
+              "municipality": "kommunkod", "date": "datum",
               "month": "månad (ÅÅÅÅ-MM)", "int": "heltal", "float": "decimaltal"}
 FORMATS = ("csv", "parquet")
 KEY_BYTES = 32

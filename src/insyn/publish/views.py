@@ -29,7 +29,8 @@ from insyn.swedish import COUNT, day_and_month, format_percent, format_value, sw
 PERIOD_TYPE_LABELS = {YEAR: "år", POOLED: "tre år tillsammans", QUARTER: "kvartal", "month": "månad"}
 PERIOD_ORDER = {kind: i for i, kind in enumerate(PERIOD_TYPE_LABELS)}  # years, three years, quarters, months
 BREAKDOWN_LABELS = {"sex": "kön", "age_group": "åldersgrupp", "unit": "enhet"}
-CATEGORY_LABELS = {"source": "Anmälare", "programme": "Utbildningsprogram", "intervention": "Insatsform"}
+CATEGORY_LABELS = {"source": "Anmälare", "programme": "Utbildningsprogram", "intervention": "Insatsform",
+                   "organisations": "Organisation", "outcome": "Utfall", "legal_basis": "Lagrum"}
 DIMENSION_HEADERS = {"unit": "Enhet", "sex": "Kön", "age_group": "Åldersgrupp", "category": "Kategori"}
 LONG_COLUMNS = ["Indikator", "Kommun", "Kommunkod", "Period", "Periodtyp", "Enhet", "Kön",
                 "Åldersgrupp", "Kategori", "Täljare", "Nämnare", "Värde", "Status"]
@@ -294,7 +295,7 @@ def categories(pub: Publication, definition: Definition) -> list[Category]:
     listed = definition.category_codes()
     found = pub.dimension_values(definition, "category")
     codes = listed + sorted(found - set(listed))
-    return [Category(code, label(definition.category, code)) for code in codes]
+    return [Category(code, label(definition.category_code_list(), code)) for code in codes]
 
 
 def category_table(pub: Publication, definition: Definition) -> CategoryTable | None:
@@ -402,7 +403,7 @@ def _dimension_label(name: str, value: str | None, definition: Definition) -> st
     if name == "unit":
         return value
     if name == "category":
-        return label(definition.category, value) if definition.category else value
+        return label(definition.category_code_list(), value) if definition.category else value
     return label(name, value)
 
 

@@ -7,6 +7,7 @@ from insyn.model.tables import TABLES, Table
 _SQL_TYPES = {
     "text": "VARCHAR",
     "code": "VARCHAR",
+    "codes": "VARCHAR",
     "municipality": "VARCHAR",
     "date": "DATE",
     "month": "DATE",  # the first day of the month

@@ -50,6 +50,7 @@ from insyn.errors import InputError
 from insyn.model.codes import codes
 from insyn.model.tables import TABLES
 from insyn.model.workforce_config import load_workload
+from insyn.synth.collaboration import with_collaboration
 from insyn.synth.costs import cost_tables
 from insyn.synth.grants import grant_tables
 from insyn.synth.personnummer import personal_numbers, with_other_ids
@@ -157,6 +158,7 @@ def generate(municipalities: pd.DataFrame, years: list[int], seed: int = 1,
         "workload_ratings": _workload_ratings_frame(ratings, staff, staff_ids, munis),
     }
     tables |= cost_tables(tables["events"], years, seed)  # providers, price list and ledger
+    tables["events"] = with_collaboration(tables["events"], tables["staff"], years, seed)  # SIP, police
     tables |= grant_tables(tables["staff"], municipalities, years, seed)  # grants, funded posts
     notify("Klart", 1.0)
     return tables
@@ -1477,6 +1479,9 @@ def _events_frame(events: pd.DataFrame, caseworker: np.ndarray, cases: pd.DataFr
         "unaccompanied": pd.array(np.where(unaccompanied[child[case]], "ja", None), dtype="str"),
         "temporary_number": pd.array(np.where(temporary[child[case]], "ja", None), dtype="str"),
         "provider": pd.array([None] * len(case), dtype="str"),  # set by insyn.synth.costs
+        # Set by insyn.synth.collaboration on the rows it adds.
+        "organisations": pd.array([None] * len(case), dtype="str"),
+        "legal_basis": pd.array([None] * len(case), dtype="str"),
     })
     return frame[_columns("events")]
 

@@ -1,0 +1,250 @@
+"""Collaboration around the child (samverkan.yaml, docs/collaboration.md), worked by hand: SIP
+(samordnad individuell plan) for placed children and children with an intervention, the SIP
+meetings and the organisations taking part, police assistance (handräckning) by legal basis,
+outcome and days, and reports from school and preschool per 1 000 children of their ages. Bad
+SIP and assistance rows are quarantined with file, row and column; the Swedish profile reads
+the organisations as an export writes them; the native import agrees with the reference."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from helpers import EVENT_COLUMNS, pnr, result_row, write_csv
+from test_native_import import assert_same
+
+from insyn.disclosure.rules import load_rules
+from insyn.disclosure.suppression import Linked
+from insyn.indicators.definitions import by_id
+from insyn.indicators.engine import compute
+from insyn.ingest.load import import_files
+from insyn.ingest.profiles import load_profile
+from insyn.store import open_store
+
+GBG = "1480"
+COLUMNS = [*EVENT_COLUMNS, "intervention_id", "organisations", "legal_basis"]
+EXTRACT_DATE = dt.date(2025, 12, 31)
+KEY = b"k" * 32
+
+P1 = pnr("20150301", "123")  # boy, 9 in 2024
+P2 = pnr("20100601", "242")  # girl
+P3 = pnr("20080815", "351")  # boy, 15 in 2024
+P4 = pnr("20060615", "462")  # girl: 18 from June 2024
+P5 = pnr("20120110", "573")  # boy
+P6 = pnr("20210505", "684")  # girl, 3 in 2024
+P7 = pnr("20170101", "795")  # boy, 7 in 2024
+P10 = pnr("20160202", "138")  # girl, 8 in 2024
+
+
+def ev(case, person, event, date, **extra):
+    return dict(municipality=GBG, case_id=case, person_id=person, event=event, date=date,
+                unit="Barn och unga", caseworker_id="S1", **extra)
+
+
+def placed(case, person, form, start, decision, end=None):
+    rows = [ev(case, person, "intervention_start", start, intervention=form, intervention_id=decision)]
+    if end:
+        rows.append(ev(case, person, "intervention_end", end, intervention=form, intervention_id=decision))
+    return rows
+
+
+EVENTS = [
+    # C1: a boy in a foster home from March 2024. A SIP initiated on 10 March, drawn up on 25
+    # March with three organisations (school, BUP, the region's health care; written with
+    # spaces and in another order), followed up on 20 September with two.
+    ev("C1", P1, "report", "2024-02-01", source="skola"),
+    *placed("C1", P1, "familjehem", "2024-03-01", "B1"),
+    ev("C1", P1, "sip_initiated", "2024-03-10"),
+    ev("C1", P1, "sip_held", "2024-03-25", organisations="skola; region_halso_sjukvard;bup"),
+    ev("C1", P1, "sip_followed_up", "2024-09-20", organisations="skola,bup"),
+    # C2: a girl in a HVB from 1 May 2024, placed with the police's help (requested under LVU on
+    # 28 April, given on 30 April: 2 days). A SIP initiated on 20 November is never drawn up.
+    ev("C2", P2, "police_assistance_requested", "2024-04-28", legal_basis="lvu"),
+    ev("C2", P2, "police_assistance_answered", "2024-04-30", outcome="granted"),
+    *placed("C2", P2, "hvb", "2024-05-01", "B2"),
+    ev("C2", P2, "sip_initiated", "2024-11-20"),
+    # C3: a boy with öppenvård from February 2024; a SIP initiated on 20 May, drawn up with school
+    # and police on 1 June (12 days). A request for assistance under another law on 1 August is
+    # refused the next day.
+    ev("C3", P3, "report", "2024-01-10", source="skola"),
+    *placed("C3", P3, "oppenvard", "2024-02-01", "B3"),
+    ev("C3", P3, "sip_initiated", "2024-05-20"),
+    ev("C3", P3, "sip_held", "2024-06-01", organisations="polis;skola"),
+    ev("C3", P3, "police_assistance_requested", "2024-08-01", legal_basis="annan"),
+    ev("C3", P3, "police_assistance_answered", "2024-08-02", outcome="refused"),
+    # C4: a boy at SiS from 1 June to 31 October 2024 (ongoing at the end of the third quarter,
+    # not of the year), with a SIP drawn up with BUP on 1 July. Assistance requested on 28 May,
+    # given on 1 June (4 days); a second request on 20 December is not yet answered.
+    ev("C4", P5, "police_assistance_requested", "2024-05-28", legal_basis="lvu"),
+    ev("C4", P5, "police_assistance_answered", "2024-06-01", outcome="granted"),
+    *placed("C4", P5, "sis", "2024-06-01", "B4", end="2024-10-31"),
+    ev("C4", P5, "sip_held", "2024-07-01", organisations="bup"),
+    ev("C4", P5, "police_assistance_requested", "2024-12-20", legal_basis="lvu"),
+    # Reports: from school about a girl of 8 (counted) and a young woman of 18 (not a child of
+    # school age 6–17); from preschool about a girl of 3 (counted) and a boy of 7 (not 1–5).
+    ev("C5", P10, "report", "2024-09-01", source="skola"),
+    ev("C8", P4, "report", "2024-10-01", source="skola"),
+    ev("C6", P6, "report", "2024-03-03", source="forskola"),
+    ev("C7", P7, "report", "2024-04-04", source="forskola"),
+]
+POPULATION_PER_AGE = 100
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("samverkan")
+    events = write_csv(folder / "handelser.csv", COLUMNS, EVENTS)
+    populations = write_csv(folder / "befolkning.csv", ["municipality", "year", "age_from", "age_to", "population"],
+                            [dict(municipality=GBG, year=year, age_from=age, age_to=age,
+                                  population=POPULATION_PER_AGE) for year in (2024, 2025) for age in range(21)])
+    store = open_store(None)
+    imported = import_files(store, [events, populations], KEY, extract_date=EXTRACT_DATE)
+    assert all(not f.validated.problems for f in imported.files)
+    frame = compute(store)
+    store.close()
+    return frame
+
+
+def value(results, indicator, period="2024", **dims):
+    r = result_row(results, GBG, indicator, period, **dims)
+    return r.numerator, r.denominator, r.value
+
+
+def test_placed_children_with_a_sip_since_their_placement_began(results):
+    # End of 2024: C1 (drawn up in March) and C2 (only initiated): 1 of 2. End of the third
+    # quarter: C4 at SiS too, with its SIP of 1 July: 2 of 3.
+    assert value(results, "andel_placerade_barn_med_sip") == (1, 2, 50.0)
+    assert value(results, "andel_placerade_barn_med_sip", "2024-Q3")[:2] == (2, 3)
+    assert value(results, "andel_placerade_barn_med_sip", "2024-Q1") == (1, 1, 100.0)  # C1 only
+
+
+def test_children_with_any_intervention_and_a_sip(results):
+    # End of 2024: C1 and C3 (öppenvård, drawn up in June) of C1, C2, C3.
+    assert value(results, "andel_barn_med_insats_med_sip")[:2] == (2, 3)
+
+
+def test_a_sip_drawn_up_within_30_days_of_its_initiative(results):
+    # C1 15 days, C3 12 days, C2 never: 2 of 3.
+    assert value(results, "andel_barn_med_insats_med_sip")[:2] == (2, 3)
+    assert value(results, "sip_upprattad_inom_30_dagar")[:2] == (2, 3)
+
+
+def test_sip_meetings_per_child(results):
+    # C1 two (drawn up, followed up), C3 one, C4 one: four meetings of three children.
+    numerator, denominator, per_child = value(results, "sip_moten_per_barn")
+    assert (numerator, denominator) == (4, 3)
+    assert per_child == pytest.approx(4 / 3)
+
+
+def test_the_organisations_at_the_meetings_count_in_each_of_their_categories(results):
+    # Four meetings: school at three (C1 twice, C3), BUP at three (C1 twice, C4), the region at
+    # the one with three organisations, police at C3's; the shares do not add up to 100 %.
+    expected = {"skola": 3, "bup": 3, "region_halso_sjukvard": 1, "polis": 1}
+    for organisation, meetings in expected.items():
+        assert value(results, "sip_organisationer", category=organisation) == (meetings, 4, meetings * 25.0)
+    # No meeting with preschool: no row here (the published grid shows it as 0).
+    assert results[(results.indicator == "sip_organisationer") & (results.category == "forskola")].empty
+
+
+def test_police_assistance_by_legal_basis_outcome_and_days(results):
+    # Four requests: three under LVU (C2, C4 twice), one under another law (C3).
+    assert value(results, "handrackning_per_lagrum", category="lvu") == (3, 4, 75.0)
+    assert value(results, "handrackning_per_lagrum", category="annan") == (1, 4, 25.0)
+    # Three answers in 2024: given to C2 and C4, refused to C3; C4's December request waits.
+    assert value(results, "handrackning_per_utfall", category="granted")[:2] == (2, 3)
+    assert value(results, "handrackning_per_utfall", category="refused")[:2] == (1, 3)
+    # Days to the help that came: 2 (C2) and 4 (C4); the refusal is not a day help came.
+    assert value(results, "handrackning_dagar_median")[1:] == (2, 3.0)
+
+
+def test_reports_from_school_and_preschool_per_1000_children_of_their_ages(results):
+    # School: C1 (9), C3 (15), C5 (8), not C8 (18): 3 per 1 200 residents 6–17.
+    assert value(results, "anmalningar_fran_skola_per_1000") == (3, 1200, 2.5)
+    # Preschool: C6 (3), not C7 (7): 1 per 500 residents 1–5.
+    assert value(results, "anmalningar_fran_forskola_per_1000") == (1, 500, 2.0)
+    assert value(results, "anmalningar_fran_skola_per_1000", "2025")[0] == 0
+
+
+def test_overlapping_categories_are_in_no_equation_with_a_total(results):
+    """The organisations' meetings add up to more than the meetings: the disclosure control must
+    not take them for parts of a total (it would think the true figures impossible)."""
+    definitions = by_id()
+    rows = results[results.indicator.isin(["sip_organisationer", "sip_moten_per_barn"])].reset_index(drop=True)
+    linked = Linked(rows, {i: definitions[i] for i in rows.indicator.unique()}, load_rules())
+    organisation_cells = set(linked.shown[(linked.shown.indicator == "sip_organisationer")
+                                          & (linked.shown.side == "numerator")].cell)
+    category = linked.cells.category.to_numpy()
+    touching = [e for e in linked.tables.equations if organisation_cells & {e.total, *e.parts}]
+    assert touching  # the quarters of an organisation's year are its parts: that holds
+    for equation in touching:
+        assert {equation.total, *equation.parts} <= organisation_cells
+        assert {category[c] for c in equation.parts} == {category[equation.total]}
+
+
+def bad_rows(tmp_path, rows):
+    store = open_store(None)
+    try:
+        imported = import_files(store, [write_csv(tmp_path / "handelser.csv", COLUMNS, rows)], KEY,
+                                extract_date=EXTRACT_DATE)
+        messages = imported.files[0].validated.messages()
+        stored = store.raw.execute("SELECT count(*) FROM events").fetchall()[0][0]
+        return messages, stored
+    finally:
+        store.close()
+
+
+def test_bad_sip_and_assistance_rows_are_quarantined_with_row_and_column(tmp_path):
+    rows = [ev("X1", P1, "report", "2024-02-01", source="skola"),
+            ev("X1", P1, "sip_held", "2024-03-01", organisations="skola;fritids"),
+            ev("X1", P1, "police_assistance_requested", "2024-04-01"),
+            ev("X1", P1, "police_assistance_answered", "2024-04-02", outcome="investigate")]
+    messages, stored = bad_rows(tmp_path, rows)
+    text = "\n".join(messages)
+    assert "handelser.csv, rad 3, kolumn 'organisations': okänd kod 'fritids'" in text
+    assert "handelser.csv, rad 4, kolumn 'legal_basis': värde saknas (krävs för police_assistance_requested)" in text
+    assert "handelser.csv, rad 5, kolumn 'outcome': okänt beslut för police_assistance_answered" in text
+    assert P1 not in text and P1.replace("-", "") not in text
+    assert stored == 1  # the report alone
+
+
+def test_strict_import_of_one_bad_sip_row_changes_nothing(tmp_path):
+    from insyn.ingest.load import ImportRejected
+    store = open_store(None)
+    try:
+        rows = [ev("X1", P1, "sip_held", "2024-03-01", organisations="skola;fritids")]
+        with pytest.raises(ImportRejected):
+            import_files(store, [write_csv(tmp_path / "h.csv", COLUMNS, rows)], KEY, strict=True,
+                         extract_date=EXTRACT_DATE)
+        assert store.raw.execute("SELECT count(*) FROM events").fetchall()[0][0] == 0
+    finally:
+        store.close()
+
+
+def test_the_swedish_profile_reads_organisations_as_an_export_writes_them(tmp_path):
+    headers = ["Kommun", "Ärende-ID", "Personnummer", "Händelse", "Datum", "Deltagande organisationer",
+               "Lagrum", "Beslut"]
+    rows = [{"Kommun": "Göteborg", "Ärende-ID": "S1", "Personnummer": P1, "Händelse": "SIP upprättad",
+             "Datum": "2024-03-01", "Deltagande organisationer": "Skola, BUP; Regionen"},
+            {"Kommun": "Göteborg", "Ärende-ID": "S1", "Personnummer": P1, "Händelse": "Begäran om handräckning",
+             "Datum": "2024-04-01", "Lagrum": "LVU"},
+            {"Kommun": "Göteborg", "Ärende-ID": "S1", "Personnummer": P1, "Händelse": "Svar om handräckning",
+             "Datum": "2024-04-03", "Beslut": "Avslagen"}]
+    path = write_csv(tmp_path / "export.csv", headers, rows)
+    store = open_store(None)
+    try:
+        imported = import_files(store, [path], KEY, profile=load_profile("svenska"), extract_date=EXTRACT_DATE)
+        assert not imported.files[0].validated.problems
+        stored = store.raw.execute(
+            "SELECT event, organisations, legal_basis, outcome FROM events ORDER BY date").fetchall()
+    finally:
+        store.close()
+    assert stored == [("sip_held", "bup;region_halso_sjukvard;skola", None, None),
+                      ("police_assistance_requested", None, "lvu", None),
+                      ("police_assistance_answered", None, None, "refused")]
+
+
+def test_the_native_import_reads_sip_and_assistance_rows_as_the_reference_does(tmp_path):
+    rows = [*EVENTS, ev("X1", P1, "sip_held", "2024-03-01", organisations="skola;fritids"),
+            ev("X1", P1, "sip_held", "2024-03-02", organisations=" BUP ,skola,bup"),
+            ev("X1", P1, "police_assistance_requested", "2024-04-01")]
+    assert_same([write_csv(tmp_path / "handelser.csv", COLUMNS, rows)], extract_date=EXTRACT_DATE)
