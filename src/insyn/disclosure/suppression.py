@@ -316,14 +316,20 @@ class Linked:
                     subjects = definition.subjects_of(count)
                     measure = (subjects.kind, count.count, count.count_distinct, count.sum)
                     counts[quantity] = (measure, count.where, subjects.spec)
-        groups: dict[tuple, list[str]] = {}
-        for quantity in sorted(set(self.cells.quantity) & set(counts)):
-            groups.setdefault(counts[quantity][0], []).append(quantity)
         keys = self.cells[["municipality", "period", *BREAKDOWNS, "category"]].astype("string").fillna("")
         by_quantity: dict[str, dict[tuple, int]] = {}
         for cell, (quantity, key) in enumerate(zip(self.cells.quantity, keys.itertuples(index=False, name=None),
                                                    strict=True)):
             by_quantity.setdefault(quantity, {})[key] = cell
+        # A category's count is the count of its subjects with the category's value: reports from
+        # school (a category of reports per source) against reports from school about children
+        # of school age (a count of its own elsewhere).
+        per_category = self._category_counts(definitions, counts, by_quantity)
+        counts |= {q: c for q, (c, _) in per_category.items()}
+        by_quantity |= {q: cells for q, (_, cells) in per_category.items()}
+        groups: dict[tuple, list[str]] = {}
+        for quantity in sorted(set(by_quantity) & set(counts)):
+            groups.setdefault(counts[quantity][0], []).append(quantity)
 
         def matched(*quantities: str) -> list[tuple[int, ...]]:
             """The cells of these quantities at the same municipality, period and breakdown."""
@@ -337,12 +343,19 @@ class Linked:
             where = {q: counts[q][1] or Condition() for q in members}  # no condition: all subjects
             narrows = subject_kind(counts[members[0]][0][0]).narrows
             spec = {q: counts[q][2] for q in members}
-            implies = {(a, b) for a in members for b in members if a != b and where[a].implies(where[b])
+            # A category's count is related only to counts with a condition of their own: the
+            # category's equation already bounds it by the total of its subjects.
+            related = [(a, b) for a in members for b in members if a != b
+                       and (a in per_category) + (b in per_category) < 2
+                       and not (a in per_category and where[b] == Condition())
+                       and not (b in per_category and where[a] == Condition())]
+            implies = {(a, b) for a, b in related if where[a].implies(where[b])
                        and (spec[a] == spec[b] or narrows is not None and narrows(spec[a], spec[b]))}
+            # Each way where they imply each other: the same number, counted twice.
             for a, b in implies:
-                if (b, a) not in implies:
-                    within += [(int(x), int(y)) for x, y in matched(a, b)]
-            for a, b in ((a, b) for a in members for b in members if a < b):
+                within += [(int(x), int(y)) for x, y in matched(a, b)]
+            for a, b in ((a, b) for a in members for b in members if a < b
+                         and a not in per_category and b not in per_category):
                 if where[a].excludes(where[b]):
                     for c in (c for c in members if (a, c) in implies and (b, c) in implies):
                         disjoint += [Equation(int(z), (int(x), int(y)), exact=False)
@@ -353,6 +366,27 @@ class Linked:
         within = [(x, y) for x, y in within if value[x] <= value[y] + 1e-9]
         disjoint = [e for e in disjoint if value[list(e.parts)].sum() <= value[e.total] + 1e-9]
         return within, disjoint
+
+    def _category_counts(self, definitions: dict[str, Definition], counts: dict,
+                         by_quantity: dict[str, dict[tuple, int]]) -> dict[str, tuple[tuple, dict[tuple, int]]]:
+        """Each category numerator's cells as a count of their own, with its condition and the
+        category's value (`equals: {category: value}`), keyed as the cells of counts without a
+        category are. Overlapping categories (a meeting's organisations) have no such condition."""
+        found = {}
+        for definition in definitions.values():
+            quantity = _quantity(definition, definition.numerator)
+            if not definition.category or definition.overlapping_categories or quantity not in by_quantity:
+                continue
+            measure, where, spec = counts[quantity]
+            cells_by_value: dict[str, dict[tuple, int]] = {}
+            for key, cell in by_quantity[quantity].items():
+                cells_by_value.setdefault(key[-1], {})[(*key[:-1], "")] = cell
+            for value, cells in cells_by_value.items():
+                base = where.model_dump(exclude_none=True) if where else {}
+                condition = Condition.model_validate(
+                    {**base, "equals": {**base.get("equals", {}), definition.category: value}})
+                found[f"{quantity}|{definition.category}={value}"] = ((measure, condition, spec), cells)
+        return found
 
     def primary(self) -> np.ndarray:
         """Rows hidden by primary suppression: showing a sensitive cell, or a share, rate or

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from insyn.indicators.kinds import subject_kind, subject_kinds
-from insyn.model.codes import codes
+from insyn.model.codes import code_lists
 from insyn.model.tables import EVENTS, OUTCOME_CODES
 
 Breakdown = Literal["sex", "age_group", "unit"]
@@ -163,12 +163,13 @@ class FollowedBy(Strict):
 
 
 class WithEvent(Strict):
-    """The subject's case has an `event` (or one of a list) from the subject's start date to its
-    reference date — and, with `lasting: column`, one whose `column` (a date) is on or after the
-    reference date."""
+    """The subject's case has an `event` (or one of a list) from the subject's start date — with
+    `within_months`, from that many calendar months before the reference date — to its reference
+    date; with `lasting: column`, one whose `column` (a date) is on or after the reference date."""
 
     event: str | list[str]
     lasting: str | None = None
+    within_months: int | None = None
 
 
 class AgeRange(Strict):
@@ -361,7 +362,7 @@ class Definition(Strict):
         if self.category is None:
             return []
         restricted = self.subjects.spec.values_of(self.category) if isinstance(self.subjects.spec, Strict) else None
-        listed = codes(self.category_code_list())
+        listed = list(code_lists().get(self.category_code_list(), {}))
         return [c for c in listed if c in restricted] if restricted else listed
 
     @model_validator(mode="after")

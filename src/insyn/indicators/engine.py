@@ -322,7 +322,8 @@ def _followed_by(t: ir.Table, spec, events: ir.Table) -> tuple[ir.Table, ir.Bool
 
 
 def _with_event(t: ir.Table, spec, events: ir.Table) -> tuple[ir.Table, ir.BooleanValue]:
-    """Whether the subject's case has a `spec.event` from its start date to its reference date
+    """Whether the subject's case has a `spec.event` from its start date (with
+    `spec.within_months`, from that many months before its reference date) to its reference date
     (with `spec.lasting`, one whose date in that column is on or after the reference date)."""
     key = ["municipality", "case_id", "start_date", "reference_date"]
     name = _column_for("with", spec)
@@ -330,8 +331,10 @@ def _with_event(t: ir.Table, spec, events: ir.Table) -> tuple[ir.Table, ir.Boole
     found = events.filter(events.event.isin(event_names(spec.event)))
     found = found.select("municipality", "case_id", found_date="date",
                          lasting=found[spec.lasting] if spec.lasting else ibis.null().cast("date"))
+    since = (spans.start_date if spec.within_months is None
+             else add_months(spans.reference_date, -spec.within_months))
     conditions = [spans.municipality == found.municipality, spans.case_id == found.case_id,
-                  found.found_date >= spans.start_date, found.found_date <= spans.reference_date]
+                  found.found_date >= since, found.found_date <= spans.reference_date]
     if spec.lasting:
         conditions.append(found.lasting >= spans.reference_date)
     matched = spans.join(found, conditions)
@@ -553,6 +556,10 @@ def _aggregate(definition: Definition, rows: ir.Table, counts: list[tuple[str, C
     # several categories (a SIP meeting's organisations, "bup;skola") counts in each of them.
     if definition.overlapping_categories:
         each = rows.mutate(category=rows.category.split(";").unnest())
+        # As the import stores them ("bup;skola"); rows put in the store otherwise may have
+        # spaces or an empty value, which backends split differently.
+        each = each.mutate(category=each.category.strip())
+        each = each.filter(each.category != "")
         counted_measures = _measures(definition, each, counts)
     else:
         each, counted_measures = rows, measures

@@ -23,7 +23,7 @@ def label(name: str, value: str | None) -> str:
     """The Swedish label of a value, or the value itself when it has none."""
     if value is None:
         return ""
-    entry = code_lists()[name].get(value, value)
+    entry = code_lists().get(name, {}).get(value, value)  # a column without a code list: the value
     return entry["label"] if isinstance(entry, dict) else entry
 
 

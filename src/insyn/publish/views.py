@@ -30,7 +30,7 @@ PERIOD_TYPE_LABELS = {YEAR: "år", POOLED: "tre år tillsammans", QUARTER: "kvar
 PERIOD_ORDER = {kind: i for i, kind in enumerate(PERIOD_TYPE_LABELS)}  # years, three years, quarters, months
 BREAKDOWN_LABELS = {"sex": "kön", "age_group": "åldersgrupp", "unit": "enhet"}
 CATEGORY_LABELS = {"source": "Anmälare", "programme": "Utbildningsprogram", "intervention": "Insatsform",
-                   "organisations": "Organisation", "outcome": "Utfall", "legal_basis": "Lagrum"}
+                   "organisations": "Organisation", "outcome": "Polisens svar", "legal_basis": "Lagrum"}
 DIMENSION_HEADERS = {"unit": "Enhet", "sex": "Kön", "age_group": "Åldersgrupp", "category": "Kategori"}
 LONG_COLUMNS = ["Indikator", "Kommun", "Kommunkod", "Period", "Periodtyp", "Enhet", "Kön",
                 "Åldersgrupp", "Kategori", "Täljare", "Nämnare", "Värde", "Status"]

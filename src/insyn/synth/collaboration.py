@@ -78,20 +78,29 @@ def _sip(rng: np.random.Generator, spans: pd.DataFrame) -> pd.DataFrame:
     held = initiated & (rng.random(n) >= cal["share_never_held"])
     drawn_up = initiative + _days(rng, cal["held_after_initiative_days"], n)
     parts = [_rows(spans, initiated & (initiative <= end), "sip_initiated", initiative)]
+    born = pd.to_numeric(spans["person_id"].str.slice(0, 4), errors="coerce").to_numpy()  # temporary ids: NaN
     for number in range(cal["most_follow_ups"] + 1):
         day = drawn_up + number * cal["follow_up_days"] * DAY
         meeting = held & (day <= end)
+        age = day.astype("datetime64[Y]").astype(int) + 1970 - born
         parts.append(_rows(spans, meeting, "sip_followed_up" if number else "sip_held", day,
-                           organisations=_organisations(rng, n, cal["organisations"])))
+                           organisations=_organisations(rng, age, cal)))
     return pd.concat(parts, ignore_index=True)
 
 
-def _organisations(rng: np.random.Generator, n: int, chance: dict[str, float]) -> np.ndarray:
-    """Per meeting, the organisations taking part as an export writes them ("skola;bup")."""
-    taking_part = np.column_stack([rng.random(n) < chance[code] for code in codes("organisations")])
-    names = np.array(codes("organisations"), dtype=object)
-    written = [";".join(names[row]) for row in taking_part]
-    return np.array([w or "region_halso_sjukvard" for w in written], dtype=object)
+def _organisations(rng: np.random.Generator, age: np.ndarray, cal: dict) -> np.ndarray:
+    """Per meeting, the organisations taking part as an export writes them ("skola;bup"): each
+    by its chance where the child is of the ages it serves, and the region where neither it nor
+    BUP is drawn."""
+    names = codes("organisations")
+    taking_part = {}
+    for code in names:
+        low, high = cal["ages"].get(code, (0, 150))
+        of_age = np.isnan(age) | ((age >= low) & (age <= high))
+        taking_part[code] = of_age & (rng.random(age.size) < cal["organisations"][code])
+    taking_part["region_halso_sjukvard"] |= ~taking_part["bup"]
+    return np.array([";".join(code for code in names if taking_part[code][i]) for i in range(age.size)],
+                    dtype=object)
 
 
 def _police_assistance(rng: np.random.Generator, spans: pd.DataFrame) -> pd.DataFrame:
@@ -103,7 +112,8 @@ def _police_assistance(rng: np.random.Generator, spans: pd.DataFrame) -> pd.Data
     requested = rng.random(n) < share
     request = spans["start"].to_numpy() - _days(rng, cal["request_before_start_days"], n)
     refused = rng.random(n) < cal["share_refused"]
-    answer = request + (rng.geometric(1 / (1 + cal["days_to_help_mean"]), n) - 1) * DAY
+    wait = (rng.geometric(1 / (1 + cal["days_to_help_mean"]), n) - 1) * DAY
+    answer = np.minimum(request + wait, spans["start"].to_numpy())
     basis = np.where(rng.random(n) < cal["share_lvu"], "lvu", "annan").astype(object)
     outcome = np.where(refused, "refused", "granted").astype(object)
     return pd.concat([_rows(spans, requested, "police_assistance_requested", request, legal_basis=basis),
