@@ -1,6 +1,6 @@
 """National-scale benchmark: generate, import and compute one year for all 290
 municipalities, and the same indicators by hand-written DuckDB SQL and by pandas, in one run;
-each area of the library (case flow, workforce, cost of care, state grants) timed apart.
+each area of the library (case flow, workforce, collaboration, cost of care, state grants) timed apart.
 
 Each phase runs in a fresh process so its time and peak memory (RSS) are its own.
 Usage: python bench/national.py [--years 2025] [--seed 1] [--out bench/out]
@@ -187,6 +187,7 @@ def main() -> None:
     figures["workforce_full"] = run(phase_engine, str(out), True, "personal")
     figures["costs_full"] = run(phase_engine, str(out), True, "vardkostnader")
     figures["grants_full"] = run(phase_engine, str(out), True, "statsbidrag")
+    figures["collaboration_full"] = run(phase_engine, str(out), True, "samverkan")
     figures["library_full"] = run(phase_engine, str(out), True, None)
     figures["workload"] = run(phase_workload, str(out))
     figures["sql"] = run(phase_sql, str(out), years)
@@ -212,7 +213,7 @@ def main() -> None:
     c = figures["case_flow_totals"]
     wt, wf, lf, wl, pw = (figures[k] for k in ("workforce_totals", "workforce_full", "library_full", "workload",
                                                "pandas_workforce"))
-    cf, gf = figures["costs_full"], figures["grants_full"]
+    cf, gf, sf = figures["costs_full"], figures["grants_full"], figures["collaboration_full"]
     print(f"\nNational benchmark, {len(years)} year(s), {g['rows']['events']:,} events, "
           f"{g['reports']:,} reports, {platform.processor() or platform.machine()}, {figures['machine']['cpus']} cores")
     print(f"{'phase':<52}{'seconds':>10}{'peak MB':>10}")
@@ -234,6 +235,7 @@ def main() -> None:
         ("pandas, 4 workforce indicators (compute only)", pw["seconds"], pw["peak_mb"]),
         (f"cost of care, full ({g['rows']['care_costs']:,} ledger rows)", cf["seconds"], cf["peak_mb"]),
         (f"state grants, full ({g['rows']['grants']:,} decisions)", gf["seconds"], gf["peak_mb"]),
+        ("collaboration (SIP, police assistance, school), full", sf["seconds"], sf["peak_mb"]),
         ("whole library, full, first run (compiles)", lf["cold_seconds"], None),
         ("whole library, full (what an import computes)", lf["seconds"], lf["peak_mb"]),
         (f"workload, {wl['caseworker_months']:,} caseworker-months, first run", wl["cold_seconds"], None),

@@ -40,6 +40,27 @@ def write_csv(path: Path, columns: list[str], rows: list[dict], delimiter: str =
     return path
 
 
+def computed_from_events(folder: Path, columns: list[str], events: list[dict], municipality: str,
+                         years: tuple[int, ...], per_age: int, extract_date) -> pd.DataFrame:
+    """Every indicator computed from hand-made events and a population of `per_age` residents
+    per age 0–20 in each of `years`, imported without a problem."""
+    from insyn.indicators.engine import compute
+    from insyn.ingest.load import import_files
+    from insyn.store import open_store
+
+    files = [write_csv(folder / "handelser.csv", columns, events),
+             write_csv(folder / "befolkning.csv", ["municipality", "year", "age_from", "age_to", "population"],
+                       [dict(municipality=municipality, year=year, age_from=age, age_to=age, population=per_age)
+                        for year in years for age in range(21)])]
+    store = open_store(None)
+    try:
+        imported = import_files(store, files, b"k" * 32, extract_date=extract_date)
+        assert all(not f.validated.problems for f in imported.files)
+        return compute(store)
+    finally:
+        store.close()
+
+
 def settings_with_results(data_dir: Path, results: pd.DataFrame) -> Settings:
     """A data folder whose DuckDB store holds the given indicator results."""
     settings = Settings(data_dir=data_dir)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from helpers import EVENT_COLUMNS, pnr, result_row, write_csv
+from helpers import EVENT_COLUMNS, computed_from_events, pnr, result_row, write_csv
 
 from insyn.indicators.engine import compute
 from insyn.ingest.load import import_files
@@ -143,17 +143,8 @@ CHILDREN, YOUNG, YOUTH = 18 * POPULATION_PER_AGE, 3 * POPULATION_PER_AGE, 21 * P
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("law")
-    events = write_csv(folder / "handelser.csv", COLUMNS, EVENTS)
-    populations = write_csv(folder / "befolkning.csv", ["municipality", "year", "age_from", "age_to", "population"],
-                            [dict(municipality=GBG, year=year, age_from=age, age_to=age,
-                                  population=POPULATION_PER_AGE) for year in (2023, 2024) for age in range(21)])
-    store = open_store(None)
-    imported = import_files(store, [events, populations], b"k" * 32, extract_date=EXTRACT_DATE)
-    assert all(not f.validated.problems for f in imported.files)
-    frame = compute(store)
-    store.close()
-    return frame
+    return computed_from_events(tmp_path_factory.mktemp("law"), COLUMNS, EVENTS, GBG, (2023, 2024),
+                                POPULATION_PER_AGE, EXTRACT_DATE)
 
 
 def row(results, indicator, period, **dims):

@@ -12,7 +12,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import EVENT_COLUMNS, pnr, result_row, write_csv
+from helpers import EVENT_COLUMNS, computed_from_events, pnr, result_row, write_csv
 from test_disclosure import RULES, ranges_from_shown
 from test_native_import import assert_same
 
@@ -20,7 +20,7 @@ from insyn.disclosure.rules import load_rules
 from insyn.disclosure.status import is_hidden
 from insyn.disclosure.suppression import Linked, protect
 from insyn.indicators.definitions import by_id
-from insyn.indicators.engine import RESULT_COLUMNS, compute
+from insyn.indicators.engine import RESULT_COLUMNS
 from insyn.ingest.load import import_files
 from insyn.ingest.profiles import load_profile
 from insyn.store import open_store
@@ -112,17 +112,8 @@ POPULATION_PER_AGE = 100
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("samverkan")
-    events = write_csv(folder / "handelser.csv", COLUMNS, EVENTS)
-    populations = write_csv(folder / "befolkning.csv", ["municipality", "year", "age_from", "age_to", "population"],
-                            [dict(municipality=GBG, year=year, age_from=age, age_to=age,
-                                  population=POPULATION_PER_AGE) for year in (2024, 2025) for age in range(21)])
-    store = open_store(None)
-    imported = import_files(store, [events, populations], KEY, extract_date=EXTRACT_DATE)
-    assert all(not f.validated.problems for f in imported.files)
-    frame = compute(store)
-    store.close()
-    return frame
+    return computed_from_events(tmp_path_factory.mktemp("samverkan"), COLUMNS, EVENTS, GBG, (2024, 2025),
+                                POPULATION_PER_AGE, EXTRACT_DATE)
 
 
 def value(results, indicator, period="2024", **dims):
@@ -307,6 +298,20 @@ def test_the_swedish_profile_reads_organisations_as_an_export_writes_them(tmp_pa
     assert stored == [("sip_held", "bup;region_halso_sjukvard;skola", None, None),
                       ("police_assistance_requested", None, "lvu", None),
                       ("police_assistance_answered", None, None, "refused")]
+
+
+def test_a_store_made_before_collaboration_gets_its_columns_when_opened(tmp_path):
+    store = open_store(tmp_path / "insyn.duckdb")
+    store.raw.execute("ALTER TABLE events DROP COLUMN organisations")
+    store.raw.execute("ALTER TABLE events DROP COLUMN legal_basis")
+    store.close()
+    store = open_store(tmp_path / "insyn.duckdb")
+    try:
+        import_files(store, [write_csv(tmp_path / "h.csv", COLUMNS, EVENTS)], KEY, extract_date=EXTRACT_DATE)
+        three = "SELECT count(*) FROM events WHERE organisations = 'bup;region_halso_sjukvard;skola'"
+        assert store.raw.execute(three).fetchall() == [(1,)]  # C1's meeting with three organisations
+    finally:
+        store.close()
 
 
 def test_the_native_import_reads_sip_and_assistance_rows_as_the_reference_does(tmp_path):

@@ -85,6 +85,7 @@ ADDED_COLUMNS = [("indicator_results", "complete", "BOOLEAN"),
                  ("events", "id_kind", "VARCHAR"),
                  ("events", "provider", "VARCHAR"), ("privacy_budget", "period", "VARCHAR"),
                  ("staff", "funding", "VARCHAR"),
+                 ("events", "organisations", "VARCHAR"), ("events", "legal_basis", "VARCHAR"),
                  *(("indicator_results", c, "DOUBLE") for c in (
                      "numerator_contributors", "numerator_largest",
                      "denominator_contributors", "denominator_largest",
