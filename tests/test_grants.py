@@ -79,6 +79,19 @@ def results(tmp_path_factory):
     return frame
 
 
+def test_a_funding_the_grants_do_not_know_is_named_at_the_import(tmp_path):
+    store = open_store(None)
+    try:
+        imported = import_files(store, write_all(tmp_path), KEY, extract_date=EXTRACT_DATE)
+    finally:
+        store.close()
+    notices = {f.validated.table.name: f.validated.notices for f in imported.files}
+    assert notices["staff"] == ["Finansieringen 'Okänt bidrag' (1 anställning i kommun 0884) finns inte bland "
+                                "kommunens statsbidrag: de räknas som bidragsfinansierade, men utan bidragets "
+                                "slutdatum och belopp"]
+    assert notices["grants"] == [] and notices["events"] == []
+
+
 def value(results, indicator, period, **dims):
     return result_value(results, V, indicator, period, **dims)
 

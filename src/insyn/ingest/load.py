@@ -22,6 +22,7 @@ from insyn.ingest.profiles import Profile
 from insyn.ingest.quality import refresh_warnings
 from insyn.ingest.readers import read_export
 from insyn.ingest.validate import Validated, validate
+from insyn.scrub import shorten
 from insyn.store import Store
 from insyn.store.schema import stored_columns
 
@@ -140,6 +141,7 @@ def import_files(store: Store, paths: Sequence[Path], key: bytes, profile: Profi
                     progress(f"Läser in {one.validated.file.name} i {one.validated.table.name}")
                 loaded.append(_load_one(connection, one, f"rejected_{i}", import_id, profile, extract_date))
             warnings = _refresh_quality(connection)
+            _name_unknown_funding(connection, loaded)
             if before_commit:
                 before_commit()
     finally:
@@ -199,6 +201,24 @@ def _load_one(connection, staged: Staged, rejected: str, import_id: str,
             f"SELECT DISTINCT municipality, ?, ?::DATE, ?, ?::TIMESTAMP FROM {keys}",
             [table.name, extract_date, import_id, dt.datetime.now()])
     return FileResult(validated=result, rows_loaded=loaded, rows_replaced=replaced, rows_valid=staged.rows_valid)
+
+
+def _name_unknown_funding(connection, loaded: list[FileResult]) -> None:
+    """A notice on the imported staff (or grants) file for each grant that employments name as
+    their funding and the municipality's grants do not know: a misspelt or missing grant, whose
+    posts count as grant-funded without an end or an amount (docs/grants.md)."""
+    touched = [f for f in loaded if f.validated.table.name in ("staff", "grants")]
+    if not touched:
+        return
+    unknown = connection.execute(
+        'SELECT municipality, funding, count(*) FROM staff s WHERE funding IS NOT NULL AND NOT EXISTS '
+        '(SELECT 1 FROM grants g WHERE g.municipality = s.municipality AND g."grant" = s.funding) '
+        "GROUP BY ALL ORDER BY ALL LIMIT 20").fetchall()
+    for municipality, funding, employments in unknown:
+        posts = f"{employments} anställning" + ("ar" if employments > 1 else "")
+        touched[0].validated.notices.append(
+            f"Finansieringen '{shorten(funding)}' ({posts} i kommun {municipality}) finns inte bland kommunens "
+            "statsbidrag: de räknas som bidragsfinansierade, men utan bidragets slutdatum och belopp")
 
 
 def _refresh_quality(connection) -> int:
