@@ -226,6 +226,43 @@ def test_reports_from_school_beside_the_reports_per_source_give_no_hidden_source
     assert is_hidden(published.status[6]) and high - low >= RULES.width
 
 
+def test_a_category_count_with_a_condition_beside_the_same_count_uncategorised_is_protected():
+    """A reviewer's crash: reports about children 0–17 per source, beside reports about children
+    0–17 per 1 000 (the same count without a category). The total's row is no category's count;
+    taken for one, it was a cell at most itself, which the solver refused."""
+    per_source = by_id()["anmalningar_per_kalla"].model_copy(
+        update={"id": "anmalningar_0_17_per_kalla", "numerator": by_id()["anmalningar_per_1000_barn"].numerator,
+                "denominator": by_id()["anmalningar_per_1000_barn"].numerator})
+    sources = {"polis": 2, "skola": 1}  # all hidden: the total is in the attacker's model
+    total = sum(sources.values())
+
+    def row(indicator, numerator, denominator, category=None):
+        return {**dict.fromkeys(RESULT_COLUMNS), "indicator": indicator, "municipality": "0884",
+                "period": "2024", "period_type": "year", "category": category, "numerator": numerator,
+                "denominator": denominator, "value": numerator / denominator * 100, "complete": True}
+
+    frame = pd.DataFrame([*(row(per_source.id, n, total, source) for source, n in sources.items()),
+                          row("anmalningar_per_1000_barn", total, 1800)])
+    published = protect(frame, RULES, [per_source, by_id()["anmalningar_per_1000_barn"]])
+    assert published.status.map(is_hidden).all()
+
+
+def test_the_days_to_assistance_count_the_same_answers_as_the_granted_category():
+    """The median's n (answers granted) is the granted category's count: one number, each at
+    most the other, so hiding one and showing the other is seen for what it is."""
+    def row(indicator, numerator, denominator, category=None, value=None):
+        return {**dict.fromkeys(RESULT_COLUMNS), "indicator": indicator, "municipality": "0884",
+                "period": "2024", "period_type": "year", "category": category, "numerator": numerator,
+                "denominator": denominator, "value": value, "complete": True}
+
+    frame = pd.DataFrame([row("handrackning_per_utfall", 7, 9, "granted", 77.8),
+                          row("handrackning_per_utfall", 2, 9, "refused", 22.2),
+                          row("handrackning_dagar_median", None, 7, value=1.0)])
+    linked = Linked(frame, {d: by_id()[d] for d in frame.indicator.unique()}, RULES)
+    granted, median_n = linked.tables.rows[0][0], linked.tables.rows[2][0]
+    assert {(granted, median_n), (median_n, granted)} <= set(linked.tables.inequalities)
+
+
 def bad_rows(tmp_path, rows):
     store = open_store(None)
     try:

@@ -270,3 +270,56 @@ def test_a_new_price_list_replaces_the_prices_of_the_same_form_provider_and_day(
     prices = store.raw.execute("SELECT price_per_day FROM care_prices WHERE intervention = 'jourhem'").fetchall()
     assert prices == [(1600.0,)]
     store.close()
+
+
+def test_the_out_of_home_cost_is_its_forms_costs_for_the_disclosure_control():
+    """A reviewer's leak: the cost per child per form counts the ledger's every form, the
+    out-of-home cost its five, and HVB's share HVB's cost. A hidden SiS cost came back as the
+    five forms' total minus the other four shown. The protection now knows the five-form total
+    is the sum of those forms' costs, and HVB's cost one number in both."""
+    import numpy as np
+    import pandas as pd
+    from test_disclosure import RULES, ranges_from_shown
+
+    from insyn.disclosure.status import is_hidden
+    from insyn.disclosure.suppression import Linked, protect
+    from insyn.indicators.definitions import by_id
+    from insyn.indicators.engine import RESULT_COLUMNS
+
+    forms = {"oppenvard": 900_000.0, "familjehem": 1_200_000.0, "jourhem": 300_000.0, "hvb": 2_500_000.0,
+             "stodboende": 200_000.0, "sis": 800_000.0}
+    out_of_home = sum(v for k, v in forms.items() if k != "oppenvard")
+
+    def row(indicator, numerator, denominator, category=None):
+        return {**dict.fromkeys(RESULT_COLUMNS), "indicator": indicator, "municipality": "0884", "period": "2024",
+                "period_type": "year", "category": category, "numerator": numerator, "denominator": denominator,
+                "value": numerator / denominator, "complete": True, "numerator_contributors": 10.0,
+                "numerator_largest": numerator / 5, "numerator_second": numerator / 6}
+
+    frame = pd.DataFrame([*(row("kostnad_per_barn_per_insats", cost, 10, form) for form, cost in forms.items()),
+                          row("vardkostnad_per_placerat_barn", out_of_home, 40),
+                          row("kostnad_hvb_andel", forms["hvb"], out_of_home)])
+    linked = Linked(frame, {d: by_id()[d] for d in frame.indicator.unique()}, RULES)
+    cost = {c if isinstance(c, str) else i: linked.tables.rows[r][0]
+            for r, (c, i) in enumerate(zip(frame.category, frame.indicator, strict=True))}
+    total = cost["vardkostnad_per_placerat_barn"]
+    assert linked.tables.rows[7][1] == total  # HVB's share is of the same out-of-home cost
+    sums = [e for e in linked.tables.equations if e.total == total and e.exact]
+    assert [set(e.parts) for e in sums] == [{cost[f] for f in ("familjehem", "jourhem", "hvb", "stodboende", "sis")}]
+    hvb, share_of_hvb = cost["hvb"], cost["kostnad_hvb_andel"]
+    assert {(hvb, share_of_hvb), (share_of_hvb, hvb)} <= set(linked.tables.inequalities)
+    assert np.isclose(linked.tables.values[total], out_of_home)
+
+    # SiS's cost rests on two children: hidden. Whatever else is hidden, a reader who knows the
+    # five forms add up to the total cannot narrow it below the protection width.
+    frame.loc[5, "numerator_contributors"] = 2.0
+    published = protect(frame, RULES)
+    shown = np.zeros(len(linked.tables.values), dtype=bool)
+    for r, status in enumerate(published.status):
+        if not is_hidden(status):
+            shown[list(linked.tables.rows[r])] = True
+    parts = tuple(cost[f] for f in ("familjehem", "jourhem", "hvb", "stodboende", "sis"))
+    low, high = ranges_from_shown(linked.tables.values, shown, [(total, parts, 0.0)],
+                                  [(hvb, share_of_hvb), (share_of_hvb, hvb)], [cost["sis"]])[cost["sis"]]
+    required = Linked(frame, {d: by_id()[d] for d in frame.indicator.unique()}, RULES).tables.required[cost["sis"]]
+    assert required > 0 and is_hidden(published.status[5]) and high - low >= required

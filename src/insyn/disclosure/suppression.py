@@ -39,7 +39,7 @@ from insyn.disclosure.rules import DisclosureRules, SumRule
 from insyn.disclosure.status import HIDDEN, NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY, is_hidden
 from insyn.errors import Conflict
 from insyn.files import write_atomically
-from insyn.indicators.definitions import Condition, Count, Definition, library
+from insyn.indicators.definitions import Condition, Count, Definition, Strict, library
 from insyn.indicators.engine import CELL_KEY_COLUMNS, CONTRIBUTION_COLUMNS
 from insyn.indicators.kinds import subject_kind
 from insyn.indicators.pooled import POOLED, in_windows, pooled_label
@@ -71,6 +71,19 @@ def _is_subset(definition: Definition) -> bool:
         return False
     same_measure = (num.count, num.count_distinct, num.sum) == (den.count, den.count_distinct, den.sum)
     return same_measure and definition.subjects_of(num).key() == definition.subjects_of(den).key()
+
+
+def _with_values(where: Condition | None, kept: dict[str, list[str]]) -> Condition | None:
+    """The condition and, for each column of `kept`, one of those values (sorted, so that the
+    same restriction compares equal however it was written)."""
+    if not kept:
+        return where
+    base = where.model_dump(exclude_none=True) if where else {}
+    one_of = {**base.get("one_of", {})}
+    for column, values in kept.items():
+        held = set(values) & set(one_of[column]) if column in one_of else set(values)
+        one_of[column] = sorted(held)
+    return Condition.model_validate({**base, "one_of": one_of})
 
 
 def _year(period: pd.Series) -> pd.Series:
@@ -315,7 +328,10 @@ class Linked:
                 if quantity is not None and count is not None:
                     subjects = definition.subjects_of(count)
                     measure = (subjects.kind, count.count, count.count_distinct, count.sum)
-                    counts[quantity] = (measure, count.where, subjects.spec)
+                    # Subjects of a narrower spec as the widest spec's with a condition (the
+                    # ledger's out-of-home forms: all its rows, one_of those forms).
+                    widest, kept = subjects.spec.widened() if isinstance(subjects.spec, Strict) else (subjects.spec, {})
+                    counts[quantity] = (measure, _with_values(count.where, kept), widest)
         keys = self.cells[["municipality", "period", *BREAKDOWNS, "category"]].astype("string").fillna("")
         by_quantity: dict[str, dict[tuple, int]] = {}
         for cell, (quantity, key) in enumerate(zip(self.cells.quantity, keys.itertuples(index=False, name=None),
@@ -360,10 +376,11 @@ class Linked:
                     for c in (c for c in members if (a, c) in implies and (b, c) in implies):
                         disjoint += [Equation(int(z), (int(x), int(y)), exact=False)
                                      for x, y, z in matched(a, b, c)]
+        disjoint += self._sums_of_categories(definitions, counts, by_quantity, per_category)
         # What the definitions say holds of data the engine computed; results made otherwise (by
         # hand, say) may not keep it, and a relation the values break is none of theirs.
         value = self.cells.value.to_numpy(dtype=float)
-        within = [(x, y) for x, y in within if value[x] <= value[y] + 1e-9]
+        within = [(x, y) for x, y in within if x != y and value[x] <= value[y] + 1e-9]
         disjoint = [e for e in disjoint if value[list(e.parts)].sum() <= value[e.total] + 1e-9]
         return within, disjoint
 
@@ -380,13 +397,41 @@ class Linked:
             measure, where, spec = counts[quantity]
             cells_by_value: dict[str, dict[tuple, int]] = {}
             for key, cell in by_quantity[quantity].items():
-                cells_by_value.setdefault(key[-1], {})[(*key[:-1], "")] = cell
+                if key[-1]:  # a row without a category value (a total) is no category's count
+                    cells_by_value.setdefault(key[-1], {})[(*key[:-1], "")] = cell
             for value, cells in cells_by_value.items():
                 base = where.model_dump(exclude_none=True) if where else {}
                 condition = Condition.model_validate(
                     {**base, "equals": {**base.get("equals", {}), definition.category: value}})
                 found[f"{quantity}|{definition.category}={value}"] = ((measure, condition, spec), cells)
         return found
+
+    @staticmethod
+    def _sums_of_categories(definitions: dict[str, Definition], counts: dict, by_quantity: dict,
+                            per_category: dict) -> list[Equation]:
+        """A count that is some of a category indicator's categories, added up (the ledger's
+        out-of-home cost: the cost per form of familjehem, jourhem, HVB, stödboende and SiS): its
+        cell = those categories' cells + the true remainder, at the same municipality, period and
+        breakdown."""
+        equations: list[Equation] = []
+        for definition in definitions.values():
+            quantity = _quantity(definition, definition.numerator)
+            if not definition.category or definition.overlapping_categories or quantity not in counts:
+                continue
+            measure, where, spec = counts[quantity]
+            column = definition.category
+            parts = {q.rsplit("=", 1)[1]: q for q in per_category if q.startswith(f"{quantity}|{column}=")}
+            for other, (other_measure, other_where, other_spec) in counts.items():
+                values = (other_where.one_of or {}).get(column) if other_where else None
+                if (other in per_category or other == quantity or other_measure != measure or other_spec != spec
+                        or not values or other_where != _with_values(where, {column: values})):
+                    continue
+                for key, total in by_quantity.get(other, {}).items():
+                    found = tuple(by_quantity[parts[v]][key] for v in values
+                                  if v in parts and key in by_quantity[parts[v]])
+                    if found:
+                        equations.append(Equation(int(total), tuple(int(c) for c in found)))
+        return equations
 
     def primary(self) -> np.ndarray:
         """Rows hidden by primary suppression: showing a sensitive cell, or a share, rate or

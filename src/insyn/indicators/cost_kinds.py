@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ibis
 import ibis.expr.types as ir
+from pydantic import BaseModel
 
 from insyn.indicators.deadlines import days_between
 from insyn.indicators.definitions import SpellsSubject, Strict
@@ -31,6 +32,9 @@ class CareDaysSubject(Strict):
     def values_of(self, column: str) -> list[str] | None:
         return self.forms if column == "intervention" else None
 
+    def widened(self) -> tuple[BaseModel, dict[str, list[str]]]:
+        return CareDaysSubject(), ({} if set(self.forms) == set(OUT_OF_HOME) else {"intervention": self.forms})
+
 
 class CareCostsSubject(Strict):
     """Rows of the cost ledger (care_costs) of these forms (all when empty), in every period they
@@ -40,6 +44,9 @@ class CareCostsSubject(Strict):
 
     def values_of(self, column: str) -> list[str] | None:
         return (self.forms or None) if column == "intervention" else None
+
+    def widened(self) -> tuple[BaseModel, dict[str, list[str]]]:
+        return CareCostsSubject(), ({"intervention": self.forms} if self.forms else {})
 
 
 def care_spells(spec: CareDaysSubject, sources: Sources) -> ir.Table:

@@ -30,6 +30,12 @@ class Strict(BaseModel):
         (None: any of its code list's)."""
         return None
 
+    def widened(self) -> tuple[BaseModel, dict[str, list[str]]]:
+        """The widest spec of the kind and the values this one keeps, as a condition would say
+        (`one_of`): the ledger's five out-of-home forms are all its rows of those forms. The
+        disclosure control compares counts through it."""
+        return self, {}
+
 
 # --- subjects of case data (registered in case_kinds.py; staff data: insyn.workforce) ---------
 
