@@ -331,7 +331,9 @@ class Linked:
                     # Subjects of a narrower spec as the widest spec's with a condition (the
                     # ledger's out-of-home forms: all its rows, one_of those forms).
                     widest, kept = subjects.spec.widened() if isinstance(subjects.spec, Strict) else (subjects.spec, {})
-                    counts[quantity] = (measure, _with_values(count.where, kept), widest)
+                    # (A one_of written in the definition sorted too, so that it compares equal.)
+                    written = count.where.one_of or {} if count.where else {}
+                    counts[quantity] = (measure, _with_values(count.where, {**written, **kept}), widest)
         keys = self.cells[["municipality", "period", *BREAKDOWNS, "category"]].astype("string").fillna("")
         by_quantity: dict[str, dict[tuple, int]] = {}
         for cell, (quantity, key) in enumerate(zip(self.cells.quantity, keys.itertuples(index=False, name=None),

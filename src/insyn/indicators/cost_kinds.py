@@ -33,6 +33,8 @@ class CareDaysSubject(Strict):
         return self.forms if column == "intervention" else None
 
     def widened(self) -> tuple[BaseModel, dict[str, list[str]]]:
+        if not set(self.forms) <= set(OUT_OF_HOME):  # öppenvård has no care days among the five's
+            return self, {}
         return CareDaysSubject(), ({} if set(self.forms) == set(OUT_OF_HOME) else {"intervention": self.forms})
 
 
