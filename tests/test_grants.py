@@ -5,8 +5,9 @@ January–June 2025 (300 000 kr: the grant ends mid-year), and an ESF project fr
 31 March 2026 (1 200 000 kr over 639 days); and a training grant that pays for none. G1 and G2
 are paid by the stimulansmedel (G2 half time, on a fixed-term contract that ends with the
 grant), G3 by ESF, U1 by a grant the grants table does not know; O1 and O2 by the ordinary
-budget (O2 leaves in August 2024), and the unit manager E1 too. Imported through the real
-import path with an extract date.
+budget (O2 leaves in August 2024), and the unit manager E1 too. G1, G2 and G3 carry a monthly
+salary (45 000, 42 000 and 40 000 kr), as do U1 and O1. Imported through the real import path
+with an extract date.
 """
 
 from __future__ import annotations
@@ -29,21 +30,22 @@ EXTRACT_DATE = dt.date(2025, 12, 31)
 KEY = b"k" * 32
 SS, EC = "socialsekreterare", "enhetschef"
 STAFF_COLUMNS = ["municipality", "staff_id", "unit", "role", "employment", "start_date", "end_date", "fte",
-                 "exam_year", "funding"]
+                 "exam_year", "funding", "monthly_salary"]
 GRANT_COLUMNS = ["municipality", "grant", "start_date", "end_date", "amount", "purpose"]
 
 
-def employment(staff_id, role, kind, start, end="", fte="1", exam="", funding=""):
+def employment(staff_id, role, kind, start, end="", fte="1", exam="", funding="", salary=""):
     return dict(municipality=V, staff_id=staff_id, unit=UNIT, role=role, employment=kind, start_date=start,
-                end_date=end, fte=fte, exam_year=exam, funding=funding)
+                end_date=end, fte=fte, exam_year=exam, funding=funding, monthly_salary=salary)
 
 
 STAFF = [
-    employment("G1", SS, "tillsvidare", "2023-01-01", exam=2020, funding="Stimulansmedel"),
-    employment("G2", SS, "visstid", "2024-03-01", "2025-06-30", fte="0,5", exam=2024, funding="Stimulansmedel"),
-    employment("G3", SS, "tillsvidare", "2024-07-01", exam=2024, funding="ESF"),
-    employment("U1", SS, "tillsvidare", "2024-01-01", fte="0,8", exam=2010, funding="Okänt bidrag"),
-    employment("O1", SS, "tillsvidare", "2020-01-01", exam=2015),
+    employment("G1", SS, "tillsvidare", "2023-01-01", exam=2020, funding="Stimulansmedel", salary="45000"),
+    employment("G2", SS, "visstid", "2024-03-01", "2025-06-30", fte="0,5", exam=2024, funding="Stimulansmedel",
+               salary="42000"),
+    employment("G3", SS, "tillsvidare", "2024-07-01", exam=2024, funding="ESF", salary="40000,00"),
+    employment("U1", SS, "tillsvidare", "2024-01-01", fte="0,8", exam=2010, funding="Okänt bidrag", salary="50000"),
+    employment("O1", SS, "tillsvidare", "2020-01-01", exam=2015, salary="39000"),
     employment("O2", SS, "tillsvidare", "2022-01-01", "2024-08-31", exam=2021),
     employment("E1", EC, "tillsvidare", "2019-01-01", exam=2005),
 ]
@@ -154,6 +156,63 @@ def test_grant_per_fte_it_pays_for(results):
         (grants_2025, fte_2025, grants_2025 / fte_2025))
 
 
+# What a year's salary costs with the personnel cost add-on (PO) of workforce.yaml: 2024 and 2025
+# take 2023's, the latest listed (31.42 + 0.13 + 12.98 = 44.53 %).
+SALARY_YEAR = 12 * 1.4453
+
+
+def test_personnel_cost_per_grant_funded_fte(results):
+    # 2024: G1 a whole year (1.0 FTE-years), G2 half time from 1 March (0.5 × 306/366), G3 from
+    # 1 July (184/366), each at their monthly salary × 12 × 1.4453; U1's grant is unknown and O1
+    # is paid by the budget.
+    cost_2024 = SALARY_YEAR * (45_000 + 42_000 * 0.5 * 306 / 366 + 40_000 * 184 / 366)
+    fte_2024 = 1 + 0.5 * 306 / 366 + 184 / 366
+    assert value(results, "personalkostnad_per_bidragsfinansierad_arsarbetare", "2024") == pytest.approx(
+        (cost_2024, fte_2024, cost_2024 / fte_2024))
+    assert cost_2024 == pytest.approx(1_433_737.6) and cost_2024 / fte_2024 == pytest.approx(746_440.9, abs=0.1)
+    # 2025: the stimulansmedel ends on 30 June with G2's post (0.5 × 181/365); G1 is still paid
+    # by it according to HR, a whole year, as G3.
+    cost_2025 = SALARY_YEAR * (45_000 + 42_000 * 0.5 * 181 / 365 + 40_000)
+    fte_2025 = 2 + 0.5 * 181 / 365
+    assert value(results, "personalkostnad_per_bidragsfinansierad_arsarbetare", "2025") == pytest.approx(
+        (cost_2025, fte_2025, cost_2025 / fte_2025))
+
+
+def test_how_much_of_the_personnel_cost_the_grants_cover(results):
+    # The year's grants (as in the grant per FTE) over the personnel cost of the posts they pay for.
+    cost_2024 = SALARY_YEAR * (45_000 + 42_000 * 0.5 * 306 / 366 + 40_000 * 184 / 366)
+    assert value(results, "bidragens_tackning_av_personalkostnad", "2024") == pytest.approx(
+        (945_540, cost_2024, 100 * 945_540 / cost_2024))
+    # 2025: the stimulansmedel's last half year (300 000) and ESF's whole year (685 446) cover
+    # 59.6 % of what the posts cost: the budget pays the rest.
+    cost_2025 = SALARY_YEAR * (45_000 + 42_000 * 0.5 * 181 / 365 + 40_000)
+    numerator, denominator, share = value(results, "bidragens_tackning_av_personalkostnad", "2025")
+    assert (numerator, denominator) == pytest.approx((985_446, cost_2025))
+    assert share == pytest.approx(59.55, abs=0.01)
+
+
+def test_a_post_without_a_salary_is_left_out_of_the_cost(tmp_path):
+    """G2 without a monthly salary: neither its cost nor its FTE-years count, so the cost per FTE
+    is G1's and G3's; the cover share then leaves G2's cost out (docs/grants.md says so)."""
+    staff = [dict(row, monthly_salary="") if row["staff_id"] == "G2" else row for row in STAFF]
+    store = open_store(None)
+    try:
+        imported = import_files(store, [write_csv(tmp_path / "personal.csv", STAFF_COLUMNS, staff),
+                                        write_csv(tmp_path / "bidrag.csv", GRANT_COLUMNS, GRANTS)], KEY,
+                                extract_date=EXTRACT_DATE)
+        assert ("1 bidragsfinansierad anställning i kommun 0884 saknar månadslön: de räknas inte in i "
+                "personalkostnaden per bidragsfinansierad årsarbetare") in imported.files[0].validated.notices
+        definitions = [d for d in library() if d.id in ("personalkostnad_per_bidragsfinansierad_arsarbetare",
+                                                         "bidragens_tackning_av_personalkostnad")]
+        without = compute(store, definitions, quarters=False, breakdowns=False)
+    finally:
+        store.close()
+    cost_2024 = SALARY_YEAR * (45_000 + 40_000 * 184 / 366)
+    assert value(without, "personalkostnad_per_bidragsfinansierad_arsarbetare", "2024") == pytest.approx(
+        (cost_2024, 1 + 184 / 366, cost_2024 / (1 + 184 / 366)))
+    assert value(without, "bidragens_tackning_av_personalkostnad", "2024")[1] == pytest.approx(cost_2024)
+
+
 def test_a_unit_figure_is_one_cell_wherever_it_is_published(results):
     """The disclosure control knows a figure by what it counts: the grant-funded FTE of a unit
     is the same cell in the FTE indicator and in the share's numerator, so it is hidden in both
@@ -167,13 +226,27 @@ def test_a_unit_figure_is_one_cell_wherever_it_is_published(results):
     assert _quantity(fte, fte.numerator) == _quantity(share, share.numerator)
     grants = [d.id for d in definitions.values() if d.area == "statsbidrag"]
     assert results[results.indicator.isin(grants)].unit.isna().all()
-    assert results[results.indicator.isin(grants)].indicator.nunique() == len(grants) == 8
+    assert results[results.indicator.isin(grants)].indicator.nunique() == len(grants) == 10
 
 
 def test_grant_funding_changes_no_workforce_figure(results):
     """The funding column is new beside the workforce indicators: they count as before."""
     assert value(results, "arsarbetare", "2024")[0] == pytest.approx(5.3)
     assert value(results, "antal_anstallda", "2024")[0] == 6
+
+
+def test_a_bad_monthly_salary_is_quarantined_with_file_row_and_column(tmp_path):
+    rows = [STAFF[0], dict(STAFF[1], monthly_salary="-42000"), dict(STAFF[2], monthly_salary="fyrtiotusen")]
+    store = open_store(None)
+    try:
+        imported = import_files(store, [write_csv(tmp_path / "personal.csv", STAFF_COLUMNS, rows)], KEY,
+                                extract_date=EXTRACT_DATE)
+        messages = imported.files[0].validated.messages()
+        assert imported.files[0].rows_loaded == 1
+        assert "personal.csv, rad 3, kolumn 'monthly_salary': får inte vara mindre än 0" in messages
+        assert "personal.csv, rad 4, kolumn 'monthly_salary': inte ett tal" in messages
+    finally:
+        store.close()
 
 
 BAD_GRANTS = [

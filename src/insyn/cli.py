@@ -650,7 +650,7 @@ def copy_tables(
 
 @app.command()
 def configure() -> None:
-    """Kopiera workforce.yaml (mätdag, utbildningsmål), workload.yaml (vikter och normer för
+    """Kopiera workforce.yaml (mätdag, utbildningsmål, PO-pålägg), workload.yaml (vikter och normer för
     arbetstyngd), disclosure.yaml (röjandekontroll) och forecast.yaml (prognos, ledtid för
     rekrytering) till datakatalogen, för att redigera. Kör sedan insyn indicators --recompute."""
     from insyn.workflows import copy_editable_files

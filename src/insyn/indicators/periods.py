@@ -21,7 +21,9 @@ from insyn.model.workforce_config import WorkforceConfig
 PERIODS_SCHEMA = {"municipality": "string", "period": "string", "period_type": "string",
                   "period_start": "date", "period_end": "date", "reference_date": "date",
                   "data_end": "date", "complete": "boolean", "has_events": "boolean",
-                  "has_staff": "boolean", "has_costs": "boolean", "has_prices": "boolean"}
+                  "has_staff": "boolean", "has_costs": "boolean", "has_prices": "boolean",
+                  # The personnel cost add-on on salaries in the period's year (workforce.yaml).
+                  "personnel_cost_addon": "float64"}
 # Without an extract date, a period counts as complete when the municipality's last recorded
 # date is at most this close to its end.
 COMPLETE_WITHIN = dt.timedelta(days=7)
@@ -147,6 +149,6 @@ def build_periods(backend, events: ir.Table, staff: ir.Table, workforce: Workfor
             covered = (year in years.get("events", ()), year in years.get("staff", ()),
                        year in ledger.get(municipality, ()), municipality in priced)
             rows += [(municipality, period, period_type, start, end, reference, judged.end,
-                      judged.complete_through(end), *covered)
+                      judged.complete_through(end), *covered, workforce.personnel_cost_addon(year))
                      for period, period_type, start, end, reference in _spans(year, types, workforce)]
     return pd.DataFrame(rows, columns=list(PERIODS_SCHEMA))

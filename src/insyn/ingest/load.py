@@ -206,7 +206,9 @@ def _load_one(connection, staged: Staged, rejected: str, import_id: str,
 def _name_unknown_funding(connection, loaded: list[FileResult]) -> None:
     """A notice on the imported staff (or grants) file for each grant that employments name as
     their funding and the municipality's grants do not know: a misspelt or missing grant, whose
-    posts count as grant-funded without an end or an amount (docs/grants.md)."""
+    posts count as grant-funded without an end or an amount (docs/grants.md); and for each
+    municipality whose export gives some grant-funded employments a monthly salary but not all:
+    those are left out of the personnel cost."""
     touched = [f for f in loaded if f.validated.table.name in ("staff", "grants")]
     if not touched:
         return
@@ -219,6 +221,14 @@ def _name_unknown_funding(connection, loaded: list[FileResult]) -> None:
         touched[0].validated.notices.append(
             f"Finansieringen '{shorten(funding)}' ({posts} i kommun {municipality}) finns inte bland kommunens "
             "statsbidrag: de räknas som bidragsfinansierade, men utan bidragets slutdatum och belopp")
+    unpaid = connection.execute(
+        "SELECT municipality, count(*) FILTER (WHERE monthly_salary IS NULL) FROM staff WHERE funding IS NOT NULL "
+        "GROUP BY ALL HAVING count(monthly_salary) > 0 AND count(*) > count(monthly_salary) ORDER BY ALL").fetchall()
+    for municipality, employments in unpaid:
+        posts = f"{employments} bidragsfinansierad" + ("e anställningar" if employments > 1 else " anställning")
+        touched[0].validated.notices.append(
+            f"{posts} i kommun {municipality} saknar månadslön: de räknas inte in i personalkostnaden "
+            "per bidragsfinansierad årsarbetare")
 
 
 def _refresh_quality(connection) -> int:

@@ -119,6 +119,9 @@ STAFF = Table(
         # The grant that pays for the employment (stimulansmedel, ESF, a named grant: as the
         # grants table names it); empty when the municipality's own budget does (docs/grants.md).
         Column("funding", "text", label="finansiering"),
+        # Full-time monthly salary in kronor (HR exports carry it as månadslön): what a grant-funded
+        # post costs, with the personnel cost add-on of workforce.yaml (docs/grants.md).
+        Column("monthly_salary", "float", label="månadslön", minimum=0.0),
     ),
     key=("municipality", "staff_id", "start_date"),
 )

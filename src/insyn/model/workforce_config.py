@@ -54,8 +54,16 @@ class WorkforceConfig(Strict):
     reference_date: ReferenceDate
     caseworker_roles: list[str]
     programmes: dict[str, ProgrammeTarget]
+    personnel_cost_addon_percent: dict[int, Annotated[float, Field(ge=0, le=100)]] = Field(min_length=1)
 
     _roles = field_validator("caseworker_roles")(lambda v: _known(v, "role"))
+
+    def personnel_cost_addon(self, year: int) -> float:
+        """The add-on on salaries in `year`, as a fraction: the latest listed year's at or
+        before it, else the first listed year's."""
+        listed = sorted(self.personnel_cost_addon_percent)
+        at_or_before = [y for y in listed if y <= year]
+        return self.personnel_cost_addon_percent[at_or_before[-1] if at_or_before else listed[0]] / 100
 
     @field_validator("programmes")
     @classmethod
@@ -165,7 +173,7 @@ def resolve(data_dir: Path | None, name: str) -> Path:
 
 
 def load_workforce(path: Path | None = None) -> WorkforceConfig:
-    return load_model(path or shipped(WORKFORCE_FILE), WorkforceConfig)
+    return load_model(path or shipped(WORKFORCE_FILE), WorkforceConfig, sections_from=shipped(WORKFORCE_FILE))
 
 
 def load_workload(path: Path | None = None) -> WorkloadConfig:

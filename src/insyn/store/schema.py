@@ -84,7 +84,7 @@ ADDED_COLUMNS = [("indicator_results", "complete", "BOOLEAN"),
                  ("events", "unaccompanied", "VARCHAR"), ("events", "temporary_number", "VARCHAR"),
                  ("events", "id_kind", "VARCHAR"),
                  ("events", "provider", "VARCHAR"), ("privacy_budget", "period", "VARCHAR"),
-                 ("staff", "funding", "VARCHAR"),
+                 ("staff", "funding", "VARCHAR"), ("staff", "monthly_salary", "DOUBLE"),
                  ("events", "organisations", "VARCHAR"), ("events", "legal_basis", "VARCHAR"),
                  *(("indicator_results", c, "DOUBLE") for c in (
                      "numerator_contributors", "numerator_largest",

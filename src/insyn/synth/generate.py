@@ -1520,6 +1520,7 @@ def _staff_frame(staff: pd.DataFrame, staff_ids: pa.Array, munis: _Municipalitie
         "exam_year": pd.arrays.IntegerArray(degree_year,
                                             mask=~staff["exam_year_known"].to_numpy()),
         "funding": pd.array([None] * len(staff), dtype="string"),  # insyn.synth.grants marks the funded
+        "monthly_salary": np.full(len(staff), np.nan),  # and sets the salaries
     })
     return frame.sort_values(["municipality", "staff_id", "start_date"],
                              kind="stable").reset_index(drop=True)[_columns("staff")]

@@ -1,6 +1,7 @@
 """Synthetic state grants (docs/synthetic-data.md): one stimulansmedel decision per municipality
-and year, sized by its residents 0–20 from the national amount, and the caseworker posts it pays
-for marked in the staff table's `funding`. The figures and their sources are in grants.yaml."""
+and year, sized by its residents 0–20 from the national amount, the caseworker posts it pays for
+marked in the staff table's `funding`, and every employee's monthly salary (what the posts cost).
+The figures and their sources are in grants.yaml."""
 
 from __future__ import annotations
 
@@ -41,7 +42,17 @@ def grant_tables(staff: pd.DataFrame, municipalities: pd.DataFrame, years: list[
                          "end_date": pd.Timestamp(year, 12, 31) + pd.DateOffset(months=extra),
                          "amount": float(round(amount * (12 + extra) / 12)), "purpose": cal["purpose"]})
     grants = pd.DataFrame(rows, columns=[c.name for c in TABLES["grants"].columns])
-    return {"staff": _funded(staff, grants, yearly, cal, seed), "grants": grants}
+    return {"staff": _salaried(_funded(staff, grants, yearly, cal, seed), cal, seed), "grants": grants}
+
+
+def _salaried(staff: pd.DataFrame, cal: dict, seed: int) -> pd.DataFrame:
+    """The staff with a monthly salary: the role's, varied by up to ±spread, in hundreds of
+    kronor; none for consultants (invoiced, not on the payroll)."""
+    rng = np.random.default_rng([seed, 23])
+    base = staff["role"].map(cal["monthly_salary"]).to_numpy(dtype=float)
+    varied = base * (1 + rng.uniform(-cal["monthly_salary_spread"], cal["monthly_salary_spread"], len(staff)))
+    salary = np.where(staff["employment"].to_numpy() == "konsult", np.nan, np.round(varied, -2))
+    return staff.assign(monthly_salary=salary)
 
 
 def _funded(staff: pd.DataFrame, grants: pd.DataFrame, yearly: pd.Series, cal: dict, seed: int) -> pd.DataFrame:

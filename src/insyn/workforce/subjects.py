@@ -132,7 +132,7 @@ def _employment_facts(sources: Sources) -> ir.Table:
         facts = facts.left_join(ends, [facts.municipality == ends.municipality, facts.funding == ends.grant])
     return facts.select("municipality", "staff_id", "unit", "role", "employment", "fte", "exam_year",
                         "first_start", "mentor_start", "start_date", "end_date", "funding", "financing",
-                        "funding_end")
+                        "funding_end", "monthly_salary")
 
 
 def _filtered(rows: ir.Table, spec: StaffFilter) -> ir.Table:
@@ -159,9 +159,10 @@ def years_since(day: ir.DateValue, reference: ir.DateValue) -> ir.FloatingValue:
 
 def employments_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.Table) -> ir.Table:
     """Years since the degree and in the municipality at the reference date, whether a mentor
-    had started by then, and `fte_years`: FTE times the share of the period in post, over the
+    had started by then, `fte_years`: FTE times the share of the period in post, over the
     part of an incomplete period the data reach (an unfinished year's turnover is of the
-    months so far).
+    months so far), and `personnel_cost`: what those FTE-years cost a year, the monthly salary
+    × 12 × (1 + the year's personnel cost add-on) × `fte_years` (null without a salary).
 
     Only the degree's year is known: the degree counts from 1 July of that year (Swedish
     degrees are mostly awarded in June and January), so on 1 November someone who graduated
@@ -174,12 +175,14 @@ def employments_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.
     in_post_from = ibis.greatest(placed.start_date, placed.period_start)
     in_post_until = ibis.least(placed.end_date.fill_null(period_last), period_last)
     period_days = days_between(placed.period_start, period_last) + 1
+    days_in_post = ibis.greatest(days_between(in_post_from, in_post_until) + 1, 0).cast("float64")
+    fte_years = placed.fte * days_in_post / period_days
     return placed.mutate(
         years_since_exam=ibis.cases((placed.exam_year.notnull(), years_since(degree_day, ref)), else_=None),
         years_in_municipality=years_since(placed.first_start, ref),
         mentor_since=ibis.cases((placed.mentor_start <= ref, placed.mentor_start), else_=None),
-        fte_years=placed.fte * ibis.greatest(days_between(in_post_from, in_post_until) + 1, 0).cast("float64")
-        / period_days,
+        fte_years=fte_years,
+        personnel_cost=placed.monthly_salary * 12 * (1 + placed.personnel_cost_addon) * fte_years,
     )
 
 

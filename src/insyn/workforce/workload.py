@@ -65,7 +65,8 @@ def month_periods(store, workforce: WorkforceConfig, municipality: str | None = 
                 continue
             end = (pd.Timestamp(start) + pd.offsets.MonthEnd(0)).date()
             rows.append((code, f"{start:%Y-%m}", "month", start, end, start, judged.end,
-                         judged.complete_through(end), True, True, False, False))
+                         judged.complete_through(end), True, True, False, False,
+                         workforce.personnel_cost_addon(start.year)))
     return pd.DataFrame(rows, columns=list(PERIODS_SCHEMA))
 
 
