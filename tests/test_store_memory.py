@@ -1,13 +1,25 @@
 """The store keeps within a memory limit (Settings.memory_limit, INSYN_MEMORY_LIMIT) and spills
-what does not fit to the data folder (Settings.spill_dir) rather than failing."""
+what does not fit to the data folder (Settings.spill_dir) rather than failing — except while an
+import checks a file with clear identity numbers, which never spills."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import threading
+import time
+from pathlib import Path
+
 import duckdb
 import pytest
+from helpers import EVENT_COLUMNS, pnr
 
+from insyn.ingest.load import import_files
+from insyn.ingest.native import TooLargeForMemory
 from insyn.settings import Settings
 from insyn.workflows import store_for
+
+KEY = b"k" * 32
 
 # Four million distinct keys grouped: some 300 MB of hash table, three times the limit below.
 GROUPED = ("SELECT count(*) FROM (SELECT h, count(*) AS n FROM "
@@ -47,3 +59,76 @@ def test_the_default_limit_is_four_gigabytes(tmp_path, monkeypatch):
         assert store.raw.execute("SELECT current_setting('memory_limit')").fetchone() == ("3.7 GiB",)
     finally:
         store.close()
+
+
+def _events_file(path: Path, rows: int) -> tuple[Path, list[str]]:
+    """An events file of `rows` reports, each about a child with a valid personnummer."""
+    numbers = [pnr((dt.date(2005, 1, 1) + dt.timedelta(days=i % 4000)).strftime("%Y%m%d"), f"{1 + i % 999:03d}")
+               for i in range(rows)]
+    with path.open("w", encoding="utf-8") as f:
+        f.write(",".join(EVENT_COLUMNS) + "\n")
+        f.writelines(f"0884,C{i},{number},report,2024-03-0{1 + i % 9},Barn och unga,,skola,,\n"
+                     for i, number in enumerate(numbers))
+    return path, numbers
+
+
+def test_no_clear_identity_number_is_spilled_to_disk_while_a_file_is_checked(tmp_path, monkeypatch):
+    """docs/privacy.md: no clear value touches disk. A file whose check does not fit the memory
+    limit is refused, and nothing is written to the spill folder meanwhile (before, DuckDB spilled
+    the file as read, numbers and all, some 50 MB here); a second import with room succeeds."""
+    monkeypatch.setenv("INSYN_MEMORY_LIMIT", "40MB")
+    settings = Settings(data_dir=tmp_path / "data")
+    path, _ = _events_file(tmp_path / "handelser.csv", 200_000)
+    store = store_for(settings)
+    written: set[tuple[str, int]] = set()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            for file in settings.spill_dir.glob("*") if settings.spill_dir.exists() else ():
+                with contextlib.suppress(FileNotFoundError):
+                    if (size := file.stat().st_size) > 0:
+                        written.add((file.name, size))
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with pytest.raises(TooLargeForMemory, match=r"handelser\.csv: filen ryms inte i datalagrets minnesgräns "
+                                                     r"\(38\.1 MiB\) medan den kontrolleras"):
+            import_files(store, [path], KEY)
+        assert store.raw.execute("SELECT count(*) FROM events").fetchone() == (0,)
+        assert store.raw.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone() == (0,)
+    finally:
+        done.set()
+        watcher.join()
+        store.close()
+    assert written == set()
+    monkeypatch.setenv("INSYN_MEMORY_LIMIT", "400MB")
+    store = store_for(Settings(data_dir=tmp_path / "data"))
+    try:
+        assert import_files(store, [path], KEY).files[0].rows_loaded == 200_000
+        # The work after the check may spill again: pseudonymised rows only.
+        assert store.raw.execute("SELECT current_setting('max_temp_directory_size')").fetchone() != ("0 bytes",)
+    finally:
+        store.close()
+
+
+def test_the_numbers_a_check_holds_are_gone_before_the_load(tmp_path):
+    """After the check, the import's connection holds the rows as the store keeps them: no
+    temporary table of the file as read, so what the recompute may spill has no clear number."""
+    path, numbers = _events_file(tmp_path / "handelser.csv", 50)
+    store = store_for(Settings(data_dir=tmp_path / "data"))
+    seen: list[list[str]] = []
+    try:
+        def before_commit() -> None:
+            temporary = store.raw.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY 1").fetchall()
+            seen.append([name for (name,) in temporary])
+            for (name,) in temporary:
+                text = " ".join(str(v) for row in store.raw.execute(f'SELECT * FROM "{name}"').fetchall() for v in row)
+                assert not any(number in text or number.replace("-", "") in text for number in numbers[:10]), name
+        import_files(store, [path], KEY, before_commit=before_commit)
+    finally:
+        store.close()
+    assert seen == [["incoming_0_stored"]]

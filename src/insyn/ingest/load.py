@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from insyn.errors import InputError
-from insyn.ingest.native import Staged, drop_staged, stage
+from insyn.ingest.native import Staged, clear_values_in_memory, drop_staged, settle, stage
 from insyn.ingest.profiles import Profile
 from insyn.ingest.quality import refresh_warnings
 from insyn.ingest.readers import read_export
@@ -118,7 +118,9 @@ def import_files(store: Store, paths: Sequence[Path], key: bytes, profile: Profi
             for i, path in enumerate(paths):
                 if progress:
                     progress(f"Läser och kontrollerar {path.name}")
-                staged.append(stage(store.raw, path, key, import_id, f"incoming_{i}", profile, table, extract_date))
+                with clear_values_in_memory(store.raw, path):
+                    checked = stage(store.raw, path, key, import_id, f"incoming_{i}", profile, table, extract_date)
+                    staged.append(settle(store.raw, checked))
         else:
             for i, result in enumerate(validate_files(paths, key, profile, table, progress, extract_date)):
                 arrow[f"incoming_{i}"] = _stored_rows(result, import_id)
@@ -148,8 +150,8 @@ def import_files(store: Store, paths: Sequence[Path], key: bytes, profile: Profi
         for name in arrow:
             store.raw.unregister(name)
         if native:
-            for one in staged:
-                drop_staged(store.raw, one.incoming)
+            for i in range(len(paths)):
+                drop_staged(store.raw, f"incoming_{i}")
     return ImportResult(import_id=import_id, files=loaded, quality_warnings=warnings,
                         extract_date=extract_date)
 

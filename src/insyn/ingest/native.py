@@ -6,11 +6,12 @@ Every column's distinct values are judged by the same functions `validate` uses 
 municipalities, numbers, ids in free text), and the personal identity numbers once per distinct
 number, municipality and temporary mark (their HMAC computed in memory, in a connection of its
 own). The verdicts are joined back to the rows in SQL. The file as read, clear numbers included,
-is held in temporary tables of the import's connection until it ends (as the reference path holds
-it in Arrow memory); no stored table ever receives a number. Those temporary tables are in
-memory, but past the store's memory limit DuckDB may spill them to its spill folder in the data
-folder for the import's duration — a known gap (docs/privacy.md's rule is that no clear value
-touches disk). A row with any value
+is held in temporary tables of the import's connection only while it is checked (as the
+reference path holds it in Arrow memory): `settle` then copies the rows as the store keeps them
+into a table of their own and drops the rest, and no stored table ever receives a number. No
+clear value touches disk (docs/privacy.md): while a file is read and checked DuckDB may not
+spill (`clear_values_in_memory`), and a file too large for the store's memory limit is refused
+rather than spilled. A row with any value
 judged bad, or whose columns together break a rule, is a suspect: the suspects alone go through
 `validate` itself, so the quarantine and the messages are the reference path's, row by row and
 byte for byte (tests/test_native_import.py holds the two paths to that).
@@ -22,6 +23,7 @@ by `readers.read_export`, whose rows are then checked the same way.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from insyn.errors import InputError
 from insyn.ingest.profiles import Profile
 from insyn.ingest.readers import MAX_VALUE_CHARS, ROW_NUMBER, checked_names, csv_layout, read_export
 from insyn.ingest.validate import (
@@ -124,14 +127,52 @@ def stage(connection: duckdb.DuckDBPyConnection, path: Path, key: bytes, import_
                   rows_valid=rows_read - rejected + passed.num_rows)
 
 
-def drop_staged(connection: duckdb.DuckDBPyConnection, name: str) -> None:
-    """The temporary tables and views `stage` made for `name`."""
+class TooLargeForMemory(InputError):
+    """A file that cannot be checked within the store's memory limit without spilling."""
+
+
+@contextlib.contextmanager
+def clear_values_in_memory(connection: duckdb.DuckDBPyConnection, path: Path):
+    """While a file is read and checked, clear identity numbers included, DuckDB may write
+    nothing to its spill folder: past the memory limit the import fails (and changes nothing)
+    rather than put a clear value on disk."""
+    connection.execute("SET max_temp_directory_size = '0B'")
+    try:
+        yield
+    except duckdb.OutOfMemoryException:
+        (limit,) = connection.execute("SELECT current_setting('memory_limit')").fetchall()[0]
+        raise TooLargeForMemory(
+            f"{path.name}: filen ryms inte i datalagrets minnesgräns ({limit}) medan den kontrolleras, och "
+            "personnummer får inte skrivas till disk. Inget har lästs in. Höj gränsen med INSYN_MEMORY_LIMIT "
+            "eller dela filen i flera.") from None
+    finally:
+        connection.execute("RESET max_temp_directory_size")
+
+
+def settle(connection: duckdb.DuckDBPyConnection, staged: Staged) -> Staged:
+    """The staged rows as the store keeps them (pseudonymised) copied into a temporary table of
+    their own, and every table and view that held the file as read dropped: what stays until the
+    load may spill like any other work."""
+    name = staged.incoming
+    stored = f"{name}_stored"
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE {stored} AS SELECT * FROM {name}").fetchall()
+    key_columns = [c[0] for c in connection.execute(f"SELECT * FROM {staged.keys} LIMIT 0").description]
+    drop_staged(connection, name, keep=stored)
+    keys = f"{stored}_keys"
+    connection.execute(
+        f"CREATE OR REPLACE TEMP VIEW {keys} AS SELECT {', '.join(key_columns)} FROM {stored}").fetchall()
+    return Staged(validated=staged.validated, incoming=stored, keys=keys, rows_valid=staged.rows_valid)
+
+
+def drop_staged(connection: duckdb.DuckDBPyConnection, name: str, keep: str | None = None) -> None:
+    """The temporary tables and views `stage` (and `settle`) made for `name`, but `keep`."""
     for kind, table in connection.execute(
             "SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary AND (view_name = $1 "
             "OR starts_with(view_name, $1 || '_')) UNION ALL SELECT 'TABLE', table_name FROM duckdb_tables() "
             "WHERE temporary AND (table_name = $1 OR starts_with(table_name, $1 || '_')) ORDER BY 1 DESC",
             [name]).fetchall():
-        connection.execute(f"DROP {kind} IF EXISTS {quoted(table)}").fetchall()
+        if table != keep:
+            connection.execute(f"DROP {kind} IF EXISTS {quoted(table)}").fetchall()
 
 
 def _literal(value: str) -> str:

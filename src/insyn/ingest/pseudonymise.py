@@ -40,7 +40,8 @@ def pseudonymise(canonical_ids: pa.Array, key: bytes) -> pa.Array:
     padded = key.ljust(_BLOCK, b"\0")
     inner = bytes(b ^ 0x36 for b in padded)
     outer = bytes(b ^ 0x5C for b in padded)
-    connection = duckdb.connect()  # in memory: neither the key nor a value touches disk
+    # In memory, and never spilling: neither the key nor a value touches disk.
+    connection = duckdb.connect(config={"max_temp_directory_size": "0B"})
     try:
         connection.register("ids", pa.table({"id": canonical_ids}))
         result = connection.sql(
