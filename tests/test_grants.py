@@ -43,7 +43,7 @@ STAFF = [
     employment("G1", SS, "tillsvidare", "2023-01-01", exam=2020, funding="Stimulansmedel", salary="45000"),
     employment("G2", SS, "visstid", "2024-03-01", "2025-06-30", fte="0,5", exam=2024, funding="Stimulansmedel",
                salary="42000"),
-    employment("G3", SS, "tillsvidare", "2024-07-01", exam=2024, funding="ESF", salary="40000,00"),
+    employment("G3", SS, "tillsvidare", "2024-07-01", exam=2024, funding="ESF", salary="40 000,00"),
     employment("U1", SS, "tillsvidare", "2024-01-01", fte="0,8", exam=2010, funding="Okänt bidrag", salary="50000"),
     employment("O1", SS, "tillsvidare", "2020-01-01", exam=2015, salary="39000"),
     employment("O2", SS, "tillsvidare", "2022-01-01", "2024-08-31", exam=2021),
@@ -200,8 +200,9 @@ def test_a_post_without_a_salary_is_left_out_of_the_cost(tmp_path):
         imported = import_files(store, [write_csv(tmp_path / "personal.csv", STAFF_COLUMNS, staff),
                                         write_csv(tmp_path / "bidrag.csv", GRANT_COLUMNS, GRANTS)], KEY,
                                 extract_date=EXTRACT_DATE)
-        assert ("1 bidragsfinansierad anställning i kommun 0884 saknar månadslön: de räknas inte in i "
-                "personalkostnaden per bidragsfinansierad årsarbetare") in imported.files[0].validated.notices
+        assert ("1 bidragsfinansierad anställning i kommun 0884 saknar månadslön (konsulter har ingen): den "
+                "räknas inte in i personalkostnaden, och bidragens täckning av den blir för hög"
+                ) in imported.files[0].validated.notices
         definitions = [d for d in library() if d.id in ("personalkostnad_per_bidragsfinansierad_arsarbetare",
                                                          "bidragens_tackning_av_personalkostnad")]
         without = compute(store, definitions, quarters=False, breakdowns=False)
@@ -211,6 +212,23 @@ def test_a_post_without_a_salary_is_left_out_of_the_cost(tmp_path):
     assert value(without, "personalkostnad_per_bidragsfinansierad_arsarbetare", "2024") == pytest.approx(
         (cost_2024, 1 + 184 / 366, cost_2024 / (1 + 184 / 366)))
     assert value(without, "bidragens_tackning_av_personalkostnad", "2024")[1] == pytest.approx(cost_2024)
+
+
+def test_the_personnel_cost_of_few_posts_is_not_published(results):
+    """Three posts' personnel cost is close to each one's salary: it is protected as a sum (fewer
+    than five employments: hidden), while the grant per FTE, public, stays shown."""
+    from insyn.disclosure.rules import load_rules
+    from insyn.disclosure.status import is_hidden
+    from insyn.disclosure.suppression import protect
+
+    published = protect(results, load_rules())
+    whole = published[(published.municipality == V) & (published.period == "2024") & published.unit.isna()
+                      & published.sex.isna() & published.age_group.isna() & published.category.isna()]
+    status = dict(zip(whole.indicator, whole.status, strict=True))
+    assert is_hidden(status["personalkostnad_per_bidragsfinansierad_arsarbetare"])
+    assert is_hidden(status["bidragens_tackning_av_personalkostnad"])
+    assert not is_hidden(status["bidrag_per_bidragsfinansierad_arsarbetare"])
+    assert not is_hidden(status["arsarbetare_bidragsfinansierade"])
 
 
 def test_a_unit_figure_is_one_cell_wherever_it_is_published(results):

@@ -365,6 +365,35 @@ def test_related_kpi_is_shown_beside_the_indicator_with_its_title_and_difference
     assert not own.related and [r.value.text for r in own.rows[2:]] == ["81,5\u00a0%", "84,0\u00a0%", ".."]
 
 
+def test_a_related_kpi_of_one_category_is_set_beside_that_categorys_figure(settings, results, tmp_path):
+    """An indicator by category has no total: Kolada's HVB cost per care day (N33100) stands
+    beside the price list's HVB figure, its foster-home one (N33101) beside familjehem's."""
+    import_published(settings, [_write(tmp_path / "kolada_vardygn.json", [
+        _entry("N33100", VIMMERBY, 2024, 4321.0), _entry("N33101", VIMMERBY, 2024, 987.0)])])
+    found = {(c.definition.id, c.kpi, c.year): c for c in comparison_values(settings)}
+    priced = "vardkostnad_prislista_per_vardygn"
+    own = results[(results.indicator == priced) & (results.municipality == VIMMERBY) & (results.period == "2024")
+                  & results.sex.isna() & results.unit.isna() & results.age_group.isna()]
+    for kpi, category in (("N33100", "hvb"), ("N33101", "familjehem")):
+        row = found[priced, kpi, "2024"].row(VIMMERBY)
+        expected = own.loc[own.category == category, "value"].item()
+        assert row.own.value == pytest.approx(expected), kpi
+        assert row.value.value == (4321.0 if kpi == "N33100" else 987.0)
+
+
+def test_a_related_kpi_of_an_indicator_by_category_must_name_its_category():
+    from insyn.indicators.definitions import Definition
+
+    priced = by_id()["vardkostnad_prislista_per_vardygn"].model_dump(exclude={"area"})
+    priced["related_kpis"][0].pop("category")
+    with pytest.raises(ValueError, match="each related KPI needs the category it is set beside"):
+        Definition.model_validate(priced)
+    total = by_id()["vardkostnad_per_invanare_0_20"].model_dump(exclude={"area"})
+    total["related_kpis"][0]["category"] = "hvb"
+    with pytest.raises(ValueError, match="a related KPI's category needs an indicator by category"):
+        Definition.model_validate(total)
+
+
 def test_a_reader_sees_own_figures_only_of_the_municipalities_given(compared):
     from insyn.publish.kolada import comparisons
     from insyn.workflows import stored_indicators

@@ -311,11 +311,13 @@ class Statistic(Strict):
 
 class RelatedKpi(Strict):
     """An official measure close to the indicator: its id (Kolada's N…/U…), title, and how
-    the indicator differs from it (docs/indicators.md)."""
+    the indicator differs from it (docs/indicators.md); for an indicator by category, the
+    `category` whose figure the measure is set beside (HVB's cost per care day beside `hvb`)."""
 
     id: str
     title: str
     difference: str
+    category: str | None = None
 
 
 class Definition(Strict):
@@ -385,6 +387,13 @@ class Definition(Strict):
             raise ValueError(f"{self.id}: a category needs numerator and denominator over the same subjects")
         if self.overlapping_categories and (self.category_shares != "of_all" or any(c.sum for c in self.counts())):
             raise ValueError(f"{self.id}: a subject in several categories is counted, with category_shares: of_all")
+        # An indicator by category has no total figure: a related measure is set beside one category's.
+        beside = [k.category for k in self.related_kpis]
+        if self.category and (None in beside or not set(beside) <= set(self.category_codes())):
+            raise ValueError(f"{self.id}: each related KPI needs the category it is set beside "
+                             f"({', '.join(self.category_codes())})")
+        if not self.category and any(beside):
+            raise ValueError(f"{self.id}: a related KPI's category needs an indicator by category")
         populations = [c for c in self.counts() if c.population]
         if populations and self.breakdowns:
             raise ValueError(f"{self.id}: population counts have no breakdowns")

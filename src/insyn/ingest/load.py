@@ -224,13 +224,15 @@ def _name_unknown_funding(connection, loaded: list[FileResult]) -> None:
             f"Finansieringen '{shorten(funding)}' ({posts} i kommun {municipality}) finns inte bland kommunens "
             "statsbidrag: de räknas som bidragsfinansierade, men utan bidragets slutdatum och belopp")
     unpaid = connection.execute(
-        "SELECT municipality, count(*) FILTER (WHERE monthly_salary IS NULL) FROM staff WHERE funding IS NOT NULL "
+        "SELECT municipality, count(*) FILTER (WHERE monthly_salary IS NULL) FROM staff s WHERE EXISTS "
+        '(SELECT 1 FROM grants g WHERE g.municipality = s.municipality AND g."grant" = s.funding) '
         "GROUP BY ALL HAVING count(monthly_salary) > 0 AND count(*) > count(monthly_salary) ORDER BY ALL").fetchall()
     for municipality, employments in unpaid:
-        posts = f"{employments} bidragsfinansierad" + ("e anställningar" if employments > 1 else " anställning")
+        posts, them = ((f"{employments} bidragsfinansierade anställningar", "de") if employments > 1
+                       else ("1 bidragsfinansierad anställning", "den"))
         touched[0].validated.notices.append(
-            f"{posts} i kommun {municipality} saknar månadslön: de räknas inte in i personalkostnaden "
-            "per bidragsfinansierad årsarbetare")
+            f"{posts} i kommun {municipality} saknar månadslön (konsulter har ingen): {them} räknas inte in "
+            "i personalkostnaden, och bidragens täckning av den blir för hög")
 
 
 def _refresh_quality(connection) -> int:

@@ -195,8 +195,15 @@ def _parse_months(text: pa.Array, date_format: str | None) -> tuple[pa.Array, pa
     return pc.cast(first, pa.date32()), unparseable
 
 
+# Digits grouped in threes by a space, as Swedish exports write amounts: 45 000, 1 200 000,50
+# (a plain, a no-break or a narrow no-break space).
+_GROUPED = "^-?\\d{1,3}(?:[ \u00a0\u202f]\\d{3})+(?:,\\d+)?$"
+
+
 def _parse_number(text: pa.Array, to: pa.DataType) -> tuple[pa.Array, pa.Array]:
-    cleaned = pc.replace_substring(text, ",", ".")  # Swedish decimal comma
+    grouped = pc.fill_null(pc.match_substring_regex(text, _GROUPED), False)
+    text_ungrouped = pc.if_else(grouped, pc.replace_substring_regex(text, "[ \u00a0\u202f]", ""), text)
+    cleaned = pc.replace_substring(text_ungrouped, ",", ".")  # Swedish decimal comma
     as_float = pc.cast(pc.if_else(pc.match_substring_regex(cleaned, r"^-?\d+(\.\d+)?$"),
                                   cleaned, pa.scalar(None, pa.string())), pa.float64())
     unparseable = pc.and_(pc.is_valid(text), pc.is_null(as_float))

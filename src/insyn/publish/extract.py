@@ -77,8 +77,9 @@ DERIVED = {
     "id_kind": ("code", "slags id: personnummer, samordningsnummer, reservnummer eller tillfalligt "
                         "(kommunens tillfälliga id)"),
 }
-# Written only when asked for by name: with the birth year it narrows a person down a lot.
-ON_REQUEST = ("birth_month",)
+# Written only when asked for by name: with the birth year the birth month narrows a person down
+# a lot, and a salary is a person's pay, for a question about pay only.
+ON_REQUEST = ("birth_month", "monthly_salary")
 DEFAULT_QUASI_IDENTIFIERS = ("birth_year", "birth_month", "sex", "municipality")
 KIND_NAMES = {"text": "text", "code": "kod", "codes": "koder (flera, åtskilda med ;)",
               "municipality": "kommunkod", "date": "datum",

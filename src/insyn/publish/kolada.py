@@ -543,6 +543,7 @@ class _Target:
     difference: str
     related: bool
     unit: str
+    category: str | None = None  # of the indicator's figures, the one the KPI is set beside
 
 
 def _targets(definition: Definition) -> list[_Target]:
@@ -550,7 +551,7 @@ def _targets(definition: Definition) -> list[_Target]:
     Insyn id), then its related KPIs."""
     own = [_Target(kpi, definition.name, "", False, definition.unit)
            for kpi in dict.fromkeys((kolada_kpi(definition), definition.id))]
-    return own + [_Target(r.id, r.title, " ".join(r.difference.split()), True, kpi_unit(r.title))
+    return own + [_Target(r.id, r.title, " ".join(r.difference.split()), True, kpi_unit(r.title), r.category)
                   for r in definition.related_kpis if r.id not in {t.kpi for t in own}]
 
 
@@ -590,7 +591,7 @@ def comparisons(pub: Publication, imported: pd.DataFrame | None, own: Collection
                 by_code = {r["municipality"]: r for r in totals[target.kpi, year]}
                 rows = []
                 for code in shown:
-                    published = pub.row(definition, code, year)
+                    published = pub.row(definition, code, year, category=target.category)
                     own_cell = value_cell(definition, published, against_target=False)
                     if code in by_code:
                         rows.append(_imported_row(by_code.pop(code), target.unit, names, own_cell, pub.name(code)))
