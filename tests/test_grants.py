@@ -267,6 +267,20 @@ def test_a_bad_monthly_salary_is_quarantined_with_file_row_and_column(tmp_path):
         store.close()
 
 
+def test_a_salary_that_looks_like_a_years_pay_is_named(tmp_path):
+    rows = [dict(STAFF[0], monthly_salary="540 000"), dict(STAFF[4], monthly_salary="185,50"), STAFF[2]]
+    store = open_store(None)
+    try:
+        imported = import_files(store, [write_csv(tmp_path / "personal.csv", STAFF_COLUMNS, rows)], KEY,
+                                extract_date=EXTRACT_DATE)
+    finally:
+        store.close()
+    assert imported.files[0].rows_loaded == 3  # kept: only the cost reads the salary
+    assert imported.files[0].validated.notices[-1] == (
+        "2 anställningar i kommun 0884 har en månadslön under 15\u202f000 eller över 150\u202f000 kr: är det "
+        "årslön eller timlön? Personalkostnaden räknar med månadslön för heltid")
+
+
 BAD_GRANTS = [
     GRANTS[0],
     dict(GRANTS[1], amount="trehundra tusen"),

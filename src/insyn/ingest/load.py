@@ -25,6 +25,7 @@ from insyn.ingest.validate import Validated, validate
 from insyn.scrub import shorten
 from insyn.store import Store
 from insyn.store.schema import stored_columns
+from insyn.swedish import format_count
 
 Progress = Callable[[str], None]
 # Said once by every import that has no extract date.
@@ -143,7 +144,7 @@ def import_files(store: Store, paths: Sequence[Path], key: bytes, profile: Profi
                     progress(f"Läser in {one.validated.file.name} i {one.validated.table.name}")
                 loaded.append(_load_one(connection, one, f"rejected_{i}", import_id, profile, extract_date))
             warnings = _refresh_quality(connection)
-            _name_unknown_funding(connection, loaded)
+            _funding_notices(connection, loaded)
             if before_commit:
                 before_commit()
     finally:
@@ -205,12 +206,18 @@ def _load_one(connection, staged: Staged, rejected: str, import_id: str,
     return FileResult(validated=result, rows_loaded=loaded, rows_replaced=replaced, rows_valid=staged.rows_valid)
 
 
-def _name_unknown_funding(connection, loaded: list[FileResult]) -> None:
-    """A notice on the imported staff (or grants) file for each grant that employments name as
-    their funding and the municipality's grants do not know: a misspelt or missing grant, whose
-    posts count as grant-funded without an end or an amount (docs/grants.md); and for each
-    municipality whose export gives some grant-funded employments a monthly salary but not all:
-    those are left out of the personnel cost."""
+# A full-time monthly salary outside these bounds (kronor) is more likely a year's or an hour's
+# pay: SCB's lönestrukturstatistik for the municipalities 2020 has a lower quartile of 26,700 kr
+# over all occupations, and no municipal occupation's mean above 100,000 kr.
+PLAUSIBLE_MONTHLY_SALARY = (15_000, 150_000)
+
+
+def _funding_notices(connection, loaded: list[FileResult]) -> None:
+    """Notices on the imported staff (or grants) file: each grant that employments name as
+    their funding and the municipality's grants do not know (a misspelt or missing grant, whose
+    posts count as grant-funded without an end or an amount: docs/grants.md); each municipality
+    whose export gives some grant-funded employments a monthly salary but not all (those are
+    left out of the personnel cost); and each whose salaries look like a year's or an hour's pay."""
     touched = [f for f in loaded if f.validated.table.name in ("staff", "grants")]
     if not touched:
         return
@@ -233,6 +240,16 @@ def _name_unknown_funding(connection, loaded: list[FileResult]) -> None:
         touched[0].validated.notices.append(
             f"{posts} i kommun {municipality} saknar månadslön (konsulter har ingen): {them} räknas inte in "
             "i personalkostnaden, och bidragens täckning av den blir för hög")
+    low, high = PLAUSIBLE_MONTHLY_SALARY
+    odd = connection.execute(
+        "SELECT municipality, count(*) FROM staff WHERE monthly_salary < ? OR monthly_salary > ? "
+        "GROUP BY ALL ORDER BY ALL", [low, high]).fetchall()
+    for municipality, employments in odd:
+        posts = f"{employments} anställning" + ("ar" if employments > 1 else "")
+        touched[0].validated.notices.append(
+            f"{posts} i kommun {municipality} har en månadslön under {format_count(low)} eller över "
+            f"{format_count(high)} kr: är det årslön eller timlön? Personalkostnaden räknar med månadslön "
+            "för heltid")
 
 
 def _refresh_quality(connection) -> int:
