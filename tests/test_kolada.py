@@ -379,6 +379,18 @@ def test_a_related_kpi_of_one_category_is_set_beside_that_categorys_figure(setti
         expected = own.loc[own.category == category, "value"].item()
         assert row.own.value == pytest.approx(expected), kpi
         assert row.value.value == (4321.0 if kpi == "N33100" else 987.0)
+    assert found[priced, "N33100", "2024"].indicator_name == "Kostnad per vårddygn enligt prislistan, HVB"
+    # The web's comparison section shows them too, named by their category.
+    from insyn.web.pages import kolada_comparison_section
+    from insyn.workflows import stored_indicators
+
+    pub = prepare(stored_indicators(settings), DisclosureRules())
+    section = kolada_comparison_section(pub, by_id()[priced], [VIMMERBY], "Vimmerby", _stored(settings), None)
+    assert [t.title for t in section.tables] == [
+        "Kostnad per vårddygn enligt prislistan, HVB 2024: egna värden och Kolada N33100: Kostnad för HVB-hem, "
+        "barn och unga 0-20 år, kr/vårddygn (genomsnitt) – Vimmerby",
+        "Kostnad per vårddygn enligt prislistan, Familjehem 2024: egna värden och Kolada N33101: "
+        "Kostnad/vårddygn för familjehemsvård av barn och unga 0-20 år, kr (genomsnitt) – Vimmerby"]
 
 
 def test_a_related_kpi_of_an_indicator_by_category_must_name_its_category():

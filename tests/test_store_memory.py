@@ -14,7 +14,8 @@ import duckdb
 import pytest
 from helpers import EVENT_COLUMNS, pnr
 
-from insyn.ingest.load import import_files
+from insyn.ingest import native
+from insyn.ingest.load import IMPORTS, import_files
 from insyn.ingest.native import TooLargeForMemory
 from insyn.settings import Settings
 from insyn.workflows import store_for
@@ -91,6 +92,10 @@ def test_no_clear_identity_number_is_spilled_to_disk_while_a_file_is_checked(tmp
                         written.add((file.name, size))
             time.sleep(0.005)
 
+    def read_again(*args, **kwargs):
+        raise AssertionError("a file too large for the check is refused, not read again outside DuckDB's limit")
+
+    monkeypatch.setattr(native, "read_export", read_again)
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
@@ -104,6 +109,7 @@ def test_no_clear_identity_number_is_spilled_to_disk_while_a_file_is_checked(tmp
         watcher.join()
         store.close()
     assert written == set()
+    monkeypatch.undo()
     monkeypatch.setenv("INSYN_MEMORY_LIMIT", "400MB")
     store = store_for(Settings(data_dir=tmp_path / "data"))
     try:
@@ -122,6 +128,7 @@ def test_the_numbers_a_check_holds_are_gone_before_the_load(tmp_path):
     seen: list[list[str]] = []
     try:
         def before_commit() -> None:
+            assert IMPORTS.locked()  # one import at a time: the no-spill setting is the database's
             temporary = store.raw.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY 1").fetchall()
             seen.append([name for (name,) in temporary])

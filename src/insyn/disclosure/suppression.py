@@ -35,7 +35,7 @@ from insyn.disclosure import linked as linked_module
 from insyn.disclosure.grid import SIDES
 from insyn.disclosure.linked import Equation, LinkedTables, Range, attack, components
 from insyn.disclosure.linked import protect as protect_linked
-from insyn.disclosure.rules import DisclosureRules, SumRule
+from insyn.disclosure.rules import NEVER_PUBLIC_SUMS, DisclosureRules, SumRule
 from insyn.disclosure.status import HIDDEN, NEVER_PUBLISHED, PRIMARY, PUBLISHABLE, SECONDARY, is_hidden
 from insyn.errors import Conflict
 from insyn.files import write_atomically
@@ -206,7 +206,7 @@ class Linked:
         public_sides = {(i, side) for i, d in self.definitions.items() for side in SIDES
                         for policy in self.rules.public if i not in policy.except_indicators
                         if (count := getattr(d, side)) is not None and not count.population
-                        and d.subjects_of(count).kind in policy.about}
+                        and d.subjects_of(count).kind in policy.about and count.sum not in NEVER_PUBLIC_SUMS}
         shown = self.shown
         by_public = [(i, side) in public_sides for i, side in zip(shown.indicator, shown.side, strict=True)]
         cells = np.zeros(len(self.cells), dtype=bool)

@@ -8,7 +8,9 @@ rows go to the quarantine table with their reasons; with ``strict`` any error re
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -97,6 +99,21 @@ def extract_date_of(profile: Profile | None, given: dt.date | None,
     return chosen
 
 
+# One import at a time in a process (the web runs imports on threads): while one checks a file
+# nothing may spill, a setting of the database shared by every connection to it
+# (ingest.native.clear_values_in_memory), so another's load must not run meanwhile.
+IMPORTS = threading.Lock()
+
+
+def _one_at_a_time(function):
+    @functools.wraps(function)
+    def locked(*args, **kwargs):
+        with IMPORTS:
+            return function(*args, **kwargs)
+    return locked
+
+
+@_one_at_a_time
 def import_files(store: Store, paths: Sequence[Path], key: bytes, profile: Profile | None = None,
                  table: str | None = None, strict: bool = False,
                  progress: Progress | None = None,

@@ -135,7 +135,8 @@ class TooLargeForMemory(InputError):
 def clear_values_in_memory(connection: duckdb.DuckDBPyConnection, path: Path):
     """While a file is read and checked, clear identity numbers included, DuckDB may write
     nothing to its spill folder: past the memory limit the import fails (and changes nothing)
-    rather than put a clear value on disk."""
+    rather than put a clear value on disk. The setting is the database's, shared by every
+    connection to it in the process: imports run one at a time (`load.IMPORTS`)."""
     connection.execute("SET max_temp_directory_size = '0B'")
     try:
         yield
@@ -143,8 +144,8 @@ def clear_values_in_memory(connection: duckdb.DuckDBPyConnection, path: Path):
         (limit,) = connection.execute("SELECT current_setting('memory_limit')").fetchall()[0]
         raise TooLargeForMemory(
             f"{path.name}: filen ryms inte i datalagrets minnesgräns ({limit}) medan den kontrolleras, och "
-            "personnummer får inte skrivas till disk. Inget har lästs in. Höj gränsen med INSYN_MEMORY_LIMIT "
-            "eller dela filen i flera.") from None
+            "personnummer får inte skrivas till disk. Inget har lästs in. Höj gränsen med INSYN_MEMORY_LIMIT, "
+            "eller dela filen och importera delarna var för sig.") from None
     finally:
         connection.execute("RESET max_temp_directory_size")
 
@@ -190,6 +191,8 @@ def _read(connection, path: Path, profile: Profile | None, raw: str) -> tuple[li
         select, headers = read
         try:
             connection.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS {select}").fetchall()
+        except duckdb.OutOfMemoryException:
+            raise  # too large to check in memory: refused (clear_values_in_memory), not read again
         except duckdb.Error:  # what DuckDB refuses, the reference reader refuses or reads
             read = None
     if read is not None:

@@ -197,7 +197,8 @@ def _parse_months(text: pa.Array, date_format: str | None) -> tuple[pa.Array, pa
 
 # Digits grouped in threes by a space, as Swedish exports write amounts: 45 000, 1 200 000,50
 # (a plain, a no-break or a narrow no-break space).
-_GROUPED = "^-?\\d{1,3}(?:[ \u00a0\u202f]\\d{3})+(?:,\\d+)?$"
+# The first group has no leading zero: 070 123 456 is a telephone number, not a number.
+_GROUPED = "^-?[1-9]\\d{0,2}(?:[ \u00a0\u202f]\\d{3})+(?:,\\d+)?$"
 
 
 def _parse_number(text: pa.Array, to: pa.DataType) -> tuple[pa.Array, pa.Array]:

@@ -235,7 +235,7 @@ def _comparison_sheet(sheet: Worksheet, compared: list[Comparison], pub: Publica
                       formats: Formats) -> None:
     """Every compared year of every indicator and KPI, one row per area: the own figure beside
     the imported value, the KPI's id, name and how it differs, Kolada's status and the file."""
-    rows = [[name_with_unit(c.definition), c.year, r.name, r.code, r.own, c.kpi, c.title, c.difference,
+    rows = [[c.indicator_with_unit, c.year, r.name, r.code, r.own, c.kpi, c.title, c.difference,
              r.value, r.status, r.note, r.source or ("Insyn (egna uppgifter)" if r.value is None else "")]
             for c in compared for r in c.rows]
     end = _table(sheet, COMPARISON_COLUMNS, rows, formats)

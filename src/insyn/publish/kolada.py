@@ -26,9 +26,11 @@ import pandas as pd
 from insyn.disclosure.status import SUPPRESSED, is_hidden
 from insyn.errors import InputError
 from insyn.indicators.definitions import Definition, library
+from insyn.model.codes import label
 from insyn.model.municipalities import municipalities
 from insyn.publish.cells import Cell, value_cell
 from insyn.publish.publication import YEAR, Publication
+from insyn.publish.views import name_with_unit
 from insyn.store import Store
 from insyn.swedish import COUNT, format_number, swedish_sort_key
 
@@ -516,6 +518,21 @@ class Comparison:
     related: bool
     unit: str  # of the imported values: the indicator's for its own KPI, the title's for a related one
     rows: list[ComparedRow]
+    category: str | None = None  # of an indicator by category, the one whose figures are the own ones
+
+    @property
+    def indicator_name(self) -> str:
+        """The indicator's name, and for one by category the category compared: "Kostnad per
+        vårddygn enligt prislistan, HVB"."""
+        return self.definition.name + self._of_category
+
+    @property
+    def indicator_with_unit(self) -> str:
+        return name_with_unit(self.definition) + self._of_category
+
+    @property
+    def _of_category(self) -> str:
+        return f", {label(self.definition.category_code_list(), self.category)}" if self.category else ""
 
     @property
     def label(self) -> str:
@@ -601,7 +618,7 @@ def comparisons(pub: Publication, imported: pd.DataFrame | None, own: Collection
                                  if areas is None or code == NATIONAL or is_region(code) or code in areas),
                                 key=_area_order)
                 found.append(Comparison(definition, year, target.kpi, target.title, target.difference,
-                                        target.related, target.unit, rows + others))
+                                        target.related, target.unit, rows + others, target.category))
     return found
 
 

@@ -418,11 +418,12 @@ def _own_codes(codes: Sequence[str], own: Collection[str] | None) -> list[str]:
 
 def _kolada_comparisons(pub: Publication, imported: pd.DataFrame | None, own: Collection[str],
                         areas: Collection[str] | None = None, definition: Definition | None = None) -> list[Comparison]:
-    """The newest compared year of each indicator with a total and each KPI of it."""
+    """The newest compared year of each indicator and each KPI of it: of an indicator by category,
+    the KPIs set beside one category's figures."""
     if imported is None or imported.empty:
         return []
     return [c for c in newest(comparisons(pub, imported, own, areas))
-            if not c.definition.category and (definition is None or c.definition.id == definition.id)]
+            if (not c.definition.category or c.category) and (definition is None or c.definition.id == definition.id)]
 
 
 def _notes_of(rows) -> str:
@@ -448,7 +449,7 @@ def kolada_overview_section(pub: Publication, municipality: str, imported: pd.Da
         own_cell = (here.own if here is not None and here.own is not None else Cell(None, c.definition.unit)) \
             if shown_own else None
         missing = Cell(None, c.unit)
-        rows.append([name_with_unit(c.definition), c.year, own_cell, c.label,
+        rows.append([c.indicator_with_unit, c.year, own_cell, c.label,
                      *((r.value if r is not None and r.value is not None else missing) for r in (here, nation, region)),
                      _notes_of((here, nation, region)),
                      ", ".join(dict.fromkeys(r.source for r in (here, nation, region) if r is not None and r.source)),
@@ -469,7 +470,7 @@ def kolada_comparison_section(pub: Publication, definition: Definition, codes: S
     with its own figure (where the reader may see it beside Kolada's) and Kolada's, then Riket and
     the regions."""
     found = _kolada_comparisons(pub, imported, _own_codes(codes, own), areas=codes, definition=definition)
-    tables = [Table(f"kolada-{c.kpi}", f"{c.definition.name} {c.year}: egna värden och {c.label} – {group_name}",
+    tables = [Table(f"kolada-{c.kpi}", f"{c.indicator_name} {c.year}: egna värden och {c.label} – {group_name}",
                     ["Område", f"Insyn (egna uppgifter), {c.definition.unit}", c.value_header, "Källa", "Anmärkning"],
                     # No imported value for an area: "–"; an own figure the reader may not see: blank.
                     [[r.name, r.own, r.value if r.value is not None else Cell(None, c.unit), r.source or MISSING,
