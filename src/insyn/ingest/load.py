@@ -27,7 +27,7 @@ from insyn.ingest.validate import Validated, validate
 from insyn.scrub import shorten
 from insyn.store import Store
 from insyn.store.schema import stored_columns
-from insyn.swedish import format_count
+from insyn.swedish import count_of, format_count
 
 Progress = Callable[[str], None]
 # Said once by every import that has no extract date.
@@ -243,7 +243,7 @@ def _funding_notices(connection, loaded: list[FileResult]) -> None:
         '(SELECT 1 FROM grants g WHERE g.municipality = s.municipality AND g."grant" = s.funding) '
         "GROUP BY ALL ORDER BY ALL LIMIT 20").fetchall()
     for municipality, funding, employments in unknown:
-        posts = f"{employments} anställning" + ("ar" if employments > 1 else "")
+        posts = count_of(employments, "anställning", "anställningar")
         touched[0].validated.notices.append(
             f"Finansieringen '{shorten(funding)}' ({posts} i kommun {municipality}) finns inte bland kommunens "
             "statsbidrag: de räknas som bidragsfinansierade, men utan bidragets slutdatum och belopp")
@@ -252,8 +252,8 @@ def _funding_notices(connection, loaded: list[FileResult]) -> None:
         '(SELECT 1 FROM grants g WHERE g.municipality = s.municipality AND g."grant" = s.funding) '
         "GROUP BY ALL HAVING count(monthly_salary) > 0 AND count(*) > count(monthly_salary) ORDER BY ALL").fetchall()
     for municipality, employments in unpaid:
-        posts, them = ((f"{employments} bidragsfinansierade anställningar", "de") if employments > 1
-                       else ("1 bidragsfinansierad anställning", "den"))
+        posts = count_of(employments, "bidragsfinansierad anställning", "bidragsfinansierade anställningar")
+        them = "den" if employments == 1 else "de"
         touched[0].validated.notices.append(
             f"{posts} i kommun {municipality} saknar månadslön (konsulter har ingen): {them} räknas inte in "
             "i personalkostnaden, och bidragens täckning av den blir för hög")
@@ -262,7 +262,7 @@ def _funding_notices(connection, loaded: list[FileResult]) -> None:
         "SELECT municipality, count(*) FROM staff WHERE monthly_salary < ? OR monthly_salary > ? "
         "GROUP BY ALL ORDER BY ALL", [low, high]).fetchall()
     for municipality, employments in odd:
-        posts = f"{employments} anställning" + ("ar" if employments > 1 else "")
+        posts = count_of(employments, "anställning", "anställningar")
         touched[0].validated.notices.append(
             f"{posts} i kommun {municipality} har en månadslön under {format_count(low)} eller över "
             f"{format_count(high)} kr: är det årslön eller timlön? Personalkostnaden räknar med månadslön "
