@@ -92,6 +92,10 @@ def phase_library(url: str, database: str, result_file: str) -> dict:
     from insyn.store import open_store
     from insyn.store.backends import open_backend
 
+    # The extract dates the DuckDB store recorded at import, as compute_indicators_at passes them
+    # to another backend: without them an ongoing placement ends at the data's last event.
+    with open_store(Path(database), read_only=True) as recorded:
+        extract_dates = recorded.extract_dates()
     with PeakMemory(own_processes) as sampled:  # with Spark's JVM, a child of this process
         store = open_backend(url) if url else open_store(Path(database), read_only=True)
         cache = Path(result_file).parent / f"compiled-{Path(result_file).stem}"
@@ -102,7 +106,7 @@ def phase_library(url: str, database: str, result_file: str) -> dict:
             compiled_sql(store, list(library()), True, True, cache)
             compile_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        results = compute(store, cache_dir=cache)
+        results = compute(store, cache_dir=cache, extract_dates=extract_dates)
         seconds = time.perf_counter() - start
         store.close()
     results.to_parquet(result_file)

@@ -444,10 +444,12 @@ def compile_definition(definition: Definition, sources: Sources, populations: ir
     the definition's needed_columns."""
     periods = _periods_for(definition, sources.periods, quarters)
     groups = []
-    for subjects, counts in _subject_groups(definition).values():
+    for number, (subjects, counts) in enumerate(_subject_groups(definition).values()):
         built = build_subjects(subjects, sources)
-        groups.append((counts, _prepared(definition, subjects, counts, built, sources, periods,
-                                         quarters, breakdowns)))
+        prepared = _prepared(definition, subjects, counts, built, sources, periods, quarters, breakdowns)
+        # Named, so that it is one CTE that every level aggregates: unnamed, Ibis merges it into
+        # each level's query and the database computes the conditions once per level.
+        groups.append((counts, prepared.alias(f"prepared_{definition.id}_{number}")))
     parts = []
     for level in _levels(definition, breakdowns):
         keys = KEYS + level

@@ -50,9 +50,11 @@ CANONICAL = list(TABLES)
 SPARK_MASTER = "local[2]"
 # For this session only. The library is one query of many joins whose sizes PostgreSQL's planner
 # underestimates (one row where there are millions), so it picks nested loops: without them,
-# two national years took 225 s instead of more than five minutes (not waited for). JIT
-# compiling a query this size costs more than it saves.
-SESSION_SETTINGS = ["SET enable_nestloop = off", "SET jit = off"]
+# two national years took 225 s instead of more than five minutes (not waited for). Nor merge
+# joins: believing both sides tiny, it merges on the municipality alone and filters the rest
+# of the key pair by pair (253 million pairs, 57 s, for one indicator of one national year,
+# 11 s hashing). JIT compiling a query this size costs more than it saves.
+SESSION_SETTINGS = ["SET enable_nestloop = off", "SET enable_mergejoin = off", "SET jit = off"]
 
 
 class BackendError(InsynError, RuntimeError):
