@@ -161,18 +161,23 @@ def test_grant_per_fte_it_pays_for(results):
 SALARY_YEAR = 12 * 1.4453
 
 
+def cost(*salaries_and_fte_years: tuple[int, float]) -> int:
+    """The personnel cost of employments: each one's in whole kronor, then added up."""
+    return sum(round(SALARY_YEAR * salary * fte_years) for salary, fte_years in salaries_and_fte_years)
+
+
 def test_personnel_cost_per_grant_funded_fte(results):
     # 2024: G1 a whole year (1.0 FTE-years), G2 half time from 1 March (0.5 × 306/366), G3 from
-    # 1 July (184/366), each at their monthly salary × 12 × 1.4453; U1's grant is unknown and O1
-    # is paid by the budget.
-    cost_2024 = SALARY_YEAR * (45_000 + 42_000 * 0.5 * 306 / 366 + 40_000 * 184 / 366)
+    # 1 July (184/366), each at their monthly salary × 12 × 1.4453 in whole kronor; U1's grant is
+    # unknown and O1 is paid by the budget.
+    cost_2024 = cost((45_000, 1), (42_000, 0.5 * 306 / 366), (40_000, 184 / 366))
     fte_2024 = 1 + 0.5 * 306 / 366 + 184 / 366
     assert value(results, "personalkostnad_per_bidragsfinansierad_arsarbetare", "2024") == pytest.approx(
         (cost_2024, fte_2024, cost_2024 / fte_2024))
-    assert cost_2024 == pytest.approx(1_433_737.6) and cost_2024 / fte_2024 == pytest.approx(746_440.9, abs=0.1)
+    assert cost_2024 == 1_433_737 and cost_2024 / fte_2024 == pytest.approx(746_440.6, abs=0.1)
     # 2025: the stimulansmedel ends on 30 June with G2's post (0.5 × 181/365); G1 is still paid
     # by it according to HR, a whole year, as G3.
-    cost_2025 = SALARY_YEAR * (45_000 + 42_000 * 0.5 * 181 / 365 + 40_000)
+    cost_2025 = cost((45_000, 1), (42_000, 0.5 * 181 / 365), (40_000, 1))
     fte_2025 = 2 + 0.5 * 181 / 365
     assert value(results, "personalkostnad_per_bidragsfinansierad_arsarbetare", "2025") == pytest.approx(
         (cost_2025, fte_2025, cost_2025 / fte_2025))
@@ -180,12 +185,12 @@ def test_personnel_cost_per_grant_funded_fte(results):
 
 def test_how_much_of_the_personnel_cost_the_grants_cover(results):
     # The year's grants (as in the grant per FTE) over the personnel cost of the posts they pay for.
-    cost_2024 = SALARY_YEAR * (45_000 + 42_000 * 0.5 * 306 / 366 + 40_000 * 184 / 366)
+    cost_2024 = cost((45_000, 1), (42_000, 0.5 * 306 / 366), (40_000, 184 / 366))
     assert value(results, "bidragens_tackning_av_personalkostnad", "2024") == pytest.approx(
         (945_540, cost_2024, 100 * 945_540 / cost_2024))
     # 2025: the stimulansmedel's last half year (300 000) and ESF's whole year (685 446) cover
     # 59.6 % of what the posts cost: the budget pays the rest.
-    cost_2025 = SALARY_YEAR * (45_000 + 42_000 * 0.5 * 181 / 365 + 40_000)
+    cost_2025 = cost((45_000, 1), (42_000, 0.5 * 181 / 365), (40_000, 1))
     numerator, denominator, share = value(results, "bidragens_tackning_av_personalkostnad", "2025")
     assert (numerator, denominator) == pytest.approx((985_446, cost_2025))
     assert share == pytest.approx(59.55, abs=0.01)
@@ -208,7 +213,7 @@ def test_a_post_without_a_salary_is_left_out_of_the_cost(tmp_path):
         without = compute(store, definitions, quarters=False, breakdowns=False)
     finally:
         store.close()
-    cost_2024 = SALARY_YEAR * (45_000 + 40_000 * 184 / 366)
+    cost_2024 = cost((45_000, 1), (40_000, 184 / 366))
     assert value(without, "personalkostnad_per_bidragsfinansierad_arsarbetare", "2024") == pytest.approx(
         (cost_2024, 1 + 184 / 366, cost_2024 / (1 + 184 / 366)))
     assert value(without, "bidragens_tackning_av_personalkostnad", "2024")[1] == pytest.approx(cost_2024)

@@ -182,7 +182,10 @@ def employments_at_period(placed: ir.Table, spec, sources: Sources, periods: ir.
         years_in_municipality=years_since(placed.first_start, ref),
         mentor_since=ibis.cases((placed.mentor_start <= ref, placed.mentor_start), else_=None),
         fte_years=fte_years,
-        personnel_cost=placed.monthly_salary * 12 * (1 + placed.personnel_cost_addon) * fte_years,
+        # Whole kronor per employment: sums of them are exact in any order, so every backend
+        # gives the same total (fractions of a krona summed as doubles differ in the last bits
+        # at national scale, beyond what rounding the sum can mend).
+        personnel_cost=rounded(placed.monthly_salary * 12 * (1 + placed.personnel_cost_addon) * fte_years, 0),
     )
 
 
