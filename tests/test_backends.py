@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 from webapp import copy_data_folder
@@ -137,6 +138,34 @@ def test_a_database_filled_before_a_column_was_added_takes_the_copy(web_data, po
     assert copied["staff"] > 0 and funded > 0
     found = open_backend(postgres_url).query('SELECT count(*) AS n FROM "staff" WHERE "funding" IS NOT NULL')
     assert found.n[0] == funded
+
+
+def test_postgresql_runs_statements_each_in_a_session_with_what_was_registered(postgres_url, monkeypatch):
+    """query_each opens a session per statement (the library's areas run side by side) and puts
+    the registered relations there too: a temporary table is its own session's."""
+    monkeypatch.setenv("INSYN_POSTGRES_SESSIONS", "2")
+    backend = open_backend(postgres_url)
+    try:
+        backend.register("insyn_numbers", pa.table({"n": [1, 2, 3]}))
+        frames = backend.query_each([f"SELECT sum(n) * {k} AS total, pg_backend_pid() AS pid FROM insyn_numbers"
+                                     for k in (1, 10, 100)])
+        own = backend.query("SELECT pg_backend_pid() AS pid").pid[0]
+        backend.unregister("insyn_numbers")
+        assert "insyn_numbers" not in backend.registered
+    finally:
+        backend.close()
+    assert [frame.total[0] for frame in frames] == [6, 60, 600]
+    assert own not in {frame.pid[0] for frame in frames}
+
+
+def test_a_wrong_number_of_postgresql_sessions_is_named(postgres_url, monkeypatch):
+    monkeypatch.setenv("INSYN_POSTGRES_SESSIONS", "0")
+    backend = open_backend(postgres_url)
+    try:
+        with pytest.raises(BackendError, match="INSYN_POSTGRES_SESSIONS ska vara ett heltal från 1"):
+            backend.query_each(["SELECT 1 AS one", "SELECT 2 AS two"])
+    finally:
+        backend.close()
 
 
 def test_an_unknown_store_url_is_refused_in_swedish():

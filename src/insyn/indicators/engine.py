@@ -770,15 +770,20 @@ def compute(store, definitions: Iterable[Definition] | None = None, quarters: bo
                             extract_dates=store.extract_dates() if extract_dates is None else extract_dates,
                             care_costs=store.table("care_costs"), care_prices=store.table("care_prices"))
     with bound_relations(store, periods, workforce, workload):
-        frames = [store.query(compiled_sql(store, part, breakdowns, quarters, cache_dir))[RESULT_COLUMNS]
-                  for part in _statements(store, definitions)]
+        statements = [compiled_sql(store, part, breakdowns, quarters, cache_dir)
+                      for part in _statements(store, definitions)]
+        # A backend that can run statements side by side does (PostgreSQL: query_each).
+        query_each = getattr(store, "query_each", None)
+        frames = query_each(statements) if query_each else [store.query(sql) for sql in statements]
+    frames = [frame[RESULT_COLUMNS] for frame in frames]
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def _statements(store, definitions: list[Definition]) -> list[list[Definition]]:
     """The definitions in one statement, or one per area where the backend asks for it
     (`statement_per_area`): Spark inlines every shared subject into each place that reads it,
-    and plans the whole library 2.5 times as slowly as its four areas apart (docs/backends.md)."""
+    and plans the whole library 2.5 times as slowly as its four areas apart; PostgreSQL runs
+    the areas side by side, a core each (docs/backends.md)."""
     if not getattr(store, "statement_per_area", False):
         return [definitions]
     areas = dict.fromkeys(d.area for d in definitions)

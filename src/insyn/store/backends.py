@@ -30,6 +30,7 @@ import io
 import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -85,6 +86,40 @@ class ComputeBackend(Protocol):
     def __exit__(self, *exc) -> None: ...
 
 
+def postgres_sessions() -> int:
+    """How many statements of the library PostgreSQL runs side by side (query_each):
+    `$INSYN_POSTGRES_SESSIONS`, by default 2 — each is a server process on a core of its own."""
+    value = os.environ.get("INSYN_POSTGRES_SESSIONS", "2")
+    if not value.isdigit() or int(value) < 1:
+        raise BackendError(f"INSYN_POSTGRES_SESSIONS ska vara ett heltal från 1, inte {value!r}.")
+    return int(value)
+
+
+def _set_session(connection) -> None:
+    with connection.cursor() as cursor:
+        for setting in SESSION_SETTINGS:
+            cursor.execute(setting)
+    connection.commit()
+
+
+def _create_temporary(connection, name: str, data: pa.Table) -> None:
+    columns = ", ".join(f'"{f.name}" {_postgres_type(f.type)}' for f in data.schema)
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE TEMPORARY TABLE "{name}" ({columns})')
+        _copy_into(cursor, name, data)
+        cursor.execute(f'ANALYZE "{name}"')
+    connection.commit()
+
+
+def _fetch(connection, sql: str) -> pd.DataFrame:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        frame = pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
+    connection.commit()
+    return frame
+
+
 class ClosesOnExit:
     """`with open_backend(url) as backend:` closes it however the block ends."""
 
@@ -104,13 +139,16 @@ class PostgresBackend(ClosesOnExit):
 
     url: str
     ibis: ibis.BaseBackend = field(init=False)
+    # What register() put in the session, to put in the sessions query_each() opens beside it.
+    registered: dict[str, pa.Table] = field(default_factory=dict, init=False)
+    # The engine computes the library one area per statement here, and query_each runs them side
+    # by side: PostgreSQL runs one statement on one core. (One per area and kind of subjects,
+    # sharing less, took 427 s at five national years against 370 s.)
+    statement_per_area: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         self.ibis = ibis.connect(self.url)
-        with self.raw.cursor() as cursor:
-            for setting in SESSION_SETTINGS:
-                cursor.execute(setting)
-        self.raw.commit()
+        _set_session(self.raw)
 
     @property
     def raw(self):  # the psycopg 3 connection
@@ -121,25 +159,34 @@ class PostgresBackend(ClosesOnExit):
 
     def register(self, name: str, data: pa.Table) -> None:
         """A temporary table of the session, filled by COPY."""
-        columns = ", ".join(f'"{f.name}" {_postgres_type(f.type)}' for f in data.schema)
-        with self.raw.cursor() as cursor:
-            cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
-            cursor.execute(f'CREATE TEMPORARY TABLE "{name}" ({columns})')
-            _copy_into(cursor, name, data)
-            cursor.execute(f'ANALYZE "{name}"')
-        self.raw.commit()
+        _create_temporary(self.raw, name, data)
+        self.registered[name] = data
 
     def unregister(self, name: str) -> None:
+        self.registered.pop(name, None)
         with self.raw.cursor() as cursor:
             cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
         self.raw.commit()
 
     def query(self, sql: str) -> pd.DataFrame:
-        with self.raw.cursor() as cursor:
-            cursor.execute(sql)
-            frame = pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
-        self.raw.commit()
-        return frame
+        return _fetch(self.raw, sql)
+
+    def query_each(self, sqls: list[str]) -> list[pd.DataFrame]:
+        """Each statement's result, up to `postgres_sessions()` statements at a time, each in a
+        session of its own with what this one registered (a temporary table is its session's)."""
+        import psycopg
+
+        def run(sql: str) -> pd.DataFrame:
+            with psycopg.connect(self.raw.info.dsn, password=self.raw.info.password) as connection:
+                _set_session(connection)
+                for name, data in self.registered.items():
+                    _create_temporary(connection, name, data)
+                return _fetch(connection, sql)
+
+        if len(sqls) == 1:
+            return [self.query(sqls[0])]
+        with ThreadPoolExecutor(min(postgres_sessions(), len(sqls))) as pool:
+            return list(pool.map(run, sqls))
 
     def extract_dates(self) -> dict:
         """None recorded here: the data folder's store keeps them (compute_indicators_at passes them)."""
