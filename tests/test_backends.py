@@ -158,6 +158,21 @@ def test_postgresql_runs_statements_each_in_a_session_with_what_was_registered(p
     assert own not in {frame.pid[0] for frame in frames}
 
 
+def test_a_failing_statement_stops_the_others_on_the_server(postgres_url, monkeypatch):
+    """The first failure is raised as it happens and the statements still running are cancelled
+    on the server, not left to finish."""
+    monkeypatch.setenv("INSYN_POSTGRES_SESSIONS", "2")
+    backend = open_backend(postgres_url)
+    try:
+        with pytest.raises(Exception, match="division by zero"):
+            backend.query_each(["SELECT pg_sleep(600) AS slept", "SELECT 1 / 0 AS never"])
+        left = backend.query("SELECT count(*) AS n FROM pg_stat_activity "
+                             "WHERE query LIKE 'SELECT pg_sleep(600)%' AND state = 'active'")
+    finally:
+        backend.close()
+    assert left.n[0] == 0
+
+
 def test_a_wrong_number_of_postgresql_sessions_is_named(postgres_url, monkeypatch):
     monkeypatch.setenv("INSYN_POSTGRES_SESSIONS", "0")
     backend = open_backend(postgres_url)

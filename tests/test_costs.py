@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from helpers import EVENT_COLUMNS, pnr, result_value, write_csv
 
+from insyn.indicators.definitions import library
 from insyn.indicators.engine import compute
 from insyn.ingest.load import ImportRejected, import_files
 from insyn.store import open_store
@@ -323,3 +325,38 @@ def test_the_out_of_home_cost_is_its_forms_costs_for_the_disclosure_control():
                                   [(hvb, share_of_hvb), (share_of_hvb, hvb)], [cost["sis"]])[cost["sis"]]
     required = Linked(frame, {d: by_id()[d] for d in frame.indicator.unique()}, RULES).tables.required[cost["sis"]]
     assert required > 0 and is_hidden(published.status[5]) and high - low >= required
+
+
+def test_same_day_placements_pair_the_same_alone_as_in_the_whole_library(tmp_path):
+    """Two siblings placed in one case on the same day, without decision ids, ended ten and thirty
+    days later: the first end closes the start that sorts first (by unit, U1 before U2). The
+    pairing must not depend on which other definitions share the statement (one for the whole
+    library on DuckDB, one per area on PostgreSQL and Spark)."""
+    def sibling(person, unit, event, date):
+        report = event == "report"
+        return dict(municipality=GBG, case_id="S1", person_id=person, event=event, date=date, unit=unit,
+                    caseworker_id="S9", source="skola" if report else "", intervention="" if report else "familjehem",
+                    intervention_id="", provider="")
+
+    events = [sibling(A, "U2", "report", "2025-01-15"), sibling(B, "U1", "report", "2025-01-15"),
+              sibling(A, "U2", "intervention_start", "2025-03-01"),
+              sibling(B, "U1", "intervention_start", "2025-03-01"),
+              sibling(A, "U2", "intervention_end", "2025-03-11"), sibling(B, "U1", "intervention_end", "2025-03-31")]
+    store = open_store(None)
+    try:
+        import_files(store, [write_csv(tmp_path / "handelser.csv", [*EVENT_COLUMNS, "intervention_id", "provider"],
+                                       events)], KEY, extract_date=EXTRACT_DATE)
+        alone = compute(store, [d for d in library() if d.id == "vardygn_per_form"])
+        whole = compute(store)
+    finally:
+        store.close()
+    whole = whole[whole.indicator == "vardygn_per_form"]
+    columns = ["municipality", "period", "period_type", "sex", "age_group", "category", "numerator"]
+    def rows(frame):
+        return frame[columns].fillna("").astype(str).sort_values(columns).reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(rows(alone), rows(whole))
+    # B (U1) sorts first, so the end of 11 March closes B's placement: 10 nights; A's: 30.
+    boy = value(alone, "vardygn_per_form", "2025", category="familjehem", sex="male")
+    girl = value(alone, "vardygn_per_form", "2025", category="familjehem", sex="female")
+    assert (boy[0], girl[0]) == (10, 30)

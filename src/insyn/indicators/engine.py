@@ -35,6 +35,7 @@ from insyn.indicators.portable import rounded
 from insyn.indicators.subjects import (
     EVENT_TYPES,
     PERIOD_KEYS,
+    TIE_COLUMNS,
     Sources,
     at_period_end,
     at_reference_date,
@@ -145,8 +146,9 @@ def _subject_groups(definition: Definition) -> dict[str, tuple[Subjects, list[tu
 
 def needed_columns(definition: Definition, breakdowns: bool) -> list[str]:
     """The event columns a definition reads: projecting to them before the window functions
-    keeps DuckDB from carrying (and materialising) every column through them."""
-    needed = {"municipality", "case_id", "event", "date"}
+    keeps DuckDB from carrying (and materialising) every column through them. Always those
+    that order same-day events (TIE_COLUMNS), so that pairing is the same in every statement."""
+    needed = {"municipality", "case_id", "event", "date", *TIE_COLUMNS}
     for subjects, counts in _subject_groups(definition).values():
         kind, spec = subject_kind(subjects.kind), subjects.spec
         needed |= kind.event_columns
@@ -448,8 +450,10 @@ def compile_definition(definition: Definition, sources: Sources, populations: ir
         built = build_subjects(subjects, sources)
         prepared = _prepared(definition, subjects, counts, built, sources, periods, quarters, breakdowns)
         # Named, so that it is one CTE that every level aggregates: unnamed, Ibis merges it into
-        # each level's query and the database computes the conditions once per level.
-        groups.append((counts, prepared.alias(f"prepared_{definition.id}_{number}")))
+        # each level's query and the database computes the conditions once per level. By a hash
+        # of the id: PostgreSQL cuts a name at 63 bytes.
+        name = hashlib.sha256(definition.id.encode()).hexdigest()[:16]
+        groups.append((counts, prepared.alias(f"prepared_{name}_{number}")))
     parts = []
     for level in _levels(definition, breakdowns):
         keys = KEYS + level

@@ -60,6 +60,13 @@ class Sources:
         return self.shared[key]
 
 
+# The columns that order same-day events when spells and pairs are made (numbered_spell_rows,
+# _earliest_undecided). Every compiled statement carries them all (engine.needed_columns), so
+# the pairing does not depend on which other definitions share the statement: the library is
+# one statement on DuckDB and one per area on PostgreSQL and Spark.
+TIE_COLUMNS = ("outcome", "unit", "caseworker_id", "person_key", "intervention")
+
+
 def without_right(t: ir.Table) -> ir.Table:
     """Drop the right side's copies of join keys (Ibis names them `<column>_right`)."""
     return t.drop(*[c for c in t.columns if c.endswith("_right")])

@@ -29,8 +29,9 @@ import datetime as dt
 import io
 import os
 import shutil
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -90,15 +91,18 @@ def postgres_sessions() -> int:
     """How many statements of the library PostgreSQL runs side by side (query_each):
     `$INSYN_POSTGRES_SESSIONS`, by default 2 — each is a server process on a core of its own."""
     value = os.environ.get("INSYN_POSTGRES_SESSIONS", "2")
-    if not value.isdigit() or int(value) < 1:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
         raise BackendError(f"INSYN_POSTGRES_SESSIONS ska vara ett heltal från 1, inte {value!r}.")
     return int(value)
 
 
-def _set_session(connection) -> None:
+def _set_session(connection, search_path: str | None = None, time_zone: str | None = None) -> None:
     with connection.cursor() as cursor:
         for setting in SESSION_SETTINGS:
             cursor.execute(setting)
+        for name, value in (("search_path", search_path), ("TimeZone", time_zone)):
+            if value is not None:
+                cursor.execute("SELECT set_config(%s, %s, false)", (name, value))
     connection.commit()
 
 
@@ -173,20 +177,54 @@ class PostgresBackend(ClosesOnExit):
 
     def query_each(self, sqls: list[str]) -> list[pd.DataFrame]:
         """Each statement's result, up to `postgres_sessions()` statements at a time, each in a
-        session of its own with what this one registered (a temporary table is its session's)."""
+        session of its own with this one's search path, time zone and registered tables (a
+        temporary table is its session's). The first failure stops the others on the server."""
+        sessions = postgres_sessions()
+        if len(sqls) == 1 or sessions == 1:
+            return [self.query(sql) for sql in sqls]
         import psycopg
 
-        def run(sql: str) -> pd.DataFrame:
-            with psycopg.connect(self.raw.info.dsn, password=self.raw.info.password) as connection:
-                _set_session(connection)
-                for name, data in self.registered.items():
-                    _create_temporary(connection, name, data)
-                return _fetch(connection, sql)
+        with self.raw.cursor() as cursor:
+            cursor.execute("SELECT current_setting('search_path'), current_setting('TimeZone')")
+            search_path, time_zone = cursor.fetchone()
+        self.raw.commit()
+        dsn, password = self.raw.info.dsn, self.raw.info.password
+        running: set = set()  # connections with a statement under way, to cancel on a failure
+        lock = threading.Lock()
 
-        if len(sqls) == 1:
-            return [self.query(sqls[0])]
-        with ThreadPoolExecutor(min(postgres_sessions(), len(sqls))) as pool:
-            return list(pool.map(run, sqls))
+        def run(sql: str) -> pd.DataFrame:
+            try:
+                connection = psycopg.connect(dsn, password=password)
+            except psycopg.OperationalError as refused:
+                raise BackendError(f"PostgreSQL öppnade ingen ytterligare session ({refused}). Sätt "
+                                   "INSYN_POSTGRES_SESSIONS=1 för att räkna i en enda.") from refused
+            with connection:
+                with lock:
+                    running.add(connection)
+                try:
+                    _set_session(connection, search_path, time_zone)
+                    for name, data in self.registered.items():
+                        _create_temporary(connection, name, data)
+                    return _fetch(connection, sql)
+                finally:
+                    with lock:
+                        running.discard(connection)
+
+        pool = ThreadPoolExecutor(min(sessions, len(sqls)))
+        futures = [pool.submit(run, sql) for sql in sqls]
+        try:
+            for done in as_completed(futures):
+                done.result()  # raises the first failure as it happens
+        except BaseException:  # a failure, or Ctrl-C: nothing more starts, what runs is cancelled
+            for future in futures:
+                future.cancel()
+            with lock:
+                for connection in running:
+                    connection.cancel_safe()
+            raise
+        finally:
+            pool.shutdown(wait=True)
+        return [future.result() for future in futures]
 
     def extract_dates(self) -> dict:
         """None recorded here: the data folder's store keeps them (compute_indicators_at passes them)."""
