@@ -159,18 +159,38 @@ def test_postgresql_runs_statements_each_in_a_session_with_what_was_registered(p
 
 
 def test_a_failing_statement_stops_the_others_on_the_server(postgres_url, monkeypatch):
-    """The first failure is raised as it happens and the statements still running are cancelled
-    on the server, not left to finish."""
+    """The first failure is raised as it happens; the statements still running are cancelled on
+    the server and those queued behind never run: none of them writes its row."""
     monkeypatch.setenv("INSYN_POSTGRES_SESSIONS", "2")
     backend = open_backend(postgres_url)
     try:
+        with backend.raw.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS insyn_test_written")
+            cursor.execute("CREATE TABLE insyn_test_written (n integer)")
+        backend.raw.commit()
+        writes = "INSERT INTO insyn_test_written SELECT {n} FROM pg_sleep({seconds}) RETURNING n"
         with pytest.raises(Exception, match="division by zero"):
-            backend.query_each(["SELECT pg_sleep(600) AS slept", "SELECT 1 / 0 AS never"])
+            backend.query_each([writes.format(n=1, seconds=600), "SELECT 1 / 0 AS never",
+                                writes.format(n=2, seconds=2), writes.format(n=3, seconds=2)])
+        written = backend.query("SELECT count(*) AS n FROM insyn_test_written").n[0]
         left = backend.query("SELECT count(*) AS n FROM pg_stat_activity "
-                             "WHERE query LIKE 'SELECT pg_sleep(600)%' AND state = 'active'")
+                             "WHERE query LIKE 'INSERT INTO insyn_test_written%' AND state = 'active'")
     finally:
         backend.close()
-    assert left.n[0] == 0
+    assert (written, left.n[0]) == (0, 0)
+
+
+def test_every_session_reads_the_same_snapshot(postgres_url, monkeypatch):
+    """The areas read the database as of one moment, as one statement would, although each
+    session commits its own temporary tables first."""
+    monkeypatch.setenv("INSYN_POSTGRES_SESSIONS", "2")
+    backend = open_backend(postgres_url)
+    try:
+        backend.register("insyn_numbers", pa.table({"n": [1]}))
+        frames = backend.query_each(["SELECT pg_current_snapshot()::text AS seen FROM insyn_numbers"] * 3)
+    finally:
+        backend.close()
+    assert len({frame.seen[0] for frame in frames}) == 1
 
 
 def test_a_wrong_number_of_postgresql_sessions_is_named(postgres_url, monkeypatch):

@@ -60,11 +60,13 @@ class Sources:
         return self.shared[key]
 
 
-# The columns that order same-day events when spells and pairs are made (numbered_spell_rows,
-# _earliest_undecided). Every compiled statement carries them all (engine.needed_columns), so
-# the pairing does not depend on which other definitions share the statement: the library is
-# one statement on DuckDB and one per area on PostgreSQL and Spark.
-TIE_COLUMNS = ("outcome", "unit", "caseworker_id", "person_key", "intervention")
+# The columns that order same-day events, in turn, when pairs (_earliest_undecided) and spells
+# (numbered_spell_rows) are made. Every compiled statement carries them all
+# (engine.needed_columns), so the pairing does not depend on which other definitions share the
+# statement: the library is one statement on DuckDB and one per area on PostgreSQL and Spark.
+PAIR_TIES = ("outcome", "unit", "caseworker_id", "person_key", "intervention")
+SPELL_TIES = ("unit", "caseworker_id", "person_key", "intervention", "provider")
+TIE_COLUMNS = tuple(dict.fromkeys(PAIR_TIES + SPELL_TIES))
 
 
 def without_right(t: ir.Table) -> ir.Table:
@@ -140,7 +142,7 @@ def _earliest_undecided(spec: PairsSubject, sources: Sources) -> ir.Table:
     in_turn = ibis.window(group_by=[answered.municipality, answered.case_id, answered.next_date],
                           order_by=[answered.start_date])
     answered = answered.mutate(turn=ibis.row_number().over(in_turn))
-    tie = [targets[c] for c in ("outcome", "unit", "caseworker_id") if c in targets.columns]
+    tie = [targets[c] for c in PAIR_TIES if c in targets.columns]
     same_day = ibis.window(group_by=[targets.municipality, targets.case_id, targets.date], order_by=tie)
     targets = targets.mutate(turn=ibis.row_number().over(same_day))
     paired = targets.join(answered, [targets.municipality == answered.municipality,
@@ -250,7 +252,7 @@ def numbered_spell_rows(rows: ir.Table, start: str, group: list[str]) -> ir.Tabl
     def in_order(t: ir.Table, frame: tuple) -> ibis.expr.types.generic.Value:
         # Same-day starts are interchangeable but for what they carry; ordering by it as well
         # makes the pairing the same on every backend.
-        tie = [t[c] for c in ("unit", "caseworker_id", "person_key", "intervention") if c in t.columns]
+        tie = [t[c] for c in SPELL_TIES if c in t.columns]
         return ibis.window(group_by=[t[g] for g in group], order_by=[t.date, t.is_end, *tie], rows=frame)
 
     so_far = in_order(rows, (None, 0))

@@ -31,7 +31,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -106,18 +106,25 @@ def _set_session(connection, search_path: str | None = None, time_zone: str | No
     connection.commit()
 
 
-def _create_temporary(connection, name: str, data: pa.Table) -> None:
+def _create_temporary(connection, name: str, data: pa.Table, commit: bool = True) -> None:
     columns = ", ".join(f'"{f.name}" {_postgres_type(f.type)}' for f in data.schema)
     with connection.cursor() as cursor:
         cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
         cursor.execute(f'CREATE TEMPORARY TABLE "{name}" ({columns})')
         _copy_into(cursor, name, data)
         cursor.execute(f'ANALYZE "{name}"')
-    connection.commit()
+    if commit:
+        connection.commit()
 
 
-def _fetch(connection, sql: str) -> pd.DataFrame:
+class _Stopped(Exception):
+    """A statement not run because another failed (query_each raises that one)."""
+
+
+def _fetch(connection, sql: str, stopping: threading.Event | None = None) -> pd.DataFrame:
     with connection.cursor() as cursor:
+        if stopping is not None and stopping.is_set():
+            raise _Stopped
         cursor.execute(sql)
         frame = pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
     connection.commit()
@@ -178,21 +185,26 @@ class PostgresBackend(ClosesOnExit):
     def query_each(self, sqls: list[str]) -> list[pd.DataFrame]:
         """Each statement's result, up to `postgres_sessions()` statements at a time, each in a
         session of its own with this one's search path, time zone and registered tables (a
-        temporary table is its session's). The first failure stops the others on the server."""
+        temporary table is its session's), all reading this session's snapshot, as one
+        statement would. The first failure, or Ctrl-C, stops the others on the server."""
         sessions = postgres_sessions()
         if len(sqls) == 1 or sessions == 1:
             return [self.query(sql) for sql in sqls]
         import psycopg
+        import psycopg.sql
 
         with self.raw.cursor() as cursor:
             cursor.execute("SELECT current_setting('search_path'), current_setting('TimeZone')")
             search_path, time_zone = cursor.fetchone()
         self.raw.commit()
         dsn, password = self.raw.info.dsn, self.raw.info.password
+        stopping = threading.Event()
         running: set = set()  # connections with a statement under way, to cancel on a failure
         lock = threading.Lock()
 
-        def run(sql: str) -> pd.DataFrame:
+        def run(sql: str, snapshot: str) -> pd.DataFrame:
+            if stopping.is_set():
+                raise _Stopped
             try:
                 connection = psycopg.connect(dsn, password=password)
             except psycopg.OperationalError as refused:
@@ -200,31 +212,61 @@ class PostgresBackend(ClosesOnExit):
                                    "INSYN_POSTGRES_SESSIONS=1 för att räkna i en enda.") from refused
             with connection:
                 with lock:
+                    if stopping.is_set():
+                        raise _Stopped
                     running.add(connection)
                 try:
                     _set_session(connection, search_path, time_zone)
+                    # In the snapshot's transaction, so that it sees its own temporary rows.
+                    connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+                    with connection.cursor() as cursor:
+                        cursor.execute(psycopg.sql.SQL("SET TRANSACTION SNAPSHOT {}").format(
+                            psycopg.sql.Literal(snapshot)))
                     for name, data in self.registered.items():
-                        _create_temporary(connection, name, data)
-                    return _fetch(connection, sql)
+                        _create_temporary(connection, name, data, commit=False)
+                    return _fetch(connection, sql, stopping)
                 finally:
                     with lock:
                         running.discard(connection)
 
+        previous = self.raw.isolation_level
+        self.raw.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        try:
+            # The transaction that exports the snapshot stays open until every statement has read it.
+            with self.raw.transaction(force_rollback=True), self.raw.cursor() as cursor:
+                cursor.execute("SELECT pg_export_snapshot()")
+                snapshot = cursor.fetchone()[0]
+                futures = self._run_side_by_side(run, sqls, snapshot, sessions, stopping, running, lock)
+        finally:
+            self.raw.isolation_level = previous
+        return [future.result() for future in futures]
+
+    @staticmethod
+    def _run_side_by_side(run, sqls: list[str], snapshot: str, sessions: int, stopping: threading.Event,
+                          running: set, lock: threading.Lock) -> list:
+        """The statements' futures, all ended: at the first failure, or Ctrl-C, nothing more
+        starts and what runs is cancelled on the server — again until all have ended, since a
+        cancel that reaches a session between two of its statements is lost."""
         pool = ThreadPoolExecutor(min(sessions, len(sqls)))
-        futures = [pool.submit(run, sql) for sql in sqls]
+        futures = [pool.submit(run, sql, snapshot) for sql in sqls]
         try:
             for done in as_completed(futures):
                 done.result()  # raises the first failure as it happens
-        except BaseException:  # a failure, or Ctrl-C: nothing more starts, what runs is cancelled
+        except BaseException:
+            stopping.set()
             for future in futures:
                 future.cancel()
-            with lock:
-                for connection in running:
-                    connection.cancel_safe()
+            while not all(future.done() for future in futures):
+                with lock:
+                    under_way = list(running)
+                for connection in under_way:
+                    with contextlib.suppress(Exception):
+                        connection.cancel_safe(timeout=5)
+                wait(futures, timeout=0.5)
             raise
         finally:
-            pool.shutdown(wait=True)
-        return [future.result() for future in futures]
+            pool.shutdown(wait=True, cancel_futures=True)
+        return futures
 
     def extract_dates(self) -> dict:
         """None recorded here: the data folder's store keeps them (compute_indicators_at passes them)."""
