@@ -18,13 +18,11 @@ Writes <out>/backends.json and prints a table; docs/performance.md records the f
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
 import resource
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -33,6 +31,7 @@ import psutil
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+from memory import PeakMemory, own_processes, postgres_processes  # noqa: E402
 from national import phase_generate, phase_import, phase_pandas, run  # noqa: E402
 from throwaway_postgres import throwaway_postgres  # noqa: E402
 
@@ -44,41 +43,6 @@ POSTGRES_SETTINGS = {"shared_buffers": "2GB", "work_mem": "256MB", "jit": "off",
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-class PeakMemory:
-    """The peak summed RSS of the processes `processes()` gives, sampled five times a second
-    (the server's processes, or a phase's own with its children: Spark's JVM)."""
-
-    def __init__(self, processes) -> None:
-        self.processes = processes
-        self.peak_mb, self._stop = 0.0, threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.2):
-            rss = 0
-            for process in self.processes():
-                with contextlib.suppress(psutil.Error):  # ended between listing and reading
-                    rss += process.memory_info().rss
-            self.peak_mb = max(self.peak_mb, rss / 2**20)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def postgres_processes() -> list[psutil.Process]:
-    return [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
-
-
-def own_processes() -> list[psutil.Process]:
-    me = psutil.Process()
-    return [me, *me.children(recursive=True)]
 
 
 def phase_library(url: str, database: str, result_file: str) -> dict:

@@ -12,9 +12,10 @@ peak memory are its own:
 - with --serial, the same protection again in one process (the statuses' cache emptied), for the
   ratio of the pool to one process.
 
-Peak memory is the phase process's peak resident set (`ru_maxrss`). The pool's processes are not
-in it (a spawned child's `ru_maxrss` starts from its parent's at the fork, so it says nothing of
-its own); each holds one piece of the results at a time.
+Peak memory is the phase process's peak resident set (`ru_maxrss`); for the import also the
+peak of the process and its children summed (the protection's pool, sampled five times a second)
+and that sum's peak in each of the import's progress steps. (A spawned child's `ru_maxrss` starts
+from its parent's at the fork, so it says nothing of its own.)
 
     python bench/protection_scale.py [--years 1,4,10] [--serial 1] [--memory-limit 4GB] [--out DIR]
 
@@ -31,11 +32,16 @@ import os
 import platform
 import resource
 import shutil
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from memory import PeakMemory, own_processes  # noqa: E402
+
 LAST_YEAR = 2025
 
 
@@ -50,9 +56,27 @@ def phase_generate(folder: str, years: list[int], seed: int) -> dict:
 
     started = time.perf_counter()
     tables = generate(municipalities(), years, seed=seed)
-    files = write_tables(tables, Path(folder) / "export", fmt="parquet")
+    files = _events_per_county(write_tables(tables, Path(folder) / "export", fmt="parquet"))
     return {"seconds": time.perf_counter() - started, "events": len(tables["events"]),
             "files": [str(f) for f in files], **_peaks()}
+
+
+def _events_per_county(files: list[Path]) -> list[Path]:
+    """The events as a county's FoU unit would pass them on: a file per county (the first two
+    digits of the municipality code). One national file of ten years is more than the import may
+    check in memory without spilling (docs/performance.md, "Memory")."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    national = next(f for f in files if f.stem == "events")
+    events = pq.read_table(national)
+    county = pc.utf8_slice_codeunits(events["municipality"], 0, 2)
+    per_county = []
+    for code in sorted(pc.unique(county).to_pylist()):
+        per_county.append(national.with_name(f"events-{code}.parquet"))
+        pq.write_table(events.filter(pc.equal(county, code)), per_county[-1])
+    national.unlink()
+    return [f for f in files if f != national] + per_county
 
 
 def _settings(folder: str, memory_limit: str):
@@ -69,17 +93,24 @@ def phase_import(folder: str, files: list[str], years: list[int], memory_limit: 
 
     settings = _settings(folder, memory_limit)
     steps: dict[str, float] = {}
-    started = time.perf_counter()
-    run_import(settings, [Path(f) for f in files], extract_date=dt.date(max(years), 12, 31),
-               progress=lambda step: steps.setdefault(step, time.perf_counter()))
-    ended = time.perf_counter()
+
+    def progress(step: str) -> None:
+        steps.setdefault(step, time.perf_counter())
+        sampled.step(step)
+
+    with PeakMemory(own_processes) as sampled:  # the protection's pool included
+        sampled.step("start")
+        started = time.perf_counter()
+        run_import(settings, [Path(f) for f in files], extract_date=dt.date(max(years), 12, 31), progress=progress)
+        ended = time.perf_counter()
     store = store_for(settings, read_only=True)
     try:
         results = len(stored_results(store))
     finally:
         store.close()
     return {"seconds": ended - started, "protection_seconds": ended - steps[WEB_PROTECTION_STEP],
-            "result_rows": results, **_peaks()}
+            "result_rows": results, "with_pool_peak_mb": sampled.peak_mb,
+            "step_peaks_mb": sampled.step_peaks_mb, **_peaks()}
 
 
 def phase_first_page(folder: str, memory_limit: str) -> dict:

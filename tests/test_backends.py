@@ -100,8 +100,20 @@ def test_the_library_gives_the_same_results_on_spark(web_data, duckdb_results, t
 
 
 def test_the_stored_results_match_a_fresh_computation(web_data, duckdb_results):
-    """The record keys are computed portably now; the results stored at import are the same."""
+    """The import writes the results from the query straight into the table (replace_results);
+    they are the rows `compute` returns, a missing figure NULL as it is there, never a NaN."""
     assert_same_results(web_data.results, duckdb_results, "DuckDB again")
+    assert len(web_data.results) == len(duckdb_results)
+    store = store_for(web_data.settings, read_only=True)
+    try:
+        numbers = [c for c, kind in store.raw.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                                      "WHERE table_name = 'indicator_results'").fetchall()
+                   if kind == "DOUBLE"]
+        assert len(numbers) == 11
+        nans = store.raw.execute(f"SELECT count(*) FROM indicator_results WHERE {' OR '.join(f'isnan({c})' for c in numbers)}")
+        assert nans.fetchall()[0][0] == 0
+    finally:
+        store.close()
 
 
 def test_a_copy_that_fails_leaves_postgresql_as_it_was(web_data, postgres_url):

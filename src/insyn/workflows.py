@@ -84,7 +84,7 @@ def run_import(settings: Settings, paths: Sequence[Path], profile: str | Profile
     return result
 
 
-def replace_derived(store: Store, settings: Settings) -> pd.DataFrame:
+def replace_derived(store: Store, settings: Settings) -> None:
     """Recompute everything derived from the canonical tables (indicator results, workload),
     in the caller's transaction, with the data folder's workforce and workload files."""
     from insyn.indicators.engine import replace_results
@@ -95,9 +95,8 @@ def replace_derived(store: Store, settings: Settings) -> pd.DataFrame:
     results = replace_results(store, settings.cache_dir, workforce, workload)
     computed = time.perf_counter()
     replace_workload(store, workforce, workload, settings.cache_dir)
-    log.info("Recomputed %d indicator result(s) in %.1f s and the workload in %.1f s", len(results),
+    log.info("Recomputed %d indicator result(s) in %.1f s and the workload in %.1f s", results,
              computed - started, time.perf_counter() - computed)
-    return results
 
 
 WEB_PROTECTION_STEP = "Röjandekontroll för webben"
@@ -113,22 +112,26 @@ def protect_for_web(store: Store, settings: Settings) -> None:
     from insyn.publish.publication import protected_results
 
     started = time.perf_counter()
-    results = stored_results(store)
-    if results.empty:
+    periods = [period for (period,) in store.raw.execute("SELECT DISTINCT period FROM indicator_results").fetchall()]
+    if not periods:
         return
-    earlier = earlier_releases(store, published_years(results.period))
-    protected_results(results, settings.disclosure_rules(), settings.cache_dir, earlier=earlier, release=False)
-    log.info("Protected the published view of %d result(s) in %.1f s", len(results), time.perf_counter() - started)
+    earlier = earlier_releases(store, published_years(periods))
+    # Read in the call, so that no copy of every result outlives its first step (national scale).
+    rows = len(protected_results(stored_results(store), settings.disclosure_rules(), settings.cache_dir,
+                                 earlier=earlier, release=False))
+    log.info("Protected the published view of %d row(s) in %.1f s", rows, time.perf_counter() - started)
 
 
 def compute_indicators(settings: Settings) -> pd.DataFrame:
     """Recompute the indicators and workload (after editing workforce.yaml or workload.yaml, say)."""
+    from insyn.indicators.engine import stored_results
+
     store = store_for(settings)
     try:
         with store.transaction():
-            results = replace_derived(store, settings)
+            replace_derived(store, settings)
             protect_for_web(store, settings)
-            return results
+            return stored_results(store)
     finally:
         store.close()
 
@@ -170,7 +173,8 @@ def stored_indicators(settings: Settings) -> pd.DataFrame:
         results = stored_results(store)
         if results.empty and (store.count("events") or store.count("staff")):
             with store.transaction():
-                results = replace_derived(store, settings)
+                replace_derived(store, settings)
+                results = stored_results(store)
         return results
     finally:
         store.close()

@@ -25,7 +25,9 @@ import json
 import logging
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -521,7 +523,9 @@ class Unrepublishable(Conflict):
 def _canonical_order(results: pd.DataFrame) -> np.ndarray:
     """Positions of the rows sorted by what identifies a result row (missing values first)."""
     text = _key_text(results)
-    return np.lexsort([text[k].to_numpy(dtype=str) for k in reversed(text.columns)])
+    # Each column's rank among its sorted values orders as the text does, in far less memory
+    # than the text as fixed-width NumPy strings.
+    return np.lexsort([pd.factorize(text[k], sort=True)[0] for k in reversed(text.columns)])
 
 
 def row_keys(results: pd.DataFrame) -> pd.Series:
@@ -617,7 +621,9 @@ def _statuses(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, De
     the same statuses."""
     pieces = _pieces(results.municipality.astype("string").fillna("").to_numpy(dtype=str))
     pieces.sort(key=len, reverse=True)  # the largest first: the pool's processes end together
-    work = [(results.iloc[rows].reset_index(drop=True), hidden_before[rows], shown_before[rows]) for rows in pieces]
+    # Each piece's rows are copied out as its turn comes, so only the pieces in hand are held
+    # twice (all of them at once would be a second copy of every row).
+    work = ((results.iloc[rows].reset_index(drop=True), hidden_before[rows], shown_before[rows]) for rows in pieces)
     protect_piece = functools.partial(_protect_piece, rules=rules, known=known)
     # A daemonic process (a multiprocessing.Pool's worker) may not start processes of its own.
     workers = 1 if multiprocessing.current_process().daemon else min(len(os.sched_getaffinity(0)), len(pieces))
@@ -625,13 +631,25 @@ def _statuses(results: pd.DataFrame, rules: DisclosureRules, known: dict[str, De
         # Spawned, not forked: the web app imports in a thread, and a fork copies other threads' locks.
         log.info("Protecting %d rows in %d pieces on %d processes", len(results), len(pieces), workers)
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            found = list(pool.map(protect_piece, work))
+            found = list(_in_turn(pool, protect_piece, work, ahead=2 * workers))
     else:
         found = [protect_piece(piece) for piece in work]
     status = np.full(len(results), PUBLISHABLE, dtype="U1")
     for rows, piece_status in zip(pieces, found, strict=True):
         status[rows] = piece_status
     return status
+
+
+def _in_turn(pool: Executor, function, items: Iterator, ahead: int) -> Iterator:
+    """`pool.map(function, items)` that takes the next item only when fewer than `ahead` are
+    submitted and not yet returned (`map` takes them all at once)."""
+    submitted: deque[Future] = deque()
+    for item in items:
+        submitted.append(pool.submit(function, item))
+        if len(submitted) >= ahead:
+            yield submitted.popleft().result()
+    while submitted:
+        yield submitted.popleft().result()
 
 
 def _pieces(municipality: np.ndarray) -> list[np.ndarray]:

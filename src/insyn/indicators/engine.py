@@ -17,7 +17,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import ibis
@@ -767,6 +767,20 @@ def compute(store, definitions: Iterable[Definition] | None = None, quarters: bo
     definitions = list(definitions or library())
     if not definitions:
         return pd.DataFrame(columns=RESULT_COLUMNS)
+    with _library_statements(store, definitions, quarters, breakdowns, cache_dir, workforce, workload,
+                             extract_dates) as statements:
+        # A backend that can run statements side by side does (PostgreSQL: query_each).
+        query_each = getattr(store, "query_each", None)
+        frames = query_each(statements) if query_each else [store.query(sql) for sql in statements]
+    frames = [frame[RESULT_COLUMNS] for frame in frames]
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+@contextlib.contextmanager
+def _library_statements(store, definitions: list[Definition], quarters: bool, breakdowns: bool,
+                        cache_dir: Path | None, workforce: WorkforceConfig | None, workload: WorkloadConfig | None,
+                        extract_dates: dict[tuple[str, str], dt.date] | None) -> Iterator[list[str]]:
+    """The SQL statements of the definitions (`compute`), with the relations they read bound."""
     workforce = workforce or load_workforce()
     workload = workload or load_workload()
     periods = build_periods(store.ibis, store.table("events"), store.table("staff"), workforce,
@@ -774,13 +788,7 @@ def compute(store, definitions: Iterable[Definition] | None = None, quarters: bo
                             extract_dates=store.extract_dates() if extract_dates is None else extract_dates,
                             care_costs=store.table("care_costs"), care_prices=store.table("care_prices"))
     with bound_relations(store, periods, workforce, workload):
-        statements = [compiled_sql(store, part, breakdowns, quarters, cache_dir)
-                      for part in _statements(store, definitions)]
-        # A backend that can run statements side by side does (PostgreSQL: query_each).
-        query_each = getattr(store, "query_each", None)
-        frames = query_each(statements) if query_each else [store.query(sql) for sql in statements]
-    frames = [frame[RESULT_COLUMNS] for frame in frames]
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        yield [compiled_sql(store, part, breakdowns, quarters, cache_dir) for part in _statements(store, definitions)]
 
 
 def _statements(store, definitions: list[Definition]) -> list[list[Definition]]:
@@ -795,11 +803,15 @@ def _statements(store, definitions: list[Definition]) -> list[list[Definition]]:
 
 
 def replace_results(store, cache_dir: Path | None = None, workforce: WorkforceConfig | None = None,
-                    workload: WorkloadConfig | None = None) -> pd.DataFrame:
-    """Recompute every indicator into the results table, in the caller's transaction."""
-    results = compute(store, cache_dir=cache_dir, workforce=workforce, workload=workload)
-    write_results(store, results)
-    return results
+                    workload: WorkloadConfig | None = None) -> int:
+    """Recompute every indicator into the local store's results table, in the caller's
+    transaction; the number of rows. The rows go from the query to the table in the database:
+    at national scale, millions of them never pass through Python."""
+    with _library_statements(store, list(library()), True, True, cache_dir, workforce, workload, None) as statements:
+        store.raw.execute("DELETE FROM indicator_results")
+        # By name: a store made before a column was added has it last (schema.ADDED_COLUMNS).
+        return sum(store.raw.execute(f"INSERT INTO indicator_results BY NAME SELECT {', '.join(RESULT_COLUMNS)} "
+                                     f"FROM ({sql}) AS library").fetchall()[0][0] for sql in statements)
 
 
 def write_results(store, results: pd.DataFrame) -> None:
