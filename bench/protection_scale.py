@@ -56,27 +56,37 @@ def phase_generate(folder: str, years: list[int], seed: int) -> dict:
 
     started = time.perf_counter()
     tables = generate(municipalities(), years, seed=seed)
-    files = _events_per_county(write_tables(tables, Path(folder) / "export", fmt="parquet"))
+    files = _per_county(write_tables(tables, Path(folder) / "export", fmt="parquet"))
     return {"seconds": time.perf_counter() - started, "events": len(tables["events"]),
             "files": [str(f) for f in files], **_peaks()}
 
 
-def _events_per_county(files: list[Path]) -> list[Path]:
-    """The events as a county's FoU unit would pass them on: a file per county (the first two
-    digits of the municipality code). One national file of ten years is more than the import may
-    check in memory without spilling (docs/performance.md, "Memory")."""
+# The tables whose rows name a child by personnummer (checked in memory, never spilled), and the
+# date that gives a row's year.
+PERSON_TABLES = {"events": "date", "care_costs": "start_date"}
+
+
+def _per_county(files: list[Path]) -> list[Path]:
+    """The tables that name children in a file per county (the first two digits of the
+    municipality code) and year, as a county's FoU unit would pass on each year's exports. One
+    national file of ten years, or Stockholm county's (4.3 million events), is more than the
+    import may check in memory without spilling (docs/performance.md, "Memory")."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    national = next(f for f in files if f.stem == "events")
-    events = pq.read_table(national)
-    county = pc.utf8_slice_codeunits(events["municipality"], 0, 2)
-    per_county = []
-    for code in sorted(pc.unique(county).to_pylist()):
-        per_county.append(national.with_name(f"events-{code}.parquet"))
-        pq.write_table(events.filter(pc.equal(county, code)), per_county[-1])
-    national.unlink()
-    return [f for f in files if f != national] + per_county
+    split = []
+    for national in [f for f in files if f.stem in PERSON_TABLES]:
+        rows = pq.read_table(national)
+        county = pc.utf8_slice_codeunits(rows["municipality"], 0, 2)
+        year = pc.year(rows[PERSON_TABLES[national.stem]])
+        for code in sorted(pc.unique(county).to_pylist()):
+            in_county = rows.filter(pc.equal(county, code))
+            of_county = year.filter(pc.equal(county, code))
+            for one in sorted(pc.unique(of_county).to_pylist()):
+                split.append(national.with_name(f"{national.stem}-{code}-{one}.parquet"))
+                pq.write_table(in_county.filter(pc.equal(of_county, one)), split[-1])
+        national.unlink()
+    return [f for f in files if f.stem not in PERSON_TABLES] + split
 
 
 def _settings(folder: str, memory_limit: str):

@@ -8,6 +8,7 @@ on loopback, in a temporary folder; PySpark runs on the machine's Java.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from typer.testing import CliRunner
 from webapp import copy_data_folder
 
 from insyn.cli import app
+from insyn.indicators import engine
 from insyn.indicators.engine import DIMENSIONS, RESULT_COLUMNS, compute, stored_results
+from insyn.store import open_store
 from insyn.store.backends import CANONICAL, BackendError, copy_canonical_tables, open_backend, spark_session
 from insyn.workflows import store_for
 
@@ -110,8 +113,28 @@ def test_the_stored_results_match_a_fresh_computation(web_data, duckdb_results):
                                                       "WHERE table_name = 'indicator_results'").fetchall()
                    if kind == "DOUBLE"]
         assert len(numbers) == 11
-        nans = store.raw.execute(f"SELECT count(*) FROM indicator_results WHERE {' OR '.join(f'isnan({c})' for c in numbers)}")
-        assert nans.fetchall()[0][0] == 0
+        any_nan = " OR ".join(f"isnan({c})" for c in numbers)
+        assert store.raw.execute(f"SELECT count(*) FROM indicator_results WHERE {any_nan}").fetchall()[0][0] == 0
+    finally:
+        store.close()
+
+
+def test_a_figure_the_query_makes_nan_is_stored_null(monkeypatch):
+    """replace_results writes the query's rows in SQL; a NaN (DuckDB's 0.0 / 0.0) is stored as the
+    missing figure it is, as the way through pandas and Arrow stored it."""
+    store = open_store(None)
+    row = ", ".join(f"0.0 / 0.0 AS {c}" if c in engine.FIGURE_COLUMNS else "true AS complete" if c == "complete"
+                    else f"'x' AS {c}" for c in RESULT_COLUMNS)
+
+    @contextlib.contextmanager
+    def one_row(*args):
+        yield [f"SELECT {row}"]
+
+    monkeypatch.setattr(engine, "_library_statements", one_row)
+    try:
+        assert engine.replace_results(store) == 1
+        figures = store.raw.execute(f"SELECT {', '.join(engine.FIGURE_COLUMNS)} FROM indicator_results").fetchall()
+        assert figures == [(None,) * len(engine.FIGURE_COLUMNS)]
     finally:
         store.close()
 

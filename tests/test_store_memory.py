@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from helpers import EVENT_COLUMNS, pnr
 
-from insyn.ingest import native
+from insyn.ingest import load, native
 from insyn.ingest.load import IMPORTS, import_files
 from insyn.ingest.native import TooLargeForMemory
 from insyn.settings import Settings
@@ -104,6 +104,7 @@ def test_no_clear_identity_number_is_spilled_to_disk_while_a_file_is_checked(tmp
             import_files(store, [path], KEY)
         assert store.raw.execute("SELECT count(*) FROM events").fetchone() == (0,)
         assert store.raw.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone() == (0,)
+        assert not (settings.data_dir / "import-staging").exists()
     finally:
         done.set()
         watcher.join()
@@ -121,21 +122,53 @@ def test_no_clear_identity_number_is_spilled_to_disk_while_a_file_is_checked(tmp
 
 
 def test_the_numbers_a_check_holds_are_gone_before_the_load(tmp_path):
-    """After the check, the import's connection holds the rows as the store keeps them: no
-    temporary table of the file as read, so what the recompute may spill has no clear number."""
+    """After the check, the import holds the rows as the store keeps them: no temporary table of
+    the file as read, so what the recompute may spill has no clear number, and the checked rows
+    wait in a Parquet file beside the store (import-staging), pseudonymised, gone after the import."""
     path, numbers = _events_file(tmp_path / "handelser.csv", 50)
     store = store_for(Settings(data_dir=tmp_path / "data"))
-    seen: list[list[str]] = []
+    staging = tmp_path / "data" / "import-staging"
+    seen: list[tuple[list[str], list[str]]] = []
     try:
         def before_commit() -> None:
             assert IMPORTS.locked()  # one import at a time: the no-spill setting is the database's
-            temporary = store.raw.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY 1").fetchall()
-            seen.append([name for (name,) in temporary])
-            for (name,) in temporary:
+            tables = [name for (name,) in store.raw.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY 1").fetchall()]
+            views = [name for (name,) in store.raw.execute(
+                "SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal ORDER BY 1").fetchall()]
+            seen.append(([*tables, *views], sorted(f.name for f in staging.iterdir())))
+            for name in [*tables, *views]:
                 text = " ".join(str(v) for row in store.raw.execute(f'SELECT * FROM "{name}"').fetchall() for v in row)
                 assert not any(number in text or number.replace("-", "") in text for number in numbers[:10]), name
         import_files(store, [path], KEY, before_commit=before_commit)
     finally:
         store.close()
-    assert seen == [["incoming_0_stored"]]
+    assert seen == [(["incoming_0_stored", "incoming_0_stored_keys", "rejected_0"], ["incoming_0_stored.parquet"])]
+    assert not staging.exists()
+
+
+def test_many_files_are_checked_each_within_the_limit_not_all_together(tmp_path, monkeypatch):
+    """A national import is hundreds of files. The rows of the files checked before wait on disk,
+    pseudonymised (import-staging), not in memory where, since nothing may spill while a file is
+    checked, they would use up the limit: six files of 50,000 reports at 100 MB were refused at
+    the fifth when they waited in temporary tables (as `staging_folder` returning None still does)."""
+    monkeypatch.setenv("INSYN_MEMORY_LIMIT", "100MB")
+    paths = []
+    for i in range(6):
+        path, _ = _events_file(tmp_path / f"handelser_{i}.csv", 50_000)
+        path.write_text(path.read_text(encoding="utf-8").replace("0884,C", f"0884,F{i}C"), encoding="utf-8")
+        paths.append(path)
+    store = store_for(Settings(data_dir=tmp_path / "data"))
+    try:
+        assert sum(f.rows_loaded for f in import_files(store, paths, KEY).files) == 300_000
+        assert store.raw.execute("SELECT count(DISTINCT case_id) FROM events").fetchone() == (300_000,)
+    finally:
+        store.close()
+    assert not (tmp_path / "data" / "import-staging").exists()
+    monkeypatch.setattr(load, "staging_folder", lambda store: None)
+    store = store_for(Settings(data_dir=tmp_path / "again"))
+    try:
+        with pytest.raises(TooLargeForMemory, match=r"handelser_[2-5]\.csv: filen ryms inte"):
+            import_files(store, paths, KEY)
+    finally:
+        store.close()

@@ -644,12 +644,16 @@ def _in_turn(pool: Executor, function, items: Iterator, ahead: int) -> Iterator:
     """`pool.map(function, items)` that takes the next item only when fewer than `ahead` are
     submitted and not yet returned (`map` takes them all at once)."""
     submitted: deque[Future] = deque()
-    for item in items:
-        submitted.append(pool.submit(function, item))
-        if len(submitted) >= ahead:
+    try:
+        for item in items:
+            submitted.append(pool.submit(function, item))
+            if len(submitted) >= ahead:
+                yield submitted.popleft().result()
+        while submitted:
             yield submitted.popleft().result()
-    while submitted:
-        yield submitted.popleft().result()
+    finally:  # a failure, or Ctrl-C: what has not started never does
+        for future in submitted:
+            future.cancel()
 
 
 def _pieces(municipality: np.ndarray) -> list[np.ndarray]:

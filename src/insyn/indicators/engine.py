@@ -55,6 +55,7 @@ CELL_KEY_COLUMNS = ["numerator_cellkey", "denominator_cellkey"]
 RESULT_COLUMNS = ["indicator", "municipality", "period", "period_type", "unit", "sex",
                   "age_group", "category", "numerator", "denominator", "value", "complete",
                   *CONTRIBUTION_COLUMNS, *CELL_KEY_COLUMNS]
+FIGURE_COLUMNS = ["numerator", "denominator", "value", *CONTRIBUTION_COLUMNS, *CELL_KEY_COLUMNS]
 DIMENSIONS = ["unit", "sex", "age_group", "category"]
 KEYS = PERIOD_KEYS
 MEASURES = ["numerator", "denominator", "statistic_value", *CONTRIBUTION_COLUMNS, *CELL_KEY_COLUMNS]
@@ -809,8 +810,11 @@ def replace_results(store, cache_dir: Path | None = None, workforce: WorkforceCo
     at national scale, millions of them never pass through Python."""
     with _library_statements(store, list(library()), True, True, cache_dir, workforce, workload, None) as statements:
         store.raw.execute("DELETE FROM indicator_results")
+        # A missing figure is NULL, as the DataFrame's way through Arrow made a NaN too.
+        columns = ", ".join(f"CASE WHEN isnan({c}) THEN NULL ELSE {c} END AS {c}" if c in FIGURE_COLUMNS else c
+                            for c in RESULT_COLUMNS)
         # By name: a store made before a column was added has it last (schema.ADDED_COLUMNS).
-        return sum(store.raw.execute(f"INSERT INTO indicator_results BY NAME SELECT {', '.join(RESULT_COLUMNS)} "
+        return sum(store.raw.execute(f"INSERT INTO indicator_results BY NAME SELECT {columns} "
                                      f"FROM ({sql}) AS library").fetchall()[0][0] for sql in statements)
 
 

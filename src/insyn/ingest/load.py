@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import shutil
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -131,14 +132,18 @@ def import_files(store: Store, paths: Sequence[Path], key: bytes, profile: Profi
     import_id = uuid.uuid4().hex
     staged: list[Staged] = []
     arrow: dict[str, pa.Table] = {}
+    staging = staging_folder(store)
     try:
         if native:
+            if staging:  # what an import that was killed left
+                shutil.rmtree(staging, ignore_errors=True)
+                staging.mkdir(parents=True)
             for i, path in enumerate(paths):
                 if progress:
                     progress(f"Läser och kontrollerar {path.name}")
                 with clear_values_in_memory(store.raw, path):
                     checked = stage(store.raw, path, key, import_id, f"incoming_{i}", profile, table, extract_date)
-                    staged.append(settle(store.raw, checked))
+                    staged.append(settle(store.raw, checked, staging))
         else:
             for i, result in enumerate(validate_files(paths, key, profile, table, progress, extract_date)):
                 arrow[f"incoming_{i}"] = _stored_rows(result, import_id)
@@ -170,8 +175,16 @@ def import_files(store: Store, paths: Sequence[Path], key: bytes, profile: Profi
         if native:
             for i in range(len(paths)):
                 drop_staged(store.raw, f"incoming_{i}")
+            if staging:
+                shutil.rmtree(staging, ignore_errors=True)
     return ImportResult(import_id=import_id, files=loaded, quality_warnings=warnings,
                         extract_date=extract_date)
+
+
+def staging_folder(store: Store) -> Path | None:
+    """Where an import keeps the checked rows of its files until the load, pseudonymised, beside
+    the store's file (docs/privacy.md); an in-memory store keeps them in memory."""
+    return store.path.parent / "import-staging" if store.path else None
 
 
 def _stored_rows(result: Validated, import_id: str) -> pa.Table:

@@ -150,13 +150,20 @@ def clear_values_in_memory(connection: duckdb.DuckDBPyConnection, path: Path):
         connection.execute("RESET max_temp_directory_size")
 
 
-def settle(connection: duckdb.DuckDBPyConnection, staged: Staged) -> Staged:
-    """The staged rows as the store keeps them (pseudonymised) copied into a temporary table of
-    their own, and every table and view that held the file as read dropped: what stays until the
-    load may spill like any other work."""
+def settle(connection: duckdb.DuckDBPyConnection, staged: Staged, folder: Path | None = None) -> Staged:
+    """The staged rows as the store keeps them (pseudonymised) copied out, and every table and
+    view that held the file as read dropped. With a `folder` they go to a Parquet file there:
+    while the next file is checked nothing may spill, not even the rows of the files checked
+    before, so held in memory they would use up the limit file by file (a national import of
+    hundreds of files). Without one, to a temporary table, which may spill like any other work."""
     name = staged.incoming
     stored = f"{name}_stored"
-    connection.execute(f"CREATE OR REPLACE TEMP TABLE {stored} AS SELECT * FROM {name}").fetchall()
+    if folder is None:
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE {stored} AS SELECT * FROM {name}").fetchall()
+    else:
+        file = _literal(str(folder / f"{stored}.parquet"))
+        connection.execute(f"COPY (SELECT * FROM {name}) TO {file} (FORMAT parquet)").fetchall()
+        connection.execute(f"CREATE OR REPLACE TEMP VIEW {stored} AS SELECT * FROM read_parquet({file})").fetchall()
     key_columns = [c[0] for c in connection.execute(f"SELECT * FROM {staged.keys} LIMIT 0").description]
     drop_staged(connection, name, keep=stored)
     keys = f"{stored}_keys"
