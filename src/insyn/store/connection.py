@@ -7,6 +7,7 @@ import datetime as dt
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 import ibis
@@ -30,6 +31,10 @@ class Store:
 
     ibis: Backend
     path: Path | None
+    # The engine computes the library one area per statement here too (engine._statements): at
+    # five national years, within a 4 GB memory limit, 51 s against 79 s for the whole library in
+    # one statement, and within 1.5 GB the one statement ran out of memory where the areas did not.
+    statement_per_area: ClassVar[bool] = True
 
     @property
     def raw(self):
