@@ -330,8 +330,8 @@ def test_the_out_of_home_cost_is_its_forms_costs_for_the_disclosure_control():
 def test_same_day_placements_pair_the_same_alone_as_in_the_whole_library(tmp_path):
     """Two siblings placed in one case on the same day, without decision ids, ended ten and thirty
     days later: the first end closes the start that sorts first (by unit, U1 before U2). The
-    pairing must not depend on which other definitions share the statement (one for the whole
-    library on DuckDB, one per area on PostgreSQL and Spark)."""
+    pairing must not depend on which other definitions share the statement (the area's, or the
+    definition alone)."""
     def sibling(person, unit, event, date):
         report = event == "report"
         return dict(municipality=GBG, case_id="S1", person_id=person, event=event, date=date, unit=unit,

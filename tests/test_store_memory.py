@@ -14,10 +14,11 @@ import duckdb
 import pytest
 from helpers import EVENT_COLUMNS, pnr
 
-from insyn.ingest import load, native
+from insyn.ingest import native
 from insyn.ingest.load import IMPORTS, import_files
 from insyn.ingest.native import TooLargeForMemory
 from insyn.settings import Settings
+from insyn.store import Store
 from insyn.workflows import store_for
 
 KEY = b"k" * 32
@@ -104,7 +105,7 @@ def test_no_clear_identity_number_is_spilled_to_disk_while_a_file_is_checked(tmp
             import_files(store, [path], KEY)
         assert store.raw.execute("SELECT count(*) FROM events").fetchone() == (0,)
         assert store.raw.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone() == (0,)
-        assert not (settings.data_dir / "import-staging").exists()
+        assert not (settings.database_path.with_name("insyn.duckdb.staging")).exists()
     finally:
         done.set()
         watcher.join()
@@ -124,10 +125,10 @@ def test_no_clear_identity_number_is_spilled_to_disk_while_a_file_is_checked(tmp
 def test_the_numbers_a_check_holds_are_gone_before_the_load(tmp_path):
     """After the check, the import holds the rows as the store keeps them: no temporary table of
     the file as read, so what the recompute may spill has no clear number, and the checked rows
-    wait in a Parquet file beside the store (import-staging), pseudonymised, gone after the import."""
+    wait in a Parquet file beside the store (insyn.duckdb.staging), pseudonymised, gone after the import."""
     path, numbers = _events_file(tmp_path / "handelser.csv", 50)
     store = store_for(Settings(data_dir=tmp_path / "data"))
-    staging = tmp_path / "data" / "import-staging"
+    staging = tmp_path / "data" / "insyn.duckdb.staging"
     seen: list[tuple[list[str], list[str]]] = []
     try:
         def before_commit() -> None:
@@ -149,9 +150,10 @@ def test_the_numbers_a_check_holds_are_gone_before_the_load(tmp_path):
 
 def test_many_files_are_checked_each_within_the_limit_not_all_together(tmp_path, monkeypatch):
     """A national import is hundreds of files. The rows of the files checked before wait on disk,
-    pseudonymised (import-staging), not in memory where, since nothing may spill while a file is
+    pseudonymised (insyn.duckdb.staging), not in memory where, since nothing may spill while a file is
     checked, they would use up the limit: six files of 50,000 reports at 100 MB were refused at
-    the fifth when they waited in temporary tables (as `staging_folder` returning None still does)."""
+    the fifth when they waited in temporary tables (as a store without a file, `staging_dir` None,
+    still does)."""
     monkeypatch.setenv("INSYN_MEMORY_LIMIT", "100MB")
     paths = []
     for i in range(6):
@@ -164,11 +166,23 @@ def test_many_files_are_checked_each_within_the_limit_not_all_together(tmp_path,
         assert store.raw.execute("SELECT count(DISTINCT case_id) FROM events").fetchone() == (300_000,)
     finally:
         store.close()
-    assert not (tmp_path / "data" / "import-staging").exists()
-    monkeypatch.setattr(load, "staging_folder", lambda store: None)
+    assert not (tmp_path / "data" / "insyn.duckdb.staging").exists()
+    monkeypatch.setattr(Store, "staging_dir", property(lambda store: None))
     store = store_for(Settings(data_dir=tmp_path / "again"))
     try:
         with pytest.raises(TooLargeForMemory, match=r"handelser_[2-5]\.csv: filen ryms inte"):
             import_files(store, paths, KEY)
     finally:
         store.close()
+
+
+def test_what_a_killed_import_left_is_removed_when_the_store_is_next_opened_for_writing(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data")
+    store_for(settings).close()
+    left = settings.database_path.with_name("insyn.duckdb.staging")
+    left.mkdir()
+    (left / "incoming_0_stored.parquet").write_bytes(b"pseudonymised rows")
+    store_for(settings, read_only=True).close()  # a reader leaves a running import's rows alone
+    assert left.exists()
+    store_for(settings).close()
+    assert not left.exists()

@@ -63,7 +63,7 @@ class Sources:
 # The columns that order same-day events, in turn, when pairs (_earliest_undecided) and spells
 # (numbered_spell_rows) are made. Every compiled statement carries them all
 # (engine.needed_columns), so the pairing does not depend on which other definitions share the
-# statement: the library is one statement on DuckDB and one per area on PostgreSQL and Spark.
+# statement: the library is one statement per area, and a definition may be computed alone.
 PAIR_TIES = ("outcome", "unit", "caseworker_id", "person_key", "intervention")
 SPELL_TIES = ("unit", "caseworker_id", "person_key", "intervention", "provider")
 TIE_COLUMNS = tuple(dict.fromkeys(PAIR_TIES + SPELL_TIES))

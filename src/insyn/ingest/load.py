@@ -132,12 +132,11 @@ def import_files(store: Store, paths: Sequence[Path], key: bytes, profile: Profi
     import_id = uuid.uuid4().hex
     staged: list[Staged] = []
     arrow: dict[str, pa.Table] = {}
-    staging = staging_folder(store)
+    staging = store.staging_dir
     try:
         if native:
-            if staging:  # what an import that was killed left
-                shutil.rmtree(staging, ignore_errors=True)
-                staging.mkdir(parents=True)
+            if staging:
+                staging.mkdir(parents=True, exist_ok=True)
             for i, path in enumerate(paths):
                 if progress:
                     progress(f"Läser och kontrollerar {path.name}")
@@ -170,21 +169,17 @@ def import_files(store: Store, paths: Sequence[Path], key: bytes, profile: Profi
             if before_commit:
                 before_commit()
     finally:
-        for name in arrow:
-            store.raw.unregister(name)
-        if native:
-            for i in range(len(paths)):
-                drop_staged(store.raw, f"incoming_{i}")
+        try:
+            for name in arrow:
+                store.raw.unregister(name)
+            if native:
+                for i in range(len(paths)):
+                    drop_staged(store.raw, f"incoming_{i}")
+        finally:  # the checked rows never outlive the import, whatever failed
             if staging:
                 shutil.rmtree(staging, ignore_errors=True)
     return ImportResult(import_id=import_id, files=loaded, quality_warnings=warnings,
                         extract_date=extract_date)
-
-
-def staging_folder(store: Store) -> Path | None:
-    """Where an import keeps the checked rows of its files until the load, pseudonymised, beside
-    the store's file (docs/privacy.md); an in-memory store keeps them in memory."""
-    return store.path.parent / "import-staging" if store.path else None
 
 
 def _stored_rows(result: Validated, import_id: str) -> pa.Table:

@@ -7,8 +7,9 @@ municipalities, numbers, ids in free text), and the personal identity numbers on
 number, municipality and temporary mark (their HMAC computed in memory, in a connection of its
 own). The verdicts are joined back to the rows in SQL. The file as read, clear numbers included,
 is held in temporary tables of the import's connection only while it is checked (as the
-reference path holds it in Arrow memory): `settle` then copies the rows as the store keeps them
-into a table of their own and drops the rest, and no stored table ever receives a number. No
+reference path holds it in Arrow memory): `settle` then writes the rows as the store keeps them
+to a Parquet file beside the store (`Store.staging_dir`) and drops the rest, and no stored table
+ever receives a number. No
 clear value touches disk (docs/privacy.md): while a file is read and checked DuckDB may not
 spill (`clear_values_in_memory`), and a file too large for the store's memory limit is refused
 rather than spilled. A row with any value

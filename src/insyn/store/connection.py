@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,12 @@ class Store:
     @property
     def raw(self):
         return self.ibis.con
+
+    @property
+    def staging_dir(self) -> Path | None:
+        """Where an import keeps the checked rows of its files until the load, pseudonymised,
+        beside the store's file (docs/privacy.md); an in-memory store keeps them in memory."""
+        return self.path.with_name(f"{self.path.name}.staging") if self.path else None
 
     def table(self, name: str) -> ibis.Table:
         return self.ibis.table(name)
@@ -112,7 +119,10 @@ def open_store(path: Path | None, read_only: bool = False, memory_limit: str | N
     if spill_dir is not None:
         spill_dir.mkdir(parents=True, exist_ok=True)
         backend.con.execute("SET temp_directory = ?", [str(spill_dir)])
+    store = Store(ibis=backend, path=path)
     if not read_only:
         for statement in create_statements():
             backend.con.execute(statement)
-    return Store(ibis=backend, path=path)
+        if store.staging_dir:  # what an import killed before its end left (no other writer is open)
+            shutil.rmtree(store.staging_dir, ignore_errors=True)
+    return store
