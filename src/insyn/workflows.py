@@ -92,10 +92,10 @@ def replace_derived(store: Store, settings: Settings) -> None:
 
     workforce, workload = settings.workforce_config(), settings.workload_config()
     started = time.perf_counter()
-    results = replace_results(store, settings.cache_dir, workforce, workload)
+    rows = replace_results(store, settings.cache_dir, workforce, workload)
     computed = time.perf_counter()
     replace_workload(store, workforce, workload, settings.cache_dir)
-    log.info("Recomputed %d indicator result(s) in %.1f s and the workload in %.1f s", results,
+    log.info("Recomputed %d indicator result(s) in %.1f s and the workload in %.1f s", rows,
              computed - started, time.perf_counter() - computed)
 
 

@@ -151,7 +151,7 @@ def clear_values_in_memory(connection: duckdb.DuckDBPyConnection, path: Path):
         connection.execute("RESET max_temp_directory_size")
 
 
-def settle(connection: duckdb.DuckDBPyConnection, staged: Staged, folder: Path | None = None) -> Staged:
+def settle(connection: duckdb.DuckDBPyConnection, staged: Staged, folder: Path | None) -> Staged:
     """The staged rows as the store keeps them (pseudonymised) copied out, and every table and
     view that held the file as read dropped. With a `folder` they go to a Parquet file there:
     while the next file is checked nothing may spill, not even the rows of the files checked
