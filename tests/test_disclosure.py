@@ -27,7 +27,7 @@ from insyn.cli import app
 from insyn.config_files import ConfigError
 from insyn.disclosure import suppression
 from insyn.disclosure.grid import every_row
-from insyn.disclosure.linked import Equation, LinkedTables, _heuristic, protect
+from insyn.disclosure.linked import Attacker, Equation, LinkedTables, Seen, _heuristic, attack, components, protect
 from insyn.disclosure.noise import cell_key_noise, noise_applies
 from insyn.disclosure.releases import published_years, shown_values
 from insyn.disclosure.rules import DisclosureRules, load_rules
@@ -399,6 +399,47 @@ def test_the_integer_program_never_costs_more_and_leaves_nothing_narrow(case):
     shown = tables.visible_cells(hidden)
     for cell, (low, high) in ranges_from_shown(values, shown, equations, asked=np.flatnonzero(small)).items():
         assert high - low >= 5 - 1e-6, (cell, low, high)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(2, 4).flatmap(lambda r: st.integers(2, 4).flatmap(lambda c: st.tuples(
+    st.lists(st.integers(0, 12), min_size=r * c, max_size=r * c).map(lambda v: np.array(v).reshape(r, c)),
+    st.lists(st.integers(0, 3), min_size=r + c, max_size=r + c),  # what each total holds beyond its parts
+    st.lists(st.booleans(), min_size=r * c + r + c + 1, max_size=r * c + r + c + 1),  # shown or hidden
+    st.lists(st.integers(0, 12), min_size=r * c + r + c + 1, max_size=r * c + r + c + 1)))))  # widths asked
+def test_the_attackers_ranges_are_scipys_and_narrow_gives_the_same_verdict(case):
+    """The HiGHS attacker (its model built from the tables' flat arrays) against SciPy's, written
+    apart, on tables with remainders, a sum within a total and a cell within another; `narrow`
+    says a cell is too narrow exactly when its range is, with one `Seen` shared by every
+    component's attacker."""
+    counts, extra, shown, widths = case
+    r, c = counts.shape
+    values, equations = _two_way_table(counts)
+    values[r * c:r * c + r + c] += extra  # the totals hold more than their parts: unknown sex, say
+    grand = len(values) - 1
+    values[grand] = values[r * c:r * c + r].sum()
+    equations = [(total, parts, values[total] - values[list(parts)].sum()) for total, parts, _ in equations]
+    within = [(grand, tuple(range(c)), None)]  # the first row's cells add up to at most the grand total
+    smaller = [(0, r * c)]  # the first cell is at most its row's total
+    tables = LinkedTables(values=values, required=np.array(widths, dtype=float),
+                          rows=[(i,) for i in range(len(values))], cost=np.ones(len(values)),
+                          equations=[Equation(t, p) for t, p, _ in equations]
+                          + [Equation(grand, tuple(range(c)), exact=False)], inequalities=smaller)
+    visible = np.array(shown)
+    expected = ranges_from_shown(values, visible, equations + within, smaller)
+    seen = Seen(values)
+    for component in components(tables, visible):
+        for cell, found in attack(tables, visible, component).items():
+            assert (found.low, found.high) == pytest.approx(expected[cell], abs=1e-6), cell
+        attacker = Attacker(tables, visible, component, seen)
+        for cell in component:
+            low, high = expected[cell]
+            narrow = attacker.narrow(cell, widths[cell])
+            assert (narrow is not None) == (high - low < widths[cell] - 1e-6), (cell, low, high, widths[cell])
+            if narrow is not None:
+                assert (narrow.low, narrow.high) == pytest.approx((low, high), abs=1e-6)
+    attacked = sorted(c for component in components(tables, visible) for c in component)
+    assert attacked == np.flatnonzero(~visible).tolist()
 
 
 def test_protection_is_not_everything_hidden():

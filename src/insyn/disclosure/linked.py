@@ -12,11 +12,13 @@ counted in two quarters) — protection against that attacker holds against any 
 equations that are not exact that parts add up to at most a total.
 
 `attack` computes, by linear programming, the smallest and largest value every hidden cell can
-take given everything visible. `protect` hides whole rows (never a part of one) until every
-sensitive cell's range is at least its required width: an audit-and-repair heuristic of our own
-(docs/disclosure.md says why not pytauargus) that is cheap because tables decompose into small
-independent components (one quantity, municipality and year), then, for each small component,
-an integer program that looks for cheaper secondary rows, audited by the same LP.
+take given everything visible; `Attacker.narrow` answers only whether a range is too narrow,
+skipping the solves that the points already seen (`Seen`) make needless. `protect` hides whole
+rows (never a part of one) until every sensitive cell's range is at least its required width:
+an audit-and-repair heuristic of our own (docs/disclosure.md says why not pytauargus) that is
+cheap because tables decompose into small independent components (one quantity, municipality
+and year), then, for each small component, an integer program that looks for cheaper secondary
+rows, audited by the same LP.
 """
 
 from __future__ import annotations
@@ -76,9 +78,24 @@ class LinkedTables:
             self.relations_of[smaller].append(("le", i))
             self.relations_of[larger].append(("le", i))
         # The same, flat (one entry per cell of a row or relation): for the passes over all of them.
+        # A relation's number here is its place in sorted order: the equations, then the inequalities.
         self._row_cells, self._row_of_cell = _flat(self.rows)
         self._relation_cells, self._relation_of_cell = _flat(
             [(e.total, *e.parts) for e in self.equations] + list(self.inequalities))
+        # Each entry's sign in "total − Σ parts" and "smaller − larger"; where each relation's entries start.
+        self._relation_sign = np.where(np.r_[True, np.diff(self._relation_of_cell) != 0], 1.0, -1.0)
+        self._relation_start = np.searchsorted(self._relation_of_cell,
+                                               np.arange(len(self.equations) + len(self.inequalities) + 1))
+        self._exact = np.array([e.exact for e in self.equations] + [False] * len(self.inequalities), dtype=bool)
+        self._by_cell = np.argsort(self._relation_cells, kind="stable")  # the entries, cell by cell
+        self.relation_names = [("eq", e) for e in range(len(self.equations))] + [
+            ("le", i) for i in range(len(self.inequalities))]  # as `relations_of` names them, in that order
+
+    def relations_around(self, cells: np.ndarray) -> np.ndarray:
+        """The numbers (in `relation_names` order) of the relations holding any of the cells, ascending."""
+        by_cell = self._relation_cells[self._by_cell]
+        entries = _between(np.searchsorted(by_cell, cells, "left"), np.searchsorted(by_cell, cells, "right"))
+        return np.unique(self._relation_of_cell[self._by_cell[entries]])
 
     def relation_cells(self, relation: tuple[str, int]) -> tuple[int, ...]:
         kind, i = relation
@@ -100,6 +117,12 @@ def _flat(groups: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
     sizes = [len(group) for group in groups]
     cells = np.fromiter((c for group in groups for c in group), dtype=np.int64, count=sum(sizes))
     return cells, np.repeat(np.arange(len(groups)), sizes)
+
+
+def _between(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The positions start ≤ i < end of every pair, one pair after another."""
+    sizes = ends - starts
+    return np.repeat(starts - np.cumsum(np.r_[0, sizes])[:-1], sizes) + np.arange(sizes.sum())
 
 
 def components(tables: LinkedTables, visible: np.ndarray) -> list[list[int]]:
@@ -134,46 +157,89 @@ class Range:
         return self.high - self.low
 
 
+class Seen:
+    """The smallest and largest value each cell took in an attacker's solutions, starting from
+    the true values. Every solution is a point the attacker cannot rule out, and a range is an
+    interval, so a cell's range is at least as wide as what it spans here. The points stay
+    possible while no hidden cell is shown again (hiding more only adds points)."""
+
+    def __init__(self, values: np.ndarray):
+        self.lowest = values.astype(float)
+        self.highest = self.lowest.copy()
+
+    def spans(self, cell: int, required: float) -> bool:
+        return bool(self.highest[cell] - self.lowest[cell] >= required - TOLERANCE)
+
+    def add(self, cells: np.ndarray, solution: np.ndarray) -> None:
+        self.lowest[cells] = np.minimum(self.lowest[cells], solution)
+        self.highest[cells] = np.maximum(self.highest[cells], solution)
+
+
 class Attacker:
     """What can be said about the hidden cells of one component (`cells`) from the visible
     cells and every relation: one HiGHS model whose objective alone changes from question to
-    question, so each solve starts warm."""
+    question, so each solve starts warm. Its solutions go into `seen` (by default its own)."""
 
-    def __init__(self, tables: LinkedTables, visible: np.ndarray, cells: Sequence[int]):
+    def __init__(self, tables: LinkedTables, visible: np.ndarray, cells: Sequence[int], seen: Seen | None = None):
+        self.cells = np.asarray(cells, dtype=np.int64)
+        self.seen = seen or Seen(tables.values)
         self.index = {c: i for i, c in enumerate(cells)}
-        self.relations = sorted({rel for c in cells for rel in tables.relations_of[c]})
-        columns: list[list[tuple[int, float]]] = [[] for _ in cells]
-        lower, upper = np.empty(len(self.relations)), np.empty(len(self.relations))
-        for r, relation in enumerate(self.relations):
-            kind, i = relation
-            exact = kind == "eq" and tables.equations[i].exact
-            if kind == "eq":  # total − Σ parts = remainder, the remainder known from the true values
-                equation = tables.equations[i]
-                signed = [(equation.total, 1.0), *((p, -1.0) for p in equation.parts)]
-                known = tables.values[equation.total] - tables.values[list(equation.parts)].sum() if exact else 0.0
-            else:  # smaller − larger ≤ 0
-                signed = list(zip(tables.inequalities[i], (1.0, -1.0), strict=True))
-                known = 0.0
-            for c, sign in signed:
-                if visible[c]:
-                    known -= sign * tables.values[c]
-                else:
-                    columns[self.index[c]].append((r, sign))
-            if exact:
-                lower[r], upper[r] = known, known
-            elif kind == "eq":  # total − Σ parts ≥ 0
-                lower[r], upper[r] = known, highspy.kHighsInf
-            else:
-                lower[r], upper[r] = -highspy.kHighsInf, known
-        self.highs = _model(columns, lower, upper)
+        numbers = tables.relations_around(self.cells)
+        names = tables.relation_names
+        self.relations = [names[n] for n in numbers]
+        # One row per relation, total − Σ parts (or smaller − larger) over its entries: the hidden
+        # cells are the columns, the visible ones move to the bounds.
+        entries = _between(tables._relation_start[numbers], tables._relation_start[numbers + 1])
+        row = np.repeat(np.arange(len(numbers)), np.diff(tables._relation_start)[numbers])
+        cell = tables._relation_cells[entries]
+        sign = tables._relation_sign[entries]
+        hidden = ~visible[cell]
+        signed = sign * tables.values[cell]
+        # An exact equation's remainder is taken from the true values: what is left for the hidden
+        # cells is their own signed sum. The others bound the hidden cells by the visible ones.
+        shown = -np.bincount(row, weights=np.where(hidden, 0.0, signed), minlength=len(numbers))
+        exact = tables._exact[numbers]
+        is_equation = numbers < len(tables.equations)
+        lower = np.where(exact, np.bincount(row, weights=np.where(hidden, signed, 0.0), minlength=len(numbers)),
+                         np.where(is_equation, shown, -highspy.kHighsInf))
+        upper = np.where(exact, lower, np.where(is_equation, highspy.kHighsInf, shown))
+        order = np.argsort(self.cells, kind="stable")
+        column = order[np.searchsorted(self.cells[order], cell[hidden])]
+        by_column = np.lexsort((row[hidden], column))
+        self.highs = _model(len(self.cells), column[by_column], row[hidden][by_column], sign[hidden][by_column],
+                            lower, upper)
 
     def range(self, cell: int) -> Range:
         column = self.index[cell]
         self.highs.changeColCost(column, 1.0)
-        low, low_binding = _optimise(self.highs, self.relations, highspy.ObjSense.kMinimize, cell)
-        high, high_binding = _optimise(self.highs, self.relations, highspy.ObjSense.kMaximize, cell)
+        low, low_binding = self._optimise(highspy.ObjSense.kMinimize, cell)
+        high, high_binding = self._optimise(highspy.ObjSense.kMaximize, cell)
         self.highs.changeColCost(column, 0.0)
         return Range(low, high, frozenset(low_binding | high_binding))
+
+    def narrow(self, cell: int, required: float) -> Range | None:
+        """The cell's range if it is narrower than `required`, else None. The same verdict as
+        `range`, in fewer solves: none when the solutions seen so far already span the width,
+        one when the maximum alone shows it."""
+        if self.seen.spans(cell, required):
+            return None
+        column = self.index[cell]
+        self.highs.changeColCost(column, 1.0)
+        try:
+            high, high_binding = self._optimise(highspy.ObjSense.kMaximize, cell)
+            if high == np.inf or self.seen.spans(cell, required):
+                return None
+            low, low_binding = self._optimise(highspy.ObjSense.kMinimize, cell)
+        finally:
+            self.highs.changeColCost(column, 0.0)
+        found = Range(low, high, frozenset(low_binding | high_binding))
+        return found if found.width < required - TOLERANCE else None
+
+    def _optimise(self, sense, cell: int) -> tuple[float, set[tuple[str, int]]]:
+        optimum, binding = _optimise(self.highs, self.relations, sense, cell)
+        if np.isfinite(optimum):
+            self.seen.add(self.cells, np.asarray(self.highs.getSolution().col_value))
+        return optimum, binding
 
 
 def attack(tables: LinkedTables, visible: np.ndarray, cells: Sequence[int],
@@ -213,18 +279,20 @@ def _new_highs() -> highspy.Highs:
 _banner_shown = False
 
 
-def _model(columns: list[list[tuple[int, float]]], lower: np.ndarray, upper: np.ndarray) -> highspy.Highs:
-    """A HiGHS model with one column per hidden cell (≥ 0) and one row per relation."""
+def _model(columns: int, column: np.ndarray, row: np.ndarray, value: np.ndarray, lower: np.ndarray,
+           upper: np.ndarray) -> highspy.Highs:
+    """A HiGHS model with one column per hidden cell (≥ 0) and one row per relation; the matrix's
+    entries column by column."""
     lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = len(columns), len(lower)
-    lp.col_cost_ = np.zeros(len(columns))
-    lp.col_lower_ = np.zeros(len(columns))
-    lp.col_upper_ = np.full(len(columns), highspy.kHighsInf)
+    lp.num_col_, lp.num_row_ = columns, len(lower)
+    lp.col_cost_ = np.zeros(columns)
+    lp.col_lower_ = np.zeros(columns)
+    lp.col_upper_ = np.full(columns, highspy.kHighsInf)
     lp.row_lower_, lp.row_upper_ = lower, upper
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.cumsum([0] + [len(col) for col in columns])
-    lp.a_matrix_.index_ = np.array([r for col in columns for r, _ in col], dtype=np.int32)
-    lp.a_matrix_.value_ = np.array([v for col in columns for _, v in col], dtype=float)
+    lp.a_matrix_.start_ = np.searchsorted(column, np.arange(columns + 1))
+    lp.a_matrix_.index_ = row.astype(np.int32)
+    lp.a_matrix_.value_ = value.astype(float)
     highs = _new_highs()
     highs.setOptionValue("output_flag", False)
     highs.passModel(lp)
@@ -254,8 +322,13 @@ def _optimise(highs: highspy.Highs, relations: list[tuple[str, int]], sense, cel
     return highs.getInfo().objective_function_value, binding
 
 
-def _too_narrow(tables: LinkedTables, ranges: dict[int, Range]) -> list[int]:
-    return [c for c, r in ranges.items() if r.width < tables.required[c] - TOLERANCE]
+def too_narrow(tables: LinkedTables, visible: np.ndarray, cells: Sequence[int], asked: Iterable[int]
+               ) -> dict[int, Range]:
+    """The asked cells (sensitive ones of `cells`, a component of hidden cells) whose range is
+    narrower than required, with their ranges."""
+    attacker = Attacker(tables, visible, cells)
+    found = {c: attacker.narrow(c, tables.required[c]) for c in asked}
+    return {c: r for c, r in found.items() if r is not None}
 
 
 def _partner(tables: LinkedTables, target: int, candidates: Iterable[int], hidden_rows: np.ndarray,
@@ -321,6 +394,7 @@ def _heuristic(tables: LinkedTables, hidden_rows: np.ndarray) -> tuple[np.ndarra
     narrow cell, hides a cell from a relation that binds it (the LP's dual values say which)."""
     hidden_rows = hidden_rows.copy()
     targets = set(np.flatnonzero(tables.required > 0).tolist())
+    points = Seen(tables.values)  # every pass only hides more, so earlier passes' points stay possible
     protected: set[int] = set()
     failed: set[int] = set()
     while True:
@@ -349,9 +423,12 @@ def _heuristic(tables: LinkedTables, hidden_rows: np.ndarray) -> tuple[np.ndarra
             # others wait for the next pass, when a hide may already have protected them.
             attacker = None
             for target in (c for c in component if c in open_set):
-                attacker = attacker or Attacker(tables, seen, component)
-                found = attacker.range(target)
-                if found.width >= tables.required[target] - TOLERANCE:
+                if points.spans(target, tables.required[target]):  # no model needed
+                    protected.add(target)
+                    continue
+                attacker = attacker or Attacker(tables, seen, component, points)
+                found = attacker.narrow(target, tables.required[target])
+                if found is None:
                     protected.add(target)
                     continue
                 # Hide a cell from a relation that binds it; failing that, from any around it.
@@ -438,14 +515,13 @@ def _reoptimise(tables: LinkedTables, fixed: np.ndarray, hidden_rows: np.ndarray
                            for c in tables.relation_cells(relation) if not trial_visible[c]])
         if not failed.isdisjoint(audited):
             return
-        ranges = attack(tables, trial_visible, audited, [c for c in audited if tables.required[c] > 0])
-        narrow = _too_narrow(tables, ranges)
+        narrow = too_narrow(tables, trial_visible, audited, [c for c in audited if tables.required[c] > 0])
         if not narrow:
             hidden_rows[:] = trial
             visible[:] = trial_visible
             return
-        for cell in narrow:
-            around = {c for relation in ranges[cell].binding for c in tables.relation_cells(relation)
+        for found in narrow.values():
+            around = {c for relation in found.binding for c in tables.relation_cells(relation)
                       if trial_visible[c]}
             master.cut([i for i, r in enumerate(rows) if not chosen[i] and not around.isdisjoint(tables.rows[r])])
 
