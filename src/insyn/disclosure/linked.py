@@ -236,10 +236,28 @@ class Attacker:
         return found if found.width < required - TOLERANCE else None
 
     def _optimise(self, sense, cell: int) -> tuple[float, set[tuple[str, int]]]:
-        optimum, binding = _optimise(self.highs, self.relations, sense, cell)
-        if np.isfinite(optimum):
-            self.seen.add(self.cells, np.asarray(self.highs.getSolution().col_value))
-        return optimum, binding
+        """The optimum (inf when a maximum is unbounded) and the relations binding it; the
+        solution's point goes into `seen`."""
+        highs = self.highs
+        highs.changeObjectiveSense(sense)
+        highs.run()
+        status = highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kUnknown:
+            # A warm start from the previous question can end without a verdict (seen on an unbounded
+            # maximum); solving the same model from scratch gives one.
+            highs.clearSolver()
+            highs.run()
+            status = highs.getModelStatus()
+        if sense == highspy.ObjSense.kMaximize and status in (highspy.HighsModelStatus.kUnbounded,
+                                                              highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            return float("inf"), set()
+        if status != highspy.HighsModelStatus.kOptimal:
+            # The true values satisfy every relation, so this is a bug in how they were built.
+            raise RuntimeError(f"attack on cell {cell}: {highs.modelStatusToString(status)}")
+        solution = highs.getSolution()
+        self.seen.add(self.cells, np.asarray(solution.col_value))
+        binding = {self.relations[r] for r in np.flatnonzero(np.abs(np.asarray(solution.row_dual)) > TOLERANCE)}
+        return highs.getInfo().objective_function_value, binding
 
 
 def attack(tables: LinkedTables, visible: np.ndarray, cells: Sequence[int],
@@ -297,29 +315,6 @@ def _model(columns: int, column: np.ndarray, row: np.ndarray, value: np.ndarray,
     highs.setOptionValue("output_flag", False)
     highs.passModel(lp)
     return highs
-
-
-def _optimise(highs: highspy.Highs, relations: list[tuple[str, int]], sense, cell: int
-              ) -> tuple[float, set[tuple[str, int]]]:
-    """The optimum (inf when a maximum is unbounded) and the relations binding it."""
-    highs.changeObjectiveSense(sense)
-    highs.run()
-    status = highs.getModelStatus()
-    if status == highspy.HighsModelStatus.kUnknown:
-        # A warm start from the previous question can end without a verdict (seen on an unbounded
-        # maximum); solving the same model from scratch gives one.
-        highs.clearSolver()
-        highs.run()
-        status = highs.getModelStatus()
-    if sense == highspy.ObjSense.kMaximize and status in (highspy.HighsModelStatus.kUnbounded,
-                                                          highspy.HighsModelStatus.kUnboundedOrInfeasible):
-        return float("inf"), set()
-    if status != highspy.HighsModelStatus.kOptimal:
-        # The true values satisfy every relation, so this is a bug in how they were built.
-        raise RuntimeError(f"attack on cell {cell}: {highs.modelStatusToString(status)}")
-    duals = np.asarray(highs.getSolution().row_dual)
-    binding = {relations[r] for r in np.flatnonzero(np.abs(duals) > TOLERANCE)}
-    return highs.getInfo().objective_function_value, binding
 
 
 def too_narrow(tables: LinkedTables, visible: np.ndarray, cells: Sequence[int], asked: Iterable[int]
