@@ -3,9 +3,10 @@ one run: seconds, peak memory, what is hidden, and how many rows the two pattern
 
 Each side runs `protected_results` (what the import runs ahead of the web app: every code's row,
 three years pooled, primary and secondary suppression in pieces on a pool of processes) in a
-fresh process, with nothing cached, the baseline from a `git worktree` of the revision.
+fresh process, with nothing cached, the baseline first, from a `git worktree` of the revision
+(each side records which tree it imported).
 
-    python bench/protection_speed.py --results RESULTS.parquet [--baseline HEAD~1] [--out DIR]
+    python bench/protection_speed.py --results RESULTS.parquet --baseline REVISION [--out DIR]
 
 RESULTS.parquet holds indicator results as the engine returns them: `bench/backends.py` writes
 one per backend and count of years (`<out>/5y/duckdb.parquet`: five national years). Writes
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SIDE = """
 import json, resource, sys, time
 import numpy as np, pandas as pd
+import insyn
 from insyn.indicators.engine import RESULT_COLUMNS
 from insyn.publish.publication import protected_results
 from insyn.settings import Settings
@@ -39,7 +41,7 @@ if __name__ == "__main__":
     protected = protected_results(results, Settings().disclosure_rules(), None, release=False)
     seconds = time.perf_counter() - started
     np.save(sys.argv[2], protected.status.to_numpy(dtype=str))
-    print(json.dumps({"seconds": seconds, "rows": len(protected),
+    print(json.dumps({"seconds": seconds, "rows": len(protected), "imported": insyn.__file__,
                       "statuses": protected.status.value_counts().to_dict(),
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -51,14 +53,16 @@ def run_side(source: Path, results: Path, statuses: Path) -> dict:
         script = Path(scratch) / "side.py"
         script.write_text(SIDE)
         done = subprocess.run([sys.executable, str(script), str(results), str(statuses)], env=env,
-                              capture_output=True, text=True, check=True)
+                              capture_output=True, text=True, check=False)
+    if done.returncode:
+        sys.exit(f"{source}: the protection failed\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, required=True)
-    parser.add_argument("--baseline", default="HEAD", help="the revision to compare with (default HEAD)")
+    parser.add_argument("--baseline", required=True, help="the revision to compare with")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

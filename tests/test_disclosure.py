@@ -401,45 +401,63 @@ def test_the_integer_program_never_costs_more_and_leaves_nothing_narrow(case):
         assert high - low >= 5 - 1e-6, (cell, low, high)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(2, 4).flatmap(lambda r: st.integers(2, 4).flatmap(lambda c: st.tuples(
-    st.lists(st.integers(0, 12), min_size=r * c, max_size=r * c).map(lambda v: np.array(v).reshape(r, c)),
+    st.lists(st.integers(0, 12), min_size=r * c + 1, max_size=r * c + 1)  # the last: a cell in no relation
+    .map(lambda v: (np.array(v[:-1]).reshape(r, c), v[-1])),
     st.lists(st.integers(0, 3), min_size=r + c, max_size=r + c),  # what each total holds beyond its parts
-    st.lists(st.booleans(), min_size=r * c + r + c + 1, max_size=r * c + r + c + 1),  # shown or hidden
-    st.lists(st.integers(0, 12), min_size=r * c + r + c + 1, max_size=r * c + r + c + 1)))))  # widths asked
+    *[st.lists(st.booleans(), min_size=r * c + r + c + 2, max_size=r * c + r + c + 2)] * 2,  # shown; shown first
+    st.lists(st.integers(0, 12), min_size=r * c + r + c + 2, max_size=r * c + r + c + 2)))))  # widths asked
 def test_the_attackers_ranges_are_scipys_and_narrow_gives_the_same_verdict(case):
     """The HiGHS attacker (its model built from the tables' flat arrays) against SciPy's, written
-    apart, on tables with remainders, a sum within a total and a cell within another; `narrow`
-    says a cell is too narrow exactly when its range is, with one `Seen` shared by every
-    component's attacker."""
-    counts, extra, shown, widths = case
+    apart, on tables with remainders, a sum within a total, a cell within another and a cell in
+    no relation, its cells handed over in no order; `narrow` says a cell is too narrow exactly
+    when its range is, with one `Seen` shared by every component's attacker, first with more
+    cells shown and then with fewer (as the heuristic's passes hide more)."""
+    (counts, alone), extra, shown, shown_first, widths = case
     r, c = counts.shape
     values, equations = _two_way_table(counts)
     values[r * c:r * c + r + c] += extra  # the totals hold more than their parts: unknown sex, say
     grand = len(values) - 1
     values[grand] = values[r * c:r * c + r].sum()
+    values = np.append(values, float(alone))
     equations = [(total, parts, values[total] - values[list(parts)].sum()) for total, parts, _ in equations]
     within = [(grand, tuple(range(c)), None)]  # the first row's cells add up to at most the grand total
-    smaller = [(0, r * c)]  # the first cell is at most its row's total
+    first, last = 0, r * c - 1  # two cells of different rows and columns: the smaller within the larger
+    smaller = [(0, r * c), (first, last) if values[first] <= values[last] else (last, first)]
     tables = LinkedTables(values=values, required=np.array(widths, dtype=float),
                           rows=[(i,) for i in range(len(values))], cost=np.ones(len(values)),
                           equations=[Equation(t, p) for t, p, _ in equations]
                           + [Equation(grand, tuple(range(c)), exact=False)], inequalities=smaller)
     visible = np.array(shown)
-    expected = ranges_from_shown(values, visible, equations + within, smaller)
-    seen = Seen(values)
-    for component in components(tables, visible):
-        for cell, found in attack(tables, visible, component).items():
-            assert (found.low, found.high) == pytest.approx(expected[cell], abs=1e-6), cell
-        attacker = Attacker(tables, visible, component, seen)
-        for cell in component:
-            low, high = expected[cell]
-            narrow = attacker.narrow(cell, widths[cell])
-            assert (narrow is not None) == (high - low < widths[cell] - 1e-6), (cell, low, high, widths[cell])
-            if narrow is not None:
-                assert (narrow.low, narrow.high) == pytest.approx((low, high), abs=1e-6)
-    attacked = sorted(c for component in components(tables, visible) for c in component)
-    assert attacked == np.flatnonzero(~visible).tolist()
+    seen = Seen(tables)
+    for mask in (visible | np.array(shown_first), visible):
+        expected = ranges_from_shown(values, mask, equations + within, smaller)
+        for component in components(tables, mask):
+            for cell, found in attack(tables, mask, component[::-1]).items():
+                assert (found.low, found.high) == pytest.approx(expected[cell], abs=1e-6), cell
+            attacker = Attacker(tables, mask, component[::-1], seen)
+            for cell in component:
+                low, high = expected[cell]
+                narrow = attacker.narrow(cell, widths[cell])
+                assert (narrow is not None) == (high - low < widths[cell] - 1e-6), (cell, low, high, widths[cell])
+                if narrow is not None:
+                    assert (narrow.low, narrow.high) == pytest.approx((low, high), abs=1e-6)
+        attacked = sorted(c for component in components(tables, mask) for c in component)
+        assert attacked == np.flatnonzero(~mask).tolist()
+
+
+def test_true_values_the_model_rules_out_witness_nothing():
+    """A negative count (data the model does not expect) is no point the attacker could reach:
+    cell 1 of 10 = cell 1 + cell 2 spans 0–10 however its true value reads."""
+    tables = LinkedTables(values=np.array([10.0, -5.0, 15.0]), required=np.array([0.0, 12.0, 0.0]),
+                          rows=[(0,), (1,), (2,)], cost=np.ones(3), equations=[Equation(0, (1, 2))])
+    visible = np.array([True, False, False])
+    assert not tables.true_values_possible
+    narrow = Attacker(tables, visible, [1, 2]).narrow(1, 12.0)
+    assert narrow is not None and (narrow.low, narrow.high) == pytest.approx((0.0, 10.0))
+    with pytest.raises(ValueError, match="whole components"):
+        Attacker(tables, visible, [1])
 
 
 def test_protection_is_not_everything_hidden():

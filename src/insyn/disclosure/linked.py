@@ -24,6 +24,7 @@ rows, audited by the same LP.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -83,19 +84,33 @@ class LinkedTables:
         self._relation_cells, self._relation_of_cell = _flat(
             [(e.total, *e.parts) for e in self.equations] + list(self.inequalities))
         # Each entry's sign in "total − Σ parts" and "smaller − larger"; where each relation's entries start.
-        self._relation_sign = np.where(np.r_[True, np.diff(self._relation_of_cell) != 0], 1.0, -1.0)
+        first = np.r_[True, np.diff(self._relation_of_cell) != 0][:len(self._relation_of_cell)]
+        self._relation_sign = np.where(first, 1.0, -1.0)
         self._relation_start = np.searchsorted(self._relation_of_cell,
                                                np.arange(len(self.equations) + len(self.inequalities) + 1))
         self._exact = np.array([e.exact for e in self.equations] + [False] * len(self.inequalities), dtype=bool)
         self._by_cell = np.argsort(self._relation_cells, kind="stable")  # the entries, cell by cell
+        self._cell_of_entry_by_cell = self._relation_cells[self._by_cell]
+        self._relation_size = np.diff(self._relation_start)
         self.relation_names = [("eq", e) for e in range(len(self.equations))] + [
             ("le", i) for i in range(len(self.inequalities))]  # as `relations_of` names them, in that order
 
     def relations_around(self, cells: np.ndarray) -> np.ndarray:
         """The numbers (in `relation_names` order) of the relations holding any of the cells, ascending."""
-        by_cell = self._relation_cells[self._by_cell]
+        by_cell = self._cell_of_entry_by_cell
         entries = _between(np.searchsorted(by_cell, cells, "left"), np.searchsorted(by_cell, cells, "right"))
         return np.unique(self._relation_of_cell[self._by_cell[entries]])
+
+    @functools.cached_property
+    def true_values_possible(self) -> bool:
+        """Whether the true values are a point the attacker's model allows: none negative, and
+        every part within its total and every smaller cell within its larger (an exact equation's
+        remainder is taken from them, so they meet it). Else they witness nothing (`Seen`)."""
+        signed = self._relation_sign * self.values[self._relation_cells]
+        slack = np.bincount(self._relation_of_cell, weights=signed, minlength=len(self._exact))
+        inexact_equations = ~self._exact[:len(self.equations)]
+        return bool((self.values >= 0).all() and (slack[:len(self.equations)][inexact_equations] >= -TOLERANCE).all()
+                    and (slack[len(self.equations):] <= TOLERANCE).all())
 
     def relation_cells(self, relation: tuple[str, int]) -> tuple[int, ...]:
         kind, i = relation
@@ -159,13 +174,18 @@ class Range:
 
 class Seen:
     """The smallest and largest value each cell took in an attacker's solutions, starting from
-    the true values. Every solution is a point the attacker cannot rule out, and a range is an
-    interval, so a cell's range is at least as wide as what it spans here. The points stay
-    possible while no hidden cell is shown again (hiding more only adds points)."""
+    the true values (when the model allows them). Every solution is a point the attacker cannot
+    rule out, and a range is an interval, so a cell's range is at least as wide as what it spans
+    here. The points stay possible while no hidden cell is shown again (hiding more only adds
+    points)."""
 
-    def __init__(self, values: np.ndarray):
-        self.lowest = values.astype(float)
-        self.highest = self.lowest.copy()
+    def __init__(self, tables: LinkedTables):
+        if tables.true_values_possible:
+            self.lowest = tables.values.astype(float)
+            self.highest = self.lowest.copy()
+        else:
+            self.lowest = np.full(len(tables.values), np.inf)
+            self.highest = np.full(len(tables.values), -np.inf)
 
     def spans(self, cell: int, required: float) -> bool:
         return bool(self.highest[cell] - self.lowest[cell] >= required - TOLERANCE)
@@ -176,13 +196,14 @@ class Seen:
 
 
 class Attacker:
-    """What can be said about the hidden cells of one component (`cells`) from the visible
-    cells and every relation: one HiGHS model whose objective alone changes from question to
-    question, so each solve starts warm. Its solutions go into `seen` (by default its own)."""
+    """What can be said about the hidden cells of one or more whole components (`cells`: every
+    hidden cell a relation of theirs holds) from the visible cells and every relation: one HiGHS
+    model whose objective alone changes from question to question, so each solve starts warm.
+    Its solutions go into `seen` (by default its own)."""
 
     def __init__(self, tables: LinkedTables, visible: np.ndarray, cells: Sequence[int], seen: Seen | None = None):
         self.cells = np.asarray(cells, dtype=np.int64)
-        self.seen = seen or Seen(tables.values)
+        self.seen = seen or Seen(tables)
         self.index = {c: i for i, c in enumerate(cells)}
         numbers = tables.relations_around(self.cells)
         names = tables.relation_names
@@ -190,7 +211,7 @@ class Attacker:
         # One row per relation, total − Σ parts (or smaller − larger) over its entries: the hidden
         # cells are the columns, the visible ones move to the bounds.
         entries = _between(tables._relation_start[numbers], tables._relation_start[numbers + 1])
-        row = np.repeat(np.arange(len(numbers)), np.diff(tables._relation_start)[numbers])
+        row = np.repeat(np.arange(len(numbers)), tables._relation_size[numbers])
         cell = tables._relation_cells[entries]
         sign = tables._relation_sign[entries]
         hidden = ~visible[cell]
@@ -204,7 +225,10 @@ class Attacker:
                          np.where(is_equation, shown, -highspy.kHighsInf))
         upper = np.where(exact, lower, np.where(is_equation, highspy.kHighsInf, shown))
         order = np.argsort(self.cells, kind="stable")
-        column = order[np.searchsorted(self.cells[order], cell[hidden])]
+        position = np.searchsorted(self.cells[order], cell[hidden]).clip(max=max(len(self.cells) - 1, 0))
+        if hidden.any() and (not len(self.cells) or (self.cells[order][position] != cell[hidden]).any()):
+            raise ValueError("an attacker is built on whole components: a related hidden cell is missing")
+        column = order[position]
         by_column = np.lexsort((row[hidden], column))
         self.highs = _model(len(self.cells), column[by_column], row[hidden][by_column], sign[hidden][by_column],
                             lower, upper)
@@ -219,7 +243,7 @@ class Attacker:
 
     def narrow(self, cell: int, required: float) -> Range | None:
         """The cell's range if it is narrower than `required`, else None. The same verdict as
-        `range`, in fewer solves: none when the solutions seen so far already span the width,
+        `range` (up to TOLERANCE), in fewer solves: none when the solutions seen so far already span the width,
         one when the maximum alone shows it."""
         if self.seen.spans(cell, required):
             return None
@@ -319,8 +343,8 @@ def _model(columns: int, column: np.ndarray, row: np.ndarray, value: np.ndarray,
 
 def too_narrow(tables: LinkedTables, visible: np.ndarray, cells: Sequence[int], asked: Iterable[int]
                ) -> dict[int, Range]:
-    """The asked cells (sensitive ones of `cells`, a component of hidden cells) whose range is
-    narrower than required, with their ranges."""
+    """The asked cells (sensitive ones of `cells`, whole components of hidden cells) whose range
+    is narrower than required (up to TOLERANCE), with their ranges."""
     attacker = Attacker(tables, visible, cells)
     found = {c: attacker.narrow(c, tables.required[c]) for c in asked}
     return {c: r for c, r in found.items() if r is not None}
@@ -389,7 +413,7 @@ def _heuristic(tables: LinkedTables, hidden_rows: np.ndarray) -> tuple[np.ndarra
     narrow cell, hides a cell from a relation that binds it (the LP's dual values say which)."""
     hidden_rows = hidden_rows.copy()
     targets = set(np.flatnonzero(tables.required > 0).tolist())
-    points = Seen(tables.values)  # every pass only hides more, so earlier passes' points stay possible
+    points = Seen(tables)  # every pass only hides more, so earlier passes' points stay possible
     protected: set[int] = set()
     failed: set[int] = set()
     while True:
@@ -412,8 +436,8 @@ def _heuristic(tables: LinkedTables, hidden_rows: np.ndarray) -> tuple[np.ndarra
         open_set = set(open_targets)
         # Attacks in this pass see the pass's start: a cell hidden since then counts as known,
         # which can only make an attack stronger (and the component lists stay valid).
-        seen = visible.copy()
-        for component in components(tables, seen):
+        pass_visible = visible.copy()
+        for component in components(tables, pass_visible):
             # Attack the component's open cells one by one up to the first too narrow one: the
             # others wait for the next pass, when a hide may already have protected them.
             attacker = None
@@ -421,7 +445,7 @@ def _heuristic(tables: LinkedTables, hidden_rows: np.ndarray) -> tuple[np.ndarra
                 if points.spans(target, tables.required[target]):  # no model needed
                     protected.add(target)
                     continue
-                attacker = attacker or Attacker(tables, seen, component, points)
+                attacker = attacker or Attacker(tables, pass_visible, component, points)
                 found = attacker.narrow(target, tables.required[target])
                 if found is None:
                     protected.add(target)
