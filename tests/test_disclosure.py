@@ -448,16 +448,26 @@ def test_the_attackers_ranges_are_scipys_and_narrow_gives_the_same_verdict(case)
 
 
 def test_true_values_the_model_rules_out_witness_nothing():
-    """A negative count (data the model does not expect) is no point the attacker could reach:
-    cell 1 of 10 = cell 1 + cell 2 spans 0–10 however its true value reads."""
-    tables = LinkedTables(values=np.array([10.0, -5.0, 15.0]), required=np.array([0.0, 12.0, 0.0]),
-                          rows=[(0,), (1,), (2,)], cost=np.ones(3), equations=[Equation(0, (1, 2))])
-    visible = np.array([True, False, False])
-    assert not tables.true_values_possible
+    """A negative count, or a cell over the one it should stay within (data the model does not
+    expect), is no point the attacker could reach, nor are the true values of cells linked to
+    it; other groups' true values still are."""
+    # Cell 1 of 10 = cell 1 + cell 2 spans 0–10 however its true value reads; cells 3 = 4 are apart.
+    tables = LinkedTables(values=np.array([10.0, -5.0, 15.0, 2.0, 2.0]), required=np.array([0, 12.0, 0, 0, 0]),
+                          rows=[(c,) for c in range(5)], cost=np.ones(5),
+                          equations=[Equation(0, (1, 2)), Equation(3, (4,))])
+    visible = np.array([True, False, False, True, True])
+    assert tables.true_values_possible.tolist() == [False, False, False, True, True]
     narrow = Attacker(tables, visible, [1, 2]).narrow(1, 12.0)
     assert narrow is not None and (narrow.low, narrow.high) == pytest.approx((0.0, 10.0))
     with pytest.raises(ValueError, match="whole components"):
         Attacker(tables, visible, [1])
+    # 10 = cell 0 + cell 1 with cell 0 at most cell 1: cell 1 spans 5–10, though its true 3 is lower.
+    tables = LinkedTables(values=np.array([7.0, 3.0, 10.0]), required=np.array([0.0, 6.0, 0.0]),
+                          rows=[(0,), (1,), (2,)], cost=np.ones(3), equations=[Equation(2, (0, 1))],
+                          inequalities=[(0, 1)])
+    assert not tables.true_values_possible.any()
+    narrow = Attacker(tables, np.array([False, False, True]), [0, 1]).narrow(1, 6.0)
+    assert narrow is not None and (narrow.low, narrow.high) == pytest.approx((5.0, 10.0))
 
 
 def test_protection_is_not_everything_hidden():

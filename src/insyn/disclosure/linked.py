@@ -102,15 +102,20 @@ class LinkedTables:
         return np.unique(self._relation_of_cell[self._by_cell[entries]])
 
     @functools.cached_property
-    def true_values_possible(self) -> bool:
-        """Whether the true values are a point the attacker's model allows: none negative, and
-        every part within its total and every smaller cell within its larger (an exact equation's
-        remainder is taken from them, so they meet it). Else they witness nothing (`Seen`)."""
+    def true_values_possible(self) -> np.ndarray:
+        """The cells whose true values, with those of every cell linked to them, are a point the
+        attacker's model allows: none negative, every part within its total and every smaller
+        cell within its larger (an exact equation's remainder is taken from them, so they meet
+        it). A group of linked cells with a value the model rules out (a credit note's negative
+        sum, a numerator over its denominator) has no true point to witness (`Seen`)."""
         signed = self._relation_sign * self.values[self._relation_cells]
         slack = np.bincount(self._relation_of_cell, weights=signed, minlength=len(self._exact))
-        inexact_equations = ~self._exact[:len(self.equations)]
-        return bool((self.values >= 0).all() and (slack[:len(self.equations)][inexact_equations] >= -TOLERANCE).all()
-                    and (slack[len(self.equations):] <= TOLERANCE).all())
+        broken = np.r_[slack[:len(self.equations)] < -TOLERANCE, slack[len(self.equations):] > TOLERANCE]
+        broken[:len(self.equations)] &= ~self._exact[:len(self.equations)]
+        ruled_out = ~(self.values >= -TOLERANCE)  # NaN too
+        ruled_out[self._relation_cells[broken[self._relation_of_cell]]] = True
+        labels = _linked_groups(self, np.ones(len(self.values), dtype=bool))
+        return ~np.isin(labels, labels[ruled_out])
 
     def relation_cells(self, relation: tuple[str, int]) -> tuple[int, ...]:
         kind, i = relation
@@ -140,17 +145,22 @@ def _between(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return np.repeat(starts - np.cumsum(np.r_[0, sizes])[:-1], sizes) + np.arange(sizes.sum())
 
 
-def components(tables: LinkedTables, visible: np.ndarray) -> list[list[int]]:
-    """Hidden cells grouped so that no relation joins two groups: each can be attacked alone.
-    Each group's cells ascending, the groups by their first cell."""
-    hidden = ~visible[tables._relation_cells]
-    cells, relation = tables._relation_cells[hidden], tables._relation_of_cell[hidden]
+def _linked_groups(tables: LinkedTables, hidden: np.ndarray) -> np.ndarray:
+    """A label per cell, the same for hidden cells that relations join through hidden cells."""
+    entries = hidden[tables._relation_cells]
+    cells, relation = tables._relation_cells[entries], tables._relation_of_cell[entries]
     # Every hidden cell of a relation joined to the relation's first hidden cell.
     found, first = np.unique(relation, return_index=True)
     joined = cells[first][np.searchsorted(found, relation)]
     size = len(tables.values)
     graph = coo_matrix((np.ones(len(cells), dtype=np.int8), (joined, cells)), shape=(size, size))
-    labels = connected_components(graph, directed=False)[1]
+    return connected_components(graph, directed=False)[1]
+
+
+def components(tables: LinkedTables, visible: np.ndarray) -> list[list[int]]:
+    """Hidden cells grouped so that no relation joins two groups: each can be attacked alone.
+    Each group's cells ascending, the groups by their first cell."""
+    labels = _linked_groups(tables, ~visible)
     hidden_cells = np.flatnonzero(~visible)
     by_label = hidden_cells[np.argsort(labels[hidden_cells], kind="stable")]
     starts = np.flatnonzero(np.r_[True, np.diff(labels[by_label]) != 0])
@@ -180,12 +190,9 @@ class Seen:
     points)."""
 
     def __init__(self, tables: LinkedTables):
-        if tables.true_values_possible:
-            self.lowest = tables.values.astype(float)
-            self.highest = self.lowest.copy()
-        else:
-            self.lowest = np.full(len(tables.values), np.inf)
-            self.highest = np.full(len(tables.values), -np.inf)
+        possible = tables.true_values_possible
+        self.lowest = np.where(possible, tables.values, np.inf)
+        self.highest = np.where(possible, tables.values, -np.inf)
 
     def spans(self, cell: int, required: float) -> bool:
         return bool(self.highest[cell] - self.lowest[cell] >= required - TOLERANCE)
@@ -276,7 +283,8 @@ class Attacker:
                                                               highspy.HighsModelStatus.kUnboundedOrInfeasible):
             return float("inf"), set()
         if status != highspy.HighsModelStatus.kOptimal:
-            # The true values satisfy every relation, so this is a bug in how they were built.
+            # The true values satisfy every relation unless the data break what the model assumes
+            # (a negative sum, a numerator over its denominator); else a bug in how they were built.
             raise RuntimeError(f"attack on cell {cell}: {highs.modelStatusToString(status)}")
         solution = highs.getSolution()
         self.seen.add(self.cells, np.asarray(solution.col_value))
@@ -286,7 +294,7 @@ class Attacker:
 
 def attack(tables: LinkedTables, visible: np.ndarray, cells: Sequence[int],
            asked: Iterable[int] | None = None) -> dict[int, Range]:
-    """The range each asked cell (default: all of `cells`, one component of hidden cells) can
+    """The range each asked cell (default: all of `cells`, whole components of hidden cells) can
     take given the visible cells and every relation."""
     attacker = Attacker(tables, visible, cells)
     return {c: attacker.range(c) for c in (cells if asked is None else asked)}
