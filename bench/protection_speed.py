@@ -24,6 +24,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Run in the side's own process, with its tree first on the path.
@@ -66,8 +68,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    import numpy as np
-
     revision = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.baseline],
                               capture_output=True, text=True, check=True).stdout.strip()
     report: dict = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",

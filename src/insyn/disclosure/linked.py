@@ -232,8 +232,9 @@ class Attacker:
                          np.where(is_equation, shown, -highspy.kHighsInf))
         upper = np.where(exact, lower, np.where(is_equation, highspy.kHighsInf, shown))
         order = np.argsort(self.cells, kind="stable")
-        position = np.searchsorted(self.cells[order], cell[hidden]).clip(max=max(len(self.cells) - 1, 0))
-        if hidden.any() and (not len(self.cells) or (self.cells[order][position] != cell[hidden]).any()):
+        ascending = self.cells[order]
+        position = np.searchsorted(ascending, cell[hidden]).clip(max=max(len(self.cells) - 1, 0))
+        if hidden.any() and (not len(self.cells) or (ascending[position] != cell[hidden]).any()):
             raise ValueError("an attacker is built on whole components: a related hidden cell is missing")
         column = order[position]
         by_column = np.lexsort((row[hidden], column))
