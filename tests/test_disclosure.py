@@ -595,7 +595,8 @@ def test_the_same_results_get_the_same_hidden_cells_in_any_row_order(region_resu
 
 
 KEY_TEXT = st.one_of(st.none(), st.sampled_from(["", "a", "A", "å", "ä", "ö", "Ö", "z", "10", "9", "ab", "a b"]),
-                     st.text(st.characters(blacklist_characters="\x00"), max_size=4))  # NumPy drops a trailing NUL
+                     # NumPy drops a trailing NUL; a lone surrogate is no text a store or file can hold
+                     st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=4))
 
 
 @settings(max_examples=60, deadline=None)
